@@ -1,0 +1,22 @@
+# The two commands a new user needs: `make demo` and `make test`.
+SWIFT ?= swift
+VEM := .build/debug/vem
+
+.PHONY: all build test demo deps clean
+
+all: build
+
+deps:
+	scripts/install-deps
+
+build: deps
+	$(SWIFT) build
+
+test: build
+	$(SWIFT) test
+
+demo: build
+	$(VEM) check-config examples/paper.ini examples/site.ini
+
+clean:
+	rm -rf .build

@@ -1,0 +1,43 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layout (dependencies point down only; see docs/ARCHITECTURE.md):
+//   vem (executable) -> VEMConfig, VEMRules, VEMProtocol -> VEMCore
+// Pure modules import no NIOPosix, no C library and run no process.
+let package = Package(
+    name: "vem",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vem", targets: ["vem"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        .target(name: "VEMCore"),
+        .target(name: "VEMConfig", dependencies: ["VEMCore"]),
+        .target(name: "VEMRules", dependencies: ["VEMCore"]),
+        .target(name: "VEMProtocol", dependencies: ["VEMCore"]),
+        .executableTarget(
+            name: "vem",
+            dependencies: [
+                "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "VEMCoreTests", dependencies: ["VEMCore"]),
+        .testTarget(
+            name: "VEMConfigTests",
+            dependencies: ["VEMConfig", "VEMRules"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "VEMRulesTests", dependencies: ["VEMRules"]),
+        .testTarget(
+            name: "VEMProtocolTests",
+            dependencies: ["VEMProtocol", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(name: "CLITests", dependencies: ["VEMCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

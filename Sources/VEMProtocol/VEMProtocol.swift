@@ -1,0 +1,1 @@
+// Wire messages and the reliable command stream live here (see docs/ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+// The trigger language lives here (see docs/ARCHITECTURE.md).

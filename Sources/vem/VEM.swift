@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The one executable: `vem manager`, `vem agent`, `vem check-config`, `vem eval`, `vem bench`, …
+@main
+struct VEM: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vem",
+        abstract: "VEM, the Virtual Environment Manager: group VMs on a shared cluster, following the batch queues.",
+        subcommands: []
+    )
+}
