@@ -29,7 +29,7 @@ let package = Package(
         .testTarget(name: "VEMCoreTests", dependencies: ["VEMCore"]),
         .testTarget(
             name: "VEMConfigTests",
-            dependencies: ["VEMConfig", "VEMRules"],
+            dependencies: ["VEMConfig"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "VEMRulesTests", dependencies: ["VEMRules"]),
