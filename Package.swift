@@ -37,7 +37,7 @@ let package = Package(
             name: "VEMProtocolTests",
             dependencies: ["VEMProtocol", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
-        .testTarget(name: "CLITests", dependencies: ["VEMCore"]),
+        .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
     ],
     swiftLanguageModes: [.v6]
 )
