@@ -127,7 +127,8 @@ extension CommandStream {
                 if reported > acknowledgedThrough { acknowledgedThrough = reported }
                 welcome.resumed = true
             } else {
-                endIncarnation(into: &directives)
+                // The first hello (or the first after the Client left) has no incarnation to end.
+                if clientIncarnation != nil { endIncarnation(into: &directives) }
                 clientIncarnation = hello.incarnation
                 welcome.resumed = false
             }
