@@ -82,15 +82,21 @@ struct WireReader {
         return Double(bitPattern: bits)
     }
 
-    /// A count of list elements, checked against the bytes left (every element takes at least one byte).
-    mutating func count(_ what: StaticString) throws(ProtocolError) -> Int {
+    /// A count of list elements, checked against the bytes left (every element takes at least
+    /// `minimumElementSize` bytes).
+    mutating func count(_ what: StaticString, minimumElementSize: Int = 1) throws(ProtocolError) -> Int {
         let start = position
         let raw = try varint(what)
-        guard raw <= UInt64(remaining) else {
+        guard raw <= UInt64(remaining / minimumElementSize) else {
             throw ProtocolError(.malformedField, "\(what) count \(raw) exceeds the bytes left", offset: start)
         }
         return Int(raw)
     }
+
+    /// How much to reserve for `count` elements: never more than a small bound, so a frame cannot make the
+    /// decoder reserve memory out of proportion to the elements it really contains.
+    @inline(__always)
+    static func reservation(_ count: Int) -> Int { min(count, 64) }
 
     mutating func string(_ what: StaticString) throws(ProtocolError) -> String {
         let start = position
@@ -119,7 +125,7 @@ struct WireReader {
     mutating func varints(_ what: StaticString) throws(ProtocolError) -> [UInt64] {
         let n = try count(what)
         var values: [UInt64] = []
-        values.reserveCapacity(n)
+        values.reserveCapacity(WireReader.reservation(n))
         for _ in 0..<n { values.append(try varint(what)) }
         return values
     }
@@ -144,9 +150,9 @@ struct WireReader {
     }
 
     mutating func namedValues(_ what: StaticString) throws(ProtocolError) -> [NamedValue] {
-        let n = try count(what)
+        let n = try count(what, minimumElementSize: 2)
         var values: [NamedValue] = []
-        values.reserveCapacity(n)
+        values.reserveCapacity(WireReader.reservation(n))
         for _ in 0..<n {
             let name = try string(what)
             values.append(NamedValue(name, try value(what)))
@@ -279,14 +285,14 @@ extension Message {
             let requestID = try r.varint("get_property.request_id")
             let n = try r.count("get_property.names")
             var names: [String] = []
-            names.reserveCapacity(n)
+            names.reserveCapacity(WireReader.reservation(n))
             for _ in 0..<n { names.append(try r.string("get_property.names")) }
             return .getProperty(GetProperty(requestID: requestID, names: names))
         case .property:
             let requestID = try r.varint("property.request_id")
-            let n = try r.count("property.readings")
+            let n = try r.count("property.readings", minimumElementSize: 3)
             var readings: [PropertyReading] = []
-            readings.reserveCapacity(n)
+            readings.reserveCapacity(WireReader.reservation(n))
             for _ in 0..<n {
                 let name = try r.string("property.name")
                 let timestamp = try r.varint("property.timestamp_ms")

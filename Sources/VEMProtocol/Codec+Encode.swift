@@ -105,7 +105,7 @@ extension Message {
         let start = buffer.count
         var writer = WireWriter(bytes: [])
         swap(&writer.bytes, &buffer)
-        writer.bytes.append(contentsOf: [0, 0, 0, 0] as [UInt8])
+        for _ in 0..<WireFormat.lengthPrefixSize { writer.bytes.append(0) }  // patched below
         writeBody(into: &writer)
         swap(&writer.bytes, &buffer)
         let length = buffer.count - start - WireFormat.lengthPrefixSize

@@ -76,7 +76,9 @@ extension CommandStream {
         ///
         /// If the Manager did not resume (``Welcome/resumed`` is `false`: it does not know this incarnation, e.g.
         /// it restarted), the stream restarts at ``Welcome/commandBase`` and held results of the forgotten stream
-        /// are dropped. Otherwise results the Manager already has are dropped and the others are resent.
+        /// are dropped (as are results still to come from commands of that stream the Runner is finishing — the
+        /// Manager has already reported those `unknown`). Otherwise results the Manager already has are dropped
+        /// and the others are resent.
         /// - Parameter welcome: The welcome.
         /// - Returns: A `.transmit(.commandAck)`, then the results to resend.
         public mutating func onWelcome(_ welcome: Welcome) -> [Directive] {
@@ -169,7 +171,7 @@ extension CommandStream {
 
         private mutating func executeInOrder(into directives: inout [Directive]) {
             let before = lastExecutedSeq
-            while let next = buffered.removeValue(forKey: lastExecutedSeq + 1) {
+            while lastExecutedSeq < .max, let next = buffered.removeValue(forKey: lastExecutedSeq + 1) {
                 lastExecutedSeq += 1
                 running.insert(next.seq)
                 directives.append(.execute(next))

@@ -263,8 +263,9 @@ extension CommandStream {
 
         private mutating func sendWithinWindow(into directives: inout [Directive]) {
             guard isConnected else { return }
-            let limit = acknowledgedThrough &+ UInt64(configuration.window)
-            while highestSent + 1 < nextSeq && highestSent + 1 <= limit {
+            let (sum, overflow) = acknowledgedThrough.addingReportingOverflow(UInt64(configuration.window))
+            let limit = overflow ? UInt64.max : sum
+            while highestSent < limit && highestSent + 1 < nextSeq {
                 highestSent += 1
                 if let command = pending[highestSent] { directives.append(.transmit(.command(command))) }
             }

@@ -188,6 +188,47 @@ typealias ClientSide = CommandStream.ClientSide
         }
     }
 
+    /// Arbitrary messages and events (including a misbehaving peer: huge sequence numbers, bogus acks and
+    /// welcomes) never trap either instance, and a Client never executes out of order between two stream starts.
+    @Test func instancesSurviveArbitraryInput() {
+        var rng = SplitMix64(seed: 99)
+        let hello = self.hello
+        for _ in 0..<300 {
+            var m = ManagerSide(configuration: .init(window: Int.random(in: 1...8, using: &rng)))
+            var c = ClientSide(incarnation: rng.next(), configuration: .init(maximumBufferedCommands: 8))
+            var lastExecuted: UInt64?
+            for _ in 0..<60 {
+                var clientOut: [ClientSide.Directive] = []
+                switch Int.random(in: 0..<10, using: &rng) {
+                case 0: _ = m.onSubmit(name: "x")
+                case 1:
+                    var h = hello
+                    h.incarnation = UInt64.random(in: 0...2, using: &rng)
+                    h.lastExecutedSeq = RandomMessages.uint64(&rng)
+                    _ = m.onConnected(hello: h, welcome: welcome)
+                case 2: _ = [m.onDisconnected(), m.onClientLeft(), m.onRetransmitTimer()].randomElement(using: &rng)
+                case 3: _ = m.onMessage(RandomMessages.message(&rng))
+                case 4: _ = m.onMessage(RandomMessages.message(of: .commandResult, &rng))
+                case 5: clientOut = Bool.random(using: &rng) ? c.onConnected(hello: hello) : c.onDisconnected()
+                case 6: clientOut = c.onMessage(RandomMessages.message(&rng))
+                case 7:
+                    let type: MessageType = [.command, .welcome, .resultAck].randomElement(using: &rng)!
+                    let message = RandomMessages.message(of: type, &rng)
+                    if case .welcome(let w) = message, !w.resumed || c.lastExecutedSeq == 0 { lastExecuted = nil }
+                    clientOut = c.onMessage(message)
+                case 8:
+                    clientOut = c.onCommandFinished(
+                        CommandResult(seq: UInt64.random(in: 0...40, using: &rng), status: .ok))
+                default: clientOut = c.onRetransmitTimer()
+                }
+                for case .execute(let command) in clientOut {
+                    if let last = lastExecuted { #expect(command.seq == last &+ 1) }
+                    lastExecuted = command.seq
+                }
+            }
+        }
+    }
+
     /// The simulation itself can fail: a Client that executes duplicates is caught.
     @Test func simulationCatchesADuplicateExecution() {
         var sim = StreamSimulation(seed: 1)

@@ -107,7 +107,9 @@ import VEMProtocol
         expectError([0, 0, 0, 5, 1, 12, 2, 0xC0, 0x80], .invalidUTF8)  // overlong NUL
         expectError([0, 0, 0, 9, 1, 2, 0, 0, 2, 0, 0, 0, 0], .malformedField)  // welcome.resumed = 2
         expectError([0, 0, 0, 4, 1, 5, 0, 0x7F], .malformedField)  // 127 names in 0 bytes
-        expectError([0, 0, 0, 6, 1, 11, 0, 0, 1, 0], .truncatedFrame)  // attribute value missing
+        expectError([0, 0, 0, 6, 1, 11, 0, 0, 1, 0], .malformedField)  // 1 attribute cannot fit in 1 byte
+        expectError([0, 0, 0, 7, 1, 11, 0, 0, 1, 0, 3], .truncatedFrame)  // float attribute without its 8 bytes
+        expectError([0, 0, 0, 5, 1, 6, 0, 1, 0], .malformedField)  // 1 reading cannot fit in 1 byte
         expectError([0, 0, 0, 7, 1, 11, 0, 0, 1, 0, 9], .malformedField)  // unknown value tag
         expectError([0, 0, 0, 4, 1, 3, 77, 0], .malformedField)  // unknown reject reason
     }
