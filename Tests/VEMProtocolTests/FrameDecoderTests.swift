@@ -114,6 +114,18 @@ import VEMProtocol
         expectError([0, 0, 0, 4, 1, 3, 77, 0], .malformedField)  // unknown reject reason
     }
 
+    @Test func peekBodyLengthForATransportAdapter() throws {
+        let frame = Message.bye(Bye(reason: "bye")).frameBytes
+        try frame.withUnsafeBytes { (raw) throws -> Void in
+            #expect(try WireFormat.peekBodyLength(UnsafeRawBufferPointer(rebasing: raw[..<3])) == nil)
+            #expect(try WireFormat.peekBodyLength(raw) == frame.count - 4)
+            #expect(throws: ProtocolError.self) { try WireFormat.peekBodyLength(raw, maximumFrameSize: 3) }
+        }
+        #expect(throws: ProtocolError.self) { try Message(decodingFrame: frame + [0]) }  // bytes after the frame
+        #expect(throws: ProtocolError.self) { try Message(decodingFrame: Array(frame.dropLast())) }
+        #expect(try Message(decodingFrame: frame) == .bye(Bye(reason: "bye")))
+    }
+
     @Test func errorsCarryCodeMessageAndOffset() {
         do {
             _ = try Message(decodingBody: [1, 12, 1, 0xFF])
