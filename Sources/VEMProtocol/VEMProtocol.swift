@@ -1,1 +1,0 @@
-// Wire messages and the reliable command stream live here (see docs/ARCHITECTURE.md).
