@@ -200,6 +200,9 @@ let builtins: [String: Builtin] = Dictionary(uniqueKeysWithValues: [
         if step == 0 { throw RuleError(.value, "range() step must not be zero") }
         let span = step > 0 ? (stop > start ? (Double(stop) - Double(start)) / Double(step) : 0)
                             : (start > stop ? (Double(start) - Double(stop)) / Double(-step) : 0)
+        if span > Double(env.limits.maxCollectionLength) {
+            throw RuleError(.limit, "collection of \(formatFloat(span.rounded(.up))) elements exceeds the limit of \(env.limits.maxCollectionLength)")
+        }
         let count = Int(span.rounded(.up))
         try env.checkLength(count)
         var out: [Value] = []

@@ -42,7 +42,7 @@ public struct CompiledProgram: Sendable {
         if source.text.unicodeScalars.count > limits.maxSourceLength {
             return (nil, [.error(at: at(1, 1), "expression longer than \(limits.maxSourceLength) characters")])
         }
-        var lexer = Lexer(source.text)
+        var lexer = Lexer(source.text, newlinesSeparate: kind == .statements)
         let tokens = lexer.tokenize()
         var diagnostics = lexer.errors.map { Diagnostic.error(at: at($0.line, $0.column), $0.message, length: $0.length) }
         var parser = Parser(tokens: tokens, maxDepth: limits.maxNesting)

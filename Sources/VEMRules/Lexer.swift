@@ -1,7 +1,7 @@
 /// Splits expression text into tokens.
 ///
-/// New lines separate statements, except inside brackets, after a backslash, or in a
-/// triple-quoted string. Indentation is not significant. Errors are collected, not thrown:
+/// New lines separate statements (in a `cmd`), except inside brackets, after a backslash, or in a
+/// triple-quoted string; in a single `expr` they are plain white space. Indentation is not significant. Errors are collected, not thrown:
 /// the lexer skips the offending character and carries on.
 struct Lexer {
     private let scalars: [Unicode.Scalar]
@@ -9,11 +9,14 @@ struct Lexer {
     private var line = 1
     private var column = 1
     private var bracketDepth = 0
+    /// Whether new lines outside brackets separate statements (in a `cmd`) or are plain spaces (in an `expr`).
+    private let newlinesSeparate: Bool
     /// Problems found, as (line, column, length, message).
     private(set) var errors: [(line: Int, column: Int, length: Int, message: String)] = []
 
-    init(_ text: String) {
+    init(_ text: String, newlinesSeparate: Bool = true) {
         scalars = Array(text.unicodeScalars)
+        self.newlinesSeparate = newlinesSeparate
     }
 
     /// Tokenizes the whole text; the last token is always `.eof`.
@@ -60,7 +63,7 @@ struct Lexer {
             } else if c == "\n" {
                 let l = line, col = column
                 advance()
-                if bracketDepth == 0 { return Token(kind: .newline, line: l, column: col, length: 1) }
+                if bracketDepth == 0 && newlinesSeparate { return Token(kind: .newline, line: l, column: col, length: 1) }
             } else {
                 break
             }
@@ -182,7 +185,6 @@ struct Lexer {
     }
 
     private mutating func lexString(raw: Bool, line l: Int, column col: Int) -> String {
-        if raw { advance() }
         guard let quote = peek() else { return "" }
         let triple = peek(1) == quote && peek(2) == quote
         for _ in 0..<(triple ? 3 : 1) { advance() }

@@ -374,8 +374,6 @@ struct Parser {
             return .literal(.bool(false), p)
         case .punct("("):
             _ = advance()
-            try enter()
-            defer { depth -= 1 }
             if current.isPunct(")") {
                 _ = advance()
                 return .tuple([], p)
@@ -398,8 +396,6 @@ struct Parser {
             return .tuple(items, p)
         case .punct("["):
             _ = advance()
-            try enter()
-            defer { depth -= 1 }
             var items: [Expr] = []
             if !current.isPunct("]") {
                 let first = try test()
@@ -419,8 +415,6 @@ struct Parser {
             return .list(items, p)
         case .punct("{"):
             _ = advance()
-            try enter()
-            defer { depth -= 1 }
             var entries: [(key: Expr, value: Expr)] = []
             if !current.isPunct("}") {
                 let k = try test()

@@ -46,14 +46,14 @@ extension Env {
             let parts: [String]
             if sep == .none {
                 parts = s.split(whereSeparator: { $0.isWhitespace }).map(String.init)
-                if maxSplit >= 0 && parts.count > maxSplit + 1 {
+                if maxSplit >= 0 && maxSplit < parts.count - 1 {
                     return .list(splitWhitespace(s, Int(maxSplit), reverse: name == "rsplit").map { .string($0) })
                 }
             } else {
                 let sepString = try string(name, sep, "separator")
                 if sepString.isEmpty { throw RuleError(.value, "empty separator") }
                 var all = s.components(separatedBy: sepString)
-                if maxSplit >= 0 && all.count > Int(maxSplit) + 1 {
+                if maxSplit >= 0 && maxSplit < all.count - 1 {
                     let m = Int(maxSplit)
                     if name == "split" {
                         all = Array(all[..<m]) + [all[m...].joined(separator: sepString)]

@@ -45,5 +45,5 @@ let keywords: Set<String> = ["and", "or", "not", "in", "if", "else", "for", "lam
 /// Starlark and Python words that are reserved but not part of the expression language.
 let reservedWords: Set<String> = [
     "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "except", "finally",
-    "from", "global", "import", "is", "load", "nonlocal", "pass", "raise", "return", "try", "while", "with", "yield",
+    "from", "global", "import", "is", "nonlocal", "pass", "raise", "return", "try", "while", "with", "yield",
 ]

@@ -237,7 +237,9 @@ extension Env {
             var i = lo
             while st > 0 ? i < hi : i > hi {
                 out.append(Int(i))
-                i += st
+                let (next, o) = i.addingReportingOverflow(st)
+                if o { break }
+                i = next
             }
             try charge(out.count / 64)
             return out
@@ -284,7 +286,8 @@ extension Env {
             case "d", "i":
                 switch v {
                 case .int(let i): out += String(i)
-                case .float(let d) where d.isFinite: out += String(Int64(d.rounded(.towardZero)))
+                case .float(let d) where Int64(exactly: d.rounded(.towardZero)) != nil:
+                    out += String(Int64(d.rounded(.towardZero)))
                 default: throw RuleError(.type, "%\(f) format requires a number, not '\(v.typeName)'")
                 }
             case "f":
