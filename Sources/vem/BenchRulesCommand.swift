@@ -54,7 +54,7 @@ struct BenchRules: ParsableCommand {
         let clock = ContinuousClock()
         var rows: [[String: Any]] = []
         if !json {
-            print("clients   median ms    p99 ms  result        expression")
+            print("clients   median ms    p99 ms  result              expression")
         }
         for count in clients {
             let snap = Self.snapshot(clients: count)
@@ -77,7 +77,7 @@ struct BenchRules: ParsableCommand {
                     rows.append(["clients": count, "expression": text, "median_ms": median, "p99_ms": p99,
                                  "iterations": iterations, "result": result.jsonObject])
                 } else {
-                    let r = result.repr.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    let r = result.repr.padding(toLength: 18, withPad: " ", startingAt: 0)
                     print(String(format: "%7d %11.3f %9.3f  ", count, median, p99) + r + "  " + text)
                 }
             }
