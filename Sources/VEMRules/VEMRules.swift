@@ -1,1 +1,0 @@
-// The trigger language lives here (see docs/ARCHITECTURE.md).
