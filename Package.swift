@@ -6,7 +6,7 @@ import PackageDescription
 // Pure modules import no NIOPosix, no C library and run no process.
 let package = Package(
     name: "vem",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "vem", targets: ["vem"])
     ],
