@@ -116,19 +116,24 @@ public struct SWFParser: Sendable {
                 i += 1
             }
             var fraction = 0.0
+            var fractionDigits = 0
             if i < n && p[i] == UInt8(ascii: ".") {
                 i += 1
-                var scale = 0.1
+                var numerator = 0
+                var denominator = 1
                 while i < n {
                     let d = p[i] &- 0x30
                     if d > 9 { break }
-                    fraction += Double(d) * scale
-                    scale *= 0.1
-                    digits += 1
+                    if denominator < 1_000_000_000_000_000 {
+                        numerator = numerator * 10 + Int(d)
+                        denominator *= 10
+                    }
+                    fractionDigits += 1
                     i += 1
                 }
+                fraction = Double(numerator) / Double(denominator)
             }
-            if digits == 0 || (i < n && !Self.isSpace(p[i])) {
+            if digits + fractionDigits == 0 || (i < n && !Self.isSpace(p[i])) {
                 while i < n && !Self.isSpace(p[i]) { i += 1 }
                 let token = String(decoding: UnsafeRawBufferPointer(rebasing: p[tokenStart..<min(i, tokenStart + 40)]), as: UTF8.self)
                 bad("field \(field + 1) is not a number: '\(token)'", column: tokenStart + 1, length: i - tokenStart)
@@ -162,7 +167,7 @@ public struct SWFParser: Sendable {
             field += 1
         }
         guard field == 18 else {
-            bad("expected 18 fields, found \(field)", column: max(1, i))
+            bad("expected 18 fields, found \(field)", column: i + 1)
             return
         }
         trace.jobs.append(job)
