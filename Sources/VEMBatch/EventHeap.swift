@@ -34,7 +34,8 @@ struct EventHeap: Sendable {
         var i = 0
         let n = items.count
         while true {
-            let l = 2 * i + 1, r = l + 1
+            let l = 2 * i + 1
+            let r = l + 1
             var m = i
             if l < n && items[l] < items[m] { m = l }
             if r < n && items[r] < items[m] { m = r }

@@ -88,8 +88,10 @@ public struct TraceGroupMap: Sendable, Hashable {
             total += c
         }
         let share: (Int) -> Double = { total > 0 ? Double($0) / Double(total) : 0 }
-        let ranking = weights.map { TraceGroupShare(groupID: $0.key, jobs: $0.value.jobs, cpuSeconds: $0.value.cpu, share: share($0.value.cpu)) }
-            .sorted { $0.cpuSeconds != $1.cpuSeconds ? $0.cpuSeconds > $1.cpuSeconds : $0.groupID < $1.groupID }
+        let ranking = weights.map {
+            TraceGroupShare(groupID: $0.key, jobs: $0.value.jobs, cpuSeconds: $0.value.cpu, share: share($0.value.cpu))
+        }
+        .sorted { $0.cpuSeconds != $1.cpuSeconds ? $0.cpuSeconds > $1.cpuSeconds : $0.groupID < $1.groupID }
 
         var groups: [MappedGroup] = []
         var assignment: [Int: String] = [:]
@@ -100,7 +102,9 @@ public struct TraceGroupMap: Sendable, Hashable {
             guard used.insert(name).inserted, name != rule.otherGroup else {
                 throw BatchError(.invalidMapping, "group name '\(name)' is used twice")
             }
-            groups.append(MappedGroup(name: name, traceGroups: [g.groupID], jobs: g.jobs, cpuSeconds: g.cpuSeconds, share: g.share))
+            groups.append(
+                MappedGroup(
+                    name: name, traceGroups: [g.groupID], jobs: g.jobs, cpuSeconds: g.cpuSeconds, share: g.share))
             assignment[g.groupID] = name
         }
         let rest = ranking.dropFirst(rule.topGroups)

@@ -55,14 +55,18 @@ public final class GzipInflater {
         while offset < input.count {
             if ended {
                 // Another gzip member follows the one that ended; skip trailing zero padding.
-                if input[offset] == 0 { offset += 1; continue }
+                if input[offset] == 0 {
+                    offset += 1
+                    continue
+                }
                 guard inflateReset(stream) == Z_OK else {
                     throw BatchError(.decompression, "zlib inflateReset failed")
                 }
                 ended = false
             }
             let available = min(input.count - offset, Int(UInt32.max))
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: base.advanced(by: offset).assumingMemoryBound(to: Bytef.self))
+            stream.pointee.next_in = UnsafeMutablePointer(
+                mutating: base.advanced(by: offset).assumingMemoryBound(to: Bytef.self))
             stream.pointee.avail_in = uInt(available)
             try drain(body)
             let consumed = available - Int(stream.pointee.avail_in)

@@ -15,20 +15,24 @@ extension ReplayBatch {
             }
         }
         for g in groups {
-            var usable = 0, free = 0
+            var usable = 0
+            var free = 0
             for n in g.nodes where !nodes[n].draining {
                 usable += nodes[n].cpus
                 free += nodes[n].cpus - nodes[n].allocated
             }
             if usable != g.usableCPUs || free != g.freeCPUs {
-                problems.append("t=\(now): group \(g.name) counts \(g.freeCPUs)/\(g.usableCPUs) free/usable CPUs, nodes say \(free)/\(usable)")
+                problems.append(
+                    "t=\(now): group \(g.name) counts \(g.freeCPUs)/\(g.usableCPUs) free/usable CPUs, "
+                        + "nodes say \(free)/\(usable)")
             }
             var running = 0
             for r in g.running {
                 let j = Int(r)
                 running += jobs[j].processors
                 if startTime[j] < jobs[j].submitTime {
-                    problems.append("t=\(now): job \(jobs[j].jobNumber) started at \(startTime[j]) before its submission")
+                    problems.append(
+                        "t=\(now): job \(jobs[j].jobNumber) started at \(startTime[j]) before its submission")
                 }
             }
             if running != g.runningCPUs {

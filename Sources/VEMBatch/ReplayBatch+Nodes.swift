@@ -37,16 +37,18 @@ extension ReplayBatch {
             throw BatchError(.invalidArgument, "a node needs a name and a group")
         }
         guard registration.cpus >= 1, registration.memoryMB >= 0 else {
-            throw BatchError(.invalidArgument, "node '\(registration.name)' needs at least 1 CPU and no negative memory")
+            throw BatchError(
+                .invalidArgument, "node '\(registration.name)' needs at least 1 CPU and no negative memory")
         }
         guard nodeIndex[registration.name] == nil else {
             throw BatchError(.duplicateNode, "node '\(registration.name)' is already registered")
         }
         let g = groupSlot(named: registration.group)
-        nodes.append(NodeSlot(
-            name: registration.name, group: g, cpus: registration.cpus, memoryMB: registration.memoryMB,
-            registeredAt: now
-        ))
+        nodes.append(
+            NodeSlot(
+                name: registration.name, group: g, cpus: registration.cpus, memoryMB: registration.memoryMB,
+                registeredAt: now
+            ))
         let n = nodes.count - 1
         nodeIndex[registration.name] = n
         groups[g].nodes.append(n)

@@ -82,7 +82,8 @@ public struct ReplayBatch: BatchSystem, Sendable {
         var selected = jobs
         if let window = configuration.window { selected = jobs.filter { window.contains($0.submitTime) } }
         for job in selected where job.processors < 1 || job.runTime < 0 {
-            throw BatchError(.invalidArgument, "job \(job.jobNumber) needs \(job.processors) processors for \(job.runTime) s")
+            throw BatchError(
+                .invalidArgument, "job \(job.jobNumber) needs \(job.processors) processors for \(job.runTime) s")
         }
         let sorted = selected.enumerated().sorted {
             $0.element.submitTime != $1.element.submitTime
@@ -116,9 +117,9 @@ public struct ReplayBatch: BatchSystem, Sendable {
         let submit = nextSubmission < jobs.count ? jobs[nextSubmission].submitTime : nil
         let end = completions.min?.time
         switch (submit, end) {
-        case let (s?, e?): return Swift.min(s, e)
-        case let (s?, nil): return s
-        case let (nil, e?): return e
+        case (let s?, let e?): return Swift.min(s, e)
+        case (let s?, nil): return s
+        case (nil, let e?): return e
         case (nil, nil): return nil
         }
     }

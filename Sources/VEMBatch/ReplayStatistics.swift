@@ -46,10 +46,11 @@ extension ReplayBatch {
     /// Summary statistics at ``now``.
     public func statistics() -> ReplayStatistics {
         var waits = Array(repeating: [Int](), count: groups.count)
-        var acc = Array(repeating: GroupStatistics(
-            group: "", submitted: 0, started: 0, finished: 0, rejected: 0, pending: 0, meanWait: 0, p95Wait: 0,
-            maxWait: 0, cpuSecondsUsed: 0, cpuSecondsOffered: 0
-        ), count: groups.count)
+        var acc = Array(
+            repeating: GroupStatistics(
+                group: "", submitted: 0, started: 0, finished: 0, rejected: 0, pending: 0, meanWait: 0, p95Wait: 0,
+                maxWait: 0, cpuSecondsUsed: 0, cpuSecondsOffered: 0
+            ), count: groups.count)
         for i in jobs.indices {
             let g = Int(jobGroup[i])
             switch status[i] {

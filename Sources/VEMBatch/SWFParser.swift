@@ -135,7 +135,8 @@ public struct SWFParser: Sendable {
             }
             if digits + fractionDigits == 0 || (i < n && !Self.isSpace(p[i])) {
                 while i < n && !Self.isSpace(p[i]) { i += 1 }
-                let token = String(decoding: UnsafeRawBufferPointer(rebasing: p[tokenStart..<min(i, tokenStart + 40)]), as: UTF8.self)
+                let token = String(
+                    decoding: UnsafeRawBufferPointer(rebasing: p[tokenStart..<min(i, tokenStart + 40)]), as: UTF8.self)
                 bad("field \(field + 1) is not a number: '\(token)'", column: tokenStart + 1, length: i - tokenStart)
                 return
             }
@@ -179,7 +180,9 @@ public struct SWFParser: Sendable {
         guard !trimmed.isEmpty else { return }
         if let colon = trimmed.firstIndex(of: ":") {
             let key = trimmed[..<colon].trimmingSpaces()
-            if !key.isEmpty, key.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" }) {
+            if !key.isEmpty,
+                key.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" })
+            {
                 let value = trimmed[trimmed.index(after: colon)...].trimmingSpaces()
                 trace.header.fields.append(SWFHeaderField(key: String(key), value: String(value), line: line))
                 return

@@ -51,7 +51,9 @@ struct TraceInfo: ParsableCommand {
         guard groups >= 0 else { throw ValidationError("--groups must be 0 or more") }
         guard cpusPerNode >= 1 else { throw ValidationError("--cpus-per-node must be at least 1") }
         if let n = replayStatic, n < 1 { throw ValidationError("--replay-static must be at least 1") }
-        guard WideJobPolicy(rawValue: wideJobs) != nil else { throw ValidationError("--wide-jobs is 'reject' or 'wait'") }
+        guard WideJobPolicy(rawValue: wideJobs) != nil else {
+            throw ValidationError("--wide-jobs is 'reject' or 'wait'")
+        }
     }
 
     func run() throws {
@@ -83,7 +85,8 @@ struct TraceInfo: ParsableCommand {
         let start = clock.now
         let policy = WideJobPolicy(rawValue: wideJobs) ?? .reject
         var batch = try ReplayBatch(trace: trace, map: map, configuration: .init(wideJobs: policy))
-        try batch.register(ReplayBatch.staticPartitions(groups: map.groups.map(\.name), nodesPerGroup: n, cpusPerNode: cpusPerNode))
+        try batch.register(
+            ReplayBatch.staticPartitions(groups: map.groups.map(\.name), nodesPerGroup: n, cpusPerNode: cpusPerNode))
         batch.runToCompletion()
         let elapsed = clock.now - start
         let stats = batch.statistics()
@@ -150,16 +153,20 @@ private struct Report: Encodable {
         out += "\ntrace groups by CPU time (\(traceGroups.count)):\n"
         out += pad("group", 10) + pad("jobs", 10) + pad("cpu-hours", 14) + "share\n"
         for g in traceGroups {
-            out += pad(String(g.groupID), 10) + pad(String(g.jobs), 10)
-                + pad(String(format: "%.1f", Double(g.cpuSeconds) / 3600), 14) + String(format: "%6.2f %%", g.share * 100) + "\n"
+            out +=
+                pad(String(g.groupID), 10) + pad(String(g.jobs), 10)
+                + pad(String(format: "%.1f", Double(g.cpuSeconds) / 3600), 14)
+                + String(format: "%6.2f %%", g.share * 100) + "\n"
         }
         let otherText = rule.otherGroup.map { "the rest → '\($0)'" } ?? "the rest dropped (\(droppedJobs) jobs)"
         out += "\nmapping --groups \(rule.topGroups): top \(rule.topGroups) by CPU time, \(otherText):\n"
         for g in mapping {
-            let ids = g.traceGroups.count > 8
+            let ids =
+                g.traceGroups.count > 8
                 ? g.traceGroups.prefix(8).map(String.init).joined(separator: ",") + ",… (\(g.traceGroups.count))"
                 : g.traceGroups.map(String.init).joined(separator: ",")
-            out += pad(g.name, 12) + pad(String(g.jobs), 10) + String(format: "%6.2f %%  ", g.share * 100) + "← \(ids)\n"
+            out +=
+                pad(g.name, 12) + pad(String(g.jobs), 10) + String(format: "%6.2f %%  ", g.share * 100) + "← \(ids)\n"
         }
         if let r = replay { out += r.text() }
         return out
@@ -179,10 +186,12 @@ private struct ReplayReport: Encodable {
     func text() -> String {
         var out = "\nreplay: static partitions, \(nodesPerGroup) node(s) × \(cpusPerNode) CPU(s) per group, "
         out += "FCFS + EASY backfill, wide jobs: \(wideJobs)\n"
-        out += pad("group", 12) + pad("jobs", 9) + pad("finished", 10) + pad("rejected", 10) + pad("pending", 9)
+        out +=
+            pad("group", 12) + pad("jobs", 9) + pad("finished", 10) + pad("rejected", 10) + pad("pending", 9)
             + pad("mean wait", 12) + pad("p95 wait", 12) + pad("cpu-hours", 12) + "util\n"
         for g in groups + [total] {
-            out += pad(g.group, 12) + pad(String(g.submitted), 9) + pad(String(g.finished), 10)
+            out +=
+                pad(g.group, 12) + pad(String(g.submitted), 9) + pad(String(g.finished), 10)
                 + pad(String(g.rejected), 10) + pad(String(g.pending), 9)
                 + pad(duration(Int(g.meanWait)), 12) + pad(duration(g.p95Wait), 12)
                 + pad(String(format: "%.1f", Double(g.cpuSecondsUsed) / 3600), 12)
@@ -224,7 +233,10 @@ private func pad(_ s: String, _ width: Int) -> String {
 /// `3d 4h`, `5h 12m`, `7m 3s`, `42s`.
 private func duration(_ seconds: Int) -> String {
     let s = max(0, seconds)
-    let d = s / 86_400, h = s % 86_400 / 3600, m = s % 3600 / 60, r = s % 60
+    let d = s / 86_400
+    let h = s % 86_400 / 3600
+    let m = s % 3600 / 60
+    let r = s % 60
     if d > 0 { return "\(d)d \(h)h" }
     if h > 0 { return "\(h)h \(m)m" }
     if m > 0 { return "\(m)m \(r)s" }

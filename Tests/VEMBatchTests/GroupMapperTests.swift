@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VEMBatch
 
 @Suite struct GroupMapperTests {
@@ -48,9 +49,15 @@ import Testing
     }
 
     @Test func conflictingNamesAreRejected() {
-        #expect(throws: BatchError.self) { try TraceGroupMap(jobs: Self.jobs, rule: TraceGroupRule(topGroups: 2, names: ["x", "x"])) }
-        #expect(throws: BatchError.self) { try TraceGroupMap(jobs: Self.jobs, rule: TraceGroupRule(topGroups: 2, names: ["other"])) }
-        #expect(throws: BatchError.self) { try TraceGroupMap(jobs: Self.jobs, rule: TraceGroupRule(topGroups: 2, names: ["g7"])) }
+        #expect(throws: BatchError.self) {
+            try TraceGroupMap(jobs: Self.jobs, rule: TraceGroupRule(topGroups: 2, names: ["x", "x"]))
+        }
+        #expect(throws: BatchError.self) {
+            try TraceGroupMap(jobs: Self.jobs, rule: TraceGroupRule(topGroups: 2, names: ["other"]))
+        }
+        #expect(throws: BatchError.self) {
+            try TraceGroupMap(jobs: Self.jobs, rule: TraceGroupRule(topGroups: 2, names: ["g7"]))
+        }
         #expect(throws: BatchError.self) { try TraceGroupMap(jobs: Self.jobs, rule: TraceGroupRule(topGroups: -1)) }
     }
 }

@@ -1,11 +1,13 @@
 import Foundation
 import Testing
+
 @testable import VEMBatch
 
 @Suite struct GzipTests {
     /// `Fixtures/tiny.swf.gz`, made once with `gzip -n -9`: 6 header lines, 3 jobs and one broken line.
     static func fixturePath() throws -> String {
-        let url = try #require(Bundle.module.url(forResource: "tiny.swf", withExtension: "gz", subdirectory: "Fixtures"))
+        let url = try #require(
+            Bundle.module.url(forResource: "tiny.swf", withExtension: "gz", subdirectory: "Fixtures"))
         return url.path
     }
 
@@ -17,7 +19,9 @@ import Testing
         #expect(trace.header.notes.isEmpty)
         #expect(trace.header["Note"] == "a fixture for the gzip path")
         #expect(trace.badLineCount == 1)
-        #expect(trace.diagnostics.first?.description == "tiny.swf.gz:9:1: warning: field 1 is not a number: 'this'; line skipped")
+        #expect(
+            trace.diagnostics.first?.description
+                == "tiny.swf.gz:9:1: warning: field 1 is not a number: 'this'; line skipped")
         #expect(trace.jobs[1].processors == 1)
     }
 

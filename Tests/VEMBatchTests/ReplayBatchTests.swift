@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VEMBatch
 
 @Suite struct ReplayBatchTests {
@@ -45,21 +46,37 @@ import Testing
         #expect(batch.invariantViolations().isEmpty)
     }
 
+    /// The code of the `BatchError` thrown by `body`, or `nil` when it throws nothing (or something else).
+    static func errorCode(_ body: () throws -> Void) -> BatchError.Code? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return (error as? BatchError)?.code
+        }
+    }
+
     @Test func nodeOperationErrors() throws {
         var batch = try ReplayBatch(jobs: [])
         try batch.register(NodeRegistration(name: "n1", group: "a", cpus: 1))
-        #expect((#expect(throws: BatchError.self) { try batch.register(NodeRegistration(name: "n1", group: "b", cpus: 1)) })?.code == .duplicateNode)
-        #expect((#expect(throws: BatchError.self) { try batch.register(NodeRegistration(name: "n2", group: "a", cpus: 0)) })?.code == .invalidArgument)
-        #expect((#expect(throws: BatchError.self) { try batch.drain(node: "nope", reason: "") })?.code == .unknownNode)
-        #expect((#expect(throws: BatchError.self) { try batch.resume(node: "nope") })?.code == .unknownNode)
-        #expect((#expect(throws: BatchError.self) { try batch.remove(node: "nope") })?.code == .unknownNode)
+        let n1b = NodeRegistration(name: "n1", group: "b", cpus: 1)
+        #expect(Self.errorCode { try batch.register(n1b) } == .duplicateNode)
+        let noCPU = NodeRegistration(name: "n2", group: "a", cpus: 0)
+        let noName = NodeRegistration(name: "", group: "a", cpus: 1)
+        #expect(Self.errorCode { try batch.register(noCPU) } == .invalidArgument)
+        #expect(Self.errorCode { try batch.register(noName) } == .invalidArgument)
+        #expect(Self.errorCode { try batch.drain(node: "nope", reason: "") } == .unknownNode)
+        #expect(Self.errorCode { try batch.resume(node: "nope") } == .unknownNode)
+        #expect(Self.errorCode { try batch.remove(node: "nope") } == .unknownNode)
         // An idle node may be removed without draining, and its name registered again.
         try batch.remove(node: "n1")
         try batch.register(NodeRegistration(name: "n1", group: "b", cpus: 2))
         #expect(batch.snapshot()[group: "b"]?.nodes.map(\.cpus) == [2])
         #expect(batch.snapshot()[group: "a"]?.nodes.isEmpty == true)
-        #expect((#expect(throws: BatchError.self) { try ReplayBatch(jobs: [Self.job(1, submit: 0, run: 1, procs: 0)]) })?.code == .invalidArgument)
-        #expect((#expect(throws: BatchError.self) { try ReplayBatch(jobs: [], configuration: .init(compression: 0)) })?.code == .invalidArgument)
+        let zeroProcs = [Self.job(1, submit: 0, run: 1, procs: 0)]
+        #expect(Self.errorCode { _ = try ReplayBatch(jobs: zeroProcs) } == .invalidArgument)
+        let stopped = ReplayBatch.Configuration(compression: 0)
+        #expect(Self.errorCode { _ = try ReplayBatch(jobs: [], configuration: stopped) } == .invalidArgument)
     }
 
     @Test func conformsToTheBatchSystemProtocol() async throws {
@@ -84,10 +101,11 @@ import Testing
         for n in 1...300 {
             x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             let g = ["a", "b", "c"][Int(x >> 60) % 3]
-            jobs.append(ReplayJob(
-                jobNumber: n, group: g, submitTime: n * 7, runTime: Int(x >> 40) % 500,
-                estimatedTime: Int(x >> 40) % 500 + Int(x >> 20) % 300, processors: 1 + Int(x >> 33) % 4
-            ))
+            jobs.append(
+                ReplayJob(
+                    jobNumber: n, group: g, submitTime: n * 7, runTime: Int(x >> 40) % 500,
+                    estimatedTime: Int(x >> 40) % 500 + Int(x >> 20) % 300, processors: 1 + Int(x >> 33) % 4
+                ))
         }
         let nodes = ReplayBatch.staticPartitions(groups: ["a", "b", "c"], nodesPerGroup: 2, cpusPerNode: 3)
         var fast = try ReplayBatch(jobs: jobs)
@@ -107,7 +125,8 @@ import Testing
 
     @Test func windowAndCompression() throws {
         let jobs = (0..<10).map { Self.job($0, submit: $0 * 10, run: 5) }
-        let batch = try ReplayBatch(jobs: jobs, configuration: .init(window: ReplayWindow(start: 20, duration: 30), compression: 60))
+        let batch = try ReplayBatch(
+            jobs: jobs, configuration: .init(window: ReplayWindow(start: 20, duration: 30), compression: 60))
         // Submissions in [20, 50): jobs 2, 3, 4.
         #expect(batch.records().map(\.jobNumber) == [2, 3, 4])
         #expect(batch.origin == 20 && batch.now == 20)
@@ -117,7 +136,8 @@ import Testing
     }
 
     @Test func staticPartitionNames() {
-        let nodes = ReplayBatch.staticPartitions(groups: ["atlas", "cms"], nodesPerGroup: 10, cpusPerNode: 8, memoryMB: 16_384)
+        let nodes = ReplayBatch.staticPartitions(
+            groups: ["atlas", "cms"], nodesPerGroup: 10, cpusPerNode: 8, memoryMB: 16_384)
         #expect(nodes.count == 20)
         #expect(nodes.first == NodeRegistration(name: "atlas-01", group: "atlas", cpus: 8, memoryMB: 16_384))
         #expect(nodes.last?.name == "cms-10")
@@ -128,7 +148,7 @@ import Testing
             GroupMapping(group: "atlas", partition: "grid", feature: "atlas"),
             GroupMapping(group: "cms", partition: "grid", feature: "cms"), .identity("other"),
         ])
-        #expect((#expect(throws: BatchError.self) { try GroupMapping.validate([.identity("a"), .identity("a")]) })?.code == .invalidMapping)
+        #expect(Self.errorCode { try GroupMapping.validate([.identity("a"), .identity("a")]) } == .invalidMapping)
         #expect(throws: BatchError.self) {
             try GroupMapping.validate([GroupMapping(group: "a", account: "x"), GroupMapping(group: "b", account: "x")])
         }

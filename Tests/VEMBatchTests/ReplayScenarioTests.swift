@@ -1,10 +1,13 @@
 import Testing
+
 @testable import VEMBatch
 
 /// Small hand-made traces whose every wait is worked out by hand (the arithmetic is in the comments).
 /// Notation: `Jn(submit, run, procs, est)`; est = the estimate used for reservations (run time when absent).
 @Suite struct ReplayScenarioTests {
-    static func job(_ n: Int, _ group: String = "a", submit: Int, run: Int, procs: Int = 1, est: Int? = nil) -> ReplayJob {
+    static func job(_ n: Int, _ group: String = "a", submit: Int, run: Int, procs: Int = 1, est: Int? = nil)
+        -> ReplayJob
+    {
         ReplayJob(jobNumber: n, group: group, submitTime: submit, runTime: run, estimatedTime: est, processors: procs)
     }
 

@@ -1,5 +1,6 @@
 import Testing
 import VEMCore
+
 @testable import VEMBatch
 
 @Suite struct SWFParserTests {

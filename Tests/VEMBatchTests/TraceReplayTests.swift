@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VEMBatch
 
 /// Replays of the real KTH-SP2 trace (28,476 jobs, of which 28,475 replayable; 100 one-CPU nodes) checking
@@ -69,7 +70,8 @@ import Testing
         #expect(batch.invariantViolations().isEmpty)
         let records = batch.records()
         #expect(records.allSatisfy { $0.status == .finished || ($0.status == .rejected && $0.processors > 20) })
-        #expect(records.filter { $0.status == .rejected }.count == trace.jobs.filter { ($0.processors ?? 0) > 20 }.count)
+        #expect(
+            records.filter { $0.status == .rejected }.count == trace.jobs.filter { ($0.processors ?? 0) > 20 }.count)
         #expect(records.contains { $0.status == .rejected })
         for group in groups {
             #expect(Self.peakConcurrentCPUs(records.filter { $0.group == group }) <= 20, "group \(group)")
@@ -87,7 +89,8 @@ import Testing
             if let e = r.end { events.append((e, -r.processors)) }
         }
         events.sort { $0.time != $1.time ? $0.time < $1.time : $0.delta < $1.delta }
-        var current = 0, peak = 0
+        var current = 0
+        var peak = 0
         for e in events {
             current += e.delta
             peak = max(peak, current)
