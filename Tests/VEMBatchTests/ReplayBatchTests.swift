@@ -135,6 +135,44 @@ import Testing
         #expect(batch.wallSeconds(untilSimulated: 80) == 1)
     }
 
+    @Test func replayJobsFromSWFRecords() throws {
+        // Requested processors -1: the allocated ones are used; requested time -1: the run time is the estimate.
+        let lcg = SWFJob(jobNumber: 1, submitTime: 5, runTime: 135, allocatedProcessors: 1, requestedTime: -1)
+        #expect(ReplayJob(lcg, group: "g") == ReplayJob(jobNumber: 1, group: "g", submitTime: 5, runTime: 135))
+        // 3 processors × 1,500 KiB requested = 4,500 KiB → 5 MiB (rounded up); estimate = requested time.
+        let sp2 = SWFJob(
+            jobNumber: 2, submitTime: 7, runTime: 100, allocatedProcessors: 4, requestedProcessors: 3,
+            requestedTime: 600, requestedMemory: 1500)
+        let job = try #require(ReplayJob(sp2, group: "g"))
+        #expect(job.processors == 3 && job.estimatedTime == 600 && job.memoryMB == 5)
+        #expect(ReplayJob(SWFJob(jobNumber: 3, submitTime: 0, runTime: -1, allocatedProcessors: 1), group: "g") == nil)
+        #expect(ReplayJob(SWFJob(jobNumber: 4, submitTime: 0, runTime: 10), group: "g") == nil)
+
+        // Demand counts the waiting job's CPUs and memory.
+        var batch = try ReplayBatch(jobs: [job])
+        batch.advance(to: 7)
+        let demand = try #require(batch.snapshot()[group: "g"])
+        #expect(demand.pendingJobs == 1 && demand.pendingCPUs == 3 && demand.pendingMemoryMB == 5)
+        #expect(demand.nodes.isEmpty && demand.usableCPUs == 0)
+    }
+
+    @Test func aTraceWindowReplaysOnlyItsSubmissions() throws {
+        let text = (1...6).map { "\($0) \($0 * 100) -1 50 1 -1 -1 1 60 -1 1 1 \($0 % 2) -1 -1 -1 -1 -1" }
+            .joined(separator: "\n")
+        let trace = SWFReader.parse(text: text)
+        // Trace group = job number mod 2; equal CPU time, so the tie goes to the smaller id: 0 ("even") first.
+        let map = try TraceGroupMap(jobs: trace.jobs, rule: TraceGroupRule(topGroups: 2, names: ["even", "odd"]))
+        #expect(map.group(of: trace.jobs[1]) == "even" && map.group(of: trace.jobs[0]) == "odd")
+        let window = ReplayWindow(start: 200, duration: 300)
+        var batch = try ReplayBatch(trace: trace, map: map, configuration: .init(window: window))
+        #expect(batch.records().map(\.jobNumber) == [2, 3, 4])
+        #expect(batch.skippedJobs == 0 && batch.groupNames == ["even", "odd"])
+        try batch.register(ReplayBatch.staticPartitions(groups: ["odd", "even"], nodesPerGroup: 1, cpusPerNode: 1))
+        batch.runToCompletion()
+        #expect(batch.records().map(\.wait) == [0, 0, 0])
+        #expect(batch.now == 450)
+    }
+
     @Test func staticPartitionNames() {
         let nodes = ReplayBatch.staticPartitions(
             groups: ["atlas", "cms"], nodesPerGroup: 10, cpusPerNode: 8, memoryMB: 16_384)
