@@ -19,10 +19,12 @@ let package = Package(
         .target(name: "VEMConfig", dependencies: ["VEMCore"]),
         .target(name: "VEMRules", dependencies: ["VEMCore"]),
         .target(name: "VEMProtocol", dependencies: ["VEMCore"]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "VEMBatch", dependencies: ["VEMCore", "CZlib"]),
         .executableTarget(
             name: "vem",
             dependencies: [
-                "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol",
+                "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -38,6 +40,11 @@ let package = Package(
             dependencies: ["VEMProtocol", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
+        .testTarget(
+            name: "VEMBatchTests",
+            dependencies: ["VEMBatch", "VEMCore"],
+            resources: [.copy("Fixtures")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
