@@ -19,12 +19,13 @@ let package = Package(
         .target(name: "VEMConfig", dependencies: ["VEMCore"]),
         .target(name: "VEMRules", dependencies: ["VEMCore"]),
         .target(name: "VEMProtocol", dependencies: ["VEMCore"]),
+        .target(name: "VEMSite", dependencies: ["VEMCore", "VEMConfig", "VEMRules"]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "VEMBatch", dependencies: ["VEMCore", "CZlib"]),
         .executableTarget(
             name: "vem",
             dependencies: [
-                "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch",
+                "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch", "VEMSite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -35,6 +36,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "VEMRulesTests", dependencies: ["VEMRules"]),
+        .testTarget(name: "VEMSiteTests", dependencies: ["VEMSite", "VEMConfig", "VEMCore"]),
         .testTarget(
             name: "VEMProtocolTests",
             dependencies: ["VEMProtocol", .product(name: "PropertyBased", package: "swift-property-based")]
