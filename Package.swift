@@ -19,6 +19,7 @@ let package = Package(
         .target(name: "VEMConfig", dependencies: ["VEMCore"]),
         .target(name: "VEMRules", dependencies: ["VEMCore"]),
         .target(name: "VEMProtocol", dependencies: ["VEMCore"]),
+        .target(name: "VEMAgent", dependencies: ["VEMCore"]),
         .executableTarget(
             name: "vem",
             dependencies: [
@@ -36,6 +37,11 @@ let package = Package(
         .testTarget(
             name: "VEMProtocolTests",
             dependencies: ["VEMProtocol", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
+            name: "VEMAgentTests",
+            dependencies: ["VEMAgent"],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
     ],
