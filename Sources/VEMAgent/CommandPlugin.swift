@@ -129,6 +129,10 @@ public protocol CommandPlugin: Sendable {
     /// The command's name (`exec`, `slurm.drain`).
     var name: String { get }
 
+    /// True when the plugin itself stops its work at ``CommandContext/timeout`` (and reports a
+    /// `timeout` outcome); the Runner then only applies a later backstop. Defaults to false.
+    var enforcesTimeout: Bool { get }
+
     /// Runs the command.
     /// - Parameters:
     ///   - request: The command with its arguments.
