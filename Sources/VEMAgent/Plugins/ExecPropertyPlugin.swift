@@ -31,7 +31,7 @@ public struct ExecPropertyPlugin: PropertyPlugin {
         guard let program = Params.at(parameters, 0) else {
             throw AgentError(.badParameters, "exec needs the absolute path of a program")
         }
-        let arguments = parameters.dropFirst().map { $0.trimmingCharacters(in: .whitespaces) }
+        let arguments = parameters.dropFirst()
         var config = ProcessRunner.Configuration(timeout: context.timeout, outputLimit: outputLimit)
         config.killGrace = .milliseconds(500)
         let result = try await ProcessRunner(configuration: config).run(program, arguments: Array(arguments))
