@@ -171,28 +171,17 @@ struct Spawned: Sendable {
         let drainGrace = 0.2
         var output = Capture(limit: config.outputLimit), errors = Capture(limit: config.errorLimit)
         var outFD: Int32? = out, errFD: Int32? = err
-        var status: Int32?
         var exitedAt: Double?
         var termSentAt: Double?
         var killSent = false
         var timedOut = false, cancelled = false
 
         while true {
-            if status == nil {
-                var s: Int32 = 0
-                let r = waitpid(pid, &s, WNOHANG)
-                if r == pid {
-                    status = s
-                    exitedAt = monotonicSeconds()
-                } else if r < 0 && errno != EINTR {
-                    status = 0x7f  // cannot wait (should not happen): treat as killed
-                    exitedAt = monotonicSeconds()
-                }
-            }
+            if exitedAt == nil, hasExited() { exitedAt = monotonicSeconds() }
             let now = monotonicSeconds()
-            if status != nil {
+            if let t = exitedAt {
                 if outFD == nil && errFD == nil { break }
-                if let t = exitedAt, now - t > drainGrace { break }  // leftovers hold the pipes open
+                if now - t > drainGrace { break }  // leftovers (or a concurrently spawned child) hold the pipes
             } else {
                 if termSentAt == nil, cancel.isSet || now >= deadline {
                     if cancel.isSet { cancelled = true } else { timedOut = true }
@@ -211,7 +200,15 @@ struct Spawned: Sendable {
         }
         if let fd = outFD { close(fd) }
         if let fd = errFD { close(fd) }
-        kill(-pid, SIGKILL)  // whatever the program left in its group; ESRCH when none
+        // The exited leader is not reaped yet, so its process group id cannot have been reused: kill what
+        // the program left in its group (ESRCH when nothing), then reap it.
+        kill(-pid, SIGKILL)
+        var status: Int32?
+        while status == nil {
+            var s: Int32 = 0
+            let r = waitpid(pid, &s, 0)
+            if r == pid { status = s } else if r < 0 && errno != EINTR { break }
+        }
         let raw = status ?? 0x7f
         let termination: ProcessResult.Termination =
             raw & 0x7f == 0 ? .exited((raw >> 8) & 0xff) : .signaled(raw & 0x7f)
@@ -220,6 +217,20 @@ struct Spawned: Sendable {
             pid: pid, termination: termination, standardOutput: output.bytes, outputTruncated: output.truncated,
             standardError: errors.bytes, timedOut: timedOut, cancelled: cancelled,
             duration: .nanoseconds(Int64(elapsed * 1e9)))
+    }
+}
+
+extension Spawned {
+    /// True when the child has exited; it stays a zombie (not reaped) so that its pid and process
+    /// group id stay reserved until ``supervise(_:cancel:)`` has cleaned up the group.
+    func hasExited() -> Bool {
+        var info = siginfo_t()
+        while true {
+            let r = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT)
+            if r == 0 { return info.si_signo == SIGCHLD }
+            if errno == EINTR { continue }
+            return true  // ECHILD: nothing to wait for
+        }
     }
 }
 

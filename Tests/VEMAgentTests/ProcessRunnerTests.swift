@@ -52,6 +52,15 @@ import Testing
         #expect(processIsGone(grandchild))
     }
 
+    @Test func processesLeftInTheGroupAreKilledWhenTheProgramExits() async throws {
+        let r = try await runner().run("/bin/sh", arguments: ["-c", "/bin/sleep 30 & echo $!"])
+        #expect(r.termination == .exited(0))
+        #expect(!r.timedOut)
+        let leftover = try #require(Int32(r.outputText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(processIsGone(leftover))
+        #expect(r.duration < .seconds(5))
+    }
+
     @Test func aProgramIgnoringSIGTERMGetsSIGKILL() async throws {
         let r = try await runner(timeout: .milliseconds(300), killGrace: .milliseconds(200))
             .run("/bin/sh", arguments: ["-c", "trap '' TERM; /bin/sleep 30"])
