@@ -84,7 +84,7 @@ public struct CommandOutcome: Hashable, Sendable, Codable {
         CommandOutcome(status: error.code == .timeout ? .timeout : .failed, error: error.description)
     }
 
-    /// The outcome with its output cut to `limit` UTF-8 bytes (at a character boundary).
+    /// The outcome with its output cut to at most `limit` UTF-8 bytes, at a Unicode scalar boundary.
     /// - Parameter limit: The cap in bytes.
     public func capped(at limit: Int) -> CommandOutcome {
         guard output.utf8.count > limit else { return self }

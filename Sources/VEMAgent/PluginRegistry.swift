@@ -65,7 +65,9 @@ public struct PluginRegistry: Sendable {
     public func read(_ request: PropertyRequest, now: Double) async -> PropertyResult {
         guard let plugin = properties[request.plugin] else {
             var message = "no property plugin named '\(request.plugin)'"
-            if let near = closestMatch(to: request.plugin, in: properties.keys) { message += "; did you mean '\(near)'?" }
+            if let near = closestMatch(to: request.plugin, in: properties.keys) {
+                message += "; did you mean '\(near)'?"
+            }
             return .failure(AgentError(.unknownPlugin, message))
         }
         let context = PropertyContext(propertyName: request.name, now: now, timeout: request.timeout)

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How a program run by ``ProcessRunner`` ended.
@@ -120,16 +120,21 @@ struct Spawned: Sendable {
     var err: Int32
 
     static func spawn(_ program: String, _ arguments: [String], environment: [String: String]) throws -> Spawned {
-        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        var outPipe: [Int32] = [-1, -1]
+        var errPipe: [Int32] = [-1, -1]
         guard pipe(&outPipe) == 0 else { throw errnoError("pipe") }
         guard pipe(&errPipe) == 0 else {
             let e = errnoError("pipe")
-            close(outPipe[0]); close(outPipe[1])
+            close(outPipe[0])
+            close(outPipe[1])
             throw e
         }
         for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         for fd in [outPipe[0], errPipe[0]] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
-        defer { close(outPipe[1]); close(errPipe[1]) }
+        defer {
+            close(outPipe[1])
+            close(errPipe[1])
+        }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -141,7 +146,8 @@ struct Spawned: Sendable {
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
-        var noSignals = sigset_t(), allSignals = sigset_t()
+        var noSignals = sigset_t()
+        var allSignals = sigset_t()
         sigemptyset(&noSignals)
         sigfillset(&allSignals)
         posix_spawnattr_setsigmask(&attr, &noSignals)
@@ -157,7 +163,8 @@ struct Spawned: Sendable {
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, program, &actions, &attr, argv, envp)
         guard rc == 0 else {
-            close(outPipe[0]); close(errPipe[0])
+            close(outPipe[0])
+            close(errPipe[0])
             throw AgentError(.spawnFailed, "cannot start \(program)", cause: String(cString: strerror(rc)))
         }
         return Spawned(pid: pid, out: outPipe[0], err: errPipe[0])
@@ -169,12 +176,15 @@ struct Spawned: Sendable {
         let deadline = start + seconds(config.timeout)
         let grace = seconds(config.killGrace)
         let drainGrace = 0.2
-        var output = Capture(limit: config.outputLimit), errors = Capture(limit: config.errorLimit)
-        var outFD: Int32? = out, errFD: Int32? = err
+        var output = Capture(limit: config.outputLimit)
+        var errors = Capture(limit: config.errorLimit)
+        var outFD: Int32? = out
+        var errFD: Int32? = err
         var exitedAt: Double?
         var termSentAt: Double?
         var killSent = false
-        var timedOut = false, cancelled = false
+        var timedOut = false
+        var cancelled = false
 
         while true {
             if exitedAt == nil, hasExited() { exitedAt = monotonicSeconds() }
@@ -195,8 +205,14 @@ struct Spawned: Sendable {
             var fds = [outFD, errFD].compactMap { $0 }.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             let waitMs = Int32(max(1, min(20, ((termSentAt == nil ? deadline : now + 0.02) - now) * 1000)))
             _ = poll(&fds, nfds_t(fds.count), waitMs)
-            if let fd = outFD, !output.drain(fd) { close(fd); outFD = nil }
-            if let fd = errFD, !errors.drain(fd) { close(fd); errFD = nil }
+            if let fd = outFD, !output.drain(fd) {
+                close(fd)
+                outFD = nil
+            }
+            if let fd = errFD, !errors.drain(fd) {
+                close(fd)
+                errFD = nil
+            }
         }
         if let fd = outFD { close(fd) }
         if let fd = errFD { close(fd) }

@@ -66,7 +66,8 @@ public actor Reader {
 
     private func read(_ names: [String]) async -> [ReaderUpdate] {
         let requests = names.compactMap { definitions[$0]?.request }
-        let registry = self.registry, clock = self.clock
+        let registry = self.registry
+        let clock = self.clock
         let samples = await withTaskGroup(of: (Int, PropertySample).self) { group in
             for (i, r) in requests.enumerated() {
                 group.addTask {

@@ -69,7 +69,8 @@ public actor Runner {
         case .completed(let outcome):
             return outcome
         case .forgotten:
-            return .refused("command \(seq) was already executed (or precedes this client's first command); not run again")
+            return .refused(
+                "command \(seq) was already executed (or precedes this client's first command); not run again")
         case .pending:
             return await withCheckedContinuation { duplicateWaiters[seq, default: []].append($0) }
         case .accepted:

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VEMAgent
 
 @Suite struct RamPluginTests {
@@ -93,7 +94,9 @@ import Testing
     @Test func regexCaptureGroupOrWholeMatch() async throws {
         let r = try registry("proc-basic")
         #expect(await read(r, "file", ["/data/status.txt", #"build=(\d+)"#], as: .int) == .success(.int(17)))
-        #expect(await read(r, "file", ["/data/status.txt", #"version=[0-9.]+"#], as: .str) == .success(.string("version=3.2")))
+        #expect(
+            await read(r, "file", ["/data/status.txt", #"version=[0-9.]+"#], as: .str)
+                == .success(.string("version=3.2")))
         // A regex that the configuration split at its comma is joined back.
         #expect(
             await read(r, "file", ["/data/status.txt", #"version=([0-9.]+)"#, #" build=\d+"#], as: .float)

@@ -1,10 +1,12 @@
 import Testing
+
 @testable import VEMAgent
 
 func definition(_ name: String, ticks: Double, plugin: String = "ram", _ parameters: [String] = ["MemFree"])
     -> PropertyDefinition
 {
-    PropertyDefinition(PropertyRequest(name: name, plugin: plugin, parameters: parameters, returnType: .int), ticks: ticks)
+    PropertyDefinition(
+        PropertyRequest(name: name, plugin: plugin, parameters: parameters, returnType: .int), ticks: ticks)
 }
 
 @Suite struct ReaderScheduleTests {
@@ -30,7 +32,8 @@ func definition(_ name: String, ticks: Double, plugin: String = "ram", _ paramet
     }
 
     @Test func jitterIsBoundedAndStaysOnTheGrid() throws {
-        let ticks = 60.0, jitter = 0.2
+        let ticks = 60.0
+        let jitter = 0.2
         var s = try ReaderSchedule(definitions: [definition("p", ticks: ticks)], start: 1000, jitter: jitter, seed: 7)
         var times: [Double] = []
         var now = 1000.0

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VEMAgent
 
 /// The order in which a plugin ran commands.
@@ -58,7 +59,9 @@ struct Harness {
     let runner: Runner
 
     init(
-        allow commands: Set<String> = ["record", "stuck", "big", "exec", "reload", "shutdown", "get_property", "ghost"],
+        allow commands: Set<String> = [
+            "record", "stuck", "big", "exec", "reload", "shutdown", "get_property", "ghost",
+        ],
         programs: Set<String> = ["/bin/echo", "/bin/sleep", "/bin/sh"], memory: Int = 256, reader: Reader? = nil
     ) throws {
         let allowlist = Allowlist(commands: commands, programs: programs)
@@ -70,7 +73,8 @@ struct Harness {
         try registry.registerBuiltinCommands(allowlist: allowlist, reader: reader)
         var configuration = Runner.Configuration()
         configuration.rememberedOutcomes = memory
-        runner = Runner(registry: registry, allowlist: allowlist, clock: ManualAgentClock(), configuration: configuration)
+        runner = Runner(
+            registry: registry, allowlist: allowlist, clock: ManualAgentClock(), configuration: configuration)
     }
 
     /// Waits (yielding, never sleeping) until the Runner has admitted exactly these waiting commands.
@@ -230,7 +234,8 @@ func command(_ seq: UInt64, _ name: String = "record", _ arguments: [String] = [
         #expect(outcome.status == .ok)
         #expect(outcome.output == #"{"ram_free":23329220}"#)
         #expect(
-            outcome.directive == .publish([PropertySample(name: "ram_free", result: .success(.int(23_329_220)), timestamp: 9)]))
+            outcome.directive
+                == .publish([PropertySample(name: "ram_free", result: .success(.int(23_329_220)), timestamp: 9)]))
         let partly = await h.runner.execute(command(2, "get_property", ["load5", "swap"]))
         #expect(partly.status == .failed)
         #expect(partly.error == "no property named 'swap' on this client")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VEMAgent
 
 @Suite struct CPUPluginTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VEMAgent
 
 /// The path of a fixture tree under `Fixtures/`.

@@ -33,7 +33,8 @@ public struct ExecCommandPlugin: CommandPlugin {
         config.killGrace = killGrace
         let result: ProcessResult
         do {
-            result = try await ProcessRunner(configuration: config).run(program, arguments: Array(request.arguments.dropFirst()))
+            result = try await ProcessRunner(configuration: config).run(
+                program, arguments: Array(request.arguments.dropFirst()))
         } catch let error as AgentError {
             return .failed(error)
         } catch {
@@ -54,7 +55,8 @@ public struct ExecCommandPlugin: CommandPlugin {
         }
         if result.timedOut {
             outcome.status = .timeout
-            outcome.error = "\(program) did not finish within \(seconds(context.timeout)) s; its process group was stopped"
+            outcome.error =
+                "\(program) did not finish within \(seconds(context.timeout)) s; its process group was stopped"
         } else if result.cancelled {
             outcome.status = .failed
             outcome.error = "\(program) was cancelled; its process group was stopped"

@@ -26,7 +26,8 @@ public struct GetPropertyCommandPlugin: CommandPlugin {
             }
         }
         let samples = updates.map(\.sample)
-        var outcome = CommandOutcome(status: .ok, output: PropertyValue.object(object).jsonText, directive: .publish(samples))
+        var outcome = CommandOutcome(
+            status: .ok, output: PropertyValue.object(object).jsonText, directive: .publish(samples))
         if !unknown.isEmpty {
             outcome.status = .failed
             outcome.error = "no property named " + unknown.map { "'\($0)'" }.joined(separator: ", ") + " on this client"

@@ -61,12 +61,14 @@ public struct CPUPlugin: PropertyPlugin {
             guard let first = words.first, first == name else { continue }
             let numbers = words.dropFirst().prefix(8)
             guard numbers.count >= 4 else {
-                throw AgentError(.malformedInput, "/proc/stat line '\(name)' has \(numbers.count) counter(s), expected at least 4")
+                throw AgentError(
+                    .malformedInput, "/proc/stat line '\(name)' has \(numbers.count) counter(s), expected at least 4")
             }
             var values: [UInt64] = []
             for w in numbers {
                 guard let v = UInt64(w) else {
-                    throw AgentError(.malformedInput, "/proc/stat line '\(name)' has a non-numeric counter \(quote(String(w)))")
+                    throw AgentError(
+                        .malformedInput, "/proc/stat line '\(name)' has a non-numeric counter \(quote(String(w)))")
                 }
                 values.append(v)
             }

@@ -39,7 +39,9 @@ public struct DiskPlugin: PropertyPlugin {
             throw AgentError(.missingFile, "cannot statvfs \(path)", cause: String(cString: strerror(errno)))
         }
         let frsize = UInt64(s.f_frsize)
-        let blocks = UInt64(s.f_blocks), bfree = UInt64(s.f_bfree), bavail = UInt64(s.f_bavail)
+        let blocks = UInt64(s.f_blocks)
+        let bfree = UInt64(s.f_bfree)
+        let bavail = UInt64(s.f_bavail)
         let used = (blocks - min(blocks, bfree)) * frsize
         let free = bavail * frsize
         switch measure {

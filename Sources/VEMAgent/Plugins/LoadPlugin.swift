@@ -35,7 +35,8 @@ public struct LoadPlugin: PropertyPlugin {
             throw AgentError(.malformedInput, "/proc/loadavg has \(words.count) field(s), expected at least 3")
         }
         guard let v = Double(words[column]), v.isFinite, v >= 0 else {
-            throw AgentError(.malformedInput, "/proc/loadavg field \(column + 1) \(quote(String(words[column]))) is not a number")
+            throw AgentError(
+                .malformedInput, "/proc/loadavg field \(column + 1) \(quote(String(words[column]))) is not a number")
         }
         return .float(v)
     }

@@ -44,7 +44,8 @@ public struct NetPlugin: PropertyPlugin {
         let now = Counter(bytes: bytes, time: context.now)
         let key = context.propertyName + "\u{0}" + interface + "\u{0}" + direction
         guard let previous = await memory.exchange(key, now) else {
-            throw AgentError(.warmingUp, "first sample of \(interface) \(direction); the rate is available from the next read")
+            throw AgentError(
+                .warmingUp, "first sample of \(interface) \(direction); the rate is available from the next read")
         }
         guard bytes >= previous.bytes else {
             throw AgentError(.warmingUp, "\(interface) \(direction) counter went backwards; starting over")
@@ -68,14 +69,18 @@ public struct NetPlugin: PropertyPlugin {
             let fields = line[line.index(after: colon)...].split(separator: " ", omittingEmptySubsequences: true)
             let index = tx ? 8 : 0
             guard fields.count > index else {
-                throw AgentError(.malformedInput, "/proc/net/dev line for \(interface) has \(fields.count) field(s), expected 16")
+                throw AgentError(
+                    .malformedInput, "/proc/net/dev line for \(interface) has \(fields.count) field(s), expected 16")
             }
             guard let v = UInt64(fields[index]) else {
-                throw AgentError(.malformedInput, "/proc/net/dev byte counter of \(interface) \(quote(String(fields[index]))) is not a number")
+                throw AgentError(
+                    .malformedInput,
+                    "/proc/net/dev byte counter of \(interface) \(quote(String(fields[index]))) is not a number")
             }
             return v
         }
         let known = names.filter { !$0.contains("|") }
-        throw AgentError(.notFound, "no interface '\(interface)' in /proc/net/dev (have: \(known.joined(separator: ", ")))")
+        throw AgentError(
+            .notFound, "no interface '\(interface)' in /proc/net/dev (have: \(known.joined(separator: ", ")))")
     }
 }
