@@ -73,7 +73,8 @@ public struct PluginRegistry: Sendable {
         let context = PropertyContext(propertyName: request.name, now: now, timeout: request.timeout)
         let parameters = request.parameters
         do {
-            let raw = try await withTimeout(request.timeout, what: "property '\(request.name)'") {
+            let limit = plugin.enforcesTimeout ? request.timeout + .seconds(5) : request.timeout
+            let raw = try await withTimeout(limit, what: "property '\(request.name)'") {
                 try await plugin.read(parameters: parameters, context: context)
             }
             return request.returnType.convert(raw)

@@ -55,6 +55,10 @@ public protocol PropertyPlugin: Sendable {
     /// The name used in `command = …` (`ram`, `hypervisor.domains`).
     var name: String { get }
 
+    /// True when the plugin itself stops its work at ``PropertyContext/timeout``; the registry then only
+    /// applies a later backstop. Defaults to false.
+    var enforcesTimeout: Bool { get }
+
     /// Reads the value.
     /// - Parameters:
     ///   - parameters: The property's parameters.
@@ -62,4 +66,9 @@ public protocol PropertyPlugin: Sendable {
     /// - Returns: The raw value.
     /// - Throws: ``AgentError`` when no value can be produced.
     func read(parameters: [String], context: PropertyContext) async throws -> PropertyValue
+}
+
+extension PropertyPlugin {
+    /// False: the registry stops the plugin (by cancelling it) at the property's timeout.
+    public var enforcesTimeout: Bool { false }
 }

@@ -65,6 +65,10 @@ public struct ReaderSchedule: Sendable {
         for i in entries.indices { entries[i].due = dueTime(entries[i], slot: 0) }
     }
 
+    /// A seed derived from a Client's name, the same in every run, different between Clients.
+    /// - Parameter clientName: The Client's name (`node07`, `atlas-vm-12`).
+    public static func seed(forClient clientName: String) -> UInt64 { fnv1a(clientName) }
+
     /// The properties due at `now`, in definition order; each is then moved to its next slot after `now`.
     /// - Parameter now: The current time.
     public mutating func due(at now: Double) -> [String] {

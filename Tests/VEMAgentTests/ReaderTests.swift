@@ -60,6 +60,8 @@ func definition(_ name: String, ticks: Double, plugin: String = "ram", _ paramet
         #expect(slotsA == defs.map { b.collectionTime(of: $0.name, slot: 5) })
         #expect(slotsA != defs.map { c.collectionTime(of: $0.name, slot: 5) })
         #expect(Set(defs.map { a.nextDue(of: $0.name) }).count == 20)
+        #expect(ReaderSchedule.seed(forClient: "node07") == ReaderSchedule.seed(forClient: "node07"))
+        #expect(ReaderSchedule.seed(forClient: "node07") != ReaderSchedule.seed(forClient: "node08"))
     }
 
     @Test func badDefinitionsAreRejected() {

@@ -18,6 +18,8 @@ import Foundation
 public struct ExecPropertyPlugin: PropertyPlugin {
     /// `exec`.
     public let name = "exec"
+    /// True: the program is stopped at the property's timeout by the plugin itself.
+    public var enforcesTimeout: Bool { true }
     private let outputLimit: Int
 
     /// Creates the plugin.
