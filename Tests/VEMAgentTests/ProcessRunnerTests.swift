@@ -50,7 +50,7 @@ import Testing
         #expect(r.timedOut)
         let grandchild = try #require(Int32(r.outputText.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(processIsGone(r.pid))
-        #expect(processIsGone(grandchild))
+        #expect(await grandchildIsGone(grandchild))
     }
 
     @Test func processesLeftInTheGroupAreKilledWhenTheProgramExits() async throws {
@@ -58,7 +58,7 @@ import Testing
         #expect(r.termination == .exited(0))
         #expect(!r.timedOut)
         let leftover = try #require(Int32(r.outputText.trimmingCharacters(in: .whitespacesAndNewlines)))
-        #expect(processIsGone(leftover))
+        #expect(await grandchildIsGone(leftover))
         #expect(r.duration < .seconds(5))
     }
 

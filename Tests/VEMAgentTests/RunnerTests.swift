@@ -79,7 +79,8 @@ struct Harness {
 
     /// Waits (yielding, never sleeping) until the Runner has admitted exactly these waiting commands.
     func untilWaiting(_ expected: [UInt64]) async throws {
-        for _ in 0..<100_000 {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
             if await runner.waiting == expected { return }
             await Task.yield()
         }

@@ -61,3 +61,18 @@ extension PropertyResult {
     /// The failure's code, for `#expect(result.code == .missingFile)`.
     var code: AgentError.Code? { error?.code }
 }
+
+/// True when process `pid` (not our child: a grandchild that got `SIGKILL`) is gone within two seconds.
+///
+/// `kill(2)` only queues a signal; the target dies when the kernel next schedules it, and nothing
+/// notifies a non-parent of that. So this polls, yielding, until the process is gone or the deadline
+/// passes. Our own children are checked with ``processIsGone(_:)`` directly: they are reaped before
+/// ``ProcessRunner/run(_:arguments:onSpawn:)`` returns.
+func grandchildIsGone(_ pid: Int32) async -> Bool {
+    let deadline = ContinuousClock.now + .seconds(2)
+    while ContinuousClock.now < deadline {
+        if processIsGone(pid) { return true }
+        await Task.yield()
+    }
+    return processIsGone(pid)
+}
