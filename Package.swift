@@ -22,6 +22,7 @@ let package = Package(
         .target(name: "VEMSite", dependencies: ["VEMCore", "VEMConfig", "VEMRules"]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "VEMBatch", dependencies: ["VEMCore", "CZlib"]),
+        .target(name: "VEMAgent", dependencies: ["VEMCore"]),
         .executableTarget(
             name: "vem",
             dependencies: [
@@ -40,6 +41,11 @@ let package = Package(
         .testTarget(
             name: "VEMProtocolTests",
             dependencies: ["VEMProtocol", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
+            name: "VEMAgentTests",
+            dependencies: ["VEMAgent"],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
         .testTarget(
