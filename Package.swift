@@ -23,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "VEMBatch", dependencies: ["VEMCore", "CZlib"]),
         .target(name: "VEMAgent", dependencies: ["VEMCore"]),
+        .target(name: "VEMSlurm", dependencies: ["VEMCore", "VEMBatch", "VEMAgent"]),
         .executableTarget(
             name: "vem",
             dependencies: [
@@ -53,6 +54,12 @@ let package = Package(
             dependencies: ["VEMBatch", "VEMCore"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(
+            name: "VEMSlurmTests",
+            dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "SlurmIntegrationTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"]),
     ],
     swiftLanguageModes: [.v6]
 )
