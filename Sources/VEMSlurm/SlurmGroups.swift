@@ -4,7 +4,9 @@ import VEMBatch
 /// ``BatchSnapshot`` the Manager's planner reads. Pure.
 ///
 /// A **job** belongs to the first mapping (in the given order) whose every set field matches: `partition`
-/// is one of the job's partitions, `feature` is named in its `--constraint`, `account` is its account.
+/// is one of the job's partitions, `account` is its account, and `feature` is named in its `--constraint`
+/// — except that in a mapping with a partition, a job whose constraint names no mapped feature at all
+/// also matches (jobs sent to a group's Nodeset partition need not repeat the feature).
 /// A **node** belongs to the first mapping whose `partition` is one of the node's partitions and whose
 /// `feature` is one of the node's features (a mapping's `account` says nothing about nodes; a mapping with
 /// neither partition nor feature gets no node). Jobs and nodes of no group are left out of the snapshot.
@@ -30,9 +32,13 @@ public struct SlurmGroups: Sendable, Hashable {
     /// The group of a job, or nil.
     public func group(of job: SlurmJob) -> String? {
         let features = job.constraintFeatures
+        let namesMappedFeature = features.contains { f in mappings.contains { $0.feature == f } }
         return mappings.first { m in
-            (m.partition.map(job.partitions.contains) ?? true) && (m.feature.map(features.contains) ?? true)
-                && (m.account.map { $0 == job.account } ?? true)
+            guard m.partition.map(job.partitions.contains) ?? true, m.account.map({ $0 == job.account }) ?? true
+            else { return false }
+            guard let feature = m.feature else { return true }
+            // In the group's own partition (a Nodeset partition), a job need not repeat the feature.
+            return features.contains(feature) || (m.partition != nil && !namesMappedFeature)
         }?.group
     }
 
