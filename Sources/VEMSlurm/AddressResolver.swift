@@ -24,10 +24,15 @@ extension SlurmBatch {
         var p: UnsafeMutablePointer<addrinfo>? = first
         while let info = p {
             var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-            if getnameinfo(info.pointee.ai_addr, info.pointee.ai_addrlen, &host, socklen_t(host.count), nil, 0,
+            if getnameinfo(
+                info.pointee.ai_addr, info.pointee.ai_addrlen, &host, socklen_t(host.count), nil, 0,
                 NI_NUMERICHOST) == 0
             {
-                candidates.append((info.pointee.ai_family, String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)))
+                candidates.append(
+                    (
+                        info.pointee.ai_family,
+                        String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                    ))
             }
             p = info.pointee.ai_next
         }

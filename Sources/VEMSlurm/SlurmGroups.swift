@@ -58,7 +58,8 @@ public struct SlurmGroups: Sendable, Hashable {
     public static func batchNode(_ node: SlurmNode, group: String, runningJobs: Int) -> BatchNode {
         BatchNode(
             name: node.name, group: group, cpus: node.cpus, memoryMB: node.memoryMB,
-            allocatedCPUs: node.allocatedCPUs, runningJobs: runningJobs, state: nodeState(node, runningJobs: runningJobs))
+            allocatedCPUs: node.allocatedCPUs, runningJobs: runningJobs,
+            state: nodeState(node, runningJobs: runningJobs))
     }
 
     /// Maps Slurm's base state and flags onto ``NodeState``: `down`, `error`, `future`, `unknown` or the
@@ -70,7 +71,8 @@ public struct SlurmGroups: Sendable, Hashable {
             return .down
         }
         if flags.contains("DRAIN") || flags.contains("FAIL") {
-            let busy = runningJobs > 0 || node.allocatedCPUs > 0 || node.state == "allocated"
+            let busy =
+                runningJobs > 0 || node.allocatedCPUs > 0 || node.state == "allocated"
                 || node.state == "mixed" || flags.contains("COMPLETING")
             return busy ? .draining : .drained
         }

@@ -27,7 +27,8 @@ public enum SlurmName {
             throw SlurmError(.invalidArgument, "node address '\(address.prefix(80))' is empty or too long")
         }
         let isIPv6 = address.contains(":") && address.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
-        let isName = address.first.map(isAlphanumeric) == true
+        let isName =
+            address.first.map(isAlphanumeric) == true
             && address.allSatisfy { isAlphanumeric($0) || $0 == "-" || $0 == "." }
         guard isIPv6 || isName else {
             throw SlurmError(.invalidArgument, "node address '\(address.prefix(80))' is not an IP address or host name")
@@ -37,7 +38,9 @@ public enum SlurmName {
     /// Checks a drain reason: 1–200 printable characters, no control characters and no `"`.
     /// - Throws: ``SlurmError`` `.invalidArgument`.
     public static func checkReason(_ reason: String) throws {
-        guard reason.contains(where: { !$0.isWhitespace }) else { throw SlurmError(.invalidArgument, "a drain reason is required") }
+        guard reason.contains(where: { !$0.isWhitespace }) else {
+            throw SlurmError(.invalidArgument, "a drain reason is required")
+        }
         guard reason.count <= maximumReasonLength else {
             throw SlurmError(.invalidArgument, "the drain reason is longer than \(maximumReasonLength) characters")
         }

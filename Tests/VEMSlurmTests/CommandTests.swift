@@ -8,10 +8,11 @@ import Testing
     @Test func createNodeAlwaysHasAnAddressAndFutureState() throws {
         let c = try SlurmCommand.createNode(node)
         #expect(c.program == .scontrol)
-        #expect(c.arguments == [
-            "create", "NodeName=vm-b1", "NodeAddr=10.77.1.2", "NodeHostname=vm-b1", "CPUs=2", "RealMemory=1000",
-            "Feature=groupB", "State=FUTURE",
-        ])
+        #expect(
+            c.arguments == [
+                "create", "NodeName=vm-b1", "NodeAddr=10.77.1.2", "NodeHostname=vm-b1", "CPUs=2", "RealMemory=1000",
+                "Feature=groupB", "State=FUTURE",
+            ])
         var cloud = node
         cloud.state = .cloud
         cloud.hostname = "vm-b1.example.org"
@@ -20,15 +21,17 @@ import Testing
     }
 
     @Test func dynamicSlurmdMatchesTheCreatedNode() throws {
-        #expect(try SlurmCommand.dynamicSlurmd(node).arguments == [
-            "-D", "-Z", "-N", "vm-b1", "--conf", "CPUs=2 RealMemory=1000 Feature=groupB",
-        ])
+        #expect(
+            try SlurmCommand.dynamicSlurmd(node).arguments == [
+                "-D", "-Z", "-N", "vm-b1", "--conf", "CPUs=2 RealMemory=1000 Feature=groupB",
+            ])
     }
 
     @Test func nodeUpdates() throws {
-        #expect(try SlurmCommand.drainNode("vm-b1", reason: "vem: surplus").arguments == [
-            "update", "NodeName=vm-b1", "State=DRAIN", "Reason=vem: surplus",
-        ])
+        #expect(
+            try SlurmCommand.drainNode("vm-b1", reason: "vem: surplus").arguments == [
+                "update", "NodeName=vm-b1", "State=DRAIN", "Reason=vem: surplus",
+            ])
         #expect(try SlurmCommand.resumeNode("vm-b1").arguments == ["update", "NodeName=vm-b1", "State=RESUME"])
         #expect(try SlurmCommand.deleteNode("vm-b1").arguments == ["delete", "NodeName=vm-b1"])
         #expect(try SlurmCommand.showNode("vm-b1").arguments == ["-o", "--future", "show", "node", "vm-b1"])
@@ -76,6 +79,8 @@ import Testing
     }
 
     @Test func descriptionQuotesWordsWithSpaces() throws {
-        #expect(try SlurmCommand.drainNode("n1", reason: "a b").description == "scontrol update NodeName=n1 State=DRAIN 'Reason=a b'")
+        #expect(
+            try SlurmCommand.drainNode("n1", reason: "a b").description
+                == "scontrol update NodeName=n1 State=DRAIN 'Reason=a b'")
     }
 }

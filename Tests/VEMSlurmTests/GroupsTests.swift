@@ -78,7 +78,8 @@ import VEMBatch
 
     @Test(arguments: [
         ("idle", [String](), 0, NodeState.idle), ("mixed", [], 1, .mixed), ("allocated", [], 1, .allocated),
-        ("allocated", ["DRAIN"], 1, .draining), ("idle", ["DRAIN"], 0, .drained), ("idle", ["DRAIN", "COMPLETING"], 0, .draining),
+        ("allocated", ["DRAIN"], 1, .draining), ("idle", ["DRAIN"], 0, .drained),
+        ("idle", ["DRAIN", "COMPLETING"], 0, .draining),
         ("down", ["DRAIN"], 0, .down), ("idle", ["NOT_RESPONDING"], 0, .down), ("future", [], 0, .down),
         ("idle", ["FAIL"], 0, .drained), ("weird", [], 0, .down),
     ])
@@ -109,7 +110,8 @@ import VEMBatch
 
     @Test func featureDecidesInASharedPartition() {
         #expect(groups.group(of: SlurmJob(id: 1, state: "PENDING", partitions: ["grid"], constraint: "cms")) == "cms")
-        #expect(groups.group(of: SlurmJob(id: 2, state: "PENDING", partitions: ["grid"], constraint: "atlas")) == "atlas")
+        #expect(
+            groups.group(of: SlurmJob(id: 2, state: "PENDING", partitions: ["grid"], constraint: "atlas")) == "atlas")
         #expect(groups.group(of: SlurmJob(id: 3, state: "PENDING", partitions: ["other"], constraint: "cms")) == nil)
     }
 

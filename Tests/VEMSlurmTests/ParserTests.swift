@@ -100,9 +100,10 @@ import Testing
     }
 
     @Test func constraintFeatures() {
-        #expect(SlurmJob(id: 1, state: "PENDING", constraint: "atlas&(ib|gpu*2)").constraintFeatures == [
-            "atlas", "ib", "gpu",
-        ])
+        #expect(
+            SlurmJob(id: 1, state: "PENDING", constraint: "atlas&(ib|gpu*2)").constraintFeatures == [
+                "atlas", "ib", "gpu",
+            ])
     }
 }
 

@@ -9,7 +9,12 @@ import VEMBatch
     func registry(_ executor: FakeExecutor) throws -> PluginRegistry {
         var r = PluginRegistry()
         let batch = SlurmBatch(
-            groups: try SlurmGroups(fixtureMappings.map { var m = $0; m.feature = m.group == "a" ? "groupA" : "groupB"; return m }),
+            groups: try SlurmGroups(
+                fixtureMappings.map {
+                    var m = $0
+                    m.feature = m.group == "a" ? "groupA" : "groupB"
+                    return m
+                }),
             executor: executor, addressOf: { _ in throw SlurmError(.invalidArgument, "no DNS here") },
             now: { fixtureNow })
         try SlurmPlugins.register(into: &r, batch: batch)
@@ -21,20 +26,28 @@ import VEMBatch
         #expect(r.propertyPluginNames == ["slurm.demand", "slurm.nodes"])
         #expect(r.commandPluginNames == ["slurm.drain", "slurm.register", "slurm.remove", "slurm.resume"])
         var again = r
-        #expect(throws: AgentError.self) { try SlurmPlugins.register(into: &again, batch: SlurmBatch(groups: try SlurmGroups(fixtureMappings))) }
+        #expect(throws: AgentError.self) {
+            try SlurmPlugins.register(into: &again, batch: SlurmBatch(groups: try SlurmGroups(fixtureMappings)))
+        }
     }
 
     @Test func demandIsJSON() async throws {
         let r = try registry(try FakeExecutor.cluster())
         let result = await r.read(PropertyRequest(name: "demand", plugin: "slurm.demand", returnType: .json), now: 0)
-        guard case .object(let o) = try #require(result.value) else { Issue.record("not an object: \(result)"); return }
+        guard case .object(let o) = try #require(result.value) else {
+            Issue.record("not an object: \(result)")
+            return
+        }
         #expect(o["time"] == .int(Int64(fixtureNow)))
-        guard case .array(let groups) = o["groups"] else { Issue.record("no groups"); return }
+        guard case .array(let groups) = o["groups"] else {
+            Issue.record("no groups")
+            return
+        }
         #expect(groups.count == 2)
         guard case .object(let b) = groups[1] else { return }
         #expect(b["group"] == .string("b"))
-        #expect(b["pending_jobs"] == .int(1))
-        #expect(b["pending_memory_mb"] == .int(200))
+        #expect(b["pendingJobs"] == .int(1))
+        #expect(b["pendingMemoryMB"] == .int(200))
         let filtered = await r.read(
             PropertyRequest(name: "d", plugin: "slurm.demand", parameters: ["a"], returnType: .json), now: 0)
         #expect(filtered.value?.jsonText.contains("\"group\":\"b\"") == false)
@@ -54,7 +67,7 @@ import VEMBatch
         #expect(first["name"] == .string("fa1"))
         #expect(first["state"] == .string("draining"))
         #expect(first["group"] == .string("a"))
-        #expect(first["slurm_state"] == .string("ALLOCATED+DRAIN+DYNAMIC_NORM"))
+        #expect(first["slurmState"] == .string("ALLOCATED+DRAIN+DYNAMIC_NORM"))
     }
 
     @Test func propertyTimeoutIsATimeoutFailure() async throws {
@@ -68,7 +81,8 @@ import VEMBatch
         let r = try registry(executor)
         let context = CommandContext(now: 0, timeout: .seconds(5))
         func run(_ name: String, _ args: [String]) async throws -> CommandOutcome {
-            try await #require(r.commandPlugin(named: name)).run(CommandRequest(sequence: 1, name: name, arguments: args), context: context)
+            try await #require(r.commandPlugin(named: name)).run(
+                CommandRequest(sequence: 1, name: name, arguments: args), context: context)
         }
         let registered = try await run("slurm.register", ["b2", "b", "1", "1000", "10.77.3.2"])
         #expect(registered.status == .ok)
@@ -94,7 +108,8 @@ import VEMBatch
     @Test func commandTimeoutIsATimeoutOutcome() async throws {
         let r = try registry(FakeExecutor { c in throw SlurmError(.timeout, "scontrol did not answer within 1 s") })
         let outcome = await r.commandPlugin(named: "slurm.drain")?.run(
-            CommandRequest(sequence: 1, name: "slurm.drain", arguments: ["b1", "x"]), context: CommandContext(now: 0, timeout: .seconds(1)))
+            CommandRequest(sequence: 1, name: "slurm.drain", arguments: ["b1", "x"]),
+            context: CommandContext(now: 0, timeout: .seconds(1)))
         #expect(outcome?.status == .timeout)
         #expect(outcome?.error?.contains("did not answer") == true)
     }

@@ -31,18 +31,21 @@ import VEMBatch
         let executor = try FakeExecutor.cluster { args in args[0] == "-o" ? notFound(args[4]) : SlurmOutput(status: 0) }
         let b = try batch(executor)
         try await b.register(NodeRegistration(name: "b7", group: "b", cpus: 1, memoryMB: 1000))
-        #expect(executor.commands.map(\.arguments) == [
-            ["-o", "--future", "show", "node", "b7"],
-            [
-                "create", "NodeName=b7", "NodeAddr=10.77.9.2", "NodeHostname=b7", "CPUs=1", "RealMemory=1000",
-                "Feature=groupB", "State=FUTURE",
-            ],
-        ])
+        #expect(
+            executor.commands.map(\.arguments) == [
+                ["-o", "--future", "show", "node", "b7"],
+                [
+                    "create", "NodeName=b7", "NodeAddr=10.77.9.2", "NodeHostname=b7", "CPUs=1", "RealMemory=1000",
+                    "Feature=groupB", "State=FUTURE",
+                ],
+            ])
     }
 
     @Test func registerRefusesAnExistingName() async throws {
         // `scontrol create` of an existing name exits 0 and only logs; the driver must look first.
-        let executor = try FakeExecutor.cluster { _ in SlurmOutput(status: 0, standardOutput: Data("NodeName=b7 State=IDLE".utf8)) }
+        let executor = try FakeExecutor.cluster { _ in
+            SlurmOutput(status: 0, standardOutput: Data("NodeName=b7 State=IDLE".utf8))
+        }
         let b = try batch(executor)
         let error = await #expect(throws: BatchError.self) {
             try await b.register(NodeRegistration(name: "b7", group: "b", cpus: 1, memoryMB: 1000))
@@ -72,7 +75,10 @@ import VEMBatch
             switch args[0] {
             case "delete":
                 return SlurmOutput(
-                    status: 1, standardError: "scontrol: error: failed to delete nodes b1\ndelete_node nodename=b1: Requested nodes are busy\n")
+                    status: 1,
+                    standardError:
+                        "scontrol: error: failed to delete nodes b1\ndelete_node nodename=b1: Requested nodes are busy\n"
+                )
             default: return SlurmOutput(status: 1, standardError: "slurm_update error: Invalid node name specified\n")
             }
         }
@@ -86,8 +92,11 @@ import VEMBatch
 
     @Test func resumingANodeThatIsNotDrainedDoesNothing() async throws {
         let executor = try FakeExecutor.cluster { args in
-            if args[0] == "update" { return SlurmOutput(status: 1, standardError: "slurm_update error: Invalid node state specified\n") }
-            return SlurmOutput(status: 0, standardOutput: Data("NodeName=b1 Arch=x86_64 State=IDLE+DYNAMIC_NORM Weight=1".utf8))
+            if args[0] == "update" {
+                return SlurmOutput(status: 1, standardError: "slurm_update error: Invalid node state specified\n")
+            }
+            return SlurmOutput(
+                status: 0, standardOutput: Data("NodeName=b1 Arch=x86_64 State=IDLE+DYNAMIC_NORM Weight=1".utf8))
         }
         let b = try batch(executor)
         try await b.resume(node: "b1")
@@ -96,7 +105,9 @@ import VEMBatch
 
     @Test func resumeThatSlurmRefusesForADrainedNodeIsAnError() async throws {
         let executor = try FakeExecutor.cluster { args in
-            if args[0] == "update" { return SlurmOutput(status: 1, standardError: "slurm_update error: Invalid node state specified\n") }
+            if args[0] == "update" {
+                return SlurmOutput(status: 1, standardError: "slurm_update error: Invalid node state specified\n")
+            }
             return SlurmOutput(status: 0, standardOutput: Data("NodeName=b1 State=IDLE+DRAIN Weight=1".utf8))
         }
         let b = try batch(executor)
@@ -115,7 +126,8 @@ import VEMBatch
         let e2 = await #expect(throws: BatchError.self) { try await b.snapshot() }
         #expect(e2?.code == .batchUnavailable)
         let unreachable = try FakeExecutor.cluster { _ in
-            SlurmOutput(status: 1, standardError: "slurm_update error: Unable to contact slurm controller (connect failure)\n")
+            SlurmOutput(
+                status: 1, standardError: "slurm_update error: Unable to contact slurm controller (connect failure)\n")
         }
         b = try batch(unreachable)
         let e3 = await #expect(throws: BatchError.self) { try await b.drain(node: "b1", reason: "x") }
@@ -135,7 +147,8 @@ import VEMBatch
         let e1 = await #expect(throws: SlurmError.self) { try await missing.run(.queue, timeout: .seconds(1)) }
         #expect(e1?.code == .spawnFailed)
         // A "binary directory" whose `sinfo` hangs: /usr/bin/sleep stands in via a private directory of links.
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vem-slurm-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "vem-slurm-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try Data("#!/bin/sh\nexec /bin/sleep 30\n".utf8).write(to: dir.appendingPathComponent("sinfo"))

@@ -48,7 +48,6 @@ public enum SlurmPlugins {
     static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
@@ -63,7 +62,7 @@ public enum SlurmPlugins {
 }
 
 /// `slurm.demand`: the demand and nodes of every mapped group (or of the groups named as parameters), as the
-/// JSON of a `BatchSnapshot` (`{"groups":[{"group":…,"pending_jobs":…,"nodes":[…]}],"time":…}`).
+/// JSON of a `BatchSnapshot` (`{"groups":[{"group":…,"pendingJobs":…,"nodes":[…]}],"time":…}`, decodable as `BatchSnapshot`).
 public struct SlurmDemandPlugin: PropertyPlugin {
     /// `slurm.demand`.
     public let name = "slurm.demand"
