@@ -92,7 +92,7 @@ private struct Merger {
     var configuration = SiteConfiguration()
     /// First section seen for each (namespace, name), for duplicate detection.
     var seen: [String: IniSection] = [:]
-    /// Each decoded group's section, for the share check.
+    /// Each (first-defined) group section, for the share check.
     var groupSections: [IniSection] = []
 
     mutating func add(_ section: IniSection) {
@@ -139,9 +139,9 @@ private struct Merger {
                 configuration.commands.append(value)
             }
         case .group:
+            if keep { groupSections.append(section) }
             if let value = GroupDefinition.decode(section, name: name, log: &log), keep {
                 configuration.groups.append(value)
-                groupSections.append(section)
             }
         }
     }
@@ -155,7 +155,7 @@ private struct Merger {
             let kinds: [String: Kind] = ["group": .group, "command": .command, "property": .property, "trigger": .trigger]
             guard let kind = kinds[prefix] else {
                 var message = "unknown section prefix \(quoted(prefix))"
-                if prefix.count <= 64, let guess = closestMatch(to: prefix, in: ConfigLoader.prefixes) {
+                if let guess = suggestion(for: prefix, in: ConfigLoader.prefixes) {
                     message += "; did you mean '\(guess)'?"
                 }
                 log.error(
@@ -185,15 +185,15 @@ private struct Merger {
             return nil
         case (false, false):
             var notes: [Diagnostic] = []
-            for entry in section.entries where entry.key.count <= 64 {
-                if let guess = closestMatch(to: entry.key, in: ["command", "expr", "cmd"]) {
+            for entry in section.entries {
+                if let guess = suggestion(for: entry.key, in: ["command", "expr", "cmd"]) {
                     notes.append(Diagnostic(.note, at: entry.keyLocation, "did you mean '\(guess)'?",
                                             length: entry.key.count))
                 }
             }
             var message = "section [\(full)] is neither a property (it has no 'command') nor a trigger (no 'expr' "
                 + "or 'cmd')"
-            if let guess = full.count <= 64 ? closestMatch(to: full, in: ["manager", "client"]) : nil {
+            if let guess = suggestion(for: full, in: ["manager", "client"]) {
                 message += "; did you mean [\(guess)]?"
             }
             log.error(section.location, message, length: section.headerLength, notes: notes)
@@ -203,38 +203,55 @@ private struct Merger {
 
     /// Checks that span sections: shares, allowlists against command definitions.
     mutating func checkAcrossSections() {
-        var total = 0
-        for (group, section) in zip(configuration.groups, groupSections) {
-            total += group.share
-            if total > 100, let value = section.entry("share")?.value {
-                let parts = configuration.groups.map { "\($0.name) \($0.share)" }.joined(separator: " + ")
-                log.error(
-                    value.location, "group shares add up to \(configuration.totalShare)%, more than 100% (\(parts))",
-                    length: value.length)
-                break
-            }
-        }
-        guard let client = configuration.client else { return }
-        if !configuration.commands.isEmpty, let location = client.location {
+        checkShares()
+        guard let client = configuration.client, let clientSection = seen["client\u{0}client"] else { return }
+        if !configuration.commands.isEmpty, let allow = clientSection.entry("allow")?.value {
             let names = configuration.commands.map(\.name)
             for name in client.allow where !names.contains(name) {
                 var message = "'allow' lists '\(name)', which no [command:…] section defines"
-                if let guess = closestMatch(to: name, in: names) { message += "; did you mean '\(guess)'?" }
-                log.warning(location, message, length: 8)
+                if let guess = suggestion(for: name, in: names) { message += "; did you mean '\(guess)'?" }
+                log.warning(allow.location, message, length: allow.length)
             }
         }
         for command in configuration.commands where client.allow.contains(command.name) {
-            if let program = command.program, !client.execAllow.contains(program) {
+            if let program = command.program, !client.execAllow.contains(program),
+                let value = seen["command\u{0}" + command.name]?.entry("program")?.value
+            {
                 log.warning(
-                    command.location,
-                    "command [command:\(command.name)] runs \(program), which 'exec_allow' does not list; "
-                        + "the Client will refuse it", length: 9 + command.name.count)
+                    value.location,
+                    "command '\(command.name)' runs \(program), which 'exec_allow' does not list; "
+                        + "the Client will refuse it", length: value.length)
             }
         }
         if let group = client.group, !configuration.groups.isEmpty, configuration.group(named: group) == nil,
-            let location = client.location
+            let value = clientSection.entry("group")?.value
         {
-            log.warning(location, "[client] names group '\(group)', which no [group:…] section defines", length: 8)
+            log.warning(value.location, "'group' names '\(group)', which no [group:…] section defines",
+                        length: value.length)
+        }
+    }
+
+    /// Group shares may not add up to more than 100%. Every group whose `share` is a valid number
+    /// counts, even when the group has other errors, so that the sum is reported at once.
+    mutating func checkShares() {
+        var shares: [(name: String, share: Int, value: IniValue)] = []
+        for section in groupSections {
+            guard let value = section.entry("share")?.value, !value.isBraced,
+                let share = ValueParser.integer(value.text), (0...100).contains(share)
+            else { continue }
+            shares.append((String(section.name.drop { $0 != ":" }.dropFirst()).trimmingSpaces, share, value))
+        }
+        var total = 0
+        for entry in shares {
+            total += entry.share
+            if total > 100 {
+                let sum = shares.reduce(0) { $0 + $1.share }
+                let parts = shares.map { "\($0.name) \($0.share)" }.joined(separator: " + ")
+                log.error(
+                    entry.value.location, "group shares add up to \(sum)%, more than 100% (\(parts))",
+                    length: entry.value.length)
+                return
+            }
         }
     }
 }

@@ -134,7 +134,11 @@ private struct LineParser {
         }
         if close + 1 < content.upperBound {
             log.error(
-                source.location(line: line, position: close + 1), "unexpected text after the section header",
+                source.location(line: line, position: close + 1),
+                "unexpected text after the section header"
+                    + (s[trim(close + 1..<content.upperBound).lowerBound] == "#"
+                        || s[trim(close + 1..<content.upperBound).lowerBound] == ";"
+                        ? " (comments must be on a line of their own)" : ""),
                 length: content.upperBound - close - 1)
             beginSkipping()
             return
@@ -186,20 +190,20 @@ private struct LineParser {
         var next = line + 1
         let value: IniValue
         var isPlain = true
-        var unterminated = false
-        defer { if unterminated { beginSkipping() } }
         if !valueRange.isEmpty, s[valueRange.lowerBound] == "{" {
             isPlain = false
             if let (braced, after) = parseBraced(line: line, open: valueRange.lowerBound) {
                 value = braced
                 next = after
             } else {
-                // Keep the key (with an empty value) so that the loader does not also call it missing.
-                value = IniValue(
-                    text: "", location: source.location(line: line, position: valueRange.lowerBound + 1),
-                    isBraced: true, length: 1)
+                // Keep the key, with the text up to where reading resumes, so that the loader
+                // does not also call it missing or empty.
                 next = recoverAfterUnterminatedBrace(line)
-                unterminated = true
+                let start = valueRange.lowerBound + 1
+                let end = next < source.lineCount ? max(start, source.lineStarts[next] - 1) : s.count
+                value = IniValue(
+                    text: source.string(start..<end), location: source.location(line: line, position: start),
+                    isBraced: true, length: valueRange.upperBound - start)
             }
         } else {
             let text = source.string(valueRange)
@@ -234,6 +238,7 @@ private struct LineParser {
         var depth = 1
         var i = open + 1
         var close: Int?
+        var unclosedString: Int?
         scan: while i < count {
             let c = s[i]
             switch c {
@@ -249,7 +254,11 @@ private struct LineParser {
                 while i < count, s[i] != "\n" { i += 1 }
                 continue scan
             case "'", "\"":
-                i = skipString(from: i, quote: c)
+                let end = skipString(from: i, quote: c)
+                if unclosedString == nil, end < count, s[end] == "\n", s[end - 1] != c || end - i < 2 {
+                    unclosedString = i
+                }
+                i = end
                 continue scan
             default:
                 break
@@ -258,7 +267,12 @@ private struct LineParser {
         }
         let openLocation = source.location(line: line, position: open)
         guard let close else {
-            log.error(openLocation, "unterminated '{': no matching '}' before the end of the file")
+            var notes: [Diagnostic] = []
+            if let unclosedString {
+                notes.append(
+                    Diagnostic(.note, at: source.location(of: unclosedString), "this string is not closed on its line"))
+            }
+            log.error(openLocation, "unterminated '{': no matching '}' before the end of the file", notes: notes)
             return nil
         }
         let closeLine = source.lineIndex(of: close)
@@ -298,17 +312,22 @@ private struct LineParser {
         return count
     }
 
-    /// After an unterminated brace, resumes at the next line that looks like a section header
-    /// (starts with `[` and ends with `]`), so that one forgotten `}` does not hide the rest of the file.
+    /// After an unterminated brace, resumes at the next line that starts in column 1 with a
+    /// section header or a `key =` / `key:` (a braced value's own lines are, by convention,
+    /// indented), so that one forgotten `}` does not hide the rest of the file.
     mutating func recoverAfterUnterminatedBrace(_ line: Int) -> Int {
         var next = line + 1
         while next < source.lineCount {
             let range = source.lineRange(next)
-            let content = trim(range)
-            if content.lowerBound == range.lowerBound, !content.isEmpty, s[content.lowerBound] == "[",
-                s[content.upperBound - 1] == "]"
-            {
-                break
+            if !range.isEmpty {
+                let first = s[range.lowerBound]
+                if first == "[" { break }
+                if Self.isKeyChar(first) {
+                    var i = range.lowerBound
+                    while i < range.upperBound, Self.isKeyChar(s[i]) { i += 1 }
+                    while i < range.upperBound, Self.isSpace(s[i]) { i += 1 }
+                    if i < range.upperBound, s[i] == "=" || s[i] == ":" { break }
+                }
             }
             next += 1
         }
