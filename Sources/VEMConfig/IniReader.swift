@@ -64,6 +64,8 @@ private struct LineParser {
     var open: (section: Int, entry: Int)?
     /// First location of each key of the current section, for duplicate detection.
     var seenKeys: [String: SourceLocation] = [:]
+    /// Set once a braced value found no closing brace before the end of the file.
+    var braceRanToEnd = false
 
     init(source: DecodedSource) { self.source = source }
 
@@ -234,7 +236,13 @@ private struct LineParser {
     /// Scans a braced value starting at the `{` at `open`. Returns the value and the next line
     /// to parse, or nil (after reporting) when the brace is never closed.
     mutating func parseBraced(line: Int, open: Int) -> (IniValue, Int)? {
-        let count = s.count
+        // After one brace ran to the end of the file, later braces may only extend to where reading
+        // would resume anyway; without this, a file of many unclosed braces would cost O(n²).
+        var count = s.count
+        if braceRanToEnd {
+            let stop = recoverAfterUnterminatedBrace(line)
+            count = stop < source.lineCount ? source.lineStarts[stop] : s.count
+        }
         var depth = 1
         var i = open + 1
         var close: Int?
@@ -254,7 +262,7 @@ private struct LineParser {
                 while i < count, s[i] != "\n" { i += 1 }
                 continue scan
             case "'", "\"":
-                let end = skipString(from: i, quote: c)
+                let end = min(skipString(from: i, quote: c, limit: count), count)
                 if unclosedString == nil, end < count, s[end] == "\n", s[end - 1] != c || end - i < 2 {
                     unclosedString = i
                 }
@@ -267,12 +275,14 @@ private struct LineParser {
         }
         let openLocation = source.location(line: line, position: open)
         guard let close else {
+            braceRanToEnd = true
             var notes: [Diagnostic] = []
             if let unclosedString {
                 notes.append(
                     Diagnostic(.note, at: source.location(of: unclosedString), "this string is not closed on its line"))
             }
-            log.error(openLocation, "unterminated '{': no matching '}' before the end of the file", notes: notes)
+            let end = count == s.count ? "the end of the file" : "the next section or key"
+            log.error(openLocation, "unterminated '{': no matching '}' before \(end)", notes: notes)
             return nil
         }
         let closeLine = source.lineIndex(of: close)
@@ -291,8 +301,7 @@ private struct LineParser {
 
     /// Skips a quoted string starting at `start`; returns the index just after it.
     /// A one-quote string ends at the end of its line at the latest.
-    func skipString(from start: Int, quote: Unicode.Scalar) -> Int {
-        let count = s.count
+    func skipString(from start: Int, quote: Unicode.Scalar, limit count: Int) -> Int {
         let triple = start + 2 < count && s[start + 1] == quote && s[start + 2] == quote
         var i = start + (triple ? 3 : 1)
         while i < count {
