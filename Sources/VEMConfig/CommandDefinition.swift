@@ -84,7 +84,9 @@ extension CommandDefinition {
                 if programValue.text.hasPrefix("/"), !programValue.text.contains("\n") {
                     program = programValue.text
                 } else {
-                    d.error(programValue, "'program' must be an absolute path (/usr/bin/…), not \(quoted(programValue.text))")
+                    d.error(
+                        programValue,
+                        "'program' must be an absolute path (/usr/bin/…), not \(quoted(programValue.text))")
                 }
             } else {
                 d.log.error(

@@ -152,7 +152,9 @@ private struct Merger {
         if let colon = full.firstIndex(of: ":") {
             let prefix = String(full[..<colon]).trimmingSpaces
             let name = String(full[full.index(after: colon)...]).trimmingSpaces
-            let kinds: [String: Kind] = ["group": .group, "command": .command, "property": .property, "trigger": .trigger]
+            let kinds: [String: Kind] = [
+                "group": .group, "command": .command, "property": .property, "trigger": .trigger,
+            ]
             guard let kind = kinds[prefix] else {
                 var message = "unknown section prefix \(quoted(prefix))"
                 if let guess = suggestion(for: prefix, in: ConfigLoader.prefixes) {

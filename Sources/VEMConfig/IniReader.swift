@@ -209,7 +209,8 @@ private struct LineParser {
             }
         } else {
             let text = source.string(valueRange)
-            let location = source.location(line: line, position: valueRange.isEmpty ? delimiter + 1 : valueRange.lowerBound)
+            let start = valueRange.isEmpty ? delimiter + 1 : valueRange.lowerBound
+            let location = source.location(line: line, position: start)
             value = IniValue(text: text, location: location, isBraced: false, length: valueRange.count)
         }
         guard keyIsValid else { return next }

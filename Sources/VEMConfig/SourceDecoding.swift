@@ -103,8 +103,8 @@ struct DecodedSource {
                 let location = SourceLocation(
                     file: file, line: line + 1, column: scalars.count - lineStarts[line] + 1)
                 let hex = String(b0, radix: 16, uppercase: true)
-                diagnostics.append(
-                    .error(at: location, "invalid UTF-8 byte 0x\(hex.count < 2 ? "0" : "")\(hex); the file must be UTF-8"))
+                let message = "invalid UTF-8 byte 0x\(hex.count < 2 ? "0" : "")\(hex); the file must be UTF-8"
+                diagnostics.append(.error(at: location, message))
             }
             scalars.append("\u{FFFD}")
             i += 1 + valid

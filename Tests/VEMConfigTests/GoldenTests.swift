@@ -6,7 +6,8 @@ import VEMCore
 /// Golden tests: each `Fixtures/broken/NN-what.ini` is loaded alone (under its bare file name) and
 /// its rendered diagnostics must equal `NN-what.expected`.
 ///
-/// Regenerate with `VEM_UPDATE_GOLDEN=1 swift test --filter GoldenTests`, then read the diffs.
+/// Regenerate with `VEM_UPDATE_GOLDEN=1 swift test --filter GoldenTests`, then read the diffs
+/// (`git diff`), and build again before checking: the bundle holds a copy made at build time.
 @Suite struct GoldenTests {
     static var brokenDirectory: URL? {
         Bundle.module.url(forResource: "Fixtures", withExtension: nil)?.appendingPathComponent("broken")
