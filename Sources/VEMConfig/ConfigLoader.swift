@@ -23,9 +23,14 @@ public struct ConfigSource: Hashable, Sendable {
 public struct LoadResult: Sendable {
     /// The merged configuration; nil if and only if ``diagnostics`` holds an error.
     public var configuration: SiteConfiguration?
+    /// What could be decoded even when there are errors: every section that was valid on its own.
+    /// Later checkers (the trigger compiler) run on it so that one pass reports every problem.
+    public var partialConfiguration: SiteConfiguration
     /// Every error, warning and note, ordered by file (in the order given), line and column;
     /// notes follow the diagnostic they explain.
     public var diagnostics: [Diagnostic]
+    /// Each file's position in the order the sources were given (for merging further diagnostics).
+    public var fileOrder: [String: Int]
 
     /// True when loading failed.
     public var hasErrors: Bool { diagnostics.hasErrors }
@@ -65,7 +70,9 @@ public enum ConfigLoader {
         }
         merger.checkAcrossSections()
         let diagnostics = merger.log.sorted(fileOrder: fileOrder)
-        return LoadResult(configuration: merger.log.hasErrors ? nil : merger.configuration, diagnostics: diagnostics)
+        return LoadResult(
+            configuration: merger.log.hasErrors ? nil : merger.configuration, partialConfiguration: merger.configuration,
+            diagnostics: diagnostics, fileOrder: fileOrder)
     }
 
     /// Registers the decoded text of each source in a renderer, so that diagnostics quote their lines.
@@ -157,7 +164,7 @@ private struct Merger {
             ]
             guard let kind = kinds[prefix] else {
                 var message = "unknown section prefix \(quoted(prefix))"
-                if let guess = suggestion(for: prefix, in: ConfigLoader.prefixes) {
+                if let guess = closestMatch(to: prefix, in: ConfigLoader.prefixes) {
                     message += "; did you mean '\(guess)'?"
                 }
                 log.error(
@@ -188,14 +195,14 @@ private struct Merger {
         case (false, false):
             var notes: [Diagnostic] = []
             for entry in section.entries {
-                if let guess = suggestion(for: entry.key, in: ["command", "expr", "cmd"]) {
+                if let guess = closestMatch(to: entry.key, in: ["command", "expr", "cmd"]) {
                     notes.append(Diagnostic(.note, at: entry.keyLocation, "did you mean '\(guess)'?",
                                             length: entry.key.count))
                 }
             }
             var message = "section [\(full)] is neither a property (it has no 'command') nor a trigger (no 'expr' "
                 + "or 'cmd')"
-            if let guess = suggestion(for: full, in: ["manager", "client"]) {
+            if let guess = closestMatch(to: full, in: ["manager", "client"]) {
                 message += "; did you mean [\(guess)]?"
             }
             log.error(section.location, message, length: section.headerLength, notes: notes)
@@ -211,7 +218,7 @@ private struct Merger {
             let names = configuration.commands.map(\.name)
             for name in client.allow where !names.contains(name) {
                 var message = "'allow' lists '\(name)', which no [command:…] section defines"
-                if let guess = suggestion(for: name, in: names) { message += "; did you mean '\(guess)'?" }
+                if let guess = closestMatch(to: name, in: names) { message += "; did you mean '\(guess)'?" }
                 log.warning(allow.location, message, length: allow.length)
             }
         }

@@ -63,7 +63,7 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         journal = nil
         maxBooting = 4
         placement = .pack
-        stepBudget = 10_000
+        stepBudget = 100_000
         starvationGrace = .seconds(30 * 60)
         rebalanceCooldown = .seconds(120)
         location = nil

@@ -152,7 +152,7 @@ struct SectionDecoder {
         }
         let names = E.allCases.map(\.rawValue)
         var message = "unknown value \(quoted(value.text)) for '\(key)'"
-        if let guess = suggestion(for: value.text, in: names) {
+        if let guess = closestMatch(to: value.text, in: names) {
             message += "; did you mean '\(guess)'?"
         }
         error(value, message + " (expected \(names.joined(separator: ", ")))" + hint(value.text))
@@ -180,7 +180,7 @@ struct SectionDecoder {
     mutating func finish() {
         for entry in section.entries where !knownKeys.contains(entry.key) {
             var message = "unknown key '\(entry.key)'"
-            if let guess = suggestion(for: entry.key, in: knownKeys) {
+            if let guess = closestMatch(to: entry.key, in: knownKeys) {
                 message += "; did you mean '\(guess)'?"
             } else {
                 message += " in \(title) (known keys: \(knownKeys.joined(separator: ", ")))"

@@ -171,18 +171,3 @@ enum ValueParser {
     }
 }
 
-/// The "did you mean" candidate for a misspelt word: VEMCore's ``closestMatch(to:in:)``, plus a
-/// swap of two adjacent letters (`flaot`, `gruop`), the commonest typo, which edit distance counts twice.
-/// Words longer than 64 characters get no suggestion (keeps pathological input cheap).
-func suggestion(for word: String, in candidates: [String]) -> String? {
-    guard word.count <= 64 else { return nil }
-    if let match = closestMatch(to: word, in: candidates) { return match }
-    let letters = Array(word.lowercased())
-    return candidates.first { candidate in
-        let other = Array(candidate.lowercased())
-        guard other.count == letters.count else { return false }
-        let differing = letters.indices.filter { letters[$0] != other[$0] }
-        return differing.count == 2 && differing[1] == differing[0] + 1
-            && letters[differing[0]] == other[differing[1]] && letters[differing[1]] == other[differing[0]]
-    }
-}
