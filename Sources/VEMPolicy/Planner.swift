@@ -9,9 +9,10 @@
 /// 4. groups below target get VMs placed on hosts with room (`pack` or `spread`), at most
 ///    `maxBootingSiteWide` / `maxBootingPerHost` booting at once, lowest water level first;
 /// 5. a VM that fits nowhere only because free room is scattered gets room by one live migration;
-/// 6. a group below its guaranteed share whose oldest job has waited past `starvationGrace` takes room back from
-///    groups above their targets: idle VMs are drained, then busy ones are drained, and a busy VM that is already
-///    draining is destroyed (its job is lost) — only then.
+/// 6. a group below target that still finds no room takes it back from groups above their targets: VMs older than
+///    `minLifetime` are drained (idle first, then the youngest busy ones — their jobs finish first);
+/// 7. only a group below its guaranteed share whose oldest job has waited past `starvationGrace` preempts: any VM
+///    above target may be drained, and a busy VM already draining is destroyed (its job is lost).
 ///
 /// A group is never both created for and drained in one step.
 public struct Planner: Sendable {
@@ -112,7 +113,7 @@ extension Planner {
             drainSurplus()
             createForDeficits()
             makeRoomByMigration()
-            preemptForStarvingGroups()
+            takeRoomBack()
         }
 
         var result: Plan {
