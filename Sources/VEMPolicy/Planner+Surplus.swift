@@ -190,8 +190,7 @@ extension Planner.Step {
                 drains.append(
                     Directive(
                         .drain(vm: vm.id),
-                        reason: because + (holds ?? "")
-                            + (vm.busy ? "; \(vm.id) is busy: its job finishes first" : "; \(vm.id) is idle")))
+                        reason: because + (holds ?? "") + "; " + busyNote(vm, mode: mode, for: group.name)))
             }
         }
         return true
@@ -214,5 +213,13 @@ extension Planner.Step {
             best = (vm, to)
         }
         return best
+    }
+
+    /// What happens to the job of a VM drained to take room back.
+    func busyNote(_ vm: VMState, mode: Reclaim, for group: String) -> String {
+        guard vm.busy else { return "\(vm.id) is idle" }
+        return mode == .preempt
+            ? "\(vm.id) is busy: destroyed at the next step if \(group) still starves"
+            : "\(vm.id) is busy: its job finishes first"
     }
 }
