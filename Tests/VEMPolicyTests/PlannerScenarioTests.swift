@@ -45,6 +45,27 @@ import Testing
         for plan in sim.history[early..<(early + 9)] {
             #expect(!plan.directives.contains { $0.reason.hasPrefix("preempted") })
         }
+
+        // Then lhcb's jobs arrive too: three equal shares of 12 VMs.
+        sim.workload["lhcb"] = 100
+        for _ in 0..<40 { try sim.tick() }
+        #expect(["atlas", "cms", "lhcb"].map { sim.holding($0) } == [4, 4, 4])
+        #expect(sim.history.suffix(5).allSatisfy { $0.directives.isEmpty })
+    }
+
+    @Test func fig1BusyVMsAreReclaimedGracefullyBeforeTheGraceTime() throws {
+        // atlas's VMs stay busy; past their min lifetime they are drained (not killed) for cms; jobs on
+        // draining VMs end (300 s in the simulation) and the VMs are destroyed idle.
+        var sim = fig1(atlasJobs: 100, cmsJobs: 0, lhcbJobs: 0, grace: 1_000_000, minLifetime: 300)
+        for _ in 0..<10 { try sim.tick() }
+        sim.workload["cms"] = 100
+        for _ in 0..<30 { try sim.tick() }
+        #expect(sim.holding("atlas") == 6 && sim.holding("cms") == 6)
+        let all = sim.history.flatMap(\.directives)
+        #expect(all.contains { $0.reason.hasPrefix("room for cms") })
+        #expect(!all.contains { $0.reason.hasPrefix("preempted") })
+        // Never more than needed: atlas lost exactly 6 VMs.
+        #expect(all.filter { $0.reason.hasPrefix("room for cms") }.count == 6)
     }
 
     @Test func fig1IdleVMsAreGivenBackWithoutPreemption() throws {
