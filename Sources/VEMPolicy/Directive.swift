@@ -43,7 +43,7 @@ public struct Directive: Sendable, Hashable, Codable, CustomStringConvertible {
 }
 
 /// What the planner decided in one step: the directives, each group's target and how it was computed.
-public struct Plan: Sendable, Hashable {
+public struct Plan: Sendable, Hashable, Codable {
     /// The time the plan was made for.
     public var now: Int
     /// The pool's capacity used by the water-filling (vCPUs).

@@ -1,5 +1,5 @@
 /// One group's target and the figures it was computed from (what `vem explain` shows per group).
-public struct GroupTarget: Sendable, Hashable {
+public struct GroupTarget: Sendable, Hashable, Codable {
     /// The group.
     public var group: String
     /// The share weight.

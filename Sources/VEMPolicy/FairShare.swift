@@ -68,7 +68,8 @@ public enum FairShare {
     public static func level(of claim: Claim, count: Int, capacityCPUs: Int, capacityMemoryMiB: Int) -> Double {
         let cpuFraction = capacityCPUs > 0 ? Double(claim.vmCPUs) / Double(capacityCPUs) : .infinity
         let memoryFraction =
-            claim.vmMemoryMiB == 0 ? 0 : capacityMemoryMiB > 0 ? Double(claim.vmMemoryMiB) / Double(capacityMemoryMiB) : .infinity
+            claim.vmMemoryMiB == 0
+            ? 0 : capacityMemoryMiB > 0 ? Double(claim.vmMemoryMiB) / Double(capacityMemoryMiB) : .infinity
         return Double(count) * max(cpuFraction, memoryFraction) / claim.share
     }
 
@@ -99,7 +100,10 @@ public enum FairShare {
                 }
                 let index = open[best]
                 let claim = claims[index]
-                guard claim.vmCPUs <= freeCPUs, claim.vmMemoryMiB <= freeMemory else {
+                // A claim without a size or a positive share takes nothing (the planner refuses such input).
+                guard claim.vmCPUs >= 1, claim.vmMemoryMiB >= 0, claim.share > 0, claim.share.isFinite,
+                    claim.vmCPUs <= freeCPUs, claim.vmMemoryMiB <= freeMemory
+                else {
                     open.remove(at: best)  // what is left only shrinks: this VM will never fit
                     continue
                 }
@@ -114,10 +118,10 @@ public enum FairShare {
         let minimums = granted
         pour(caps: claims.map(\.capVMs))
 
-        let totalShare = claims.reduce(0.0) { $0 + $1.share }
+        let totalShare = claims.reduce(0.0) { $0 + ($1.share.isFinite && $1.share > 0 ? $1.share : 0) }
         return claims.indices.map { index in
             let claim = claims[index]
-            let fraction = totalShare > 0 ? claim.share / totalShare : 0
+            let fraction = totalShare > 0 && claim.share.isFinite && claim.share > 0 ? claim.share / totalShare : 0
             let shareVMs = entitledVMs(
                 fraction: fraction, claim: claim, capacityCPUs: capacityCPUs, capacityMemoryMiB: capacityMemoryMiB)
             return Allocation(
@@ -133,8 +137,10 @@ public enum FairShare {
         // A small epsilon keeps exact quotients (0.3 × 10 / 1 = 2.9999…) from losing a VM to rounding.
         var vms = (fraction * Double(max(0, capacityCPUs)) / Double(claim.vmCPUs) + 1e-9).rounded(.down)
         if claim.vmMemoryMiB > 0 {
-            vms = min(vms, (fraction * Double(max(0, capacityMemoryMiB)) / Double(claim.vmMemoryMiB) + 1e-9).rounded(.down))
+            vms = min(
+                vms, (fraction * Double(max(0, capacityMemoryMiB)) / Double(claim.vmMemoryMiB) + 1e-9).rounded(.down))
         }
-        return Int(max(0, vms))
+        guard vms.isFinite, vms > 0 else { return 0 }
+        return Int(min(vms, Double(Int32.max)))
     }
 }

@@ -32,7 +32,7 @@ extension Planner.Step {
         var best: (vm: VMState, destination: String, source: String)?
         for source in accepting {
             let room = free[source.name] ?? .zero
-            for vm in vms where vm.host == source.name && vm.phase == .active && !handled.contains(vm.id) {
+            for vm in vmsByHost[source.name] ?? [] where vm.phase == .active && !handled.contains(vm.id) {
                 guard need.fits(in: room + size(of: vm)) else { continue }
                 let destinations = accepting.compactMap { host -> (String, Planner.Size)? in
                     guard host.name != source.name, let r = free[host.name], size(of: vm).fits(in: r) else {

@@ -128,7 +128,7 @@ extension Planner.Step {
             var victims: [VMState] = []
             var move: (vm: VMState, to: String)?
             var budget: [String: Int] = [:]
-            let onHost = vms.filter { $0.host == host.name && !handled.contains($0.id) && $0.group != group.name }
+            let onHost = (vmsByHost[host.name] ?? []).filter { !handled.contains($0.id) && $0.group != group.name }
             let drainingBusy = onHost.filter { $0.phase == .draining && $0.busy }.sorted(by: Self.drainOrder)
             if mode == .graceful {  // their jobs end in time: count their room as coming
                 room = room + drainingBusy.reduce(Size.zero) { $0 + size(of: $1) }
@@ -186,7 +186,9 @@ extension Planner.Step {
                 destroys.append(Directive(.destroy(vm: vm.id), reason: "\(because); the job on \(vm.id) is lost"))
             } else {
                 drained[vm.group, default: 0] += 1
-                let holds = targets[vm.group].map { "; \(vm.group) holds \($0.currentVMs) for a target of \($0.targetVMs)" }
+                let holds = targets[vm.group].map {
+                    "; \(vm.group) holds \($0.currentVMs) for a target of \($0.targetVMs)"
+                }
                 drains.append(
                     Directive(
                         .drain(vm: vm.id),
@@ -201,7 +203,7 @@ extension Planner.Step {
     func mover(from host: String, room: Size, need: Size, excluding: Set<String>) -> (vm: VMState, to: String)? {
         guard configuration.migrationAllowed, migrations.isEmpty else { return nil }
         var best: (vm: VMState, to: String)?
-        for vm in vms where vm.host == host && vm.phase == .active && !handled.contains(vm.id) {
+        for vm in vmsByHost[host] ?? [] where vm.phase == .active && !handled.contains(vm.id) {
             guard !excluding.contains(vm.id), need.fits(in: room + size(of: vm)) else { continue }
             let destinations = hosts.compactMap { h -> (String, Size)? in
                 guard h.name != host, let r = free[h.name] else { return nil }

@@ -72,6 +72,7 @@ extension Planner {
         let groups: [GroupState]  // name order
         let hosts: [HostState]  // name order
         let vms: [VMState]  // id order
+        let vmsByHost: [String: [VMState]]  // id order on each host
         var targets: [String: GroupTarget] = [:]
         var claims: [String: FairShare.Claim] = [:]
         var capacity = Size.zero
@@ -104,6 +105,7 @@ extension Planner {
             groups = snapshot.groups.sorted { $0.name < $1.name }
             hosts = snapshot.hosts.sorted { $0.name < $1.name }
             vms = snapshot.vms.sorted { $0.id < $1.id }
+            vmsByHost = Dictionary(grouping: vms, by: \.host)
         }
 
         mutating func run() {
@@ -135,7 +137,8 @@ extension Planner {
         mutating func measureHosts() {
             var used: [String: Size] = [:]
             for vm in vms {
-                used[vm.host, default: .zero] = used[vm.host, default: .zero] + Size(cpus: vm.cpus, memory: vm.memoryMiB)
+                used[vm.host, default: .zero] =
+                    used[vm.host, default: .zero] + Size(cpus: vm.cpus, memory: vm.memoryMiB)
                 if vm.phase == .booting {
                     bootingOnHost[vm.host, default: 0] += 1
                     bootingSiteWide += 1

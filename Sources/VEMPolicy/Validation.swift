@@ -7,9 +7,13 @@ extension PoolSnapshot {
         for g in groups {
             guard !g.name.isEmpty else { throw fail("a group has an empty name") }
             guard names.insert(g.name).inserted else { throw fail("group \(g.name) appears twice") }
-            guard g.share.isFinite, g.share > 0 else { throw fail("group \(g.name): share must be > 0, not \(g.share)") }
+            guard g.share.isFinite, g.share > 0 else {
+                throw fail("group \(g.name): share must be > 0, not \(g.share)")
+            }
             guard g.vmCPUs >= 1 else { throw fail("group \(g.name): vm_cpus must be at least 1, not \(g.vmCPUs)") }
-            guard g.vmMemoryMiB >= 0 else { throw fail("group \(g.name): vm memory must be >= 0, not \(g.vmMemoryMiB)") }
+            guard g.vmMemoryMiB >= 0 else {
+                throw fail("group \(g.name): vm memory must be >= 0, not \(g.vmMemoryMiB)")
+            }
             guard g.minVMs >= 0 else { throw fail("group \(g.name): min_vms must be >= 0, not \(g.minVMs)") }
             if let max = g.maxVMs, max < g.minVMs {
                 throw fail("group \(g.name): max_vms \(max) is below min_vms \(g.minVMs)")

@@ -99,7 +99,8 @@ enum RandomPool {
         var usedMemory = [Int](repeating: 0, count: hosts.count)
         for n in 0..<Int.random(in: 0...24, using: &rng) {
             // Occasionally a VM of a group no longer configured.
-            let groupName = Int.random(in: 0...15, using: &rng) == 0 ? "retired" : groups.randomElement(using: &rng)!.name
+            let groupName =
+                Int.random(in: 0...15, using: &rng) == 0 ? "retired" : groups.randomElement(using: &rng)!.name
             let g = groups.first { $0.name == groupName }
             let (cpus, memory) = (g?.vmCPUs ?? 1, g?.vmMemoryMiB ?? 512)
             let h = Int.random(in: 0..<hosts.count, using: &rng)

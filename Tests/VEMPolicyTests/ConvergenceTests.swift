@@ -50,13 +50,17 @@ import Testing
                 ($0.name, Int.random(in: 0...3, using: &rng) == 0 ? 0 : Int.random(in: 1...(slots + 3), using: &rng))
             })
         let configuration = PolicyConfiguration(
-            maxBootingSiteWide: Int.random(in: 1...4, using: &rng), maxBootingPerHost: Int.random(in: 1...2, using: &rng),
-            minLifetime: [0, 300, 900].randomElement(using: &rng)!, idleTimeout: [0, 120, 600].randomElement(using: &rng)!,
+            maxBootingSiteWide: Int.random(in: 1...4, using: &rng),
+            maxBootingPerHost: Int.random(in: 1...2, using: &rng),
+            minLifetime: [0, 300, 900].randomElement(using: &rng)!,
+            idleTimeout: [0, 120, 600].randomElement(using: &rng)!,
             starvationGrace: [0, 600, 1800].randomElement(using: &rng)!,
             placement: Bool.random(using: &rng) ? .pack : .spread,
             migrationAllowed: mixedSizes || Bool.random(using: &rng))
         let snapshot = Build.withFreeFromVMs(PoolSnapshot(groups: groups, hosts: hosts, vms: vms))
-        return Case(simulation: PoolSimulation(snapshot: snapshot, workload: workload, planner: Planner(configuration: configuration)))
+        return Case(
+            simulation: PoolSimulation(
+                snapshot: snapshot, workload: workload, planner: Planner(configuration: configuration)))
     }
 
     /// Steps within which the pool must converge: time for the timers, then every slot booted through the
@@ -79,7 +83,8 @@ import Testing
                     case .migrate: "migrate"
                     case .destroy: d.reason.hasPrefix("preempted") ? "kill" : "destroy"
                     case .drain:
-                        d.reason.hasPrefix("preempted") ? "preempt-drain" : d.reason.hasPrefix("room for") ? "reclaim" : "drain"
+                        d.reason.hasPrefix("preempted")
+                            ? "preempt-drain" : d.reason.hasPrefix("room for") ? "reclaim" : "drain"
                     }
                 kinds[kind, default: 0] += 1
             }
@@ -95,7 +100,8 @@ import Testing
         do {
             for step in 0..<(limit + 20) {
                 let plan = try sim.tick()
-                let settled = plan.targets.allSatisfy { sim.holding($0.group) == $0.targetVMs }
+                let settled =
+                    plan.targets.allSatisfy { sim.holding($0.group) == $0.targetVMs }
                     && !sim.snapshot.vms.contains { $0.phase == .draining || $0.phase == .booting }
                 if convergedAt == nil, settled, plan.directives.isEmpty { convergedAt = step }
                 if let at = convergedAt, step > at, !plan.directives.isEmpty {
@@ -107,16 +113,19 @@ import Testing
         }
         guard let at = convergedAt else {
             let last = sim.history.last
-            return ["no convergence in \(limit + 20) steps: targets \(last?.targets.map { ($0.group, $0.targetVMs) } ?? []) "
-                + "holding \(sim.snapshot.groups.map { ($0.name, sim.holding($0.name)) }) notes \(last?.notes ?? [])"]
+            return [
+                "no convergence in \(limit + 20) steps: targets \(last?.targets.map { ($0.group, $0.targetVMs) } ?? []) "
+                    + "holding \(sim.snapshot.groups.map { ($0.name, sim.holding($0.name)) }) notes \(last?.notes ?? [])"
+            ]
         }
         var v: [String] = []
         if at > limit { v.append("converged at step \(at), bound \(limit)") }
         // At convergence each group with enough demand holds at least its share — unless a group's min_vms
         // holds more than that group's own share (minimums come first).
-        let minimumsAboveShares = sim.history.last?.targets.contains { t in
-            (sim.snapshot[group: t.group]?.minVMs ?? 0) > t.shareVMs
-        } ?? false
+        let minimumsAboveShares =
+            sim.history.last?.targets.contains { t in
+                (sim.snapshot[group: t.group]?.minVMs ?? 0) > t.shareVMs
+            } ?? false
         if let plan = sim.history.last, !minimumsAboveShares {
             for t in plan.targets where sim.holding(t.group) < t.guaranteedVMs {
                 v.append("\(t.group) holds \(sim.holding(t.group)) < guaranteed \(t.guaranteedVMs)")

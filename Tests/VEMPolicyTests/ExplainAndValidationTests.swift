@@ -39,7 +39,8 @@ import Testing
         let snapshot = Build.withFreeFromVMs(
             PoolSnapshot(
                 groups: [Build.group("atlas", pendingCPUs: 9), Build.group("cms", pendingCPUs: 1, wait: 5000)],
-                hosts: [Build.host("h", cpus: 2)], vms: [Build.vm("a1", "atlas", on: "h"), Build.vm("a2", "atlas", on: "h")]))
+                hosts: [Build.host("h", cpus: 2)],
+                vms: [Build.vm("a1", "atlas", on: "h"), Build.vm("a2", "atlas", on: "h")]))
         let plan = try Planner().plan(snapshot, now: 0)
         #expect(plan[group: "cms"]?.starving == true)
         #expect(plan.explanation.contains("current: 0 VMs (0 active, 0 booting; 0 draining) — starving"))
@@ -49,7 +50,8 @@ import Testing
 }
 
 @Suite struct ValidationTests {
-    func expectInvalid(_ snapshot: PoolSnapshot, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectInvalid(_ snapshot: PoolSnapshot, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation)
+    {
         do {
             _ = try Planner().plan(snapshot, now: 0)
             Issue.record("no error for \(fragment)", sourceLocation: sourceLocation)
@@ -70,7 +72,8 @@ import Testing
         expectInvalid(PoolSnapshot(hosts: [h, h]), "host h appears twice")
         expectInvalid(PoolSnapshot(hosts: [Build.host("x", cpus: -1)]), "host x: cpus must be >= 0")
         expectInvalid(
-            PoolSnapshot(hosts: [h], vms: [Build.vm("v", "a", on: "h"), Build.vm("v", "a", on: "h")]), "VM v appears twice")
+            PoolSnapshot(hosts: [h], vms: [Build.vm("v", "a", on: "h"), Build.vm("v", "a", on: "h")]),
+            "VM v appears twice")
         expectInvalid(PoolSnapshot(groups: [Build.group("")]), "empty name")
     }
 

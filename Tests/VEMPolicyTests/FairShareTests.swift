@@ -64,9 +64,21 @@ import Testing
         #expect(t == ["a": 0])
     }
 
+    @Test func degenerateClaimsTakeNothingAndDoNotTrap() {
+        let claims = [
+            Claim(name: "nan", share: .nan, vmCPUs: 1, vmMemoryMiB: 0, demandVMs: 5),
+            Claim(name: "zero", share: 1, vmCPUs: 0, vmMemoryMiB: 0, demandVMs: .max),
+            Claim(name: "ok", share: 1, vmCPUs: 1, vmMemoryMiB: 0, demandVMs: 5),
+        ]
+        let r = FairShare.compute(claims, capacityCPUs: .max, capacityMemoryMiB: .max)
+        #expect(r.map(\.targetVMs) == [0, 0, 5])
+        #expect(r[0].shareFraction == 0 && r[2].shareVMs > 0)
+    }
+
     @Test func shareFiguresAreReported() {
         let r = FairShare.compute(
-            [claim("atlas", 30, demand: 200), claim("cms", 70, demand: 3)], capacityCPUs: 100, capacityMemoryMiB: 1 << 30)
+            [claim("atlas", 30, demand: 200), claim("cms", 70, demand: 3)], capacityCPUs: 100,
+            capacityMemoryMiB: 1 << 30)
         #expect(r[0].shareVMs == 30 && r[0].guaranteedVMs == 30 && r[0].targetVMs == 97)
         #expect(r[1].shareVMs == 70 && r[1].guaranteedVMs == 3 && r[1].targetVMs == 3)
         #expect(r[0].capVMs == 200 && r[0].shareFraction == 0.3)
@@ -119,12 +131,16 @@ import Testing
                     minVMs: Int.random(in: 0...2, using: &rng), maxVMs: Bool.random(using: &rng) ? nil : 6,
                     demandVMs: Int.random(in: 0...20, using: &rng))
             }
-            return (claims.shuffled(using: &rng), Int.random(in: 0...64, using: &rng), Int.random(in: 0...131072, using: &rng))
+            return (
+                claims.shuffled(using: &rng), Int.random(in: 0...64, using: &rng),
+                Int.random(in: 0...131072, using: &rng)
+            )
         })
         await propertyCheck(count: 2_000, input: cases) { input in
             let (claims, cpus, memory) = input
             let got = FairShare.compute(claims, capacityCPUs: cpus, capacityMemoryMiB: memory).map(\.targetVMs)
-            #expect(got == FairShareReference.byLevels(claims, cpus: cpus, memory: memory), "\(claims) \(cpus) \(memory)")
+            #expect(
+                got == FairShareReference.byLevels(claims, cpus: cpus, memory: memory), "\(claims) \(cpus) \(memory)")
         }
     }
 

@@ -124,7 +124,8 @@ import Testing
     @Test func invariantsHoldOnSeededSnapshots() {
         var rng = SplitMix64(seed: 20_091_129)
         for n in 0..<2_000 {
-            let c = Case(snapshot: RandomPool.snapshot(&rng), configuration: RandomPool.configuration(&rng), now: 10_000)
+            let c = Case(
+                snapshot: RandomPool.snapshot(&rng), configuration: RandomPool.configuration(&rng), now: 10_000)
             let v = Self.violations(c)
             #expect(v.isEmpty, "case \(n): \(v)\n\(c)")
             if !v.isEmpty { return }

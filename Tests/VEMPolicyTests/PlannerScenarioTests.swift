@@ -155,10 +155,13 @@ import Testing
         #expect(at[group: "cms"]?.starving == true)
         #expect(at.drains == ["atlas-3", "atlas-2"])
         #expect(at.destroys.isEmpty)
-        #expect(at.reason(for: "atlas-3")?.hasPrefix("preempted for cms: it holds 0/2 VMs of its guaranteed share") == true)
+        #expect(
+            at.reason(for: "atlas-3")?.hasPrefix("preempted for cms: it holds 0/2 VMs of its guaranteed share") == true)
         // A step later, still starving: the drained VMs, still busy, are destroyed.
         var next = starvingSnapshot(wait: 1860)
-        for i in next.vms.indices where ["atlas-2", "atlas-3"].contains(next.vms[i].id) { next.vms[i].phase = .draining }
+        for i in next.vms.indices where ["atlas-2", "atlas-3"].contains(next.vms[i].id) {
+            next.vms[i].phase = .draining
+        }
         let kill = try planner.plan(next, now: 1060)
         #expect(kill.destroys == ["atlas-3", "atlas-2"])
         #expect(kill.drains.isEmpty)
@@ -172,7 +175,9 @@ import Testing
         #expect(plan.reason(for: "atlas-3")?.hasPrefix("room for cms") == true)
         // With a drained busy VM on the host, its room counts as coming: nothing more is drained or destroyed.
         var next = starvingSnapshot(wait: 60)
-        for i in next.vms.indices where ["atlas-2", "atlas-3"].contains(next.vms[i].id) { next.vms[i].phase = .draining }
+        for i in next.vms.indices where ["atlas-2", "atlas-3"].contains(next.vms[i].id) {
+            next.vms[i].phase = .draining
+        }
         #expect(try planner.plan(next, now: 1060).directives.isEmpty)
     }
 
@@ -184,7 +189,10 @@ import Testing
         ]
         let snapshot = Build.withFreeFromVMs(
             PoolSnapshot(
-                groups: [Build.group("atlas", cpus: 4, memory: 4096, pendingCPUs: 4), Build.group("lhcb", cpus: 2, memory: 2048)],
+                groups: [
+                    Build.group("atlas", cpus: 4, memory: 4096, pendingCPUs: 4),
+                    Build.group("lhcb", cpus: 2, memory: 2048),
+                ],
                 hosts: [Build.host("h1", cpus: 4), Build.host("h2", cpus: 4)], vms: vms))
         let plan = try Planner().plan(snapshot, now: 0)
         #expect(plan.migrations.map(\.vm) == ["small-1"])
@@ -208,7 +216,9 @@ import Testing
         #expect(Dictionary(grouping: plan.creates, by: \.host).values.allSatisfy { $0.count <= 2 })
         // With 5 already booting, nothing more is created.
         var booting = snapshot
-        booting.vms = plan.creates.enumerated().map { Build.vm("b\($0.offset)", "atlas", on: $0.element.host, .booting, busy: false) }
+        booting.vms = plan.creates.enumerated().map {
+            Build.vm("b\($0.offset)", "atlas", on: $0.element.host, .booting, busy: false)
+        }
         booting = Build.withFreeFromVMs(booting)
         let next = try planner.plan(booting, now: 60)
         #expect(next.creates.isEmpty)

@@ -78,7 +78,11 @@ struct PoolSimulation {
             var jobs = max(0, (workload[name] ?? 0) - onDraining)
             let active = snapshot.vms.indices
                 .filter { snapshot.vms[$0].group == name && snapshot.vms[$0].phase == .active }
-                .sorted { (snapshot.vms[$0].createdAt, snapshot.vms[$0].id) < (snapshot.vms[$1].createdAt, snapshot.vms[$1].id) }
+                .sorted {
+                    (snapshot.vms[$0].createdAt, snapshot.vms[$0].id) < (
+                        snapshot.vms[$1].createdAt, snapshot.vms[$1].id
+                    )
+                }
             for i in active {
                 let busy = jobs > 0
                 if busy { jobs -= 1 }
@@ -88,7 +92,8 @@ struct PoolSimulation {
             let hadPending = snapshot.groups[gi].pendingCPUs > 0
             snapshot.groups[gi].pendingJobs = jobs
             snapshot.groups[gi].pendingCPUs = jobs * snapshot.groups[gi].vmCPUs
-            snapshot.groups[gi].oldestPendingWait = jobs > 0 ? (hadPending ? snapshot.groups[gi].oldestPendingWait + step : 0) : 0
+            snapshot.groups[gi].oldestPendingWait =
+                jobs > 0 ? (hadPending ? snapshot.groups[gi].oldestPendingWait + step : 0) : 0
         }
         snapshot = Build.withFreeFromVMs(snapshot)
     }
