@@ -4,7 +4,7 @@ extension Planner.Step {
     /// moved to a host the placement policy picks. At most one migration per step; the create follows in a later
     /// step, once the migration is done.
     mutating func makeRoomByMigration() {
-        guard configuration.migrationAllowed else { return }
+        guard configuration.migrationAllowed, !migrationRunning else { return }
         let accepting = hosts.filter { free[$0.name] != nil }
         let total = accepting.reduce(Planner.Size.zero) { $0 + (free[$1.name] ?? .zero) }
         for shortfall in shortfalls where shortfall.kind == .noRoom {

@@ -11,7 +11,7 @@ extension Planner.Step {
 
     /// A draining VM that is idle has finished its last job: destroy it.
     mutating func destroyIdleDraining() {
-        for vm in vms where vm.phase == .draining && !vm.busy {
+        for vm in vms where vm.phase == .draining && !vm.busy && !handled.contains(vm.id) {
             handled.insert(vm.id)
             release(vm)
             destroys.append(
@@ -201,7 +201,7 @@ extension Planner.Step {
     /// A VM on `host` (not among `excluding`) whose live migration to another host with room would, with `room`,
     /// make room for `need`; only when migrations are allowed and none was proposed yet this step.
     func mover(from host: String, room: Size, need: Size, excluding: Set<String>) -> (vm: VMState, to: String)? {
-        guard configuration.migrationAllowed, migrations.isEmpty else { return nil }
+        guard configuration.migrationAllowed, migrations.isEmpty, !migrationRunning else { return nil }
         var best: (vm: VMState, to: String)?
         for vm in vmsByHost[host] ?? [] where vm.phase == .active && !handled.contains(vm.id) {
             guard !excluding.contains(vm.id), need.fits(in: room + size(of: vm)) else { continue }

@@ -91,6 +91,8 @@ extension Planner {
         var drained: [String: Int] = [:]
         var shortfalls: [(group: String, count: Int, kind: Shortfall)] = []
         var migratedFor: Set<String> = []
+        /// Whether a live migration is under way (then no other is proposed).
+        var migrationRunning = false
 
         var destroys: [Directive] = []
         var drains: [Directive] = []
@@ -136,9 +138,16 @@ extension Planner {
         /// Free room per host: what the host reports, never more than its capacity minus the VMs listed on it.
         mutating func measureHosts() {
             var used: [String: Size] = [:]
+            var incoming: [String: Size] = [:]
             for vm in vms {
-                used[vm.host, default: .zero] =
-                    used[vm.host, default: .zero] + Size(cpus: vm.cpus, memory: vm.memoryMiB)
+                let size = Size(cpus: vm.cpus, memory: vm.memoryMiB)
+                used[vm.host, default: .zero] = used[vm.host, default: .zero] + size
+                if let destination = vm.migratingTo, destination != vm.host {
+                    // Room held on the destination too (the pool is physical: both copies count meanwhile).
+                    incoming[destination, default: .zero] = incoming[destination, default: .zero] + size
+                    handled.insert(vm.id)  // left alone until the migration ends
+                    migrationRunning = true
+                }
                 if vm.phase == .booting {
                     bootingOnHost[vm.host, default: 0] += 1
                     bootingSiteWide += 1
@@ -146,10 +155,11 @@ extension Planner {
             }
             for host in hosts {
                 let u = used[host.name] ?? .zero
+                let held = u + (incoming[host.name] ?? .zero)
                 let room = Size(
-                    cpus: max(0, min(host.freeCPUs, host.cpus - u.cpus)),
-                    memory: max(0, min(host.freeMemoryMiB, host.memoryMiB - u.memory)))
-                capacity = capacity + u + (host.acceptingVMs ? room : .zero)
+                    cpus: max(0, min(host.freeCPUs, host.cpus - held.cpus)),
+                    memory: max(0, min(host.freeMemoryMiB, host.memoryMiB - held.memory)))
+                capacity = capacity + held + (host.acceptingVMs ? room : .zero)
                 if host.acceptingVMs { free[host.name] = room }
             }
         }

@@ -135,12 +135,16 @@ public struct VMState: Sendable, Hashable, Codable {
     public var cpus: Int
     /// Memory of the VM, in MiB.
     public var memoryMiB: Int
+    /// The host the VM is being live-migrated to, while a migration runs (`nil` otherwise). The VM holds room
+    /// on both hosts meanwhile, is left alone by the planner, and no other migration is proposed.
+    public var migratingTo: String?
 
     /// Creates a VM record.
     public init(
         id: String, group: String, host: String, phase: Phase, busy: Bool = false, idleSince: Int? = nil,
-        createdAt: Int, cpus: Int, memoryMiB: Int
+        createdAt: Int, cpus: Int, memoryMiB: Int, migratingTo: String? = nil
     ) {
+        self.migratingTo = migratingTo
         self.id = id
         self.group = group
         self.host = host

@@ -116,6 +116,17 @@ enum RandomPool {
                     idleSince: busy ? nil : min(now, created + [0, 100, 4000].randomElement(using: &rng)!),
                     createdAt: created, cpus: cpus, memoryMiB: memory))
         }
+        // Sometimes a live migration is under way: the VM holds room on its destination too.
+        if Int.random(in: 0...3, using: &rng) == 0, hosts.count > 1, let i = vms.indices.randomElement(using: &rng) {
+            if let d = hosts.indices.first(where: {
+                hosts[$0].name != vms[i].host && used[$0] + vms[i].cpus <= hosts[$0].cpus
+                    && usedMemory[$0] + vms[i].memoryMiB <= hosts[$0].memoryMiB
+            }) {
+                vms[i].migratingTo = hosts[d].name
+                used[d] += vms[i].cpus
+                usedMemory[d] += vms[i].memoryMiB
+            }
+        }
         for h in hosts.indices {
             // Reported free: usually exact, sometimes less (room used by something else), sometimes stale-high.
             let slack = [0, 0, 0, 1, -1].randomElement(using: &rng)!

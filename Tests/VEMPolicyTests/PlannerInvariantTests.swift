@@ -34,7 +34,7 @@ import Testing
         // Capacity: what is added to a host (creates, migrations in) fits in its free room (reported, and
         // capacity minus the VMs listed on it); nothing is created on a host that does not accept VMs.
         for host in s.hosts {
-            let listed = s.vms.filter { $0.host == host.name }
+            let listed = s.vms.filter { $0.host == host.name || $0.migratingTo == host.name }
             let room = (
                 min(host.freeCPUs, host.cpus - listed.reduce(0) { $0 + $1.cpus }),
                 min(host.freeMemoryMiB, host.memoryMiB - listed.reduce(0) { $0 + $1.memoryMiB })
@@ -107,6 +107,11 @@ import Testing
                 v.append("destroy of busy \(id) without starvation")
             }
         }
+
+        // A VM being migrated is left alone, and no other migration starts meanwhile.
+        let migrating = s.vms.filter { $0.migratingTo != nil }.map(\.id)
+        for id in migrating where named.contains(id) { v.append("directive for \(id), which is migrating") }
+        if !migrating.isEmpty && !plan.migrations.isEmpty { v.append("migration proposed while one runs") }
 
         // Migrations: at most one, only when allowed.
         if plan.migrations.count > (cfg.migrationAllowed ? 1 : 0) { v.append("\(plan.migrations.count) migrations") }

@@ -206,6 +206,29 @@ import Testing
         #expect(off.migrations.isEmpty)
     }
 
+    @Test func aRunningMigrationHoldsRoomOnBothHostsAndBlocksAnother() throws {
+        // As in the scattered case, but small-1 is already on its way to h2: h2 is full meanwhile, no second
+        // migration is proposed, small-1 is left alone, and the pool's capacity counts small-1 once.
+        let vms = [
+            Build.vm("small-1", "lhcb", on: "h1", busy: false, cpus: 2, memory: 2048),
+            Build.vm("small-2", "lhcb", on: "h2", busy: false, cpus: 2, memory: 2048),
+        ]
+        var snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [
+                    Build.group("atlas", cpus: 4, memory: 4096, pendingCPUs: 4),
+                    Build.group("lhcb", cpus: 2, memory: 2048),
+                ],
+                hosts: [Build.host("h1", cpus: 4), Build.host("h2", cpus: 4)], vms: vms))
+        snapshot.vms[0].migratingTo = "h2"
+        let plan = try Planner(configuration: PolicyConfiguration(minLifetime: 0, idleTimeout: 0)).plan(
+            snapshot, now: 10)
+        #expect(plan.capacityCPUs == 8)
+        #expect(plan.migrations.isEmpty)
+        #expect(plan.creates.isEmpty)
+        #expect(plan.drains == ["small-2"])  // lhcb has no demand; small-1 is left alone while it moves
+    }
+
     @Test func bootingLimitThrottlesABurst() throws {
         let snapshot = PoolSnapshot(
             groups: [Build.group("atlas", pendingCPUs: 40)],
