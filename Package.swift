@@ -23,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "VEMBatch", dependencies: ["VEMCore", "CZlib"]),
         .target(name: "VEMAgent", dependencies: ["VEMCore"]),
+        .target(name: "VEMPolicy", dependencies: ["VEMCore"]),
         .executableTarget(
             name: "vem",
             dependencies: [
@@ -52,6 +53,10 @@ let package = Package(
             name: "VEMBatchTests",
             dependencies: ["VEMBatch", "VEMCore"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "VEMPolicyTests",
+            dependencies: ["VEMPolicy", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
     ],
     swiftLanguageModes: [.v6]
