@@ -24,6 +24,7 @@ let package = Package(
         .target(name: "VEMBatch", dependencies: ["VEMCore", "CZlib"]),
         .target(name: "VEMAgent", dependencies: ["VEMCore"]),
         .target(name: "VEMSlurm", dependencies: ["VEMCore", "VEMBatch", "VEMAgent"]),
+        .target(name: "VEMPolicy", dependencies: ["VEMCore"]),
         .executableTarget(
             name: "vem",
             dependencies: [
@@ -60,6 +61,10 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "SlurmIntegrationTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"]),
+        .testTarget(
+            name: "VEMPolicyTests",
+            dependencies: ["VEMPolicy", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
