@@ -54,7 +54,8 @@ struct SlurmClusterTests {
         let batch = try cluster.batch()
         let jobA = try await cluster.submit(partition: "dynA", name: "a1", seconds: 1)
         let jobB = try await cluster.submit(partition: "dynB", name: "b1", seconds: 1)
-        try await cleaning({ await cluster.cancel([jobA, jobB]) }) {
+        let cancelJobs: @Sendable () async -> Void = { await cluster.cancel([jobA, jobB]) }
+        try await cleaning(cancelJobs) {
 
             // Demand through the agent's property plugin, as the Manager will see it.
             let demand = await r.read(
@@ -109,7 +110,8 @@ struct SlurmClusterTests {
         let drained = try await command(r, "slurm.drain", ["vmb2", "vem:", "surplus"])
         #expect(drained.status == .ok, "\(drained.error ?? "")")
         let waiting = try await cluster.submit(partition: "dynB", name: "late", seconds: 1, node: "vmb2")
-        try await cleaning({ await cluster.cancel([running, waiting]) }) {
+        let cancelJobs: @Sendable () async -> Void = { await cluster.cancel([running, waiting]) }
+        try await cleaning(cancelJobs) {
 
             let draining = try await batch.snapshot()
             #expect(draining[group: "b"]?.nodes.first?.state == .draining)

@@ -151,13 +151,25 @@ import VEMBatch
             "vem-slurm-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Data("#!/bin/sh\nexec /bin/sleep 30\n".utf8).write(to: dir.appendingPathComponent("sinfo"))
-        chmod(dir.appendingPathComponent("sinfo").path, 0o755)
+        // Written with O_CLOEXEC: a program spawned meanwhile by a concurrent test must not inherit the
+        // write descriptor, or exec would fail with ETXTBSY.
+        let script = dir.appendingPathComponent("sinfo").path
+        let fd = open(script, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        try #require(fd >= 0)
+        let text = Array("#!/bin/sh\nexec /bin/sleep 30\n".utf8)
+        #expect(write(fd, text, text.count) == text.count)
+        close(fd)
         let hanging = ProcessSlurmExecutor(binDirectory: dir.path)
         let start = ContinuousClock.now
         let e2 = await #expect(throws: SlurmError.self) { try await hanging.run(.nodes, timeout: .milliseconds(300)) }
         #expect(e2?.code == .timeout)
         #expect(e2?.message.contains("sinfo did not answer within 0.3 s") == true)
         #expect(ContinuousClock.now - start < .seconds(5))
+    }
+
+    @Test func defaultAddressResolution() throws {
+        #expect(try SlurmBatch.resolveAddress(of: "localhost") == "127.0.0.1")
+        let error = #expect(throws: SlurmError.self) { try SlurmBatch.resolveAddress(of: "bad name") }
+        #expect(error?.code == .invalidArgument)
     }
 }

@@ -45,4 +45,19 @@ struct NetworkNamespace: Sendable {
         _ = try? await runTool("/usr/sbin/ip", ["link", "del", hostInterface])
         _ = try? await runTool("/usr/sbin/ip", ["netns", "del", name])
     }
+
+    /// Deletes namespaces (and their veth pairs) left by an earlier test process that died before its
+    /// clean-up: names `vsl<pid>n<k>` whose process no longer exists.
+    static func sweepStale() async {
+        guard let list = try? await runTool("/usr/sbin/ip", ["netns", "list"]) else { return }
+        for line in list.split(separator: "\n") {
+            let name = String(line.split(separator: " ").first ?? "")
+            guard name.hasPrefix("vsl"), let n = name.dropFirst(3).firstIndex(of: "n"),
+                let pid = Int32(name.dropFirst(3)[..<n]), kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
+            let tag = name.dropFirst(3)[n...]
+            _ = try? await runTool("/usr/sbin/ip", ["link", "del", "vsh\(pid % 100_000)\(tag)"])
+            _ = try? await runTool("/usr/sbin/ip", ["netns", "del", name])
+        }
+    }
 }

@@ -48,6 +48,7 @@ final class SlurmTestCluster: @unchecked Sendable {
         where !FileManager.default.isExecutableFile(atPath: tool) {
             throw HarnessError("\(tool) is missing: run scripts/install-deps (slurm-wlm, munge, iproute2)")
         }
+        await NetworkNamespace.sweepStale()
         var template = Array("/tmp/vem-slurm-XXXXXX".utf8CString)
         guard mkdtemp(&template) != nil else { throw HarnessError("mkdtemp failed") }
         let dir = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
