@@ -17,7 +17,7 @@ public struct SlurmOutput: Sendable, Hashable {
         self.standardError = standardError
     }
 
-    /// Standard error's last non-empty line, without Slurm's `scontrol: error: ` style prefixes kept apart.
+    /// Standard error's non-empty lines joined with `; ` (at most 300 characters), or `no message`.
     public var errorSummary: String {
         let lines = standardError.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
         let text = lines.filter { !$0.isEmpty }.joined(separator: "; ")

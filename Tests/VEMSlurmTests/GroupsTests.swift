@@ -44,6 +44,13 @@ import VEMBatch
         #expect(drained[group: "a"]?.nodes.isEmpty == true)
     }
 
+    @Test func aNodeThatStoppedRespondingIsDown() throws {
+        // Captured right after `state=resume` then `state=drain`: slurmctld had not pinged the node yet.
+        let snapshot = try SlurmGroups(fixtureMappings).snapshot(of: state("squeue-empty", "sinfo-not-responding"))
+        #expect(snapshot[group: "b"]?.nodes.map(\.state) == [.down])
+        #expect(snapshot[group: "b"]?.nodes.first?.name == "fb1")
+    }
+
     @Test func featureAndAccountMappings() throws {
         // Group "atlas": jobs charged to account atlas asking for feature groupA; nodes with feature groupA.
         let groups = try SlurmGroups([
