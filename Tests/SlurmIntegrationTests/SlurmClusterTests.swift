@@ -157,7 +157,8 @@ struct SlurmClusterTests {
     @Test func aStoppedControllerGivesAClearErrorWithinTheTimeout() async throws {
         let cluster = try currentCluster()
         await cluster.stopController()
-        do {
+        let restart: @Sendable () async -> Void = { _ = try? await cluster.startController() }
+        try await cleaning(restart) {
             let r = try registry(cluster)
             let start = ContinuousClock.now
             let demand = await r.read(
@@ -176,7 +177,7 @@ struct SlurmClusterTests {
             #expect(error?.code == .batchUnavailable)
             #expect(error?.message.contains("slurmctld") == true)
         }
-        try await cluster.startController()
+        // Restarted (by `cleaning`), slurmctld answers again with the state it saved.
         #expect(try await cluster.batch().snapshot().groups.count == 2)
     }
 }
