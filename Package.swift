@@ -3,8 +3,15 @@ import PackageDescription
 
 // Layout (dependencies point down only; see docs/ARCHITECTURE.md):
 //   vem (executable) -> VEMHub (SwiftNIO) -> VEMBus -> VEMProtocol -> VEMCore
-//                    -> VEMConfig, VEMRules -> VEMCore
-// Pure modules import no NIOPosix, no C library and run no process.
+//                    -> VEMSite -> VEMConfig, VEMRules -> VEMCore
+//                    -> VEMAgent, VEMBatch (+ CZlib) -> VEMCore
+// Pure modules import no NIOPosix, no C library and run no process (see ARCHITECTURE.md for the exceptions).
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+]
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+
 let package = Package(
     name: "vem",
     platforms: [.macOS(.v15)],
@@ -22,49 +29,31 @@ let package = Package(
         .target(name: "VEMConfig", dependencies: ["VEMCore"]),
         .target(name: "VEMRules", dependencies: ["VEMCore"]),
         .target(name: "VEMProtocol", dependencies: ["VEMCore"]),
-        .target(
-            name: "VEMBus",
-            dependencies: ["VEMProtocol", .product(name: "Logging", package: "swift-log")]
-        ),
-        .target(
-            name: "VEMHub",
-            dependencies: [
-                "VEMBus", "VEMProtocol",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
+        .target(name: "VEMSite", dependencies: ["VEMCore", "VEMConfig", "VEMRules"]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "VEMBatch", dependencies: ["VEMCore", "CZlib"]),
+        .target(name: "VEMAgent", dependencies: ["VEMCore"]),
+        .target(name: "VEMBus", dependencies: ["VEMProtocol", logging]),
+        .target(name: "VEMHub", dependencies: ["VEMBus", "VEMProtocol", logging] + nio),
         .executableTarget(
             name: "vem",
             dependencies: [
-                "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBus", "VEMHub",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch", "VEMSite", "VEMAgent", "VEMBus",
+                "VEMHub", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ] + nio
         ),
         .testTarget(name: "VEMCoreTests", dependencies: ["VEMCore"]),
-        .testTarget(
-            name: "VEMConfigTests",
-            dependencies: ["VEMConfig"],
-            resources: [.copy("Fixtures")]
-        ),
+        .testTarget(name: "VEMConfigTests", dependencies: ["VEMConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VEMRulesTests", dependencies: ["VEMRules"]),
+        .testTarget(name: "VEMSiteTests", dependencies: ["VEMSite", "VEMConfig", "VEMCore"]),
         .testTarget(
             name: "VEMProtocolTests",
             dependencies: ["VEMProtocol", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
-        .testTarget(
-            name: "VEMBusTests",
-            dependencies: [
-                "VEMBus", "VEMHub", "VEMProtocol", "vem",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
+        .testTarget(name: "VEMAgentTests", dependencies: ["VEMAgent"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VEMBatchTests", dependencies: ["VEMBatch", "VEMCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VEMBusTests", dependencies: ["VEMBus", "VEMHub", "VEMProtocol", "vem", logging] + nio),
         .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
     ],
     swiftLanguageModes: [.v6]

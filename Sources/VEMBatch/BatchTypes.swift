@@ -1,0 +1,129 @@
+/// The state of one node (a real host or a group's VM) as the batch system sees it.
+///
+/// The names follow Slurm's `sinfo` states, which the replay batch reproduces:
+/// `idle` (no job), `mixed` (some CPUs busy), `allocated` (all CPUs busy), `draining` (takes no new
+/// job, still runs some), `drained` (takes no new job, runs none: safe to remove), `down` (unreachable).
+public enum NodeState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Accepts jobs and runs none.
+    case idle
+    /// Accepts jobs; some but not all of its CPUs are busy.
+    case mixed
+    /// Accepts jobs; all its CPUs are busy.
+    case allocated
+    /// Takes no new job but still runs at least one.
+    case draining
+    /// Takes no new job and runs none; it may be removed.
+    case drained
+    /// Not responding; its jobs are lost or held by the batch system.
+    case down
+
+    /// True when the node may be given new jobs.
+    public var acceptsJobs: Bool { self == .idle || self == .mixed || self == .allocated }
+}
+
+/// A node serving one group, as reported in a ``BatchSnapshot``.
+public struct BatchNode: Sendable, Hashable, Codable {
+    /// The node's name in the batch system (the VM's host name).
+    public var name: String
+    /// The VEM group the node serves.
+    public var group: String
+    /// CPUs the node offers.
+    public var cpus: Int
+    /// Memory the node offers, in MiB.
+    public var memoryMB: Int
+    /// CPUs currently given to jobs.
+    public var allocatedCPUs: Int
+    /// Jobs currently running (wholly or partly) on the node.
+    public var runningJobs: Int
+    /// The node's state.
+    public var state: NodeState
+
+    /// Creates a node description.
+    public init(
+        name: String, group: String, cpus: Int, memoryMB: Int,
+        allocatedCPUs: Int = 0, runningJobs: Int = 0, state: NodeState = .idle
+    ) {
+        self.name = name
+        self.group = group
+        self.cpus = cpus
+        self.memoryMB = memoryMB
+        self.allocatedCPUs = allocatedCPUs
+        self.runningJobs = runningJobs
+        self.state = state
+    }
+}
+
+/// What a group asks of the batch system and what serves it: the input of the Manager's planner.
+public struct GroupDemand: Sendable, Hashable, Codable {
+    /// The VEM group.
+    public var group: String
+    /// Jobs waiting to start.
+    public var pendingJobs: Int
+    /// CPUs the waiting jobs ask for, in total.
+    public var pendingCPUs: Int
+    /// Memory the waiting jobs ask for, in total, in MiB (0 when the jobs do not say).
+    public var pendingMemoryMB: Int
+    /// Jobs running.
+    public var runningJobs: Int
+    /// CPUs the running jobs hold.
+    public var runningCPUs: Int
+    /// How long (seconds) the oldest waiting job has waited; 0 when none waits.
+    public var longestWait: Int
+    /// The nodes serving the group, in registration order.
+    public var nodes: [BatchNode]
+
+    /// Creates a demand record.
+    public init(
+        group: String, pendingJobs: Int = 0, pendingCPUs: Int = 0, pendingMemoryMB: Int = 0,
+        runningJobs: Int = 0, runningCPUs: Int = 0, longestWait: Int = 0, nodes: [BatchNode] = []
+    ) {
+        self.group = group
+        self.pendingJobs = pendingJobs
+        self.pendingCPUs = pendingCPUs
+        self.pendingMemoryMB = pendingMemoryMB
+        self.runningJobs = runningJobs
+        self.runningCPUs = runningCPUs
+        self.longestWait = longestWait
+        self.nodes = nodes
+    }
+
+    /// CPUs of the group's nodes that accept jobs (not draining, drained or down).
+    public var usableCPUs: Int { nodes.filter { $0.state.acceptsJobs }.reduce(0) { $0 + $1.cpus } }
+}
+
+/// The batch system's view of every group at one instant.
+public struct BatchSnapshot: Sendable, Hashable, Codable {
+    /// The batch system's time in seconds (simulated time for the replay batch, Unix time for a real one).
+    public var time: Int
+    /// One record per group, sorted by group name.
+    public var groups: [GroupDemand]
+
+    /// Creates a snapshot.
+    public init(time: Int, groups: [GroupDemand]) {
+        self.time = time
+        self.groups = groups
+    }
+
+    /// The record of one group, if the batch system knows it.
+    public subscript(group name: String) -> GroupDemand? { groups.first { $0.group == name } }
+}
+
+/// A new node to make known to the batch system: a freshly booted VM of a group.
+public struct NodeRegistration: Sendable, Hashable, Codable {
+    /// The node's name (unique among registered nodes).
+    public var name: String
+    /// The VEM group whose jobs the node takes.
+    public var group: String
+    /// CPUs the node offers (at least 1).
+    public var cpus: Int
+    /// Memory the node offers, in MiB.
+    public var memoryMB: Int
+
+    /// Creates a registration.
+    public init(name: String, group: String, cpus: Int, memoryMB: Int = 0) {
+        self.name = name
+        self.group = group
+        self.cpus = cpus
+        self.memoryMB = memoryMB
+    }
+}

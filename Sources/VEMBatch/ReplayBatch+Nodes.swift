@@ -1,0 +1,137 @@
+/// One node inside the replay batch (kept after removal, for utilisation statistics).
+struct NodeSlot: Sendable {
+    var name: String
+    var group: Int
+    var cpus: Int
+    var memoryMB: Int
+    var allocated = 0
+    var jobs = 0
+    var draining = false
+    var removed = false
+    var registeredAt: Int
+    var removedAt: Int?
+
+    var state: NodeState {
+        if draining { return jobs > 0 ? .draining : .drained }
+        if allocated == 0 { return .idle }
+        return allocated >= cpus ? .allocated : .mixed
+    }
+
+    func snapshot(group name: String) -> BatchNode {
+        BatchNode(
+            name: self.name, group: name, cpus: cpus, memoryMB: memoryMB,
+            allocatedCPUs: allocated, runningJobs: jobs, state: state
+        )
+    }
+}
+
+extension ReplayBatch {
+    /// Registers a node at ``now``; its group's waiting jobs may start on it at once.
+    ///
+    /// A group unknown so far is created (it has no jobs). A removed node's name may be registered again.
+    ///
+    /// - Throws: ``BatchError`` (`duplicateNode`, `invalidArgument` for an empty name or group, fewer than
+    ///   one CPU or negative memory).
+    public mutating func register(_ registration: NodeRegistration) throws {
+        guard !registration.name.isEmpty, !registration.group.isEmpty else {
+            throw BatchError(.invalidArgument, "a node needs a name and a group")
+        }
+        guard registration.cpus >= 1, registration.memoryMB >= 0 else {
+            throw BatchError(
+                .invalidArgument, "node '\(registration.name)' needs at least 1 CPU and no negative memory")
+        }
+        guard nodeIndex[registration.name] == nil else {
+            throw BatchError(.duplicateNode, "node '\(registration.name)' is already registered")
+        }
+        let g = groupSlot(named: registration.group)
+        nodes.append(
+            NodeSlot(
+                name: registration.name, group: g, cpus: registration.cpus, memoryMB: registration.memoryMB,
+                registeredAt: now
+            ))
+        let n = nodes.count - 1
+        nodeIndex[registration.name] = n
+        groups[g].nodes.append(n)
+        groups[g].usableCPUs += registration.cpus
+        groups[g].freeCPUs += registration.cpus
+        schedule(g)
+    }
+
+    /// Registers several nodes at ``now`` (see ``register(_:)``).
+    public mutating func register(_ registrations: [NodeRegistration]) throws {
+        for r in registrations { try register(r) }
+    }
+
+    /// Drains a node at ``now``: it takes no new job; its running jobs finish. Draining again does nothing.
+    ///
+    /// - Parameter reason: Ignored by the replay (kept for the protocol).
+    /// - Throws: ``BatchError`` (`unknownNode`).
+    public mutating func drain(node name: String, reason: String = "") throws {
+        let n = try activeNode(name)
+        guard !nodes[n].draining else { return }
+        let g = nodes[n].group
+        nodes[n].draining = true
+        groups[g].usableCPUs -= nodes[n].cpus
+        groups[g].freeCPUs -= nodes[n].cpus - nodes[n].allocated
+        schedule(g)
+    }
+
+    /// Lets a draining or drained node take jobs again, at ``now``. Resuming a node that takes jobs does nothing.
+    ///
+    /// - Throws: ``BatchError`` (`unknownNode`).
+    public mutating func resume(node name: String) throws {
+        let n = try activeNode(name)
+        guard nodes[n].draining else { return }
+        let g = nodes[n].group
+        nodes[n].draining = false
+        groups[g].usableCPUs += nodes[n].cpus
+        groups[g].freeCPUs += nodes[n].cpus - nodes[n].allocated
+        schedule(g)
+    }
+
+    /// Removes a node at ``now``. Allowed only when it runs no job (idle, or drained).
+    ///
+    /// - Throws: ``BatchError`` (`unknownNode`; `invalidNodeState` when it still runs jobs).
+    public mutating func remove(node name: String) throws {
+        let n = try activeNode(name)
+        guard nodes[n].jobs == 0 else {
+            throw BatchError(.invalidNodeState, "node '\(name)' still runs \(nodes[n].jobs) job(s); drain it and wait")
+        }
+        let g = nodes[n].group
+        if !nodes[n].draining {
+            groups[g].usableCPUs -= nodes[n].cpus
+            groups[g].freeCPUs -= nodes[n].cpus
+        }
+        nodes[n].removed = true
+        nodes[n].removedAt = now
+        nodeIndex[name] = nil
+        groups[g].nodes.removeAll { $0 == n }
+        // A removal can make the head job impossible (no reservation any more): reschedule.
+        schedule(g)
+    }
+
+    /// The state of a registered node, or `nil` when no node of that name is registered.
+    public func state(of node: String) -> NodeState? {
+        nodeIndex[node].map { nodes[$0].state }
+    }
+
+    private func activeNode(_ name: String) throws -> Int {
+        guard let n = nodeIndex[name] else { throw BatchError(.unknownNode, "no node named '\(name)' is registered") }
+        return n
+    }
+
+    /// The nodes of a static partitioning (the paper's fig. 1): `nodesPerGroup` nodes for each group, named
+    /// `<group>-<i>` with `i` from 1, zero-padded to the width of `nodesPerGroup` (`atlas-01` … `atlas-10`).
+    public static func staticPartitions(
+        groups: [String], nodesPerGroup: Int, cpusPerNode: Int, memoryMB: Int = 0
+    ) -> [NodeRegistration] {
+        let width = String(Swift.max(1, nodesPerGroup)).count
+        return groups.flatMap { group in
+            (0..<Swift.max(0, nodesPerGroup)).map { i in
+                let digits = String(i + 1)
+                let name = group + "-" + String(repeating: "0", count: width - digits.count) + digits
+                return NodeRegistration(name: name, group: group, cpus: cpusPerNode, memoryMB: memoryMB)
+            }
+        }
+    }
+}
