@@ -35,11 +35,14 @@ let package = Package(
         .target(name: "VEMAgent", dependencies: ["VEMCore"]),
         .target(name: "VEMBus", dependencies: ["VEMProtocol", logging]),
         .target(name: "VEMHub", dependencies: ["VEMBus", "VEMProtocol", logging] + nio),
+        .target(
+            name: "VEMClient",
+            dependencies: ["VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", logging]),
         .executableTarget(
             name: "vem",
             dependencies: [
                 "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch", "VEMSite", "VEMAgent", "VEMBus",
-                "VEMHub", logging,
+                "VEMHub", "VEMClient", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ] + nio
         ),
@@ -55,6 +58,13 @@ let package = Package(
         .testTarget(name: "VEMBatchTests", dependencies: ["VEMBatch", "VEMCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VEMBusTests", dependencies: ["VEMBus", "VEMHub", "VEMProtocol", "vem", logging] + nio),
         .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
+        .testTarget(
+            name: "VEMClientTests",
+            dependencies: ["VEMClient", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "ClientIntegrationTests",
+            dependencies: ["VEMClient", "VEMBus", "VEMHub", "VEMProtocol", "vem", logging]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -66,13 +66,18 @@ public struct ClientHandlers: Sendable {
     /// Answers a `get_property` synchronously on the transport's thread (keep it fast). `nil`: requests are
     /// delivered as ``ClientBusEvent/message(_:)`` and the Client answers with ``ClientBus/send(_:)``.
     public var properties: (@Sendable (GetProperty) -> PropertyReport)?
+    /// Called after a command's result was handed to the transport (sent, or held for the next connection when
+    /// disconnected), in stream order; a Client that must stop after a `shutdown` command waits for it.
+    public var reported: (@Sendable (CommandResult) -> Void)?
 
     /// Creates handlers.
     public init(
         execute: @escaping @Sendable (Command) async -> CommandResult,
-        properties: (@Sendable (GetProperty) -> PropertyReport)? = nil
+        properties: (@Sendable (GetProperty) -> PropertyReport)? = nil,
+        reported: (@Sendable (CommandResult) -> Void)? = nil
     ) {
         self.execute = execute
         self.properties = properties
+        self.reported = reported
     }
 }

@@ -159,6 +159,7 @@ public final class ClientEngine: Sendable {
                 (state.stream.onCommandFinished(result2.cappingOutput()), state.link)
             }
             if let link { perform(directives, on: link) }
+            handlers.reported?(result2)
         }
     }
 
