@@ -12,12 +12,12 @@ final class ManagerHarness: Sendable {
     let events = Mutex<[BusEvent]>([])
     private let consumer = Mutex<Task<Void, Never>?>(nil)
 
-    init(token: String) async throws {
+    init(token: String, port: Int = 0) async throws {
         let configuration = HubConfiguration(
-            host: "127.0.0.1", port: 0,
+            host: "127.0.0.1", port: port,
             engine: .init(admission: Admission(sharedToken: token), heartbeatInterval: .milliseconds(500)))
         server = HubServer(configuration: configuration)
-        port = try await server.start()
+        self.port = try await server.start()
         let stream = server.events
         consumer.withLock { $0 = Task { [self] in for await e in stream { self.events.withLock { $0.append(e) } } } }
     }
@@ -194,5 +194,43 @@ struct AgentIntegrationTests {
         if natsStatus == nil { await natsAgent.stop() }
         #expect(natsStatus == 1)
         #expect(natsAgent.log.contains("bus = nats is not available yet"))
+    }
+
+    @Test("an agent keeps going across a Manager restart: it rejoins the new Manager with the same incarnation")
+    func managerRestart() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vem-agent-mr-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = try await ManagerHarness(token: "t0k3n")
+        let config = dir.appendingPathComponent("c.ini").path
+        try agentConfig(name: "agent-c", port: first.port, tokenLine: "token = t0k3n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let agent = try await AgentProcess.start(config: config, logPath: dir.appendingPathComponent("log").path)
+        var second: ManagerHarness?
+        do {
+            try await eventually("the first join") { first.joins("agent-c").count == 1 }
+            let incarnation = first.joins("agent-c")[0].incarnation
+            await first.shutdown()
+            #expect(agent.status == nil, "the agent must survive the Manager going away")
+            let restarted = try await ManagerHarness(token: "t0k3n", port: first.port)
+            second = restarted
+            try await eventually("the join on the restarted Manager") { restarted.joins("agent-c").count == 1 }
+            #expect(restarted.joins("agent-c")[0].incarnation == incarnation)
+            let pending = try restarted.server.submit(
+                "exec", arguments: [NamedValue("", .string("/bin/echo")), NamedValue("", .string("back"))],
+                to: "agent-c")
+            if case .result(let r) = await pending.outcome() { #expect(r.output == "back\n") } else {
+                Issue.record("no result")
+            }
+            let round = await restarted.server.collectProperties(["ram_free"], from: .all, timeout: .seconds(10))
+            #expect(round.replies["agent-c"]?.readings.count == 1)
+        } catch {
+            print("--- agent log:\n\(agent.log)")
+            await agent.stop()
+            await second?.shutdown()
+            throw error
+        }
+        await agent.stop()
+        await second?.shutdown()
     }
 }
