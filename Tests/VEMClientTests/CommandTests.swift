@@ -13,7 +13,7 @@ struct CommandTests {
         [client]
         name = node01
         allow = exec, reload, shutdown, append, echo-args
-        exec_allow = /bin/echo, /bin/sh, /bin/sleep
+        exec_allow = /bin/echo, /bin/sh, /bin/sleep, /bin/ls
 
         [command:append]
         plugin = exec
@@ -81,6 +81,21 @@ struct CommandTests {
                 "exec", [.string("/bin/sleep"), .string("30")], named: [NamedValue("timeout", .float(0.3))])
             #expect(timedOut.status == .failed)
             #expect(timedOut.error?.hasPrefix("timeout") == true)
+        }
+    }
+
+    @Test("an exec'd program inherits no descriptor beyond standard input, output and error")
+    func noInheritedDescriptors() async throws {
+        try await withHarness(config: Self.config()) { h in
+            let leaky = open("/dev/null", O_RDONLY)  // deliberately without O_CLOEXEC
+            defer { close(leaky) }
+            #expect(leaky > 2)
+            let result = try await h.command("exec", [.string("/bin/ls"), .string("/proc/self/fd")])
+            #expect(result.status == .ok)
+            // ls itself opens one descriptor (3) to read the directory.
+            let fds = Set(result.output.split(separator: "\n").compactMap { Int32($0) })
+            #expect(fds.isSubset(of: [0, 1, 2, 3]), "inherited: \(fds.subtracting([0, 1, 2, 3]).sorted())")
+            #expect(!fds.contains(leaky) || leaky == 3)
         }
     }
 
