@@ -78,7 +78,10 @@ public struct ClientConfigurationLoader: Sendable {
         renderer.addConfigSources(sources)
         guard let site = result.configuration, unreadable.isEmpty else {
             let errors = result.diagnostics.filter { $0.severity == .error }.count + unreadable.count
-            let lines = unreadable + [renderer.render(result.diagnostics)] + ["\(errors) error\(errors == 1 ? "" : "s"); the client does not start"]
+            let lines =
+                unreadable + [renderer.render(result.diagnostics)] + [
+                    "\(errors) error\(errors == 1 ? "" : "s"); the client does not start"
+                ]
             throw ClientError(.configuration, lines.joined(separator: "\n"))
         }
         let warnings = result.diagnostics.filter { $0.severity == .warning }.map { renderer.render($0) }

@@ -36,7 +36,8 @@ struct ClientGeneration: Sendable {
                 let target: any CommandPlugin =
                     plugins.commandPlugin(named: definition.plugin)
                     ?? RefusingCommandPlugin(
-                        name: definition.plugin, reason: "no command plugin named '\(definition.plugin)' on this client")
+                        name: definition.plugin, reason: "no command plugin named '\(definition.plugin)' on this client"
+                    )
                 try registry.registerCommand(DefinedCommandPlugin(definition: definition, target: target))
             }
         } catch {

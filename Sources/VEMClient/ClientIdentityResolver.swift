@@ -125,7 +125,9 @@ public struct ClientIdentityResolver: Sendable {
             guard word.hasPrefix("vem."), let eq = word.firstIndex(of: "=") else { continue }
             let key = String(word[..<eq])
             var value = String(word[word.index(after: eq)...])
-            if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
+            if value.count >= 2, value.first == "\"", value.last == "\"" {
+                value = String(value.dropFirst().dropLast())
+            }
             if !value.isEmpty, result[key] == nil { result[key] = value }
         }
         return result

@@ -42,8 +42,10 @@ extension ClientService {
             reloads += 1
             startReader()
             let c = loaded.configuration
-            outcome.output = "reloaded \(loader.paths.joined(separator: ", ")): \(c.properties.count) properties, "
-                + "\(c.commands.count) commands" + (loaded.warnings.isEmpty ? "" : "\n" + loaded.warnings.joined(separator: "\n"))
+            outcome.output =
+                "reloaded \(loader.paths.joined(separator: ", ")): \(c.properties.count) properties, "
+                + "\(c.commands.count) commands"
+                + (loaded.warnings.isEmpty ? "" : "\n" + loaded.warnings.joined(separator: "\n"))
             logger.info("configuration reloaded")
         } catch {
             var text = "reload refused; the previous configuration stays in effect:\n" + error.message

@@ -128,7 +128,9 @@ public actor ClientService {
         startReader()
         logger.info(
             "client starting",
-            metadata: ["name": "\(identity.name)", "role": "\(identity.role)", "incarnation": "\(identity.incarnation)"])
+            metadata: [
+                "name": "\(identity.name)", "role": "\(identity.role)", "incarnation": "\(identity.incarnation)",
+            ])
         let failure: (any Error)? = await withTaskGroup(of: (any Error)?.self) { group in
             group.addTask {
                 do { try await bus.run() } catch { return error }
@@ -189,7 +191,8 @@ public actor ClientService {
         for name in Set(names) {
             if !readers.isDefined(name) {
                 byName[name] = PropertyReading(
-                    name: name, timestampMilliseconds: PropertyMapping.unixMilliseconds(clock.unixTime(at: clock.now())),
+                    name: name,
+                    timestampMilliseconds: PropertyMapping.unixMilliseconds(clock.unixTime(at: clock.now())),
                     outcome: .error("\(AgentError.Code.notFound): no property named '\(name)' on this client"))
             } else if let sample = await readers.lastSample(of: name) {
                 byName[name] = PropertyMapping.reading(sample, clock: clock)

@@ -26,7 +26,8 @@ public enum CommandMapping {
                 timeout = .nanoseconds(Int64(seconds * 1e9))
             default:
                 return .failure(
-                    AgentError(.badParameters, "command '\(command.name)' has an unknown named argument '\(argument.name)'"))
+                    AgentError(
+                        .badParameters, "command '\(command.name)' has an unknown named argument '\(argument.name)'"))
             }
         }
         if timeout == nil, let definition = configuration.command(named: command.name) {
@@ -45,7 +46,11 @@ public enum CommandMapping {
         case .refused: status = .refused
         case .timeout:
             status = .failed
-            if let e = error, !e.hasPrefix("timeout") { error = "timeout: " + e } else if error == nil { error = "timeout" }
+            if let e = error, !e.hasPrefix("timeout") {
+                error = "timeout: " + e
+            } else if error == nil {
+                error = "timeout"
+            }
         }
         let (seconds, attoseconds) = outcome.duration.components
         let micros = max(0, seconds) &* 1_000_000 &+ max(0, attoseconds) / 1_000_000_000_000

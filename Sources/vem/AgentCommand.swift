@@ -18,10 +18,13 @@ struct Agent: AsyncParsableCommand {
             """
     )
 
-    @Option(name: [.customShort("c"), .customLong("config")], help: "A configuration file (repeat for more; loaded in order).")
+    @Option(
+        name: [.customShort("c"), .customLong("config")],
+        help: "A configuration file (repeat for more; loaded in order).")
     var config: [String] = []
 
-    @Option(help: ArgumentHelp("The directory standing for / when reading /proc and /sys (tests).", visibility: .hidden))
+    @Option(
+        help: ArgumentHelp("The directory standing for / when reading /proc and /sys (tests).", visibility: .hidden))
     var root: String = "/"
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")

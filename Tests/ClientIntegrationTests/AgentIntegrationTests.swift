@@ -125,7 +125,9 @@ struct AgentIntegrationTests {
                 continue
             }
             #expect(kB >= low && kB <= high, "\(name): \(kB) kB outside [\(low), \(high)] (\(window.samples) samples)")
-            print("\(name): ram_free \(kB) kB; MemFree ranged \(window.min)…\(window.max) kB over \(window.samples) samples")
+            print(
+                "\(name): ram_free \(kB) kB; MemFree ranged \(window.min)…\(window.max) kB over \(window.samples) samples"
+            )
         }
 
         // An allowlisted exec runs and returns its output; anything else is refused.
@@ -163,7 +165,11 @@ struct AgentIntegrationTests {
         #expect(second.incarnation != firstIncarnation)
         let after2 = try manager.server.submit(
             "exec", arguments: [NamedValue("", .string("/bin/echo")), NamedValue("", .string("again"))], to: "agent-b")
-        if case .result(let r) = await after2.outcome() { #expect(r.output == "again\n") } else { Issue.record("no result") }
+        if case .result(let r) = await after2.outcome() {
+            #expect(r.output == "again\n")
+        } else {
+            Issue.record("no result")
+        }
 
         // SIGTERM: agent-a says bye (a leave, not a disconnect) and exits 0.
         a.signal(SIGTERM)
@@ -219,7 +225,9 @@ struct AgentIntegrationTests {
             let pending = try restarted.server.submit(
                 "exec", arguments: [NamedValue("", .string("/bin/echo")), NamedValue("", .string("back"))],
                 to: "agent-c")
-            if case .result(let r) = await pending.outcome() { #expect(r.output == "back\n") } else {
+            if case .result(let r) = await pending.outcome() {
+                #expect(r.output == "back\n")
+            } else {
                 Issue.record("no result")
             }
             let round = await restarted.server.collectProperties(["ram_free"], from: .all, timeout: .seconds(10))

@@ -50,7 +50,11 @@ struct CommandTests {
             for i in 1...6 {
                 let script = i == 1 ? "sleep 0.3; echo \(i) >> \(file)" : "echo \(i) >> \(file)"
                 pending.append(
-                    try h.bus.submit("exec", arguments: [.init("", .string("/bin/sh")), .init("", .string("-c")), .init("", .string(script))], to: h.name))
+                    try h.bus.submit(
+                        "exec",
+                        arguments: [
+                            .init("", .string("/bin/sh")), .init("", .string("-c")), .init("", .string(script)),
+                        ], to: h.name))
             }
             pending.append(try h.bus.submit("append", arguments: [], to: h.name))
             var statuses: [CommandResult.Status] = []
@@ -70,7 +74,8 @@ struct CommandTests {
             #expect(hello.status == .ok)
             #expect(hello.output == "hello\n")
             #expect(hello.exitCode == 0)
-            let failing = try await h.command("exec", [.string("/bin/sh"), .string("-c"), .string("echo oops >&2; exit 3")])
+            let failing = try await h.command(
+                "exec", [.string("/bin/sh"), .string("-c"), .string("echo oops >&2; exit 3")])
             #expect(failing.status == .failed)
             #expect(failing.exitCode == 3)
             #expect(failing.error?.contains("oops") == true)
@@ -115,7 +120,8 @@ struct CommandTests {
             let withArguments = try await h.command("echo-args", [.string("--evil")])
             #expect(withArguments.status == .refused)
             #expect(withArguments.error?.contains("takes no arguments") == true)
-            let badNamed = try await h.command("exec", [.string("/bin/echo")], named: [NamedValue("user", .string("root"))])
+            let badNamed = try await h.command(
+                "exec", [.string("/bin/echo")], named: [NamedValue("user", .string("root"))])
             #expect(badNamed.status == .refused)
             #expect(badNamed.error?.contains("unknown named argument 'user'") == true)
             let ok = try await h.command("exec", [.string("/bin/echo"), .string("still here")])
@@ -130,7 +136,9 @@ struct CommandTests {
             let result = try await h.command("get_property", [.string("ram_free")])
             #expect(result.status == .ok)
             #expect(result.output == #"{"ram_free":4242}"#)
-            try await eventually("the published value") { h.log.pushes(from: h.name).contains { value($0, "ram_free") == .int(4242) } }
+            try await eventually("the published value") {
+                h.log.pushes(from: h.name).contains { value($0, "ram_free") == .int(4242) }
+            }
             let unknown = try await h.command("get_property", [.string("nope")])
             #expect(unknown.status == .failed)
             #expect(unknown.error?.contains("'nope'") == true)
@@ -141,7 +149,8 @@ struct CommandTests {
     func reload() async throws {
         try await withHarness(config: Self.config()) { h in
             let good = try String(contentsOfFile: h.configPath, encoding: .utf8)
-            try (good + "\n[load1]\ncommand = load\nticks = soon\n").write(toFile: h.configPath, atomically: true, encoding: .utf8)
+            try (good + "\n[load1]\ncommand = load\nticks = soon\n").write(
+                toFile: h.configPath, atomically: true, encoding: .utf8)
             let refused = try await h.command("reload")
             #expect(refused.status == .failed)
             #expect(refused.error?.contains("agent.ini:") == true)
@@ -152,7 +161,9 @@ struct CommandTests {
             // The Runner still works after a refused reload.
             #expect(try await h.command("exec", [.string("/bin/echo"), .string("x")]).status == .ok)
 
-            let fixed = good.replacingOccurrences(of: "exec_allow = /bin/echo, /bin/sh, /bin/sleep", with: "exec_allow = /bin/sh")
+            let fixed =
+                good.replacingOccurrences(
+                    of: "exec_allow = /bin/echo, /bin/sh, /bin/sleep", with: "exec_allow = /bin/sh")
                 + "\n[load1]\ncommand = load\nparameters = 1\nreturn_type = float\nticks = 0\n"
             try fixed.write(toFile: h.configPath, atomically: true, encoding: .utf8)
             let reloaded = try await h.command("reload")
@@ -162,7 +173,8 @@ struct CommandTests {
             #expect(value(try await h.ask(["load1"]), "load1") == .float(1.41))
             // The new allowlist is in effect, and commands keep their order after the swap.
             #expect(try await h.command("exec", [.string("/bin/echo"), .string("x")]).status == .refused)
-            #expect(try await h.command("exec", [.string("/bin/sh"), .string("-c"), .string("echo y")]).output == "y\n")
+            #expect(
+                try await h.command("exec", [.string("/bin/sh"), .string("-c"), .string("echo y")]).output == "y\n")
         }
     }
 
@@ -182,7 +194,8 @@ struct CommandTests {
         try await withHarness(config: Self.config()) { h in
             h.bus.send(.event(Event(kind: "surprise")), to: .client(h.name))
             h.bus.send(.property(PropertyReport(readings: [])), to: .client(h.name))
-            h.bus.send(.getProperty(GetProperty(requestID: 99, names: ["", "ram_free", "ram_free"])), to: .client(h.name))
+            h.bus.send(
+                .getProperty(GetProperty(requestID: 99, names: ["", "ram_free", "ram_free"])), to: .client(h.name))
             let alive = try await h.command("exec", [.string("/bin/echo"), .string("alive")])
             #expect(alive.output == "alive\n")
             #expect(h.runResult.withLock { $0 } == nil)

@@ -23,19 +23,19 @@ struct PropertyTests {
     @Test("get_property is answered from the cache, not by reading again")
     func answeredFromCache() async throws {
         try await withHarness(config: Self.ramFree) { h in
-        try await h.waitForSample("ram_free")
-        try h.write("/proc/meminfo", meminfo(memFree: 1234))
-        let first = try await h.ask(["ram_free"])
-        #expect(value(first, "ram_free") == .int(23_329_220))
-        // The next collection (one `ticks` later) picks the new value up.
-        h.clock.advance(by: 60)
-        try await eventually("the second collection") {
-            await h.service.lastSample(of: "ram_free")?.result.value == .int(1234)
-        }
-        let second = try await h.ask([])
-        #expect(value(second, "ram_free") == .int(1234))
-        // Timestamps are the collection times, in Unix milliseconds from the clock.
-        #expect(second.readings.first?.timestampMilliseconds == 1_700_000_060_000)
+            try await h.waitForSample("ram_free")
+            try h.write("/proc/meminfo", meminfo(memFree: 1234))
+            let first = try await h.ask(["ram_free"])
+            #expect(value(first, "ram_free") == .int(23_329_220))
+            // The next collection (one `ticks` later) picks the new value up.
+            h.clock.advance(by: 60)
+            try await eventually("the second collection") {
+                await h.service.lastSample(of: "ram_free")?.result.value == .int(1234)
+            }
+            let second = try await h.ask([])
+            #expect(value(second, "ram_free") == .int(1234))
+            // Timestamps are the collection times, in Unix milliseconds from the clock.
+            #expect(second.readings.first?.timestampMilliseconds == 1_700_000_060_000)
         }
     }
 
@@ -50,16 +50,17 @@ struct PropertyTests {
                 parameters = 1
                 return_type = float
                 ticks = 0
-                """) { h in
-        #expect(await h.service.lastSample(of: "load1") == nil)
-        let report = try await h.ask(["load1", "nope"])
-        #expect(report.readings.map(\.name) == ["load1", "nope"])
-        #expect(value(report, "load1") == .float(1.41))
-        #expect(errorText(report, "nope")?.contains("no property named 'nope'") == true)
-        // The clock moving does not collect it.
-        try h.write("/proc/loadavg", "9.00 9.00 9.00 1/1 1\n")
-        h.clock.advance(by: 3600)
-        #expect(value(try await h.ask(["load1"]), "load1") == .float(1.41))
+                """
+        ) { h in
+            #expect(await h.service.lastSample(of: "load1") == nil)
+            let report = try await h.ask(["load1", "nope"])
+            #expect(report.readings.map(\.name) == ["load1", "nope"])
+            #expect(value(report, "load1") == .float(1.41))
+            #expect(errorText(report, "nope")?.contains("no property named 'nope'") == true)
+            // The clock moving does not collect it.
+            try h.write("/proc/loadavg", "9.00 9.00 9.00 1/1 1\n")
+            h.clock.advance(by: 3600)
+            #expect(value(try await h.ask(["load1"]), "load1") == .float(1.41))
         }
     }
 
@@ -86,20 +87,21 @@ struct PropertyTests {
                 parameters = MemAvailable
                 return_type = int
                 ticks = 60
-                """) { h in
-        let name = h.name
-        @Sendable func pushed(_ property: String) -> [WireValue] {
-            h.log.pushes(from: name).compactMap { value($0, property) }
-        }
-        try await eventually("the first push") { pushed("ram_free").count == 1 }
-        h.clock.advance(by: 60)  // unchanged
-        try await eventually("the second always-push") { pushed("mem_total").count == 2 }
-        try h.write("/proc/meminfo", meminfo(memFree: 777))
-        h.clock.advance(by: 60)  // changed
-        try await eventually("the third always-push") { pushed("mem_total").count == 3 }
-        // Messages arrive in order: by the third always-push, every ram_free push has arrived.
-        #expect(pushed("ram_free") == [.int(23_329_220), .int(777)])
-        #expect(pushed("quiet").isEmpty)
+                """
+        ) { h in
+            let name = h.name
+            @Sendable func pushed(_ property: String) -> [WireValue] {
+                h.log.pushes(from: name).compactMap { value($0, property) }
+            }
+            try await eventually("the first push") { pushed("ram_free").count == 1 }
+            h.clock.advance(by: 60)  // unchanged
+            try await eventually("the second always-push") { pushed("mem_total").count == 2 }
+            try h.write("/proc/meminfo", meminfo(memFree: 777))
+            h.clock.advance(by: 60)  // changed
+            try await eventually("the third always-push") { pushed("mem_total").count == 3 }
+            // Messages arrive in order: by the third always-push, every ram_free push has arrived.
+            #expect(pushed("ram_free") == [.int(23_329_220), .int(777)])
+            #expect(pushed("quiet").isEmpty)
         }
     }
 
@@ -134,15 +136,16 @@ struct PropertyTests {
                 return_type = int
                 ticks = 0
                 """,
-            tune: { $0.propertyTimeout = .milliseconds(500) }) { h in
-        let started = ContinuousClock.now
-        let report = try await h.ask([])
-        #expect(ContinuousClock.now - started < .seconds(10))
-        #expect(errorText(report, "hangs")?.hasPrefix("timeout") == true)
-        #expect(errorText(report, "garbage")?.hasPrefix("conversion") == true)
-        #expect(errorText(report, "crashes")?.contains("program_failed") == true)
-        #expect(errorText(report, "missing")?.hasPrefix("missing_file") == true)
-        #expect(value(report, "ram_free") == .int(23_329_220))
+            tune: { $0.propertyTimeout = .milliseconds(500) }
+        ) { h in
+            let started = ContinuousClock.now
+            let report = try await h.ask([])
+            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(errorText(report, "hangs")?.hasPrefix("timeout") == true)
+            #expect(errorText(report, "garbage")?.hasPrefix("conversion") == true)
+            #expect(errorText(report, "crashes")?.contains("program_failed") == true)
+            #expect(errorText(report, "missing")?.hasPrefix("missing_file") == true)
+            #expect(value(report, "ram_free") == .int(23_329_220))
         }
     }
 
@@ -160,19 +163,21 @@ struct PropertyTests {
                 return_type = int
                 ticks = 60
                 push = always
-                """) { h in
-        let name = h.name
-        try await eventually("the first push") { h.log.pushes(from: name).count == 1 }
-        let pending = try h.bus.submit("exec", arguments: [NamedValue("", .string("/bin/sleep")), NamedValue("", .string("3"))], to: name)
-        try await Task.sleep(for: .milliseconds(100))
-        h.clock.advance(by: 60)
-        try await eventually("a push during the command", within: 2.5) { h.log.pushes(from: name).count == 2 }
-        #expect(pending.currentOutcome == nil, "the command should still be running")
-        guard case .result(let result) = await pending.outcome() else {
-            Issue.record("no result")
-            return
-        }
-        #expect(result.status == .ok)
+                """
+        ) { h in
+            let name = h.name
+            try await eventually("the first push") { h.log.pushes(from: name).count == 1 }
+            let pending = try h.bus.submit(
+                "exec", arguments: [NamedValue("", .string("/bin/sleep")), NamedValue("", .string("3"))], to: name)
+            try await Task.sleep(for: .milliseconds(100))
+            h.clock.advance(by: 60)
+            try await eventually("a push during the command", within: 2.5) { h.log.pushes(from: name).count == 2 }
+            #expect(pending.currentOutcome == nil, "the command should still be running")
+            guard case .result(let result) = await pending.outcome() else {
+                Issue.record("no result")
+                return
+            }
+            #expect(result.status == .ok)
         }
     }
 }

@@ -22,7 +22,8 @@ struct SetupTests {
             try loader.load()
         } throws: { error in
             let e = error as? ClientError
-            return e?.code == .configuration && e?.message.contains("agent.ini:6:9: error: invalid value 'soon'") == true
+            return e?.code == .configuration
+                && e?.message.contains("agent.ini:6:9: error: invalid value 'soon'") == true
                 && e?.message.contains("    ticks = soon\n            ^~~~") == true
         }
         let missing = ClientConfigurationLoader(paths: ["nope.ini"], readFile: { _ in nil })
@@ -35,7 +36,8 @@ struct SetupTests {
         let id = try resolver.resolve(try settings("[client]\n"), version: "1.0.0", incarnation: 9)
         #expect(id.name == "node07" && id.host == "node07" && id.role == .dom0 && id.group == nil && id.vmID == nil)
         #expect(id.incarnation == 9)
-        let named = try resolver.resolve(try settings("[client]\nname = a\nrole = batch\n"), version: "1.0.0", incarnation: 1)
+        let named = try resolver.resolve(
+            try settings("[client]\nname = a\nrole = batch\n"), version: "1.0.0", incarnation: 1)
         #expect(named.name == "a" && named.role == .batch)
     }
 
@@ -43,7 +45,8 @@ struct SetupTests {
     func domUFromCmdline() throws {
         let resolver = ClientIdentityResolver(root: try fixture("domu-cmdline").path, hostName: "localhost")
         // The configuration's group wins; the rest comes from /proc/cmdline.
-        let id = try resolver.resolve(try settings("[client]\nrole = domU\ngroup = atlas\n"), version: "1", incarnation: 1)
+        let id = try resolver.resolve(
+            try settings("[client]\nrole = domU\ngroup = atlas\n"), version: "1", incarnation: 1)
         #expect(id.vmID == "atlas-vm-12" && id.group == "atlas" && id.name == "atlas-vm-12.site" && id.host == "node07")
         #expect(id.role == .domU)
     }
@@ -60,7 +63,8 @@ struct SetupTests {
             s, version: "1", incarnation: 1)
         #expect(oem.group == "lhcb" && oem.name == "lhcb-vm-1" && oem.vmID == "0b5b3c4e-9c3a-4d0b-9f00-2f5a1c7e6d10")
         #expect(throws: ClientError.self) {
-            try ClientIdentityResolver(root: try fixture("host").path, hostName: "h").resolve(s, version: "1", incarnation: 1)
+            try ClientIdentityResolver(root: try fixture("host").path, hostName: "h").resolve(
+                s, version: "1", incarnation: 1)
         }
     }
 
@@ -89,7 +93,8 @@ struct SetupTests {
         let id = ClientIdentity(name: "n", role: .dom0, host: "h", version: "1.0.0", incarnation: 1)
         #expect {
             _ = try ClientTransport.make(
-                identity: id, token: "", settings: s, handlers: ClientHandlers(execute: { .init(seq: $0.seq, status: .ok) }))
+                identity: id, token: "", settings: s,
+                handlers: ClientHandlers(execute: { .init(seq: $0.seq, status: .ok) }))
         } throws: { error in
             (error as? ClientError)?.code == .busUnavailable && "\(error)".contains("not available yet")
         }
@@ -102,7 +107,8 @@ struct SetupTests {
         #expect(PropertyMapping.wireValue(.object(["a": .int(1)])) == .json(#"{"a":1}"#))
         #expect(PropertyMapping.wireValue(.bool(true)) == .bool(true))
         let timeout = CommandMapping.result(
-            VEMAgent.CommandOutcome(status: .timeout, output: "partial", error: "x did not finish", duration: .milliseconds(1500)),
+            VEMAgent.CommandOutcome(
+                status: .timeout, output: "partial", error: "x did not finish", duration: .milliseconds(1500)),
             seq: 7)
         #expect(timeout.status == .failed && timeout.error == "timeout: x did not finish" && timeout.seq == 7)
         #expect(timeout.durationMicroseconds == 1_500_000)

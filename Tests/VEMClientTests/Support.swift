@@ -107,14 +107,15 @@ final class Harness: Sendable {
         let service = service
         tasks.withLock {
             $0.append(Task { for await event in events { log.events.withLock { $0.append(event) } } })
-            $0.append(Task { [self] in
-                do throws(ClientError) {
-                    try await service.run()
-                    self.runResult.withLock { $0 = .success(()) }
-                } catch {
-                    self.runResult.withLock { $0 = .failure(error) }
-                }
-            })
+            $0.append(
+                Task { [self] in
+                    do throws(ClientError) {
+                        try await service.run()
+                        self.runResult.withLock { $0 = .success(()) }
+                    } catch {
+                        self.runResult.withLock { $0 = .failure(error) }
+                    }
+                })
         }
         let name = name
         try await eventually("the join") {
