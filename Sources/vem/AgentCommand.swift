@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
 import VEMClient
@@ -49,8 +48,7 @@ struct Agent: AsyncParsableCommand {
             printError(error.message)
             throw ExitCode.failure
         }
-        let signals = installSignalHandlers(service)
-        defer { for source in signals { source.cancel() } }
+        installSignalHandlers(service)
         do {
             try await service.run()
         } catch {
@@ -78,13 +76,40 @@ struct Agent: AsyncParsableCommand {
             })
     }
 
-    private func installSignalHandlers(_ service: ClientService) -> [any DispatchSourceSignal] {
-        [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { number, name in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { service.stop(reason: name) }
-            source.resume()
-            return source
+    /// SIGTERM and SIGINT stop the service. The handler only writes the signal's number to a pipe (async-signal
+    /// safe, whichever thread the kernel picks); a dedicated thread reads it and asks the service to stop.
+    /// (A `DispatchSource` signal source loses signals on Linux when they land on a thread that does not block them.)
+    private func installSignalHandlers(_ service: ClientService) {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            printError("warning: cannot install signal handlers; SIGTERM will kill the agent without a bye")
+            return
         }
+        signalPipe = fds[1]
+        for number in [SIGTERM, SIGINT] {
+            _ = signal(number) { number in
+                var byte = UInt8(truncatingIfNeeded: number)
+                _ = write(signalPipe, &byte, 1)
+            }
+        }
+        let reader = fds[0]
+        let thread = Thread {
+            var byte: UInt8 = 0
+            while true {
+                let n = read(reader, &byte, 1)
+                if n == 1 {
+                    service.stop(reason: Int32(byte) == SIGTERM ? "SIGTERM" : "SIGINT")
+                } else if n < 0, errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
+        }
+        thread.name = "vem-signals"
+        thread.start()
     }
 }
+
+/// The write end of the signal pipe (set once, before the handlers are installed).
+nonisolated(unsafe) private var signalPipe: Int32 = -1

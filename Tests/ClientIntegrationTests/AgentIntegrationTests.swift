@@ -171,7 +171,12 @@ struct AgentIntegrationTests {
             Issue.record("no result")
         }
 
-        // SIGTERM: agent-a says bye (a leave, not a disconnect) and exits 0.
+        // SIGINT and SIGTERM: the agent says bye (a leave, not a disconnect) and exits 0.
+        b2.signal(SIGINT)
+        #expect(await b2.waitForExit(seconds: 10) == 0)
+        try await eventually("agent-b's leave") {
+            manager.count { if case .leave(let n, _) = $0 { n == "agent-b" } else { false } } == 1
+        }
         a.signal(SIGTERM)
         #expect(await a.waitForExit(seconds: 10) == 0)
         try await eventually("agent-a's leave") {
