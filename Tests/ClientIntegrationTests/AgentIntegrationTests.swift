@@ -63,7 +63,7 @@ struct AgentIntegrationTests {
         heartbeat_interval = 500ms
         \(tokenLine)
         allow = exec
-        exec_allow = /bin/echo
+        exec_allow = /bin/echo, /bin/sleep
 
         [ram_free]
         command = ram
@@ -148,6 +148,12 @@ struct AgentIntegrationTests {
         #expect(catResult.error?.contains("/bin/cat") == true)
         #expect(rebootResult.status == .refused)
         #expect(rebootResult.error?.contains("'reboot' is not in this client's allowlist") == true)
+
+        // A command longer than the heartbeat timeout (1.5 × 0.5 s) does not stall heartbeats: no disconnect.
+        let slow = try manager.server.submit(
+            "exec", arguments: [NamedValue("", .string("/bin/sleep")), NamedValue("", .string("1.5"))], to: "agent-a")
+        if case .result(let r) = await slow.outcome() { #expect(r.status == .ok) } else { Issue.record("no result") }
+        #expect(manager.count { if case .disconnect(let n, _) = $0 { n == "agent-a" } else { false } } == 0)
 
         // SIGKILL agent-b: the Manager sees it disconnect (heartbeats every 0.5 s), then a restart joins with a
         // new incarnation.
