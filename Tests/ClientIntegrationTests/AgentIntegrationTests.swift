@@ -15,7 +15,7 @@ final class ManagerHarness: Sendable {
     init(token: String, port: Int = 0) async throws {
         let configuration = HubConfiguration(
             host: "127.0.0.1", port: port,
-            engine: .init(admission: Admission(sharedToken: token), heartbeatInterval: .milliseconds(500)))
+            engine: .init(admission: Admission(sharedToken: token), heartbeatInterval: .seconds(2)))
         server = HubServer(configuration: configuration)
         self.port = try await server.start()
         let stream = server.events
@@ -37,8 +37,9 @@ final class ManagerHarness: Sendable {
     }
 }
 
-/// Polls `condition` every 10 ms until it holds or `seconds` pass.
-func eventually(_ what: String, within seconds: Double = 15, _ condition: () -> Bool) async throws {
+/// Polls `condition` every 10 ms until it holds or `seconds` pass (generous: it only matters when a test fails, and
+/// CPU-bound tests elsewhere in the suite can stall the cooperative pool for seconds).
+func eventually(_ what: String, within seconds: Double = 60, _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < deadline {
         if condition() { return }
@@ -60,7 +61,7 @@ struct AgentIntegrationTests {
         name = \(name)
         role = dom0
         manager = 127.0.0.1:\(port)
-        heartbeat_interval = 500ms
+        heartbeat_interval = 2s
         \(tokenLine)
         allow = exec
         exec_allow = /bin/echo, /bin/sleep
@@ -112,7 +113,7 @@ struct AgentIntegrationTests {
         agents.append(b)
         try await eventually("both joins") { !manager.joins("agent-a").isEmpty && !manager.joins("agent-b").isEmpty }
 
-        let round = await manager.server.collectProperties(["ram_free"], from: .all, timeout: .seconds(10))
+        let round = await manager.server.collectProperties(["ram_free"], from: .all, timeout: .seconds(60))
         let after = try #require(MemFreeSampler.read())
         let window = await sampler.finish()
         #expect(round.missing.isEmpty)
@@ -149,26 +150,31 @@ struct AgentIntegrationTests {
         #expect(rebootResult.status == .refused)
         #expect(rebootResult.error?.contains("'reboot' is not in this client's allowlist") == true)
 
-        // A command longer than the heartbeat timeout (1.5 × 0.5 s) does not stall heartbeats: no disconnect.
+        // A command longer than the Manager's heartbeat timeout (1.5 × 2 s) does not stall heartbeats: no
+        // disconnect while it runs. (2 s rather than less: on a loaded 2-core machine a debug-built agent can miss a
+        // sub-second deadline for reasons that have nothing to do with commands.)
+        func disconnects(_ name: String) -> Int {
+            manager.count { if case .disconnect(let n, _) = $0 { n == name } else { false } }
+        }
+        let disconnectsBefore = disconnects("agent-a")
         let slow = try manager.server.submit(
-            "exec", arguments: [NamedValue("", .string("/bin/sleep")), NamedValue("", .string("1.5"))], to: "agent-a")
+            "exec", arguments: [NamedValue("", .string("/bin/sleep")), NamedValue("", .string("3.5"))], to: "agent-a")
         if case .result(let r) = await slow.outcome() { #expect(r.status == .ok) } else { Issue.record("no result") }
-        #expect(manager.count { if case .disconnect(let n, _) = $0 { n == "agent-a" } else { false } } == 0)
+        #expect(disconnects("agent-a") == disconnectsBefore)
 
-        // SIGKILL agent-b: the Manager sees it disconnect (heartbeats every 0.5 s), then a restart joins with a
-        // new incarnation.
+        // SIGKILL agent-b: the Manager sees it disconnect (its socket closes), then a restart joins with a new
+        // incarnation.
         let firstIncarnation = try #require(manager.joins("agent-b").first).incarnation
+        let bDisconnects = disconnects("agent-b")
         let killedAt = ContinuousClock.now
         b.signal(SIGKILL)
-        try await eventually("agent-b's disconnect") {
-            manager.count { if case .disconnect(let n, _) = $0 { n == "agent-b" } else { false } } == 1
-        }
+        try await eventually("agent-b's disconnect") { disconnects("agent-b") > bDisconnects }
         print("agent-b disconnect seen after \(ContinuousClock.now - killedAt)")
         let b2 = try await AgentProcess.start(config: configB, logPath: dir.appendingPathComponent("b2.log").path)
         agents.append(b2)
-        try await eventually("agent-b's second join") { manager.joins("agent-b").count == 2 }
-        let second = manager.joins("agent-b")[1]
-        #expect(second.incarnation != firstIncarnation)
+        try await eventually("agent-b's join with a new incarnation") {
+            manager.joins("agent-b").contains { $0.incarnation != firstIncarnation }
+        }
         let after2 = try manager.server.submit(
             "exec", arguments: [NamedValue("", .string("/bin/echo")), NamedValue("", .string("again"))], to: "agent-b")
         if case .result(let r) = await after2.outcome() {
@@ -225,13 +231,13 @@ struct AgentIntegrationTests {
         let agent = try await AgentProcess.start(config: config, logPath: dir.appendingPathComponent("log").path)
         var second: ManagerHarness?
         do {
-            try await eventually("the first join") { first.joins("agent-c").count == 1 }
+            try await eventually("the first join") { !first.joins("agent-c").isEmpty }
             let incarnation = first.joins("agent-c")[0].incarnation
             await first.shutdown()
             #expect(agent.status == nil, "the agent must survive the Manager going away")
             let restarted = try await ManagerHarness(token: "t0k3n", port: first.port)
             second = restarted
-            try await eventually("the join on the restarted Manager") { restarted.joins("agent-c").count == 1 }
+            try await eventually("the join on the restarted Manager") { !restarted.joins("agent-c").isEmpty }
             #expect(restarted.joins("agent-c")[0].incarnation == incarnation)
             let pending = try restarted.server.submit(
                 "exec", arguments: [NamedValue("", .string("/bin/echo")), NamedValue("", .string("back"))],
@@ -241,7 +247,7 @@ struct AgentIntegrationTests {
             } else {
                 Issue.record("no result")
             }
-            let round = await restarted.server.collectProperties(["ram_free"], from: .all, timeout: .seconds(10))
+            let round = await restarted.server.collectProperties(["ram_free"], from: .all, timeout: .seconds(60))
             #expect(round.replies["agent-c"]?.readings.count == 1)
         } catch {
             print("--- agent log:\n\(agent.log)")

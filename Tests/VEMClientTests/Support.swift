@@ -22,9 +22,10 @@ func scratchDirectory() throws -> URL {
     return url
 }
 
-/// Polls `condition` every 5 ms until it holds or `seconds` pass.
+/// Polls `condition` every 5 ms until it holds or `seconds` pass. The generous default only matters when a test
+/// fails: the whole suite shares two cooperative threads, and CPU-bound tests elsewhere can stall them for seconds.
 func eventually(
-    _ what: String, within seconds: Double = 10, _ condition: @Sendable () async -> Bool
+    _ what: String, within seconds: Double = 60, _ condition: @Sendable () async -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < deadline {
@@ -147,7 +148,7 @@ final class Harness: Sendable {
 
     /// A property round to this client.
     func ask(_ names: [String] = []) async throws -> PropertyReport {
-        let round = await bus.collectProperties(names, from: .client(name), timeout: .seconds(10))
+        let round = await bus.collectProperties(names, from: .client(name), timeout: .seconds(60))
         return try #require(round.replies[name], "no property reply")
     }
 
