@@ -32,6 +32,7 @@ extension ClientService {
     private func reload(_ requested: VEMAgent.CommandOutcome) -> VEMAgent.CommandOutcome {
         var outcome = requested
         outcome.directive = nil
+        let current = generation.configuration
         do throws(ClientError) {
             let loaded = try loader.load()
             let next = try ClientGeneration(
@@ -42,9 +43,18 @@ extension ClientService {
             reloads += 1
             startReader()
             let c = loaded.configuration
+            let before = current.settings
+            let after = c.settings
+            let restartOnly =
+                before.manager != after.manager || before.bus != after.bus || before.natsURL != after.natsURL
+                || before.token != after.token || before.tokenFile != after.tokenFile || before.name != after.name
+                || before.role != after.role || before.host != after.host || before.group != after.group
+                || before.vmID != after.vmID || before.heartbeatInterval != after.heartbeatInterval
             outcome.output =
                 "reloaded \(loader.paths.joined(separator: ", ")): \(c.properties.count) properties, "
                 + "\(c.commands.count) commands"
+                + (restartOnly
+                    ? "\nnote: changes to the connection and identity settings take effect at the next start" : "")
                 + (loaded.warnings.isEmpty ? "" : "\n" + loaded.warnings.joined(separator: "\n"))
             logger.info("configuration reloaded")
         } catch {

@@ -207,11 +207,12 @@ public actor ClientService {
         }
         var seen = Set<String>()
         let readings = names.filter { seen.insert($0).inserted }.compactMap { byName[$0] }
+        // An answer goes out even when empty: the Manager's property round waits for every Client asked.
         send(PropertyReport(requestID: request.requestID, readings: readings), what: "property answer")
     }
 
     private func send(_ report: PropertyReport, what: String) {
-        guard !report.readings.isEmpty, let bus else { return }
+        guard report.requestID != 0 || !report.readings.isEmpty, let bus else { return }
         do { try bus.send(.property(report)) } catch {
             logger.debug("\(what) not sent", metadata: ["error": "\(error)"])
         }

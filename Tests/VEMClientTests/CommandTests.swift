@@ -169,6 +169,7 @@ struct CommandTests {
             let reloaded = try await h.command("reload")
             #expect(reloaded.status == .ok)
             #expect(reloaded.output.contains("2 properties"))
+            #expect(!reloaded.output.contains("next start"))
             #expect(await h.service.reloadCount == 1)
             #expect(value(try await h.ask(["load1"]), "load1") == .float(1.41))
             // The new allowlist is in effect, and commands keep their order after the swap.

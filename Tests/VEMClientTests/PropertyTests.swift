@@ -39,6 +39,15 @@ struct PropertyTests {
         }
     }
 
+    @Test("a Client without properties still answers a property round (with no readings)")
+    func emptyAnswer() async throws {
+        try await withHarness(config: "[client]\nname = node01\n") { h in
+            let round = await h.bus.collectProperties([], from: .client(h.name), timeout: .seconds(60))
+            #expect(round.missing.isEmpty)
+            #expect(round.replies[h.name]?.readings == [])
+        }
+    }
+
     @Test("a ticks = 0 property is read on demand; an unknown name is an error reading")
     func onDemandAndUnknown() async throws {
         try await withHarness(
