@@ -130,3 +130,22 @@ struct SetupTests {
         await #expect(throws: CancellationError.self) { try await cancelled.value }
     }
 }
+
+@Suite("Client: configuration warnings")
+struct ConfigurationWarningTests {
+    @Test("allowing a built-in command (exec, reload, shutdown, get_property) is not a warning; a typo still is")
+    func builtinAllowNames() throws {
+        let text = """
+            [client]
+            allow = exec, reload, shutdown, get_property, restart-slurm
+            exec_allow = /usr/bin/systemctl
+            [command:restart-slurmd]
+            plugin = exec
+            program = /usr/bin/systemctl
+            """
+        let loader = ClientConfigurationLoader(paths: ["agent.ini"], readFile: { _ in Array(text.utf8) })
+        let warnings = try loader.load().warnings
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("'restart-slurm', which no [command:…] section defines") == true)
+    }
+}
