@@ -151,7 +151,11 @@ final class SimulatedClientHandler: ChannelInboundHandler {
         case .reject(let reject):
             settle(RejectedError(reason: reject.reason))
         case .getProperty(let request):
-            send(BenchFrames.propertyReport(requestID: request.requestID))
+            // Every simulated Client answers a round with the same bytes: encode once per request id and loop.
+            let reply = ReplyCache.forCurrentThread.frame(for: request.requestID)
+            context.write(Self.wrapOutboundOut(reply), promise: nil)
+            flushPending = true
+            wrote = true
         case .command(let command):
             send(.commandAck(CommandAck(through: command.seq)))
             send(.commandResult(CommandResult(seq: command.seq, status: .ok)))
@@ -256,4 +260,28 @@ final class EchoClientHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+}
+
+/// The encoded property reply of the current round, per event-loop thread (loop-confined, no lock).
+final class ReplyCache {
+    private var requestID: UInt64 = .max
+    private var frame = ByteBuffer()
+
+    // ThreadSpecificVariable is safe to share: each thread sees only its own value.
+    nonisolated(unsafe) private static let key = ThreadSpecificVariable<ReplyCache>()
+
+    static var forCurrentThread: ReplyCache {
+        if let cache = key.currentValue { return cache }
+        let cache = ReplyCache()
+        key.currentValue = cache
+        return cache
+    }
+
+    func frame(for requestID: UInt64) -> ByteBuffer {
+        if requestID != self.requestID {
+            self.requestID = requestID
+            frame = BenchFrames.buffer(BenchFrames.propertyReport(requestID: requestID))
+        }
+        return frame
+    }
 }
