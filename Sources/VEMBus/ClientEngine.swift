@@ -152,11 +152,11 @@ public final class ClientEngine: Sendable {
     /// ``finish()`` is called.
     public func runCommands() async {
         for await command in commands {
-            let result = await handlers.execute(command)
-            var result2 = result
-            result2.seq = command.seq
+            var result = await handlers.execute(command)
+            result.seq = command.seq  // the Runner cannot report on another command
+            let finished = result.cappingOutput()
             let (directives, link) = state.withLock { state in
-                (state.stream.onCommandFinished(result2.cappingOutput()), state.link)
+                (state.stream.onCommandFinished(finished), state.link)
             }
             if let link { perform(directives, on: link) }
         }
