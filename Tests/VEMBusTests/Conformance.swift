@@ -56,6 +56,10 @@ enum Conformance {
             if case .join(let id, let resumed) = $0 { id.name == "gamma" && id.incarnation != identity1.incarnation && !resumed } else { false }
         }
         #expect(join2 != join1)
+        let order = bus.events.elements
+        let disconnectIndex = order.firstIndex { if case .disconnect("gamma", _) = $0 { true } else { false } }
+        let joinIndex = order.firstIndex(of: join2)
+        #expect(disconnectIndex != nil && joinIndex != nil && disconnectIndex! < joinIndex!, "disconnect, then join")
 
         let submitted = pending
         let outcomes = try await withTimeout(.seconds(30), "all outcomes") {
