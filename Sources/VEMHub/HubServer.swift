@@ -55,9 +55,11 @@ public final class HubServer: ManagerBus {
             ownsGroup = true
         }
         let maximumFrameSize = configuration.maximumFrameSize
+        let timers = group.any()
         engine = ManagerEngine(
             configuration: configuration.engine, logger: logger, messageHandler: messageHandler,
-            fanOut: { message, links in HubServer.fanOut(message, to: links, maximumFrameSize: maximumFrameSize) })
+            fanOut: { message, links in HubServer.fanOut(message, to: links, maximumFrameSize: maximumFrameSize) },
+            scheduler: { delay, action in timers.scheduleTask(in: .nanoseconds(delay.nanoseconds)) { action() } })
     }
 
     /// Starts listening.
