@@ -54,6 +54,9 @@ struct BenchBus: AsyncParsableCommand {
     static let token = "bench"
     static let heartbeat = Duration.seconds(5)
 
+    @Flag(help: .hidden)
+    var roundsOnly = false
+
     @Option(help: "Blocks of rounds, alternating hub and baseline, so load from elsewhere weighs on both alike.")
     var blocks = 3
 
@@ -68,7 +71,7 @@ struct BenchBus: AsyncParsableCommand {
         for block in 0..<blocks {
             try await hub.withClients { rssPerClient in
                 hubRounds += await hub.rounds(perBlock, warmUp: 2, notes: &figures.notes)
-                if block == 0 {
+                if block == 0 && !roundsOnly {
                     figures.rssPerClientKiB = rssPerClient
                     try await hub.measureCommands(commands, into: &figures)
                     try await hub.measureIngest(burst: burst, into: &figures)
