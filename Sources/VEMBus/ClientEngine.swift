@@ -82,11 +82,12 @@ public final class ClientEngine: Sendable {
     public func handle(_ message: Message, on link: any ClientLink) -> Disposition {
         switch message {
         case .welcome(let welcome):
-            let directives = state.withLock { state in
-                guard state.link === link else { return [CommandStream.ClientSide.Directive]() }
+            let directives = state.withLock { state -> [CommandStream.ClientSide.Directive]? in
+                guard state.link === link, !state.admitted else { return nil }
                 state.admitted = true
                 return state.stream.onWelcome(welcome)
             }
+            guard let directives else { return .proceed }
             eventContinuation.yield(.connected(welcome))
             perform(directives, on: link)
         case .reject(let reject):

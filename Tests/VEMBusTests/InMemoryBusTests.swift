@@ -99,4 +99,23 @@ struct InMemoryBusTests {
         #expect(!events.elements.contains { if case .message = $0 { true } else { false } })
         await running.stop()
     }
+
+    @Test func forgettingAClientEndsItsCommands() async throws {
+        let bus = InMemoryBus(
+            configuration: .init(admission: Admission(sharedToken: "t"), commandStream: .init(unsentPolicy: .cancel)))
+        let events = EventRecorder(bus.events)
+        let log = CommandLog()
+        let client = MemoryTestClient(
+            client: bus.makeClient(
+                identity: ClientIdentity(name: "gone", role: .domU, host: "h", version: "1.0.0", incarnation: 4),
+                token: "t", handlers: loggingHandlers(name: "gone", log: log)))
+        _ = try await events.first("join") { if case .join = $0 { true } else { false } }
+        await client.kill()
+        _ = try await events.first("disconnect") { if case .disconnect("gone", _) = $0 { true } else { false } }
+        let queued = try bus.submit("never-sent", arguments: [], to: "gone")
+        bus.engine.forget("gone")
+        #expect(await queued.outcome() == .cancelled)
+        #expect(log.all.isEmpty)
+        #expect(throws: BusError.self) { try bus.submit("x", arguments: [], to: "nobody") }
+    }
 }
