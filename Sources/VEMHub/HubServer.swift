@@ -7,9 +7,10 @@ import VEMProtocol
 
 /// The embedded hub, Manager side: a SwiftNIO TCP server that Clients connect to. A ``VEMBus/ManagerBus``.
 ///
-/// Pipeline per connection: `[TLS (not yet)] → FrameDecoderHandler → ServerConnectionHandler`. Frames are
-/// decoded and handled on the connection's event loop; the shared ``VEMBus/ManagerEngine`` keeps membership and
-/// command streams. Use ``run()`` as a service, or ``start()`` / ``shutdown()``.
+/// Pipeline per connection: `[TLS (not yet)] → ServerConnectionHandler`, which decodes frames in place from
+/// each read (``InboundFrames``) and handles them on the connection's event loop; the shared
+/// ``VEMBus/ManagerEngine`` keeps membership and command streams. Use ``run()`` as a service, or ``start()`` /
+/// ``shutdown()``.
 public final class HubServer: ManagerBus {
     /// The connections alive now (admitted or not), for shutdown.
     final class LinkRegistry: Sendable {
@@ -90,8 +91,6 @@ public final class HubServer: ManagerBus {
                         try channel.syncOptions?.setOption(ChannelOptions.socketOption(.so_sndbuf), value: size)
                     }
                     // A TLS handler (swift-nio-ssl) goes first here when TLS is added.
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(FrameDecoderHandler(maximumFrameSize: configuration.maximumFrameSize)))
                     try channel.pipeline.syncOperations.addHandler(
                         ServerConnectionHandler(
                             engine: engine, configuration: configuration, logger: logger, registry: links))

@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import NIOEmbedded
 import Testing
 import VEMBus
 import VEMProtocol
@@ -138,19 +137,24 @@ struct HubTests {
         try await running.value
     }
 
-    @Test func frameDecoderHandlerDecodesSplitFramesAndFailsFast() throws {
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoderHandler(maximumFrameSize: 64)))
+    @Test func inboundFramesDecodeSplitReadsAndFailFast() throws {
+        var frames = InboundFrames(maximumFrameSize: 64)
         var bytes = try Message.heartbeat(Heartbeat(timestampMilliseconds: 300)).encodedFrame()
         bytes += try Message.bye(Bye(reason: "x")).encodedFrame()
-        for byte in bytes { try channel.writeInbound(ByteBuffer(bytes: [byte])) }
-        #expect(try channel.readInbound(as: Message.self) == .heartbeat(Heartbeat(timestampMilliseconds: 300)))
-        #expect(try channel.readInbound(as: Message.self) == .bye(Bye(reason: "x")))
-        #expect(try channel.readInbound(as: Message.self) == nil)
+        var messages: [Message] = []
+        for byte in bytes { try frames.feed(ByteBuffer(bytes: [byte]), into: &messages) }
+        #expect(messages == [.heartbeat(Heartbeat(timestampMilliseconds: 300)), .bye(Bye(reason: "x"))])
+        #expect(frames.leftoverBytes == 0)
+        try frames.finish()
 
-        #expect(throws: ProtocolError.self) { try channel.writeInbound(ByteBuffer(bytes: [0, 0, 1, 0])) }
+        // Two frames and a half in one read.
+        messages.removeAll()
+        try frames.feed(ByteBuffer(bytes: bytes + bytes.prefix(3)), into: &messages)
+        #expect(messages.count == 2 && frames.leftoverBytes == 3)
+        #expect(throws: ProtocolError.self) { try frames.finish() }
 
-        let truncated = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoderHandler(maximumFrameSize: 64)))
-        try truncated.writeInbound(ByteBuffer(bytes: [0, 0, 0, 9, 1]))
-        #expect(throws: ProtocolError.self) { _ = try truncated.finish() }
+        // An oversized length prefix fails as soon as it is complete.
+        var fresh = InboundFrames(maximumFrameSize: 64)
+        #expect(throws: ProtocolError.self) { try fresh.feed(ByteBuffer(bytes: [0, 0, 1, 0]), into: &messages) }
     }
 }

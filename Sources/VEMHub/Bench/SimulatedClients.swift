@@ -78,8 +78,6 @@ public final class SimulatedClients: Sendable {
                     }
                     let handler = SimulatedClientHandler(
                         name: "sim\(index)", configuration: configuration, ready: ready)
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(FrameDecoderHandler(maximumFrameSize: WireFormat.defaultMaximumFrameSize)))
                     try channel.pipeline.syncOperations.addHandler(handler)
                     self.handlers.withLock { $0.append(NIOLoopBound(handler, eventLoop: channel.eventLoop)) }
                 }
@@ -113,7 +111,7 @@ public final class SimulatedClients: Sendable {
 
 /// One simulated Client, on its event loop.
 final class SimulatedClientHandler: ChannelInboundHandler {
-    typealias InboundIn = Message
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let name: String
@@ -121,6 +119,8 @@ final class SimulatedClientHandler: ChannelInboundHandler {
     let ready: EventLoopPromise<Void>
     private var context: ChannelHandlerContext?
     private var scratch: [UInt8] = []
+    private var frames = InboundFrames(maximumFrameSize: WireFormat.defaultMaximumFrameSize)
+    private var inbox: [Message] = []
     private var flushPending = false
     private var wrote = false
     private var timer: RepeatedTask?
@@ -145,7 +145,21 @@ final class SimulatedClientHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch Self.unwrapInboundIn(data) {
+        var messages = inbox
+        inbox = []
+        do throws(ProtocolError) {
+            try frames.feed(Self.unwrapInboundIn(data), into: &messages)
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        for message in messages { handle(message, context: context) }
+        messages.removeAll(keepingCapacity: true)
+        inbox = messages
+    }
+
+    private func handle(_ message: Message, context: ChannelHandlerContext) {
+        switch message {
         case .welcome:
             settle(nil)
         case .reject(let reject):
