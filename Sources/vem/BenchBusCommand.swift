@@ -73,8 +73,10 @@ struct BenchBus: AsyncParsableCommand {
         for block in 0..<blocks {
             try await hub.withClients { rssPerClient in
                 let cpu = processCPUMilliseconds()
-                hubRounds += await hub.rounds(perBlock, warmUp: 2, notes: &figures.notes)
+                let times = await hub.rounds(perBlock, warmUp: 2, notes: &figures.notes)
                 hubCPU += processCPUMilliseconds() - cpu
+                hubRounds += times
+                figures.notes.append("block \(block): hub round p50 \(fixed(percentile(times, 0.5))) ms")
                 if block == 0 && !roundsOnly {
                     figures.rssPerClientKiB = rssPerClient
                     try await hub.measureCommands(commands, into: &figures)
@@ -84,8 +86,10 @@ struct BenchBus: AsyncParsableCommand {
             }
             try await echo.withClients {
                 let cpu = processCPUMilliseconds()
-                echoRounds += await echo.rounds(perBlock, warmUp: 2)
+                let times = await echo.rounds(perBlock, warmUp: 2)
                 echoCPU += processCPUMilliseconds() - cpu
+                echoRounds += times
+                figures.notes.append("block \(block): echo round p50 \(fixed(percentile(times, 0.5))) ms")
             }
         }
         await hub.shutdown()
