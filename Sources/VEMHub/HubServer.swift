@@ -205,6 +205,8 @@ public final class HubServer: ManagerBus {
         }
         for (_, entry) in byLoop {
             let targets = entry.links
+            // One copy per event loop: the loops then never share (and contend on) the buffer's reference count.
+            let frame = ByteBuffer(buffer: frame)
             if entry.loop.inEventLoop {
                 for link in targets { link.writeShared(frame) }
             } else {
