@@ -21,6 +21,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var frames: InboundFrames
     private var inbox: [Message] = []
     private var handling = false
+    private var inactiveWhileHandling = false
     private var liveness: Liveness
     private var bucket: TokenBucket
     private var timer: RepeatedTask?
@@ -71,7 +72,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         inRead = true
         handling = true
         for message in messages {
-            guard closeReason == nil else { break }
+            guard closeReason == nil, !inactiveWhileHandling else { break }
             if !bucket.take(now: now) { pauseReading(context: context) }
             if case .close(let reason) = engine.handle(message, phase: &phase, link: link) {
                 close(reason: reason)
@@ -80,6 +81,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         handling = false
         messages.removeAll(keepingCapacity: true)
         inbox = messages
+        if inactiveWhileHandling {
+            becameInactive(context: context)
+            return
+        }
         if let failure { close(reason: failure.description) }
         if closeReason != nil { context.close(promise: nil) }
     }
@@ -103,6 +108,16 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // A failed write inside the engine's `handle` (the peer reset) can close the channel right there; the
+        // engine hears of it once `handle` has returned.
+        if handling {
+            inactiveWhileHandling = true
+            return
+        }
+        becameInactive(context: context)
+    }
+
+    private func becameInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
         if closeReason == nil {
