@@ -14,6 +14,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     let configuration: HubConfiguration
     let logger: Logger
     let registry: HubServer.LinkRegistry
+    let sweepers: LivenessSweepers
+    private var sweeper: LivenessSweeper?
     private var context: ChannelHandlerContext?
     private(set) var link: HubServerLink?
     private var phase = LinkPhase.awaitingHello
@@ -24,18 +26,21 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var inactiveWhileHandling = false
     private var liveness: Liveness
     private var bucket: TokenBucket
-    private var timer: RepeatedTask?
     private var closeReason: String?
     private var inRead = false
     private var flushPending = false
     private var bytesWhileUnwritable = 0
     private var readingPaused = false
 
-    init(engine: ManagerEngine, configuration: HubConfiguration, logger: Logger, registry: HubServer.LinkRegistry) {
+    init(
+        engine: ManagerEngine, configuration: HubConfiguration, logger: Logger, registry: HubServer.LinkRegistry,
+        sweepers: LivenessSweepers
+    ) {
         self.engine = engine
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
+        self.sweepers = sweepers
         encoder = FrameEncoder(maximumFrameSize: configuration.maximumFrameSize)
         frames = InboundFrames(maximumFrameSize: configuration.maximumFrameSize)
         let now = Int64(NIODeadline.now().uptimeNanoseconds)
@@ -50,11 +55,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let link = HubServerLink(peer: peer, eventLoop: context.eventLoop, handler: self)
         self.link = link
         registry.add(link)
-        let period = TimeAmount.nanoseconds(liveness.checkPeriodNanoseconds)
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
-            bound.value.tick()
-        }
+        let sweeper = sweepers.sweeper(for: context.eventLoop)
+        sweeper.add(self, period: .nanoseconds(liveness.checkPeriodNanoseconds), on: context.eventLoop)
+        self.sweeper = sweeper
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -118,8 +121,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func becameInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        sweeper?.remove(self)
+        sweeper = nil
         if closeReason == nil {
             do throws(ProtocolError) { try frames.finish() } catch { closeReason = error.description }
         }
@@ -179,9 +182,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     // MARK: Timers
 
-    private func tick() {
+    /// Called by the loop's ``LivenessSweeper`` every half heartbeat interval.
+    func checkLiveness(now: Int64) {
         guard closeReason == nil else { return }
-        switch liveness.tick(now: Int64(NIODeadline.now().uptimeNanoseconds)) {
+        switch liveness.tick(now: now) {
         case .none: break
         case .sendHeartbeat: write([.heartbeat(Heartbeat())])
         case .timeout: close(reason: "heartbeat timeout")

@@ -34,6 +34,7 @@ public final class HubServer: ManagerBus {
     let group: any EventLoopGroup
     private let ownsGroup: Bool
     private let links = LinkRegistry()
+    private let sweepers = LivenessSweepers()
     private let state = Mutex(State.idle)
 
     /// Creates a hub server (not yet listening).
@@ -72,6 +73,7 @@ public final class HubServer: ManagerBus {
         let engine = engine
         let logger = logger
         let links = links
+        let sweepers = sweepers
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: Int32(clamping: configuration.backlog))
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -93,7 +95,8 @@ public final class HubServer: ManagerBus {
                     // A TLS handler (swift-nio-ssl) goes first here when TLS is added.
                     try channel.pipeline.syncOperations.addHandler(
                         ServerConnectionHandler(
-                            engine: engine, configuration: configuration, logger: logger, registry: links))
+                            engine: engine, configuration: configuration, logger: logger, registry: links,
+                            sweepers: sweepers))
                 }
             }
         let channel: any Channel
@@ -163,6 +166,7 @@ public final class HubServer: ManagerBus {
             link.transmit([.bye(Bye(reason: "manager shutting down"))])
             link.close(reason: "manager shutting down")
         }
+        sweepers.stopAll()
         engine.finish()
         if ownsGroup { try? await group.shutdownGracefully() }
     }
