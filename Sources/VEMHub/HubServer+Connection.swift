@@ -213,34 +213,22 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 /// The engine's handle on one connection: safe from any thread (hops to the event loop when needed).
 final class HubServerLink: ManagerLink {
     let peer: String
-    let eventLoop: any EventLoop
-    private let handler: NIOLoopBoundBox<ServerConnectionHandler?>
+    private let handler: LoopHandle<ServerConnectionHandler>
 
     init(peer: String, eventLoop: any EventLoop, handler: ServerConnectionHandler) {
         self.peer = peer
-        self.eventLoop = eventLoop
-        self.handler = NIOLoopBoundBox(handler, eventLoop: eventLoop)
+        self.handler = LoopHandle(handler, eventLoop: eventLoop)
     }
 
-    func transmit(_ messages: [Message]) {
-        if eventLoop.inEventLoop {
-            handler.value?.write(messages)
-        } else {
-            eventLoop.execute { self.handler.value?.write(messages) }
-        }
-    }
+    var eventLoop: any EventLoop { handler.eventLoop }
 
-    func close(reason: String) {
-        if eventLoop.inEventLoop {
-            handler.value?.close(reason: reason)
-        } else {
-            eventLoop.execute { self.handler.value?.close(reason: reason) }
-        }
-    }
+    func transmit(_ messages: [Message]) { handler.run { $0.write(messages) } }
+
+    func close(reason: String) { handler.run { $0.close(reason: reason) } }
 
     /// On the event loop: writes a shared frame.
     func writeShared(_ buffer: ByteBuffer) { handler.value?.writeShared(buffer) }
 
     /// On the event loop: forgets the handler (breaks the reference cycle when the channel closes).
-    func detach() { handler.value = nil }
+    func detach() { handler.detach() }
 }

@@ -11,7 +11,7 @@ import VEMProtocol
 /// each read (``InboundFrames``) and handles them on the connection's event loop; the shared
 /// ``VEMBus/ManagerEngine`` keeps membership and command streams. Use ``run()`` as a service, or ``start()`` /
 /// ``shutdown()``.
-public final class HubServer: ManagerBus {
+public final class HubServer: EngineBackedBus {
     /// The connections alive now (admitted or not), for shutdown.
     final class LinkRegistry: Sendable {
         private let links = Mutex<[ObjectIdentifier: HubServerLink]>([:])
@@ -169,30 +169,6 @@ public final class HubServer: ManagerBus {
         sweepers.stopAll()
         engine.finish()
         if ownsGroup { try? await group.shutdownGracefully() }
-    }
-
-    // MARK: ManagerBus
-
-    /// Membership events and regular messages.
-    public var events: AsyncStream<BusEvent> { engine.events }
-
-    /// The Clients connected now.
-    public func members() -> [ClientIdentity] { engine.members() }
-
-    /// Sends a regular message to the Clients addressed (encoded once).
-    @discardableResult
-    public func send(_ message: Message, to recipients: Recipients) -> Int { engine.send(message, to: recipients) }
-
-    /// Submits a command.
-    public func submit(_ name: String, arguments: [NamedValue], to client: String) throws(BusError) -> PendingCommand {
-        try engine.submit(name, arguments: arguments, to: client)
-    }
-
-    /// A property round.
-    public func collectProperties(
-        _ names: [String], from recipients: Recipients, timeout: Duration
-    ) async -> PropertyRoundResult {
-        await engine.collectProperties(names, from: recipients, timeout: timeout)
     }
 
     /// Encodes once, then writes the same buffer to every link: one task per event loop, not per connection.
