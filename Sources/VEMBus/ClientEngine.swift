@@ -160,7 +160,7 @@ public final class ClientEngine: Sendable {
                 (state.stream.onCommandFinished(finished), state.link)
             }
             if let link { perform(directives, on: link) }
-            handlers.reported?(result2)
+            handlers.reported?(finished)
         }
     }
 
