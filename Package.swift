@@ -23,6 +23,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "VEMBatch", dependencies: ["VEMCore", "CZlib"]),
         .target(name: "VEMAgent", dependencies: ["VEMCore"]),
+        .systemLibrary(
+            name: "CLibvirt", path: "Sources/CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        .target(name: "VEMLibvirt", dependencies: ["VEMCore", "CLibvirt"]),
+        .target(name: "VEMHypervisorPlugins", dependencies: ["VEMLibvirt", "VEMAgent", "VEMCore"]),
         .executableTarget(
             name: "vem",
             dependencies: [
@@ -46,6 +50,11 @@ let package = Package(
             name: "VEMAgentTests",
             dependencies: ["VEMAgent"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "VEMLibvirtTests", dependencies: ["VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent"]),
+        .testTarget(
+            name: "LibvirtIntegrationTests",
+            dependencies: ["VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent"]
         ),
         .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
         .testTarget(
