@@ -55,14 +55,22 @@ extension Array where Element == Diagnostic {
     /// True when any diagnostic is an error.
     public var hasErrors: Bool { contains { $0.severity == .error } }
 
-    /// The diagnostics in file, line, column order (stable for equal positions).
-    public func sortedByLocation() -> [Diagnostic] {
-        enumerated().sorted { a, b in
-            let l = a.element.location, r = b.element.location
-            if l.file != r.file { return l.file < r.file }
-            if l.line != r.line { return l.line < r.line }
-            if l.column != r.column { return l.column < r.column }
-            return a.offset < b.offset
-        }.map(\.element)
+    /// The diagnostics in file, line, column order (stable for equal positions). A note stays right
+    /// after the diagnostic it follows, wherever the note itself points.
+    ///
+    /// - Parameter fileOrder: The rank of each file (files given to a command in order); files not in it
+    ///   sort after the ranked ones, by name.
+    public func sortedByLocation(fileOrder: [String: Int] = [:]) -> [Diagnostic] {
+        var groups: [[Diagnostic]] = []
+        for d in self {
+            if d.severity == .note, !groups.isEmpty { groups[groups.count - 1].append(d) } else { groups.append([d]) }
+        }
+        func key(_ l: SourceLocation) -> (Int, String, Int, Int) {
+            (fileOrder[l.file] ?? Int.max, l.file, l.line, l.column)
+        }
+        return groups.enumerated().sorted { a, b in
+            let l = key(a.element[0].location), r = key(b.element[0].location)
+            return l != r ? l < r : a.offset < b.offset
+        }.flatMap(\.element)
     }
 }

@@ -49,11 +49,10 @@ public struct Site: Sendable {
     public static func load(_ sources: [ConfigSource], globals: Set<String> = triggerGlobals) -> LoadResult {
         let loaded = ConfigLoader.load(sources)
         var diagnostics = loaded.diagnostics
-        guard let configuration = loaded.configuration else {
-            return LoadResult(site: nil, diagnostics: diagnostics.sortedByLocation())
-        }
+        // Triggers are compiled even when the configuration has errors, so that one run reports all.
+        let configuration = loaded.partialConfiguration
         var triggers: [CompiledTrigger] = []
-        var failed = false
+        var failed = loaded.configuration == nil
         for definition in configuration.triggers {
             var limits = Limits()
             if let budget = definition.stepBudget ?? configuration.manager?.stepBudget { limits.maxSteps = budget }
@@ -69,6 +68,6 @@ public struct Site: Sendable {
             triggers.append(CompiledTrigger(definition: definition, condition: c, action: a, limits: limits))
         }
         let site = failed ? nil : Site(configuration: configuration, triggers: triggers)
-        return LoadResult(site: site, diagnostics: diagnostics.sortedByLocation())
+        return LoadResult(site: site, diagnostics: diagnostics.sortedByLocation(fileOrder: loaded.fileOrder))
     }
 }

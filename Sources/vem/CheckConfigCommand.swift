@@ -40,7 +40,7 @@ struct CheckConfig: ParsableCommand {
         for path in unreadable { printError("\(path): error: cannot read file") }
         let result = Site.load(sources)
         var renderer = DiagnosticRenderer()
-        ConfigLoader.register(sources, in: &renderer)
+        renderer.addConfigSources(sources)
         for diagnostic in result.diagnostics { printError(renderer.render(diagnostic)) }
         let errors = result.diagnostics.filter { $0.severity == .error }.count + unreadable.count
         let warnings = result.diagnostics.filter { $0.severity == .warning }.count
@@ -70,7 +70,7 @@ struct ConfigSummary {
             + "\(count(c.triggers.count, "trigger")), \(count(c.commands.count, "command")), "
             + "\(count(c.groups.count, "group")), \(count(warnings, "warning"))"]
         if let m = c.manager {
-            lines.append("manager: bus \(m.bus.rawValue), listen \(m.listen), heartbeat \(m.heartbeatInterval)")
+            lines.append("manager: bus \(m.bus.rawValue), listen \(m.listen), heartbeat \(formatDuration(m.heartbeatInterval))")
         }
         if let client = c.client {
             lines.append("client: \(client.name ?? "(host name)") role \(client.role.rawValue), manager \(client.manager)")
@@ -86,7 +86,7 @@ struct ConfigSummary {
             return [d.name, when.isEmpty ? "never" : when, "budget \(t.limits.maxSteps) steps"]
         }, into: &lines)
         section("commands", c.commands.map {
-            [$0.name, "plugin \($0.plugin)", $0.program ?? "", "timeout \($0.timeout)"]
+            [$0.name, "plugin \($0.plugin)", $0.program ?? "", "timeout \(formatDuration($0.timeout))"]
         }, into: &lines)
         section("groups", c.groups.map {
             [$0.name, "share \($0.share)%", "vm \($0.vmVCPUs) vCPU / \($0.vmMemoryMiB) MiB",

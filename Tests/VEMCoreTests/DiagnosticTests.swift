@@ -40,3 +40,28 @@ import Testing
         #expect([a, b].hasErrors)
     }
 }
+
+@Suite struct SuggestionTests {
+    @Test func aSwapOfAdjacentLettersIsOneEdit() {
+        #expect(editDistance("flaot", "float") == 1)
+        #expect(closestMatch(to: "gruop", in: ["group", "command"]) == "group")
+    }
+
+    @Test func veryLongWordsGetNoSuggestion() {
+        #expect(closestMatch(to: String(repeating: "a", count: 65), in: [String(repeating: "a", count: 64)]) == nil)
+    }
+}
+
+@Suite struct DiagnosticOrderTests {
+    @Test func notesStayWithTheirDiagnosticAndFilesKeepTheirOrder() {
+        func at(_ f: String, _ l: Int) -> VEMCore.SourceLocation { VEMCore.SourceLocation(file: f, line: l, column: 1) }
+        let list = [
+            Diagnostic.error(at: at("b.ini", 9), "duplicate"),
+            Diagnostic(.note, at: at("a.ini", 4), "first defined here"),
+            Diagnostic.error(at: at("b.ini", 2), "early"),
+            Diagnostic.warning(at: at("a.ini", 7), "in a"),
+        ]
+        let sorted = list.sortedByLocation(fileOrder: ["b.ini": 0, "a.ini": 1])
+        #expect(sorted.map(\.message) == ["early", "duplicate", "first defined here", "in a"])
+    }
+}

@@ -38,7 +38,7 @@ import VEMCore
         let result = Site.load([ConfigSource(name: "site.ini", text: text)])
         #expect(result.site == nil)
         let error = result.diagnostics.first { $0.severity == .error }
-        #expect(error?.location == SourceLocation(file: "site.ini", line: 2, column: 40))
+        #expect(error?.location == SourceLocation(file: "site.ini", line: 2, column: 39))
         #expect(error?.message.contains("managr") == true)
         #expect(error?.message.contains("manager") == true)
     }

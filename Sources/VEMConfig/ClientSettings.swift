@@ -1,0 +1,120 @@
+import VEMCore
+
+/// What a Client runs on (the paper's words).
+public enum ClientRole: String, Hashable, Sendable, Codable, CaseIterable {
+    /// A real host (Xen's Dom0): manages the VMs on it.
+    case dom0
+    /// A virtual machine built for a group.
+    case domU
+    /// The batch system's server node: reads queues, drains nodes.
+    case batch
+}
+
+/// A Client's own settings, from the `[client]` section of an agent file.
+public struct ClientSettings: Hashable, Sendable, Codable {
+    /// The Client's name on the Bus. Default: nil (the host name at start-up).
+    public var name: String?
+    /// What the Client runs on. Default: ``ClientRole/dom0``.
+    public var role: ClientRole
+    /// The real host: for a domU, the host its VM runs on. Default: nil.
+    public var host: String?
+    /// The group whose VM this is. Required for a domU, else default nil.
+    public var group: String?
+    /// The VM's identifier (libvirt UUID or name), for a domU. Default: nil.
+    public var vmID: String?
+    /// The Manager's hub address. Default: `127.0.0.1:7400`.
+    public var manager: HostPort
+    /// The Bus. Default: ``BusKind/hub``.
+    public var bus: BusKind
+    /// The NATS server URL (when `bus = nats`). Default: `nats://127.0.0.1:4222`.
+    public var natsURL: String
+    /// The token presented to the Manager, inline. Default: nil. Prefer ``tokenFile``.
+    public var token: String?
+    /// A file holding the token. Default: nil. At most one of `token` and `token_file` may be set.
+    public var tokenFile: String?
+    /// Seconds between heartbeats. Default: 5 s.
+    public var heartbeatInterval: Duration
+    /// The command names the Client agrees to run (allowlist). Default: none.
+    public var allow: [String]
+    /// The programs `exec` commands may run (absolute paths). Default: none.
+    public var execAllow: [String]
+    /// The libvirt URI of the local hypervisor (dom0). Default: nil.
+    public var hypervisor: String?
+    /// Where the `[client]` section is, when there was one.
+    public var location: SourceLocation?
+
+    /// The keys a `[client]` section accepts.
+    public static let keys = [
+        "name", "role", "host", "group", "vm_id", "manager", "bus", "nats_url", "token", "token_file",
+        "heartbeat_interval", "allow", "exec_allow", "hypervisor",
+    ]
+
+    /// The default settings.
+    public init() {
+        name = nil
+        role = .dom0
+        host = nil
+        group = nil
+        vmID = nil
+        manager = HostPort(host: "127.0.0.1", port: 7400)
+        bus = .hub
+        natsURL = "nats://127.0.0.1:4222"
+        token = nil
+        tokenFile = nil
+        heartbeatInterval = .seconds(5)
+        allow = []
+        execAllow = []
+        hypervisor = nil
+        location = nil
+    }
+}
+
+extension ClientSettings {
+    /// Decodes a `[client]` section; nil (with errors logged) when it is invalid.
+    static func decode(_ section: IniSection, log: inout DiagnosticLog) -> ClientSettings? {
+        var d = SectionDecoder(section, title: "[client]", keys: keys)
+        var c = ClientSettings()
+        c.location = section.location
+        c.name = d.string("name")
+        c.role = d.choice("role", as: ClientRole.self) ?? c.role
+        c.host = d.string("host")
+        c.group = d.string("group")
+        c.vmID = d.string("vm_id")
+        c.manager = d.address("manager", allowPortZero: false) ?? c.manager
+        c.bus = d.choice("bus", as: BusKind.self) ?? c.bus
+        if let value = d.plain("nats_url") {
+            if ManagerSettings.isNATSURL(value.text) {
+                c.natsURL = value.text
+            } else {
+                d.error(value, "invalid NATS URL \(quoted(value.text)): expected nats://host:port or tls://host:port")
+            }
+        }
+        c.token = d.string("token")
+        c.tokenFile = d.string("token_file")
+        if c.token != nil, c.tokenFile != nil, let value = d.entry("token_file")?.value {
+            d.error(value, "set either 'token' or 'token_file', not both")
+        }
+        c.heartbeatInterval = d.duration("heartbeat_interval", minimumMilliseconds: 10) ?? c.heartbeatInterval
+        if let value = d.plain("allow") {
+            c.allow = ValueParser.list(value.text)
+            for name in c.allow where !ValueParser.isName(name) {
+                d.error(value, "'allow' lists \(quoted(name)), which is not a command name")
+            }
+        }
+        if let value = d.plain("exec_allow") {
+            c.execAllow = ValueParser.list(value.text)
+            for path in c.execAllow where !path.hasPrefix("/") {
+                d.error(value, "'exec_allow' lists \(quoted(path)); programs must be absolute paths")
+            }
+        }
+        c.hypervisor = d.string("hypervisor")
+        d.finish()
+        if c.role == .domU, c.group == nil, !d.log.hasErrors {
+            d.log.error(
+                section.location, "a domU client needs 'group' (the group its VM was built for)",
+                length: section.headerLength)
+        }
+        log.append(d.log)
+        return d.log.hasErrors ? nil : c
+    }
+}

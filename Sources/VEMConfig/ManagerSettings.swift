@@ -1,0 +1,112 @@
+import VEMCore
+
+/// Which Bus implementation connects the Manager and its Clients.
+public enum BusKind: String, Hashable, Sendable, Codable, CaseIterable {
+    /// The embedded hub: the Manager listens on TCP and Clients connect to it.
+    case hub
+    /// A NATS server or cluster.
+    case nats
+}
+
+/// Where new VMs go.
+public enum PlacementStrategy: String, Hashable, Sendable, Codable, CaseIterable {
+    /// Fill the fullest host that still has room (keeps whole hosts free).
+    case pack
+    /// Use the emptiest host (spreads load and failure risk).
+    case spread
+}
+
+/// The Manager's own settings, from the `[manager]` section. Every field has a default, so an
+/// absent section means "all defaults".
+public struct ManagerSettings: Hashable, Sendable, Codable {
+    /// The Bus. Default: ``BusKind/hub``.
+    public var bus: BusKind
+    /// The hub's listen address. Default: `127.0.0.1:7400`.
+    public var listen: HostPort
+    /// The NATS server URL (used when `bus = nats`). Default: `nats://127.0.0.1:4222`.
+    public var natsURL: String
+    /// A file holding the shared token Clients must present. Default: nil (no token check).
+    public var tokenFile: String?
+    /// How often Clients send heartbeats; a Client silent for twice this is disconnected. Default: 5 s.
+    public var heartbeatInterval: Duration
+    /// Where the HTTP status endpoint listens. Default: nil (no HTTP endpoint).
+    public var httpListen: HostPort?
+    /// The journal file recording decisions and commands. Default: nil (kept in memory only).
+    public var journal: String?
+    /// At most this many VMs booting at once. Default: 4.
+    public var maxBooting: Int
+    /// Placement of new VMs. Default: ``PlacementStrategy/pack``.
+    public var placement: PlacementStrategy
+    /// Evaluation steps one trigger may take before it is stopped. Default: 10 000.
+    public var stepBudget: Int
+    /// How long a group below its share may starve before running jobs are preempted. Default: 30 min.
+    public var starvationGrace: Duration
+    /// The least time between two rebalancing actions for the same group (damping). Default: 2 min.
+    public var rebalanceCooldown: Duration
+    /// Where the `[manager]` section is, when there was one.
+    public var location: SourceLocation?
+
+    /// The keys a `[manager]` section accepts.
+    public static let keys = [
+        "bus", "listen", "nats_url", "token_file", "heartbeat_interval", "http_listen", "journal", "max_booting",
+        "placement", "step_budget", "starvation_grace", "rebalance_cooldown",
+    ]
+
+    /// The default settings.
+    public init() {
+        bus = .hub
+        listen = HostPort(host: "127.0.0.1", port: 7400)
+        natsURL = "nats://127.0.0.1:4222"
+        tokenFile = nil
+        heartbeatInterval = .seconds(5)
+        httpListen = nil
+        journal = nil
+        maxBooting = 4
+        placement = .pack
+        stepBudget = 100_000
+        starvationGrace = .seconds(30 * 60)
+        rebalanceCooldown = .seconds(120)
+        location = nil
+    }
+}
+
+extension ManagerSettings {
+    /// Decodes a `[manager]` section; nil (with errors logged) when it is invalid.
+    static func decode(_ section: IniSection, log: inout DiagnosticLog) -> ManagerSettings? {
+        var d = SectionDecoder(section, title: "[manager]", keys: keys)
+        var m = ManagerSettings()
+        m.location = section.location
+        m.bus = d.choice("bus", as: BusKind.self) ?? m.bus
+        m.listen = d.address("listen", allowPortZero: true) ?? m.listen
+        if let value = d.plain("nats_url") {
+            if isNATSURL(value.text) {
+                m.natsURL = value.text
+                if m.bus == .hub {
+                    d.log.warning(value.location, "'nats_url' is ignored because bus = hub", length: value.length)
+                }
+            } else {
+                d.error(value, "invalid NATS URL \(quoted(value.text)): expected nats://host:port or tls://host:port")
+            }
+        }
+        m.tokenFile = d.string("token_file")
+        m.heartbeatInterval = d.duration("heartbeat_interval", minimumMilliseconds: 10) ?? m.heartbeatInterval
+        m.httpListen = d.address("http_listen", allowPortZero: true)
+        m.journal = d.string("journal")
+        m.maxBooting = d.integer("max_booting", in: 1...10_000) ?? m.maxBooting
+        m.placement = d.choice("placement", as: PlacementStrategy.self) ?? m.placement
+        m.stepBudget = d.integer("step_budget", in: 1...100_000_000) ?? m.stepBudget
+        m.starvationGrace = d.duration("starvation_grace", minimumMilliseconds: 0) ?? m.starvationGrace
+        m.rebalanceCooldown = d.duration("rebalance_cooldown", minimumMilliseconds: 0) ?? m.rebalanceCooldown
+        d.finish()
+        log.append(d.log)
+        return d.log.hasErrors ? nil : m
+    }
+
+    /// `nats://`, `tls://` or `ws(s)://` followed by a host (and optional credentials and port).
+    static func isNATSURL(_ text: String) -> Bool {
+        let schemes = ["nats://", "tls://", "ws://", "wss://"]
+        guard let scheme = schemes.first(where: { text.hasPrefix($0) }) else { return false }
+        let rest = text.dropFirst(scheme.count)
+        return !rest.isEmpty && !rest.contains(where: \.isWhitespace)
+    }
+}

@@ -1,0 +1,120 @@
+import Testing
+import VEMConfig
+import VEMCore
+
+@Suite struct ConfigLoaderTests {
+    @Test func defaultsAreDocumentedValues() throws {
+        let result = load("[p]\ncommand = ram\n[t]\nexpr = { x }\ncmd = { y }\nticks = 10\n[group:g]\nshare = 10\n"
+            + "[command:c]\nplugin = drain\n[manager]\n[client]\n")
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
+        let config = try #require(result.configuration)
+        let p = try #require(config.property(named: "p"))
+        #expect(p.ticks == 60 && p.returnType == .str && p.parameters == "")
+        let t = try #require(config.trigger(named: "t"))
+        #expect(t.onUpdateCheck == false && t.stepBudget == nil)
+        let g = try #require(config.group(named: "g"))
+        #expect(g.template == "g" && g.vmMemoryMiB == 2048 && g.vmVCPUs == 1 && g.minVMs == 0 && g.maxVMs == nil)
+        let c = try #require(config.command(named: "c"))
+        #expect(c.timeout == .seconds(30) && c.program == nil && c.args.isEmpty)
+        var expectedManager = ManagerSettings()
+        expectedManager.location = SourceLocation(file: "t.ini", line: 11, column: 1)
+        #expect(config.manager == expectedManager)
+        #expect(config.manager?.listen == HostPort(host: "127.0.0.1", port: 7400))
+        #expect(config.client?.role == .dom0)
+        #expect(config.client?.allow == [])
+    }
+
+    @Test func prefixedAndPlainSectionsAreClassified() throws {
+        let result = load("[property:p]\ncommand = ram\n[trigger:t]\nexpr = { 1 }\ncmd = { 2 }\nticks = 1\n"
+            + "[q]\ncommand = load\n[u]\nexpr = { 1 }\ncmd = { 2 }\non_update_check = yes\n")
+        let config = try #require(result.configuration)
+        #expect(config.properties.map(\.name) == ["p", "q"])
+        #expect(config.triggers.map(\.name) == ["t", "u"])
+    }
+
+    @Test func severalFilesMergeInOrder() throws {
+        let sources = [
+            ConfigSource(name: "props.ini", text: "[ram_free]\ncommand = ram\n"),
+            ConfigSource(name: "groups.ini", text: "[group:a]\nshare = 60\n[group:b]\nshare = 40\n"),
+            ConfigSource(name: "triggers.ini", text: "[q]\nexpr = { c.ram_free }\ncmd = { log(\"x\") }\nticks = 5\n"),
+        ]
+        let result = ConfigLoader.load(sources)
+        #expect(result.diagnostics.isEmpty)
+        let config = try #require(result.configuration)
+        #expect(config.properties.count == 1 && config.groups.count == 2 && config.triggers.count == 1)
+        #expect(config.triggers[0].expr.origin.file == "triggers.ini")
+    }
+
+    @Test func duplicatesAcrossFilesAreErrorsInTheLaterFile() {
+        let sources = [
+            ConfigSource(name: "b.ini", text: "[group:atlas]\nshare = 40\n"),
+            ConfigSource(name: "a.ini", text: "# again\n[group:atlas]\nshare = 50\n"),
+        ]
+        let text = rendered(sources)
+        #expect(text == """
+            a.ini:2:1: error: duplicate section [group:atlas]
+                [group:atlas]
+                ^~~~~~~~~~~~~
+            b.ini:1:1: note: [group:atlas] was first defined here
+                [group:atlas]
+                ^~~~~~~~~~~~~
+            """)
+        #expect(ConfigLoader.load(sources).configuration == nil)
+    }
+
+    @Test func sharesAreSummedAcrossFiles() {
+        let result = ConfigLoader.load([
+            ConfigSource(name: "1.ini", text: "[group:a]\nshare = 70\n"),
+            ConfigSource(name: "2.ini", text: "[group:b]\nshare = 40\n"),
+        ])
+        #expect(messages(result) == ["group shares add up to 110%, more than 100% (a 70 + b 40)"])
+        #expect(result.diagnostics.first?.location.file == "2.ini")
+    }
+
+    @Test func configurationIsNilIffThereIsAnError() {
+        let warningOnly = load("[p]\ncommand = ram\ntick = 5\n")
+        #expect(warningOnly.configuration != nil)
+        #expect(messages(warningOnly, .warning) == ["unknown key 'tick'; did you mean 'ticks'?"])
+        let broken = load("[p]\ncommand = ram\nticks = soon\n")
+        #expect(broken.configuration == nil)
+        #expect(broken.hasErrors)
+    }
+
+    @Test func triggerTextIsKeptForTheRuleLanguage() throws {
+        let result = load("[t]\nexpr = {\n  len(manager.clients) > 0 }\ncmd = { sender.send_get_property() }\nticks = 1\n")
+        let trigger = try #require(result.configuration?.triggers.first)
+        #expect(trigger.expr.text == "\n  len(manager.clients) > 0 ")
+        // "manager" on line 2 of the text maps back to line 3, column 7 of the file.
+        #expect(trigger.expr.location(line: 2, column: 7) == SourceLocation(file: "t.ini", line: 3, column: 7))
+    }
+
+    @Test func rendererRegistrationQuotesDecodedLines() {
+        let sources = [ConfigSource(name: "x.ini", bytes: [0xEF, 0xBB, 0xBF] + Array("[p]\r\ncommand = ram\r\nticks = 1x\r\n".utf8))]
+        #expect(rendered(sources) == """
+            x.ini:3:9: error: invalid value '1x' for 'ticks': expected a number of seconds (60) or a duration (30s, 5m, 1h)
+                ticks = 1x
+                        ^~
+            """)
+    }
+
+    @Test func crossChecksBetweenClientAndCommands() {
+        let result = load("[client]\nallow = restart\n[command:restrat]\nplugin = exec\nprogram = /bin/true\n")
+        #expect(messages(result, .warning) == ["'allow' lists 'restart', which no [command:…] section defines; did you mean 'restrat'?"])
+        #expect(result.configuration != nil)
+    }
+
+    @Test func emptyInputIsAnEmptyConfiguration() {
+        let result = ConfigLoader.load([ConfigSource(name: "e.ini", bytes: [])])
+        #expect(result.diagnostics.isEmpty)
+        #expect(result.configuration == SiteConfiguration())
+    }
+
+    @Test func configurationIsCodable() throws {
+        let result = load("[p]\ncommand = ram\n[t]\nexpr = { 1 }\ncmd = { 2 }\nticks = 3\n[manager]\n")
+        let config = try #require(result.configuration)
+        let data = try JSONEncoder().encode(config)
+        #expect(try JSONDecoder().decode(SiteConfiguration.self, from: data) == config)
+    }
+}
+
+import Foundation
