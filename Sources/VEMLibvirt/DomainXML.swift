@@ -46,8 +46,9 @@ enum DomainXML {
         let parser = XMLParser(data: Data(xml.utf8))
         parser.shouldProcessNamespaces = true
         parser.delegate = reader
-        guard parser.parse() else {
-            let detail = parser.parserError.map { "\($0.localizedDescription)" } ?? "parse error"
+        // FoundationXML accepts a document that ends inside an element; the depth check catches that.
+        guard parser.parse(), reader.depth == 0 else {
+            let detail = parser.parserError.map { "\($0.localizedDescription)" } ?? "the document ends inside <\(reader.open.last ?? "?")>"
             throw LibvirtError(
                 .malformedTemplate,
                 "\(origin): rendered domain XML is not well-formed (line \(parser.lineNumber), "
@@ -125,6 +126,7 @@ enum DomainXML {
 private final class ShapeReader: NSObject, XMLParserDelegate {
     var root: String?
     var depth = 0
+    var open: [String] = []
     var shape = DomainXML.Shape()
     private var inMetadata = false
 
@@ -133,6 +135,7 @@ private final class ShapeReader: NSObject, XMLParserDelegate {
         qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]
     ) {
         depth += 1
+        open.append(elementName)
         if depth == 1 { root = elementName }
         if depth == 2, elementName == "metadata" {
             shape.hasMetadata = true
@@ -150,5 +153,6 @@ private final class ShapeReader: NSObject, XMLParserDelegate {
     ) {
         if depth == 2 { inMetadata = false }
         depth -= 1
+        _ = open.popLast()
     }
 }

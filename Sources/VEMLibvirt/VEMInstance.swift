@@ -54,7 +54,10 @@ public struct VEMInstance: Hashable, Sendable, Codable {
     }
 
     /// Reads the element back from the text `virDomainGetMetadata` returns.
-    /// - Parameter xml: The element's XML (any prefix; the namespace must be VEM's).
+    ///
+    /// libvirt looks the element up by VEM's namespace and returns it *without* a namespace declaration
+    /// (`<instance group="…" vm="…"/>`); an element that declares a namespace must declare VEM's.
+    /// - Parameter xml: The element's XML.
     /// - Throws: ``LibvirtError`` `.badMetadata` when it is not well-formed, not VEM's element, or lacks
     ///   `group` or `vm`.
     public static func parse(_ xml: String) throws -> VEMInstance {
@@ -65,9 +68,11 @@ public struct VEMInstance: Hashable, Sendable, Codable {
         guard parser.parse(), let element = reader.name else {
             throw LibvirtError(.badMetadata, "VEM metadata is not well-formed XML: \(xml.prefix(120))")
         }
-        guard element == elementName, reader.namespace == namespace else {
+        let ns = reader.namespace ?? ""
+        guard element == elementName, ns.isEmpty || ns == namespace else {
             throw LibvirtError(
-                .badMetadata, "expected <\(elementName)> in namespace \(namespace), found <\(element)>")
+                .badMetadata,
+                "expected <\(elementName)> in namespace \(namespace), found <\(element)> in namespace '\(ns)'")
         }
         guard let group = reader.attributes["group"], let vm = reader.attributes["vm"] else {
             throw LibvirtError(.badMetadata, "VEM metadata lacks the group or vm attribute: \(xml.prefix(120))")
