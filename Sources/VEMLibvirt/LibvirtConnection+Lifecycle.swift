@@ -90,11 +90,48 @@ extension LibvirtConnection {
     ///   - name: The domain.
     ///   - timeout: How long the guest may take.
     ///   - pollInterval: How often the state is checked while waiting. Default 100 ms.
+    ///   - repeatInterval: How often the request is repeated while the guest is still running (a guest
+    ///     that is still booting may miss the first button press). Default 5 s.
     /// - Returns: Whether the guest stopped by itself, was destroyed, or was not running.
     public func shutdown(
-        _ name: String, timeout: Duration, pollInterval: Duration = .milliseconds(100)
+        _ name: String, timeout: Duration, pollInterval: Duration = .milliseconds(100),
+        repeatInterval: Duration = .seconds(5)
     ) async throws -> ShutdownOutcome {
-        let requested: Bool = try await call("shut down domain '\(name)'") { conn in
+        guard try await requestShutdown(name) else { return .notRunning }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        var nextRequest = clock.now.advanced(by: repeatInterval)
+        while clock.now < deadline {
+            // A transient domain disappears when it stops.
+            guard let current = try await domainState(name), current.isActive else { return .graceful }
+            if clock.now >= nextRequest {
+                guard try await requestShutdown(name) else { return .graceful }
+                nextRequest = clock.now.advanced(by: repeatInterval)
+            }
+            try await Task.sleep(for: pollInterval)
+        }
+        let destroyed: Bool = try await call("destroy domain '\(name)'") { conn in
+            try Self.withDomain(conn, name) { d in
+                guard virDomainIsActive(d) == 1 else { return false }
+                guard virDomainDestroy(d) == 0 else { throw lastLibvirtError("destroy domain '\(name)'") }
+                return true
+            }
+        }
+        return destroyed ? .destroyed : .graceful
+    }
+
+    /// The domain's state, or nil when it no longer exists.
+    private func domainState(_ name: String) async throws -> DomainState? {
+        do {
+            return try await state(of: name)
+        } catch let error as LibvirtError where error.code == .domainNotFound {
+            return nil
+        }
+    }
+
+    /// Sends the shutdown request; false when the domain is not running.
+    private func requestShutdown(_ name: String) async throws -> Bool {
+        try await call("shut down domain '\(name)'") { conn in
             try Self.withDomain(conn, name) { d in
                 guard virDomainIsActive(d) == 1 else { return false }
                 guard virDomainShutdown(d) == 0 else {
@@ -108,21 +145,6 @@ extension LibvirtConnection {
                 return true
             }
         }
-        guard requested else { return .notRunning }
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while clock.now < deadline {
-            if try await !state(of: name).isActive { return .graceful }
-            try await Task.sleep(for: pollInterval)
-        }
-        let destroyed: Bool = try await call("destroy domain '\(name)'") { conn in
-            try Self.withDomain(conn, name) { d in
-                guard virDomainIsActive(d) == 1 else { return false }
-                guard virDomainDestroy(d) == 0 else { throw lastLibvirtError("destroy domain '\(name)'") }
-                return true
-            }
-        }
-        return destroyed ? .destroyed : .graceful
     }
 
     /// Stops a domain (gracefully within `timeout`, else hard) and removes its definition: the end of a VM.
