@@ -31,7 +31,9 @@ func findVEMDomain(_ args: CommandArguments, in domains: [DomainInfo], command: 
         return found
     } else if let vm = args["vm"] {
         found = domains.first { $0.instance?.vmID == vm }
-        guard let found else { throw AgentError(.notFound, "\(command): no VEM domain with vm id '\(vm)' on this host") }
+        guard let found else {
+            throw AgentError(.notFound, "\(command): no VEM domain with vm id '\(vm)' on this host")
+        }
         return found
     }
     throw AgentError(.badParameters, "\(command): give name=<domain> or vm=<vm id>")

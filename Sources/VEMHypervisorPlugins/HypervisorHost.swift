@@ -100,7 +100,9 @@ extension AgentError {
     /// An agent error carrying a driver error: code `libvirt.<code>`, libvirt's message.
     init(_ error: any Error, doing what: String) {
         if let e = error as? LibvirtError {
-            self.init(Code(rawValue: "libvirt.\(e.code.rawValue)"), "\(what): \(e.message)", cause: e.operation)
+            // A driver timeout is the agent's timeout (the Runner reports it as a `timeout` outcome).
+            let code = e.code == .timeout ? Code.timeout : Code(rawValue: "libvirt.\(e.code.rawValue)")
+            self.init(code, "\(what): \(e.message)", cause: e.operation)
         } else if let e = error as? AgentError {
             self = e
         } else {

@@ -76,10 +76,13 @@ public struct VMDestroyCommand: CommandPlugin {
 }
 
 /// `vm.migrate name=<domain>|vm=<id> to=<destination URI> [migrate_uri=tcp://addr] [p2p=yes]`: live-migrates
-/// a running VEM domain, persistently, removing it from this host. Output: `{"name":…,"to":…}`.
+/// a running VEM domain, persistently, removing it from this host. Output: `{"name":…,"to":…}`. The migration is
+/// aborted at the command's timeout (the guest then stays here) and the outcome is `timeout`.
 public struct VMMigrateCommand: CommandPlugin {
     /// `vm.migrate`.
     public let name = "vm.migrate"
+    /// True: the migration job is aborted at the command's timeout by the plugin itself.
+    public var enforcesTimeout: Bool { true }
     private let host: HypervisorHost
 
     /// Creates the plugin for a host.
@@ -94,6 +97,7 @@ public struct VMMigrateCommand: CommandPlugin {
             var options = MigrationOptions()
             options.migrationURI = args["migrate_uri"]
             options.peerToPeer = try args.flag("p2p", name)
+            options.timeout = context.timeout
             let connection = try await host.connection()
             let domain = try findVEMDomain(args, in: try await connection.domains(), command: name)
             try await connection.migrate(domain.name, to: destination, options: options)

@@ -118,9 +118,18 @@ public struct MigrationOptions: Hashable, Sendable, Codable {
     /// The hypervisor's own migration address (`tcp://10.0.0.2`), when the destination's host name does not
     /// resolve to the right address. Default nil.
     public var migrationURI: String?
+    /// How long the migration may take before it is aborted (the guest then stays on the source). Default
+    /// nil: no limit besides cancelling the calling task.
+    public var timeout: Duration?
 
     /// Creates options with the defaults.
     public init() {}
+
+    var withoutTimeout: MigrationOptions {
+        var copy = self
+        copy.timeout = nil
+        return copy
+    }
 }
 
 /// A domain lifecycle event (libvirt's `VIR_DOMAIN_EVENT_ID_LIFECYCLE`).

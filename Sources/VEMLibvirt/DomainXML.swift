@@ -48,7 +48,9 @@ enum DomainXML {
         parser.delegate = reader
         // FoundationXML accepts a document that ends inside an element; the depth check catches that.
         guard parser.parse(), reader.depth == 0 else {
-            let detail = parser.parserError.map { "\($0.localizedDescription)" } ?? "the document ends inside <\(reader.open.last ?? "?")>"
+            let detail =
+                parser.parserError.map { "\($0.localizedDescription)" }
+                ?? "the document ends inside <\(reader.open.last ?? "?")>"
             throw LibvirtError(
                 .malformedTemplate,
                 "\(origin): rendered domain XML is not well-formed (line \(parser.lineNumber), "

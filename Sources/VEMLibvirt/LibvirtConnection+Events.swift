@@ -34,7 +34,8 @@ extension LibvirtConnection {
     /// cancelling its consumer deregisters the callback.
     /// - Throws: ``LibvirtError`` when libvirt refuses the registration.
     public func lifecycleEvents() async throws -> AsyncStream<DomainEvent> {
-        let (stream, continuation) = AsyncStream.makeStream(of: DomainEvent.self, bufferingPolicy: .bufferingNewest(1024))
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: DomainEvent.self, bufferingPolicy: .bufferingNewest(1024))
         let sink = EventSink(continuation)
         let id: Int32 = try await call("register for lifecycle events") { conn in
             let opaque = Unmanaged.passRetained(sink).toOpaque()

@@ -32,7 +32,7 @@ public final class LibvirtConnection: Sendable {
             s.handle = nil
             return h
         }
-        if let handle { queue.async { _ = virConnectClose(handle.raw) } }
+        if let handle { queue.async { LibvirtRuntime.close(handle.raw) } }
     }
 
     /// Opens a connection.
@@ -43,7 +43,7 @@ public final class LibvirtConnection: Sendable {
         LibvirtRuntime.ensureStarted()
         let queue = DispatchQueue(label: "vem.libvirt.\(uri)")
         let handle: CPointer = try await run(on: queue) {
-            guard let raw = virConnectOpen(uri) else {
+            guard let raw = LibvirtRuntime.open(uri) else {
                 throw lastLibvirtError("connect to '\(uri)'", default: .connectionFailed).with(code: .connectionFailed)
             }
             return CPointer(raw: raw)
@@ -61,7 +61,7 @@ public final class LibvirtConnection: Sendable {
             for id in self.state.withLock({ Array($0.eventCallbacks.keys) }) {
                 _ = virConnectDomainEventDeregisterAny(conn, id)
             }
-            _ = virConnectClose(conn)
+            LibvirtRuntime.close(conn)
         }
         state.withLock {
             $0.handle = nil

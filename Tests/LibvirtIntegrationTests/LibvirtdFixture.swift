@@ -55,7 +55,8 @@ struct Libvirtd {
             """
         try script.write(toFile: "\(b)/start.sh", atomically: true, encoding: .utf8)
         let daemon = Libvirtd(base: base, socket: "\(b)/sock/libvirt-sock", pidFile: "\(b)/libvirtd.pid")
-        let status = try await runProcess("/usr/bin/unshare", ["-m", "--propagation", "private", "/bin/sh", "\(b)/start.sh"])
+        let status = try await runProcess(
+            "/usr/bin/unshare", ["-m", "--propagation", "private", "/bin/sh", "\(b)/start.sh"])
         guard status == 0 else {
             Issue.record("libvirtd did not start (exit \(status)); log: \(daemon.logTail)")
             throw CancellationError()
@@ -87,7 +88,8 @@ struct Libvirtd {
             await c.close()
         }
         let qemuDir = base.appendingPathComponent("run/qemu")
-        for file in (try? FileManager.default.contentsOfDirectory(atPath: qemuDir.path)) ?? [] where file.hasSuffix(".pid") {
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: qemuDir.path)) ?? []
+        where file.hasSuffix(".pid") {
             if let pid = readPid(qemuDir.appendingPathComponent(file).path) { await terminate(pid) }
         }
         if let pid = readPid(pidFile) { await terminate(pid) }
@@ -98,10 +100,17 @@ struct Libvirtd {
 func withLibvirtd<T>(
     _ scratch: URL, count: Int, _ body: ([Libvirtd]) async throws -> T
 ) async throws -> T {
+    await reapStaleDaemons()
     var daemons: [Libvirtd] = []
     do {
         for i in 1...count {
-            let uuid = "\(i)\(i)\(i)\(i)\(i)\(i)\(i)\(i)-\(i)\(i)\(i)\(i)-4\(i)\(i)\(i)-8\(i)\(i)\(i)-\(String(repeating: "\(i)", count: 12))"
+            // Distinct per daemon (libvirt refuses to migrate to "the same host") and not all one digit (libvirt
+            // rejects such host UUIDs).
+            let d = String(i % 10)
+            let uuid = [
+                String(repeating: d, count: 8), String(repeating: d, count: 4), "4" + String(repeating: d, count: 3),
+                "8" + String(repeating: d, count: 3), String(repeating: d, count: 12),
+            ].joined(separator: "-")
             daemons.append(try await Libvirtd.start(in: scratch.appendingPathComponent("lv\(i)"), hostUUID: uuid))
         }
         let result = try await body(daemons)
@@ -113,6 +122,28 @@ func withLibvirtd<T>(
             await d.stop()
         }
         throw error
+    }
+}
+
+/// Stops daemons left behind by an earlier test process that crashed (its scratch folder names its PID and
+/// that process is gone), by the PIDs in their pid files, and removes the folder.
+func reapStaleDaemons() async {
+    let tmp = URL(fileURLWithPath: NSTemporaryDirectory())
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? []
+    where entry.hasPrefix("vem-libvirt-") {
+        let parts = entry.split(separator: "-")
+        guard parts.count >= 5, let owner = pid_t(parts[parts.count - 2]), owner != getpid(), kill(owner, 0) != 0 else {
+            continue
+        }
+        let dir = tmp.appendingPathComponent(entry)
+        for lv in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where lv.hasPrefix("lv") {
+            let base = dir.appendingPathComponent(lv)
+            let daemon = Libvirtd(
+                base: base, socket: base.path + "/sock/libvirt-sock", pidFile: base.path + "/libvirtd.pid")
+            print("reaping libvirtd left by dead test process \(owner) in \(base.path)")
+            await daemon.stop()
+        }
+        try? FileManager.default.removeItem(at: dir)
     }
 }
 

@@ -6,13 +6,19 @@ func withScratch<T>(_ label: String, _ body: (URL) async throws -> T) async thro
     let base = URL(fileURLWithPath: NSTemporaryDirectory())
         .appendingPathComponent("vem-libvirt-\(label)-\(getpid())-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: base) }
+    // VEM_KEEP_SCRATCH=1 keeps the folder (daemon logs, consoles) for a post-mortem.
+    defer {
+        if ProcessInfo.processInfo.environment["VEM_KEEP_SCRATCH"] == nil {
+            try? FileManager.default.removeItem(at: base)
+        }
+    }
     return try await body(base)
 }
 
 /// Writes a `test:///` host description: fake hardware and, optionally, one domain that is not VEM's.
 func writeTestHost(
-    _ dir: URL, name: String = "host.xml", cpus: Int = 8, memoryKiB: Int = 16_777_216, preexisting: String? = "preexisting"
+    _ dir: URL, name: String = "host.xml", cpus: Int = 8, memoryKiB: Int = 16_777_216,
+    preexisting: String? = "preexisting"
 ) throws -> String {
     var xml = """
         <node>

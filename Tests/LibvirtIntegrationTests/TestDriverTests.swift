@@ -84,7 +84,8 @@ import VEMLibvirt
             let c = try await LibvirtConnection.open(try writeTestHost(dir))
             // Well-formed XML that libvirt's parser rejects: its own message comes back.
             let bad = try DomainTemplate(
-                "<domain type='test'><name>{{name}}</name><memory unit='MiB'>lots</memory><os><type>hvm</type></os></domain>",
+                "<domain type='test'><name>{{name}}</name><memory unit='MiB'>lots</memory>"
+                    + "<os><type>hvm</type></os></domain>",
                 origin: "bad.xml")
             let error = await #expect(throws: LibvirtError.self) { try await c.create(from: bad, spec: spec("bad-1")) }
             #expect(error?.code == .libvirt)

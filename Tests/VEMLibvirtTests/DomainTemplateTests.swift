@@ -48,7 +48,8 @@ func spec(name: String = "atlas-1", note: String = "plain") -> DomainSpec {
         let text = "<domain>\n  <memory>{{memroy_mib}}</memory>\n</domain>"
         let error = #expect(throws: LibvirtError.self) { try DomainTemplate(text, origin: "atlas.xml") }
         #expect(error?.code == .unknownPlaceholder)
-        #expect(error?.message == "atlas.xml:2:11: unknown placeholder '{{memroy_mib}}'; did you mean '{{memory_mib}}'?")
+        #expect(
+            error?.message == "atlas.xml:2:11: unknown placeholder '{{memroy_mib}}'; did you mean '{{memory_mib}}'?")
     }
 
     @Test func unterminatedAndInvalidPlaceholdersAreMalformed() {
@@ -84,7 +85,8 @@ func spec(name: String = "atlas-1", note: String = "plain") -> DomainSpec {
     @Test func metadataGoesIntoAnExistingMetadataElement() throws {
         let other = "<x:site xmlns:x='urn:site'>keep</x:site>"
         for text in [
-            "<?xml version='1.0'?>\n<!-- a <metadata> comment -->\n<domain type='qemu' x='a>b'><metadata>\(other)</metadata><name>{{name}}</name></domain>",
+            "<?xml version='1.0'?>\n<!-- a <metadata> comment -->\n<domain type='qemu' x='a>b'>"
+                + "<metadata>\(other)</metadata><name>{{name}}</name></domain>",
             "<domain><name>{{name}}</name><metadata/></domain>",
             "<domain><name>{{name}}</name><metadata ></metadata></domain>",
         ] {
@@ -130,7 +132,9 @@ func spec(name: String = "atlas-1", note: String = "plain") -> DomainSpec {
     }
 
     @Test func rejectsForeignOrIncompleteMetadata() throws {
-        #expect(throws: LibvirtError.self) { try VEMInstance.parse("<instance xmlns=\"urn:other\" group=\"g\" vm=\"v\"/>") }
+        #expect(throws: LibvirtError.self) {
+            try VEMInstance.parse("<instance xmlns=\"urn:other\" group=\"g\" vm=\"v\"/>")
+        }
         #expect(throws: LibvirtError.self) {
             try VEMInstance.parse("<instance xmlns=\"https://vem.example/xmlns/instance/1\" group=\"g\"/>")
         }

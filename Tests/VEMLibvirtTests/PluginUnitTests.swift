@@ -6,7 +6,8 @@ import VEMAgent
 
 @Suite struct PluginUnitTests {
     @Test func argumentsAreKeyValueWithKnownKeys() throws {
-        let args = try CommandArguments(["group=atlas", "vm=a=1", "p2p=yes"], allowed: ["group", "vm", "p2p"], command: "c")
+        let args = try CommandArguments(
+            ["group=atlas", "vm=a=1", "p2p=yes"], allowed: ["group", "vm", "p2p"], command: "c")
         #expect(args["group"] == "atlas")
         #expect(args["vm"] == "a=1")
         #expect(try args.flag("p2p", "c"))
@@ -30,7 +31,8 @@ import VEMAgent
                 instance: group.map { VEMInstance(group: $0, vmID: name) })
         }
         let domains = [
-            dom("a1", "atlas", .running, mem: 1_000_000, vcpus: 2), dom("a2", "atlas", .shutoff, mem: 1_000_000, vcpus: 2),
+            dom("a1", "atlas", .running, mem: 1_000_000, vcpus: 2),
+            dom("a2", "atlas", .shutoff, mem: 1_000_000, vcpus: 2),
             dom("c1", "cms", .paused, mem: 2_000_000, vcpus: 1), dom("other", nil, .running, mem: 500_000, vcpus: 1),
         ]
         let s = HypervisorPropertyPlugin.summary(uri: "test:///x", node: node, domains: domains)
@@ -38,7 +40,11 @@ import VEMAgent
         #expect(s["unallocated_memory_kib"] == .int(12_500_000))
         #expect(s["free_memory_kib"] == .int(9_000_000))
         #expect(s["domains_per_group"] == .object(["atlas": .int(2), "cms": .int(1)]))
-        if case .array(let vem) = s["domains"] { #expect(vem.count == 3) } else { Issue.record("domains is not an array") }
+        if case .array(let vem) = s["domains"] {
+            #expect(vem.count == 3)
+        } else {
+            Issue.record("domains is not an array")
+        }
         if case .array(let all) = s["all_domains"] { #expect(all.count == 4) } else { Issue.record("no all_domains") }
     }
 }
