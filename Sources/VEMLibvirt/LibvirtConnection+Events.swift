@@ -43,17 +43,22 @@ extension LibvirtConnection {
                 conn, nil, Int32(VIR_DOMAIN_EVENT_ID_LIFECYCLE.rawValue),
                 unsafeBitCast(lifecycleCallback, to: virConnectDomainEventGenericCallback.self), opaque, releaseSink)
             guard id >= 0 else {
-                Unmanaged<EventSink>.fromOpaque(opaque).release()
+                // Whether libvirt calls the free callback on a failed registration differs between its
+                // drivers; leaking one small sink is safer than releasing it twice.
                 throw lastLibvirtError("register for lifecycle events")
             }
+            self.state.withLock { $0.eventCallbacks[id] = sink }
             return id
         }
-        state.withLock { $0.eventCallbacks[id] = sink }
         continuation.onTermination = { [weak self] _ in
             guard let self else { return }
-            let registered = self.state.withLock { $0.eventCallbacks.removeValue(forKey: id) != nil }
-            guard registered else { return }
-            Task { _ = try? await self.call("deregister events") { virConnectDomainEventDeregisterAny($0, id) } }
+            // On the queue, so that it is ordered with close(): after a close the handle is gone.
+            self.queue.async {
+                let handle = self.state.withLock { s -> CPointer? in
+                    s.eventCallbacks.removeValue(forKey: id) != nil ? s.handle : nil
+                }
+                if let handle { _ = virConnectDomainEventDeregisterAny(handle.raw, id) }
+            }
         }
         return stream
     }

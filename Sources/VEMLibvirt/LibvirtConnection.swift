@@ -56,18 +56,20 @@ public final class LibvirtConnection: Sendable {
 
     /// Closes the connection and finishes its event streams. Later calls fail with `.connectionClosed`.
     public func close() async {
-        let sinks = state.withLock { s -> [EventSink] in Array(s.eventCallbacks.values) }
-        _ = try? await call("close") { conn in
-            for id in self.state.withLock({ Array($0.eventCallbacks.keys) }) {
-                _ = virConnectDomainEventDeregisterAny(conn, id)
+        // The handle is cleared on the queue, in the same job that closes it, so that no later job (an event
+        // stream's deregistration, say) can use the freed connection.
+        let sinks: [EventSink]? = try? await call("close") { conn in
+            let (ids, sinks) = self.state.withLock { s -> ([Int32], [EventSink]) in
+                let taken = (Array(s.eventCallbacks.keys), Array(s.eventCallbacks.values))
+                s.handle = nil
+                s.eventCallbacks = [:]
+                return taken
             }
+            for id in ids { _ = virConnectDomainEventDeregisterAny(conn, id) }
             LibvirtRuntime.close(conn)
+            return sinks
         }
-        state.withLock {
-            $0.handle = nil
-            $0.eventCallbacks = [:]
-        }
-        for sink in sinks { sink.finish() }
+        for sink in sinks ?? [] { sink.finish() }
     }
 
     /// True while the connection is open and libvirt considers it alive.

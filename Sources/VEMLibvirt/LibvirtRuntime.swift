@@ -1,6 +1,5 @@
 import CLibvirt
 import Foundation
-import Synchronization
 
 /// A libvirt object pointer that may cross threads. libvirt objects are thread-safe; the driver still
 /// only uses a connection's pointers on that connection's own queue.
@@ -31,20 +30,15 @@ enum LibvirtRuntime {
     /// Registers the event loop and starts its thread, once per process.
     static func ensureStarted() { _ = started }
 
-    /// Serialises `virConnectOpen` and `virConnectClose` across the process: opening the embedded QEMU
-    /// driver (which initialises driver state) while other threads open or close connections crashed
-    /// libvirt 9.0 inside the library. Opens are short for local URIs; a slow remote open delays others.
-    private static let openLock = Mutex(())
-
-    /// Opens a connection under the process-wide open lock.
+    /// Opens a connection (after the process-wide set-up).
     static func open(_ uri: String) -> OpaquePointer? {
         ensureStarted()
-        return openLock.withLock { _ in virConnectOpen(uri) }
+        return virConnectOpen(uri)
     }
 
-    /// Closes a connection under the process-wide open lock.
+    /// Closes a connection.
     static func close(_ connection: OpaquePointer) {
-        openLock.withLock { _ in _ = virConnectClose(connection) }
+        _ = virConnectClose(connection)
     }
 
     /// libvirt's version as `major.minor.micro`.

@@ -68,6 +68,33 @@ import VEMLibvirt
         }
     }
 
+    @Test func eventStreamsEndOnCloseAndSurviveCancellationRacingClose() async throws {
+        try await withScratch("events") { dir in
+            let uri = try writeTestHost(dir)
+            // The stream ends when the connection closes.
+            let c = try await LibvirtConnection.open(uri)
+            let stream = try await c.lifecycleEvents()
+            let consumer = Task { () -> Int in
+                var n = 0
+                for await _ in stream { n += 1 }
+                return n
+            }
+            try await c.destroy("preexisting")
+            await c.close()
+            #expect(await consumer.value == 1)
+            // Regression: a consumer cancelled just before close() used to deregister on the freed connection
+            // (a crash in virObjectEventStateDeregisterID).
+            for _ in 0..<100 {
+                let c = try await LibvirtConnection.open(uri)
+                let stream = try await c.lifecycleEvents()
+                let task = Task { for await _ in stream {} }
+                task.cancel()
+                await c.close()
+                await task.value
+            }
+        }
+    }
+
     @Test func removeStopsAndUndefines() async throws {
         try await withScratch("remove") { dir in
             let c = try await LibvirtConnection.open(try writeTestHost(dir))
