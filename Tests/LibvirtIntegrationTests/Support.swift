@@ -74,10 +74,17 @@ actor EventLog<E: Sendable> {
     init() {}
 
     func start(_ stream: AsyncStream<E>) {
-        task = Task { for await e in stream { self.append(e) } }
+        task = Task {
+            for await e in stream { self.append(e) }
+            self.markEnded()
+        }
     }
 
+    /// True once the stream has finished.
+    private(set) var ended = false
+
     private func append(_ e: E) { events.append(e) }
+    private func markEnded() { ended = true }
 
     func stop() { task?.cancel() }
 }
