@@ -2,7 +2,12 @@
 SWIFT ?= swift
 VEM := .build/debug/vem
 
-.PHONY: all build test demo deps clean
+# Pure, CPU-heavy test targets (fuzzing, property-based schedules, trace replays) run first, on their own:
+# Swift's cooperative pool has one thread per core, and synchronous CPU-bound tests would otherwise starve
+# the asynchronous, deadline-bound integration tests (real daemons, sockets, processes) for tens of seconds.
+PURE_TESTS := ^(VEMCoreTests|VEMConfigTests|VEMRulesTests|VEMSiteTests|VEMProtocolTests|VEMPolicyTests|VEMBatchTests)\.
+
+.PHONY: all build test test-pure test-integration demo deps clean
 
 all: build
 
@@ -10,13 +15,14 @@ deps:
 	scripts/install-deps
 
 build: deps
-	$(SWIFT) build
+	$(SWIFT) build --build-tests
 
 test: build
-	$(SWIFT) test
+	$(SWIFT) test --skip-build --filter '$(PURE_TESTS)'
+	$(SWIFT) test --skip-build --skip '$(PURE_TESTS)'
 
 demo: build
-	$(VEM) check-config examples/paper.ini examples/site.ini
+	$(VEM) check-config examples/site.ini
 
 clean:
 	rm -rf .build

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 @Suite struct CheckConfigTests {
-    @Test func thePapersExamplesLoadAndAreListed() throws {
-        let out = try runVEM(["check-config", "examples/paper.ini"])
+    @Test func thePapersExamplesLoadAndAreListed() async throws {
+        let out = try await runVEM(["check-config", "examples/paper.ini"])
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.stdout.contains("ram_free"))
         #expect(out.stdout.contains("plugin ram(MemFree)"))
@@ -12,14 +12,14 @@ import Testing
         #expect(out.stdout.contains("every 30 s"))
     }
 
-    @Test func theShippedSiteAndAgentExamplesLoad() throws {
+    @Test func theShippedSiteAndAgentExamplesLoad() async throws {
         for file in ["examples/site.ini", "examples/agent.ini"] {
-            let out = try runVEM(["check-config", file])
+            let out = try await runVEM(["check-config", file])
             #expect(out.status == 0, "\(file): \(out.stderr)")
         }
     }
 
-    @Test func brokenFilesExitOneWithEveryDiagnostic() throws {
+    @Test func brokenFilesExitOneWithEveryDiagnostic() async throws {
         let dir = try makeScratchDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("broken.ini")
@@ -34,7 +34,7 @@ import Testing
             cmd = { sender.send_get_property( }
             ticks = 30
             """.write(to: file, atomically: true, encoding: .utf8)
-        let out = try runVEM(["check-config", file.path])
+        let out = try await runVEM(["check-config", file.path])
         #expect(out.status == 1)
         #expect(out.stderr.contains("\(file.path):3:1: warning: unknown key 'tick'; did you mean 'ticks'?"))
         #expect(out.stderr.contains("\(file.path):4:"))
@@ -43,8 +43,8 @@ import Testing
         #expect(out.stdout.isEmpty)
     }
 
-    @Test func jsonPrintsTheWholeConfiguration() throws {
-        let out = try runVEM(["check-config", "--json", "examples/paper.ini"])
+    @Test func jsonPrintsTheWholeConfiguration() async throws {
+        let out = try await runVEM(["check-config", "--json", "examples/paper.ini"])
         #expect(out.status == 0)
         let object = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any]
         let properties = object?["properties"] as? [[String: Any]]
@@ -52,37 +52,37 @@ import Testing
         #expect((object?["triggers"] as? [Any])?.count == 1)
     }
 
-    @Test func aMissingFileIsAnError() throws {
-        let out = try runVEM(["check-config", "/nonexistent/site.ini"])
+    @Test func aMissingFileIsAnError() async throws {
+        let out = try await runVEM(["check-config", "/nonexistent/site.ini"])
         #expect(out.status == 1)
         #expect(out.stderr.contains("/nonexistent/site.ini: error: cannot read file"))
     }
 }
 
 @Suite struct EvalTests {
-    @Test func evaluatesAnExpression() throws {
-        let out = try runVEM(["eval", "sorted([3, 1, 2])[-1] * 2"])
+    @Test func evaluatesAnExpression() async throws {
+        let out = try await runVEM(["eval", "sorted([3, 1, 2])[-1] * 2"])
         #expect(out.status == 0)
         #expect(out.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "6")
     }
 
-    @Test func jsonErrorsExitOne() throws {
-        let out = try runVEM(["eval", "--json", "1 // 0"])
+    @Test func jsonErrorsExitOne() async throws {
+        let out = try await runVEM(["eval", "--json", "1 // 0"])
         #expect(out.status == 1)
         let object = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any]
         #expect((object?["error"] as? String)?.isEmpty == false)
     }
 
-    @Test func readsASnapshot() throws {
+    @Test func readsASnapshot() async throws {
         let dir = try makeScratchDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("state.json")
         try #"{"clients":[{"name":"h1","role":"dom0","host":"h1","properties":{"ram_free":512}},{"name":"h2","role":"dom0","host":"h2","properties":{"ram_free":2048}}]}"#
             .write(to: file, atomically: true, encoding: .utf8)
-        let out = try runVEM(["eval", "--snapshot", file.path, "max(manager.clients, key=lambda c: c.ram_free).name"])
+        let out = try await runVEM(["eval", "--snapshot", file.path, "max(manager.clients, key=lambda c: c.ram_free).name"])
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.stdout.contains("h2"))
-        let none = try runVEM(["eval", "len(manager.clients) != 0"])
+        let none = try await runVEM(["eval", "len(manager.clients) != 0"])
         #expect(none.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "False")
     }
 }

@@ -20,8 +20,17 @@ let vemExecutable: URL = {
     return packageRoot.appendingPathComponent(".build/debug/vem")
 }()
 
-/// Runs `vem` with arguments and waits for it; standard input is empty.
-func runVEM(_ arguments: [String], currentDirectory: URL = packageRoot) throws -> ProcessOutput {
+/// Runs `vem` with arguments and waits for it, off Swift's cooperative thread pool (which has only as
+/// many threads as cores: blocking it would stall every other test); standard input is empty.
+func runVEM(_ arguments: [String], currentDirectory: URL = packageRoot) async throws -> ProcessOutput {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(with: Result { try runVEMBlocking(arguments, currentDirectory: currentDirectory) })
+        }
+    }
+}
+
+private func runVEMBlocking(_ arguments: [String], currentDirectory: URL) throws -> ProcessOutput {
     let process = Process()
     process.executableURL = vemExecutable
     process.arguments = arguments

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VEMAgent
 import VEMLibvirt
 
 #if canImport(Glibc)
@@ -171,7 +172,13 @@ func runProcess(_ program: String, _ arguments: [String]) async throws -> Int32 
     let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
     defer { for p in argv { free(p) } }
     var pid: pid_t = 0
-    let rc = posix_spawn(&pid, program, nil, nil, argv, environ)
+    // The daemon inherits no descriptor beyond 0-2 (a test's listening socket would otherwise stay bound by
+    // libvirtd after the test closed it).
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    closeInheritedDescriptors(&actions)
+    let rc = posix_spawn(&pid, program, &actions, nil, argv, environ)
     guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO) }
     let child = pid
     return await withCheckedContinuation { continuation in

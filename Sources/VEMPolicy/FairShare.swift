@@ -1,0 +1,146 @@
+/// Weighted max–min fairness (water-filling) over one pool, counted in whole VMs.
+///
+/// Picture water poured over the groups: group *g*'s *k*-th VM is granted when the water level reaches
+/// `k × size(g) / share(g)`, where `size(g)` is the VM's *dominant* fraction of the pool (the larger of its vCPU
+/// and memory fractions, as in Dominant Resource Fairness). VMs are granted in order of that level (ties by
+/// group name), skipping a VM that no longer fits in what is left of the pool, until every group reaches its
+/// cap or nothing fits. With one VM size this is the D'Hondt (Jefferson) apportionment, which gives every group
+/// at least `min(cap, floor(its share of the pool))` VMs; what a group leaves unused goes to the groups with
+/// unmet demand, in proportion to their shares.
+///
+/// Two passes: first every group's `minVMs` (fairly, when even those do not fit), then demand, where a group's
+/// cap is `min(max(demand, minVMs), maxVMs)`.
+public enum FairShare {
+    /// What one group asks for.
+    public struct Claim: Sendable, Hashable {
+        /// The group's name (the tie-break: earlier names first).
+        public var name: String
+        /// The share weight (> 0).
+        public var share: Double
+        /// vCPUs of one VM.
+        public var vmCPUs: Int
+        /// MiB of one VM.
+        public var vmMemoryMiB: Int
+        /// VMs kept even without demand.
+        public var minVMs: Int
+        /// VMs never exceeded (`nil`: no limit).
+        public var maxVMs: Int?
+        /// VMs the group could use now: busy VMs plus `ceil(pending CPUs / VM vCPUs)`.
+        public var demandVMs: Int
+
+        /// Creates a claim.
+        public init(
+            name: String, share: Double, vmCPUs: Int, vmMemoryMiB: Int, minVMs: Int = 0, maxVMs: Int? = nil,
+            demandVMs: Int
+        ) {
+            self.name = name
+            self.share = share
+            self.vmCPUs = vmCPUs
+            self.vmMemoryMiB = vmMemoryMiB
+            self.minVMs = minVMs
+            self.maxVMs = maxVMs
+            self.demandVMs = demandVMs
+        }
+
+        /// The most VMs the group may get: `min(max(demand, minVMs), maxVMs)`.
+        public var capVMs: Int { min(max(demandVMs, minVMs), maxVMs ?? Int.max) }
+    }
+
+    /// What one group gets, and the figures that explain it.
+    public struct Allocation: Sendable, Hashable {
+        /// The group's name.
+        public var name: String
+        /// The group's fraction of all share weights (0…1).
+        public var shareFraction: Double
+        /// VMs of the group that its share of the pool would hold: `floor(fraction × pool / VM size)`.
+        public var shareVMs: Int
+        /// `min(cap, shareVMs)`: what the group is entitled to whatever the others do.
+        public var guaranteedVMs: Int
+        /// The cap used: `min(max(demand, minVMs), maxVMs)`.
+        public var capVMs: Int
+        /// VMs granted in the `minVMs` pass.
+        public var minimumVMs: Int
+        /// The group's target: VMs it should hold.
+        public var targetVMs: Int
+    }
+
+    /// The water level at which `claim` receives its `count`-th VM (lower levels are served first).
+    public static func level(of claim: Claim, count: Int, capacityCPUs: Int, capacityMemoryMiB: Int) -> Double {
+        let cpuFraction = capacityCPUs > 0 ? Double(claim.vmCPUs) / Double(capacityCPUs) : .infinity
+        let memoryFraction =
+            claim.vmMemoryMiB == 0
+            ? 0 : capacityMemoryMiB > 0 ? Double(claim.vmMemoryMiB) / Double(capacityMemoryMiB) : .infinity
+        return Double(count) * max(cpuFraction, memoryFraction) / claim.share
+    }
+
+    /// Computes every group's target over a pool of `capacityCPUs` vCPUs and `capacityMemoryMiB` MiB.
+    ///
+    /// The result follows the order of `claims`. Targets never exceed a claim's cap, and their total size never
+    /// exceeds the pool. Shares must be positive and sizes non-negative (the planner validates its snapshot).
+    public static func compute(_ claims: [Claim], capacityCPUs: Int, capacityMemoryMiB: Int) -> [Allocation] {
+        var granted = Array(repeating: 0, count: claims.count)
+        var freeCPUs = max(0, capacityCPUs)
+        var freeMemory = max(0, capacityMemoryMiB)
+        let order = claims.indices.sorted { claims[$0].name < claims[$1].name }
+
+        func pour(caps: [Int]) {
+            var open = order.filter { granted[$0] < caps[$0] }
+            while !open.isEmpty {
+                // The open group whose next VM sits lowest; `open` is in name order, so ties go to the earlier name.
+                var best = 0
+                var bestLevel = Double.infinity
+                for (position, index) in open.enumerated() {
+                    let l = level(
+                        of: claims[index], count: granted[index] + 1, capacityCPUs: capacityCPUs,
+                        capacityMemoryMiB: capacityMemoryMiB)
+                    if l < bestLevel || position == 0 {
+                        best = position
+                        bestLevel = l
+                    }
+                }
+                let index = open[best]
+                let claim = claims[index]
+                // A claim without a size or a positive share takes nothing (the planner refuses such input).
+                guard claim.vmCPUs >= 1, claim.vmMemoryMiB >= 0, claim.share > 0, claim.share.isFinite,
+                    claim.vmCPUs <= freeCPUs, claim.vmMemoryMiB <= freeMemory
+                else {
+                    open.remove(at: best)  // what is left only shrinks: this VM will never fit
+                    continue
+                }
+                freeCPUs -= claim.vmCPUs
+                freeMemory -= claim.vmMemoryMiB
+                granted[index] += 1
+                if granted[index] >= caps[index] { open.remove(at: best) }
+            }
+        }
+
+        pour(caps: claims.map { min($0.minVMs, $0.capVMs) })
+        let minimums = granted
+        pour(caps: claims.map(\.capVMs))
+
+        let totalShare = claims.reduce(0.0) { $0 + ($1.share.isFinite && $1.share > 0 ? $1.share : 0) }
+        return claims.indices.map { index in
+            let claim = claims[index]
+            let fraction = totalShare > 0 && claim.share.isFinite && claim.share > 0 ? claim.share / totalShare : 0
+            let shareVMs = entitledVMs(
+                fraction: fraction, claim: claim, capacityCPUs: capacityCPUs, capacityMemoryMiB: capacityMemoryMiB)
+            return Allocation(
+                name: claim.name, shareFraction: fraction, shareVMs: shareVMs,
+                guaranteedVMs: min(claim.capVMs, shareVMs), capVMs: claim.capVMs, minimumVMs: minimums[index],
+                targetVMs: granted[index])
+        }
+    }
+
+    /// `floor(fraction × pool / VM size)`, over both vCPUs and memory.
+    static func entitledVMs(fraction: Double, claim: Claim, capacityCPUs: Int, capacityMemoryMiB: Int) -> Int {
+        guard claim.vmCPUs > 0 else { return 0 }
+        // A small epsilon keeps exact quotients (0.3 × 10 / 1 = 2.9999…) from losing a VM to rounding.
+        var vms = (fraction * Double(max(0, capacityCPUs)) / Double(claim.vmCPUs) + 1e-9).rounded(.down)
+        if claim.vmMemoryMiB > 0 {
+            vms = min(
+                vms, (fraction * Double(max(0, capacityMemoryMiB)) / Double(claim.vmMemoryMiB) + 1e-9).rounded(.down))
+        }
+        guard vms.isFinite, vms > 0 else { return 0 }
+        return Int(min(vms, Double(Int32.max)))
+    }
+}

@@ -1,0 +1,99 @@
+extension Planner.Step {
+    /// Groups below target get VMs, one at a time to the group lowest in the water (its next VM's level), so a
+    /// burst of one group does not take every booting slot. Each VM goes on the host the placement policy picks
+    /// among those with room (vCPUs and memory, booting VMs counted) and a free per-host booting slot.
+    mutating func createForDeficits() {
+        var open = groups.filter { (targets[$0.name]?.targetVMs ?? 0) > current($0.name) }
+        while !open.isEmpty {
+            let position = lowestInWater(open)
+            let group = open[position]
+            let target = targets[group.name]?.targetVMs ?? 0
+            let have = current(group.name) + created[group.name, default: 0]
+            guard bootingSiteWide < configuration.maxBootingSiteWide else {
+                for g in open {
+                    let missing = (targets[g.name]?.targetVMs ?? 0) - current(g.name) - created[g.name, default: 0]
+                    shortfalls.append((g.name, missing, .throttled))
+                }
+                notes.append(
+                    "booting limit reached (\(bootingSiteWide)/\(configuration.maxBootingSiteWide) site-wide): "
+                        + open.map(\.name).joined(separator: ", ") + " wait")
+                return
+            }
+            guard let host = place(size(of: group)) else {
+                let kind: Planner.Shortfall = fitsIgnoringBootingLimit(size(of: group)) ? .throttled : .noRoom
+                shortfalls.append((group.name, target - have, kind))
+                notes.append(
+                    kind == .throttled
+                        ? "\(group.name): \(target - have) VM(s) wait for a per-host booting slot "
+                            + "(\(configuration.maxBootingPerHost) per host)"
+                        : "\(group.name): no host has room for a VM of \(group.vmCPUs) vCPUs and "
+                            + "\(group.vmMemoryMiB) MiB (\(target - have) missing)")
+                open.remove(at: position)
+                continue
+            }
+            let t = targets[group.name]
+            creates.append(
+                Directive(
+                    .create(group: group.name, host: host),
+                    reason: "\(group.name) has \(group.pendingCPUs) pending CPUs and \(have)/\(target) VMs of its "
+                        + "target (share \(t?.shareVMs ?? 0) VMs)"))
+            free[host] = (free[host] ?? .zero) - size(of: group)
+            bootingOnHost[host, default: 0] += 1
+            bootingSiteWide += 1
+            created[group.name, default: 0] += 1
+            if have + 1 >= target { open.remove(at: position) }
+        }
+    }
+
+    /// The position in `open` (name order) of the group whose next VM sits lowest in the water.
+    func lowestInWater(_ open: [GroupState]) -> Int {
+        var best = 0
+        var bestLevel = Double.infinity
+        for (position, g) in open.enumerated() {
+            guard let claim = claims[g.name] else { continue }
+            let level = FairShare.level(
+                of: claim, count: current(g.name) + created[g.name, default: 0] + 1, capacityCPUs: capacity.cpus,
+                capacityMemoryMiB: capacity.memory)
+            if level < bestLevel || position == 0 {
+                best = position
+                bestLevel = level
+            }
+        }
+        return best
+    }
+
+    /// The host for a new VM of `need`, by the placement policy; `nil` when none has room and a booting slot.
+    func place(_ need: Planner.Size) -> String? {
+        let candidates = hosts.compactMap { host -> (String, Planner.Size)? in
+            guard let room = free[host.name], need.fits(in: room),
+                bootingOnHost[host.name, default: 0] < configuration.maxBootingPerHost
+            else { return nil }
+            return (host.name, room)
+        }
+        return choose(candidates)?.0
+    }
+
+    /// Picks by the placement policy among hosts (in name order) with their room: `pack` the fullest (least free
+    /// vCPUs, then memory), `spread` the emptiest; ties go to the earlier name.
+    func choose<T>(_ candidates: [(T, Planner.Size)]) -> (T, Planner.Size)? {
+        var best: (T, Planner.Size)?
+        for c in candidates {
+            guard let b = best else {
+                best = c
+                continue
+            }
+            let key = (c.1.cpus, c.1.memory)
+            let bestKey = (b.1.cpus, b.1.memory)
+            switch configuration.placement {
+            case .pack: if key < bestKey { best = c }
+            case .spread: if key > bestKey { best = c }
+            }
+        }
+        return best
+    }
+
+    /// Whether some accepting host has room for `need`, booting limits aside.
+    func fitsIgnoringBootingLimit(_ need: Planner.Size) -> Bool {
+        free.values.contains { need.fits(in: $0) }
+    }
+}

@@ -1,0 +1,227 @@
+extension Planner.Step {
+    typealias Size = Planner.Size
+
+    /// The size of a VM.
+    func size(of vm: VMState) -> Size { Size(cpus: vm.cpus, memory: vm.memoryMiB) }
+
+    /// Marks room on a VM's host as freed by this step's directives (usable from the next step).
+    mutating func release(_ vm: VMState) {
+        releasing[vm.host, default: .zero] = releasing[vm.host, default: .zero] + size(of: vm)
+    }
+
+    /// A draining VM that is idle has finished its last job: destroy it.
+    mutating func destroyIdleDraining() {
+        for vm in vms where vm.phase == .draining && !vm.busy && !handled.contains(vm.id) {
+            handled.insert(vm.id)
+            release(vm)
+            destroys.append(
+                Directive(
+                    .destroy(vm: vm.id),
+                    reason: "\(vm.id) of \(vm.group) is drained and idle for \(vm.idleFor(at: now)) s"))
+        }
+    }
+
+    /// Groups above target drain idle VMs, youngest first — only VMs idle past `idleTimeout` and older than
+    /// `minLifetime`, so the pool does not oscillate. VMs of groups no longer configured have a target of 0.
+    mutating func drainSurplus() {
+        var names = Set(vms.map(\.group))
+        names.formUnion(groups.map(\.name))
+        for name in names.sorted() {
+            let holding = vms.filter { $0.group == name && ($0.phase == .booting || $0.phase == .active) }
+            let target = targets[name]?.targetVMs ?? 0
+            let surplus = holding.count - target
+            guard surplus > 0 else { continue }
+            let eligible =
+                holding
+                .filter {
+                    $0.phase == .active && !$0.busy && !handled.contains($0.id)
+                        && $0.idleFor(at: now) >= configuration.idleTimeout
+                        && $0.age(at: now) >= configuration.minLifetime
+                }
+                .sorted(by: Self.drainOrder)
+            let why =
+                targets[name] == nil
+                ? "group \(name) is not configured"
+                : "\(name) holds \(holding.count) VMs for a target of \(target)"
+            for vm in eligible.prefix(surplus) {
+                handled.insert(vm.id)
+                release(vm)
+                drained[name, default: 0] += 1
+                drains.append(
+                    Directive(
+                        .drain(vm: vm.id),
+                        reason: "\(why); \(vm.id) idle for \(vm.idleFor(at: now)) s, age \(vm.age(at: now)) s"))
+            }
+            if eligible.count < surplus {
+                notes.append(
+                    "\(name): \(surplus - eligible.count) surplus VM(s) kept: busy, idle less than "
+                        + "\(configuration.idleTimeout) s or younger than \(configuration.minLifetime) s")
+            }
+        }
+    }
+
+    /// Drain order: idle first, then the youngest, then by id.
+    static func drainOrder(_ a: VMState, _ b: VMState) -> Bool {
+        if a.busy != b.busy { return !a.busy }
+        if a.createdAt != b.createdAt { return a.createdAt > b.createdAt }
+        return a.id < b.id
+    }
+
+    // MARK: - Taking room back
+
+    /// How room is taken back from groups above their targets.
+    enum Reclaim {
+        /// For a group below target that found no room: drain VMs older than `minLifetime` (idle ones first,
+        /// then the youngest busy ones); their jobs finish first, no job is lost.
+        case graceful
+        /// For a starving group: any VM above target may be drained, and a busy VM that is already draining is
+        /// destroyed (its job is lost).
+        case preempt
+    }
+
+    /// Groups below target that found no room take it back from groups above their targets, one VM at a time, on
+    /// the host that costs fewest lost jobs. A starving group (below its guaranteed share, work waiting past the
+    /// grace time) preempts for its guaranteed share; beyond it, and for every other group, room is reclaimed
+    /// gracefully.
+    mutating func takeRoomBack() {
+        for shortfall in shortfalls where shortfall.kind == .noRoom {
+            guard let target = targets[shortfall.group], !migratedFor.contains(shortfall.group),
+                let group = snapshot[group: shortfall.group]
+            else { continue }
+            let have = target.currentVMs + created[group.name, default: 0]
+            let guaranteedMissing = target.starving ? max(0, min(target.guaranteedVMs, target.targetVMs) - have) : 0
+            let missing = min(shortfall.count, max(0, target.targetVMs - have))
+            for index in 0..<missing {
+                let mode: Reclaim = index < guaranteedMissing ? .preempt : .graceful
+                guard takeRoom(for: group, target: target, mode: mode) else {
+                    notes.append(
+                        "\(group.name): no room to take back from groups above their targets"
+                            + (mode == .preempt ? " (starving)" : ""))
+                    break
+                }
+            }
+        }
+    }
+
+    /// Room a host will have once this step's directives are carried out, minus what was promised.
+    func roomSoon(on host: String) -> Size {
+        (free[host] ?? .zero) + (releasing[host] ?? .zero) - (reserved[host] ?? .zero)
+    }
+
+    /// VMs a group may still give up: what it holds above `max(target, minVMs)`, minus this step's drains.
+    func preemptible(_ group: String) -> Int {
+        guard let t = targets[group], let g = snapshot[group: group] else {
+            // A group no longer configured: every VM it holds is surplus.
+            return vms.filter { $0.group == group && $0.phase != .draining }.count - drained[group, default: 0]
+        }
+        return t.currentVMs - drained[group, default: 0] - max(t.targetVMs, g.minVMs)
+    }
+
+    /// Finds the cheapest host on which room for one VM of `group` can be taken back, emits the drains and
+    /// destroys, and promises the room to the group. Returns false when no host can give the room.
+    mutating func takeRoom(for group: GroupState, target: GroupTarget, mode: Reclaim) -> Bool {
+        let need = size(of: group)
+        typealias Option = (host: String, victims: [VMState], move: (vm: VMState, to: String)?, cost: [Int])
+        var best: Option?
+        for host in hosts where free[host.name] != nil {
+            var room = roomSoon(on: host.name)
+            var victims: [VMState] = []
+            var move: (vm: VMState, to: String)?
+            var budget: [String: Int] = [:]
+            let onHost = (vmsByHost[host.name] ?? []).filter { !handled.contains($0.id) && $0.group != group.name }
+            let drainingBusy = onHost.filter { $0.phase == .draining && $0.busy }.sorted(by: Self.drainOrder)
+            if mode == .graceful {  // their jobs end in time: count their room as coming
+                room = room + drainingBusy.reduce(Size.zero) { $0 + size(of: $1) }
+            }
+            if !need.fits(in: room) {
+                let active = onHost.filter {
+                    $0.phase == .active && (mode == .preempt || $0.age(at: now) >= configuration.minLifetime)
+                }
+                let idle = active.filter { !$0.busy }.sorted(by: Self.drainOrder)
+                let busy = active.filter { $0.busy }.sorted(by: Self.drainOrder)
+                let order = mode == .preempt ? idle + drainingBusy + busy : idle + busy
+                for vm in order where !need.fits(in: room) {
+                    if vm.phase == .active {
+                        let left = budget[vm.group] ?? preemptible(vm.group)
+                        guard left > 0 else { continue }
+                        budget[vm.group] = left - 1
+                    }
+                    victims.append(vm)
+                    room = room + size(of: vm)
+                }
+                if !need.fits(in: room) {
+                    // Short of room: one live migration of another VM on the host may close the gap.
+                    let taken = Set(victims.map(\.id))
+                    move = mover(from: host.name, room: room, need: need, excluding: taken)
+                    guard let m = move else { continue }
+                    room = room + size(of: m.vm)
+                }
+            }
+            let kills = victims.filter { $0.phase == .draining }.count
+            let busyDrains = victims.filter { $0.phase == .active && $0.busy }.count
+            let cost = [kills, move == nil ? 0 : 1, busyDrains, victims.count]
+            if best.map({ cost.lexicographicallyPrecedes($0.cost) }) ?? true { best = (host.name, victims, move, cost) }
+        }
+        guard let choice = best else { return false }
+        reserved[choice.host, default: .zero] = reserved[choice.host, default: .zero] + need
+        let t = target
+        let because =
+            mode == .preempt
+            ? "preempted for \(group.name): it holds \(t.currentVMs)/\(t.guaranteedVMs) VMs of its guaranteed share "
+                + "and its oldest job has waited \(group.oldestPendingWait) s (grace \(configuration.starvationGrace) s)"
+            : "room for \(group.name): it holds \(t.currentVMs)/\(t.targetVMs) VMs of its target and no host has room"
+        if let m = choice.move {
+            handled.insert(m.vm.id)
+            release(m.vm)
+            free[m.to] = (free[m.to] ?? .zero) - size(of: m.vm)
+            migrations.append(
+                Directive(
+                    .migrate(vm: m.vm.id, host: m.to),
+                    reason: "make room for a \(group.name) VM on \(choice.host), with the room freed there"))
+        }
+        for vm in choice.victims {
+            handled.insert(vm.id)
+            release(vm)
+            if vm.phase == .draining {
+                destroys.append(Directive(.destroy(vm: vm.id), reason: "\(because); the job on \(vm.id) is lost"))
+            } else {
+                drained[vm.group, default: 0] += 1
+                let holds = targets[vm.group].map {
+                    "; \(vm.group) holds \($0.currentVMs) for a target of \($0.targetVMs)"
+                }
+                drains.append(
+                    Directive(
+                        .drain(vm: vm.id),
+                        reason: because + (holds ?? "") + "; " + busyNote(vm, mode: mode, for: group.name)))
+            }
+        }
+        return true
+    }
+
+    /// A VM on `host` (not among `excluding`) whose live migration to another host with room would, with `room`,
+    /// make room for `need`; only when migrations are allowed and none was proposed yet this step.
+    func mover(from host: String, room: Size, need: Size, excluding: Set<String>) -> (vm: VMState, to: String)? {
+        guard configuration.migrationAllowed, migrations.isEmpty, !migrationRunning else { return nil }
+        var best: (vm: VMState, to: String)?
+        for vm in vmsByHost[host] ?? [] where vm.phase == .active && !handled.contains(vm.id) {
+            guard !excluding.contains(vm.id), need.fits(in: room + size(of: vm)) else { continue }
+            let destinations = hosts.compactMap { h -> (String, Size)? in
+                guard h.name != host, let r = free[h.name] else { return nil }
+                let left = r - (reserved[h.name] ?? .zero)
+                return size(of: vm).fits(in: left) ? (h.name, left) : nil
+            }
+            guard let (to, _) = choose(destinations) else { continue }
+            if let b = best, !Self.migrationOrder(vm, b.vm) { continue }
+            best = (vm, to)
+        }
+        return best
+    }
+
+    /// What happens to the job of a VM drained to take room back.
+    func busyNote(_ vm: VMState, mode: Reclaim, for group: String) -> String {
+        guard vm.busy else { return "\(vm.id) is idle" }
+        return mode == .preempt
+            ? "\(vm.id) is busy: destroyed at the next step if \(group) still starves"
+            : "\(vm.id) is busy: its job finishes first"
+    }
+}

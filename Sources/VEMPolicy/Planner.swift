@@ -1,0 +1,202 @@
+/// The default policy: from a ``PoolSnapshot`` and the time, the directives that move the pool towards each
+/// group's fair share (DESIGN.md §6). A pure instance: no I/O, no clock; the same input gives the same plan.
+///
+/// One step:
+/// 1. targets by weighted max–min fairness (``FairShare``) over the pool's capacity;
+/// 2. draining VMs that are idle are destroyed;
+/// 3. groups above target drain idle VMs, youngest first — only VMs idle for `idleTimeout` and older than
+///    `minLifetime` (hysteresis);
+/// 4. groups below target get VMs placed on hosts with room (`pack` or `spread`), at most
+///    `maxBootingSiteWide` / `maxBootingPerHost` booting at once, lowest water level first;
+/// 5. a VM that fits nowhere only because free room is scattered gets room by one live migration;
+/// 6. a group below target that still finds no room takes it back from groups above their targets: VMs older than
+///    `minLifetime` are drained (idle first, then the youngest busy ones — their jobs finish first);
+/// 7. only a group below its guaranteed share whose oldest job has waited past `starvationGrace` preempts: any VM
+///    above target may be drained, and a busy VM already draining is destroyed (its job is lost).
+///
+/// A group is never both created for and drained in one step.
+public struct Planner: Sendable {
+    /// The knobs.
+    public var configuration: PolicyConfiguration
+
+    /// Creates a planner.
+    public init(configuration: PolicyConfiguration = PolicyConfiguration()) {
+        self.configuration = configuration
+    }
+
+    /// Plans one step.
+    /// - Parameters:
+    ///   - snapshot: the pool as it is now.
+    ///   - now: the current time, in seconds on the clock the snapshot's times use.
+    /// - Throws: ``PolicyError`` when the snapshot or the configuration is inconsistent.
+    public func plan(_ snapshot: PoolSnapshot, now: Int) throws(PolicyError) -> Plan {
+        try configuration.validate()
+        try snapshot.validate()
+        var step = Step(configuration: configuration, snapshot: snapshot, now: now)
+        step.run()
+        return step.result
+    }
+
+    /// Plans one step and returns its account as text: per group share, demand, target, current VMs and why;
+    /// then the directives with their reasons. What `vem explain` prints.
+    /// - Throws: ``PolicyError`` when the snapshot or the configuration is inconsistent.
+    public func explain(_ snapshot: PoolSnapshot, now: Int) throws(PolicyError) -> String {
+        try plan(snapshot, now: now).explanation
+    }
+}
+
+extension Planner {
+    /// A room need: vCPUs and MiB.
+    struct Size: Hashable {
+        var cpus: Int
+        var memory: Int
+        static let zero = Size(cpus: 0, memory: 0)
+        static func + (a: Size, b: Size) -> Size { Size(cpus: a.cpus + b.cpus, memory: a.memory + b.memory) }
+        static func - (a: Size, b: Size) -> Size { Size(cpus: a.cpus - b.cpus, memory: a.memory - b.memory) }
+        func fits(in room: Size) -> Bool { cpus <= room.cpus && memory <= room.memory }
+    }
+
+    /// Why a group below target got fewer VMs than it needs this step.
+    enum Shortfall {
+        /// A booting limit was reached: wait.
+        case throttled
+        /// No accepting host has room for one more VM.
+        case noRoom
+    }
+
+    /// The working state of one planning step.
+    struct Step {
+        let configuration: PolicyConfiguration
+        let snapshot: PoolSnapshot
+        let now: Int
+        let groups: [GroupState]  // name order
+        let hosts: [HostState]  // name order
+        let vms: [VMState]  // id order
+        let vmsByHost: [String: [VMState]]  // id order on each host
+        var targets: [String: GroupTarget] = [:]
+        var claims: [String: FairShare.Claim] = [:]
+        var capacity = Size.zero
+
+        /// Room for new VMs on each accepting host, after this step's creates and migrations.
+        var free: [String: Size] = [:]
+        /// Room that this step's destroys and drains will free (not usable until the next step).
+        var releasing: [String: Size] = [:]
+        /// Room promised to a starving group on a host (preemption bookkeeping).
+        var reserved: [String: Size] = [:]
+        var bootingOnHost: [String: Int] = [:]
+        var bootingSiteWide = 0
+
+        var handled: Set<String> = []
+        var created: [String: Int] = [:]
+        var drained: [String: Int] = [:]
+        var shortfalls: [(group: String, count: Int, kind: Shortfall)] = []
+        var migratedFor: Set<String> = []
+        /// Whether a live migration is under way (then no other is proposed).
+        var migrationRunning = false
+
+        var destroys: [Directive] = []
+        var drains: [Directive] = []
+        var migrations: [Directive] = []
+        var creates: [Directive] = []
+        var notes: [String] = []
+
+        init(configuration: PolicyConfiguration, snapshot: PoolSnapshot, now: Int) {
+            self.configuration = configuration
+            self.snapshot = snapshot
+            self.now = now
+            groups = snapshot.groups.sorted { $0.name < $1.name }
+            hosts = snapshot.hosts.sorted { $0.name < $1.name }
+            vms = snapshot.vms.sorted { $0.id < $1.id }
+            vmsByHost = Dictionary(grouping: vms, by: \.host)
+        }
+
+        mutating func run() {
+            measureHosts()
+            computeTargets()
+            destroyIdleDraining()
+            drainSurplus()
+            createForDeficits()
+            makeRoomByMigration()
+            takeRoomBack()
+        }
+
+        var result: Plan {
+            Plan(
+                now: now, capacityCPUs: capacity.cpus, capacityMemoryMiB: capacity.memory,
+                directives: destroys + drains + migrations + creates,
+                targets: groups.compactMap { targets[$0.name] }, notes: notes)
+        }
+
+        /// Booting plus active VMs of the group, before this step's directives.
+        func current(_ group: String) -> Int { targets[group]?.currentVMs ?? 0 }
+
+        /// The size of one VM of the group.
+        func size(of group: GroupState) -> Size { Size(cpus: group.vmCPUs, memory: group.vmMemoryMiB) }
+
+        // MARK: - Hosts and targets
+
+        /// Free room per host: what the host reports, never more than its capacity minus the VMs listed on it.
+        mutating func measureHosts() {
+            var used: [String: Size] = [:]
+            var incoming: [String: Size] = [:]
+            for vm in vms {
+                let size = Size(cpus: vm.cpus, memory: vm.memoryMiB)
+                used[vm.host, default: .zero] = used[vm.host, default: .zero] + size
+                if let destination = vm.migratingTo, destination != vm.host {
+                    // Room held on the destination too (the pool is physical: both copies count meanwhile).
+                    incoming[destination, default: .zero] = incoming[destination, default: .zero] + size
+                    handled.insert(vm.id)  // left alone until the migration ends
+                    migrationRunning = true
+                }
+                if vm.phase == .booting {
+                    bootingOnHost[vm.host, default: 0] += 1
+                    bootingSiteWide += 1
+                }
+            }
+            for host in hosts {
+                let u = used[host.name] ?? .zero
+                let held = u + (incoming[host.name] ?? .zero)
+                let room = Size(
+                    cpus: max(0, min(host.freeCPUs, host.cpus - held.cpus)),
+                    memory: max(0, min(host.freeMemoryMiB, host.memoryMiB - held.memory)))
+                capacity = capacity + held + (host.acceptingVMs ? room : .zero)
+                if host.acceptingVMs { free[host.name] = room }
+            }
+        }
+
+        mutating func computeTargets() {
+            var counts: [String: (booting: Int, active: Int, draining: Int, busy: Int)] = [:]
+            for vm in vms {
+                var c = counts[vm.group] ?? (0, 0, 0, 0)
+                switch vm.phase {
+                case .booting: c.booting += 1
+                case .active: c.active += 1
+                case .draining: c.draining += 1
+                }
+                if vm.busy, vm.phase != .draining { c.busy += 1 }
+                counts[vm.group] = c
+            }
+            let claimList = groups.map { g in
+                FairShare.Claim(
+                    name: g.name, share: g.share, vmCPUs: g.vmCPUs, vmMemoryMiB: g.vmMemoryMiB, minVMs: g.minVMs,
+                    maxVMs: g.maxVMs, demandVMs: (counts[g.name]?.busy ?? 0) + g.pendingVMs)
+            }
+            let allocations = FairShare.compute(
+                claimList, capacityCPUs: capacity.cpus, capacityMemoryMiB: capacity.memory)
+            for (g, (claim, a)) in zip(groups, zip(claimList, allocations)) {
+                let c = counts[g.name] ?? (0, 0, 0, 0)
+                let current = c.booting + c.active
+                let waiting = g.pendingCPUs > 0 || g.pendingJobs > 0
+                claims[g.name] = claim
+                targets[g.name] = GroupTarget(
+                    group: g.name, share: g.share, shareFraction: a.shareFraction, shareVMs: a.shareVMs,
+                    busyVMs: c.busy, pendingVMs: g.pendingVMs, demandVMs: claim.demandVMs, capVMs: a.capVMs,
+                    guaranteedVMs: a.guaranteedVMs, targetVMs: a.targetVMs, bootingVMs: c.booting,
+                    activeVMs: c.active, drainingVMs: c.draining,
+                    starving: waiting && current < min(a.guaranteedVMs, a.targetVMs)
+                        && g.oldestPendingWait >= configuration.starvationGrace,
+                    why: GroupTarget.reasonText(a, claim: claim))
+            }
+        }
+    }
+}
