@@ -36,15 +36,6 @@ public struct VEMInstance: Hashable, Sendable, Codable {
         self.commandID = commandID
     }
 
-    /// The element's text without a namespace declaration: `<instance group="…" vm="…" command="…"/>`.
-    ///
-    /// This is what `virDomainSetMetadata` takes (it adds the namespace and prefix itself).
-    public var bareElement: String {
-        var s = "<\(Self.elementName) group=\"\(xmlEscape(group))\" vm=\"\(xmlEscape(vmID))\""
-        if let commandID { s += " command=\"\(xmlEscape(commandID))\"" }
-        return s + "/>"
-    }
-
     /// The element as it appears inside a domain's `<metadata>`, with VEM's prefix and namespace.
     public var element: String {
         var s = "<\(Self.prefix):\(Self.elementName) xmlns:\(Self.prefix)=\"\(Self.namespace)\""

@@ -23,6 +23,14 @@ import VEMLibvirt
             #expect(domains.first?.state == .running)
             #expect(domains.first?.instance == nil)
             #expect(domains.first?.vcpus == 2)
+            #expect(try await c.hostname().isEmpty == false)
+            // define(xml:) without start: a shut-off persistent domain; defining it again is refused.
+            let xml = try DomainTemplate(testDriverTemplate).render(spec("plain-1"))
+            let defined = try await c.define(xml: xml, name: "plain-1")
+            #expect(defined.state == .shutoff && defined.persistent && defined.instance?.vmID == "plain-1")
+            let again = await #expect(throws: LibvirtError.self) { try await c.define(xml: xml, name: "plain-1") }
+            #expect(again?.code == .domainExists)
+            try await c.undefine("plain-1")
             await c.close()
             let closed = await #expect(throws: LibvirtError.self) { try await c.domains() }
             #expect(closed?.code == .connectionClosed)
