@@ -42,6 +42,10 @@ let package = Package(
         .target(
             name: "VEMClient",
             dependencies: ["VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", logging]),
+        .systemLibrary(
+            name: "CLibvirt", path: "Sources/CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        .target(name: "VEMLibvirt", dependencies: ["VEMCore", "CLibvirt"]),
+        .target(name: "VEMHypervisorPlugins", dependencies: ["VEMLibvirt", "VEMAgent", "VEMCore"]),
         .executableTarget(
             name: "vem",
             dependencies: [
@@ -69,6 +73,9 @@ let package = Package(
         .testTarget(
             name: "ClientIntegrationTests",
             dependencies: ["VEMClient", "VEMBus", "VEMHub", "VEMProtocol", "vem", logging]),
+        .testTarget(name: "VEMLibvirtTests", dependencies: ["VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent"]),
+        .testTarget(
+            name: "LibvirtIntegrationTests", dependencies: ["VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent"]),
         .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
     ],
     swiftLanguageModes: [.v6]
