@@ -90,7 +90,15 @@ struct ManagerTestClient: AsyncParsableCommand {
                         readings: readings.filter { request.names.isEmpty || request.names.contains($0.name) })
                 }),
             logger: logger)
-        try await client.run()
+        // SIGTERM ends this incarnation gracefully: the client says `bye`, so the Manager knows at once that
+        // commands it never confirmed have an unknown outcome. (SIGKILL gives no such chance.)
+        signal(SIGTERM, SIG_IGN)
+        let task = Task { try await client.run() }
+        let source = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+        source.setEventHandler { task.cancel() }
+        source.resume()
+        defer { source.cancel() }
+        try await task.value
     }
 }
 

@@ -135,6 +135,9 @@ import VEMManager
         let resumedDone = resumed.filter { command in
             all.first { $0.client == command.client && $0.seq == command.seq }?.state == .done
         }
+        print(
+            "crash-recovery: \(all.count) commands; open at the kill: \(openAtKill.count) (c3: \(c3Open.count)); "
+                + "resumed and done: \(resumedDone.count)/\(resumed.count); unknown: \(all.filter { $0.state == .unknown }.count)")
         #expect(!resumed.isEmpty)
         #expect(resumedDone.count == resumed.count, "resumed \(resumed.count), done \(resumedDone.count)")
     }
