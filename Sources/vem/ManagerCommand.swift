@@ -79,10 +79,12 @@ struct ManagerCommand: AsyncParsableCommand {
             printError("error: \(error.message)")
             throw ExitCode.failure
         }
+        var engineConfiguration = ManagerEngine.Configuration(
+            admission: admission, heartbeatInterval: settings.heartbeatInterval)
+        engineConfiguration.resultObserver = journal.resultObserver(clock: SystemClock())
         let hub = HubServer(
             configuration: HubConfiguration(
-                host: settings.listen.host, port: settings.listen.port,
-                engine: .init(admission: admission, heartbeatInterval: settings.heartbeatInterval),
+                host: settings.listen.host, port: settings.listen.port, engine: engineConfiguration,
                 inboundMessagesPerSecond: inboundRate, inboundBurst: inboundBurst),
             logger: Logger(label: "vem.hub"))
         let engine = hub.engine

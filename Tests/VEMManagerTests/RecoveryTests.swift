@@ -18,8 +18,8 @@ import VEMProtocol
 
     /// Phase 1: commands are sent to h1 (incarnation 7) but never arrive; the Manager then "dies".
     func firstLife(journal: Journal) async throws {
-        let bus = InMemoryBus(faults: .init(seed: 1, dropRate: 1, types: [.command]))
-        try await Harness.run(site: try loadSite(Self.pushing), journal: journal, bus: bus) { h in
+        let faults = InMemoryBus.Faults(seed: 1, dropRate: 1, types: [.command])
+        try await Harness.run(site: try loadSite(Self.pushing), journal: journal, faults: faults) { h in
             let h1 = FakeClient(bus: h.bus, name: "h1", incarnation: 7)
             try await h.with([h1]) {
                 await h.advance(by: 10)

@@ -134,6 +134,31 @@ public final class Journal: Sendable {
         }
     }
 
+    /// Records a command's result at once, synchronously (write-ahead of the Client's `result_ack`).
+    /// - Throws: ``ManagerError/Code/journal``.
+    public func recordResultNow(client: String, result: CommandResult, at now: Double) throws(ManagerError) {
+        let state: CommandState = result.status == .ok ? .done : .failed
+        do {
+            try database.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE command SET state = ?, result = ?, updated_at = ?
+                        WHERE client = ? AND seq = ? AND state IN ('queued', 'sent', 'acknowledged')
+                        """,
+                    arguments: [state.rawValue, result.summary, now, client, Int64(bitPattern: result.seq)])
+            }
+        } catch {
+            throw ManagerError(.journal, "journal: cannot record a result: \(error)")
+        }
+    }
+
+    /// A ``VEMBus/ManagerEngine/Configuration/resultObserver`` that journals every result before the bus lets the
+    /// Client forget it, so a Manager killed at any moment loses no result. It blocks the calling (transport)
+    /// thread for one SQLite transaction.
+    public func resultObserver(clock: any ManagerClock) -> @Sendable (String, CommandResult) -> Void {
+        { [self] client, result in try? recordResultNow(client: client, result: result, at: clock.now()) }
+    }
+
     /// Marks open commands of `client` with `seq <= through` as acknowledged.
     public func acknowledge(client: String, through: UInt64, at now: Double) async throws(ManagerError) {
         try await write("acknowledge commands") { db in

@@ -51,10 +51,13 @@ struct Harness {
     /// Runs a Manager over `site` for the duration of `body`; fake Clients given are connected first and
     /// stopped at the end.
     static func run(
-        site: Site, journal: Journal? = nil, bus: InMemoryBus = InMemoryBus(), clock: ManualClock = ManualClock(),
+        site: Site, journal: Journal? = nil, faults: InMemoryBus.Faults = .none, clock: ManualClock = ManualClock(),
         _ body: (Harness) async throws -> Void
     ) async throws {
         let journal = try journal ?? Journal(path: nil)
+        var configuration = ManagerEngine.Configuration()
+        configuration.resultObserver = journal.resultObserver(clock: clock)
+        let bus = InMemoryBus(configuration: configuration, faults: faults)
         let engine = bus.engine
         var logger = Logger(label: "vem.manager.test")
         logger.logLevel = .critical
