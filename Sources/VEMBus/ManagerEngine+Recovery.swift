@@ -65,3 +65,13 @@ extension ManagerEngine {
         return pendings
     }
 }
+
+extension ManagerEngine {
+    /// The highest sequence number the Client has acknowledged (every command up to it reached its Runner), or nil
+    /// for a Client this engine does not know. For a Manager's journal (`acknowledged` state).
+    /// - Parameter client: The Client's name.
+    public func acknowledgedThrough(_ client: String) -> UInt64? {
+        guard let record = registry.withLock({ $0.records[client] }) else { return nil }
+        return record.state.withLock { $0.stream.acknowledgedThrough }
+    }
+}

@@ -15,6 +15,8 @@ import VEMSite
 public final class Manager: Sendable {
     /// A function that seeds a Client's command stream in the bus (``VEMBus/ManagerEngine/restore(_:)``).
     public typealias Restore = @Sendable (RecoveredStream) throws(BusError) -> [PendingCommand]
+    /// The highest sequence number a Client acknowledged (``VEMBus/ManagerEngine/acknowledgedThrough(_:)``).
+    public typealias Acknowledgements = @Sendable (String) -> UInt64?
 
     /// What ``recover()`` took back from the journal.
     public struct RecoverySummary: Hashable, Sendable, Codable {
@@ -47,6 +49,7 @@ public final class Manager: Sendable {
     /// When this Manager was created.
     public let startedAt: Double
     let restore: Restore?
+    let acknowledgements: Acknowledgements?
     let logger: Logger
 
     /// Creates a Manager.
@@ -58,10 +61,13 @@ public final class Manager: Sendable {
     ///   - busDescription: For `vem status`.
     ///   - restore: Seeds command streams from the journal (nil: the journal's open commands are marked
     ///     unknown by ``recover()``).
+    ///   - acknowledgements: Where the journal learns which commands reached their Client's Runner (nil: the
+    ///     `acknowledged` state is not used).
     ///   - logger: Structured logs (trigger, client and command in metadata; never payloads or credentials).
     public init(
         site: Site, bus: any ManagerBus, journal: Journal, clock: any ManagerClock = SystemClock(),
-        busDescription: String = "bus", restore: Restore? = nil, logger: Logger = Logger(label: "vem.manager")
+        busDescription: String = "bus", restore: Restore? = nil, acknowledgements: Acknowledgements? = nil,
+        logger: Logger = Logger(label: "vem.manager")
     ) {
         self.site = site
         self.bus = bus
@@ -69,6 +75,7 @@ public final class Manager: Sendable {
         self.clock = clock
         self.busDescription = busDescription
         self.restore = restore
+        self.acknowledgements = acknowledgements
         self.logger = logger
         startedAt = clock.now()
         let state = ManagerState()
@@ -86,6 +93,18 @@ public final class Manager: Sendable {
 
     /// The Manager's services: Listener, Sender, TriggerWatch.
     public var services: [any Service] { [listener, sender, triggerWatch] }
+
+    /// Moves journaled commands the Clients have acknowledged from `queued`/`sent` to `acknowledged` (called
+    /// before the operator's view of commands is read).
+    public func refreshAcknowledgements() async throws(ManagerError) {
+        guard let acknowledgements else { return }
+        let now = clock.now()
+        for client in state.snapshot(at: now).clients.keys.sorted() {
+            if let through = acknowledgements(client), through > 0 {
+                try await journal.acknowledge(client: client, through: through, at: now)
+            }
+        }
+    }
 
     /// Takes back the journal after a restart: seeds every known Client's command stream (its last incarnation,
     /// the numbers used, the commands without an outcome) so that a reconnecting Client resumes where it was.

@@ -90,7 +90,8 @@ struct ManagerCommand: AsyncParsableCommand {
         let engine = hub.engine
         let manager = Manager(
             site: site, bus: hub, journal: journal, busDescription: "hub \(settings.listen)",
-            restore: { stream throws(BusError) in try engine.restore(stream) }, logger: logger)
+            restore: { stream throws(BusError) in try engine.restore(stream) },
+            acknowledgements: { engine.acknowledgedThrough($0) }, logger: logger)
         let recovery = try await manager.recover()
         logger.info(
             "journal recovered",

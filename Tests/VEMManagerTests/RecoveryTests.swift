@@ -78,3 +78,32 @@ import VEMProtocol
         }
     }
 }
+
+/// The journal follows a command through queued → sent → acknowledged → done.
+@Suite struct CommandStateTests {
+    @Test func aCommandIsAcknowledgedWhileItRunsThenDone() async throws {
+        let site = try loadSite("""
+            [once]
+            expr = { len(manager.clients) > 0 }
+            cmd = { sender.send_command(manager.clients[0], "slow") }
+            ticks = 100
+            """)
+        try await Harness.run(site: site) { h in
+            let h1 = FakeClient(bus: h.bus, name: "h1")
+            h1.hold(true)
+            try await h.with([h1]) {
+                await h.advance(by: 100)
+                await waitUntil("the command started") { h1.executedCommands.count == 1 }
+                let api = OperatorAPI(manager: h.manager)
+                await waitUntil("acknowledged in the journal") {
+                    _ = await api.get("/v1/commands")
+                    return (try? await h.journal.allCommands().first?.state) == .acknowledged
+                }
+                h1.hold(false)
+                await waitUntil("done in the journal") { (try? await h.journal.allCommands().first?.state) == .done }
+                let status = try await api.status()
+                #expect(status.commands == ["done": 1])
+            }
+        }
+    }
+}

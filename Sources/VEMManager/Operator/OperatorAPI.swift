@@ -39,6 +39,7 @@ public struct OperatorAPI: Sendable {
             case "/v1/clients": return try encode(clients())
             case "/v1/props": return try encode(properties(client: query["client"]))
             case "/v1/commands":
+                try await manager.refreshAcknowledgements()
                 return try encode(try await manager.journal.recentCommands(limit: limit(query)))
             case "/v1/decisions":
                 return try encode(try await manager.journal.recentDecisions(limit: limit(query)))
@@ -69,6 +70,7 @@ public struct OperatorAPI: Sendable {
         var byRole: [String: Int] = ["dom0": 0, "domU": 0, "batch": 0]
         for client in snapshot.connectedClients { byRole[client.identity.role.name, default: 0] += 1 }
         let stats = manager.triggerWatch.triggerStats
+        try await manager.refreshAcknowledgements()
         return StatusReport(
             bus: manager.busDescription, startedAt: manager.startedAt, now: now, connectedByRole: byRole,
             knownClients: snapshot.clients.count, busEvents: snapshot.busEvents,

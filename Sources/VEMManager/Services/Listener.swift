@@ -40,6 +40,8 @@ public final class Listener: Service, Sendable {
         case .join(let identity, let resumed):
             do {
                 try await journal.recordClient(identity, at: now)
+            } catch where Task.isCancelled {
+                return  // shutting down
             } catch {
                 logger.error("journal write failed", metadata: ["client": "\(identity.name)", "error": "\(error)"])
                 state.recordError("\(error)", at: now, source: "journal")

@@ -10,6 +10,7 @@ final class FakeClient: Sendable {
         let table: Mutex<[String: Int64]>
         let requests = Mutex<[GetProperty]>([])
         let executed = Mutex<[Command]>([])
+        let holding = Mutex(false)
         init(_ properties: [String: Int64]) { table = Mutex(properties) }
     }
 
@@ -31,6 +32,7 @@ final class FakeClient: Sendable {
             handlers: ClientHandlers(
                 execute: { command in
                     storage.executed.withLock { $0.append(command) }
+                    while storage.holding.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(2)) }
                     return CommandResult(seq: command.seq, status: .ok, exitCode: 0)
                 },
                 properties: { request in
@@ -47,6 +49,9 @@ final class FakeClient: Sendable {
 
     /// Changes a property's value (the next `get_property` reports it).
     func set(_ name: String, _ value: Int64) { storage.table.withLock { $0[name] = value } }
+
+    /// While true, commands start (and are acknowledged) but do not finish.
+    func hold(_ on: Bool) { storage.holding.withLock { $0 = on } }
 
     /// `get_property` requests received.
     var requestCount: Int { storage.requests.withLock { $0.count } }

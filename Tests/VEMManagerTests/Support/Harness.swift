@@ -63,7 +63,8 @@ struct Harness {
         logger.logLevel = .critical
         let manager = Manager(
             site: site, bus: bus, journal: journal, clock: clock, busDescription: "memory",
-            restore: { stream throws(BusError) in try engine.restore(stream) }, logger: logger)
+            restore: { stream throws(BusError) in try engine.restore(stream) },
+            acknowledgements: { engine.acknowledgedThrough($0) }, logger: logger)
         let recovery = try await manager.recover()
         let harness = Harness(bus: bus, clock: clock, manager: manager, journal: journal, recovery: recovery)
         try await withThrowingTaskGroup(of: Void.self) { group in
