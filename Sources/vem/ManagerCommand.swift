@@ -34,10 +34,10 @@ struct ManagerCommand: AsyncParsableCommand {
     var portFile: String?
 
     @Option(help: "Inbound messages per second each Client connection may send (the hub's token bucket).")
-    var inboundRate = 50_000
+    var inboundRate = 1_000
 
     @Option(help: "Inbound messages a Client connection may send at once above the rate.")
-    var inboundBurst = 5_000
+    var inboundBurst = 2_000
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"

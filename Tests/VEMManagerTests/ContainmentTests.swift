@@ -90,3 +90,37 @@ import VEMProtocol
         }
     }
 }
+
+/// A Client that floods property reports does not starve the others: updates are coalesced into few passes.
+@Suite struct FloodTests {
+    @Test func aFloodOfReportsIsCoalescedAndOthersAreStillServed() async throws {
+        let text = try paperConfiguration() + """
+
+            [watch_updates]
+            expr = { len(manager.clients) > 0 }
+            cmd = { log("updated") }
+            on_update_check = yes
+            """
+        let site = try loadSite(text)
+        try await Harness.run(site: site) { h in
+            let flooder = FakeClient(bus: h.bus, name: "flooder")
+            let quiet = FakeClient(bus: h.bus, name: "quiet", properties: ["ram_free": 42])
+            try await h.with([flooder, quiet]) {
+                let reports = 20_000
+                for i in 0..<reports {
+                    try flooder.client.send(
+                        .property(PropertyReport(readings: [PropertyReading(name: "spam", timestampMilliseconds: 0, value: .int(Int64(i)))])))
+                }
+                await h.advance(by: 30)
+                await waitUntil("the quiet client's reply landed") {
+                    h.snapshot.clients["quiet"]?.properties["ram_free"]?.value == .int(42)
+                }
+                await waitUntil("every report handled") { h.snapshot.propertyUpdates >= UInt64(reports) + 1 }
+                #expect(h.snapshot.clients["flooder"]?.properties["spam"]?.value == .int(Int64(reports - 1)))
+                let evaluations = h.stats("watch_updates")?.evaluations ?? 0
+                #expect(evaluations >= 1)
+                #expect(evaluations <= 5, "updates were not debounced: \(evaluations) passes")
+            }
+        }
+    }
+}

@@ -10,9 +10,9 @@ import VEMSite
 /// `cmd`, whose actions go to the Sender with the trigger's name.
 ///
 /// Every pass evaluates against one immutable snapshot of the state. A trigger that fails (an error, its step
-/// budget) is counted, reported and skipped; the others go on. Property updates are coalesced: a burst of
-/// reports while a pass runs causes one more pass, not one per report (the conservative rule: any property
-/// update re-evaluates every `on_update_check` trigger).
+/// budget) is counted, reported and skipped; the others go on. Property updates are debounced: at most one
+/// on-update pass per second of Manager time, a burst of reports meanwhile causing one more pass, not one per
+/// report (the conservative rule: any property update re-evaluates every `on_update_check` trigger).
 public final class TriggerWatch: Service, Sendable {
     let triggers: [CompiledTrigger]
     let groups: [GroupDefinition]
@@ -26,11 +26,14 @@ public final class TriggerWatch: Service, Sendable {
     private let updatesContinuation: AsyncStream<Void>.Continuation
     private let passes = Atomic<Int>(0)
     private let createdAt: Double
+    /// The least Manager time between two on-update passes (the debounce), in seconds.
+    let updateInterval: Double
 
     init(
         triggers: [CompiledTrigger], groups: [GroupDefinition], state: ManagerState, sender: Sender,
-        clock: any ManagerClock, logger: Logger
+        clock: any ManagerClock, logger: Logger, updateInterval: Double = 1
     ) {
+        self.updateInterval = updateInterval
         self.triggers = triggers
         self.groups = groups
         self.state = state
@@ -59,15 +62,25 @@ public final class TriggerWatch: Service, Sendable {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await self.periodic() }
-                group.addTask {
-                    for await _ in self.updates {
-                        let due = self.triggers.indices.filter { self.triggers[$0].definition.onUpdateCheck }
-                        self.pass(due, reason: "update")
-                    }
-                }
+                group.addTask { await self.onUpdates() }
             }
         } onGracefulShutdown: {
             self.updatesContinuation.finish()
+        }
+    }
+
+    /// One pass of the `on_update_check` triggers after properties arrive, at most one per ``updateInterval``
+    /// of Manager time: reports arriving meanwhile are coalesced into the next pass.
+    private func onUpdates() async {
+        let due = triggers.indices.filter { triggers[$0].definition.onUpdateCheck }
+        var lastPass = -Double.infinity
+        for await _ in updates {
+            let earliest = lastPass + updateInterval
+            if clock.now() < earliest {
+                do { try await clock.sleep(until: earliest) } catch { return }
+            }
+            lastPass = clock.now()
+            pass(due, reason: "update")
         }
     }
 
