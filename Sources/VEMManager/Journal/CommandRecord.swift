@@ -2,7 +2,8 @@ import VEMProtocol
 
 /// Where a journaled command stands.
 public enum CommandState: String, Hashable, Sendable, Codable, CaseIterable {
-    /// Written to the journal, about to be handed to the bus.
+    /// Written to the journal, about to be handed to the bus, or handed to the command stream of a Client that
+    /// is not connected (sent when it comes back).
     case queued
     /// Handed to the Client's command stream (sent, or waiting for the stream's window).
     case sent

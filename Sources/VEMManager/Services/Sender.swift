@@ -186,7 +186,13 @@ public final class Sender: Service, Sendable {
                 "command stream numbering differs from the journal",
                 metadata: ["client": "\(client)", "expected": "\(predicted)", "seq": "\(pending.seq)"])
         }
-        try await journal.update(client: client, seq: pending.seq, to: .sent, at: clock.now())
+        // A Client that is not connected now gets the command when it comes back (same incarnation: resumed; a
+        // new one: it was never sent, so it is sent then): it stays `queued` until then.
+        if bus.members().contains(where: { $0.name == client }) {
+            try await journal.update(client: client, seq: pending.seq, to: .sent, at: clock.now())
+        } else {
+            logger.info("command queued until the client reconnects", metadata: ["client": "\(client)", "seq": "\(pending.seq)"])
+        }
         return pending
     }
 }
