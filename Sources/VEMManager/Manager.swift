@@ -44,8 +44,8 @@ public final class Manager: Sendable {
     public let sender: Sender
     /// The TriggerWatch service.
     public let triggerWatch: TriggerWatch
-    /// A description of the bus for `vem status` (`hub 127.0.0.1:7400`).
-    public let busDescription: String
+    /// A description of the bus for `vem status` (`hub 127.0.0.1:7400`), read when asked.
+    public let busDescription: @Sendable () -> String
     /// When this Manager was created.
     public let startedAt: Double
     let restore: Restore?
@@ -66,7 +66,7 @@ public final class Manager: Sendable {
     ///   - logger: Structured logs (trigger, client and command in metadata; never payloads or credentials).
     public init(
         site: Site, bus: any ManagerBus, journal: Journal, clock: any ManagerClock = SystemClock(),
-        busDescription: String = "bus", restore: Restore? = nil, acknowledgements: Acknowledgements? = nil,
+        busDescription: @escaping @Sendable () -> String = { "bus" }, restore: Restore? = nil, acknowledgements: Acknowledgements? = nil,
         logger: Logger = Logger(label: "vem.manager")
     ) {
         self.site = site

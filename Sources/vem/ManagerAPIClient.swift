@@ -70,5 +70,7 @@ func formatTime(_ seconds: Double?) -> String {
 
 /// `12s`, `3m4s` for an age in seconds.
 func formatAge(_ seconds: Double) -> String {
-    formatDuration(.milliseconds(Int64((seconds * 1000).rounded())))
+    seconds < 10
+        ? formatDuration(.milliseconds(Int64((seconds * 1000).rounded())))
+        : formatDuration(.seconds(Int64(seconds.rounded())))
 }

@@ -89,7 +89,7 @@ struct ManagerCommand: AsyncParsableCommand {
             logger: Logger(label: "vem.hub"))
         let engine = hub.engine
         let manager = Manager(
-            site: site, bus: hub, journal: journal, busDescription: "hub \(settings.listen)",
+            site: site, bus: hub, journal: journal, busDescription: { "hub \(settings.listen.host):\(hub.port ?? settings.listen.port)" },
             restore: { stream throws(BusError) in try engine.restore(stream) },
             acknowledgements: { engine.acknowledgedThrough($0) }, logger: logger)
         let recovery = try await manager.recover()

@@ -72,7 +72,7 @@ public struct OperatorAPI: Sendable {
         let stats = manager.triggerWatch.triggerStats
         try await manager.refreshAcknowledgements()
         return StatusReport(
-            bus: manager.busDescription, startedAt: manager.startedAt, now: now, connectedByRole: byRole,
+            bus: manager.busDescription(), startedAt: manager.startedAt, now: now, connectedByRole: byRole,
             knownClients: snapshot.clients.count, busEvents: snapshot.busEvents,
             propertyUpdates: snapshot.propertyUpdates, rejectedConnections: snapshot.rejectedConnections,
             triggers: stats.count, triggerErrors: stats.reduce(0) { $0 + $1.errors },

@@ -62,7 +62,7 @@ struct Harness {
         var logger = Logger(label: "vem.manager.test")
         logger.logLevel = .critical
         let manager = Manager(
-            site: site, bus: bus, journal: journal, clock: clock, busDescription: "memory",
+            site: site, bus: bus, journal: journal, clock: clock, busDescription: { "memory" },
             restore: { stream throws(BusError) in try engine.restore(stream) },
             acknowledgements: { engine.acknowledgedThrough($0) }, logger: logger)
         let recovery = try await manager.recover()
