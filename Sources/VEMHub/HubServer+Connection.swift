@@ -7,7 +7,7 @@ import VEMProtocol
 /// outbound messages are encoded here, writes are flushed once per read batch, and the heartbeat, backpressure
 /// and inbound rate limit are enforced here. Failures close this connection only.
 final class ServerConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = Message
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let engine: ManagerEngine
@@ -18,6 +18,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private(set) var link: HubServerLink?
     private var phase = LinkPhase.awaitingHello
     private var encoder: FrameEncoder
+    private var frames: InboundFrames
+    private var inbox: [Message] = []
+    private var handling = false
     private var liveness: Liveness
     private var bucket: TokenBucket
     private var timer: RepeatedTask?
@@ -33,6 +36,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.logger = logger
         self.registry = registry
         encoder = FrameEncoder(maximumFrameSize: configuration.maximumFrameSize)
+        frames = InboundFrames(maximumFrameSize: configuration.maximumFrameSize)
         let now = Int64(NIODeadline.now().uptimeNanoseconds)
         liveness = Liveness(intervalNanoseconds: configuration.engine.heartbeatInterval.nanoseconds, now: now)
         bucket = TokenBucket(
@@ -53,14 +57,31 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let message = Self.unwrapInboundIn(data)
         guard closeReason == nil, let link else { return }
-        liveness.noteRead()
-        if !bucket.take(now: Int64(NIODeadline.now().uptimeNanoseconds)) { pauseReading(context: context) }
-        inRead = true
-        if case .close(let reason) = engine.handle(message, phase: &phase, link: link) {
-            close(reason: reason)
+        var messages = inbox
+        inbox = []
+        var failure: ProtocolError?
+        do throws(ProtocolError) {
+            try frames.feed(Self.unwrapInboundIn(data), into: &messages)
+        } catch {
+            failure = error
         }
+        let now = Int64(NIODeadline.now().uptimeNanoseconds)
+        liveness.didRead(now: now)
+        inRead = true
+        handling = true
+        for message in messages {
+            guard closeReason == nil else { break }
+            if !bucket.take(now: now) { pauseReading(context: context) }
+            if case .close(let reason) = engine.handle(message, phase: &phase, link: link) {
+                close(reason: reason)
+            }
+        }
+        handling = false
+        messages.removeAll(keepingCapacity: true)
+        inbox = messages
+        if let failure { close(reason: failure.description) }
+        if closeReason != nil { context.close(promise: nil) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -73,8 +94,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let reason = (error as? ProtocolError)?.description ?? "transport error: \(error)"
-        close(reason: reason)
+        close(reason: "transport error: \(error)")
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -85,6 +105,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        if closeReason == nil {
+            do throws(ProtocolError) { try frames.finish() } catch { closeReason = error.description }
+        }
         if let link {
             engine.linkClosed(phase: &phase, link: link, reason: closeReason ?? "connection closed by peer")
             registry.remove(link)
@@ -122,11 +145,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 return
             }
         }
-        liveness.noteWrite()
+        liveness.didWrite(now: Int64(NIODeadline.now().uptimeNanoseconds))
         context.write(Self.wrapOutboundOut(buffer), promise: nil)
     }
 
-    /// Closes this connection (once); the reason is reported when it is inactive.
+    /// Closes this connection (once); the reason is reported when it is inactive. While a read is being handled
+    /// the close waits for the end of it, so the engine is never re-entered (through `channelInactive`) from
+    /// inside its own `handle`.
     func close(reason: String) {
         guard closeReason == nil, let context else { return }
         closeReason = reason
@@ -134,7 +159,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             flushPending = false
             context.flush()
         }
-        context.close(promise: nil)
+        if !handling { context.close(promise: nil) }
     }
 
     // MARK: Timers

@@ -7,9 +7,10 @@ import VEMProtocol
 
 /// The embedded hub, Manager side: a SwiftNIO TCP server that Clients connect to. A ``VEMBus/ManagerBus``.
 ///
-/// Pipeline per connection: `[TLS (not yet)] → FrameDecoderHandler → ServerConnectionHandler`. Frames are
-/// decoded and handled on the connection's event loop; the shared ``VEMBus/ManagerEngine`` keeps membership and
-/// command streams. Use ``run()`` as a service, or ``start()`` / ``shutdown()``.
+/// Pipeline per connection: `[TLS (not yet)] → ServerConnectionHandler`, which decodes frames in place from
+/// each read (``InboundFrames``) and handles them on the connection's event loop; the shared
+/// ``VEMBus/ManagerEngine`` keeps membership and command streams. Use ``run()`` as a service, or ``start()`` /
+/// ``shutdown()``.
 public final class HubServer: ManagerBus {
     /// The connections alive now (admitted or not), for shutdown.
     final class LinkRegistry: Sendable {
@@ -55,9 +56,11 @@ public final class HubServer: ManagerBus {
             ownsGroup = true
         }
         let maximumFrameSize = configuration.maximumFrameSize
+        let timers = group.any()
         engine = ManagerEngine(
             configuration: configuration.engine, logger: logger, messageHandler: messageHandler,
-            fanOut: { message, links in HubServer.fanOut(message, to: links, maximumFrameSize: maximumFrameSize) })
+            fanOut: { message, links in HubServer.fanOut(message, to: links, maximumFrameSize: maximumFrameSize) },
+            scheduler: { delay, action in timers.scheduleTask(in: .nanoseconds(delay.nanoseconds)) { action() } })
     }
 
     /// Starts listening.
@@ -88,8 +91,6 @@ public final class HubServer: ManagerBus {
                         try channel.syncOptions?.setOption(ChannelOptions.socketOption(.so_sndbuf), value: size)
                     }
                     // A TLS handler (swift-nio-ssl) goes first here when TLS is added.
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(FrameDecoderHandler(maximumFrameSize: configuration.maximumFrameSize)))
                     try channel.pipeline.syncOperations.addHandler(
                         ServerConnectionHandler(
                             engine: engine, configuration: configuration, logger: logger, registry: links))
