@@ -145,6 +145,10 @@ import VEMManager
             "crash-recovery: \(all.count) commands; open at the kill: \(openAtKill.count) (c3: \(c3Open.count)); "
                 + "resumed and done: \(resumedDone.count)/\(resumed.count); unknown: \(all.filter { $0.state == .unknown }.count)")
         #expect(!resumed.isEmpty)
-        #expect(resumedDone.count == resumed.count, "resumed \(resumed.count), done \(resumedDone.count)")
+        let notDone = resumed.compactMap { command in
+            all.first { $0.client == command.client && $0.seq == command.seq && $0.state != .done }
+        }.map { "\($0.client)#\($0.seq) was \(openAtKill.first { o in o.client == $0.client && o.seq == $0.seq }?.state.rawValue ?? "?"), "
+            + "now \($0.state.rawValue) (\($0.result ?? "")); ran \((logs[$0.client] ?? []).filter { s in s == $0.seq }.count)x" }
+        #expect(notDone.isEmpty, "resumed \(resumed.count), not done: \(notDone)")
     }
 }
