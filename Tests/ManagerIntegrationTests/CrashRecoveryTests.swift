@@ -145,10 +145,15 @@ import VEMManager
             "crash-recovery: \(all.count) commands; open at the kill: \(openAtKill.count) (c3: \(c3Open.count)); "
                 + "resumed and done: \(resumedDone.count)/\(resumed.count); unknown: \(all.filter { $0.state == .unknown }.count)")
         #expect(!resumed.isEmpty)
-        let notDone = resumed.compactMap { command in
-            all.first { $0.client == command.client && $0.seq == command.seq && $0.state != .done }
-        }.map { "\($0.client)#\($0.seq) was \(openAtKill.first { o in o.client == $0.client && o.seq == $0.seq }?.state.rawValue ?? "?"), "
-            + "now \($0.state.rawValue) (\($0.result ?? "")); ran \((logs[$0.client] ?? []).filter { s in s == $0.seq }.count)x" }
+        var notDone: [String] = []
+        for opened in resumed {
+            guard let final = all.first(where: { $0.client == opened.client && $0.seq == opened.seq }), final.state != .done
+            else { continue }
+            let runs = (logs[final.client] ?? []).filter { $0 == final.seq }.count
+            notDone.append(
+                "\(final.client)#\(final.seq) was \(opened.state.rawValue), now \(final.state.rawValue) "
+                    + "(\(final.result ?? "")), ran \(runs)x")
+        }
         #expect(notDone.isEmpty, "resumed \(resumed.count), not done: \(notDone)")
     }
 }
