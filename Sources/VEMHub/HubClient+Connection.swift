@@ -166,29 +166,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
 /// The Client engine's handle on one connection: safe from any thread.
 final class HubClientLink: ClientLink {
-    let eventLoop: any EventLoop
-    private let handler: NIOLoopBoundBox<ClientConnectionHandler?>
+    private let handler: LoopHandle<ClientConnectionHandler>
 
     init(eventLoop: any EventLoop, handler: ClientConnectionHandler) {
-        self.eventLoop = eventLoop
-        self.handler = NIOLoopBoundBox(handler, eventLoop: eventLoop)
+        self.handler = LoopHandle(handler, eventLoop: eventLoop)
     }
 
-    func transmit(_ messages: [Message]) {
-        if eventLoop.inEventLoop {
-            handler.value?.write(messages)
-        } else {
-            eventLoop.execute { self.handler.value?.write(messages) }
-        }
-    }
+    func transmit(_ messages: [Message]) { handler.run { $0.write(messages) } }
 
-    func close(reason: String) {
-        if eventLoop.inEventLoop {
-            handler.value?.close(reason: reason)
-        } else {
-            eventLoop.execute { self.handler.value?.close(reason: reason) }
-        }
-    }
+    func close(reason: String) { handler.run { $0.close(reason: reason) } }
 
-    func detach() { handler.value = nil }
+    func detach() { handler.detach() }
 }

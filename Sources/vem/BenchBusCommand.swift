@@ -68,9 +68,15 @@ struct BenchBus: AsyncParsableCommand {
         let perBlock = max(1, (rounds + blocks - 1) / blocks)
         var hubRounds: [Double] = []
         var echoRounds: [Double] = []
+        var hubCPU = 0.0
+        var echoCPU = 0.0
         for block in 0..<blocks {
             try await hub.withClients { rssPerClient in
-                hubRounds += await hub.rounds(perBlock, warmUp: 2, notes: &figures.notes)
+                let cpu = processCPUMilliseconds()
+                let times = await hub.rounds(perBlock, warmUp: 2, notes: &figures.notes)
+                hubCPU += processCPUMilliseconds() - cpu
+                hubRounds += times
+                figures.notes.append("block \(block): hub round p50 \(fixed(percentile(times, 0.5))) ms")
                 if block == 0 && !roundsOnly {
                     figures.rssPerClientKiB = rssPerClient
                     try await hub.measureCommands(commands, into: &figures)
@@ -79,7 +85,11 @@ struct BenchBus: AsyncParsableCommand {
                 }
             }
             try await echo.withClients {
-                echoRounds += await echo.rounds(perBlock, warmUp: 2)
+                let cpu = processCPUMilliseconds()
+                let times = await echo.rounds(perBlock, warmUp: 2)
+                echoCPU += processCPUMilliseconds() - cpu
+                echoRounds += times
+                figures.notes.append("block \(block): echo round p50 \(fixed(percentile(times, 0.5))) ms")
             }
         }
         await hub.shutdown()
@@ -88,6 +98,9 @@ struct BenchBus: AsyncParsableCommand {
         figures.roundP99 = percentile(hubRounds, 0.99)
         figures.baselineP50 = percentile(echoRounds, 0.50)
         figures.baselineP99 = percentile(echoRounds, 0.99)
+        // Rounds per block include the warm-up ones.
+        figures.roundCPU = hubCPU / Double(blocks * (perBlock + 2))
+        figures.baselineRoundCPU = echoCPU / Double(blocks * (perBlock + 2))
         print(json ? figures.json : figures.table)
     }
 }

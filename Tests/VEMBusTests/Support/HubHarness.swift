@@ -57,7 +57,7 @@ final class HubHarness: BusHarness {
         let client = HubClient(
             configuration: clientConfiguration(), identity: identity, token: token ?? self.token,
             handlers: loggingHandlers(name: name, log: log), logger: logger, eventLoopGroup: clientGroup)
-        return HubTestClient(client: client)
+        return RunningClient(client, identity: identity, drop: { client.dropConnection() })
     }
 
     static var vemExecutable: URL {
@@ -94,33 +94,6 @@ final class HubHarness: BusHarness {
         await server.shutdown()
         try? await clientGroup.shutdownGracefully()
     }
-}
-
-final class HubTestClient: TestClient {
-    let client: HubClient
-    let events: EventRecorder<ClientBusEvent>
-    let task: Task<(any Error)?, Never>
-
-    init(client: HubClient) {
-        self.client = client
-        events = EventRecorder(client.events)
-        task = Task {
-            do {
-                try await client.run()
-                return nil
-            } catch {
-                return error
-            }
-        }
-    }
-
-    var identity: ClientIdentity { client.engine.identity }
-    func dropConnection() { client.dropConnection() }
-    func stop() async {
-        task.cancel()
-        _ = await task.value
-    }
-    func runResult() async -> (any Error)? { await task.value }
 }
 
 struct ProcessClient: KillableClient {
