@@ -20,6 +20,10 @@ public final class ManagerEngine: Sendable {
         public var commandStream: CommandStream.ManagerSide.Configuration
         /// This Manager process's incarnation (announced in `welcome`). Default: random.
         public var managerIncarnation: UInt64
+        /// Called synchronously with each command result the first time it is delivered, before the Client is
+        /// told it may forget it (`result_ack`): a Manager journals results here so that a crash cannot lose a
+        /// result the Client has already dropped. Keep it short (it runs on the transport's thread). Default nil.
+        public var resultObserver: (@Sendable (_ client: String, _ result: CommandResult) -> Void)?
 
         /// Creates a configuration.
         public init(
@@ -239,7 +243,11 @@ public final class ManagerEngine: Sendable {
             effects.take(state.stream.onMessage(message), from: &state)
             return true
         }
-        if current { effects.perform(on: session.link) }
+        guard current else { return }
+        if let observer = configuration.resultObserver {
+            for case (_, .result(let result)) in effects.outcomes { observer(session.identity.name, result) }
+        }
+        effects.perform(on: session.link)
     }
 
     private func clientLeft(_ session: ClientSession, reason: String) {

@@ -7,7 +7,9 @@ struct VEM: AsyncParsableCommand {
         commandName: "vem",
         abstract: "VEM, the Virtual Environment Manager: group VMs on a shared cluster, following the batch queues.",
         subcommands: [
-            Agent.self, CheckConfig.self, Eval.self, Bench.self, TraceInfo.self, BusClient.self, BenchClients.self,
+            Agent.self, CheckConfig.self, Eval.self, Bench.self, TraceInfo.self, ManagerCommand.self, StatusCommand.self,
+            ClientsCommand.self, PropsCommand.self, CommandsCommand.self, TriggersCommand.self, SnapshotCommand.self,
+            ManagerTestClient.self, BusClient.self, BenchClients.self,
         ]
     )
 }
