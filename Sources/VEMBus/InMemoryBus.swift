@@ -104,6 +104,7 @@ final class InMemoryConnection: Sendable {
     let bus: InMemoryBus
     let client: InMemoryClient
     let phase = Mutex<LinkPhase>(.awaitingHello)
+    let closeRequested = Atomic<Bool>(false)
     let closed = Atomic<Bool>(false)
     private let ends = Mutex<(manager: ManagerEnd, client: ClientEnd)?>(nil)
 
@@ -143,9 +144,11 @@ final class InMemoryConnection: Sendable {
         }
     }
 
+    /// Closes after the messages already on their way (like TCP, which delivers what was sent before the FIN).
     func close(reason: String) {
-        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard !closeRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
         bus.network.enqueue { [self] in
+            closed.store(true, ordering: .releasing)
             guard let (managerEnd, clientEnd) = ends.withLock({ ends in defer { ends = nil }; return ends }) else {
                 return
             }
