@@ -55,7 +55,8 @@ let package = Package(
         ),
         .testTarget(name: "VEMAgentTests", dependencies: ["VEMAgent"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VEMBatchTests", dependencies: ["VEMBatch", "VEMCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VEMBusTests", dependencies: ["VEMBus", "VEMHub", "VEMProtocol", "vem", logging] + nio),
+        .testTarget(
+            name: "VEMBusTests", dependencies: ["VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", "vem", logging] + nio),
         .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
         .testTarget(name: "NATSTests", dependencies: ["VEMNATS", "VEMBus", "VEMProtocol", "vem", logging]),
     ],

@@ -101,6 +101,11 @@ public final class NATSClient: ClientBus {
         if let error { throw error }
     }
 
+    /// Ends the current session as if its connection was lost, and starts a new one (tests).
+    public func dropSession(reason: String = "session dropped") {
+        if let link = state.withLock({ $0.link }) { restartSession(link, reason: reason) }
+    }
+
     /// Whether the NATS connection is up now.
     public var isConnected: Bool { state.withLock { $0.connection }?.isConnected ?? false }
 

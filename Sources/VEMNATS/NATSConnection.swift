@@ -27,13 +27,21 @@ public struct NATSConnectionOptions: Sendable {
     public var maximumReconnects: Int
     /// How often the client pings the server to detect a dead server. Default 2 s.
     public var pingInterval: Duration
+    /// Deliver this connection's messages on libnats's shared delivery pool instead of one thread per
+    /// subscription (many connections in one process, as in tests). Default `false`.
+    public var sharedDelivery: Bool
+    /// Try the servers in the order given (default: libnats shuffles them).
+    public var noRandomize: Bool
 
     /// Creates options.
     public init(
         servers: [String], user: String? = nil, password: String? = nil, name: String = "vem",
         connectTimeout: Duration = .seconds(2), reconnectWait: Duration = .milliseconds(100),
-        maximumReconnects: Int = -1, pingInterval: Duration = .seconds(2)
+        maximumReconnects: Int = -1, pingInterval: Duration = .seconds(2), sharedDelivery: Bool = false,
+        noRandomize: Bool = false
     ) {
+        self.noRandomize = noRandomize
+        self.sharedDelivery = sharedDelivery
         self.servers = servers
         self.user = user
         self.password = password
@@ -144,6 +152,8 @@ public final class NATSConnection: @unchecked Sendable {
         if status == NATS_OK { status = natsOptions_SetMaxReconnect(opts, Int32(clamping: options.maximumReconnects)) }
         if status == NATS_OK { status = natsOptions_SetPingInterval(opts, options.pingInterval.milliseconds) }
         if status == NATS_OK { status = natsOptions_SetMaxPingsOut(opts, 2) }
+        if status == NATS_OK, options.noRandomize { status = natsOptions_SetNoRandomize(opts, true) }
+        if status == NATS_OK, options.sharedDelivery { status = natsOptions_UseGlobalMessageDelivery(opts, true) }
         if status == NATS_OK { status = natsOptions_SetDisconnectedCB(opts, onDisconnected, box) }
         if status == NATS_OK { status = natsOptions_SetReconnectedCB(opts, onReconnected, box) }
         if status == NATS_OK { status = natsOptions_SetClosedCB(opts, onClosed, box) }

@@ -70,21 +70,34 @@ public struct NATSEnvelope: Hashable, Sendable {
 
     /// Decodes a payload.
     /// - Parameter payload: The NATS message's data.
-    /// - Throws: ``ProtocolError`` when the header or a frame is malformed.
+    /// - Throws: ``ProtocolError`` when the header or any frame is malformed.
     public init(decoding payload: UnsafeRawBufferPointer, maximumFrameSize: Int = WireFormat.defaultMaximumFrameSize)
         throws(ProtocolError)
     {
+        let (envelope, error) = try Self.decodePrefix(payload, maximumFrameSize: maximumFrameSize)
+        if let error { throw error }
+        self = envelope
+    }
+
+    /// Decodes a payload as far as it is well-formed: the header (or an error), the frames before the first bad
+    /// one, and that frame's error — so that a bad frame after good ones is handled like a bad frame on a TCP
+    /// connection (the good ones count, then the session ends).
+    /// - Throws: ``ProtocolError`` when the header itself is malformed.
+    public static func decodePrefix(
+        _ payload: UnsafeRawBufferPointer, maximumFrameSize: Int = WireFormat.defaultMaximumFrameSize
+    ) throws(ProtocolError) -> (NATSEnvelope, ProtocolError?) {
         guard payload.count >= 9 else {
             throw ProtocolError(.truncatedFrame, "envelope of \(payload.count) bytes is shorter than its header")
         }
         let flags = payload[0]
-        session = Self.readUInt64(payload, at: 1)
+        let session = readUInt64(payload, at: 1)
         var offset = 9
+        var note: ConnectionNote?
         if flags & 1 != 0 {
             guard payload.count >= offset + 9 else {
                 throw ProtocolError(.truncatedFrame, "envelope ends inside its connection note")
             }
-            let cid = Self.readUInt64(payload, at: offset)
+            let cid = readUInt64(payload, at: offset)
             let length = Int(payload[offset + 8])
             offset += 9
             guard payload.count >= offset + length else {
@@ -93,22 +106,25 @@ public struct NATSEnvelope: Hashable, Sendable {
             let id = String(decoding: UnsafeRawBufferPointer(rebasing: payload[offset..<offset + length]), as: UTF8.self)
             note = ConnectionNote(cid: cid, serverID: id)
             offset += length
-        } else {
-            note = nil
         }
-        var messages: [Message] = []
+        var envelope = NATSEnvelope(session: session, note: note, messages: [])
         while offset < payload.count {
-            let rest = UnsafeRawBufferPointer(rebasing: payload[offset...])
-            guard let length = try WireFormat.peekBodyLength(rest, maximumFrameSize: maximumFrameSize),
-                rest.count >= WireFormat.lengthPrefixSize + length
-            else {
-                throw ProtocolError(.truncatedFrame, "envelope ends inside a frame", offset: offset)
+            do throws(ProtocolError) {
+                let rest = UnsafeRawBufferPointer(rebasing: payload[offset...])
+                guard let length = try WireFormat.peekBodyLength(rest, maximumFrameSize: maximumFrameSize),
+                    rest.count >= WireFormat.lengthPrefixSize + length
+                else {
+                    throw ProtocolError(.truncatedFrame, "envelope ends inside a frame", offset: offset)
+                }
+                let start = offset + WireFormat.lengthPrefixSize
+                envelope.messages.append(
+                    try Message(decodingBody: UnsafeRawBufferPointer(rebasing: payload[start..<start + length])))
+                offset = start + length
+            } catch {
+                return (envelope, error)
             }
-            let start = offset + WireFormat.lengthPrefixSize
-            messages.append(try Message(decodingBody: UnsafeRawBufferPointer(rebasing: payload[start..<start + length])))
-            offset = start + length
         }
-        self.messages = messages
+        return (envelope, nil)
     }
 
     static func appendUInt64(_ value: UInt64, to bytes: inout [UInt8]) {

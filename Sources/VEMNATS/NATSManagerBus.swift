@@ -170,21 +170,26 @@ public final class NATSManagerBus: ManagerBus {
     private func receive(_ view: NATSMessageView) {
         guard let name = subjects.clientName(fromManagerSubject: view.subject) else { return }
         let envelope: NATSEnvelope
+        let failure: ProtocolError?
         do throws(ProtocolError) {
-            envelope = try NATSEnvelope(decoding: view.payload, maximumFrameSize: configuration.maximumFrameSize)
+            (envelope, failure) = try NATSEnvelope.decodePrefix(
+                view.payload, maximumFrameSize: configuration.maximumFrameSize)
         } catch {
-            counters.withLock { $0.malformed += 1 }
-            logger.warning("malformed NATS payload", metadata: ["client": "\(name)", "error": "\(error)"])
+            reject(peer: "nats:\(name)", reason: "\(error)")
             return
         }
         let now = monotonicNanoseconds()
         let current = table.withLock { $0[name]?.link }
         if let current, current.session == envelope.session {
             current.lastHeard.store(now, ordering: .relaxed)
-            deliver(envelope.messages, on: current)
+            if deliver(envelope.messages, on: current), let failure { closeLink(current, reason: "\(failure)") }
             return
         }
         guard case .hello(let hello)? = envelope.messages.first else {
+            if let failure {
+                reject(peer: "nats:\(name)#\(String(envelope.session, radix: 16))", reason: "\(failure)")
+                return
+            }
             counters.withLock { $0.stale += 1 }
             // An unknown session (older than the current one, or the Manager restarted): ask for a new hello.
             if current == nil || envelope.session > current?.session ?? 0 {
@@ -196,6 +201,12 @@ public final class NATSManagerBus: ManagerBus {
         }
         let link = NATSManagerLink(
             name: name, session: envelope.session, incarnation: hello.incarnation, note: envelope.note, bus: self)
+        guard hello.name == name else {
+            // The subject names the NATS user's Client; a hello for another name is an impersonation attempt.
+            link.transmit([.reject(Reject(.forbidden, detail: "hello name does not match the NATS subject"))])
+            reject(peer: link.peer, reason: "forbidden: hello for '\(hello.name)' on the subject of '\(name)'")
+            return
+        }
         let (fresh, previous) = table.withLock { table -> (Bool, NATSManagerLink?) in
             if let entry = table[name], entry.incarnation == hello.incarnation,
                 envelope.session <= entry.newestSession
@@ -211,17 +222,27 @@ public final class NATSManagerBus: ManagerBus {
             return
         }
         if let previous { closeLink(previous, reason: "the client opened a new session") }
-        deliver(envelope.messages, on: link)
+        if deliver(envelope.messages, on: link), let failure { closeLink(link, reason: "\(failure)") }
     }
 
-    private func deliver(_ messages: [Message], on link: NATSManagerLink) {
+    /// Input that never became a session: reported like a connection closed before admission.
+    private func reject(peer: String, reason: String) {
+        counters.withLock { $0.malformed += 1 }
+        let link = RejectedLink(peer: peer)
+        var phase = LinkPhase.awaitingHello
+        engine.linkClosed(phase: &phase, link: link, reason: reason)
+    }
+
+    /// Hands messages to the engine; `false` when the session ended on one of them.
+    private func deliver(_ messages: [Message], on link: NATSManagerLink) -> Bool {
         for message in messages {
             let action = link.phase.withLock { engine.handle(message, phase: &$0, link: link) }
             if case .close(let reason) = action {
                 closeLink(link, reason: reason)
-                return
+                return false
             }
         }
+        return true
     }
 
     private func tickLoop(interval: Duration) async {
@@ -241,6 +262,14 @@ public final class NATSManagerBus: ManagerBus {
             for link in silent { closeLink(link, reason: "heartbeat timeout") }
         }
     }
+}
+
+/// The link of input that never became a session (for the engine's `connectionRejected` event).
+private final class RejectedLink: ManagerLink {
+    let peer: String
+    init(peer: String) { self.peer = peer }
+    func transmit(_ messages: [Message]) {}
+    func close(reason: String) {}
 }
 
 /// Lets the engine's fan-out closure reach the bus that owns the engine (set once, right after init).
