@@ -6,7 +6,8 @@ import Foundation
 
 extension NATSServerProcess {
     /// Starts `count` servers on free loopback ports (`n1`, `n2`, …) with `body` (accounts etc.) in each
-    /// configuration; with more than one, they form a cluster and this waits until every route is up.
+    /// configuration; with more than one, they form a cluster (the others route to `n1` and find each other
+    /// through it) and this waits until every route is up.
     /// - Parameters:
     ///   - count: How many nodes.
     ///   - body: Configuration shared by all nodes.
@@ -16,15 +17,12 @@ extension NATSServerProcess {
     public static func startCluster(
         count: Int, body: String, directory: String, timeout: Duration = .seconds(15)
     ) async throws(NATSError) -> [NATSServerProcess] {
-        let free = try freePorts(count * 3)
-        let ports = (0..<count).map { Ports(client: free[3 * $0], cluster: free[3 * $0 + 1], monitor: free[3 * $0 + 2]) }
         var servers: [NATSServerProcess] = []
         do throws(NATSError) {
-            for (index, port) in ports.enumerated() {
-                let routes = count > 1 ? ports.filter { $0 != port }.map(\.cluster) : nil
+            for index in 0..<count {
+                let routes: [Int]? = count == 1 ? nil : servers.first.map { [$0.ports.cluster] } ?? []
                 servers.append(
-                    try await start(name: "n\(index + 1)", ports: port, routes: routes, body: body, directory: directory,
-                        timeout: timeout))
+                    try await start(name: "n\(index + 1)", routes: routes, body: body, directory: directory, timeout: timeout))
             }
             if count > 1 {
                 let deadline = ContinuousClock.now + timeout

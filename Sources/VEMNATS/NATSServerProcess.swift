@@ -54,51 +54,24 @@ public final class NATSServerProcess: @unchecked Sendable {
         return found
     }
 
-    /// Free ports on 127.0.0.1 (bound to port 0, then released).
-    public static func freePorts(_ count: Int) throws(NATSError) -> [Int] {
-        var sockets: [Int32] = []
-        defer { for fd in sockets { close(fd) } }
-        var ports: [Int] = []
-        for _ in 0..<count {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw NATSError(.connect, "socket() failed") }
-            sockets.append(fd)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = 0
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                    bind(fd, raw, length) == 0 && getsockname(fd, raw, &length) == 0
-                }
-            }
-            guard bound else { throw NATSError(.connect, "cannot bind a free port") }
-            ports.append(Int(UInt16(bigEndian: address.sin_port)))
-        }
-        return ports
-    }
-
-    /// Writes `<directory>/<name>.conf` (listen, monitor, optional cluster, then `body`), starts the server and
-    /// waits until it answers on its client port with `INFO`.
+    /// Writes `<directory>/<name>.conf` (listen, monitor and cluster ports chosen by the server itself, then
+    /// `body`), starts the server, reads its ports from its log and waits until it answers with `INFO`.
     /// - Parameters:
     ///   - name: The node's name.
-    ///   - ports: Its ports.
-    ///   - routes: The cluster ports of the other nodes (empty: a single server without a cluster block).
+    ///   - routes: The cluster ports of nodes to route to (`nil`: a single server without a cluster block; empty:
+    ///     a cluster node that only accepts routes).
     ///   - body: More configuration (the accounts from ``NATSAccountsConfig/text``, `ping_interval`, …).
     ///   - directory: A scratch directory (it must exist).
     ///   - timeout: How long to wait for it to answer.
     /// - Throws: ``NATSError/Code/connect`` when it does not start or answer (with the log's last lines).
     public static func start(
-        name: String, ports: Ports, routes: [Int]? = nil, body: String, directory: String,
-        timeout: Duration = .seconds(10)
+        name: String, routes: [Int]? = nil, body: String, directory: String, timeout: Duration = .seconds(10)
     ) async throws(NATSError) -> NATSServerProcess {
-        var config = [
-            "server_name: \(name)", "listen: 127.0.0.1:\(ports.client)", "http: 127.0.0.1:\(ports.monitor)",
-        ]
+        // Port -1: the server binds a free port itself (no race with other tests), and logs it.
+        var config = ["server_name: \(name)", "listen: 127.0.0.1:-1", "http: 127.0.0.1:-1"]
         if let routes {
             let list = routes.map { "nats-route://127.0.0.1:\($0)" }.joined(separator: ", ")
-            config.append("cluster { name: vem, listen: 127.0.0.1:\(ports.cluster), routes: [\(list)] }")
+            config.append("cluster { name: vem, listen: 127.0.0.1:-1, routes: [\(list)] }")
         }
         config.append(body)
         let configPath = "\(directory)/\(name).conf"
@@ -114,18 +87,36 @@ public final class NATSServerProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         do { try process.run() } catch { throw NATSError(.connect, "cannot start nats-server: \(error)") }
-        let server = NATSServerProcess(name: name, ports: ports, configPath: configPath, logPath: logPath, process: process)
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            guard process.isRunning else { break }
-            if await offPool({ Self.answersINFO(port: ports.client) }) { return server }
-            try? await Task.sleep(for: .milliseconds(20))
+        while ContinuousClock.now < deadline, process.isRunning {
+            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            if let client = port(in: log, after: "Listening for client connections on "),
+                let monitor = port(in: log, after: "Starting http monitor on "),
+                routes == nil || port(in: log, after: "Listening for route connections on ") != nil
+            {
+                let cluster = port(in: log, after: "Listening for route connections on ") ?? 0
+                let server = NATSServerProcess(
+                    name: name, ports: Ports(client: client, cluster: cluster, monitor: monitor), configPath: configPath,
+                    logPath: logPath, process: process)
+                if await offPool({ Self.answersINFO(port: client) }) { return server }
+            }
+            try? await Task.sleep(for: .milliseconds(10))
         }
-        await server.stop()
+        if process.isRunning {
+            Glibc.kill(process.processIdentifier, SIGKILL)
+            await offPool { process.waitUntilExit() }
+        }
         let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         throw NATSError(
-            .connect, "nats-server \(name) did not answer on port \(ports.client): "
-                + log.split(separator: "\n").suffix(5).joined(separator: " | "))
+            .connect, "nats-server \(name) did not start: " + log.split(separator: "\n").suffix(3).joined(separator: " | "))
+    }
+
+    /// The port at the end of `127.0.0.1:<port>` after `marker` in a server log.
+    static func port(in log: String, after marker: String) -> Int? {
+        guard let range = log.range(of: marker) else { return nil }
+        let rest = log[range.upperBound...].prefix { $0 != "\n" }
+        guard let colon = rest.lastIndex(of: ":") else { return nil }
+        return Int(rest[rest.index(after: colon)...].trimmingCharacters(in: .whitespaces))
     }
 
     /// Checks a configuration file with `nats-server -t -c` (off the cooperative pool).
