@@ -56,7 +56,15 @@ let package = Package(
         .testTarget(name: "VEMAgentTests", dependencies: ["VEMAgent"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VEMBatchTests", dependencies: ["VEMBatch", "VEMCore"], resources: [.copy("Fixtures")]),
         .testTarget(
-            name: "VEMBusTests", dependencies: ["VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", "vem", logging] + nio),
+            name: "VEMBusTests",
+            dependencies: [
+                "VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", "vem",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
         .testTarget(name: "NATSTests", dependencies: ["VEMNATS", "VEMBus", "VEMProtocol", "vem", logging]),
     ],

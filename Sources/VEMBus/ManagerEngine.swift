@@ -214,9 +214,7 @@ public final class ManagerEngine: Sendable {
     // MARK: Inbound routing
 
     private func deliverReply(_ report: PropertyReport, from name: String) -> Bool {
-        let (known, completion) = rounds.withLock { table in
-            (table.contains(report.requestID), table.reply(report, from: name))
-        }
+        let (known, completion) = rounds.withLock { $0.reply(report, from: name) }
         if let (continuation, result) = completion { continuation.resume(returning: result) }
         return known
     }

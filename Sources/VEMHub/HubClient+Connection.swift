@@ -68,7 +68,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let message = Self.unwrapInboundIn(data)
         guard closeReason == nil, let link else { return }
-        liveness.noteRead()
+        liveness.didRead(now: Int64(NIODeadline.now().uptimeNanoseconds))
         inRead = true
         if case .welcome(let welcome) = message {
             outcome.state.withLock { $0.admitted = true }
@@ -120,7 +120,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         guard closeReason == nil, let context else { return }
         let (buffer, _) = encoder.encode(messages, allocator: context.channel.allocator)
         guard buffer.readableBytes > 0 else { return }
-        liveness.noteWrite()
+        liveness.didWrite(now: Int64(NIODeadline.now().uptimeNanoseconds))
         context.write(Self.wrapOutboundOut(buffer), promise: nil)
         if inRead { flushPending = true } else { context.flush() }
     }

@@ -55,8 +55,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let message = Self.unwrapInboundIn(data)
         guard closeReason == nil, let link else { return }
-        liveness.noteRead()
-        if !bucket.take(now: Int64(NIODeadline.now().uptimeNanoseconds)) { pauseReading(context: context) }
+        let now = Int64(NIODeadline.now().uptimeNanoseconds)
+        liveness.didRead(now: now)
+        if !bucket.take(now: now) { pauseReading(context: context) }
         inRead = true
         if case .close(let reason) = engine.handle(message, phase: &phase, link: link) {
             close(reason: reason)
@@ -122,7 +123,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 return
             }
         }
-        liveness.noteWrite()
+        liveness.didWrite(now: Int64(NIODeadline.now().uptimeNanoseconds))
         context.write(Self.wrapOutboundOut(buffer), promise: nil)
     }
 
