@@ -22,6 +22,8 @@ struct BenchFigures {
     var baselineP50 = 0.0
     var baselineP99 = 0.0
     var notes: [String] = []
+    /// More fields after the common ones (`vem bench bus --transport nats` adds the hub's figures of the same run).
+    var extra: [(name: String, value: String)] = []
 
     var ratio: Double { baselineP50 > 0 ? roundP50 / baselineP50 : 0 }
 
@@ -35,7 +37,7 @@ struct BenchFigures {
             ("heartbeat_interval_ms", "\(heartbeatMilliseconds)"),
             ("baseline_round_p50_ms", fixed(baselineP50)), ("baseline_round_p99_ms", fixed(baselineP99)),
             ("round_ratio", fixed(ratio, 3)),
-        ]
+        ] + extra.map { ($0.name, $0.value) }
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 
@@ -51,6 +53,7 @@ struct BenchFigures {
             row("manager RSS per client", "\(fixed(rssPerClientKiB)) KiB"),
             row("kill detection", "\(fixed(killDetect)) ms (heartbeat \(heartbeatMilliseconds) ms)"),
         ]
+        lines += extra.map { row($0.name, $0.value) }
         lines += notes.map { "note: \($0)" }
         return lines.joined(separator: "\n")
     }
