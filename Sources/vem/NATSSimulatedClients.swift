@@ -163,9 +163,11 @@ final class NATSSimHandler: ChannelInboundHandler {
         while var buffer = pending {
             guard let lineEnd = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return }
             let lineLength = lineEnd - buffer.readerIndex + 1
-            guard let line = buffer.getString(at: buffer.readerIndex, length: lineLength) else { return }
+            // The line without its CR LF ("\r\n" is one Character in Swift: cut bytes, not characters).
+            let crlf = lineLength >= 2 && buffer.getInteger(at: lineEnd - 1, as: UInt8.self) == UInt8(ascii: "\r") ? 2 : 1
+            guard let line = buffer.getString(at: buffer.readerIndex, length: lineLength - crlf) else { return }
             if line.hasPrefix("MSG ") {
-                let fields = line.split(whereSeparator: { $0 == " " || $0 == "\r" || $0 == "\n" })
+                let fields = line.split(separator: " ")
                 guard let size = fields.last.flatMap({ Int($0) }) else { return }
                 guard buffer.readableBytes >= lineLength + size + 2 else { return }  // wait for the payload
                 buffer.moveReaderIndex(forwardBy: lineLength)
@@ -179,7 +181,7 @@ final class NATSSimHandler: ChannelInboundHandler {
                 buffer.moveReaderIndex(forwardBy: lineLength)
                 pending = buffer
                 if line.hasPrefix("PING") { out?.writeString("PONG\r\n") }
-                if line.hasPrefix("-ERR") { FileHandle.standardError.write(Data("\(name): \(line)".utf8)) }
+                if line.hasPrefix("-ERR") { FileHandle.standardError.write(Data("\(name): \(line)\n".utf8)) }
             }
             if pending?.readableBytes == 0 { pending = nil }
         }
