@@ -139,8 +139,9 @@ public final class NATSClient: ClientBus {
 
     /// Starts a new session on the current connection: a new id, then `hello`.
     func openSession() {
-        let link: NATSClientLink? = state.withLock { state in
+        let opened: (NATSClientLink, NATSClientLink?)? = state.withLock { state in
             guard !state.stopped, let connection = state.connection else { return nil }
+            let previous = state.link
             let session = state.nextSession
             state.nextSession += 1
             let link = NATSClientLink(
@@ -148,9 +149,10 @@ public final class NATSClient: ClientBus {
                 note: connection.serverConnection.map { NATSEnvelope.ConnectionNote(cid: $0.cid, serverID: $0.serverID) },
                 maximumFrameSize: configuration.maximumFrameSize, logger: logger)
             state.link = link
-            return link
+            return (link, previous)
         }
-        guard let link else { return }
+        guard let (link, previous) = opened else { return }
+        if let previous { engine.linkClosed(previous, reason: "NATS connection replaced") }
         lastHeard.store(monotonicNanoseconds(), ordering: .relaxed)
         engine.linkOpened(link)
     }
