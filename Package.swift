@@ -60,7 +60,6 @@ let package = Package(
             dependencies: [
                 "VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", "vem",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

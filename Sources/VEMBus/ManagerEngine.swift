@@ -38,6 +38,8 @@ public final class ManagerEngine: Sendable {
     public typealias MessageHandler = @Sendable (ClientIdentity, Message) -> Void
     /// Sends one message to many connections; a transport encodes it once.
     public typealias FanOut = @Sendable (Message, [any ManagerLink]) -> Void
+    /// Runs an action once after a delay, on the transport's own timer (an event loop's scheduled task).
+    public typealias Scheduler = @Sendable (Duration, @escaping @Sendable () -> Void) -> Void
 
     struct Registry {
         var records: [String: ClientRecord] = [:]
@@ -52,6 +54,7 @@ public final class ManagerEngine: Sendable {
     let logger: Logger
     let messageHandler: MessageHandler?
     let fanOut: FanOut
+    let scheduler: Scheduler?
     let registry = Mutex(Registry())
     let rounds = Mutex(RoundTable())
 
@@ -61,14 +64,16 @@ public final class ManagerEngine: Sendable {
     ///   - logger: Where membership changes and closed connections are logged (never payloads or tokens).
     ///   - messageHandler: Receives regular messages synchronously instead of ``events`` (for high rates).
     ///   - fanOut: Sends one message to many links; the default transmits to each.
+    ///   - scheduler: Fires property-round timeouts; without one, a child task sleeps beside each round.
     public init(
         configuration: Configuration, logger: Logger, messageHandler: MessageHandler? = nil,
-        fanOut: FanOut? = nil
+        fanOut: FanOut? = nil, scheduler: Scheduler? = nil
     ) {
         self.configuration = configuration
         self.logger = logger
         self.messageHandler = messageHandler
         self.fanOut = fanOut ?? { message, links in for link in links { link.transmit([message]) } }
+        self.scheduler = scheduler
         (events, continuation) = AsyncStream.makeStream(of: BusEvent.self, bufferingPolicy: .unbounded)
     }
 

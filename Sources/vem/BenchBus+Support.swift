@@ -21,6 +21,8 @@ struct BenchFigures {
     var killDetect = 0.0
     var baselineP50 = 0.0
     var baselineP99 = 0.0
+    var roundCPU = 0.0
+    var baselineRoundCPU = 0.0
     var notes: [String] = []
     /// More fields after the common ones (`vem bench bus --transport nats` adds the hub's figures of the same run).
     var extra: [(name: String, value: String)] = []
@@ -37,7 +39,12 @@ struct BenchFigures {
             ("heartbeat_interval_ms", "\(heartbeatMilliseconds)"),
             ("baseline_round_p50_ms", fixed(baselineP50)), ("baseline_round_p99_ms", fixed(baselineP99)),
             ("round_ratio", fixed(ratio, 3)),
+<<<<<<< HEAD
         ] + extra.map { ($0.name, $0.value) }
+=======
+            ("manager_cpu_ms_per_round", fixed(roundCPU)), ("baseline_cpu_ms_per_round", fixed(baselineRoundCPU)),
+        ]
+>>>>>>> wt-hub
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 
@@ -47,6 +54,7 @@ struct BenchFigures {
             row("round p50 / p99", "\(fixed(roundP50)) / \(fixed(roundP99)) ms"),
             row("baseline round p50 / p99", "\(fixed(baselineP50)) / \(fixed(baselineP99)) ms (bare NIO echo)"),
             row("round ratio", "\(fixed(ratio, 3)) × baseline p50"),
+            row("server CPU per round", "\(fixed(roundCPU)) ms hub, \(fixed(baselineRoundCPU)) ms echo (user + system)"),
             row("ingest (bursts)", "\(fixed(ingest, 0)) msgs/s"),
             row("ingest (single)", "\(fixed(ingestSingle, 0)) msgs/s"),
             row("command p50 / p99", "\(fixed(commandP50)) / \(fixed(commandP99)) ms"),
@@ -71,6 +79,14 @@ func percentile(_ values: [Double], _ q: Double) -> Double {
     let sorted = values.sorted()
     let rank = Int((q * Double(sorted.count)).rounded(.up)) - 1
     return sorted[min(sorted.count - 1, max(0, rank))]
+}
+
+/// CPU time (user + system) this process has used, in milliseconds.
+func processCPUMilliseconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func ms(_ t: timeval) -> Double { Double(t.tv_sec) * 1_000 + Double(t.tv_usec) / 1_000 }
+    return ms(usage.ru_utime) + ms(usage.ru_stime)
 }
 
 /// This process's resident set size, from /proc/self/status (VmRSS), in KiB.

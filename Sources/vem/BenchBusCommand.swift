@@ -54,9 +54,16 @@ struct BenchBus: AsyncParsableCommand {
     static let token = "bench"
     static let heartbeat = Duration.seconds(5)
 
+    @Flag(help: .hidden)
+    var roundsOnly = false
+
+    @Option(help: "Blocks of rounds, alternating hub and baseline, so load from elsewhere weighs on both alike.")
+    var blocks = 3
+
     func run() async throws {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var figures = BenchFigures(transport: transport, clients: clients, heartbeatMilliseconds: 5_000)
+<<<<<<< HEAD
         if transport == "nats" {
             try await measureNATS(executable: executable, into: &figures)
             var hub = figures
@@ -66,50 +73,114 @@ struct BenchBus: AsyncParsableCommand {
             try await measureHub(executable: executable, into: &figures)
         }
         try await measureBaseline(executable: executable, into: &figures)
+=======
+        let hub = try await HubPhase(executable: executable, clients: clients)
+        let echo = try await EchoPhase(executable: executable, clients: clients)
+        let perBlock = max(1, (rounds + blocks - 1) / blocks)
+        var hubRounds: [Double] = []
+        var echoRounds: [Double] = []
+        var hubCPU = 0.0
+        var echoCPU = 0.0
+        for block in 0..<blocks {
+            try await hub.withClients { rssPerClient in
+                let cpu = processCPUMilliseconds()
+                let times = await hub.rounds(perBlock, warmUp: 2, notes: &figures.notes)
+                hubCPU += processCPUMilliseconds() - cpu
+                hubRounds += times
+                figures.notes.append("block \(block): hub round p50 \(fixed(percentile(times, 0.5))) ms")
+                if block == 0 && !roundsOnly {
+                    figures.rssPerClientKiB = rssPerClient
+                    try await hub.measureCommands(commands, into: &figures)
+                    try await hub.measureIngest(burst: burst, into: &figures)
+                    try await hub.measureKillDetection(into: &figures)
+                }
+            }
+            try await echo.withClients {
+                let cpu = processCPUMilliseconds()
+                let times = await echo.rounds(perBlock, warmUp: 2)
+                echoCPU += processCPUMilliseconds() - cpu
+                echoRounds += times
+                figures.notes.append("block \(block): echo round p50 \(fixed(percentile(times, 0.5))) ms")
+            }
+        }
+        await hub.shutdown()
+        await echo.shutdown()
+        figures.roundP50 = percentile(hubRounds, 0.50)
+        figures.roundP99 = percentile(hubRounds, 0.99)
+        figures.baselineP50 = percentile(echoRounds, 0.50)
+        figures.baselineP99 = percentile(echoRounds, 0.99)
+        // Rounds per block include the warm-up ones.
+        figures.roundCPU = hubCPU / Double(blocks * (perBlock + 2))
+        figures.baselineRoundCPU = echoCPU / Double(blocks * (perBlock + 2))
+>>>>>>> wt-hub
         print(json ? figures.json : figures.table)
     }
+}
 
-    // MARK: The hub
+/// The hub side of the bench: the real `HubServer`; a load process per block of rounds.
+final class HubPhase: Sendable {
+    let executable: URL
+    let clients: Int
+    let server: HubServer
+    let port: Int
+    let membership: MembershipWatch
+    let ingested: Counter
+    private let load = Mutex<ChildProcess?>(nil)
 
-    private func measureHub(executable: URL, into figures: inout BenchFigures) async throws {
-        let ingested = Atomic<Int>(0)
+    init(executable: URL, clients: Int) async throws {
+        self.executable = executable
+        self.clients = clients
         var logger = Logger(label: "vem.bench")
         logger.logLevel = .error
-        let server = HubServer(
+        let counter = Counter()
+        ingested = counter
+        server = HubServer(
             configuration: HubConfiguration(
                 port: 0,
-                engine: .init(admission: Admission(sharedToken: Self.token), heartbeatInterval: Self.heartbeat)),
+                engine: .init(
+                    admission: Admission(sharedToken: BenchBus.token), heartbeatInterval: BenchBus.heartbeat)),
             logger: logger,
             messageHandler: { _, message in
-                if case .property = message { ingested.add(1, ordering: .relaxed) }
+                if case .property = message { counter.value.add(1, ordering: .relaxed) }
             })
-        let port = try await server.start()
-        let membership = MembershipWatch(server.events)
-        let rssBefore = residentKiB()
+        port = try await server.start()
+        membership = MembershipWatch(server.events)
+    }
 
-        let load = try ChildProcess(
+    /// Runs `body` with N simulated Clients connected (given the Manager's RSS growth per Client, KiB), then lets
+    /// them go.
+    func withClients(_ body: (Double) async throws -> Void) async throws {
+        let rssBefore = residentKiB()
+        let process = try ChildProcess(
             executable: executable,
             arguments: [
-                "bench-clients", "--connect", "127.0.0.1:\(port)", "--clients", "\(clients)", "--token", Self.token,
+                "bench-clients", "--connect", "127.0.0.1:\(port)", "--clients", "\(clients)", "--token", BenchBus.token,
                 "--mode", "hub",
             ])
-        try await load.expect("ready")
+        load.withLock { $0 = process }
+        try await process.expect("ready")
         try await membership.waitForMembers(server, count: clients)
-        figures.rssPerClientKiB = Double(residentKiB() - rssBefore) / Double(clients)
+        try await body(Double(residentKiB() - rssBefore) / Double(clients))
+        try await process.send("quit")
+        await process.waitForExit()
+        try await membership.waitForMembers(server, count: 0)
+    }
 
-        // Rounds.
-        var roundTimes: [Double] = []
-        for index in 0..<(rounds + 3) {
+    /// Property rounds to every Client; the durations in milliseconds (after `warmUp` unrecorded ones).
+    func rounds(_ count: Int, warmUp: Int, notes: inout [String]) async -> [Double] {
+        var times: [Double] = []
+        for index in 0..<(count + warmUp) {
             let start = ContinuousClock.now
             let result = await server.collectProperties([BenchFrames.propertyName], from: .all, timeout: .seconds(60))
             let elapsed = (ContinuousClock.now - start).milliseconds
-            if result.replies.count != clients { figures.notes.append("round \(index): \(result.missing.count) missing") }
-            if index >= 3 { roundTimes.append(elapsed) }
+            if !result.missing.isEmpty { notes.append("a round missed \(result.missing.count) replies") }
+            if index >= warmUp { times.append(elapsed) }
         }
-        figures.roundP50 = percentile(roundTimes, 0.50)
-        figures.roundP99 = percentile(roundTimes, 0.99)
+        return times
+    }
 
-        // Commands: waves of up to 100, one per Client, latency from submit to result.
+    /// Command latency: waves of up to 100 commands, one per Client, from submit to result.
+    func measureCommands(_ commands: Int, into figures: inout BenchFigures) async throws {
         var latencies: [Double] = []
         var next = 0
         while latencies.count < commands {
@@ -133,27 +204,33 @@ struct BenchBus: AsyncParsableCommand {
         }
         figures.commandP50 = percentile(latencies, 0.50)
         figures.commandP99 = percentile(latencies, 0.99)
+    }
 
-        // Ingest: unsolicited property messages, in bursts and one per write.
+    /// Unsolicited property messages absorbed per second: in bursts, then one frame per write. Counted over 2 s
+    /// in the middle of 3 s of pushing.
+    func measureIngest(burst: Int, into figures: inout BenchFigures) async throws {
+        guard let process = load.withLock({ $0 }) else { return }
         let senders = min(clients, 1_000)
         for burstSize in [burst, 1] {
-            try await load.send("ingest \(burstSize) 3000 \(senders)")
+            try await process.send("ingest \(burstSize) 3000 \(senders)")
             try await Task.sleep(for: .milliseconds(500))
-            let (start, before) = (ContinuousClock.now, ingested.load(ordering: .relaxed))
+            let (start, before) = (ContinuousClock.now, ingested.value.load(ordering: .relaxed))
             try await Task.sleep(for: .seconds(2))
-            let (end, after) = (ContinuousClock.now, ingested.load(ordering: .relaxed))
+            let (end, after) = (ContinuousClock.now, ingested.value.load(ordering: .relaxed))
             let rate = Double(after - before) / ((end - start).milliseconds / 1_000)
             if burstSize == burst { figures.ingest = rate } else { figures.ingestSingle = rate }
-            try await load.expect("ingest-done")
+            try await process.expect("ingest-done")
         }
+    }
 
-        // Kill detection: a separate small Client process, SIGKILLed.
+    /// SIGKILL a separate small Client process; the time until the hub reports its `disconnect`.
+    func measureKillDetection(into figures: inout BenchFigures) async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("vem-bench-\(getpid()).log")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let victim = try ChildProcess(
             executable: executable,
             arguments: [
-                "bus-client", "--connect", "127.0.0.1:\(port)", "--name", "victim", "--token", Self.token, "--log",
+                "bus-client", "--connect", "127.0.0.1:\(port)", "--name", "victim", "--token", BenchBus.token, "--log",
                 scratch.path,
             ])
         try await membership.waitForJoin("victim")
@@ -161,38 +238,61 @@ struct BenchBus: AsyncParsableCommand {
         victim.kill()
         try await membership.waitForDisconnect("victim")
         figures.killDetect = (ContinuousClock.now - killed).milliseconds
-
-        try await load.send("quit")
-        await load.waitForExit()
-        await server.shutdown()
+        await victim.waitForExit()
     }
 
-    // MARK: The baseline
+    func shutdown() async { await server.shutdown() }
+}
 
-    private func measureBaseline(executable: URL, into figures: inout BenchFigures) async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let echo = EchoBaseline(group: group)
-        let port = try await echo.start(host: "127.0.0.1")
-        let load = try ChildProcess(
+/// The baseline side: the bare NIO echo server; an echo-mode load process per block of rounds.
+final class EchoPhase: Sendable {
+    let executable: URL
+    let clients: Int
+    let group: MultiThreadedEventLoopGroup
+    let echo: EchoBaseline
+    let port: Int
+
+    init(executable: URL, clients: Int) async throws {
+        self.executable = executable
+        self.clients = clients
+        group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        echo = EchoBaseline(group: group)
+        port = try await echo.start(host: "127.0.0.1")
+    }
+
+    func withClients(_ body: () async throws -> Void) async throws {
+        let process = try ChildProcess(
             executable: executable,
             arguments: ["bench-clients", "--connect", "127.0.0.1:\(port)", "--clients", "\(clients)", "--mode", "echo"])
-        try await load.expect("ready")
+        try await process.expect("ready")
         while echo.connectionCount < clients { try await Task.sleep(for: .milliseconds(10)) }
+        try await body()
+        try await process.send("quit")
+        await process.waitForExit()
+        while echo.connectionCount > 0 { try await Task.sleep(for: .milliseconds(10)) }
+    }
+
+    func rounds(_ count: Int, warmUp: Int) async -> [Double] {
         let request = BenchFrames.buffer(BenchFrames.request(requestID: 1))
         let replyBytes = BenchFrames.buffer(BenchFrames.propertyReport(requestID: 1)).readableBytes
         var times: [Double] = []
-        for index in 0..<(rounds + 3) {
+        for index in 0..<(count + warmUp) {
             let start = ContinuousClock.now
             await echo.round(request: request, replyBytes: replyBytes)
-            if index >= 3 { times.append((ContinuousClock.now - start).milliseconds) }
+            if index >= warmUp { times.append((ContinuousClock.now - start).milliseconds) }
         }
-        figures.baselineP50 = percentile(times, 0.50)
-        figures.baselineP99 = percentile(times, 0.99)
-        try await load.send("quit")
-        await load.waitForExit()
-        await echo.shutdown()
-        try await group.shutdownGracefully()
+        return times
     }
+
+    func shutdown() async {
+        await echo.shutdown()
+        try? await group.shutdownGracefully()
+    }
+}
+
+/// A counter shared with the hub's message handler.
+final class Counter: Sendable {
+    let value = Atomic<Int>(0)
 }
 
 /// Waits for membership events of the hub (a program: polling the member count is fine here).

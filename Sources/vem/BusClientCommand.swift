@@ -11,7 +11,8 @@ import VEMProtocol
 
 /// `vem bus-client` (hidden): one Client on the embedded hub for integration tests. It executes each command by
 /// appending `seq name` to a log file, fsync'd before the result is reported, so a test can SIGKILL it at any
-/// moment and check that no command ran twice or out of order.
+/// moment and check that no command ran twice or out of order. It exits when its standard input reaches end of
+/// file, so it never outlives the test (or bench) that started it with a pipe.
 struct BusClient: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bus-client",
@@ -64,6 +65,11 @@ struct BusClient: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Thread.detachNewThread {
+            var byte: UInt8 = 0
+            while read(STDIN_FILENO, &byte, 1) > 0 {}
+            Glibc.exit(0)
+        }
         let file = try AppendOnlyLog(path: log)
         let delay = commandDelayMs
         let identity = ClientIdentity(

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VEMBus
+@testable import VEMBus
 import VEMProtocol
 
 /// The Bus conformance suite: one set of scenarios, run against every bus implementation (in-memory and hub now,
@@ -56,20 +56,15 @@ enum Conformance {
             if case .join(let id, let resumed) = $0 { id.name == "gamma" && id.incarnation != identity1.incarnation && !resumed } else { false }
         }
         #expect(join2 != join1)
+        let order = bus.events.elements
+        let disconnectIndex = order.firstIndex { if case .disconnect("gamma", _) = $0 { true } else { false } }
+        let joinIndex = order.firstIndex(of: join2)
+        #expect(disconnectIndex != nil && joinIndex != nil && disconnectIndex! < joinIndex!, "disconnect, then join")
 
-        let submitted = pending
-        let outcomes = try await withTimeout(.seconds(30), "all outcomes") {
-            var outcomes: [CommandOutcome] = []
-            for command in submitted { outcomes.append(await command.outcome()) }
-            return outcomes
-        }
+        let outcomes = try await awaitOutcomes(of: pending)
         // The new incarnation takes new commands.
         let after = try (1...3).map { i in try bus.manager.submit("after-\(i)", arguments: [], to: "gamma") }
-        let afterOutcomes = try await withTimeout(.seconds(30), "outcomes after restart") {
-            var outcomes: [CommandOutcome] = []
-            for command in after { outcomes.append(await command.outcome()) }
-            return outcomes
-        }
+        let afterOutcomes = try await awaitOutcomes(of: after)
         #expect(afterOutcomes.allSatisfy { $0.isResult })
         #expect(after.map(\.seq) == (1...3).map { UInt64(total + $0) })
 
@@ -114,7 +109,7 @@ enum Conformance {
         for i in 0..<clientCount {
             _ = try await bus.events.first("join c\(i)") { if case .join(let id, _) = $0 { id.name == "c\(i)" } else { false } }
         }
-        var random = TestRandom(seed: seed)
+        var random = SeededRandom(seed: seed)
         let flaky = Set((0..<clientCount).shuffled(using: &random).prefix(clientCount / 10))
         var pending: [[PendingCommand]] = Array(repeating: [], count: clientCount)
         for round in 1...perClient {
@@ -124,18 +119,10 @@ enum Conformance {
             for i in flaky where random.next() % 4 == 0 { clients[i].dropConnection() }
             await Task.yield()
         }
-        let submitted = pending
-        let outcomes = try await withTimeout(.seconds(60), "all outcomes") {
-            var all: [[CommandOutcome]] = []
-            for list in submitted {
-                var outcomes: [CommandOutcome] = []
-                for command in list { outcomes.append(await command.outcome()) }
-                all.append(outcomes)
-            }
-            return all
-        }
+        let outcomes = try await awaitOutcomes(of: pending.flatMap { $0 }, within: .seconds(60))
         for i in 0..<clientCount {
-            #expect(outcomes[i].allSatisfy { $0.isResult }, "client c\(i): every command has a result")
+            let mine = outcomes[(i * perClient)..<((i + 1) * perClient)]
+            #expect(mine.allSatisfy { $0.isResult }, "client c\(i): every command has a result")
             #expect(logs[i].all == (1...perClient).map { "\($0) cmd-\($0)" }, "client c\(i): once each, in order")
         }
         let drops = bus.events.elements.filter { if case .disconnect = $0 { true } else { false } }.count
@@ -235,17 +222,4 @@ enum Conformance {
 
 extension CommandOutcome {
     var isResult: Bool { if case .result = self { true } else { false } }
-}
-
-/// SplitMix64 for test schedules.
-struct TestRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

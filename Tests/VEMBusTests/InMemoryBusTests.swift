@@ -64,18 +64,9 @@ struct InMemoryBusTests {
             }
         }
         defer { timer.cancel() }
-        let submitted = pending
-        let outcomes = try await withTimeout(.seconds(30), "outcomes under faults") {
-            var all: [[CommandOutcome]] = []
-            for list in submitted {
-                var outcomes: [CommandOutcome] = []
-                for command in list { outcomes.append(await command.outcome()) }
-                all.append(outcomes)
-            }
-            return all
-        }
+        let outcomes = try await awaitOutcomes(of: pending.flatMap { $0 })
         for i in 0..<5 {
-            #expect(outcomes[i].allSatisfy { $0.isResult })
+            #expect(outcomes[(i * 30)..<(i * 30 + 30)].allSatisfy { $0.isResult })
             #expect(logs[i].all == (1...30).map { "\($0) cmd-\($0)" }, "f\(i): once each, in order")
         }
         for client in clients { await client.stop() }
@@ -92,11 +83,30 @@ struct InMemoryBusTests {
         let client = bus.makeClient(
             identity: ClientIdentity(name: "p", role: .dom0, host: "h", version: "1.0.0", incarnation: 1), token: "t",
             handlers: loggingHandlers(name: "p", log: CommandLog()))
-        let running = MemoryTestClient(client: client)
+        let running = RunningClient(memory: client)
         _ = try await running.events.first("welcome") { if case .connected = $0 { true } else { false } }
         try client.send(.property(PropertyReport(readings: [])))
         #expect(received.withLock { $0 } == ["p"])
         #expect(!events.elements.contains { if case .message = $0 { true } else { false } })
         await running.stop()
+    }
+
+    @Test func forgettingAClientEndsItsCommands() async throws {
+        let bus = InMemoryBus(
+            configuration: .init(admission: Admission(sharedToken: "t"), commandStream: .init(unsentPolicy: .cancel)))
+        let events = EventRecorder(bus.events)
+        let log = CommandLog()
+        let client = RunningClient(
+            memory: bus.makeClient(
+                identity: ClientIdentity(name: "gone", role: .domU, host: "h", version: "1.0.0", incarnation: 4),
+                token: "t", handlers: loggingHandlers(name: "gone", log: log)))
+        _ = try await events.first("join") { if case .join = $0 { true } else { false } }
+        await client.kill()
+        _ = try await events.first("disconnect") { if case .disconnect("gone", _) = $0 { true } else { false } }
+        let queued = try bus.submit("never-sent", arguments: [], to: "gone")
+        bus.engine.forget("gone")
+        #expect(await queued.outcome() == .cancelled)
+        #expect(log.all.isEmpty)
+        #expect(throws: BusError.self) { try bus.submit("x", arguments: [], to: "nobody") }
     }
 }

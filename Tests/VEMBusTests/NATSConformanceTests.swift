@@ -56,7 +56,7 @@ final class NATSHarness: BusHarness {
     let bus: NATSManagerBus
     let events: EventRecorder<BusEvent>
     let scratch: ScratchDirectory
-    private let processes = Mutex<[Process]>([])
+    private let processes = Mutex<[(Process, Pipe)]>([])
     private let raws = Mutex<[NATSConnection]>([])
     private let clientCount = Atomic<Int>(0)
     var manager: any ManagerBus { bus }
@@ -149,9 +149,11 @@ final class NATSHarness: BusHarness {
             "--nats-user", "\(name):\(try credentials(name))", "--site", Self.site, "--name", name, "--token", token,
             "--log", logFile.path, "--command-delay-ms", "\(commandDelayMilliseconds)",
         ]
-        process.standardInput = FileHandle.nullDevice
+        // The client exits at end of file on its standard input: it cannot outlive this test process.
+        let lifeline = Pipe()
+        process.standardInput = lifeline
         try process.run()
-        processes.withLock { $0.append(process) }
+        processes.withLock { $0.append((process, lifeline)) }
         return ProcessClient(process: process)
     }
 
@@ -168,9 +170,9 @@ final class NATSHarness: BusHarness {
     }
 
     func shutdown() async {
-        for process in processes.withLock({ $0 }) where process.isRunning {
-            Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        for (process, lifeline) in processes.withLock({ $0 }) {
+            if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+            try? lifeline.fileHandleForWriting.close()
         }
         for raw in raws.withLock({ $0 }) { await raw.close() }
         await bus.shutdown()

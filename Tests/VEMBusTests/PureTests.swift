@@ -8,7 +8,7 @@ import VEMProtocol
 struct PureTests {
     @Test func backoffGrowsCapsAndJitters() {
         var backoff = Backoff(configuration: .init(initial: .milliseconds(100), maximum: .seconds(1), jitter: 0.5))
-        var random = TestRandom(seed: 1)
+        var random = SeededRandom(seed: 1)
         var delays: [Duration] = []
         for _ in 0..<8 { delays.append(backoff.nextDelay(using: &random)) }
         let bases: [Duration] = [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800),

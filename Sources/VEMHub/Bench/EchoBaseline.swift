@@ -34,6 +34,7 @@ public final class EchoBaseline: Sendable {
             self.baseline = baseline
         }
         func channelActive(context: ChannelHandlerContext) { baseline.register(context.channel) }
+        func channelInactive(context: ChannelHandlerContext) { baseline.unregister(context.channel) }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             round.add(Self.unwrapInboundIn(data).readableBytes)
         }
@@ -51,7 +52,13 @@ public final class EchoBaseline: Sendable {
         channels.withLock { $0[ObjectIdentifier(channel.eventLoop), default: (channel.eventLoop, [])].channels.append(channel) }
     }
 
-    /// Connections accepted so far.
+    func unregister(_ channel: any Channel) {
+        channels.withLock { channels in
+            channels[ObjectIdentifier(channel.eventLoop)]?.channels.removeAll { $0 === channel }
+        }
+    }
+
+    /// Connections open now.
     public var connectionCount: Int { channels.withLock { $0.values.reduce(0) { $0 + $1.channels.count } } }
 
     /// Listens on `host`, port 0; returns the port.

@@ -78,8 +78,6 @@ public final class SimulatedClients: Sendable {
                     }
                     let handler = SimulatedClientHandler(
                         name: "sim\(index)", configuration: configuration, ready: ready)
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(FrameDecoderHandler(maximumFrameSize: WireFormat.defaultMaximumFrameSize)))
                     try channel.pipeline.syncOperations.addHandler(handler)
                     self.handlers.withLock { $0.append(NIOLoopBound(handler, eventLoop: channel.eventLoop)) }
                 }
@@ -113,7 +111,7 @@ public final class SimulatedClients: Sendable {
 
 /// One simulated Client, on its event loop.
 final class SimulatedClientHandler: ChannelInboundHandler {
-    typealias InboundIn = Message
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let name: String
@@ -121,6 +119,8 @@ final class SimulatedClientHandler: ChannelInboundHandler {
     let ready: EventLoopPromise<Void>
     private var context: ChannelHandlerContext?
     private var scratch: [UInt8] = []
+    private var frames = InboundFrames(maximumFrameSize: WireFormat.defaultMaximumFrameSize)
+    private var inbox: [Message] = []
     private var flushPending = false
     private var wrote = false
     private var timer: RepeatedTask?
@@ -145,13 +145,31 @@ final class SimulatedClientHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch Self.unwrapInboundIn(data) {
+        var messages = inbox
+        inbox = []
+        do throws(ProtocolError) {
+            try frames.feed(Self.unwrapInboundIn(data), into: &messages)
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        for message in messages { handle(message, context: context) }
+        messages.removeAll(keepingCapacity: true)
+        inbox = messages
+    }
+
+    private func handle(_ message: Message, context: ChannelHandlerContext) {
+        switch message {
         case .welcome:
             settle(nil)
         case .reject(let reject):
             settle(RejectedError(reason: reject.reason))
         case .getProperty(let request):
-            send(BenchFrames.propertyReport(requestID: request.requestID))
+            // Every simulated Client answers a round with the same bytes: encode once per request id and loop.
+            let reply = ReplyCache.forCurrentThread.frame(for: request.requestID)
+            context.write(Self.wrapOutboundOut(reply), promise: nil)
+            flushPending = true
+            wrote = true
         case .command(let command):
             send(.commandAck(CommandAck(through: command.seq)))
             send(.commandResult(CommandResult(seq: command.seq, status: .ok)))
@@ -256,4 +274,28 @@ final class EchoClientHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+}
+
+/// The encoded property reply of the current round, per event-loop thread (loop-confined, no lock).
+final class ReplyCache {
+    private var requestID: UInt64 = .max
+    private var frame = ByteBuffer()
+
+    // ThreadSpecificVariable is safe to share: each thread sees only its own value.
+    nonisolated(unsafe) private static let key = ThreadSpecificVariable<ReplyCache>()
+
+    static var forCurrentThread: ReplyCache {
+        if let cache = key.currentValue { return cache }
+        let cache = ReplyCache()
+        key.currentValue = cache
+        return cache
+    }
+
+    func frame(for requestID: UInt64) -> ByteBuffer {
+        if requestID != self.requestID {
+            self.requestID = requestID
+            frame = BenchFrames.buffer(BenchFrames.propertyReport(requestID: requestID))
+        }
+        return frame
+    }
 }

@@ -72,3 +72,51 @@ func loggingHandlers(name: String, log: CommandLog) -> ClientHandlers {
                 readings: [PropertyReading(name: "name", timestampMilliseconds: 0, value: .string(name))])
         })
 }
+
+/// A Client bus running in a task of this test process (either transport).
+final class RunningClient: TestClient, KillableClient {
+    let identity: ClientIdentity
+    let events: EventRecorder<ClientBusEvent>
+    private let drop: @Sendable () -> Void
+    private let die: @Sendable () -> Void
+    private let task: Task<(any Error)?, Never>
+
+    /// Starts `bus.run()`; `drop` cuts the connection, `kill` ends the simulated process.
+    init(
+        _ bus: some ClientBus, identity: ClientIdentity, drop: @escaping @Sendable () -> Void,
+        kill: @escaping @Sendable () -> Void = {}
+    ) {
+        self.identity = identity
+        self.drop = drop
+        die = kill
+        events = EventRecorder(bus.events)
+        task = Task {
+            do {
+                try await bus.run()
+                return nil
+            } catch {
+                return error
+            }
+        }
+    }
+
+    func dropConnection() { drop() }
+    func stop() async {
+        task.cancel()
+        _ = await task.value
+    }
+    func kill() async {
+        die()
+        _ = await task.value
+    }
+    func runResult() async -> (any Error)? { await task.value }
+}
+
+/// Waits for every outcome, in order.
+func awaitOutcomes(of commands: [PendingCommand], within timeout: Duration = .seconds(30)) async throws -> [CommandOutcome] {
+    try await withTimeout(timeout, "\(commands.count) command outcomes") {
+        var outcomes: [CommandOutcome] = []
+        for command in commands { outcomes.append(await command.outcome()) }
+        return outcomes
+    }
+}

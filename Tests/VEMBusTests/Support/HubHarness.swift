@@ -20,7 +20,7 @@ final class HubHarness: BusHarness {
     let port: Int
     let events: EventRecorder<BusEvent>
     let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-    private let processes = Mutex<[Process]>([])
+    private let processes = Mutex<[(Process, Pipe)]>([])
     var manager: any ManagerBus { server }
 
     static func make(configure: (inout HubConfiguration) -> Void = { _ in }) async throws -> HubHarness {
@@ -57,7 +57,7 @@ final class HubHarness: BusHarness {
         let client = HubClient(
             configuration: clientConfiguration(), identity: identity, token: token ?? self.token,
             handlers: loggingHandlers(name: name, log: log), logger: logger, eventLoopGroup: clientGroup)
-        return HubTestClient(client: client)
+        return RunningClient(client, identity: identity, drop: { client.dropConnection() })
     }
 
     static var vemExecutable: URL {
@@ -73,9 +73,11 @@ final class HubHarness: BusHarness {
             "bus-client", "--connect", "127.0.0.1:\(port)", "--name", name, "--token", token, "--log", logFile.path,
             "--command-delay-ms", "\(commandDelayMilliseconds)",
         ]
-        process.standardInput = FileHandle.nullDevice
+        // The client exits at end of file on its standard input: it cannot outlive this test process.
+        let lifeline = Pipe()
+        process.standardInput = lifeline
         try process.run()
-        processes.withLock { $0.append(process) }
+        processes.withLock { $0.append((process, lifeline)) }
         return ProcessClient(process: process)
     }
 
@@ -85,39 +87,13 @@ final class HubHarness: BusHarness {
     }
 
     func shutdown() async {
-        for process in processes.withLock({ $0 }) where process.isRunning {
-            Glibc.kill(process.processIdentifier, SIGKILL)
+        for (process, lifeline) in processes.withLock({ $0 }) {
+            if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+            try? lifeline.fileHandleForWriting.close()
         }
         await server.shutdown()
         try? await clientGroup.shutdownGracefully()
     }
-}
-
-final class HubTestClient: TestClient {
-    let client: HubClient
-    let events: EventRecorder<ClientBusEvent>
-    let task: Task<(any Error)?, Never>
-
-    init(client: HubClient) {
-        self.client = client
-        events = EventRecorder(client.events)
-        task = Task {
-            do {
-                try await client.run()
-                return nil
-            } catch {
-                return error
-            }
-        }
-    }
-
-    var identity: ClientIdentity { client.engine.identity }
-    func dropConnection() { client.dropConnection() }
-    func stop() async {
-        task.cancel()
-        _ = await task.value
-    }
-    func runResult() async -> (any Error)? { await task.value }
 }
 
 struct ProcessClient: KillableClient {

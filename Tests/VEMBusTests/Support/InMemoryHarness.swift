@@ -28,7 +28,7 @@ final class InMemoryHarness: BusHarness {
             incarnation: UInt64.random(in: 1...UInt64.max))
         let client = bus.makeClient(
             identity: identity, token: token ?? self.token, handlers: loggingHandlers(name: name, log: log))
-        return MemoryTestClient(client: client)
+        return RunningClient(memory: client)
     }
 
     func startKillableClient(name: String, logFile: URL, commandDelayMilliseconds: Int) async throws
@@ -50,7 +50,7 @@ final class InMemoryHarness: BusHarness {
                 if commandDelayMilliseconds > 0 { try? await Task.sleep(for: .milliseconds(commandDelayMilliseconds)) }
                 return CommandResult(seq: command.seq, status: .ok)
             }))
-        return MemoryTestClient(client: client)
+        return RunningClient(memory: client)
     }
 
     func openRaw() async throws -> any RawPeer { MemoryRawPeer(connection: bus.openRawConnection()) }
@@ -58,35 +58,12 @@ final class InMemoryHarness: BusHarness {
     func shutdown() async { bus.shutdown() }
 }
 
-final class MemoryTestClient: TestClient, KillableClient {
-    let client: InMemoryClient
-    let events: EventRecorder<ClientBusEvent>
-    let task: Task<(any Error)?, Never>
-
-    init(client: InMemoryClient) {
-        self.client = client
-        events = EventRecorder(client.events)
-        task = Task {
-            do {
-                try await client.run()
-                return nil
-            } catch {
-                return error
-            }
-        }
+extension RunningClient {
+    /// Runs an in-memory client.
+    convenience init(memory client: InMemoryClient) {
+        self.init(
+            client, identity: client.engine.identity, drop: { client.dropConnection() }, kill: { client.kill() })
     }
-
-    var identity: ClientIdentity { client.engine.identity }
-    func dropConnection() { client.dropConnection() }
-    func stop() async {
-        task.cancel()
-        _ = await task.value
-    }
-    func kill() async {
-        client.kill()
-        _ = await task.value
-    }
-    func runResult() async -> (any Error)? { await task.value }
 }
 
 struct MemoryRawPeer: RawPeer {
