@@ -58,6 +58,7 @@ extension BenchBus {
         figures.rssPerClientKiB = Double(residentKiB() - rssBefore) / Double(clients)
 
         var roundTimes: [Double] = []
+        let cpu = processCPUMilliseconds()
         for index in 0..<(rounds + 3) {
             let start = ContinuousClock.now
             let result = await bus.collectProperties([BenchFrames.propertyName], from: .all, timeout: .seconds(60))
@@ -65,6 +66,7 @@ extension BenchBus {
             if result.replies.count != clients { figures.notes.append("round \(index): \(result.missing.count) missing") }
             if index >= 3 { roundTimes.append(elapsed) }
         }
+        figures.roundCPU = (processCPUMilliseconds() - cpu) / Double(rounds + 3)  // the Manager process only
         figures.roundP50 = percentile(roundTimes, 0.50)
         figures.roundP99 = percentile(roundTimes, 0.99)
 
@@ -135,15 +137,21 @@ extension BenchBus {
 }
 
 extension BenchFigures {
-    /// Adds the hub's figures of the same run and the NATS/hub ratios.
-    mutating func compare(with hub: BenchFigures) {
-        extra += [
+    /// These (NATS) figures with the hub's of the same run as extra fields, the run's baseline, and the
+    /// NATS/hub round ratio.
+    func compared(with hub: BenchFigures) -> BenchFigures {
+        var figures = self
+        figures.baselineP50 = hub.baselineP50
+        figures.baselineP99 = hub.baselineP99
+        figures.baselineRoundCPU = hub.baselineRoundCPU
+        figures.extra += [
             ("hub_round_p50_ms", fixed(hub.roundP50)), ("hub_round_p99_ms", fixed(hub.roundP99)),
             ("hub_ingest_msgs_per_s", fixed(hub.ingest, 0)), ("hub_ingest_single_msgs_per_s", fixed(hub.ingestSingle, 0)),
             ("hub_command_p50_ms", fixed(hub.commandP50)), ("hub_manager_rss_per_client_kib", fixed(hub.rssPerClientKiB)),
-            ("hub_kill_detect_ms", fixed(hub.killDetect)),
+            ("hub_kill_detect_ms", fixed(hub.killDetect)), ("hub_cpu_ms_per_round", fixed(hub.roundCPU)),
             ("round_p50_vs_hub", fixed(hub.roundP50 > 0 ? roundP50 / hub.roundP50 : 0, 3)),
         ]
-        notes += hub.notes.map { "hub: \($0)" }
+        figures.notes += hub.notes.map { "hub: \($0)" }
+        return figures
     }
 }

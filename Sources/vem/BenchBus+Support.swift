@@ -39,12 +39,8 @@ struct BenchFigures {
             ("heartbeat_interval_ms", "\(heartbeatMilliseconds)"),
             ("baseline_round_p50_ms", fixed(baselineP50)), ("baseline_round_p99_ms", fixed(baselineP99)),
             ("round_ratio", fixed(ratio, 3)),
-<<<<<<< HEAD
-        ] + extra.map { ($0.name, $0.value) }
-=======
             ("manager_cpu_ms_per_round", fixed(roundCPU)), ("baseline_cpu_ms_per_round", fixed(baselineRoundCPU)),
-        ]
->>>>>>> wt-hub
+        ] + extra.map { ($0.name, $0.value) }
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 

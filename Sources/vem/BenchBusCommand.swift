@@ -63,17 +63,14 @@ struct BenchBus: AsyncParsableCommand {
     func run() async throws {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var figures = BenchFigures(transport: transport, clients: clients, heartbeatMilliseconds: 5_000)
-<<<<<<< HEAD
+        // --transport nats: the NATS bus first, then the hub and the baseline below, in the same run.
+        var natsFigures: BenchFigures?
         if transport == "nats" {
-            try await measureNATS(executable: executable, into: &figures)
-            var hub = figures
-            try await measureHub(executable: executable, into: &hub)
-            figures.compare(with: hub)
-        } else {
-            try await measureHub(executable: executable, into: &figures)
+            var nats = figures
+            try await measureNATS(executable: executable, into: &nats)
+            natsFigures = nats
+            figures.transport = "hub"
         }
-        try await measureBaseline(executable: executable, into: &figures)
-=======
         let hub = try await HubPhase(executable: executable, clients: clients)
         let echo = try await EchoPhase(executable: executable, clients: clients)
         let perBlock = max(1, (rounds + blocks - 1) / blocks)
@@ -112,7 +109,7 @@ struct BenchBus: AsyncParsableCommand {
         // Rounds per block include the warm-up ones.
         figures.roundCPU = hubCPU / Double(blocks * (perBlock + 2))
         figures.baselineRoundCPU = echoCPU / Double(blocks * (perBlock + 2))
->>>>>>> wt-hub
+        if let natsFigures { figures = natsFigures.compared(with: figures) }
         print(json ? figures.json : figures.table)
     }
 }
