@@ -130,6 +130,7 @@ public final class NATSConnection: @unchecked Sendable {
     static func connectBlocking(
         _ options: NATSConnectionOptions, handlers: NATSConnectionHandlers
     ) throws(NATSError) -> NATSConnection {
+        guard !options.servers.isEmpty else { throw NATSError(.connect, "no NATS server URL given") }
         var opts: OpaquePointer?
         var status = natsOptions_Create(&opts)
         guard status == NATS_OK, let opts else { throw NATSError(.connect, "options", status: status) }
@@ -138,7 +139,8 @@ public final class NATSConnection: @unchecked Sendable {
         var cStrings = options.servers.map { strdup($0) }
         defer { for pointer in cStrings { free(pointer) } }
         status = cStrings.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
+            guard let base = buffer.baseAddress else { return NATS_INVALID_ARG }
+            return base.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
                 natsOptions_SetServers(opts, $0, Int32(buffer.count))
             }
         }

@@ -1,5 +1,6 @@
 import Testing
 import VEMNATS
+import VEMBus
 import VEMProtocol
 
 @Suite("NATS envelope, subjects and accounts (pure)")
@@ -86,6 +87,38 @@ struct EnvelopeAndConfigTests {
         }
         #expect(throws: NATSError(.invalidInput, "client name 'manager' is reserved")) {
             try NATSAccountsConfig(site: "s", clients: [.init(name: "manager")])
+        }
+    }
+}
+
+@Suite("NATS bad input")
+struct NATSBadInputTests {
+    @Test func connectingWithoutServersOrToNothingIsAClearError() async throws {
+        await #expect(throws: NATSError(.connect, "no NATS server URL given")) {
+            _ = try await NATSConnection.connect(NATSConnectionOptions(servers: []))
+        }
+        // A port nothing listens on (the server picked it, then exited).
+        let scratch = try Scratch()
+        defer { scratch.cleanup() }
+        let server = try await NATSServerProcess.start(name: "gone", body: "", directory: scratch.path)
+        let url = server.url
+        await server.stop()
+        do {
+            _ = try await NATSConnection.connect(
+                NATSConnectionOptions(servers: [url], connectTimeout: .milliseconds(500), maximumReconnects: 0))
+            Issue.record("connected to a stopped server")
+        } catch {
+            #expect(error.code == .connect)
+            #expect(error.message.hasPrefix("cannot connect to \(url)"))
+        }
+    }
+
+    @Test func clientNamesMustBeSubjectTokens() {
+        let identity = ClientIdentity(name: "host.example.org", role: .dom0, host: "h", version: "1.0.0", incarnation: 1)
+        #expect(throws: NATSError.self) {
+            _ = try NATSClient(
+                configuration: NATSClientConfiguration(connection: NATSConnectionOptions(servers: ["nats://127.0.0.1:1"]), site: "s"),
+                identity: identity, token: "t", handlers: ClientHandlers(execute: { CommandResult(seq: $0.seq, status: .ok) }))
         }
     }
 }
