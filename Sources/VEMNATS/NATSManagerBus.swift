@@ -62,7 +62,12 @@ public final class NATSManagerBus: ManagerBus {
             configuration.connection,
             handlers: NATSConnectionHandlers(
                 disconnected: { [logger] in logger.warning("manager lost its NATS connection; reconnecting") },
-                reconnected: { [logger] in logger.info("manager reconnected to NATS") },
+                reconnected: { [weak self] in
+                    // Messages published while disconnected may be lost: every stream resends what is
+                    // unacknowledged (the Clients drop duplicates).
+                    self?.logger.info("manager reconnected to NATS")
+                    self?.engine.retransmit()
+                },
                 error: { [logger] error in logger.warning("NATS error", metadata: ["error": "\(error)"]) }))
         connections.withLock { $0.main = main }
         try main.subscribe(subjects.managerWildcard) { [self] view in receive(view) }
