@@ -56,6 +56,31 @@ struct NATSServerTests {
         #expect(message.contains("client name 'host.02' cannot be a NATS subject token"))
     }
 
+    @Test func groupsAreCheckedAgainstTheSiteConfiguration() async throws {
+        let scratch = try Scratch()
+        defer { scratch.cleanup() }
+        let siteINI = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/site.ini").path
+        try "vm1 atlas\nvm2 cms\n".write(toFile: "\(scratch.path)/good.txt", atomically: true, encoding: .utf8)
+        try "vm1 atlas\nvm3 alice\n".write(toFile: "\(scratch.path)/bad.txt", atomically: true, encoding: .utf8)
+        func run(_ list: String) async throws -> (Int32, String) {
+            let process = Process()
+            process.executableURL = Self.vem
+            process.arguments = [
+                "nats-config", "--clients", list, "--site", "s", "--site-config", siteINI, "--output",
+                "\(scratch.path)/out.conf",
+            ]
+            let errors = Pipe()
+            process.standardError = errors
+            let status = try await runProcess(process)
+            return (status, String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+        #expect(try await run("\(scratch.path)/good.txt").0 == 0)
+        let (status, message) = try await run("\(scratch.path)/bad.txt")
+        #expect(status != 0)
+        #expect(message.contains("client 'vm3': group 'alice' is not a [group] of the site"))
+    }
+
     @Test func aClientCannotPublishToAnotherClientsSubject() async throws {
         let site = try await NATSSite.start(nodes: 1, clients: [.init(name: "host01"), .init(name: "host02")])
         defer { Task { await site.stop() } }
