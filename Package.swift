@@ -42,6 +42,8 @@ let package = Package(
         .target(name: "VEMPolicy", dependencies: ["VEMCore"]),
         .target(name: "VEMBus", dependencies: ["VEMProtocol", logging]),
         .target(name: "VEMHub", dependencies: ["VEMBus", "VEMProtocol", logging] + nio),
+        .systemLibrary(name: "CNats", path: "Sources/CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
+        .target(name: "VEMNATS", dependencies: ["VEMBus", "VEMProtocol", "CNats", logging]),
         .target(
             name: "VEMClient",
             dependencies: ["VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", logging]),
@@ -63,7 +65,7 @@ let package = Package(
             name: "vem",
             dependencies: [
                 "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch", "VEMSite", "VEMAgent", "VEMBus",
-                "VEMHub", "VEMClient", "VEMManager", logging,
+                "VEMHub", "VEMNATS", "VEMClient", "VEMManager", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio
@@ -79,7 +81,9 @@ let package = Package(
         .testTarget(
             name: "VEMSlurmTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SlurmIntegrationTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"]),
-        .testTarget(name: "VEMBusTests", dependencies: ["VEMBus", "VEMHub", "VEMProtocol", "vem", logging] + nio),
+        .testTarget(
+            name: "VEMBusTests", dependencies: ["VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", "vem", logging] + nio),
+        .testTarget(name: "NATSTests", dependencies: ["VEMNATS", "VEMBus", "VEMProtocol", "vem", logging]),
         .testTarget(
             name: "VEMClientTests",
             dependencies: ["VEMClient", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol"],
