@@ -41,7 +41,10 @@ let package = Package(
         .target(name: "VEMHub", dependencies: ["VEMBus", "VEMProtocol", logging] + nio),
         .target(
             name: "VEMClient",
-            dependencies: ["VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", logging]),
+            dependencies: [
+                "VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", "VEMHypervisorPlugins",
+                "VEMLibvirt", logging,
+            ]),
         .systemLibrary(
             name: "CLibvirt", path: "Sources/CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
         .target(name: "VEMLibvirt", dependencies: ["VEMCore", "CLibvirt"]),
