@@ -78,7 +78,10 @@ let package = Package(
             dependencies: ["VEMClient", "VEMBus", "VEMHub", "VEMProtocol", "vem", logging]),
         .testTarget(name: "VEMLibvirtTests", dependencies: ["VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent"]),
         .testTarget(
-            name: "LibvirtIntegrationTests", dependencies: ["VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent"]),
+            name: "LibvirtIntegrationTests",
+            dependencies: [
+                "VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent", "VEMBus", "VEMHub", "VEMProtocol", "vem",
+            ]),
         .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
     ],
     swiftLanguageModes: [.v6]
