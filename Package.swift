@@ -71,7 +71,9 @@ let package = Package(
         .testTarget(name: "VEMBusTests", dependencies: ["VEMBus", "VEMHub", "VEMProtocol", "vem", logging] + nio),
         .testTarget(
             name: "VEMClientTests",
-            dependencies: ["VEMClient", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol"],
+            dependencies: [
+                "VEMClient", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol", "VEMHypervisorPlugins", "VEMLibvirt",
+            ],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "ClientIntegrationTests",
