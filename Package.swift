@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layout (dependencies point down only; see docs/ARCHITECTURE.md):
 //   vem (executable) -> VEMClient -> VEMHub (SwiftNIO) -> VEMBus -> VEMProtocol -> VEMCore
+//                       VEMClient -> VEMHypervisorPlugins -> VEMLibvirt (+ CLibvirt), VEMAgent
 //                    -> VEMSite -> VEMConfig, VEMRules -> VEMCore
 //                    -> VEMSlurm -> VEMAgent, VEMBatch (+ CZlib) -> VEMCore
 //                    -> VEMPolicy -> VEMCore
