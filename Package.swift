@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layout (dependencies point down only; see docs/ARCHITECTURE.md):
 //   vem (executable) -> VEMClient -> VEMHub (SwiftNIO) -> VEMBus -> VEMProtocol -> VEMCore
+//                       VEMClient -> VEMHypervisorPlugins -> VEMLibvirt (+ CLibvirt), VEMAgent
 //                    -> VEMSite -> VEMConfig, VEMRules -> VEMCore
 //                    -> VEMSlurm -> VEMAgent, VEMBatch (+ CZlib) -> VEMCore
 //                    -> VEMPolicy -> VEMCore
@@ -46,7 +47,10 @@ let package = Package(
         .target(name: "VEMNATS", dependencies: ["VEMBus", "VEMProtocol", "CNats", logging]),
         .target(
             name: "VEMClient",
-            dependencies: ["VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", logging]),
+            dependencies: [
+                "VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", "VEMHypervisorPlugins",
+                "VEMLibvirt", logging,
+            ]),
         .systemLibrary(
             name: "CLibvirt", path: "Sources/CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
         .target(name: "VEMLibvirt", dependencies: ["VEMCore", "CLibvirt"]),
@@ -86,14 +90,19 @@ let package = Package(
         .testTarget(name: "NATSTests", dependencies: ["VEMNATS", "VEMBus", "VEMProtocol", "vem", logging]),
         .testTarget(
             name: "VEMClientTests",
-            dependencies: ["VEMClient", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol"],
+            dependencies: [
+                "VEMClient", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol", "VEMHypervisorPlugins", "VEMLibvirt",
+            ],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "ClientIntegrationTests",
             dependencies: ["VEMClient", "VEMBus", "VEMHub", "VEMProtocol", "vem", logging]),
         .testTarget(name: "VEMLibvirtTests", dependencies: ["VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent"]),
         .testTarget(
-            name: "LibvirtIntegrationTests", dependencies: ["VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent"]),
+            name: "LibvirtIntegrationTests",
+            dependencies: [
+                "VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent", "VEMBus", "VEMHub", "VEMProtocol", "vem",
+            ]),
         .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
         .testTarget(
             name: "VEMManagerTests",

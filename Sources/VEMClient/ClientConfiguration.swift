@@ -10,15 +10,18 @@ public struct ClientConfiguration: Hashable, Sendable {
     public var properties: [VEMConfig.PropertyDefinition]
     /// The command definitions, in file order.
     public var commands: [CommandDefinition]
+    /// The `[group:…]` sections (a hypervisor Client builds each group's VMs from them), in file order.
+    public var groups: [GroupDefinition]
 
     /// Creates a configuration.
     public init(
         settings: ClientSettings = ClientSettings(), properties: [VEMConfig.PropertyDefinition] = [],
-        commands: [CommandDefinition] = []
+        commands: [CommandDefinition] = [], groups: [GroupDefinition] = []
     ) {
         self.settings = settings
         self.properties = properties
         self.commands = commands
+        self.groups = groups
     }
 
     /// The command definition of that name, if any.
@@ -87,7 +90,8 @@ public struct ClientConfigurationLoader: Sendable {
         let warnings = result.diagnostics.filter { $0.severity == .warning }.map { renderer.render($0) }
         return Loaded(
             configuration: ClientConfiguration(
-                settings: site.client ?? ClientSettings(), properties: site.properties, commands: site.commands),
+                settings: site.client ?? ClientSettings(), properties: site.properties, commands: site.commands,
+                groups: site.groups),
             warnings: warnings)
     }
 }

@@ -3,6 +3,7 @@ import Synchronization
 import VEMAgent
 import VEMBus
 import VEMConfig
+import VEMHypervisorPlugins
 import VEMProtocol
 
 /// The Client (`vem agent`): the configuration wired to a Reader, a Runner and the bus.
@@ -31,6 +32,9 @@ public actor ClientService {
         public var extraProperties: [any PropertyPlugin] = []
         /// Command plugins beyond the built-in ones.
         public var extraCommands: [any CommandPlugin] = []
+        /// The hypervisor this Client manages (see ``ClientHypervisor``): its `vm.*` commands and `hypervisor`
+        /// property are added, and its domains' lifecycle events are sent to the Manager. Default: none.
+        public var hypervisor: HypervisorHost?
 
         /// The defaults.
         public init() {}
@@ -88,6 +92,11 @@ public actor ClientService {
                 throw ClientError(.setup, "error: cannot add property plugin '\(plugin.name)': \(error)")
             }
         }
+        if let host = options.hypervisor {
+            do { try HypervisorPlugins.register(into: &registry, host: host) } catch {
+                throw ClientError(.setup, "error: cannot add the hypervisor plugins: \(error)")
+            }
+        }
         propertyRegistry = registry
         seed = ReaderSchedule.seed(forClient: identity.name)
         nextSequence = options.runner.firstSequence
@@ -139,6 +148,12 @@ public actor ClientService {
             group.addTask {
                 await self.consume(bus.events)
                 return nil
+            }
+            if let host = self.options.hypervisor {
+                group.addTask {
+                    await self.forwardLifecycleEvents(of: host, to: bus)
+                    return nil
+                }
             }
             group.addTask {
                 for await reason in self.stopSignal {

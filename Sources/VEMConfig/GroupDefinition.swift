@@ -33,19 +33,27 @@ public struct GroupDefinition: Hashable, Sendable, Codable {
     public var maxVMs: Int?
     /// Free text. Default: empty.
     public var description: String
+    /// The kernel for direct kernel boot of the group's VMs (a hypervisor Client's `{{kernel}}`). Default: nil.
+    public var kernel: String?
+    /// The initrd of the group's VMs (`{{initrd}}`). Default: nil.
+    public var initrd: String?
+    /// The disk image of the group's VMs (`{{disk}}`). Default: nil.
+    public var disk: String?
     /// Where the section's header is.
     public var location: SourceLocation
 
     /// The keys a group section accepts.
     public static let keys = [
         "share", "template", "vm_memory_mib", "vm_vcpus", "partition", "feature", "min_vms", "max_vms", "description",
+        "kernel", "initrd", "disk",
     ]
 
     /// Creates a group.
     public init(
         name: String, share: Int, template: String? = nil, vmMemoryMiB: Int = 2048, vmVCPUs: Int = 1,
         partition: String? = nil, feature: String? = nil, minVMs: Int = 0, maxVMs: Int? = nil,
-        description: String = "", location: SourceLocation
+        description: String = "", location: SourceLocation, kernel: String? = nil, initrd: String? = nil,
+        disk: String? = nil
     ) {
         self.name = name
         self.share = share
@@ -58,6 +66,9 @@ public struct GroupDefinition: Hashable, Sendable, Codable {
         self.maxVMs = maxVMs
         self.description = description
         self.location = location
+        self.kernel = kernel
+        self.initrd = initrd
+        self.disk = disk
     }
 }
 
@@ -74,6 +85,9 @@ extension GroupDefinition {
         let minVMs = d.integer("min_vms", in: 0...100_000) ?? 0
         let maxVMs = d.integer("max_vms", in: 0...100_000)
         let description = d.text("description") ?? ""
+        let kernel = d.string("kernel")
+        let initrd = d.string("initrd")
+        let disk = d.string("disk")
         d.finish()
         if !ValueParser.isName(name) {
             d.log.error(
@@ -87,6 +101,7 @@ extension GroupDefinition {
         guard let share, !d.log.hasErrors else { return nil }
         return GroupDefinition(
             name: name, share: share, template: template, vmMemoryMiB: memory, vmVCPUs: vcpus, partition: partition,
-            feature: feature, minVMs: minVMs, maxVMs: maxVMs, description: description, location: section.location)
+            feature: feature, minVMs: minVMs, maxVMs: maxVMs, description: description, location: section.location,
+            kernel: kernel, initrd: initrd, disk: disk)
     }
 }

@@ -12,8 +12,12 @@ struct Agent: AsyncParsableCommand {
             Loads the configuration files (the [client] section, properties, [command:…] definitions), \
             connects to the Manager over the configured bus (reconnecting with backoff when it goes away), \
             announces this Client's identity with a fresh incarnation, collects every property each `ticks` \
-            seconds, answers get_property, and runs allowlisted commands in order. A broken file stops the \
-            agent at start with file:line:col diagnostics and exit status 1. SIGTERM or SIGINT: say bye and exit 0.
+            seconds, answers get_property, and runs allowlisted commands in order. With `hypervisor = <libvirt URI>` \
+            in [client], it also manages that hypervisor's VMs: the vm.create, vm.destroy, vm.migrate and vm.list \
+            commands (when allowed), the `hypervisor` property, and vm.lifecycle events to the Manager; each \
+            [group:…] whose `template` names a domain XML file defines that group's VMs. A broken file (or \
+            template) stops the agent at start with file:line:col diagnostics and exit status 1. SIGTERM or \
+            SIGINT: say bye and exit 0.
             """
     )
 
@@ -69,6 +73,10 @@ struct Agent: AsyncParsableCommand {
             settings, version: ClientService.version, incarnation: ClientIdentityResolver.newIncarnation())
         var options = ClientService.Configuration()
         options.root = root
+        if let built = try ClientHypervisor.make(loaded.configuration) {
+            for warning in built.warnings { printError(warning) }
+            options.hypervisor = built.host
+        }
         return try ClientService(
             configuration: loaded.configuration, loader: loader, identity: identity, token: token, options: options,
             busFactory: { identity, token, settings, handlers throws(ClientError) in
