@@ -24,10 +24,12 @@ let package = Package(
         .target(name: "VEMBatch", dependencies: ["VEMCore", "CZlib"]),
         .target(name: "VEMAgent", dependencies: ["VEMCore"]),
         .target(name: "VEMPolicy", dependencies: ["VEMCore"]),
+        .target(name: "VEMPool", dependencies: ["VEMPolicy", "VEMBatch", "VEMConfig"]),
         .executableTarget(
             name: "vem",
             dependencies: [
                 "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch", "VEMSite",
+                "VEMPolicy", "VEMPool",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,6 +60,7 @@ let package = Package(
             name: "VEMPolicyTests",
             dependencies: ["VEMPolicy", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
+        .testTarget(name: "VEMPoolTests", dependencies: ["VEMPool", "VEMPolicy", "VEMBatch", "VEMConfig"]),
     ],
     swiftLanguageModes: [.v6]
 )
