@@ -1,7 +1,7 @@
 import VEMBatch
 
 /// What one layout (the dynamic pool, or static partitions) did with a trace window: per group waits and the
-/// pool's utilisation. Built by ``init(layout:batch:totalCPUs:horizon:counters:peakVMs:)``.
+/// pool's utilisation. Built by ``init(layout:batch:totalCPUs:horizon:counters:peakVMs:peakTotal:)``.
 public struct LayoutReport: Sendable, Hashable, Codable {
     /// One group's line.
     public struct Line: Sendable, Hashable, Codable {
@@ -43,7 +43,7 @@ public struct LayoutReport: Sendable, Hashable, Codable {
     /// Builds the report of a replay advanced to `horizon`.
     public init(
         layout: String, batch: ReplayBatch, totalCPUs: Int, horizon: Int, counters: PoolCounters = PoolCounters(),
-        peakVMs: [String: Int]
+        peakVMs: [String: Int], peakTotal: Int? = nil
     ) {
         let stats = batch.statistics()
         func line(_ s: GroupStatistics, peak: Int) -> Line {

@@ -10,14 +10,14 @@ public enum StaticLayout {
         // Apportion CPUs by share, in whole nodes.
         var counts = groups.map { g in Int((Double(totalCPUs) * g.share / totalShare) / Double(g.vmCPUs)) }
         var used = zip(groups, counts).reduce(0) { $0 + $1.0.vmCPUs * $1.1 }
-        let remainders = groups.enumerated().map { i, g in
-            (i, Double(totalCPUs) * g.share / totalShare / Double(g.vmCPUs) - Double(counts[i]))
-        }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
         for i in groups.indices where counts[i] == 0 && used + groups[i].vmCPUs <= totalCPUs {
             counts[i] = 1
             used += groups[i].vmCPUs
         }
-        for (i, _) in remainders where used + groups[i].vmCPUs <= totalCPUs {
+        let remainders = groups.enumerated().map { i, g in
+            (i, Double(totalCPUs) * g.share / totalShare / Double(g.vmCPUs) - Double(counts[i]))
+        }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+        for (i, remainder) in remainders where remainder > 0 && used + groups[i].vmCPUs <= totalCPUs {
             counts[i] += 1
             used += groups[i].vmCPUs
         }
