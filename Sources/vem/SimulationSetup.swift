@@ -148,9 +148,14 @@ enum ComparisonText {
         out += "dynamic pool       VMs created \(k.created), destroyed \(k.destroyed), migrated \(k.migrated), "
         out += "drained \(k.drained); failed operations \(k.failed); jobs lost \(k.busyDestroyed)\n"
         out += String(
-            format: "utilisation        dynamic %.1f %%, static %.1f %% of %d vCPUs over %@\n",
+            format: "utilisation        jobs used %.1f %% (dynamic) and %.1f %% (static) of %d vCPUs over %@\n",
             c.dynamic.utilisation * 100, c.staticLayout.utilisation * 100, c.dynamic.totalCPUs,
             formatSeconds(c.dynamic.elapsed))
+        let busy = c.dynamic.vmCPUSeconds > 0
+            ? Double(c.dynamic.total.cpuSecondsUsed) / Double(c.dynamic.vmCPUSeconds) * 100 : 0
+        out += String(
+            format: "VM time            the pool kept %.1f %% of its vCPU time in VMs, %.1f %% of it running jobs "
+                + "(static: 100 %%, %.1f %%)\n", c.dynamic.occupancy * 100, busy, c.staticLayout.utilisation * 100)
         let pendingD = c.dynamic.total.pending, pendingS = c.staticLayout.total.pending
         if pendingD > 0 || pendingS > 0 || !c.dynamicFinished {
             out += "unfinished         dynamic \(pendingD) job(s) waiting, static \(pendingS)\n"

@@ -1,7 +1,7 @@
 import VEMBatch
 
 /// What one layout (the dynamic pool, or static partitions) did with a trace window: per group waits and the
-/// pool's utilisation. Built by ``init(layout:batch:totalCPUs:horizon:counters:peakVMs:peakTotal:)``.
+/// pool's utilisation. Built by ``init(layout:batch:totalCPUs:horizon:counters:peakVMs:peakTotal:vmCPUSeconds:)``.
 public struct LayoutReport: Sendable, Hashable, Codable {
     /// One group's line.
     public struct Line: Sendable, Hashable, Codable {
@@ -37,13 +37,17 @@ public struct LayoutReport: Sendable, Hashable, Codable {
     public var elapsed: Int
     /// Jobs' CPU time over the pool's CPU time up to the horizon (0…1).
     public var utilisation: Double
+    /// vCPU-seconds held by VMs or nodes up to the horizon (booting VMs included; static: every node, always).
+    public var vmCPUSeconds: Int
+    /// `vmCPUSeconds` over the pool's CPU time (0…1): how much of the pool the layout kept in VMs.
+    public var occupancy: Double
     /// VMs created, destroyed, migrated, drained; failed operations; busy VMs destroyed (zero for static).
     public var counters: PoolCounters
 
     /// Builds the report of a replay advanced to `horizon`.
     public init(
         layout: String, batch: ReplayBatch, totalCPUs: Int, horizon: Int, counters: PoolCounters = PoolCounters(),
-        peakVMs: [String: Int], peakTotal: Int? = nil
+        peakVMs: [String: Int], peakTotal: Int? = nil, vmCPUSeconds: Int? = nil
     ) {
         let stats = batch.statistics()
         func line(_ s: GroupStatistics, peak: Int) -> Line {
@@ -58,6 +62,8 @@ public struct LayoutReport: Sendable, Hashable, Codable {
         elapsed = max(0, horizon - batch.origin)
         let offered = Double(totalCPUs) * Double(elapsed)
         utilisation = offered > 0 ? Double(stats.total.cpuSecondsUsed) / offered : 0
+        self.vmCPUSeconds = vmCPUSeconds ?? stats.total.cpuSecondsOffered
+        occupancy = offered > 0 ? Double(self.vmCPUSeconds) / offered : 0
         self.counters = counters
     }
 
@@ -94,7 +100,7 @@ public struct Comparison: Sendable, Hashable, Codable {
         dynamic = LayoutReport(
             layout: "dynamic pool", batch: simulation.batch, totalCPUs: totalCPUs, horizon: horizon,
             counters: simulation.reconciler.counters, peakVMs: simulation.peakVMs,
-            peakTotal: simulation.peakTotalVMs)
+            peakTotal: simulation.peakTotalVMs, vmCPUSeconds: simulation.vmCPUSeconds)
         staticLayout = LayoutReport(
             layout: "static partitions", batch: fixed, totalCPUs: totalCPUs, horizon: horizon, peakVMs: partition)
         dynamicFinished = finished

@@ -75,6 +75,10 @@ public struct PoolSimulation: Sendable {
     /// The most VMs alive at once over the whole pool.
     public private(set) var peakTotalVMs = 0
 
+    /// vCPU-seconds held by VMs (booting ones included) since the start.
+    public private(set) var vmCPUSeconds = 0
+    var accountedUntil: Int
+
     var events: [(time: Int, seq: Int, event: Event)] = []
     var eventSeq = 0
     var nextTick: Int
@@ -101,6 +105,7 @@ public struct PoolSimulation: Sendable {
             count: configuration.hosts, cpus: configuration.cpusPerHost, memoryMiB: configuration.memoryPerHostMiB)
         planner = Planner(configuration: configuration.policy)
         nextTick = batch.origin
+        accountedUntil = batch.origin
         do { try planner.configuration.validate() } catch { throw PoolError(.planner, error.message) }
     }
 
@@ -119,6 +124,7 @@ public struct PoolSimulation: Sendable {
             let eventTime = events.first?.time
             let t = min(nextTick, eventTime ?? Int.max)
             guard t <= time else { break }
+            account(until: t)
             batch.advance(to: t)
             if let e = eventTime, e == t {
                 let due = events.prefix { $0.time == t }
@@ -129,7 +135,15 @@ public struct PoolSimulation: Sendable {
                 nextTick = t + configuration.tick
             }
         }
+        account(until: time)
         batch.advance(to: time)
+    }
+
+    /// Adds the vCPUs VMs hold from the last accounted instant to `t`.
+    mutating func account(until t: Int) {
+        guard t > accountedUntil else { return }
+        vmCPUSeconds += hosts.hosts.reduce(0) { $0 + $1.usedCPUs } * (t - accountedUntil)
+        accountedUntil = t
     }
 
     /// Runs until every job has finished (or `limit` simulated seconds after the start, whichever comes first).
