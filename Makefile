@@ -16,7 +16,7 @@ test: build
 	$(SWIFT) test
 
 demo: build
-	$(VEM) check-config examples/paper.ini examples/site.ini
+	$(VEM) demo
 
 clean:
 	rm -rf .build

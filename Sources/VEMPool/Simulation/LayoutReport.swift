@@ -80,6 +80,13 @@ public struct Comparison: Sendable, Hashable, Codable {
     /// Whether the dynamic run finished every job before its limit.
     public var dynamicFinished: Bool
 
+    /// Puts two reports side by side.
+    public init(dynamic: LayoutReport, staticLayout: LayoutReport, dynamicFinished: Bool) {
+        self.dynamic = dynamic
+        self.staticLayout = staticLayout
+        self.dynamicFinished = dynamicFinished
+    }
+
     /// Runs both layouts on `jobs` over `window` and compares them at a common horizon (the later of the two
     /// ends), so utilisation is measured over the same stretch of time.
     /// - Parameter limit: simulated seconds after the window's start the dynamic run may take at most.

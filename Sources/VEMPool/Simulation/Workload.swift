@@ -46,3 +46,36 @@ public struct Workload: Sendable, Hashable {
         }
     }
 }
+
+extension Workload {
+    /// A small deterministic workload for when no trace is at hand: three groups (`atlas` 50 %, `cms` 30 %,
+    /// `lhcb` 20 %) that burst in turn — each sends `jobsPerBurst` single-CPU jobs of 30 to 90 minutes over one
+    /// hour, atlas from 0 h, cms from 2 h, lhcb from 4 h, then all three together from 6 h.
+    public static func synthetic(jobsPerBurst: Int = 40, vmCPUs: Int = 1, vmMemoryMiB: Int = 2048) -> [ReplayJob] {
+        var state: UInt64 = 0x5EED
+        func next(_ range: ClosedRange<Int>) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return range.lowerBound + Int((state >> 33) % UInt64(range.count))
+        }
+        var jobs: [ReplayJob] = []
+        let bursts: [(String, Int)] = [
+            ("atlas", 0), ("cms", 7200), ("lhcb", 14_400), ("atlas", 21_600), ("cms", 21_600), ("lhcb", 21_600),
+        ]
+        for (group, start) in bursts {
+            for _ in 0..<jobsPerBurst {
+                jobs.append(
+                    ReplayJob(
+                        jobNumber: jobs.count + 1, group: group, submitTime: start + next(0...3599),
+                        runTime: next(1800...5400)))
+            }
+        }
+        return jobs
+    }
+
+    /// The groups of ``synthetic(jobsPerBurst:vmCPUs:vmMemoryMiB:)``.
+    public static func syntheticGroups(vmCPUs: Int = 1, vmMemoryMiB: Int = 2048) -> [PoolGroup] {
+        [("atlas", 50.0), ("cms", 30), ("lhcb", 20)].map {
+            PoolGroup(name: $0.0, share: $0.1, vmCPUs: vmCPUs, vmMemoryMiB: vmMemoryMiB)
+        }
+    }
+}
