@@ -25,11 +25,11 @@ final class LiveScreen {
             if linesShown > 0 { out += "\u{1B}[\(linesShown)A\u{1B}[J" }
             out += text
             print(out, terminator: "")
-            fflush(stdout)
+            fflush(nil)
             linesShown = text.reduce(0) { $0 + ($1 == "\n" ? 1 : 0) }
         } else {
             print(text)
-            fflush(stdout)
+            fflush(nil)
         }
     }
 }
