@@ -23,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "VEMBatch", dependencies: ["VEMCore", "CZlib"]),
         .target(name: "VEMAgent", dependencies: ["VEMCore"]),
+        .target(name: "VEMSlurm", dependencies: ["VEMCore", "VEMBatch", "VEMAgent"]),
         .target(name: "VEMPolicy", dependencies: ["VEMCore"]),
         .target(name: "VEMPool", dependencies: ["VEMPolicy", "VEMBatch", "VEMConfig"]),
         .executableTarget(
@@ -56,6 +57,12 @@ let package = Package(
             dependencies: ["VEMBatch", "VEMCore"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(
+            name: "VEMSlurmTests",
+            dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "SlurmIntegrationTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"]),
         .testTarget(
             name: "VEMPolicyTests",
             dependencies: ["VEMPolicy", .product(name: "PropertyBased", package: "swift-property-based")]
