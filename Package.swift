@@ -26,6 +26,7 @@ let package = Package(
         .target(name: "VEMSlurm", dependencies: ["VEMCore", "VEMBatch", "VEMAgent"]),
         .target(name: "VEMPolicy", dependencies: ["VEMCore"]),
         .target(name: "VEMPool", dependencies: ["VEMPolicy", "VEMBatch", "VEMConfig"]),
+        .target(name: "VEMReplayAgent", dependencies: ["VEMAgent", "VEMBatch"]),
         .executableTarget(
             name: "vem",
             dependencies: [
@@ -68,6 +69,7 @@ let package = Package(
             dependencies: ["VEMPolicy", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(name: "VEMPoolTests", dependencies: ["VEMPool", "VEMPolicy", "VEMBatch", "VEMConfig"]),
+        .testTarget(name: "VEMReplayAgentTests", dependencies: ["VEMReplayAgent", "VEMAgent", "VEMBatch"]),
     ],
     swiftLanguageModes: [.v6]
 )
