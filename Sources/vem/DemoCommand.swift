@@ -85,7 +85,7 @@ struct Demo: AsyncParsableCommand {
         let compression = Double(span) / seconds
         print(source.banner)
         print(
-            "pool: \(hosts) hosts × \(cpusPerHost) vCPUs; VMs of 1 vCPU booting in \(formatSeconds(configuration.bootDelay)); "
+            "pool: \(hosts) host\(hosts == 1 ? "" : "s") × \(cpusPerHost) vCPUs; VMs of 1 vCPU booting in \(formatSeconds(configuration.bootDelay)); "
                 + "planner every simulated minute; time ×\(Int(compression)) (1 s = \(formatSeconds(Int(compression))))")
         print("hosts and VM boots are simulated in process; planner, reconciler and replay batch are the real ones\n")
 
@@ -138,7 +138,7 @@ struct DemoSource {
     var window: ReplayWindow?
     var banner: String
 
-    static let searchPaths = ["../shared/traces/LCG.swf.gz", "shared/traces/LCG.swf.gz", "/work/shared/traces/LCG.swf.gz"]
+    static let searchPaths = ["../shared/traces/LCG.swf.gz", "shared/traces/LCG.swf.gz"]
 
     init(trace: String?, window: String, sample: Int) throws {
         let environment = ProcessInfo.processInfo.environment["VEM_TRACE"]
@@ -159,7 +159,8 @@ struct DemoSource {
         self.window = w
         let count = jobs.filter { w.contains($0.submitTime) }.count
         banner = "workload: \(parsed.name), jobs submitted in [\(formatSeconds(w.start)), "
-            + "+\(formatSeconds(w.duration ?? 0))), one in \(sample) kept: \(count) jobs; groups: top 3 by CPU time "
+            + "+\(formatSeconds(w.duration ?? 0)))" + (sample > 1 ? ", one in \(sample) kept" : "")
+            + ": \(count) jobs; groups: top 3 by CPU time "
             + "+ other, shares by CPU time (" + groups.map { "\($0.name) \(Int($0.share))%" }.joined(separator: ", ")
             + ")"
     }
