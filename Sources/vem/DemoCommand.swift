@@ -13,7 +13,8 @@ struct Demo: AsyncParsableCommand {
         discussion: """
             Replays a window of the LCG trace (found at ../shared/traces/LCG.swf.gz, $VEM_TRACE or --trace; \
             without it a built-in synthetic workload of three bursting groups) on a pool of --hosts hosts, in \
-            wall-clock time compressed so the window and its jobs fit in about --seconds seconds. Every planner \
+            wall-clock time compressed so the window's submissions take --seconds seconds; the jobs still running \
+            after it are then fast-forwarded in about --tail-seconds more. Every planner \
             step (one simulated minute) the fair-share planner decides and the reconciler creates, drains and \
             destroys VMs; a table per group shows share, pending and running jobs, and VMs booting, active and \
             draining — redrawn in place on a terminal, printed as a new block every --every seconds otherwise. \
@@ -41,8 +42,11 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "vCPUs per host.")
     var cpusPerHost: Int = 16
 
-    @Option(help: "Wall-clock seconds the replay should take (the time compression follows).")
-    var seconds: Double = 60
+    @Option(help: "Wall-clock seconds the window's submissions take (the time compression follows).")
+    var seconds: Double = 45
+
+    @Option(help: "Wall-clock seconds for the jobs still running after the window (fast-forward).")
+    var tailSeconds: Double = 15
 
     @Option(help: "Stop after this many wall-clock seconds, finished or not.")
     var maxSeconds: Double = 110
@@ -57,8 +61,8 @@ struct Demo: AsyncParsableCommand {
         guard hosts >= 1, cpusPerHost >= 1, sample >= 1 else {
             throw ValidationError("--hosts, --cpus-per-host and --sample must be at least 1")
         }
-        guard seconds > 0, maxSeconds > 0, every > 0 else {
-            throw ValidationError("--seconds, --max-seconds and --every must be positive")
+        guard seconds > 0, tailSeconds > 0, maxSeconds > 0, every > 0 else {
+            throw ValidationError("--seconds, --tail-seconds, --max-seconds and --every must be positive")
         }
         _ = try SimulationDefaults.parseWindow(window)
         guard SimulationDefaults.parseDuration(bootDelay) != nil else {
@@ -77,16 +81,23 @@ struct Demo: AsyncParsableCommand {
         var sim = try PoolSimulation(
             jobs: source.jobs, groups: source.groups, window: source.window, configuration: configuration)
         let totalCPUs = hosts * cpusPerHost
-        // The static layout first (instant): its end tells how long the window takes, hence the compression.
+        // The static layout first (instant): its end tells how long the tail after the window takes.
         let fixedEnd = try StaticLayout.run(
             jobs: source.jobs, groups: source.groups, window: source.window, totalCPUs: totalCPUs
         ).now
-        let span = max(3600, fixedEnd - sim.batch.origin)
-        let compression = Double(span) / seconds
+        let origin = sim.batch.origin
+        let lastSubmit = source.jobs.filter { source.window?.contains($0.submitTime) ?? true }.map(\.submitTime).max()
+        let windowEnd = source.window?.duration.map { origin + $0 } ?? lastSubmit ?? origin
+        let pace = DemoPace(
+            origin: origin, windowEnd: windowEnd, expectedEnd: fixedEnd, seconds: seconds, tailSeconds: tailSeconds)
+        let compression = pace.windowRate
         print(source.banner)
         print(
             "pool: \(hosts) host\(hosts == 1 ? "" : "s") × \(cpusPerHost) vCPUs; VMs of 1 vCPU booting in \(formatSeconds(configuration.bootDelay)); "
-                + "planner every simulated minute; time ×\(Int(compression)) (1 s = \(formatSeconds(Int(compression))))")
+                + "planner every simulated minute")
+        print(
+            "time: the window at ×\(Int(compression)) (1 s = \(formatSeconds(Int(compression)))), then the jobs still "
+                + "running at ×\(Int(pace.tailRate)) (1 s = \(formatSeconds(Int(pace.tailRate))))")
         print("hosts and VM boots are simulated in process; planner, reconciler and replay batch are the real ones\n")
 
         let screen = LiveScreen(interactive: isatty(STDOUT_FILENO) == 1, every: every)
@@ -95,7 +106,7 @@ struct Demo: AsyncParsableCommand {
         var finished = false
         while true {
             let wall = (clock.now - started).secondsValue
-            let target = sim.batch.origin + Int(wall * compression)
+            let target = pace.simulatedTime(afterWallSeconds: wall)
             try sim.advance(to: target)
             finished = sim.isFinished
             screen.show(wall: wall, block: { DemoTable.render(sim, wall: wall, compression: compression) },
@@ -123,6 +134,29 @@ struct Demo: AsyncParsableCommand {
             "summary after \(String(format: "%.0f", wall)) s (\(formatSeconds(horizon - sim.batch.origin)) simulated"
                 + (finished ? ", every job done)" : ", stopped before every job was done)"))
         print(ComparisonText.render(comparison, shares: source.groups), terminator: "")
+    }
+}
+
+/// Wall-clock seconds to simulated time: the window at one rate, what follows it at a faster one.
+struct DemoPace {
+    var origin: Int
+    var windowEnd: Int
+    var windowRate: Double
+    var tailRate: Double
+
+    init(origin: Int, windowEnd: Int, expectedEnd: Int, seconds: Double, tailSeconds: Double) {
+        self.origin = origin
+        self.windowEnd = max(origin + 60, windowEnd)
+        windowRate = Double(self.windowEnd - origin) / seconds
+        tailRate = max(windowRate, Double(max(0, expectedEnd - self.windowEnd)) / tailSeconds)
+    }
+
+    /// The wall seconds the window takes.
+    var windowSeconds: Double { Double(windowEnd - origin) / windowRate }
+
+    func simulatedTime(afterWallSeconds wall: Double) -> Int {
+        if wall <= windowSeconds { return origin + Int(wall * windowRate) }
+        return windowEnd + Int((wall - windowSeconds) * tailRate)
     }
 }
 
