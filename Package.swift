@@ -2,8 +2,18 @@
 import PackageDescription
 
 // Layout (dependencies point down only; see docs/ARCHITECTURE.md):
-//   vem (executable) -> VEMConfig, VEMRules, VEMProtocol -> VEMCore
-// Pure modules import no NIOPosix, no C library and run no process.
+//   vem (executable) -> VEMClient -> VEMHub (SwiftNIO) -> VEMBus -> VEMProtocol -> VEMCore
+//                    -> VEMSite -> VEMConfig, VEMRules -> VEMCore
+//                    -> VEMSlurm -> VEMAgent, VEMBatch (+ CZlib) -> VEMCore
+//                    -> VEMPolicy -> VEMCore
+// Pure modules import no NIOPosix, no C library and run no process (see ARCHITECTURE.md for the exceptions).
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+]
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let propertyBased: Target.Dependency = .product(name: "PropertyBased", package: "swift-property-based")
+
 let package = Package(
     name: "vem",
     platforms: [.macOS(.v15)],
@@ -13,6 +23,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(name: "VEMCore"),
@@ -27,47 +39,39 @@ let package = Package(
         .target(name: "VEMPolicy", dependencies: ["VEMCore"]),
         .target(name: "VEMPool", dependencies: ["VEMPolicy", "VEMBatch", "VEMConfig"]),
         .target(name: "VEMReplayAgent", dependencies: ["VEMAgent", "VEMBatch"]),
+        .target(name: "VEMBus", dependencies: ["VEMProtocol", logging]),
+        .target(name: "VEMHub", dependencies: ["VEMBus", "VEMProtocol", logging] + nio),
+        .target(
+            name: "VEMClient",
+            dependencies: ["VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", logging]),
         .executableTarget(
             name: "vem",
             dependencies: [
-                "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch", "VEMSite",
-                "VEMPolicy", "VEMPool",
+                "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch", "VEMSite", "VEMAgent", "VEMBus",
+                "VEMHub", "VEMClient", "VEMPolicy", "VEMPool", "VEMReplayAgent", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ] + nio
         ),
         .testTarget(name: "VEMCoreTests", dependencies: ["VEMCore"]),
-        .testTarget(
-            name: "VEMConfigTests",
-            dependencies: ["VEMConfig"],
-            resources: [.copy("Fixtures")]
-        ),
+        .testTarget(name: "VEMConfigTests", dependencies: ["VEMConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VEMRulesTests", dependencies: ["VEMRules"]),
         .testTarget(name: "VEMSiteTests", dependencies: ["VEMSite", "VEMConfig", "VEMCore"]),
+        .testTarget(name: "VEMProtocolTests", dependencies: ["VEMProtocol", propertyBased]),
+        .testTarget(name: "VEMPolicyTests", dependencies: ["VEMPolicy", propertyBased]),
+        .testTarget(name: "VEMAgentTests", dependencies: ["VEMAgent"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VEMBatchTests", dependencies: ["VEMBatch", "VEMCore"], resources: [.copy("Fixtures")]),
         .testTarget(
-            name: "VEMProtocolTests",
-            dependencies: ["VEMProtocol", .product(name: "PropertyBased", package: "swift-property-based")]
-        ),
-        .testTarget(
-            name: "VEMAgentTests",
-            dependencies: ["VEMAgent"],
-            resources: [.copy("Fixtures")]
-        ),
-        .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
-        .testTarget(
-            name: "VEMBatchTests",
-            dependencies: ["VEMBatch", "VEMCore"],
-            resources: [.copy("Fixtures")]
-        ),
-        .testTarget(
-            name: "VEMSlurmTests",
-            dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"],
-            resources: [.copy("Fixtures")]
-        ),
+            name: "VEMSlurmTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SlurmIntegrationTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"]),
+        .testTarget(name: "VEMBusTests", dependencies: ["VEMBus", "VEMHub", "VEMProtocol", "vem", logging] + nio),
         .testTarget(
-            name: "VEMPolicyTests",
-            dependencies: ["VEMPolicy", .product(name: "PropertyBased", package: "swift-property-based")]
-        ),
+            name: "VEMClientTests",
+            dependencies: ["VEMClient", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "ClientIntegrationTests",
+            dependencies: ["VEMClient", "VEMBus", "VEMHub", "VEMProtocol", "vem", logging]),
+        .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
         .testTarget(name: "VEMPoolTests", dependencies: ["VEMPool", "VEMPolicy", "VEMBatch", "VEMConfig"]),
         .testTarget(name: "VEMReplayAgentTests", dependencies: ["VEMReplayAgent", "VEMAgent", "VEMBatch"]),
     ],

@@ -142,6 +142,9 @@ struct Spawned: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        // The child gets standard input, output and error only: no inherited socket (the Client's connection to
+        // the Manager, a listener) outlives the parent in a long-running program.
+        _ = closeFrom?(&actions, 3)
 
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
@@ -281,3 +284,11 @@ func monotonicSeconds() -> Double { SystemAgentClock().now() }
 func errnoError(_ call: String) -> AgentError {
     AgentError(.systemCall, "\(call) failed", cause: String(cString: strerror(errno)))
 }
+
+/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+; not imported into Swift), looked up once; nil where
+/// the C library lacks it (then children inherit descriptors that are not close-on-exec, as before).
+private let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+    guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+    return unsafeBitCast(
+        symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+}()

@@ -216,7 +216,9 @@ private struct Merger {
         guard let client = configuration.client, let clientSection = seen["client\u{0}client"] else { return }
         if !configuration.commands.isEmpty, let allow = clientSection.entry("allow")?.value {
             let names = configuration.commands.map(\.name)
-            for name in client.allow where !names.contains(name) {
+            // The Client's built-in commands need no [command:…] section.
+            let builtin: Set<String> = ["exec", "get_property", "reload", "shutdown"]
+            for name in client.allow where !names.contains(name) && !builtin.contains(name) {
                 var message = "'allow' lists '\(name)', which no [command:…] section defines"
                 if let guess = closestMatch(to: name, in: names) { message += "; did you mean '\(guess)'?" }
                 log.warning(allow.location, message, length: allow.length)

@@ -14,6 +14,16 @@ public enum ReturnType: String, Hashable, Sendable, Codable, CaseIterable {
     case json
 }
 
+/// When a Client sends a property's value to the Manager without being asked.
+public enum PushPolicy: String, Hashable, Sendable, Codable, CaseIterable {
+    /// Only when the Manager asks (`get_property`): the paper's behaviour.
+    case never
+    /// After a collection whose value differs from the previous one (the first value counts as a change).
+    case onChange = "on_change"
+    /// After every collection.
+    case always
+}
+
 /// A Property: something a Client measures with a property plugin and reports to the Manager.
 ///
 /// The paper's example loads unchanged:
@@ -38,6 +48,8 @@ public struct PropertyDefinition: Hashable, Sendable, Codable {
     public var ticks: Int
     /// Free text for `vem props`. Default: empty.
     public var description: String
+    /// When the Client pushes the value unasked (`push = never | on_change | always`). Default: ``PushPolicy/never``.
+    public var push: PushPolicy
     /// Where the section's header is.
     public var location: SourceLocation
 
@@ -45,12 +57,13 @@ public struct PropertyDefinition: Hashable, Sendable, Codable {
     public static let defaultTicks = 60
 
     /// The keys a property section accepts.
-    public static let keys = ["command", "parameters", "return_type", "ticks", "description"]
+    public static let keys = ["command", "parameters", "return_type", "ticks", "description", "push"]
 
     /// Creates a property.
     public init(
         name: String, command: String, parameters: String = "", returnType: ReturnType = .str,
-        ticks: Int = PropertyDefinition.defaultTicks, description: String = "", location: SourceLocation
+        ticks: Int = PropertyDefinition.defaultTicks, description: String = "", push: PushPolicy = .never,
+        location: SourceLocation
     ) {
         self.name = name
         self.command = command
@@ -58,6 +71,7 @@ public struct PropertyDefinition: Hashable, Sendable, Codable {
         self.returnType = returnType
         self.ticks = ticks
         self.description = description
+        self.push = push
         self.location = location
     }
 }
@@ -71,6 +85,7 @@ extension PropertyDefinition {
         let returnType = d.choice("return_type", as: ReturnType.self) ?? .str
         let ticks = d.seconds("ticks", in: 0...(7 * 86_400)) ?? defaultTicks
         let description = d.text("description") ?? ""
+        let push = d.choice("push", as: PushPolicy.self) ?? .never
         d.finish()
         if !ValueParser.isIdentifier(name) {
             d.log.error(
@@ -82,6 +97,6 @@ extension PropertyDefinition {
         guard let command, !d.log.hasErrors else { return nil }
         return PropertyDefinition(
             name: name, command: command, parameters: parameters, returnType: returnType, ticks: ticks,
-            description: description, location: section.location)
+            description: description, push: push, location: section.location)
     }
 }

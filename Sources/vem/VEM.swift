@@ -6,6 +6,6 @@ struct VEM: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vem",
         abstract: "VEM, the Virtual Environment Manager: group VMs on a shared cluster, following the batch queues.",
-        subcommands: [CheckConfig.self, Eval.self, Bench.self, TraceInfo.self, Simulate.self, Demo.self]
+        subcommands: [Agent.self, CheckConfig.self, Eval.self, Bench.self, TraceInfo.self, Simulate.self, Demo.self]
     )
 }

@@ -1,0 +1,114 @@
+import VEMProtocol
+
+extension ManagerEngine {
+    /// The Clients connected now, sorted by name.
+    public func members() -> [ClientIdentity] {
+        registry.withLock { registry in registry.live.values.map(\.identity) }.sorted { $0.name < $1.name }
+    }
+
+    /// The sessions addressed by `recipients`.
+    func sessions(for recipients: Recipients) -> [ClientSession] {
+        registry.withLock { registry in
+            switch recipients {
+            case .client(let name):
+                return registry.live[name].map { [$0] } ?? []
+            case .all:
+                return Array(registry.live.values)
+            case .group:
+                return registry.live.values.filter { recipients.includes($0.identity) }
+            }
+        }
+    }
+
+    /// Sends a regular message to the connected Clients addressed (see ``ManagerBus/send(_:to:)``).
+    @discardableResult
+    public func send(_ message: Message, to recipients: Recipients) -> Int {
+        let targets = sessions(for: recipients)
+        if targets.count == 1 {
+            targets[0].link.transmit([message])
+        } else if !targets.isEmpty {
+            fanOut(message, targets.map(\.link))
+        }
+        return targets.count
+    }
+
+    /// Submits a command (see ``ManagerBus/submit(_:arguments:to:)``).
+    public func submit(_ name: String, arguments: [NamedValue], to client: String) throws(BusError) -> PendingCommand {
+        guard let record = registry.withLock({ $0.records[client] }) else {
+            throw BusError(.unknownClient, "no client named \(client) ever joined")
+        }
+        var effects = StreamEffects()
+        let (pending, link) = record.state.withLock { state in
+            let submission = state.stream.onSubmit(name: name, arguments: arguments)
+            let pending = PendingCommand(client: client, seq: submission.seq)
+            state.waiters[submission.seq] = pending
+            effects.take(submission.directives, from: &state)
+            return (pending, state.session?.link)
+        }
+        effects.perform(on: link)
+        return pending
+    }
+
+    /// Gives up on a Client's incarnation (it will not come back): its commands without a result become
+    /// `.unknown` (unsent ones follow the unsent policy). A connected Client is disconnected first.
+    /// - Parameter client: The Client's name.
+    public func forget(_ client: String) {
+        guard let record = registry.withLock({ $0.records[client] }) else { return }
+        var effects = StreamEffects()
+        let session: ClientSession? = record.state.withLock { state in
+            let session = state.session
+            state.session = nil
+            effects.take(state.stream.onClientLeft(), from: &state)
+            return session
+        }
+        if let session {
+            registry.withLock { registry in
+                if registry.live[client] === session { registry.live[client] = nil }
+            }
+            session.link.close(reason: "forgotten by the manager")
+            continuation.yield(.disconnect(name: client, reason: "forgotten by the manager"))
+        }
+        effects.perform(on: nil)
+    }
+
+    /// A property round (see ``ManagerBus/collectProperties(_:from:timeout:)``).
+    public func collectProperties(
+        _ names: [String], from recipients: Recipients, timeout: Duration
+    ) async -> PropertyRoundResult {
+        let targets = sessions(for: recipients)
+        let id = rounds.withLock { $0.open(expecting: Set(targets.map(\.identity.name))) }
+        if !targets.isEmpty {
+            let request = Message.getProperty(GetProperty(requestID: id, names: names))
+            if targets.count == 1 { targets[0].link.transmit([request]) } else { fanOut(request, targets.map(\.link)) }
+        }
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                if let (continuation, result) = self.rounds.withLock({ $0.finish(id) }) {
+                    continuation.resume(returning: result)
+                }
+            }
+            let result = await withCheckedContinuation { continuation in
+                if let ready = rounds.withLock({ $0.attach(continuation, to: id) }) {
+                    continuation.resume(returning: ready)
+                }
+            }
+            group.cancelAll()
+            return result
+        }
+    }
+
+    /// Repairs losses within connections: every connected stream resends what is unacknowledged. Over TCP this
+    /// is optional; the in-memory bus with dropped messages needs it.
+    public func retransmit() {
+        let records = registry.withLock { Array($0.records.values) }
+        for record in records {
+            var effects = StreamEffects()
+            let link = record.state.withLock { state in
+                effects.take(state.stream.onRetransmitTimer(), from: &state)
+                return state.session?.link
+            }
+            effects.perform(on: link)
+        }
+    }
+}

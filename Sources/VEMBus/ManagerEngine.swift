@@ -1,0 +1,258 @@
+import Logging
+import Synchronization
+import VEMProtocol
+
+/// The Manager's half of the bus, independent of the transport: admission, membership, the command streams of
+/// every Client, property rounds, and routing of regular messages. A transport (the hub, the in-memory bus,
+/// NATS) owns the connections and calls ``handle(_:phase:link:)`` for each message and
+/// ``linkClosed(phase:link:reason:)`` when a connection ends; the engine answers through ``ManagerLink``.
+///
+/// Locking: one lock for the registry of Clients, one per Client record, one for property rounds; a record's lock
+/// is never held while the registry's is taken, and no lock is held while a link transmits or a waiter resumes.
+public final class ManagerEngine: Sendable {
+    /// Tuning shared by every transport.
+    public struct Configuration: Sendable {
+        /// Who may join. Default: no token, Manager version `1.0.0`.
+        public var admission: Admission
+        /// How often each side sends a heartbeat when idle (announced in `welcome`). Default 5 s.
+        public var heartbeatInterval: Duration
+        /// Tuning of each Client's command stream (window 32, unsent commands resent to the next incarnation).
+        public var commandStream: CommandStream.ManagerSide.Configuration
+        /// This Manager process's incarnation (announced in `welcome`). Default: random.
+        public var managerIncarnation: UInt64
+
+        /// Creates a configuration.
+        public init(
+            admission: Admission = Admission(), heartbeatInterval: Duration = .seconds(5),
+            commandStream: CommandStream.ManagerSide.Configuration = .init(),
+            managerIncarnation: UInt64 = UInt64.random(in: 1...UInt64.max)
+        ) {
+            self.admission = admission
+            self.heartbeatInterval = heartbeatInterval
+            self.commandStream = commandStream
+            self.managerIncarnation = managerIncarnation
+        }
+    }
+
+    /// A synchronous receiver of regular messages, called on the transport's thread (keep it fast).
+    public typealias MessageHandler = @Sendable (ClientIdentity, Message) -> Void
+    /// Sends one message to many connections; a transport encodes it once.
+    public typealias FanOut = @Sendable (Message, [any ManagerLink]) -> Void
+
+    struct Registry {
+        var records: [String: ClientRecord] = [:]
+        var live: [String: ClientSession] = [:]
+    }
+
+    /// The configuration.
+    public let configuration: Configuration
+    /// Membership events and regular messages (when no handler is installed).
+    public let events: AsyncStream<BusEvent>
+    let continuation: AsyncStream<BusEvent>.Continuation
+    let logger: Logger
+    let messageHandler: MessageHandler?
+    let fanOut: FanOut
+    let registry = Mutex(Registry())
+    let rounds = Mutex(RoundTable())
+
+    /// Creates an engine.
+    /// - Parameters:
+    ///   - configuration: Admission, heartbeat, command-stream tuning.
+    ///   - logger: Where membership changes and closed connections are logged (never payloads or tokens).
+    ///   - messageHandler: Receives regular messages synchronously instead of ``events`` (for high rates).
+    ///   - fanOut: Sends one message to many links; the default transmits to each.
+    public init(
+        configuration: Configuration, logger: Logger, messageHandler: MessageHandler? = nil,
+        fanOut: FanOut? = nil
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.messageHandler = messageHandler
+        self.fanOut = fanOut ?? { message, links in for link in links { link.transmit([message]) } }
+        (events, continuation) = AsyncStream.makeStream(of: BusEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    /// Ends the event stream (at shutdown).
+    public func finish() { continuation.finish() }
+
+    // MARK: Transport hooks
+
+    /// Handles one message received on a connection.
+    /// - Parameters:
+    ///   - message: The decoded message.
+    ///   - phase: The connection's phase (updated).
+    ///   - link: The connection.
+    /// - Returns: Whether the transport must close the connection.
+    public func handle(_ message: Message, phase: inout LinkPhase, link: any ManagerLink) -> LinkAction {
+        switch phase {
+        case .closed:
+            return .proceed
+        case .awaitingHello:
+            guard case .hello(let hello) = message else {
+                return .close(reason: "expected hello, got \(message.type)")
+            }
+            return admit(hello, phase: &phase, link: link)
+        case .active(let session):
+            switch message {
+            case .heartbeat:
+                return .proceed
+            case .property(let report):
+                if report.requestID != 0 && deliverReply(report, from: session.identity.name) { return .proceed }
+                deliverRegular(message, from: session)
+                return .proceed
+            case .event:
+                deliverRegular(message, from: session)
+                return .proceed
+            case .commandAck, .commandResult:
+                streamMessage(message, in: session)
+                return .proceed
+            case .bye(let bye):
+                phase = .closed
+                clientLeft(session, reason: bye.reason.isEmpty ? "bye" : "bye: \(bye.reason)")
+                return .close(reason: "client left")
+            case .hello, .welcome, .reject, .getProperty, .command, .resultAck:
+                return .close(reason: "unexpected \(message.type) from an admitted client")
+            }
+        }
+    }
+
+    /// A connection ended (the peer closed, a protocol error, heartbeat timeout, slow consumer, shutdown).
+    /// - Parameters:
+    ///   - phase: The connection's phase (set to `.closed`).
+    ///   - link: The connection.
+    ///   - reason: Why, for the log and the event.
+    public func linkClosed(phase: inout LinkPhase, link: any ManagerLink, reason: String) {
+        let previous = phase
+        phase = .closed
+        switch previous {
+        case .closed:
+            return
+        case .awaitingHello:
+            logger.info("connection closed before admission", metadata: ["peer": "\(link.peer)", "reason": "\(reason)"])
+            continuation.yield(.connectionRejected(peer: link.peer, reason: reason))
+        case .active(let session):
+            let wasCurrent = session.record.state.withLock { state in
+                guard state.session === session else { return false }
+                state.session = nil
+                _ = state.stream.onDisconnected()
+                return true
+            }
+            guard wasCurrent else { return }
+            registry.withLock { registry in
+                if registry.live[session.identity.name] === session { registry.live[session.identity.name] = nil }
+            }
+            logger.info(
+                "client disconnected",
+                metadata: ["client": "\(session.identity.name)", "peer": "\(link.peer)", "reason": "\(reason)"])
+            continuation.yield(.disconnect(name: session.identity.name, reason: reason))
+        }
+    }
+
+    // MARK: Admission
+
+    private func admit(_ hello: Hello, phase: inout LinkPhase, link: any ManagerLink) -> LinkAction {
+        if let reject = configuration.admission.check(hello) {
+            return refuse(reject, phase: &phase, link: link)
+        }
+        let identity = ClientIdentity(hello: hello)
+        let record = registry.withLock { registry in
+            if let record = registry.records[identity.name] { return record }
+            let record = ClientRecord(
+                identity: identity, stream: CommandStream.ManagerSide(configuration: configuration.commandStream))
+            registry.records[identity.name] = record
+            return record
+        }
+        let session = ClientSession(identity: identity, link: link, record: record)
+        var effects = StreamEffects()
+        var resumed = false
+        let welcome = Welcome(
+            managerIncarnation: configuration.managerIncarnation,
+            heartbeatIntervalMilliseconds: UInt64(configuration.heartbeatInterval.components.seconds) * 1000
+                + UInt64(configuration.heartbeatInterval.components.attoseconds / 1_000_000_000_000_000))
+        let replaced: ClientSession?? = record.state.withLock { state in
+            let previous = state.session
+            if let previous, previous.identity.incarnation != identity.incarnation { return .none }
+            state.identity = identity
+            state.session = session
+            if previous != nil { _ = state.stream.onDisconnected() }
+            let directives = state.stream.onConnected(hello: hello, welcome: welcome)
+            for case .transmit(.welcome(let sent)) in directives { resumed = sent.resumed }
+            effects.take(directives, from: &state)
+            return .some(previous)
+        }
+        guard let replaced else {
+            return refuse(
+                Reject(.duplicateName, detail: "another live client uses this name"), phase: &phase, link: link)
+        }
+        registry.withLock { $0.live[identity.name] = session }
+        if let old = replaced {
+            logger.info("client replaced by a new connection", metadata: ["client": "\(identity.name)"])
+            continuation.yield(.disconnect(name: identity.name, reason: "replaced by a new connection"))
+            old.link.close(reason: "replaced by a new connection")
+        }
+        phase = .active(session)
+        effects.perform(on: link)
+        logger.info(
+            "client joined",
+            metadata: [
+                "client": "\(identity.name)", "peer": "\(link.peer)", "incarnation": "\(identity.incarnation)",
+                "resumed": "\(resumed)",
+            ])
+        continuation.yield(.join(identity, resumed: resumed))
+        return .proceed
+    }
+
+    private func refuse(_ reject: Reject, phase: inout LinkPhase, link: any ManagerLink) -> LinkAction {
+        let reason = "\(reject.reason): \(reject.detail)"
+        phase = .closed
+        logger.warning("client refused", metadata: ["peer": "\(link.peer)", "reason": "\(reason)"])
+        continuation.yield(.connectionRejected(peer: link.peer, reason: reason))
+        link.transmit([.reject(reject)])
+        return .close(reason: reason)
+    }
+
+    // MARK: Inbound routing
+
+    private func deliverReply(_ report: PropertyReport, from name: String) -> Bool {
+        let (known, completion) = rounds.withLock { table in
+            (table.contains(report.requestID), table.reply(report, from: name))
+        }
+        if let (continuation, result) = completion { continuation.resume(returning: result) }
+        return known
+    }
+
+    private func deliverRegular(_ message: Message, from session: ClientSession) {
+        if let messageHandler {
+            messageHandler(session.identity, message)
+        } else {
+            continuation.yield(.message(from: session.identity.name, message))
+        }
+    }
+
+    private func streamMessage(_ message: Message, in session: ClientSession) {
+        var effects = StreamEffects()
+        let current = session.record.state.withLock { state in
+            guard state.session === session else { return false }
+            effects.take(state.stream.onMessage(message), from: &state)
+            return true
+        }
+        if current { effects.perform(on: session.link) }
+    }
+
+    private func clientLeft(_ session: ClientSession, reason: String) {
+        var effects = StreamEffects()
+        let current = session.record.state.withLock { state in
+            guard state.session === session else { return false }
+            state.session = nil
+            effects.take(state.stream.onClientLeft(), from: &state)
+            return true
+        }
+        guard current else { return }
+        registry.withLock { registry in
+            if registry.live[session.identity.name] === session { registry.live[session.identity.name] = nil }
+        }
+        effects.perform(on: nil)
+        logger.info("client left", metadata: ["client": "\(session.identity.name)", "reason": "\(reason)"])
+        continuation.yield(.leave(name: session.identity.name, reason: reason))
+    }
+}

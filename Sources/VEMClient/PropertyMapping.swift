@@ -1,0 +1,72 @@
+import Foundation
+import VEMAgent
+import VEMConfig
+import VEMProtocol
+
+/// How the configuration's properties become the Reader's requests, and samples become wire readings.
+public enum PropertyMapping {
+    /// The Reader's request for a configured property.
+    ///
+    /// `parameters` is split on commas and trimmed (`/scratch, free` → `["/scratch", "free"]`; the `file` plugin
+    /// joins a regex's commas back); `return_type` maps one to one.
+    /// - Parameters:
+    ///   - definition: The configured property.
+    ///   - timeout: How long one read may take.
+    public static func request(
+        for definition: VEMConfig.PropertyDefinition, timeout: Duration
+    ) -> PropertyRequest {
+        PropertyRequest(
+            name: definition.name, plugin: definition.command, parameters: parameters(definition.parameters),
+            returnType: returnType(definition.returnType), timeout: timeout)
+    }
+
+    /// The parameter list of a `parameters = …` value: split on commas, trimmed; empty text gives none.
+    public static func parameters(_ text: String) -> [String] {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { return [] }
+        return trimmed.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+    }
+
+    /// The configuration's return type as the plugin layer's.
+    public static func returnType(_ type: VEMConfig.ReturnType) -> VEMAgent.ReturnType {
+        switch type {
+        case .int: .int
+        case .float: .float
+        case .str: .str
+        case .bool: .bool
+        case .json: .json
+        }
+    }
+
+    /// A plugin-layer value as a wire value: scalars map to their case, arrays and objects travel as JSON text.
+    public static func wireValue(_ value: PropertyValue) -> WireValue {
+        switch value {
+        case .int(let i): .int(i)
+        case .float(let d): .float(d)
+        case .string(let s): .string(s)
+        case .bool(let b): .bool(b)
+        case .null: .null
+        case .array, .object: .json(value.jsonText)
+        }
+    }
+
+    /// A sample as a wire reading, its timestamp converted to Unix milliseconds by the clock.
+    public static func reading(_ sample: PropertySample, clock: any ClientClock) -> PropertyReading {
+        let outcome: PropertyReading.Outcome =
+            switch sample.result {
+            case .success(let value): .value(wireValue(value))
+            case .failure(let error): .error(error.description)
+            }
+        return PropertyReading(
+            name: sample.name, timestampMilliseconds: unixMilliseconds(clock.unixTime(at: sample.timestamp)),
+            outcome: outcome)
+    }
+
+    /// Unix seconds as whole milliseconds (0 for negative or non-finite times).
+    static func unixMilliseconds(_ seconds: Double) -> UInt64 {
+        guard seconds.isFinite, seconds > 0 else { return 0 }
+        return UInt64(min(seconds * 1000, 1.8e19).rounded())
+    }
+}

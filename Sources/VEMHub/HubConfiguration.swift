@@ -1,0 +1,106 @@
+import VEMBus
+import VEMProtocol
+
+/// Configuration of the embedded hub's Manager side (``HubServer``). Every default is written here.
+///
+/// ## Backpressure
+/// Each connection's outbound bytes are bounded. NIO's write-buffer water marks (``lowWaterMark``,
+/// ``highWaterMark``) flip the channel's writability; while it is not writable, every further byte written is
+/// counted, and once the bytes buffered would pass ``outboundByteCap`` the connection is closed with reason
+/// `slow consumer`. The Client's commands stay in its reliable stream (unacknowledged ones are resent when it
+/// reconnects with the same incarnation), and regular messages it missed are not replayed (properties are
+/// asked again). So a slow Client costs the Manager at most `outboundByteCap` bytes, never an unbounded queue.
+///
+/// ## Flooding
+/// Inbound messages of each connection pass a token bucket (``inboundMessagesPerSecond``, ``inboundBurst``):
+/// when it is empty the hub stops reading that socket until the bucket refills, so the flood stays in the
+/// flooder's kernel buffers (TCP flow control) and the event loop keeps serving everyone else. NIO reads at
+/// most ``maxMessagesPerRead`` times per socket per loop turn, so no socket monopolises a loop.
+public struct HubConfiguration: Sendable {
+    /// The address to listen on. Default `127.0.0.1`.
+    public var host: String
+    /// The TCP port; 0 picks a free one (read it back from ``HubServer/start()``). Default 7420.
+    public var port: Int
+    /// Admission, heartbeat interval (default 5 s), command-stream tuning, Manager incarnation.
+    public var engine: ManagerEngine.Configuration
+    /// The largest frame body accepted or sent. Default 1 MiB.
+    public var maximumFrameSize: Int
+    /// Writability returns below this many buffered outbound bytes. Default 32 KiB.
+    public var lowWaterMark: Int
+    /// Writability is lost above this many buffered outbound bytes. Default 64 KiB.
+    public var highWaterMark: Int
+    /// A connection whose buffered outbound bytes would pass this is closed (`slow consumer`). Default 2 MiB
+    /// (at least ``highWaterMark``).
+    public var outboundByteCap: Int
+    /// Sustained inbound messages per second per connection. Default 50,000.
+    public var inboundMessagesPerSecond: Int
+    /// Inbound messages a connection may send at once above the rate. Default 5,000.
+    public var inboundBurst: Int
+    /// Socket reads per connection per event-loop turn. Default 4.
+    public var maxMessagesPerRead: Int
+    /// The listen backlog. Default 4,096.
+    public var backlog: Int
+    /// The kernel send buffer per connection (`SO_SNDBUF`), `nil` for the system default. Default `nil`.
+    public var socketSendBufferSize: Int?
+
+    /// Creates a configuration; see each property for its default.
+    public init(
+        host: String = "127.0.0.1", port: Int = 7420, engine: ManagerEngine.Configuration = .init(),
+        maximumFrameSize: Int = WireFormat.defaultMaximumFrameSize, lowWaterMark: Int = 32 * 1024,
+        highWaterMark: Int = 64 * 1024, outboundByteCap: Int = 2 * 1024 * 1024,
+        inboundMessagesPerSecond: Int = 50_000, inboundBurst: Int = 5_000, maxMessagesPerRead: Int = 4,
+        backlog: Int = 4_096, socketSendBufferSize: Int? = nil
+    ) {
+        self.host = host
+        self.port = port
+        self.engine = engine
+        self.maximumFrameSize = maximumFrameSize
+        self.lowWaterMark = max(1, min(lowWaterMark, highWaterMark))
+        self.highWaterMark = max(self.lowWaterMark + 1, highWaterMark)
+        self.outboundByteCap = max(self.highWaterMark, outboundByteCap)
+        self.inboundMessagesPerSecond = inboundMessagesPerSecond
+        self.inboundBurst = inboundBurst
+        self.maxMessagesPerRead = max(1, maxMessagesPerRead)
+        self.backlog = backlog
+        self.socketSendBufferSize = socketSendBufferSize
+    }
+}
+
+/// Configuration of the embedded hub's Client side (``HubClient``).
+public struct HubClientConfiguration: Sendable {
+    /// The Manager's host. Default `127.0.0.1`.
+    public var host: String
+    /// The Manager's port. Default 7420.
+    public var port: Int
+    /// Heartbeat interval until the Manager's `welcome` announces its own. Default 5 s.
+    public var heartbeatInterval: Duration
+    /// Reconnect delays (default 100 ms doubling to 10 s, 50 % jitter).
+    public var backoff: Backoff.Configuration
+    /// Connect timeout. Default 5 s.
+    public var connectTimeout: Duration
+    /// The largest frame body accepted or sent. Default 1 MiB.
+    public var maximumFrameSize: Int
+
+    /// Creates a configuration; see each property for its default.
+    public init(
+        host: String = "127.0.0.1", port: Int = 7420, heartbeatInterval: Duration = .seconds(5),
+        backoff: Backoff.Configuration = .init(), connectTimeout: Duration = .seconds(5),
+        maximumFrameSize: Int = WireFormat.defaultMaximumFrameSize
+    ) {
+        self.host = host
+        self.port = port
+        self.heartbeatInterval = heartbeatInterval
+        self.backoff = backoff
+        self.connectTimeout = connectTimeout
+        self.maximumFrameSize = maximumFrameSize
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds (saturating).
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? Int64.max : scaled + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,214 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import VEMBus
+import VEMProtocol
+
+/// The embedded hub, Manager side: a SwiftNIO TCP server that Clients connect to. A ``VEMBus/ManagerBus``.
+///
+/// Pipeline per connection: `[TLS (not yet)] → FrameDecoderHandler → ServerConnectionHandler`. Frames are
+/// decoded and handled on the connection's event loop; the shared ``VEMBus/ManagerEngine`` keeps membership and
+/// command streams. Use ``run()`` as a service, or ``start()`` / ``shutdown()``.
+public final class HubServer: ManagerBus {
+    /// The connections alive now (admitted or not), for shutdown.
+    final class LinkRegistry: Sendable {
+        private let links = Mutex<[ObjectIdentifier: HubServerLink]>([:])
+        func add(_ link: HubServerLink) { links.withLock { $0[ObjectIdentifier(link)] = link } }
+        func remove(_ link: HubServerLink) { _ = links.withLock { $0.removeValue(forKey: ObjectIdentifier(link)) } }
+        var all: [HubServerLink] { links.withLock { Array($0.values) } }
+    }
+
+    private enum State {
+        case idle
+        case listening(any Channel, port: Int)
+        case stopped
+    }
+
+    /// The shared Manager engine.
+    public let engine: ManagerEngine
+    /// The configuration.
+    public let configuration: HubConfiguration
+    let logger: Logger
+    let group: any EventLoopGroup
+    private let ownsGroup: Bool
+    private let links = LinkRegistry()
+    private let state = Mutex(State.idle)
+
+    /// Creates a hub server (not yet listening).
+    /// - Parameters:
+    ///   - configuration: Address, limits, engine tuning.
+    ///   - logger: For membership changes and closed connections (never payloads or tokens).
+    ///   - messageHandler: Receives regular messages synchronously on the event loop instead of ``events``.
+    ///   - eventLoopGroup: The group to use; by default one of `System.coreCount` threads owned by the server.
+    public init(
+        configuration: HubConfiguration = .init(), logger: Logger = Logger(label: "vem.hub"),
+        messageHandler: ManagerEngine.MessageHandler? = nil, eventLoopGroup: (any EventLoopGroup)? = nil
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        if let eventLoopGroup {
+            group = eventLoopGroup
+            ownsGroup = false
+        } else {
+            group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+            ownsGroup = true
+        }
+        let maximumFrameSize = configuration.maximumFrameSize
+        engine = ManagerEngine(
+            configuration: configuration.engine, logger: logger, messageHandler: messageHandler,
+            fanOut: { message, links in HubServer.fanOut(message, to: links, maximumFrameSize: maximumFrameSize) })
+    }
+
+    /// Starts listening.
+    /// - Returns: The port (useful with port 0).
+    /// - Throws: ``VEMBus/BusError/Code/transport`` when the address cannot be bound.
+    @discardableResult
+    public func start() async throws -> Int {
+        let configuration = configuration
+        let engine = engine
+        let logger = logger
+        let links = links
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: Int32(clamping: configuration.backlog))
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: UInt(configuration.maxMessagesPerRead))
+            .childChannelOption(
+                ChannelOptions.writeBufferWaterMark,
+                value: .init(low: configuration.lowWaterMark, high: configuration.highWaterMark)
+            )
+            .childChannelOption(
+                ChannelOptions.recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024, maximum: 64 * 1024)
+            )
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let size = configuration.socketSendBufferSize {
+                        try channel.syncOptions?.setOption(ChannelOptions.socketOption(.so_sndbuf), value: size)
+                    }
+                    // A TLS handler (swift-nio-ssl) goes first here when TLS is added.
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(FrameDecoderHandler(maximumFrameSize: configuration.maximumFrameSize)))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ServerConnectionHandler(
+                            engine: engine, configuration: configuration, logger: logger, registry: links))
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            throw BusError(.transport, "cannot listen on \(configuration.host):\(configuration.port): \(error)")
+        }
+        let port = channel.localAddress?.port ?? configuration.port
+        let accepted = state.withLock { state -> Bool in
+            guard case .idle = state else { return false }
+            state = .listening(channel, port: port)
+            return true
+        }
+        guard accepted else {
+            try? await channel.close()
+            throw BusError(.shutDown, "the hub was already started or shut down")
+        }
+        logger.info("hub listening", metadata: ["address": "\(configuration.host):\(port)"])
+        return port
+    }
+
+    /// The port listened on (after ``start()``).
+    public var port: Int? {
+        state.withLock { state in
+            if case .listening(_, let port) = state { return port }
+            return nil
+        }
+    }
+
+    /// Runs the hub as a service: listens, and on cancellation says `bye` to every Client and shuts down.
+    public func run() async throws {
+        if port == nil { try await start() }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let channel = state.withLock { state -> (any Channel)? in
+                    if case .listening(let channel, _) = state { return channel }
+                    return nil
+                }
+                guard let channel else { return continuation.resume() }
+                channel.closeFuture.whenComplete { _ in continuation.resume() }
+            }
+        } onCancel: {
+            self.closeListener()
+        }
+        await shutdown()
+    }
+
+    private func closeListener() {
+        let channel = state.withLock { state -> (any Channel)? in
+            if case .listening(let channel, _) = state { return channel }
+            return nil
+        }
+        channel?.close(promise: nil)
+    }
+
+    /// Stops listening, says `bye` to every connection and closes it, ends ``events``, and shuts down the event
+    /// loop group if the server owns it.
+    public func shutdown() async {
+        let channel = state.withLock { state -> (any Channel)? in
+            defer { state = .stopped }
+            if case .listening(let channel, _) = state { return channel }
+            return nil
+        }
+        try? await channel?.close()
+        for link in links.all {
+            link.transmit([.bye(Bye(reason: "manager shutting down"))])
+            link.close(reason: "manager shutting down")
+        }
+        engine.finish()
+        if ownsGroup { try? await group.shutdownGracefully() }
+    }
+
+    // MARK: ManagerBus
+
+    /// Membership events and regular messages.
+    public var events: AsyncStream<BusEvent> { engine.events }
+
+    /// The Clients connected now.
+    public func members() -> [ClientIdentity] { engine.members() }
+
+    /// Sends a regular message to the Clients addressed (encoded once).
+    @discardableResult
+    public func send(_ message: Message, to recipients: Recipients) -> Int { engine.send(message, to: recipients) }
+
+    /// Submits a command.
+    public func submit(_ name: String, arguments: [NamedValue], to client: String) throws(BusError) -> PendingCommand {
+        try engine.submit(name, arguments: arguments, to: client)
+    }
+
+    /// A property round.
+    public func collectProperties(
+        _ names: [String], from recipients: Recipients, timeout: Duration
+    ) async -> PropertyRoundResult {
+        await engine.collectProperties(names, from: recipients, timeout: timeout)
+    }
+
+    /// Encodes once, then writes the same buffer to every link: one task per event loop, not per connection.
+    static func fanOut(_ message: Message, to links: [any ManagerLink], maximumFrameSize: Int) {
+        let frame: ByteBuffer
+        do throws(ProtocolError) {
+            frame = try FrameEncoder.frame(message, maximumFrameSize: maximumFrameSize, allocator: ByteBufferAllocator())
+        } catch {
+            return
+        }
+        var byLoop: [ObjectIdentifier: (loop: any EventLoop, links: [HubServerLink])] = [:]
+        for case let link as HubServerLink in links {
+            byLoop[ObjectIdentifier(link.eventLoop), default: (link.eventLoop, [])].links.append(link)
+        }
+        for (_, entry) in byLoop {
+            let targets = entry.links
+            if entry.loop.inEventLoop {
+                for link in targets { link.writeShared(frame) }
+            } else {
+                entry.loop.execute { for link in targets { link.writeShared(frame) } }
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import Logging
+import VEMClient
+
+/// `vem agent -c agent.ini [-c more.ini]`: runs a Client (the paper's Reader and Runner) until SIGTERM/SIGINT.
+struct Agent: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run a Client: collect properties and run the Manager's commands.",
+        discussion: """
+            Loads the configuration files (the [client] section, properties, [command:…] definitions), \
+            connects to the Manager over the configured bus (reconnecting with backoff when it goes away), \
+            announces this Client's identity with a fresh incarnation, collects every property each `ticks` \
+            seconds, answers get_property, and runs allowlisted commands in order. A broken file stops the \
+            agent at start with file:line:col diagnostics and exit status 1. SIGTERM or SIGINT: say bye and exit 0.
+            """
+    )
+
+    @Option(
+        name: [.customShort("c"), .customLong("config")],
+        help: "A configuration file (repeat for more; loaded in order).")
+    var config: [String] = []
+
+    @Option(
+        help: ArgumentHelp("The directory standing for / when reading /proc and /sys (tests).", visibility: .hidden))
+    var root: String = "/"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        if config.isEmpty { throw ValidationError("name a configuration file with -c agent.ini") }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown log level '\(logLevel)'") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let service: ClientService
+        do {
+            service = try makeService()
+        } catch {
+            printError(error.message)
+            throw ExitCode.failure
+        }
+        installSignalHandlers(service)
+        do {
+            try await service.run()
+        } catch {
+            printError(error.message)
+            throw ExitCode.failure
+        }
+    }
+
+    private func makeService() throws(ClientError) -> ClientService {
+        let loader = ClientConfigurationLoader(paths: config)
+        let loaded = try loader.load()
+        for warning in loaded.warnings { printError(warning) }
+        let settings = loaded.configuration.settings
+        let token = try ClientTransport.token(settings) { path in
+            FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+        }
+        let identity = try ClientIdentityResolver(root: root).resolve(
+            settings, version: ClientService.version, incarnation: ClientIdentityResolver.newIncarnation())
+        var options = ClientService.Configuration()
+        options.root = root
+        return try ClientService(
+            configuration: loaded.configuration, loader: loader, identity: identity, token: token, options: options,
+            busFactory: { identity, token, settings, handlers throws(ClientError) in
+                try ClientTransport.make(identity: identity, token: token, settings: settings, handlers: handlers)
+            })
+    }
+
+    /// SIGTERM and SIGINT stop the service. The handler only writes the signal's number to a pipe (async-signal
+    /// safe, whichever thread the kernel picks); a dedicated thread reads it and asks the service to stop.
+    /// (A `DispatchSource` signal source loses signals on Linux when they land on a thread that does not block them.)
+    private func installSignalHandlers(_ service: ClientService) {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            printError("warning: cannot install signal handlers; SIGTERM will kill the agent without a bye")
+            return
+        }
+        signalPipe = fds[1]
+        for number in [SIGTERM, SIGINT] {
+            _ = signal(number) { number in
+                var byte = UInt8(truncatingIfNeeded: number)
+                _ = write(signalPipe, &byte, 1)
+            }
+        }
+        let reader = fds[0]
+        let thread = Thread {
+            var byte: UInt8 = 0
+            while true {
+                let n = read(reader, &byte, 1)
+                if n == 1 {
+                    service.stop(reason: Int32(byte) == SIGTERM ? "SIGTERM" : "SIGINT")
+                } else if n < 0, errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
+        }
+        thread.name = "vem-signals"
+        thread.start()
+    }
+}
+
+/// The write end of the signal pipe (set once, before the handlers are installed).
+nonisolated(unsafe) private var signalPipe: Int32 = -1
