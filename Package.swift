@@ -39,6 +39,12 @@ let package = Package(
         .target(name: "VEMPolicy", dependencies: ["VEMCore"]),
         .target(name: "VEMPool", dependencies: ["VEMPolicy", "VEMBatch", "VEMConfig"]),
         .target(name: "VEMReplayAgent", dependencies: ["VEMAgent", "VEMBatch"]),
+        .target(
+            name: "VEMDemo",
+            dependencies: [
+                "VEMPool", "VEMReplayAgent", "VEMClient", "VEMHub", "VEMBus", "VEMAgent", "VEMConfig", "VEMProtocol",
+                "VEMBatch", "VEMPolicy", logging,
+            ]),
         .target(name: "VEMBus", dependencies: ["VEMProtocol", logging]),
         .target(name: "VEMHub", dependencies: ["VEMBus", "VEMProtocol", logging] + nio),
         .target(
@@ -48,7 +54,7 @@ let package = Package(
             name: "vem",
             dependencies: [
                 "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch", "VEMSite", "VEMAgent", "VEMBus",
-                "VEMHub", "VEMClient", "VEMPolicy", "VEMPool", "VEMReplayAgent", logging,
+                "VEMHub", "VEMClient", "VEMPolicy", "VEMPool", "VEMReplayAgent", "VEMDemo", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ] + nio
         ),
@@ -74,6 +80,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
         .testTarget(name: "VEMPoolTests", dependencies: ["VEMPool", "VEMPolicy", "VEMBatch", "VEMConfig"]),
         .testTarget(name: "VEMReplayAgentTests", dependencies: ["VEMReplayAgent", "VEMAgent", "VEMBatch"]),
+        .testTarget(name: "DemoIntegrationTests", dependencies: ["VEMDemo", "VEMPool", "VEMBatch", "VEMPolicy"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,22 +6,27 @@ import VEMBatch
 /// the replay to the current simulated time. Thread-safe (a mutex around the value).
 public final class LiveReplay: Sendable {
     private let state: Mutex<ReplayBatch>
-    private let elapsed: @Sendable () -> Double
+    private let clock: @Sendable (ReplayBatch) -> Int
 
-    /// Wraps a replay.
+    /// Wraps a replay that follows the wall clock at its configured compression.
     /// - Parameters:
     ///   - batch: the replay, at its origin.
     ///   - elapsed: wall seconds since the replay started (injected: tests feed it by hand).
     public init(batch: ReplayBatch, elapsed: @escaping @Sendable () -> Double) {
         state = Mutex(batch)
-        self.elapsed = elapsed
+        clock = { $0.simulatedTime(afterWallSeconds: max(0, elapsed())) }
+    }
+
+    /// Wraps a replay whose simulated time is given by `simulatedNow` (trace seconds; any pace the caller likes).
+    public init(batch: ReplayBatch, simulatedNow: @escaping @Sendable () -> Int) {
+        state = Mutex(batch)
+        clock = { _ in simulatedNow() }
     }
 
     /// Runs `body` on the replay, moved to the current simulated time first.
     public func withBatch<T>(_ body: (inout ReplayBatch) throws -> T) rethrows -> T {
-        let wall = elapsed()
-        return try state.withLock { batch in
-            batch.advance(to: batch.simulatedTime(afterWallSeconds: max(0, wall)))
+        try state.withLock { batch in
+            batch.advance(to: clock(batch))
             return try body(&batch)
         }
     }
