@@ -64,7 +64,8 @@ public actor DemoManager {
                 await withTaskGroup(of: Void.self) { outcomes in
                     for await (op, command) in pending {
                         outcomes.addTask {
-                            let outcome = await command?.outcome()
+                            var outcome: VEMBus.CommandOutcome?
+                            if let command { outcome = await Self.outcome(of: command) }
                             await self.settle(op, outcome)
                         }
                     }
@@ -123,9 +124,25 @@ public actor DemoManager {
     /// A command's output, or `nil` when it could not be sent or failed.
     func ask(_ command: String, of client: String) async -> String? {
         guard let p = try? bus.submit(command, arguments: [], to: client),
-            case .result(let r) = await p.outcome(), r.status == .ok
+            case .result(let r) = await Self.outcome(of: p), r.status == .ok
         else { return nil }
         return r.output
+    }
+
+    /// How long the Manager side waits for a command's outcome before calling it failed.
+    static let outcomeTimeout: Duration = .seconds(10)
+
+    /// The command's outcome, or `nil` when none came within ``outcomeTimeout`` or the task was cancelled.
+    /// (`PendingCommand.outcome()` cannot be cancelled, so the outcome is polled: a shutdown never waits on it.)
+    static func outcome(of command: PendingCommand) async -> VEMBus.CommandOutcome? {
+        let deadline = ContinuousClock.now + outcomeTimeout
+        var pause = Duration.microseconds(200)
+        while ContinuousClock.now < deadline {
+            if let outcome = command.currentOutcome { return outcome }
+            do { try await Task.sleep(for: pause) } catch { return nil }
+            pause = min(pause * 2, .milliseconds(10))
+        }
+        return command.currentOutcome
     }
 
     func dispatch(_ operations: [PoolOperation]) {
@@ -151,8 +168,10 @@ public actor DemoManager {
             dispatch(reconciler.onFailed(op.id, message: r.error ?? "\(r.status)", now: t))
         case .unknown:
             dispatch(reconciler.onFailed(op.id, message: "outcome unknown: the Client went away", now: t))
-        case .cancelled, nil:
+        case .cancelled:
             dispatch(reconciler.onFailed(op.id, message: "not sent", now: t))
+        case nil:
+            dispatch(reconciler.onFailed(op.id, message: "no outcome (not sent, or none within 10 s)", now: t))
         }
     }
 

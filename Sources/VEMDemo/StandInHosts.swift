@@ -62,6 +62,9 @@ public final class StandInHosts: Sendable {
         ]
     }
 
+    /// vCPUs held by VMs over all hosts.
+    public var usedCPUs: Int { hosts.withLock { $0.values.reduce(0) { $0 + $1.usedCPUs } } }
+
     /// VMs on every host, by host.
     public var vmCount: [String: Int] { hosts.withLock { $0.mapValues(\.vms.count) } }
 

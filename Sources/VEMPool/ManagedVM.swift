@@ -37,6 +37,8 @@ public struct ManagedVM: Sendable, Hashable, Codable {
     public var clientJoined = false
     /// Whether the batch system knows its node.
     public var registered = false
+    /// When its node's registration was confirmed (a batch snapshot no later than this may not show it yet).
+    public var registeredAt: Int?
     /// Whether its batch node runs work (from the last batch snapshot).
     public var busy = false
     /// Since when it has been idle.

@@ -22,8 +22,9 @@ extension Reconciler {
                     vm.stage = .removing
                     operations.append(issue(.removeNode, for: &vm))
                 }
-            } else if vm.registered, vm.pending == nil {
-                // The batch system forgot the node (removed by hand, or a batch restart).
+            } else if vm.registered, vm.pending == nil, batch.time > (vm.registeredAt ?? Int.min) {
+                // The batch system forgot the node (removed by hand, or a batch restart). A snapshot taken before
+                // the registration was confirmed proves nothing: a Shell may hold one while outcomes arrive.
                 vm.registered = false
                 vm.busy = false
                 if vm.stage == .active { vm.stage = .booting }
@@ -78,6 +79,7 @@ extension Reconciler {
             }
         case .registerNode:
             vm.registered = true
+            vm.registeredAt = now
             if vm.stage == .registering {
                 vm.stage = .active
                 vm.idleSince = now

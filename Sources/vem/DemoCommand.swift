@@ -21,9 +21,12 @@ struct Demo: AsyncParsableCommand {
             The summary gives per group mean and p95 wait, VMs created, destroyed and migrated, the pool's \
             utilisation, and the same window on static partitions (the paper's fig. 1).
 
-            This build runs the loop in process: the planner, the reconciler and the replay batch are the real \
-            ones; hosts and VM boots are simulated (a VM's Client joins --boot-delay simulated seconds after its \
-            creation).
+            Everything runs in one process over real loopback TCP: the embedded hub, a Dom0 Client per host whose \
+            vm.* command plugins drive a stand-in hypervisor (room accounting only), the batch Client whose \
+            replay.* plugins drive the replay batch, a DomU Client per VM started --boot-delay after the VM, and \
+            the Manager side, which asks the batch and Dom0 Clients for their state by command, plans, and sends \
+            vm.create / replay.register / replay.drain / replay.remove / vm.destroy. With --simulated, the \
+            hosts and the bus are simulated too (the loop of vem simulate, shown live).
             """
     )
 
@@ -54,8 +57,14 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Seconds between two tables when standard output is not a terminal.")
     var every: Double = 5
 
-    @Option(help: "From creating a VM to its Client joining (simulated).")
+    @Option(help: "From a VM's start to its guest's Client starting, in simulated time.")
     var bootDelay: String = "60s"
+
+    @Option(help: "Write the decision log (the last 10 000 entries) to this file at the end.")
+    var decisions: String?
+
+    @Flag(help: "Simulate the hosts and the bus too (no TCP, no Clients): the loop of `vem simulate`, live.")
+    var simulated = false
 
     func validate() throws {
         guard hosts >= 1, cpusPerHost >= 1, sample >= 1 else {
@@ -72,69 +81,102 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         let source = try DemoSource(trace: trace, window: window, sample: sample)
-        let configuration = PoolSimulation.Configuration(
-            hosts: hosts, cpusPerHost: cpusPerHost, bootDelay: SimulationDefaults.parseDuration(bootDelay) ?? 60,
-            tick: 60,
-            policy: PolicyConfiguration(
-                maxBootingSiteWide: SimulationDefaults.maxBooting, maxBootingPerHost: SimulationDefaults.maxBooting / 2,
-                minLifetime: 600, idleTimeout: 300, starvationGrace: PoolSimulation.preemptionOff))
-        var sim = try PoolSimulation(
-            jobs: source.jobs, groups: source.groups, window: source.window, configuration: configuration)
+        let bootSeconds = SimulationDefaults.parseDuration(bootDelay) ?? 60
+        let policy = PolicyConfiguration(
+            maxBootingSiteWide: SimulationDefaults.maxBooting, maxBootingPerHost: SimulationDefaults.maxBooting / 2,
+            minLifetime: 600, idleTimeout: 300, starvationGrace: PoolSimulation.preemptionOff)
         let totalCPUs = hosts * cpusPerHost
         // The static layout first (instant): its end tells how long the tail after the window takes.
         let fixedEnd = try StaticLayout.run(
             jobs: source.jobs, groups: source.groups, window: source.window, totalCPUs: totalCPUs
         ).now
-        let origin = sim.batch.origin
+        let origin = try ReplayBatch(jobs: source.jobs, configuration: .init(window: source.window)).origin
         let lastSubmit = source.jobs.filter { source.window?.contains($0.submitTime) ?? true }.map(\.submitTime).max()
         let windowEnd = source.window?.duration.map { origin + $0 } ?? lastSubmit ?? origin
         let pace = DemoPace(
             origin: origin, windowEnd: windowEnd, expectedEnd: fixedEnd, seconds: seconds, tailSeconds: tailSeconds)
-        let compression = pace.windowRate
         print(source.banner)
         print(
-            "pool: \(hosts) host\(hosts == 1 ? "" : "s") × \(cpusPerHost) vCPUs; VMs of 1 vCPU booting in \(formatSeconds(configuration.bootDelay)); "
-                + "planner every simulated minute")
+            "pool: \(hosts) host\(hosts == 1 ? "" : "s") × \(cpusPerHost) vCPUs; VMs of 1 vCPU booting in "
+                + "\(formatSeconds(bootSeconds)); planner every simulated minute")
         print(
-            "time: the window at ×\(Int(compression)) (1 s = \(formatSeconds(Int(compression)))), then the jobs still "
-                + "running at ×\(Int(pace.tailRate)) (1 s = \(formatSeconds(Int(pace.tailRate))))")
-        print("hosts and VM boots are simulated in process; planner, reconciler and replay batch are the real ones\n")
-
+            "time: the window at ×\(Int(pace.windowRate)) (1 s = \(formatSeconds(Int(pace.windowRate)))), then the "
+                + "jobs still running at ×\(Int(pace.tailRate)) (1 s = \(formatSeconds(Int(pace.tailRate))))")
         let screen = LiveScreen(interactive: isatty(STDOUT_FILENO) == 1, every: every)
-        let clock = ContinuousClock()
-        let started = clock.now
-        var finished = false
-        while true {
-            let wall = (clock.now - started).secondsValue
-            let target = pace.simulatedTime(afterWallSeconds: wall)
-            try sim.advance(to: target)
-            finished = sim.isFinished
-            screen.show(wall: wall, block: { DemoTable.render(sim, wall: wall, compression: compression) },
-                force: finished || wall >= maxSeconds)
-            if finished || wall >= maxSeconds { break }
-            try await Task.sleep(for: .milliseconds(50))
+        let outcome: DemoOutcome
+        if simulated {
+            print("hosts, bus and VM boots simulated in process (--simulated); planner, reconciler and replay batch "
+                + "are the real ones\n")
+            outcome = try await runSimulated(source, policy: policy, bootSeconds: bootSeconds, pace: pace, screen: screen)
+        } else {
+            print(
+                "in one process over loopback TCP: the embedded hub, \(hosts) Dom0 Clients (stand-in hypervisors), "
+                    + "the batch Client (replay batch), a DomU Client per VM\n")
+            outcome = try await runInProcess(source, policy: policy, bootSeconds: bootSeconds, pace: pace, screen: screen)
         }
-        let horizon = sim.now
         var fixed = try ReplayBatch(jobs: source.jobs, configuration: .init(window: source.window, wideJobs: .wait))
         try fixed.register(StaticLayout.nodes(groups: source.groups, totalCPUs: totalCPUs))
-        fixed.advance(to: horizon)
+        fixed.advance(to: outcome.batch.now)
         var partition: [String: Int] = [:]
         for n in StaticLayout.nodes(groups: source.groups, totalCPUs: totalCPUs) { partition[n.group, default: 0] += 1 }
         let comparison = Comparison(
             dynamic: LayoutReport(
-                layout: "dynamic pool", batch: sim.batch, totalCPUs: totalCPUs, horizon: horizon,
-                counters: sim.reconciler.counters, peakVMs: sim.peakVMs, peakTotal: sim.peakTotalVMs,
-                vmCPUSeconds: sim.vmCPUSeconds),
+                layout: "dynamic pool", batch: outcome.batch, totalCPUs: totalCPUs, horizon: outcome.batch.now,
+                counters: outcome.counters, peakVMs: outcome.peakVMs, peakTotal: outcome.peakTotal,
+                vmCPUSeconds: outcome.vmCPUSeconds),
             staticLayout: LayoutReport(
-                layout: "static partitions", batch: fixed, totalCPUs: totalCPUs, horizon: horizon, peakVMs: partition),
-            dynamicFinished: finished)
-        let wall = (clock.now - started).secondsValue
+                layout: "static partitions", batch: fixed, totalCPUs: totalCPUs, horizon: outcome.batch.now,
+                peakVMs: partition),
+            dynamicFinished: outcome.finished)
+        if let path = decisions {
+            try (outcome.decisions.map(\.description).joined(separator: "\n") + "\n")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+        }
         print("\n" + String(repeating: "─", count: 72))
         print(
-            "summary after \(String(format: "%.0f", wall)) s (\(formatSeconds(horizon - sim.batch.origin)) simulated"
-                + (finished ? ", every job done)" : ", stopped before every job was done)"))
+            "summary after \(String(format: "%.0f", outcome.wall)) s "
+                + "(\(formatSeconds(outcome.batch.now - outcome.batch.origin)) simulated"
+                + (outcome.finished ? ", every job done)" : ", stopped before every job was done)"))
         print(ComparisonText.render(comparison, shares: source.groups), terminator: "")
     }
+
+    func runSimulated(
+        _ source: DemoSource, policy: PolicyConfiguration, bootSeconds: Int, pace: DemoPace, screen: LiveScreen
+    ) async throws -> DemoOutcome {
+        var sim = try PoolSimulation(
+            jobs: source.jobs, groups: source.groups, window: source.window,
+            configuration: PoolSimulation.Configuration(
+                hosts: hosts, cpusPerHost: cpusPerHost, bootDelay: bootSeconds, tick: 60, policy: policy))
+        let clock = ContinuousClock()
+        let started = clock.now
+        var finished = false
+        var wall = 0.0
+        while true {
+            wall = (clock.now - started).secondsValue
+            try sim.advance(to: pace.simulatedTime(afterWallSeconds: wall))
+            finished = sim.isFinished
+            screen.show(
+                wall: wall, block: { DemoTable.render(sim, wall: wall, compression: pace.windowRate) },
+                force: finished || wall >= maxSeconds)
+            if finished || wall >= maxSeconds { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return DemoOutcome(
+            batch: sim.batch, counters: sim.reconciler.counters, peakVMs: sim.peakVMs, peakTotal: sim.peakTotalVMs,
+            vmCPUSeconds: sim.vmCPUSeconds, finished: finished, wall: wall, decisions: sim.reconciler.decisions)
+    }
+}
+
+/// What a demo run leaves for the summary.
+struct DemoOutcome: Sendable {
+    var batch: ReplayBatch
+    var counters: PoolCounters
+    var peakVMs: [String: Int]
+    var peakTotal: Int
+    var vmCPUSeconds: Int
+    var finished: Bool
+    var wall: Double
+    var decisions: [PoolDecision]
 }
 
 /// Wall-clock seconds to simulated time: the window at one rate, what follows it at a faster one.

@@ -200,8 +200,19 @@ import VEMPolicy
         var r = try make()
         let vm = try activeVM(&r)
         let ops = r.observe(batch(300), now: 300)
-        #expect(ops.names == ["register \(vm)"])
+        #expect(ops.names == ["register \(vm)"])  // registered at 60, absent from a snapshot of 300
         #expect(r.vms[vm]?.phase == .booting)
+    }
+
+    @Test func aSnapshotOlderThanTheRegistrationDoesNotForgetTheNode() throws {
+        var r = try make()
+        let vm = try activeVM(&r)  // registered at t=60
+        // A snapshot fetched before the registration was confirmed (t=59, or the same instant) lacks the node.
+        #expect(r.observe(batch(59), now: 61).isEmpty)
+        #expect(r.observe(batch(60), now: 61).isEmpty)
+        #expect(r.vms[vm]?.stage == .active)
+        // A later one that still lacks it means the batch system forgot it.
+        #expect(r.observe(batch(61), now: 62).names == ["register \(vm)"])
     }
 
     @Test func adoptedVMsKeepTheirNamesAndTheAllocatorSkipsThem() throws {
