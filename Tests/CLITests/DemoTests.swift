@@ -10,7 +10,7 @@ import Testing
         let started = Date()
         let out = try await runVEM([
             "demo", "--trace", trace.path, "--window", "0:1d", "--sample", "1", "--hosts", "1", "--cpus-per-host", "4",
-            "--seconds", "1.5", "--every", "0.5",
+            "--seconds", "1.5", "--every", "0.5", "--simulated",
         ])
         #expect(out.status == 0, "\(out.stderr)")
         #expect(Date().timeIntervalSince(started) < 20)
@@ -30,11 +30,35 @@ import Testing
         #expect(summary.contains("shorter with the pool"))
     }
 
+    @Test func overTheInProcessSiteTheSameBurstGoesThroughTheBus() async throws {
+        let dir = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trace = dir.appendingPathComponent("burst.swf")
+        try SimulateTests.burst.write(to: trace, atomically: true, encoding: .utf8)
+        // Two hours of trace in 4 s (×1800): a millisecond of wall time is 1.8 simulated seconds.
+        let out = try await runVEM([
+            "demo", "--trace", trace.path, "--window", "0:2h", "--sample", "1", "--hosts", "1", "--cpus-per-host", "4",
+            "--seconds", "4", "--every", "1", "--decisions", dir.appendingPathComponent("decisions.log").path,
+        ])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.contains("in one process over loopback TCP"))
+        let summary = try #require(out.stdout.components(separatedBy: "summary after").last)
+        #expect(summary.contains("every job done"))
+        #expect(summary.contains("VMs created 5"))
+        #expect(summary.contains("failed operations 0"))
+        #expect(summary.contains("shorter with the pool"))
+        let log = try String(contentsOf: dir.appendingPathComponent("decisions.log"), encoding: .utf8)
+        #expect(log.contains("register g1-vm-4 on host1: its Client joined"))
+        #expect(log.components(separatedBy: " create ").count - 1 == 5)
+    }
+
     @Test func withoutATraceTheDemoUsesItsBuiltInWorkload() async throws {
         let dir = try makeScratchDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         // In a directory where no LCG trace is found, with VEM_TRACE unset: the synthetic workload.
-        let out = try await runVEM(["demo", "--seconds", "1", "--every", "0.5"], currentDirectory: dir)
+        let cwd = dir.appendingPathComponent("a/b")  // no ../shared/traces from here
+        try FileManager.default.createDirectory(at: cwd, withIntermediateDirectories: true)
+        let out = try await runVEM(["demo", "--seconds", "1", "--every", "0.5", "--simulated"], currentDirectory: cwd)
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.stdout.contains("built-in synthetic bursts"))
         #expect(out.stdout.contains("atlas"))
