@@ -5,7 +5,7 @@ VEM := .build/debug/vem
 # Pure, CPU-heavy test targets (fuzzing, property-based schedules, trace replays) run first, on their own:
 # Swift's cooperative pool has one thread per core, and synchronous CPU-bound tests would otherwise starve
 # the asynchronous, deadline-bound integration tests (real daemons, sockets, processes) for tens of seconds.
-PURE_TESTS := ^(VEMCoreTests|VEMConfigTests|VEMRulesTests|VEMSiteTests|VEMProtocolTests|VEMPolicyTests|VEMBatchTests|VEMPoolTests|VEMReplayAgentTests)\.
+PURE_TESTS := ^(VEMCoreTests|VEMConfigTests|VEMRulesTests|VEMSiteTests|VEMProtocolTests|VEMPolicyTests|VEMBatchTests|VEMLibvirtTests|VEMPoolTests|VEMReplayAgentTests)\.
 
 .PHONY: all build test test-pure test-integration demo deps clean
 

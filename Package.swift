@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .target(name: "VEMCore"),
@@ -50,12 +53,27 @@ let package = Package(
         .target(
             name: "VEMClient",
             dependencies: ["VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", logging]),
+        .systemLibrary(
+            name: "CLibvirt", path: "Sources/CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        .target(name: "VEMLibvirt", dependencies: ["VEMCore", "CLibvirt"]),
+        .target(name: "VEMHypervisorPlugins", dependencies: ["VEMLibvirt", "VEMAgent", "VEMCore"]),
+        .target(
+            name: "VEMManager",
+            dependencies: [
+                "VEMCore", "VEMConfig", "VEMRules", "VEMSite", "VEMProtocol", "VEMBus", logging,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "vem",
             dependencies: [
                 "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch", "VEMSite", "VEMAgent", "VEMBus",
-                "VEMHub", "VEMClient", "VEMPolicy", "VEMPool", "VEMReplayAgent", "VEMDemo", logging,
+                "VEMHub", "VEMClient", "VEMManager", "VEMPolicy", "VEMPool", "VEMReplayAgent", "VEMDemo", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio
         ),
         .testTarget(name: "VEMCoreTests", dependencies: ["VEMCore"]),
@@ -77,7 +95,17 @@ let package = Package(
         .testTarget(
             name: "ClientIntegrationTests",
             dependencies: ["VEMClient", "VEMBus", "VEMHub", "VEMProtocol", "vem", logging]),
+        .testTarget(name: "VEMLibvirtTests", dependencies: ["VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent"]),
+        .testTarget(
+            name: "LibvirtIntegrationTests", dependencies: ["VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent"]),
         .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
+        .testTarget(
+            name: "VEMManagerTests",
+            dependencies: [
+                "VEMManager", "VEMBus", "VEMProtocol", "VEMSite", "VEMConfig", "VEMRules", "VEMCore", logging,
+            ]
+        ),
+        .testTarget(name: "ManagerIntegrationTests", dependencies: ["VEMCore", "VEMRules", "VEMManager", "vem"]),
         .testTarget(name: "VEMPoolTests", dependencies: ["VEMPool", "VEMPolicy", "VEMBatch", "VEMConfig"]),
         .testTarget(name: "VEMReplayAgentTests", dependencies: ["VEMReplayAgent", "VEMAgent", "VEMBatch"]),
         .testTarget(name: "DemoIntegrationTests", dependencies: ["VEMDemo", "VEMPool", "VEMBatch", "VEMPolicy"]),

@@ -285,6 +285,17 @@ func errnoError(_ call: String) -> AgentError {
     AgentError(.systemCall, "\(call) failed", cause: String(cString: strerror(errno)))
 }
 
+/// Makes a child started with these file actions close every descriptor from `lowest` up, so that it
+/// inherits none of the parent's sockets or pipes (NIO does not create its sockets close-on-exec: a daemon
+/// started by a process holding a listening socket would otherwise keep that port bound after the parent
+/// closed it).
+/// - Returns: False where the C library lacks `posix_spawn_file_actions_addclosefrom_np` (glibc < 2.34).
+@discardableResult
+public func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t, from lowest: Int32 = 3) -> Bool {
+    guard let closeFrom else { return false }
+    return closeFrom(&actions, lowest) == 0
+}
+
 /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+; not imported into Swift), looked up once; nil where
 /// the C library lacks it (then children inherit descriptors that are not close-on-exec, as before).
 private let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {

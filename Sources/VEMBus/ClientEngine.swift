@@ -82,11 +82,12 @@ public final class ClientEngine: Sendable {
     public func handle(_ message: Message, on link: any ClientLink) -> Disposition {
         switch message {
         case .welcome(let welcome):
-            let directives = state.withLock { state in
-                guard state.link === link else { return [CommandStream.ClientSide.Directive]() }
+            let directives = state.withLock { state -> [CommandStream.ClientSide.Directive]? in
+                guard state.link === link, !state.admitted else { return nil }
                 state.admitted = true
                 return state.stream.onWelcome(welcome)
             }
+            guard let directives else { return .proceed }
             eventContinuation.yield(.connected(welcome))
             perform(directives, on: link)
         case .reject(let reject):
@@ -152,14 +153,14 @@ public final class ClientEngine: Sendable {
     /// ``finish()`` is called.
     public func runCommands() async {
         for await command in commands {
-            let result = await handlers.execute(command)
-            var result2 = result
-            result2.seq = command.seq
+            var result = await handlers.execute(command)
+            result.seq = command.seq  // the Runner cannot report on another command
+            let finished = result.cappingOutput()
             let (directives, link) = state.withLock { state in
-                (state.stream.onCommandFinished(result2.cappingOutput()), state.link)
+                (state.stream.onCommandFinished(finished), state.link)
             }
             if let link { perform(directives, on: link) }
-            handlers.reported?(result2)
+            handlers.reported?(finished)
         }
     }
 

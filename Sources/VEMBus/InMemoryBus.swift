@@ -8,7 +8,7 @@ import VEMProtocol
 ///
 /// Delivery is serial and never recursive (a trampoline); call ``tick()`` to run the retransmit timers and
 /// release delayed messages — with dropped messages, commands and results are repaired only then.
-public final class InMemoryBus: ManagerBus {
+public final class InMemoryBus: EngineBackedBus {
     /// The shared Manager engine.
     public let engine: ManagerEngine
     let network: InMemoryNetwork
@@ -28,28 +28,6 @@ public final class InMemoryBus: ManagerBus {
         engine = ManagerEngine(configuration: configuration, logger: logger, messageHandler: messageHandler)
         network = InMemoryNetwork(faults: faults)
         self.logger = logger
-    }
-
-    /// Membership events and regular messages.
-    public var events: AsyncStream<BusEvent> { engine.events }
-
-    /// The Clients connected now.
-    public func members() -> [ClientIdentity] { engine.members() }
-
-    /// Sends a regular message to the Clients addressed.
-    @discardableResult
-    public func send(_ message: Message, to recipients: Recipients) -> Int { engine.send(message, to: recipients) }
-
-    /// Submits a command.
-    public func submit(_ name: String, arguments: [NamedValue], to client: String) throws(BusError) -> PendingCommand {
-        try engine.submit(name, arguments: arguments, to: client)
-    }
-
-    /// A property round.
-    public func collectProperties(
-        _ names: [String], from recipients: Recipients, timeout: Duration
-    ) async -> PropertyRoundResult {
-        await engine.collectProperties(names, from: recipients, timeout: timeout)
     }
 
     /// Creates a Client on this bus (it connects when its ``InMemoryClient/run()`` starts).
@@ -104,6 +82,7 @@ final class InMemoryConnection: Sendable {
     let bus: InMemoryBus
     let client: InMemoryClient
     let phase = Mutex<LinkPhase>(.awaitingHello)
+    let closeRequested = Atomic<Bool>(false)
     let closed = Atomic<Bool>(false)
     private let ends = Mutex<(manager: ManagerEnd, client: ClientEnd)?>(nil)
 
@@ -143,9 +122,11 @@ final class InMemoryConnection: Sendable {
         }
     }
 
+    /// Closes after the messages already on their way (like TCP, which delivers what was sent before the FIN).
     func close(reason: String) {
-        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard !closeRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
         bus.network.enqueue { [self] in
+            closed.store(true, ordering: .releasing)
             guard let (managerEnd, clientEnd) = ends.withLock({ ends in defer { ends = nil }; return ends }) else {
                 return
             }

@@ -84,14 +84,13 @@ public final class InMemoryClient: ClientBus {
     }
 
     private func connect() {
-        let (managerEnd, clientEnd) = state.withLock { state in
+        let clientEnd = state.withLock { state in
             state.connections += 1
-            let ends = InMemoryConnection.make(
+            let (_, clientEnd) = InMemoryConnection.make(
                 bus: bus, client: self, peer: "memory:\(engine.identity.name)#\(state.connections)")
-            state.link = ends.1
-            return ends
+            state.link = clientEnd
+            return clientEnd
         }
-        _ = managerEnd
         bus.network.enqueue { self.engine.linkOpened(clientEnd) }
     }
 

@@ -81,20 +81,37 @@ extension ManagerEngine {
             let request = Message.getProperty(GetProperty(requestID: id, names: names))
             if targets.count == 1 { targets[0].link.transmit([request]) } else { fanOut(request, targets.map(\.link)) }
         }
+        if let scheduler {
+            // The transport's timer: no task to start, cancel and join beside every round.
+            scheduler(timeout) { self.finishRound(id) }
+            return await withTaskCancellationHandler {
+                await waitForRound(id)
+            } onCancel: {
+                self.finishRound(id)
+            }
+        }
         return await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                if let (continuation, result) = self.rounds.withLock({ $0.finish(id) }) {
-                    continuation.resume(returning: result)
-                }
+                self.finishRound(id)
             }
-            let result = await withCheckedContinuation { continuation in
-                if let ready = rounds.withLock({ $0.attach(continuation, to: id) }) {
-                    continuation.resume(returning: ready)
-                }
-            }
+            let result = await waitForRound(id)
             group.cancelAll()
             return result
+        }
+    }
+
+    private func waitForRound(_ id: UInt64) async -> PropertyRoundResult {
+        await withCheckedContinuation { continuation in
+            if let ready = rounds.withLock({ $0.attach(continuation, to: id) }) {
+                continuation.resume(returning: ready)
+            }
+        }
+    }
+
+    private func finishRound(_ id: UInt64) {
+        if let (continuation, result) = rounds.withLock({ $0.finish(id) }) {
+            continuation.resume(returning: result)
         }
     }
 

@@ -20,6 +20,10 @@ public final class ManagerEngine: Sendable {
         public var commandStream: CommandStream.ManagerSide.Configuration
         /// This Manager process's incarnation (announced in `welcome`). Default: random.
         public var managerIncarnation: UInt64
+        /// Called synchronously with each command result the first time it is delivered, before the Client is
+        /// told it may forget it (`result_ack`): a Manager journals results here so that a crash cannot lose a
+        /// result the Client has already dropped. Keep it short (it runs on the transport's thread). Default nil.
+        public var resultObserver: (@Sendable (_ client: String, _ result: CommandResult) -> Void)?
 
         /// Creates a configuration.
         public init(
@@ -38,6 +42,8 @@ public final class ManagerEngine: Sendable {
     public typealias MessageHandler = @Sendable (ClientIdentity, Message) -> Void
     /// Sends one message to many connections; a transport encodes it once.
     public typealias FanOut = @Sendable (Message, [any ManagerLink]) -> Void
+    /// Runs an action once after a delay, on the transport's own timer (an event loop's scheduled task).
+    public typealias Scheduler = @Sendable (Duration, @escaping @Sendable () -> Void) -> Void
 
     struct Registry {
         var records: [String: ClientRecord] = [:]
@@ -52,6 +58,7 @@ public final class ManagerEngine: Sendable {
     let logger: Logger
     let messageHandler: MessageHandler?
     let fanOut: FanOut
+    let scheduler: Scheduler?
     let registry = Mutex(Registry())
     let rounds = Mutex(RoundTable())
 
@@ -61,14 +68,16 @@ public final class ManagerEngine: Sendable {
     ///   - logger: Where membership changes and closed connections are logged (never payloads or tokens).
     ///   - messageHandler: Receives regular messages synchronously instead of ``events`` (for high rates).
     ///   - fanOut: Sends one message to many links; the default transmits to each.
+    ///   - scheduler: Fires property-round timeouts; without one, a child task sleeps beside each round.
     public init(
         configuration: Configuration, logger: Logger, messageHandler: MessageHandler? = nil,
-        fanOut: FanOut? = nil
+        fanOut: FanOut? = nil, scheduler: Scheduler? = nil
     ) {
         self.configuration = configuration
         self.logger = logger
         self.messageHandler = messageHandler
         self.fanOut = fanOut ?? { message, links in for link in links { link.transmit([message]) } }
+        self.scheduler = scheduler
         (events, continuation) = AsyncStream.makeStream(of: BusEvent.self, bufferingPolicy: .unbounded)
     }
 
@@ -214,9 +223,7 @@ public final class ManagerEngine: Sendable {
     // MARK: Inbound routing
 
     private func deliverReply(_ report: PropertyReport, from name: String) -> Bool {
-        let (known, completion) = rounds.withLock { table in
-            (table.contains(report.requestID), table.reply(report, from: name))
-        }
+        let (known, completion) = rounds.withLock { $0.reply(report, from: name) }
         if let (continuation, result) = completion { continuation.resume(returning: result) }
         return known
     }
@@ -236,7 +243,11 @@ public final class ManagerEngine: Sendable {
             effects.take(state.stream.onMessage(message), from: &state)
             return true
         }
-        if current { effects.perform(on: session.link) }
+        guard current else { return }
+        if let observer = configuration.resultObserver {
+            for case (_, .result(let result)) in effects.outcomes { observer(session.identity.name, result) }
+        }
+        effects.perform(on: session.link)
     }
 
     private func clientLeft(_ session: ClientSession, reason: String) {

@@ -18,14 +18,24 @@ public struct PropertyRoundResult: Sendable {
 }
 
 /// The rounds in flight, keyed by request id: replies are gathered under one lock, without an event per reply,
-/// and the waiting caller is woken once, when the last reply arrives or the round times out.
+/// and the waiting caller is woken once, when the last reply arrives or the round times out. A round is a class so
+/// that recording a reply mutates it in place (a struct copied out of the dictionary would copy its sets: O(N)
+/// per reply).
 struct RoundTable {
-    struct Round {
+    final class Round {
         var waiting: Set<String>
         var replies: [String: PropertyReport] = [:]
         var continuation: CheckedContinuation<PropertyRoundResult, Never>?
-        var finished = false
+        var finished: Bool
+
+        init(waiting: Set<String>) {
+            self.waiting = waiting
+            finished = waiting.isEmpty
+            replies.reserveCapacity(waiting.count)
+        }
     }
+
+    typealias Completion = (CheckedContinuation<PropertyRoundResult, Never>, PropertyRoundResult)
 
     private var nextID: UInt64 = 1
     private var rounds: [UInt64: Round] = [:]
@@ -35,57 +45,46 @@ struct RoundTable {
         let id = nextID
         nextID &+= 1
         if nextID == 0 { nextID = 1 }
-        rounds[id] = Round(waiting: names, finished: names.isEmpty)
+        rounds[id] = Round(waiting: names)
         return id
     }
 
-    /// Records a reply; returns the continuation to resume when it completed the round.
-    mutating func reply(
-        _ report: PropertyReport, from name: String
-    ) -> (CheckedContinuation<PropertyRoundResult, Never>, PropertyRoundResult)? {
-        guard var round = rounds[report.requestID], !round.finished else { return nil }
-        guard round.waiting.remove(name) != nil else { return nil }
+    /// Records a reply. Returns whether the request id names a round in flight (otherwise the report is
+    /// unsolicited), and the continuation to resume when this reply completed the round.
+    mutating func reply(_ report: PropertyReport, from name: String) -> (known: Bool, completion: Completion?) {
+        guard let round = rounds[report.requestID] else { return (false, nil) }
+        guard !round.finished, round.waiting.remove(name) != nil else { return (true, nil) }
         round.replies[name] = report
-        if round.waiting.isEmpty {
-            round.finished = true
-            if let continuation = round.continuation {
-                rounds[report.requestID] = nil
-                return (continuation, result(of: round, id: report.requestID))
-            }
-        }
-        rounds[report.requestID] = round
-        return nil
+        guard round.waiting.isEmpty else { return (true, nil) }
+        round.finished = true
+        guard let continuation = round.continuation else { return (true, nil) }
+        rounds[report.requestID] = nil
+        return (true, (continuation, result(of: round, id: report.requestID)))
     }
 
-    /// Whether `id` names a round in flight (a reply for another id is an unsolicited report).
+    /// Whether `id` names a round in flight.
     func contains(_ id: UInt64) -> Bool { rounds[id] != nil }
 
     /// Attaches the waiting caller; returns the result at once if the round is already complete.
     mutating func attach(
         _ continuation: CheckedContinuation<PropertyRoundResult, Never>, to id: UInt64
     ) -> PropertyRoundResult? {
-        guard var round = rounds[id] else { return PropertyRoundResult(requestID: id, replies: [:], missing: []) }
+        guard let round = rounds[id] else { return PropertyRoundResult(requestID: id, replies: [:], missing: []) }
         if round.finished {
             rounds[id] = nil
             return result(of: round, id: id)
         }
         round.continuation = continuation
-        rounds[id] = round
         return nil
     }
 
     /// Ends a round (timeout or cancellation); returns the continuation to resume if one is attached.
-    mutating func finish(
-        _ id: UInt64
-    ) -> (CheckedContinuation<PropertyRoundResult, Never>, PropertyRoundResult)? {
-        guard var round = rounds[id], !round.finished else { return nil }
+    mutating func finish(_ id: UInt64) -> Completion? {
+        guard let round = rounds[id], !round.finished else { return nil }
         round.finished = true
-        if let continuation = round.continuation {
-            rounds[id] = nil
-            return (continuation, result(of: round, id: id))
-        }
-        rounds[id] = round
-        return nil
+        guard let continuation = round.continuation else { return nil }
+        rounds[id] = nil
+        return (continuation, result(of: round, id: id))
     }
 
     private func result(of round: Round, id: UInt64) -> PropertyRoundResult {

@@ -16,7 +16,7 @@ final class ConnectionOutcome: Sendable {
 
 /// The Client's end of one TCP connection, confined to its event loop.
 final class ClientConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = Message
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let engine: ClientEngine
@@ -24,6 +24,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var link: HubClientLink?
     private var encoder: FrameEncoder
+    private var frames: InboundFrames
     private var liveness: Liveness
     private var timer: RepeatedTask?
     private var closeReason: String?
@@ -34,6 +35,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         self.engine = engine
         self.outcome = outcome
         encoder = FrameEncoder(maximumFrameSize: configuration.maximumFrameSize)
+        frames = InboundFrames(maximumFrameSize: configuration.maximumFrameSize)
         liveness = Liveness(
             intervalNanoseconds: configuration.heartbeatInterval.nanoseconds,
             now: Int64(NIODeadline.now().uptimeNanoseconds))
@@ -66,10 +68,24 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let message = Self.unwrapInboundIn(data)
-        guard closeReason == nil, let link else { return }
-        liveness.noteRead()
+        guard closeReason == nil else { return }
+        var messages: [Message] = []
+        var failure: ProtocolError?
+        do throws(ProtocolError) {
+            try frames.feed(Self.unwrapInboundIn(data), into: &messages)
+        } catch {
+            failure = error
+        }
+        liveness.didRead(now: Int64(NIODeadline.now().uptimeNanoseconds))
         inRead = true
+        for message in messages {
+            guard closeReason == nil, let link else { break }
+            handle(message, link: link, context: context)
+        }
+        if let failure { close(reason: failure.description) }
+    }
+
+    private func handle(_ message: Message, link: HubClientLink, context: ChannelHandlerContext) {
         if case .welcome(let welcome) = message {
             outcome.state.withLock { $0.admitted = true }
             let interval = Int64(clamping: welcome.heartbeatIntervalMilliseconds) * 1_000_000
@@ -99,12 +115,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        close(reason: (error as? ProtocolError)?.description ?? "transport error: \(error)")
+        close(reason: "transport error: \(error)")
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        if closeReason == nil {
+            do throws(ProtocolError) { try frames.finish() } catch { closeReason = error.description }
+        }
         let reason = closeReason ?? "connection closed by the manager"
         outcome.state.withLock { $0.reason = reason }
         if let link {
@@ -120,7 +139,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         guard closeReason == nil, let context else { return }
         let (buffer, _) = encoder.encode(messages, allocator: context.channel.allocator)
         guard buffer.readableBytes > 0 else { return }
-        liveness.noteWrite()
+        liveness.didWrite(now: Int64(NIODeadline.now().uptimeNanoseconds))
         context.write(Self.wrapOutboundOut(buffer), promise: nil)
         if inRead { flushPending = true } else { context.flush() }
     }
@@ -147,29 +166,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
 /// The Client engine's handle on one connection: safe from any thread.
 final class HubClientLink: ClientLink {
-    let eventLoop: any EventLoop
-    private let handler: NIOLoopBoundBox<ClientConnectionHandler?>
+    private let handler: LoopHandle<ClientConnectionHandler>
 
     init(eventLoop: any EventLoop, handler: ClientConnectionHandler) {
-        self.eventLoop = eventLoop
-        self.handler = NIOLoopBoundBox(handler, eventLoop: eventLoop)
+        self.handler = LoopHandle(handler, eventLoop: eventLoop)
     }
 
-    func transmit(_ messages: [Message]) {
-        if eventLoop.inEventLoop {
-            handler.value?.write(messages)
-        } else {
-            eventLoop.execute { self.handler.value?.write(messages) }
-        }
-    }
+    func transmit(_ messages: [Message]) { handler.run { $0.write(messages) } }
 
-    func close(reason: String) {
-        if eventLoop.inEventLoop {
-            handler.value?.close(reason: reason)
-        } else {
-            eventLoop.execute { self.handler.value?.close(reason: reason) }
-        }
-    }
+    func close(reason: String) { handler.run { $0.close(reason: reason) } }
 
-    func detach() { handler.value = nil }
+    func detach() { handler.detach() }
 }

@@ -124,8 +124,6 @@ public final class HubClient: ClientBus {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(FrameDecoderHandler(maximumFrameSize: configuration.maximumFrameSize)))
-                    try channel.pipeline.syncOperations.addHandler(
                         ClientConnectionHandler(engine: engine, configuration: configuration, outcome: outcome))
                 }
             }

@@ -7,32 +7,42 @@ import VEMProtocol
 /// outbound messages are encoded here, writes are flushed once per read batch, and the heartbeat, backpressure
 /// and inbound rate limit are enforced here. Failures close this connection only.
 final class ServerConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = Message
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let engine: ManagerEngine
     let configuration: HubConfiguration
     let logger: Logger
     let registry: HubServer.LinkRegistry
+    let sweepers: LivenessSweepers
+    private var sweeper: LivenessSweeper?
     private var context: ChannelHandlerContext?
     private(set) var link: HubServerLink?
     private var phase = LinkPhase.awaitingHello
     private var encoder: FrameEncoder
+    private var frames: InboundFrames
+    private var inbox: [Message] = []
+    private var handling = false
+    private var inactiveWhileHandling = false
     private var liveness: Liveness
     private var bucket: TokenBucket
-    private var timer: RepeatedTask?
     private var closeReason: String?
     private var inRead = false
     private var flushPending = false
     private var bytesWhileUnwritable = 0
     private var readingPaused = false
 
-    init(engine: ManagerEngine, configuration: HubConfiguration, logger: Logger, registry: HubServer.LinkRegistry) {
+    init(
+        engine: ManagerEngine, configuration: HubConfiguration, logger: Logger, registry: HubServer.LinkRegistry,
+        sweepers: LivenessSweepers
+    ) {
         self.engine = engine
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
+        self.sweepers = sweepers
         encoder = FrameEncoder(maximumFrameSize: configuration.maximumFrameSize)
+        frames = InboundFrames(maximumFrameSize: configuration.maximumFrameSize)
         let now = Int64(NIODeadline.now().uptimeNanoseconds)
         liveness = Liveness(intervalNanoseconds: configuration.engine.heartbeatInterval.nanoseconds, now: now)
         bucket = TokenBucket(
@@ -45,22 +55,41 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let link = HubServerLink(peer: peer, eventLoop: context.eventLoop, handler: self)
         self.link = link
         registry.add(link)
-        let period = TimeAmount.nanoseconds(liveness.checkPeriodNanoseconds)
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
-            bound.value.tick()
-        }
+        let sweeper = sweepers.sweeper(for: context.eventLoop)
+        sweeper.add(self, period: .nanoseconds(liveness.checkPeriodNanoseconds), on: context.eventLoop)
+        self.sweeper = sweeper
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let message = Self.unwrapInboundIn(data)
         guard closeReason == nil, let link else { return }
-        liveness.noteRead()
-        if !bucket.take(now: Int64(NIODeadline.now().uptimeNanoseconds)) { pauseReading(context: context) }
-        inRead = true
-        if case .close(let reason) = engine.handle(message, phase: &phase, link: link) {
-            close(reason: reason)
+        var messages = inbox
+        inbox = []
+        var failure: ProtocolError?
+        do throws(ProtocolError) {
+            try frames.feed(Self.unwrapInboundIn(data), into: &messages)
+        } catch {
+            failure = error
         }
+        let now = Int64(NIODeadline.now().uptimeNanoseconds)
+        liveness.didRead(now: now)
+        inRead = true
+        handling = true
+        for message in messages {
+            guard closeReason == nil, !inactiveWhileHandling else { break }
+            if !bucket.take(now: now) { pauseReading(context: context) }
+            if case .close(let reason) = engine.handle(message, phase: &phase, link: link) {
+                close(reason: reason)
+            }
+        }
+        handling = false
+        messages.removeAll(keepingCapacity: true)
+        inbox = messages
+        if inactiveWhileHandling {
+            becameInactive(context: context)
+            return
+        }
+        if let failure { close(reason: failure.description) }
+        if closeReason != nil { context.close(promise: nil) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -73,8 +102,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let reason = (error as? ProtocolError)?.description ?? "transport error: \(error)"
-        close(reason: reason)
+        close(reason: "transport error: \(error)")
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -83,8 +111,21 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        // A failed write inside the engine's `handle` (the peer reset) can close the channel right there; the
+        // engine hears of it once `handle` has returned.
+        if handling {
+            inactiveWhileHandling = true
+            return
+        }
+        becameInactive(context: context)
+    }
+
+    private func becameInactive(context: ChannelHandlerContext) {
+        sweeper?.remove(self)
+        sweeper = nil
+        if closeReason == nil {
+            do throws(ProtocolError) { try frames.finish() } catch { closeReason = error.description }
+        }
         if let link {
             engine.linkClosed(phase: &phase, link: link, reason: closeReason ?? "connection closed by peer")
             registry.remove(link)
@@ -122,11 +163,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 return
             }
         }
-        liveness.noteWrite()
+        liveness.didWrite(now: Int64(NIODeadline.now().uptimeNanoseconds))
         context.write(Self.wrapOutboundOut(buffer), promise: nil)
     }
 
-    /// Closes this connection (once); the reason is reported when it is inactive.
+    /// Closes this connection (once); the reason is reported when it is inactive. While a read is being handled
+    /// the close waits for the end of it, so the engine is never re-entered (through `channelInactive`) from
+    /// inside its own `handle`.
     func close(reason: String) {
         guard closeReason == nil, let context else { return }
         closeReason = reason
@@ -134,14 +177,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             flushPending = false
             context.flush()
         }
-        context.close(promise: nil)
+        if !handling { context.close(promise: nil) }
     }
 
     // MARK: Timers
 
-    private func tick() {
+    /// Called by the loop's ``LivenessSweeper`` every half heartbeat interval.
+    func checkLiveness(now: Int64) {
         guard closeReason == nil else { return }
-        switch liveness.tick(now: Int64(NIODeadline.now().uptimeNanoseconds)) {
+        switch liveness.tick(now: now) {
         case .none: break
         case .sendHeartbeat: write([.heartbeat(Heartbeat())])
         case .timeout: close(reason: "heartbeat timeout")
@@ -169,34 +213,22 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 /// The engine's handle on one connection: safe from any thread (hops to the event loop when needed).
 final class HubServerLink: ManagerLink {
     let peer: String
-    let eventLoop: any EventLoop
-    private let handler: NIOLoopBoundBox<ServerConnectionHandler?>
+    private let handler: LoopHandle<ServerConnectionHandler>
 
     init(peer: String, eventLoop: any EventLoop, handler: ServerConnectionHandler) {
         self.peer = peer
-        self.eventLoop = eventLoop
-        self.handler = NIOLoopBoundBox(handler, eventLoop: eventLoop)
+        self.handler = LoopHandle(handler, eventLoop: eventLoop)
     }
 
-    func transmit(_ messages: [Message]) {
-        if eventLoop.inEventLoop {
-            handler.value?.write(messages)
-        } else {
-            eventLoop.execute { self.handler.value?.write(messages) }
-        }
-    }
+    var eventLoop: any EventLoop { handler.eventLoop }
 
-    func close(reason: String) {
-        if eventLoop.inEventLoop {
-            handler.value?.close(reason: reason)
-        } else {
-            eventLoop.execute { self.handler.value?.close(reason: reason) }
-        }
-    }
+    func transmit(_ messages: [Message]) { handler.run { $0.write(messages) } }
+
+    func close(reason: String) { handler.run { $0.close(reason: reason) } }
 
     /// On the event loop: writes a shared frame.
     func writeShared(_ buffer: ByteBuffer) { handler.value?.writeShared(buffer) }
 
     /// On the event loop: forgets the handler (breaks the reference cycle when the channel closes).
-    func detach() { handler.value = nil }
+    func detach() { handler.detach() }
 }

@@ -7,10 +7,11 @@ import VEMProtocol
 
 /// The embedded hub, Manager side: a SwiftNIO TCP server that Clients connect to. A ``VEMBus/ManagerBus``.
 ///
-/// Pipeline per connection: `[TLS (not yet)] → FrameDecoderHandler → ServerConnectionHandler`. Frames are
-/// decoded and handled on the connection's event loop; the shared ``VEMBus/ManagerEngine`` keeps membership and
-/// command streams. Use ``run()`` as a service, or ``start()`` / ``shutdown()``.
-public final class HubServer: ManagerBus {
+/// Pipeline per connection: `[TLS (not yet)] → ServerConnectionHandler`, which decodes frames in place from
+/// each read (``InboundFrames``) and handles them on the connection's event loop; the shared
+/// ``VEMBus/ManagerEngine`` keeps membership and command streams. Use ``run()`` as a service, or ``start()`` /
+/// ``shutdown()``.
+public final class HubServer: EngineBackedBus {
     /// The connections alive now (admitted or not), for shutdown.
     final class LinkRegistry: Sendable {
         private let links = Mutex<[ObjectIdentifier: HubServerLink]>([:])
@@ -33,6 +34,7 @@ public final class HubServer: ManagerBus {
     let group: any EventLoopGroup
     private let ownsGroup: Bool
     private let links = LinkRegistry()
+    private let sweepers = LivenessSweepers()
     private let state = Mutex(State.idle)
 
     /// Creates a hub server (not yet listening).
@@ -55,9 +57,11 @@ public final class HubServer: ManagerBus {
             ownsGroup = true
         }
         let maximumFrameSize = configuration.maximumFrameSize
+        let timers = group.any()
         engine = ManagerEngine(
             configuration: configuration.engine, logger: logger, messageHandler: messageHandler,
-            fanOut: { message, links in HubServer.fanOut(message, to: links, maximumFrameSize: maximumFrameSize) })
+            fanOut: { message, links in HubServer.fanOut(message, to: links, maximumFrameSize: maximumFrameSize) },
+            scheduler: { delay, action in timers.scheduleTask(in: .nanoseconds(delay.nanoseconds)) { action() } })
     }
 
     /// Starts listening.
@@ -69,6 +73,7 @@ public final class HubServer: ManagerBus {
         let engine = engine
         let logger = logger
         let links = links
+        let sweepers = sweepers
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: Int32(clamping: configuration.backlog))
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -89,10 +94,9 @@ public final class HubServer: ManagerBus {
                     }
                     // A TLS handler (swift-nio-ssl) goes first here when TLS is added.
                     try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(FrameDecoderHandler(maximumFrameSize: configuration.maximumFrameSize)))
-                    try channel.pipeline.syncOperations.addHandler(
                         ServerConnectionHandler(
-                            engine: engine, configuration: configuration, logger: logger, registry: links))
+                            engine: engine, configuration: configuration, logger: logger, registry: links,
+                            sweepers: sweepers))
                 }
             }
         let channel: any Channel
@@ -162,32 +166,9 @@ public final class HubServer: ManagerBus {
             link.transmit([.bye(Bye(reason: "manager shutting down"))])
             link.close(reason: "manager shutting down")
         }
+        sweepers.stopAll()
         engine.finish()
         if ownsGroup { try? await group.shutdownGracefully() }
-    }
-
-    // MARK: ManagerBus
-
-    /// Membership events and regular messages.
-    public var events: AsyncStream<BusEvent> { engine.events }
-
-    /// The Clients connected now.
-    public func members() -> [ClientIdentity] { engine.members() }
-
-    /// Sends a regular message to the Clients addressed (encoded once).
-    @discardableResult
-    public func send(_ message: Message, to recipients: Recipients) -> Int { engine.send(message, to: recipients) }
-
-    /// Submits a command.
-    public func submit(_ name: String, arguments: [NamedValue], to client: String) throws(BusError) -> PendingCommand {
-        try engine.submit(name, arguments: arguments, to: client)
-    }
-
-    /// A property round.
-    public func collectProperties(
-        _ names: [String], from recipients: Recipients, timeout: Duration
-    ) async -> PropertyRoundResult {
-        await engine.collectProperties(names, from: recipients, timeout: timeout)
     }
 
     /// Encodes once, then writes the same buffer to every link: one task per event loop, not per connection.
@@ -204,6 +185,8 @@ public final class HubServer: ManagerBus {
         }
         for (_, entry) in byLoop {
             let targets = entry.links
+            // One copy per event loop: the loops then never share (and contend on) the buffer's reference count.
+            let frame = ByteBuffer(buffer: frame)
             if entry.loop.inEventLoop {
                 for link in targets { link.writeShared(frame) }
             } else {

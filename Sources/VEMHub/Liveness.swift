@@ -13,8 +13,6 @@ struct Liveness: Sendable {
     var intervalNanoseconds: Int64
     private(set) var lastRead: Int64
     private(set) var lastWrite: Int64
-    private var readSinceTick = false
-    private var wroteSinceTick = false
 
     init(intervalNanoseconds: Int64, now: Int64) {
         self.intervalNanoseconds = max(1, intervalNanoseconds)
@@ -25,23 +23,17 @@ struct Liveness: Sendable {
     /// How often to call ``tick(now:)``.
     var checkPeriodNanoseconds: Int64 { max(1, intervalNanoseconds / 2) }
 
-    /// Something was read (cheap: no clock read on the hot path; the time is taken at the next tick).
-    mutating func noteRead() { readSinceTick = true }
-    /// Something was written.
-    mutating func noteWrite() { wroteSinceTick = true }
+    /// Something was read at `now`.
+    mutating func didRead(now: Int64) { lastRead = now }
+    /// Something was written at `now`.
+    mutating func didWrite(now: Int64) { lastWrite = now }
 
-    /// Called every ``checkPeriodNanoseconds``.
+    /// Called every ``checkPeriodNanoseconds``. An idle side sends a heartbeat once half an interval has passed
+    /// since its last write, so heartbeats are never more than an interval apart (checks are half an interval
+    /// apart), well inside the peer's 1.5-interval timeout.
     mutating func tick(now: Int64) -> Action {
-        if readSinceTick {
-            lastRead = now
-            readSinceTick = false
-        }
-        if wroteSinceTick {
-            lastWrite = now
-            wroteSinceTick = false
-        }
         if now - lastRead >= intervalNanoseconds + intervalNanoseconds / 2 { return .timeout }
-        if now - lastWrite >= intervalNanoseconds - checkPeriodNanoseconds / 2 {
+        if now - lastWrite >= intervalNanoseconds / 2 {
             lastWrite = now
             return .sendHeartbeat
         }
@@ -63,18 +55,19 @@ struct TokenBucket: Sendable {
         last = now
     }
 
-    /// Takes one token; `false` when the bucket is empty.
+    /// Takes one token; `false` when the bucket is in debt. Messages already read are still handled (a read
+    /// holds at most one receive buffer), so the bucket may go negative; the pause then lasts until the debt is
+    /// paid, which keeps the sustained rate at ``ratePerSecond``.
     mutating func take(now: Int64) -> Bool {
         if now > last {
             tokens = min(capacity, tokens + Double(now - last) * ratePerSecond / 1e9)
             last = now
         }
-        guard tokens >= 1 else { return false }
         tokens -= 1
-        return true
+        return tokens >= 0
     }
 
-    /// Nanoseconds until the bucket holds half its capacity again (when to resume reading).
+    /// Nanoseconds until the bucket holds half its capacity again, debt included (when to resume reading).
     var refillNanoseconds: Int64 {
         let missing = max(0, capacity / 2 - tokens)
         return Int64(missing / ratePerSecond * 1e9) + 1

@@ -5,6 +5,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark and print its figures.",
-        subcommands: [BenchRules.self]
+        subcommands: [BenchRules.self, BenchBus.self]
     )
 }

@@ -6,6 +6,10 @@ struct VEM: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vem",
         abstract: "VEM, the Virtual Environment Manager: group VMs on a shared cluster, following the batch queues.",
-        subcommands: [Agent.self, CheckConfig.self, Eval.self, Bench.self, TraceInfo.self, Simulate.self, Demo.self]
+        subcommands: [
+            Agent.self, CheckConfig.self, Eval.self, Bench.self, TraceInfo.self, ManagerCommand.self, StatusCommand.self,
+            ClientsCommand.self, PropsCommand.self, CommandsCommand.self, TriggersCommand.self, SnapshotCommand.self,
+            ManagerTestClient.self, BusClient.self, BenchClients.self, Simulate.self, Demo.self,
+        ]
     )
 }

@@ -1,0 +1,57 @@
+import NIOCore
+import Synchronization
+
+/// One repeated timer per event loop for the heartbeat checks of all the connections on that loop, instead of a
+/// timer per connection (10,000 connections would mean 10,000 scheduled tasks re-armed every half interval).
+final class LivenessSweeper {
+    private var handlers: [ObjectIdentifier: ServerConnectionHandler] = [:]
+    private var task: RepeatedTask?
+
+    /// Starts checking `handler` every `period` (the first call on a loop starts the timer).
+    func add(_ handler: ServerConnectionHandler, period: TimeAmount, on eventLoop: any EventLoop) {
+        handlers[ObjectIdentifier(handler)] = handler
+        guard task == nil else { return }
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        task = eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in bound.value.sweep() }
+    }
+
+    /// Stops checking `handler`.
+    func remove(_ handler: ServerConnectionHandler) {
+        handlers[ObjectIdentifier(handler)] = nil
+    }
+
+    /// Stops the timer.
+    func stop() {
+        task?.cancel()
+        task = nil
+        handlers.removeAll()
+    }
+
+    private func sweep() {
+        let now = Int64(NIODeadline.now().uptimeNanoseconds)
+        // Iterates a snapshot: a check that closes a connection removes it from `handlers`.
+        for handler in handlers.values { handler.checkLiveness(now: now) }
+    }
+}
+
+/// The sweepers of a server, one per event loop, each used only on its loop.
+final class LivenessSweepers: Sendable {
+    private let sweepers = Mutex<[ObjectIdentifier: NIOLoopBound<LivenessSweeper>]>([:])
+
+    /// The sweeper of the current event loop (call on that loop).
+    func sweeper(for eventLoop: any EventLoop) -> LivenessSweeper {
+        sweepers.withLock { sweepers in
+            if let bound = sweepers[ObjectIdentifier(eventLoop)] { return bound }
+            let bound = NIOLoopBound(LivenessSweeper(), eventLoop: eventLoop)
+            sweepers[ObjectIdentifier(eventLoop)] = bound
+            return bound
+        }.value
+    }
+
+    /// Stops every sweeper (at shutdown), each on its own loop.
+    func stopAll() {
+        for bound in sweepers.withLock({ Array($0.values) }) {
+            bound.eventLoop.execute { bound.value.stop() }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import Logging
+import ServiceLifecycle
+import VEMBus
+import VEMConfig
+import VEMSite
+
+/// The Manager: state, journal, and its three services — the Listener, the Sender and TriggerWatch — over one
+/// bus. Run ``services`` in a `ServiceGroup` (with the bus and the operator's HTTP endpoint beside them).
+///
+/// ```swift
+/// let manager = Manager(site: site, bus: hub, journal: try Journal(path: "journal.sqlite"), restore: hub.engine.restore)
+/// _ = try await manager.recover()          // before the bus accepts connections
+/// try await ServiceGroup(services: manager.services + [hub], …).run()
+/// ```
+public final class Manager: Sendable {
+    /// A function that seeds a Client's command stream in the bus (``VEMBus/ManagerEngine/restore(_:)``).
+    public typealias Restore = @Sendable (RecoveredStream) throws(BusError) -> [PendingCommand]
+    /// The highest sequence number a Client acknowledged (``VEMBus/ManagerEngine/acknowledgedThrough(_:)``).
+    public typealias Acknowledgements = @Sendable (String) -> UInt64?
+
+    /// What ``recover()`` took back from the journal.
+    public struct RecoverySummary: Hashable, Sendable, Codable {
+        /// Clients whose command stream was seeded.
+        public var clients = 0
+        /// Commands without an outcome, to be resent to (or reported unknown by) their Client.
+        public var resumed = 0
+        /// Commands marked unknown at once (their stream could not be resumed).
+        public var markedUnknown = 0
+    }
+
+    /// The site (configuration and compiled triggers).
+    public let site: Site
+    /// The bus.
+    public let bus: any ManagerBus
+    /// The journal.
+    public let journal: Journal
+    /// The state.
+    public let state: ManagerState
+    /// The clock.
+    public let clock: any ManagerClock
+    /// The Listener service.
+    public let listener: Listener
+    /// The Sender service.
+    public let sender: Sender
+    /// The TriggerWatch service.
+    public let triggerWatch: TriggerWatch
+    /// A description of the bus for `vem status` (`hub 127.0.0.1:7400`), read when asked.
+    public let busDescription: @Sendable () -> String
+    /// When this Manager was created.
+    public let startedAt: Double
+    let restore: Restore?
+    let acknowledgements: Acknowledgements?
+    let logger: Logger
+
+    /// Creates a Manager.
+    /// - Parameters:
+    ///   - site: The loaded site.
+    ///   - bus: The bus to the Clients.
+    ///   - journal: The journal (in memory or on disk).
+    ///   - clock: Time (a ``ManualClock`` in tests).
+    ///   - busDescription: For `vem status`.
+    ///   - restore: Seeds command streams from the journal (nil: the journal's open commands are marked
+    ///     unknown by ``recover()``).
+    ///   - acknowledgements: Where the journal learns which commands reached their Client's Runner (nil: the
+    ///     `acknowledged` state is not used).
+    ///   - logger: Structured logs (trigger, client and command in metadata; never payloads or credentials).
+    public init(
+        site: Site, bus: any ManagerBus, journal: Journal, clock: any ManagerClock = SystemClock(),
+        busDescription: @escaping @Sendable () -> String = { "bus" }, restore: Restore? = nil, acknowledgements: Acknowledgements? = nil,
+        logger: Logger = Logger(label: "vem.manager")
+    ) {
+        self.site = site
+        self.bus = bus
+        self.journal = journal
+        self.clock = clock
+        self.busDescription = busDescription
+        self.restore = restore
+        self.acknowledgements = acknowledgements
+        self.logger = logger
+        startedAt = clock.now()
+        let state = ManagerState()
+        self.state = state
+        let sender = Sender(bus: bus, journal: journal, state: state, clock: clock, logger: logger)
+        self.sender = sender
+        let watch = TriggerWatch(
+            triggers: site.triggers, groups: site.configuration.groups, state: state, sender: sender, clock: clock,
+            logger: logger)
+        triggerWatch = watch
+        listener = Listener(
+            bus: bus, journal: journal, state: state, clock: clock, logger: logger,
+            propertiesUpdated: { names in watch.propertiesUpdated(names) })
+    }
+
+    /// The Manager's services: Listener, Sender, TriggerWatch.
+    public var services: [any Service] { [listener, sender, triggerWatch] }
+
+    /// Moves journaled commands the Clients have acknowledged from `queued`/`sent` to `acknowledged` (called
+    /// before the operator's view of commands is read).
+    public func refreshAcknowledgements() async throws(ManagerError) {
+        guard let acknowledgements else { return }
+        let now = clock.now()
+        for client in state.snapshot(at: now).clients.keys.sorted() {
+            if let through = acknowledgements(client), through > 0 {
+                try await journal.acknowledge(client: client, through: through, at: now)
+            }
+        }
+    }
+
+    /// Takes back the journal after a restart: seeds every known Client's command stream (its last incarnation,
+    /// the numbers used, the commands without an outcome) so that a reconnecting Client resumes where it was.
+    /// Call once, before the bus accepts connections.
+    /// - Throws: ``ManagerError/Code/journal``.
+    public func recover() async throws(ManagerError) -> RecoverySummary {
+        let plan = try await journal.recoveryPlan()
+        var summary = RecoverySummary()
+        let now = clock.now()
+        var abandoned = plan.abandoned
+        for stream in plan.streams {
+            guard let restore else {
+                abandoned += stream.commands.map { (stream.identity.name, $0.seq) }
+                continue
+            }
+            do {
+                let pendings = try restore(stream)
+                sender.adopt(stream, pendings: pendings)
+                summary.clients += 1
+                summary.resumed += stream.commands.count
+                logger.info(
+                    "command stream recovered",
+                    metadata: [
+                        "client": "\(stream.identity.name)", "incarnation": "\(stream.identity.incarnation)",
+                        "after": "\(stream.startingAfter)", "commands": "\(stream.commands.count)",
+                    ])
+            } catch {
+                logger.error("command stream not recovered", metadata: ["client": "\(stream.identity.name)", "error": "\(error)"])
+                abandoned += stream.commands.map { (stream.identity.name, $0.seq) }
+            }
+        }
+        for (client, seq) in abandoned {
+            if try await journal.update(
+                client: client, seq: seq, to: .unknown, result: "its command stream could not be resumed", at: now)
+            {
+                summary.markedUnknown += 1
+            }
+        }
+        return summary
+    }
+}

@@ -1,0 +1,43 @@
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The operator's HTTP JSON endpoint (Hummingbird): `GET /v1/status`, `/v1/clients`, `/v1/props?client=`,
+/// `/v1/commands?limit=`, `/v1/triggers`, `/v1/snapshot`, `/v1/decisions?limit=`. Read-only.
+public enum OperatorHTTP {
+    /// The default address: loopback only (the API has no authentication).
+    public static let defaultHost = "127.0.0.1"
+    /// The default port (`vem status` looks here without `--manager-url`).
+    public static let defaultPort = 7480
+
+    /// The HTTP server as a service.
+    /// - Parameters:
+    ///   - api: What it serves.
+    ///   - host: The address to bind (default loopback).
+    ///   - port: The port; 0 picks a free one, reported to `onBound`.
+    ///   - logger: Request logs.
+    ///   - onBound: Called with the bound port once the server listens.
+    public static func service(
+        api: OperatorAPI, host: String = defaultHost, port: Int = defaultPort, logger: Logger,
+        onBound: @escaping @Sendable (Int) async -> Void
+    ) -> any Service {
+        let router = Router()
+        for route in OperatorAPI.routes {
+            router.get(RouterPath(stringLiteral: route)) { request, _ -> Response in
+                var query: [String: String] = [:]
+                for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+                let answer = await api.get(route, query: query)
+                return Response(
+                    status: HTTPResponse.Status(code: answer.status),
+                    headers: [.contentType: "application/json"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
+            }
+        }
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "vem-manager"),
+            onServerRunning: { channel in await onBound(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+}

@@ -1,0 +1,73 @@
+/// `GET /v1/status`: the bus, Clients by role, triggers, commands, last errors.
+public struct StatusReport: Hashable, Sendable, Codable {
+    /// The bus (`hub 127.0.0.1:7400`).
+    public var bus: String
+    /// When the Manager started (seconds since 1970).
+    public var startedAt: Double
+    /// Now, by the Manager's clock.
+    public var now: Double
+    /// Connected Clients by role (`dom0`, `domU`, `batch`).
+    public var connectedByRole: [String: Int]
+    /// Clients known (connected or not) since start.
+    public var knownClients: Int
+    /// Bus events handled, property readings received, connections refused.
+    public var busEvents: UInt64
+    /// Property readings received.
+    public var propertyUpdates: UInt64
+    /// Connections refused before admission.
+    public var rejectedConnections: UInt64
+    /// Triggers configured.
+    public var triggers: Int
+    /// Trigger evaluations that failed, all triggers together.
+    public var triggerErrors: Int
+    /// Commands by journal state.
+    public var commands: [String: Int]
+    /// What the journal recovered at start.
+    public var recovery: Manager.RecoverySummary?
+    /// The journal's path.
+    public var journal: String
+    /// The latest errors, newest last.
+    public var lastErrors: [LoggedError]
+}
+
+/// One Client in `GET /v1/clients`.
+public struct ClientReport: Hashable, Sendable, Codable {
+    /// Name, role, host, group, VM id, version, incarnation.
+    public var name: String
+    /// `dom0`, `domU`, `batch`.
+    public var role: String
+    /// Real host.
+    public var host: String
+    /// Group, for VMs.
+    public var group: String?
+    /// Hypervisor VM id.
+    public var vm: String?
+    /// Software version.
+    public var version: String
+    /// Process incarnation.
+    public var incarnation: UInt64
+    /// Connected now.
+    public var connected: Bool
+    /// Admitted at.
+    public var connectedSince: Double
+    /// Last heard from at.
+    public var lastSeen: Double
+    /// Why it is gone (when not connected).
+    public var goneReason: String?
+    /// How many properties it has reported.
+    public var properties: Int
+}
+
+/// One property of one Client in `GET /v1/props`.
+public struct PropertyRow: Hashable, Sendable, Codable {
+    /// The Client.
+    public var client: String
+    /// The property.
+    public var name: String
+    /// Its value (nil when reading it failed).
+    public var value: JSON?
+    /// The Client's error, when reading it failed.
+    public var error: String?
+    /// Seconds since it was received.
+    public var age: Double
+}

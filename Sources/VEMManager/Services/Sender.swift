@@ -1,0 +1,236 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+import VEMBus
+import VEMProtocol
+
+/// The Sender (the paper's thread of that name): carries out the actions triggers asked for, in order — property
+/// requests as regular messages, commands through each Client's reliable command stream — and journals every
+/// command before it leaves (`queued`), when it is handed to the stream (`sent`) and when its outcome arrives
+/// (`done`, `failed`, `unknown`). Each command row names the trigger that caused it.
+public final class Sender: Service, Sendable {
+    enum Job: Sendable {
+        case actions([TriggerAction], trigger: String)
+        case recovered([PendingCommand])
+    }
+
+    private struct Counters {
+        var lastSeq: [String: UInt64] = [:]
+        var nextRequestID: UInt64 = 1 << 62
+        var commandsSent = 0
+        var propertyRequests = 0
+    }
+
+    let bus: any ManagerBus
+    let journal: Journal
+    let state: ManagerState
+    let clock: any ManagerClock
+    let logger: Logger
+    private let inbox: AsyncStream<Job>
+    private let inboxContinuation: AsyncStream<Job>.Continuation
+    private let counters = Mutex(Counters())
+    private let tracker = OutcomeTracker()
+
+    init(bus: any ManagerBus, journal: Journal, state: ManagerState, clock: any ManagerClock, logger: Logger) {
+        self.bus = bus
+        self.journal = journal
+        self.state = state
+        self.clock = clock
+        self.logger = logger
+        (inbox, inboxContinuation) = AsyncStream.makeStream(of: Job.self, bufferingPolicy: .unbounded)
+    }
+
+    /// Queues a trigger's actions (carried out in order, after the ones queued before).
+    func enqueue(_ actions: [TriggerAction], trigger: String) {
+        guard !actions.isEmpty else { return }
+        inboxContinuation.yield(.actions(actions, trigger: trigger))
+    }
+
+    /// Sets the numbering of a recovered stream and watches its commands' outcomes.
+    func adopt(_ stream: RecoveredStream, pendings: [PendingCommand]) {
+        counters.withLock { $0.lastSeq[stream.identity.name] = stream.startingAfter + UInt64(stream.commands.count) }
+        inboxContinuation.yield(.recovered(pendings))
+    }
+
+    /// Commands handed to the bus and property requests sent, since start.
+    var counts: (commands: Int, propertyRequests: Int) {
+        counters.withLock { ($0.commandsSent, $0.propertyRequests) }
+    }
+
+    /// Runs until graceful shutdown or cancellation. Commands still waiting for an outcome keep their journal
+    /// state (`sent`) for the next start.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            await withGracefulShutdownHandler {
+                for await job in inbox {
+                    switch job {
+                    case .actions(let actions, let trigger):
+                        for action in actions {
+                            if let pending = await perform(action, trigger: trigger) { watch(pending, in: &group) }
+                        }
+                    case .recovered(let pendings):
+                        for pending in pendings { watch(pending, in: &group) }
+                    }
+                }
+            } onGracefulShutdown: {
+                self.stop()
+            }
+            stop()
+        }
+    }
+
+    /// Ends the inbox and releases every outcome waiter (their outcomes are not journaled after this).
+    func stop() {
+        inboxContinuation.finish()
+        tracker.stop()
+    }
+
+    private func watch(_ pending: PendingCommand, in group: inout DiscardingTaskGroup) {
+        guard tracker.track(pending) else { return }
+        group.addTask {
+            let outcome = await pending.outcome()
+            guard self.tracker.finish(pending) else { return }
+            await self.record(outcome, of: pending)
+        }
+    }
+
+    private func record(_ outcome: CommandOutcome, of pending: PendingCommand) async {
+        let (newState, summary): (CommandState, String) =
+            switch outcome {
+            case .result(let result): (result.status == .ok ? .done : .failed, result.summary)
+            case .unknown: (.unknown, "the client's incarnation ended before its result came back")
+            case .cancelled: (.failed, "cancelled before it was sent")
+            }
+        let metadata: Logger.Metadata = [
+            "client": "\(pending.client)", "seq": "\(pending.seq)", "state": "\(newState.rawValue)",
+        ]
+        logger.debug("command outcome", metadata: metadata)
+        do {
+            try await journal.update(client: pending.client, seq: pending.seq, to: newState, result: summary, at: clock.now())
+        } catch {
+            logger.error("journal write failed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            state.recordError("\(error)", at: clock.now(), source: "journal")
+        }
+    }
+
+    private func perform(_ action: TriggerAction, trigger: String) async -> PendingCommand? {
+        let now = clock.now()
+        var metadata: Logger.Metadata = ["trigger": "\(trigger)"]
+        var reason = "expr true"
+        var pending: PendingCommand?
+        switch action {
+        case .getProperty(let clients, let names):
+            let id = counters.withLock { c -> UInt64 in
+                c.nextRequestID += 1
+                c.propertyRequests += 1
+                return c.nextRequestID
+            }
+            let request = Message.getProperty(GetProperty(requestID: id, names: names))
+            var reached = 0
+            if let clients {
+                for client in clients { reached += bus.send(request, to: .client(client)) }
+            } else {
+                reached = bus.send(request, to: .all)
+            }
+            reason += ", reached \(reached) client\(reached == 1 ? "" : "s")"
+            logger.debug("get_property sent", metadata: metadata.merging(["clients": "\(reached)"]) { $1 })
+        case .command(let client, let name, let arguments):
+            metadata["client"] = "\(client)"
+            metadata["command"] = "\(name)"
+            do {
+                pending = try await submit(client: client, name: name, arguments: arguments, trigger: trigger, at: now)
+                metadata["seq"] = "\(pending?.seq ?? 0)"
+                logger.info("command sent", metadata: metadata)
+            } catch {
+                reason = "refused: \(error.message)"
+                logger.warning("command not sent", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+                state.recordError("\(action): \(error.message)", at: now, source: "trigger:\(trigger)")
+            }
+        case .log(let text):
+            logger.info("trigger log: \(text)", metadata: metadata)
+        case .unavailable(let call):
+            reason = "not available yet"
+            logger.notice("action not available yet: \(call)", metadata: metadata)
+        }
+        do {
+            try await journal.recordDecision(
+                DecisionRecord(time: now, trigger: trigger, action: action.description, reason: reason))
+        } catch {
+            state.recordError("\(error)", at: now, source: "journal")
+        }
+        return pending
+    }
+
+    private func submit(
+        client: String, name: String, arguments: [NamedValue], trigger: String, at now: Double
+    ) async throws(ManagerError) -> PendingCommand {
+        let known = state.snapshot(at: now).clients[client] != nil || counters.withLock { $0.lastSeq[client] != nil }
+        guard known else { throw ManagerError(.bus, "no client named \(client) has ever joined") }
+        let predicted = counters.withLock { ($0.lastSeq[client] ?? 0) + 1 }
+        _ = try await journal.insertCommand(
+            client: client, seq: predicted, name: name, arguments: arguments, trigger: trigger, at: now)
+        let pending: PendingCommand
+        do {
+            pending = try bus.submit(name, arguments: arguments, to: client)
+        } catch {
+            try await journal.update(client: client, seq: predicted, to: .failed, result: "not sent: \(error)", at: now)
+            counters.withLock { $0.lastSeq[client] = predicted }
+            throw ManagerError(.bus, error.message)
+        }
+        counters.withLock {
+            $0.lastSeq[client] = max(pending.seq, predicted)
+            $0.commandsSent += 1
+        }
+        if pending.seq != predicted {
+            logger.error(
+                "command stream numbering differs from the journal",
+                metadata: ["client": "\(client)", "expected": "\(predicted)", "seq": "\(pending.seq)"])
+        }
+        // A Client that is not connected now gets the command when it comes back (same incarnation: resumed; a
+        // new one: it was never sent, so it is sent then): it stays `queued` until then.
+        if bus.members().contains(where: { $0.name == client }) {
+            try await journal.update(client: client, seq: pending.seq, to: .sent, at: clock.now())
+        } else {
+            logger.info("command queued until the client reconnects", metadata: ["client": "\(client)", "seq": "\(pending.seq)"])
+        }
+        return pending
+    }
+}
+
+/// The commands whose outcome the Sender waits for; at shutdown every waiter is released.
+final class OutcomeTracker: Sendable {
+    private struct State {
+        var stopped = false
+        var waiting: [ObjectIdentifier: PendingCommand] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Starts tracking; false after ``stop()``.
+    func track(_ pending: PendingCommand) -> Bool {
+        state.withLock { state in
+            guard !state.stopped else { return false }
+            state.waiting[ObjectIdentifier(pending)] = pending
+            return true
+        }
+    }
+
+    /// The outcome arrived; whether it should be recorded (false after ``stop()``).
+    func finish(_ pending: PendingCommand) -> Bool {
+        state.withLock { state in
+            state.waiting[ObjectIdentifier(pending)] = nil
+            return !state.stopped
+        }
+    }
+
+    /// Releases every waiter without recording anything.
+    func stop() {
+        let waiting = state.withLock { state -> [PendingCommand] in
+            state.stopped = true
+            defer { state.waiting = [:] }
+            return Array(state.waiting.values)
+        }
+        // Resolving only wakes our waiters: the journal keeps these commands open for the next start.
+        for pending in waiting { pending.resolve(.cancelled) }
+    }
+}

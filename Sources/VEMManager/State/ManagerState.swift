@@ -1,0 +1,173 @@
+import Synchronization
+import VEMBus
+import VEMProtocol
+
+/// The last reading of one property of one Client.
+public struct PropertyEntry: Hashable, Sendable {
+    /// The value (nil when the Client reported an error instead).
+    public var value: JSON?
+    /// The Client's error message, when reading the property failed.
+    public var error: String?
+    /// When the Manager received it (seconds since 1970, the Manager's clock).
+    public var receivedAt: Double
+}
+
+/// What the Manager knows about one Client.
+public struct ClientEntry: Hashable, Sendable {
+    /// Who it is (its latest `hello`).
+    public var identity: ClientIdentity
+    /// Connected now.
+    public var connected: Bool
+    /// When the current (or last) connection was admitted.
+    public var connectedSince: Double
+    /// When the Manager last heard from it (join, property, event).
+    public var lastSeen: Double
+    /// Why it went away (when not connected).
+    public var goneReason: String?
+    /// Its properties by name.
+    public var properties: [String: PropertyEntry]
+}
+
+/// The Manager's state: Clients, their properties, and counters of what arrived. Updated by the Listener,
+/// read by TriggerWatch and the operator's API through immutable ``StateSnapshot``s (copy-on-write: taking
+/// one costs a few reference-count increments).
+public final class ManagerState: Sendable {
+    private struct Data {
+        var clients: [String: ClientEntry] = [:]
+        var version: UInt64 = 0
+        var propertyUpdates: UInt64 = 0
+        var busEvents: UInt64 = 0
+        var rejectedConnections: UInt64 = 0
+        var lastErrors: [LoggedError] = []
+    }
+
+    private let data = Mutex(Data())
+    /// How many errors ``recordError(_:at:source:)`` keeps.
+    public static let errorHistory = 50
+
+    /// An empty state.
+    public init() {}
+
+    /// A Client was admitted.
+    public func clientJoined(_ identity: ClientIdentity, at now: Double) {
+        data.withLock { data in
+            data.busEvents += 1
+            data.version += 1
+            var entry = data.clients[identity.name] ?? ClientEntry(
+                identity: identity, connected: true, connectedSince: now, lastSeen: now, goneReason: nil,
+                properties: [:])
+            if entry.identity.incarnation != identity.incarnation { entry.properties = [:] }
+            entry.identity = identity
+            entry.connected = true
+            entry.connectedSince = now
+            entry.lastSeen = now
+            entry.goneReason = nil
+            data.clients[identity.name] = entry
+        }
+    }
+
+    /// A Client left or was disconnected.
+    public func clientGone(_ name: String, reason: String, at now: Double) {
+        data.withLock { data in
+            data.busEvents += 1
+            data.version += 1
+            data.clients[name]?.connected = false
+            data.clients[name]?.goneReason = reason
+        }
+    }
+
+    /// A connection was refused before admission.
+    public func connectionRejected() {
+        data.withLock { data in
+            data.busEvents += 1
+            data.rejectedConnections += 1
+        }
+    }
+
+    /// A property report arrived.
+    /// - Returns: The names of properties whose value changed.
+    @discardableResult
+    public func propertiesReported(_ report: PropertyReport, from name: String, at now: Double) -> [String] {
+        data.withLock { data in
+            data.busEvents += 1
+            guard var entry = data.clients[name] else { return [] }
+            var changed: [String] = []
+            for reading in report.readings {
+                let new: PropertyEntry
+                switch reading.outcome {
+                case .value(let wire): new = PropertyEntry(value: JSON(wire), error: nil, receivedAt: now)
+                case .error(let message): new = PropertyEntry(value: nil, error: message, receivedAt: now)
+                }
+                let old = entry.properties[reading.name]
+                if old?.value != new.value || old?.error != new.error { changed.append(reading.name) }
+                entry.properties[reading.name] = new
+            }
+            entry.lastSeen = now
+            data.clients[name] = entry
+            data.propertyUpdates += UInt64(report.readings.count)
+            data.version += 1
+            return changed
+        }
+    }
+
+    /// Any other message from a Client (an event): it was seen.
+    public func clientSeen(_ name: String, at now: Double) {
+        data.withLock { data in
+            data.busEvents += 1
+            data.clients[name]?.lastSeen = now
+        }
+    }
+
+    /// Records an error for `vem status` (trigger failures, journal errors, refused connections).
+    public func recordError(_ message: String, at now: Double, source: String) {
+        data.withLock { data in
+            data.lastErrors.append(LoggedError(time: now, source: source, message: message))
+            if data.lastErrors.count > Self.errorHistory { data.lastErrors.removeFirst() }
+        }
+    }
+
+    /// An immutable copy of the state now.
+    public func snapshot(at now: Double) -> StateSnapshot {
+        data.withLock { data in
+            StateSnapshot(
+                takenAt: now, version: data.version, clients: data.clients, propertyUpdates: data.propertyUpdates,
+                busEvents: data.busEvents, rejectedConnections: data.rejectedConnections, lastErrors: data.lastErrors)
+        }
+    }
+}
+
+/// An error kept for the operator.
+public struct LoggedError: Hashable, Sendable, Codable {
+    /// When (seconds since 1970).
+    public var time: Double
+    /// Where: `trigger:NAME`, `journal`, `bus`.
+    public var source: String
+    /// What.
+    public var message: String
+}
+
+/// The state at one moment: what one TriggerWatch pass evaluates against, and what the API shows.
+public struct StateSnapshot: Sendable {
+    /// When it was taken.
+    public var takenAt: Double
+    /// Increases with every change of the state.
+    public var version: UInt64
+    /// Every Client ever seen by this Manager process, by name.
+    public var clients: [String: ClientEntry]
+    /// Property readings received so far.
+    public var propertyUpdates: UInt64
+    /// Bus events handled so far.
+    public var busEvents: UInt64
+    /// Connections refused before admission.
+    public var rejectedConnections: UInt64
+    /// The latest errors, oldest first.
+    public var lastErrors: [LoggedError]
+
+    /// The connected Clients, sorted by name.
+    public var connectedClients: [ClientEntry] {
+        clients.values.filter(\.connected).sorted { $0.identity.name < $1.identity.name }
+    }
+
+    /// Every Client, sorted by name.
+    public var allClients: [ClientEntry] { clients.values.sorted { $0.identity.name < $1.identity.name } }
+}

@@ -1,0 +1,165 @@
+import VEMBus
+import VEMConfig
+import VEMProtocol
+import VEMRules
+
+/// What triggers and the operator see, derived once from a ``StateSnapshot`` and the configuration: Clients,
+/// hosts, VMs and groups as plain fields. It renders both as the trigger language's object model and as the
+/// snapshot document of docs/SNAPSHOT.md (what `vem snapshot` writes and `vem eval --snapshot` reads).
+public struct WorldView: Sendable {
+    /// One Client: its fields, its property values and their ages.
+    public struct ClientView: Sendable {
+        /// `name`, `role`, `host`, `group`, `vm`, `incarnation`, `connected`, `connected_since`, `last_seen`.
+        public var fields: [String: JSON]
+        /// Property values by name (`None` for a property whose last reading failed).
+        public var properties: [String: JSON]
+        /// Seconds since each property was received.
+        public var ages: [String: Double]
+    }
+
+    /// The connected Clients, sorted by name (`manager.clients`).
+    public var clients: [ClientView]
+    /// `manager.hosts`: one per real host a connected Client runs on.
+    public var hosts: [[String: JSON]]
+    /// `manager.vms`: one per connected DomU Client.
+    public var vms: [[String: JSON]]
+    /// `manager.groups`: the configured groups.
+    public var groups: [[String: JSON]]
+
+    /// Derives the view.
+    /// - Parameters:
+    ///   - snapshot: The state.
+    ///   - groups: The configured groups.
+    public init(_ snapshot: StateSnapshot, groups definitions: [GroupDefinition]) {
+        let now = snapshot.takenAt
+        let connected = snapshot.connectedClients
+        clients = connected.map { entry in
+            let id = entry.identity
+            let fields: [String: JSON] = [
+                "name": .string(id.name), "role": .string(id.role.name), "host": .string(id.host),
+                "group": id.group.map(JSON.string) ?? .null, "vm": id.vmID.map(JSON.string) ?? .null,
+                "incarnation": .int(Int64(truncatingIfNeeded: id.incarnation)), "connected": .bool(entry.connected),
+                "connected_since": .double(entry.connectedSince), "last_seen": .double(entry.lastSeen),
+            ]
+            var properties: [String: JSON] = [:]
+            var ages: [String: Double] = [:]
+            for (name, property) in entry.properties {
+                properties[name] = property.value ?? .null
+                ages[name] = max(0, now - property.receivedAt)
+            }
+            return ClientView(fields: fields, properties: properties, ages: ages)
+        }
+        var hostNames: [String] = []
+        var hostClients: [String: Int] = [:]
+        var hostVMs: [String: Int] = [:]
+        var groupVMs: [String: Int] = [:]
+        var vms: [[String: JSON]] = []
+        for entry in connected {
+            let id = entry.identity
+            if hostClients[id.host] == nil { hostNames.append(id.host) }
+            hostClients[id.host, default: 0] += 1
+            if id.role == .domU {
+                hostVMs[id.host, default: 0] += 1
+                if let group = id.group { groupVMs[group, default: 0] += 1 }
+                vms.append([
+                    "name": .string(id.name), "host": .string(id.host), "group": id.group.map(JSON.string) ?? .null,
+                    "vm_id": id.vmID.map(JSON.string) ?? .null, "state": .string("running"),
+                ])
+            }
+        }
+        self.vms = vms
+        hosts = hostNames.sorted().map { name in
+            ["name": .string(name), "clients": .int(Int64(hostClients[name] ?? 0)), "vms": .int(Int64(hostVMs[name] ?? 0))]
+        }
+        groups = definitions.map { g in
+            [
+                "name": .string(g.name), "share": .int(Int64(g.share)), "template": .string(g.template),
+                "min_vms": .int(Int64(g.minVMs)), "max_vms": g.maxVMs.map { .int(Int64($0)) } ?? .null,
+                "vm_vcpus": .int(Int64(g.vmVCPUs)), "vm_memory_mib": .int(Int64(g.vmMemoryMiB)),
+                "partition": g.partition.map(JSON.string) ?? .null, "feature": g.feature.map(JSON.string) ?? .null,
+                "vms": .int(Int64(groupVMs[g.name] ?? 0)),
+                // Demand comes from the batch driver (a later issue); 0 until known, so rules comparing it run.
+                "demand": .int(0), "demand_known": .bool(false),
+            ]
+        }
+    }
+
+    /// The snapshot document (docs/SNAPSHOT.md): `{"clients": […], "hosts": […], "vms": […], "groups": […]}`.
+    /// Each Client carries its `properties` and their `ages` (seconds).
+    public var snapshotDocument: JSON {
+        .object([
+            "clients": .array(clients.map { c in
+                var fields = c.fields
+                fields["properties"] = .object(c.properties)
+                fields["ages"] = .object(c.ages.mapValues(JSON.double))
+                return .object(fields)
+            }),
+            "hosts": .array(hosts.map(JSON.object)),
+            "vms": .array(vms.map(JSON.object)),
+            "groups": .array(groups.map(JSON.object)),
+        ])
+    }
+
+    /// The `manager` global over this view.
+    public var managerObject: any HostObject { ManagerModel(self) }
+}
+
+extension VEMProtocol.ClientRole {
+    /// `dom0`, `domU`, `batch`.
+    public var name: String {
+        switch self {
+        case .dom0: "dom0"
+        case .domU: "domU"
+        case .batch: "batch"
+        }
+    }
+}
+
+/// `manager`: lists built once per view.
+final class ManagerModel: HostObject {
+    private let lists: [String: Value]
+
+    init(_ view: WorldView) {
+        func objects(_ items: [[String: JSON]], _ type: String) -> Value {
+            .list(items.map { .object(SnapshotObject(typeName: type, attributes: $0.mapValues(\.value))) })
+        }
+        lists = [
+            "clients": .list(view.clients.map { .object(ClientObject($0)) }),
+            "hosts": objects(view.hosts, "host"), "vms": objects(view.vms, "vm"),
+            "groups": objects(view.groups, "group"),
+        ]
+    }
+
+    var typeName: String { "manager" }
+    var attributeNames: [String] { lists.keys.sorted() }
+    func attribute(named name: String) -> Value? { lists[name] }
+}
+
+/// A Client in a trigger: its fields, every property as an attribute (a field wins over a property of the same
+/// name), `props` (dict of values), `ages` (dict of seconds) and `age("name")` (seconds, `None` when never read).
+final class ClientObject: HostObject {
+    let attributes: [String: Value]
+    let attributeNames: [String]
+    let repr: String
+
+    init(_ view: WorldView.ClientView) {
+        var attributes: [String: Value] = [:]
+        for (name, value) in view.properties { attributes[name] = value.value }
+        for (name, value) in view.fields { attributes[name] = value.value }
+        attributes["props"] = JSON.object(view.properties).value
+        attributes["ages"] = JSON.object(view.ages.mapValues(JSON.double)).value
+        let ages = view.ages
+        attributes["age"] = .hostFunction("age") { positional, keyword in
+            guard positional.count == 1, keyword.isEmpty, case .string(let name) = positional[0] else {
+                throw RuleError(.type, "age() takes one property name (a string)")
+            }
+            return ages[name].map(Value.float) ?? .none
+        }
+        self.attributes = attributes
+        attributeNames = attributes.keys.sorted()
+        if case .string(let name)? = view.fields["name"] { repr = "<client \(name)>" } else { repr = "<client>" }
+    }
+
+    var typeName: String { "client" }
+    func attribute(named name: String) -> Value? { attributes[name] }
+}

@@ -1,0 +1,109 @@
+import Testing
+import VEMBus
+import VEMManager
+import VEMProtocol
+
+/// A Manager restarted on its journal takes back its Clients' command streams.
+@Suite struct RecoveryTests {
+    static let pushing = """
+        [push]
+        expr = { len(manager.clients) > 0 }
+        cmd = { sender.send_command("h1", "step", 1); sender.send_command("h1", "step", 2) }
+        ticks = 10
+        """
+    static let quiet = """
+        [manager]
+        step_budget = 1000
+        """
+
+    /// Phase 1: commands are sent to h1 (incarnation 7) but never arrive; the Manager then "dies".
+    func firstLife(journal: Journal) async throws {
+        let faults = InMemoryBus.Faults(seed: 1, dropRate: 1, types: [.command])
+        try await Harness.run(site: try loadSite(Self.pushing), journal: journal, faults: faults) { h in
+            let h1 = FakeClient(bus: h.bus, name: "h1", incarnation: 7)
+            try await h.with([h1]) {
+                await h.advance(by: 10)
+                await h.advance(by: 10)
+                await waitUntil("4 commands sent") {
+                    ((try? await journal.allCommands()) ?? []).filter { $0.state == .sent }.count == 4
+                }
+                #expect(h1.executedCommands.isEmpty)
+                h1.client.kill()  // the connection drops without a bye, as when a process dies
+            }
+        }
+        let states = try await journal.allCommands().map(\.state)
+        #expect(states == [.sent, .sent, .sent, .sent])
+    }
+
+    @Test func theSameIncarnationGetsTheOpenCommandsUnderTheirNumbers() async throws {
+        let journal = try Journal(path: nil)
+        try await firstLife(journal: journal)
+        try await Harness.run(site: try loadSite(Self.quiet), journal: journal) { h in
+            #expect(h.recovery.clients == 1)
+            #expect(h.recovery.resumed == 4)
+            let h1 = FakeClient(bus: h.bus, name: "h1", incarnation: 7)
+            try await h.with([h1]) {
+                await waitUntil("4 commands executed") { h1.executedCommands.count == 4 }
+                #expect(h1.executedCommands.map(\.seq) == [1, 2, 3, 4])
+                #expect(h1.executedCommands.map(\.arguments) == [
+                    [NamedValue("arg1", .int(1))], [NamedValue("arg1", .int(2))],
+                    [NamedValue("arg1", .int(1))], [NamedValue("arg1", .int(2))],
+                ])
+                await waitUntil("all done") {
+                    ((try? await journal.allCommands()) ?? []).allSatisfy { $0.state == .done }
+                }
+                let triggers = try await journal.allCommands().map(\.trigger)
+                #expect(triggers == ["push", "push", "push", "push"])
+            }
+        }
+    }
+
+    @Test func anotherIncarnationMakesThemUnknownAndNewNumbersFollow() async throws {
+        let journal = try Journal(path: nil)
+        try await firstLife(journal: journal)
+        try await Harness.run(site: try loadSite(Self.pushing), journal: journal) { h in
+            let h1 = FakeClient(bus: h.bus, name: "h1", incarnation: 8)
+            try await h.with([h1]) {
+                await waitUntil("the old commands are unknown") {
+                    ((try? await journal.allCommands()) ?? []).filter { $0.state == .unknown }.count == 4
+                }
+                // New commands continue the numbering; none of the old ones runs on the new incarnation.
+                await h.advance(by: 10)
+                await waitUntil("2 new commands executed") { h1.executedCommands.count == 2 }
+                #expect(h1.executedCommands.map(\.seq) == [5, 6])
+                await waitUntil("new commands done") {
+                    ((try? await journal.allCommands()) ?? []).filter { $0.state == .done }.map(\.seq) == [5, 6]
+                }
+            }
+        }
+    }
+}
+
+/// The journal follows a command through queued → sent → acknowledged → done.
+@Suite struct CommandStateTests {
+    @Test func aCommandIsAcknowledgedWhileItRunsThenDone() async throws {
+        let site = try loadSite("""
+            [once]
+            expr = { len(manager.clients) > 0 }
+            cmd = { sender.send_command(manager.clients[0], "slow") }
+            ticks = 100
+            """)
+        try await Harness.run(site: site) { h in
+            let h1 = FakeClient(bus: h.bus, name: "h1")
+            h1.hold(true)
+            try await h.with([h1]) {
+                await h.advance(by: 100)
+                await waitUntil("the command started") { h1.executedCommands.count == 1 }
+                let api = OperatorAPI(manager: h.manager)
+                await waitUntil("acknowledged in the journal") {
+                    _ = await api.get("/v1/commands")
+                    return (try? await h.journal.allCommands().first?.state) == .acknowledged
+                }
+                h1.hold(false)
+                await waitUntil("done in the journal") { (try? await h.journal.allCommands().first?.state) == .done }
+                let status = try await api.status()
+                #expect(status.commands == ["done": 1])
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Logging
+import Testing
+import VEMBus
+import VEMConfig
+import VEMCore
+import VEMManager
+import VEMProtocol
+import VEMSite
+
+/// The repository's `examples/` directory.
+let examplesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("examples")
+
+/// Loads a site from INI text; fails the test with the diagnostics when it does not load.
+func loadSite(_ text: String, name: String = "test.ini") throws -> Site {
+    let result = Site.load([ConfigSource(name: name, bytes: Array(text.utf8))])
+    guard let site = result.site else {
+        Issue.record("site did not load: \(result.diagnostics.map(\.description).joined(separator: "\n"))")
+        throw ManagerError(.configuration, "site did not load")
+    }
+    return site
+}
+
+/// The paper's example configuration, verbatim.
+func paperConfiguration() throws -> String {
+    try String(contentsOf: examplesDirectory.appendingPathComponent("paper.ini"), encoding: .utf8)
+}
+
+/// Polls `condition` until it holds or `seconds` of real time pass (then records an issue).
+func waitUntil(
+    _ what: String, seconds: Double = 10, sourceLocation: Testing.SourceLocation = #_sourceLocation,
+    _ condition: () async throws -> Bool
+) async rethrows {
+    let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try? await Task.sleep(for: .milliseconds(2))
+    }
+    Issue.record("timed out waiting for: \(what)", sourceLocation: sourceLocation)
+}
+
+/// A Manager on the in-memory bus with a manual clock, its services running while `body` runs.
+struct Harness {
+    let bus: InMemoryBus
+    let clock: ManualClock
+    let manager: Manager
+    let journal: Journal
+    let recovery: Manager.RecoverySummary
+
+    /// Runs a Manager over `site` for the duration of `body`; fake Clients given are connected first and
+    /// stopped at the end.
+    static func run(
+        site: Site, journal: Journal? = nil, faults: InMemoryBus.Faults = .none, clock: ManualClock = ManualClock(),
+        _ body: (Harness) async throws -> Void
+    ) async throws {
+        let journal = try journal ?? Journal(path: nil)
+        var configuration = ManagerEngine.Configuration()
+        configuration.resultObserver = journal.resultObserver(clock: clock)
+        let bus = InMemoryBus(configuration: configuration, faults: faults)
+        let engine = bus.engine
+        var logger = Logger(label: "vem.manager.test")
+        logger.logLevel = .critical
+        let manager = Manager(
+            site: site, bus: bus, journal: journal, clock: clock, busDescription: { "memory" },
+            restore: { stream throws(BusError) in try engine.restore(stream) },
+            acknowledgements: { engine.acknowledgedThrough($0) }, logger: logger)
+        let recovery = try await manager.recover()
+        let harness = Harness(bus: bus, clock: clock, manager: manager, journal: journal, recovery: recovery)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for service in manager.services { group.addTask { try await service.run() } }
+            defer { group.cancelAll() }
+            try await body(harness)
+        }
+    }
+
+    /// Runs fake Clients while `body` runs (each connects at once; cancelled at the end, which says `bye`).
+    func with(_ clients: [FakeClient], _ body: () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for fake in clients {
+                let client = fake.client
+                group.addTask { try await client.run() }
+            }
+            defer { group.cancelAll() }
+            for fake in clients { await waitForClient(fake.identity.name) }
+            try await body()
+        }
+    }
+
+    /// Advances the test clock and waits until TriggerWatch ran a pass for it.
+    func advance(by seconds: Double) async {
+        let before = manager.triggerWatch.passCount
+        clock.advance(by: seconds)
+        await waitUntil("a TriggerWatch pass") { manager.triggerWatch.passCount > before }
+    }
+
+    /// Waits until the Manager's state shows `name` connected.
+    func waitForClient(_ name: String) async {
+        await waitUntil("client \(name) joined") {
+            manager.state.snapshot(at: clock.now()).clients[name]?.connected == true
+        }
+    }
+
+    /// The state now.
+    var snapshot: StateSnapshot { manager.state.snapshot(at: clock.now()) }
+
+    /// Stats of one trigger.
+    func stats(_ name: String) -> TriggerStats? { manager.triggerWatch.triggerStats.first { $0.name == name } }
+}
