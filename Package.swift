@@ -46,7 +46,7 @@ let package = Package(
             name: "VEMDemo",
             dependencies: [
                 "VEMPool", "VEMReplayAgent", "VEMClient", "VEMHub", "VEMBus", "VEMAgent", "VEMConfig", "VEMProtocol",
-                "VEMBatch", "VEMPolicy", logging,
+                "VEMBatch", "VEMPolicy", "VEMLibvirt", "VEMHypervisorPlugins", logging,
             ]),
         .target(name: "VEMBus", dependencies: ["VEMProtocol", logging]),
         .target(name: "VEMHub", dependencies: ["VEMBus", "VEMProtocol", logging] + nio),

@@ -35,14 +35,15 @@ public actor DemoManager {
     /// Creates the Manager side.
     public init(
         bus: any ManagerBus, groups: [PoolGroup], hostNames: [String], policy: PolicyConfiguration,
-        now: @escaping @Sendable () -> Int
+        migrationURIs: [String: String]? = nil, now: @escaping @Sendable () -> Int
     ) throws {
         self.bus = bus
         self.hostNames = hostNames
         planner = Planner(configuration: policy)
         mapping = PoolCommandMapping(
             batchPrefix: "replay",
-            migrationURIs: Dictionary(uniqueKeysWithValues: hostNames.map { ($0, StandInHosts.uri(of: $0)) }))
+            migrationURIs: migrationURIs
+                ?? Dictionary(uniqueKeysWithValues: hostNames.map { ($0, StandInHosts.uri(of: $0)) }))
         self.now = now
         reconciler = try Reconciler(groups: groups)
         (pending, completions) = AsyncStream.makeStream()

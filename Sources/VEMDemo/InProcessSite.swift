@@ -15,8 +15,18 @@ import VEMReplayAgent
 /// stand-in hypervisor's `vm.*` plugins), the batch Client (the replay batch's `replay.*` plugins), a DomU
 /// Client per VM started when the VM starts (after a boot delay), and the Manager side (``DemoManager``).
 public struct InProcessSite: Sendable {
+    /// Which hypervisor the Dom0 Clients drive.
+    public enum Hypervisor: Sendable {
+        /// ``StandInHosts``: room accounting in memory.
+        case standIn
+        /// libvirt's `test:///` driver, one host description file per host written into the directory.
+        case libvirtTest(directory: URL)
+    }
+
     /// How the site is built.
     public struct Configuration: Sendable {
+        /// Which hypervisor the Dom0 Clients drive (default ``Hypervisor/standIn``).
+        public var hypervisor: Hypervisor = .standIn
         /// The hosts' names.
         public var hosts: [String]
         /// vCPUs per host.
@@ -51,8 +61,10 @@ public struct InProcessSite: Sendable {
     public let manager: DemoManager
     /// The replay batch behind the batch Client.
     public let replay: LiveReplay
-    /// The stand-in hypervisors.
+    /// The stand-in hypervisors (unused with libvirt).
     public let hosts: StandInHosts
+    /// The libvirt `test:///` hosts, when the site runs on them.
+    public let libvirt: LibvirtTestHosts?
     /// The hub.
     public let hub: HubServer
     /// The hub's port on 127.0.0.1.
@@ -94,10 +106,19 @@ public func withInProcessSite<T: Sendable>(
         guests: .init(
             start: { vm, group, host in guests.yield(.start(vm: vm, group: group, host: host)) },
             stop: { vm in guests.yield(.stop(vm: vm)) }))
+    let guestHooks = StandInHosts.Guests(
+        start: { vm, group, host in guests.yield(.start(vm: vm, group: group, host: host)) },
+        stop: { vm in guests.yield(.stop(vm: vm)) })
+    var libvirt: LibvirtTestHosts?
+    if case .libvirtTest(let directory) = configuration.hypervisor {
+        libvirt = try LibvirtTestHosts(
+            names: configuration.hosts, cpus: configuration.cpusPerHost, memoryMiB: configuration.memoryPerHostMiB,
+            groups: configuration.groups, directory: directory, guests: guestHooks)
+    }
     let manager = try DemoManager(
         bus: hub, groups: configuration.groups, hostNames: configuration.hosts, policy: configuration.policy,
-        now: simulatedNow)
-    let site = InProcessSite(manager: manager, replay: replay, hosts: hosts, hub: hub, port: port)
+        migrationURIs: libvirt?.uris, now: simulatedNow)
+    let site = InProcessSite(manager: manager, replay: replay, hosts: hosts, libvirt: libvirt, hub: hub, port: port)
 
     @Sendable func client(
         _ name: String, role: VEMProtocol.ClientRole, host: String, group: String? = nil, vmID: String? = nil,
@@ -134,7 +155,8 @@ public func withInProcessSite<T: Sendable>(
 
     var infrastructure: [ClientService] = []
     for h in configuration.hosts {
-        infrastructure.append(try client(h, role: .dom0, host: h, commands: hosts.plugins(for: h)))
+        let plugins = libvirt?.plugins(for: h) ?? hosts.plugins(for: h)
+        infrastructure.append(try client(h, role: .dom0, host: h, commands: plugins))
     }
     infrastructure.append(
         try client(
@@ -186,6 +208,7 @@ public func withInProcessSite<T: Sendable>(
             for c in infra { c.stop(reason: "demo over") }
             await manager.finish()
             await hub.shutdown()
+            await libvirt?.close()
             group.cancelAll()
             throw error
         }
@@ -193,6 +216,7 @@ public func withInProcessSite<T: Sendable>(
         for c in infra { c.stop(reason: "demo over") }
         await manager.finish()
         await hub.shutdown()
+        await libvirt?.close()
         group.cancelAll()
         return result
     }

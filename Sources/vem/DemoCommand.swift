@@ -63,12 +63,18 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Write the decision log (the last 10 000 entries) to this file at the end.")
     var decisions: String?
 
+    @Option(help: "The Dom0 Clients' hypervisor: 'test' (libvirt's test:/// driver) or 'stand-in' (in memory).")
+    var hypervisor: String = "test"
+
     @Flag(help: "Simulate the hosts and the bus too (no TCP, no Clients): the loop of `vem simulate`, live.")
     var simulated = false
 
     func validate() throws {
         guard hosts >= 1, cpusPerHost >= 1, sample >= 1 else {
             throw ValidationError("--hosts, --cpus-per-host and --sample must be at least 1")
+        }
+        guard hypervisor == "test" || hypervisor == "stand-in" else {
+            throw ValidationError("--hypervisor is 'test' or 'stand-in'")
         }
         guard seconds > 0, tailSeconds > 0, maxSeconds > 0, every > 0 else {
             throw ValidationError("--seconds, --tail-seconds, --max-seconds and --every must be positive")
@@ -109,9 +115,11 @@ struct Demo: AsyncParsableCommand {
                 + "are the real ones\n")
             outcome = try await runSimulated(source, policy: policy, bootSeconds: bootSeconds, pace: pace, screen: screen)
         } else {
+            let hypervisors =
+                hypervisor == "test" ? "libvirt test:/// hosts" : "stand-in hypervisors"
             print(
-                "in one process over loopback TCP: the embedded hub, \(hosts) Dom0 Clients (stand-in hypervisors), "
-                    + "the batch Client (replay batch), a DomU Client per VM\n")
+                "in one process over loopback TCP: the embedded hub, \(hosts) Dom0 Clients (\(hypervisors)), "
+                    + "the batch Client (replay batch), a stand-in guest (DomU Client) per VM\n")
             outcome = try await runInProcess(source, policy: policy, bootSeconds: bootSeconds, pace: pace, screen: screen)
         }
         var fixed = try ReplayBatch(jobs: source.jobs, configuration: .init(window: source.window, wideJobs: .wait))

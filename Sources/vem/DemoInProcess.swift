@@ -12,17 +12,31 @@ extension Demo {
     ) async throws -> DemoOutcome {
         let batch = try ReplayBatch(jobs: source.jobs, configuration: .init(window: source.window, wideJobs: .wait))
         let names = (1...hosts).map { "host\($0)" }
-        let configuration = InProcessSite.Configuration(
+        var configuration = InProcessSite.Configuration(
             hosts: names, cpusPerHost: cpusPerHost, memoryPerHostMiB: cpusPerHost * 2048, groups: source.groups,
             policy: policy, bootDelay: .milliseconds(Int(Double(bootSeconds) / pace.windowRate * 1000)))
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("vem-demo-\(UUID().uuidString)")
+        if hypervisor == "test" {
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            configuration.hypervisor = .libvirtTest(directory: scratch)
+        }
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let totalCPUs = hosts * cpusPerHost
         // The site's clock starts when the Clients have joined (before that it stands at the origin).
         let started = Mutex<ContinuousClock.Instant?>(nil)
+        let reportedUsed = Mutex(0)
         let simulatedNow: @Sendable () -> Int = {
             guard let s = started.withLock({ $0 }) else { return pace.origin }
             return pace.simulatedTime(afterWallSeconds: (ContinuousClock.now - s).secondsValue)
         }
         let maxSeconds = maxSeconds
-        return try await withInProcessSite(configuration, batch: batch, simulatedNow: simulatedNow) { site in
+        // vCPUs held by VMs: the stand-ins know it; with libvirt, the hosts' last report to the Manager says it.
+        @Sendable func used(_ site: InProcessSite) -> Int {
+            site.libvirt == nil
+                ? site.hosts.usedCPUs : reportedUsed.withLock { $0 }
+        }
+        let siteConfiguration = configuration
+        return try await withInProcessSite(siteConfiguration, batch: batch, simulatedNow: simulatedNow) { site in
             let begin = ContinuousClock.now
             started.withLock { $0 = begin }
             var nextTick = pace.origin
@@ -35,10 +49,12 @@ extension Demo {
             while true {
                 wall = (ContinuousClock.now - begin).secondsValue
                 let now = simulatedNow()
-                vmCPUSeconds += site.hosts.usedCPUs * max(0, now - accounted)
+                vmCPUSeconds += used(site) * max(0, now - accounted)
                 accounted = max(accounted, now)
                 if now >= nextTick {
                     await site.manager.step()
+                    let hostsSeen = await site.manager.lastHosts
+                    reportedUsed.withLock { $0 = hostsSeen.reduce(0) { $0 + $1.cpus - $1.freeCPUs } }
                     nextTick = (now / 60 + 1) * 60
                 }
                 let view = await site.manager.view
@@ -46,12 +62,12 @@ extension Demo {
                 peakTotal = max(peakTotal, view.rows.reduce(0) { $0 + $1.booting + $1.active + $1.draining })
                 finished = site.replay.withBatch { b in b.isFinished && b.snapshot().groups.allSatisfy { $0.pendingJobs == 0 } }
                 let reconciler = await site.manager.reconciler
-                let inVMs = site.hosts.usedCPUs
+                let inVMs = used(site)
                 screen.show(
                     wall: wall,
                     block: {
                         DemoTable.render(
-                            view: view, inVMs: inVMs, total: configuration.hosts.count * configuration.cpusPerHost,
+                            view: view, inVMs: inVMs, total: totalCPUs,
                             counters: reconciler.counters, decisions: reconciler.decisions.suffix(3), wall: wall,
                             elapsed: now - pace.origin)
                     }, force: finished || wall >= maxSeconds)
