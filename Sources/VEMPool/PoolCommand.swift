@@ -56,8 +56,10 @@ public struct PoolCommandMapping: Sendable, Hashable, Codable {
         case .createVM(let group, let host, _, let cpus, let memory):
             return PoolCommand(
                 target: .host(host), name: "vm.create",
-                arguments: ["group=\(group)", "vm=\(vm)", "vcpus=\(cpus)", "memory_mib=\(memory)",
-                    "command=\(operation.id)"])
+                arguments: [
+                    "group=\(group)", "vm=\(vm)", "vcpus=\(cpus)", "memory_mib=\(memory)",
+                    "command=\(operation.id)",
+                ])
         case .destroyVM(let host):
             return PoolCommand(target: .host(host), name: "vm.destroy", arguments: ["vm=\(vm)"])
         case .migrateVM(let from, let to):

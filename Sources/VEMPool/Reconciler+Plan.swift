@@ -20,7 +20,9 @@ extension Reconciler {
                     operations.append(op)
                 }
             case .drain(let id):
-                guard var vm = vms[id], vm.pending == nil, vm.stage == .active, vm.registered, !vm.gone else { continue }
+                guard var vm = vms[id], vm.pending == nil, vm.stage == .active, vm.registered, !vm.gone else {
+                    continue
+                }
                 vm.stage = .draining
                 operations.append(issue(.drainNode(reason: directive.reason), for: &vm))
                 log(.drain, vm, now: now, directive.reason)

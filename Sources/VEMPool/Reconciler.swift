@@ -142,7 +142,8 @@ public struct Reconciler: Sendable {
     mutating func log(
         _ action: PoolDecision.Action, _ vm: ManagedVM, host: String? = nil, now: Int, _ reason: String
     ) {
-        decisions.append(PoolDecision(time: now, group: vm.group, vm: vm.id, host: host, action: action, reason: reason))
+        decisions.append(
+            PoolDecision(time: now, group: vm.group, vm: vm.id, host: host, action: action, reason: reason))
         decisionsLogged += 1
         if decisions.count > configuration.decisionLogLimit {
             decisions.removeFirst(decisions.count - configuration.decisionLogLimit)

@@ -111,16 +111,19 @@ struct Demo: AsyncParsableCommand {
         let screen = LiveScreen(interactive: isatty(STDOUT_FILENO) == 1, every: every)
         let outcome: DemoOutcome
         if simulated {
-            print("hosts, bus and VM boots simulated in process (--simulated); planner, reconciler and replay batch "
-                + "are the real ones\n")
-            outcome = try await runSimulated(source, policy: policy, bootSeconds: bootSeconds, pace: pace, screen: screen)
+            print(
+                "hosts, bus and VM boots simulated in process (--simulated); planner, reconciler and replay batch "
+                    + "are the real ones\n")
+            outcome = try await runSimulated(
+                source, policy: policy, bootSeconds: bootSeconds, pace: pace, screen: screen)
         } else {
             let hypervisors =
                 hypervisor == "test" ? "libvirt test:/// hosts" : "stand-in hypervisors"
             print(
                 "in one process over loopback TCP: the embedded hub, \(hosts) Dom0 Clients (\(hypervisors)), "
                     + "the batch Client (replay batch), a stand-in guest (DomU Client) per VM\n")
-            outcome = try await runInProcess(source, policy: policy, bootSeconds: bootSeconds, pace: pace, screen: screen)
+            outcome = try await runInProcess(
+                source, policy: policy, bootSeconds: bootSeconds, pace: pace, screen: screen)
         }
         var fixed = try ReplayBatch(jobs: source.jobs, configuration: .init(window: source.window, wideJobs: .wait))
         try fixed.register(StaticLayout.nodes(groups: source.groups, totalCPUs: totalCPUs))
@@ -231,7 +234,8 @@ struct DemoSource {
             jobs = Workload.synthetic()
             groups = Workload.syntheticGroups()
             self.window = nil
-            banner = "workload: built-in synthetic bursts (atlas 50 %, cms 30 %, lhcb 20 %: each bursts in turn, "
+            banner =
+                "workload: built-in synthetic bursts (atlas 50 %, cms 30 %, lhcb 20 %: each bursts in turn, "
                 + "then all at once) — the LCG trace was not found (--trace FILE or VEM_TRACE=FILE)"
             return
         }
@@ -242,7 +246,8 @@ struct DemoSource {
         groups = workload.groups
         self.window = w
         let count = jobs.filter { w.contains($0.submitTime) }.count
-        banner = "workload: \(parsed.name), jobs submitted in [\(formatSeconds(w.start)), "
+        banner =
+            "workload: \(parsed.name), jobs submitted in [\(formatSeconds(w.start)), "
             + "+\(formatSeconds(w.duration ?? 0)))" + (sample > 1 ? ", one in \(sample) kept" : "")
             + ": \(count) jobs; groups: top 3 by CPU time "
             + "+ other, shares by CPU time (" + groups.map { "\($0.name) \(Int($0.share))%" }.joined(separator: ", ")

@@ -60,7 +60,9 @@ extension Demo {
                 let view = await site.manager.view
                 for r in view.rows { peak[r.group] = max(peak[r.group] ?? 0, r.booting + r.active + r.draining) }
                 peakTotal = max(peakTotal, view.rows.reduce(0) { $0 + $1.booting + $1.active + $1.draining })
-                finished = site.replay.withBatch { b in b.isFinished && b.snapshot().groups.allSatisfy { $0.pendingJobs == 0 } }
+                finished = site.replay.withBatch { b in
+                    b.isFinished && b.snapshot().groups.allSatisfy { $0.pendingJobs == 0 }
+                }
                 let reconciler = await site.manager.reconciler
                 let inVMs = used(site)
                 screen.show(

@@ -37,8 +37,10 @@ struct Simulate: ParsableCommand {
     @Option(help: "Comma-separated names for those groups, heaviest first.")
     var names: String?
 
-    @Option(help: ArgumentHelp("The part of the trace replayed: jobs submitted in [START, START+DURATION).",
-        valueName: "START:DURATION"))
+    @Option(
+        help: ArgumentHelp(
+            "The part of the trace replayed: jobs submitted in [START, START+DURATION).",
+            valueName: "START:DURATION"))
     var window: String = SimulationDefaults.window
 
     @Option(help: "Real hosts in the pool.")

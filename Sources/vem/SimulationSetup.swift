@@ -109,8 +109,11 @@ struct SimulationSetup {
         out += "[\(formatSeconds(window.start)), +\(formatSeconds(window.duration ?? 0)))"
         out += sample > 1 ? ", one job in \(sample) kept\n" : "\n"
         let groupText = workload.map.groups.map { g in
-            let ids = g.traceGroups.count > 3 ? "\(g.traceGroups.count) trace groups" : "trace group "
-                + g.traceGroups.map(String.init).joined(separator: ",")
+            let ids =
+                g.traceGroups.count > 3
+                ? "\(g.traceGroups.count) trace groups"
+                : "trace group "
+                    + g.traceGroups.map(String.init).joined(separator: ",")
             return "\(g.name) (\(ids))"
         }.joined(separator: ", ")
         out += "groups    top \(workload.map.rule.topGroups) by CPU time + other: \(groupText)\n"
@@ -151,18 +154,22 @@ enum ComparisonText {
             format: "utilisation        jobs used %.1f %% (dynamic) and %.1f %% (static) of %d vCPUs over %@\n",
             c.dynamic.utilisation * 100, c.staticLayout.utilisation * 100, c.dynamic.totalCPUs,
             formatSeconds(c.dynamic.elapsed))
-        let busy = c.dynamic.vmCPUSeconds > 0
+        let busy =
+            c.dynamic.vmCPUSeconds > 0
             ? Double(c.dynamic.total.cpuSecondsUsed) / Double(c.dynamic.vmCPUSeconds) * 100 : 0
         out += String(
             format: "VM time            the pool kept %.1f %% of its vCPU time in VMs, %.1f %% of it running jobs "
                 + "(static: 100 %%, %.1f %%)\n", c.dynamic.occupancy * 100, busy, c.staticLayout.utilisation * 100)
-        let pendingD = c.dynamic.total.pending, pendingS = c.staticLayout.total.pending
+        let pendingD = c.dynamic.total.pending
+        let pendingS = c.staticLayout.total.pending
         if pendingD > 0 || pendingS > 0 || !c.dynamicFinished {
             out += "unfinished         dynamic \(pendingD) job(s) waiting, static \(pendingS)\n"
         }
-        let dm = c.dynamic.total.meanWait, sm = c.staticLayout.total.meanWait
+        let dm = c.dynamic.total.meanWait
+        let sm = c.staticLayout.total.meanWait
         if sm > 0, dm > 0 {
-            out += String(format: "verdict            mean wait %@ (dynamic) vs %@ (static): %.1f× %@\n",
+            out += String(
+                format: "verdict            mean wait %@ (dynamic) vs %@ (static): %.1f× %@\n",
                 formatSeconds(Int(dm.rounded())), formatSeconds(Int(sm.rounded())),
                 dm < sm ? sm / dm : dm / sm, dm <= sm ? "shorter with the pool" : "longer with the pool")
         }
@@ -173,7 +180,10 @@ enum ComparisonText {
 /// `42s`, `7m03s`, `5h12m`, `3d04h`.
 func formatSeconds(_ seconds: Int) -> String {
     let s = max(0, seconds)
-    let d = s / 86_400, h = s % 86_400 / 3600, m = s % 3600 / 60, r = s % 60
+    let d = s / 86_400
+    let h = s % 86_400 / 3600
+    let m = s % 3600 / 60
+    let r = s % 60
     if d > 0 { return h > 0 ? "\(d)d\(h)h" : "\(d)d" }
     if h > 0 { return m > 0 ? "\(h)h\(m)m" : "\(h)h" }
     if m > 0 { return r > 0 ? "\(m)m\(r)s" : "\(m)m" }

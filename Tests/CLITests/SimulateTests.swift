@@ -37,8 +37,9 @@ import Testing
         #expect(line("staticLayout", "a")?["meanWait"] as? Double == 500)
         #expect(line("staticLayout", "a")?["p95Wait"] as? Int == 1000)
         #expect(line("staticLayout", "*")?["meanWait"] as? Double == 400)
-        #expect((comparison["dynamic"] as? [String: Any])?["counters"].flatMap { ($0 as? [String: Any])?["created"] }
-            as? Int == 5)
+        #expect(
+            (comparison["dynamic"] as? [String: Any])?["counters"].flatMap { ($0 as? [String: Any])?["created"] }
+                as? Int == 5)
 
         let text = try await runVEM(arguments)
         #expect(text.status == 0)

@@ -12,7 +12,8 @@ import VEMBatch
                 kind: .createVM(group: "atlas", host: "h1", template: "atlas", cpus: 2, memoryMiB: 4096)))
         #expect(create.target == .host("h1"))
         #expect(create.description == "vm.create group=atlas vm=atlas-vm-3 vcpus=2 memory_mib=4096 command=7 @h1")
-        let migrate = mapping.command(for: PoolOperation(id: 8, vm: "atlas-vm-3", kind: .migrateVM(from: "h1", to: "h2")))
+        let migrate = mapping.command(
+            for: PoolOperation(id: 8, vm: "atlas-vm-3", kind: .migrateVM(from: "h1", to: "h2")))
         #expect(migrate.target == .host("h1"))
         #expect(migrate.arguments == ["vm=atlas-vm-3", "to=test:///h2"])
         let elsewhere = PoolCommandMapping().command(

@@ -86,7 +86,9 @@ import VEMPolicy
         #expect(r.onClientJoined(op.vm, now: 5).isEmpty)  // creation not confirmed yet
         let next = r.onSucceeded(op.id, now: 6)
         #expect(next.names == ["register cms-vm-1"])
-        #expect(next.first?.kind == .registerNode(NodeRegistration(name: "cms-vm-1", group: "cms", cpus: 1, memoryMB: 2048)))
+        #expect(
+            next.first?.kind == .registerNode(NodeRegistration(name: "cms-vm-1", group: "cms", cpus: 1, memoryMB: 2048))
+        )
     }
 
     @Test func aFailedCreateForgetsTheVMAndIsLogged() throws {
@@ -218,15 +220,20 @@ import VEMPolicy
     @Test func adoptedVMsKeepTheirNamesAndTheAllocatorSkipsThem() throws {
         var r = try make()
         try r.adopt(
-            VMRecord(id: "atlas-vm-7", group: "atlas", host: "h1", phase: .active, createdAt: 0, cpus: 1,
+            VMRecord(
+                id: "atlas-vm-7", group: "atlas", host: "h1", phase: .active, createdAt: 0, cpus: 1,
                 memoryMiB: 2048), registered: true)
         #expect(throws: PoolError.self) {
-            try r.adopt(VMRecord(id: "atlas-vm-7", group: "atlas", host: "h1", phase: .active, createdAt: 0, cpus: 1,
-                memoryMiB: 2048), registered: true)
+            try r.adopt(
+                VMRecord(
+                    id: "atlas-vm-7", group: "atlas", host: "h1", phase: .active, createdAt: 0, cpus: 1,
+                    memoryMiB: 2048), registered: true)
         }
         #expect(throws: PoolError.self) {
-            try r.adopt(VMRecord(id: "x-vm-1", group: "x", host: "h1", phase: .active, createdAt: 0, cpus: 1,
-                memoryMiB: 2048), registered: true)
+            try r.adopt(
+                VMRecord(
+                    id: "x-vm-1", group: "x", host: "h1", phase: .active, createdAt: 0, cpus: 1,
+                    memoryMiB: 2048), registered: true)
         }
         let ops = r.apply(plan([Directive(.create(group: "atlas", host: "h1"), reason: "")]), now: 0)
         #expect(ops.names == ["create atlas-vm-8@h1"])

@@ -42,17 +42,21 @@ import VEMPolicy
                 GroupDemand(
                     group: "atlas",
                     nodes: [
-                        BatchNode(name: "atlas-vm-1", group: "atlas", cpus: 2, memoryMB: 0, allocatedCPUs: 1,
+                        BatchNode(
+                            name: "atlas-vm-1", group: "atlas", cpus: 2, memoryMB: 0, allocatedCPUs: 1,
                             runningJobs: 1, state: .mixed),
                         BatchNode(name: "atlas-vm-2", group: "atlas", cpus: 2, memoryMB: 0, state: .idle),
                     ])
             ])
         let vms = [
-            VMRecord(id: "atlas-vm-1", group: "atlas", host: "h1", phase: .active, createdAt: 0, idleSince: 10,
+            VMRecord(
+                id: "atlas-vm-1", group: "atlas", host: "h1", phase: .active, createdAt: 0, idleSince: 10,
                 cpus: 2, memoryMiB: 4096),
-            VMRecord(id: "atlas-vm-2", group: "atlas", host: "h1", phase: .active, createdAt: 0, idleSince: 300,
+            VMRecord(
+                id: "atlas-vm-2", group: "atlas", host: "h1", phase: .active, createdAt: 0, idleSince: 300,
                 cpus: 2, memoryMiB: 4096),
-            VMRecord(id: "atlas-vm-3", group: "atlas", host: "h2", phase: .booting, createdAt: 450, cpus: 2,
+            VMRecord(
+                id: "atlas-vm-3", group: "atlas", host: "h2", phase: .booting, createdAt: 450, cpus: 2,
                 memoryMiB: 4096),
         ]
         let hosts = [HostState(name: "h1", cpus: 8, memoryMiB: 16384, freeCPUs: 4, freeMemoryMiB: 8192)]
@@ -69,20 +73,28 @@ import VEMPolicy
     @Test func groupsComeFromTheConfiguration() {
         let here = SourceLocation(file: "site.ini", line: 1, column: 1)
         let atlas = PoolGroup(
-            GroupDefinition(name: "atlas", share: 40, template: "el9", vmMemoryMiB: 8192, vmVCPUs: 4, minVMs: 2,
+            GroupDefinition(
+                name: "atlas", share: 40, template: "el9", vmMemoryMiB: 8192, vmVCPUs: 4, minVMs: 2,
                 maxVMs: 30, location: here))
-        #expect(atlas == PoolGroup(name: "atlas", share: 40, vmCPUs: 4, vmMemoryMiB: 8192, template: "el9", minVMs: 2,
-            maxVMs: 30))
+        #expect(
+            atlas
+                == PoolGroup(
+                    name: "atlas", share: 40, vmCPUs: 4, vmMemoryMiB: 8192, template: "el9", minVMs: 2,
+                    maxVMs: 30))
         let spare = PoolGroup(GroupDefinition(name: "spare", share: 0, location: here))
         #expect(spare.share == PoolGroup.leftoverShare)
         #expect(spare.template == "spare")
     }
 
     @Test func badGroupListsAreRefused() {
-        #expect(throws: PoolError.self) { try Reconciler(groups: [PoolGroup(name: "a", share: 1), PoolGroup(name: "a", share: 2)]) }
+        #expect(throws: PoolError.self) {
+            try Reconciler(groups: [PoolGroup(name: "a", share: 1), PoolGroup(name: "a", share: 2)])
+        }
         #expect(throws: PoolError.self) { try Reconciler(groups: [PoolGroup(name: "a", share: 0)]) }
         #expect(throws: PoolError.self) { try Reconciler(groups: [PoolGroup(name: "", share: 1)]) }
         #expect(throws: PoolError.self) { try Reconciler(groups: [PoolGroup(name: "a", share: 1, vmCPUs: 0)]) }
-        #expect(throws: PoolError.self) { try Reconciler(groups: [PoolGroup(name: "a", share: 1, minVMs: 3, maxVMs: 2)]) }
+        #expect(throws: PoolError.self) {
+            try Reconciler(groups: [PoolGroup(name: "a", share: 1, minVMs: 3, maxVMs: 2)])
+        }
     }
 }

@@ -13,7 +13,9 @@ func plan(_ directives: [Directive], now: Int = 0) -> Plan {
 func batch(_ time: Int, group: String = "atlas", pendingCPUs: Int = 0, nodes: [BatchNode] = []) -> BatchSnapshot {
     BatchSnapshot(
         time: time,
-        groups: [GroupDemand(group: group, pendingJobs: pendingCPUs > 0 ? 1 : 0, pendingCPUs: pendingCPUs, nodes: nodes)])
+        groups: [
+            GroupDemand(group: group, pendingJobs: pendingCPUs > 0 ? 1 : 0, pendingCPUs: pendingCPUs, nodes: nodes)
+        ])
 }
 
 /// A batch node; busy when `jobs > 0`.

@@ -84,7 +84,8 @@ final class HandClock: Sendable {
         }
         let snapshot = try JSONDecoder().decode(BatchSnapshot.self, from: Data(text.utf8))
         #expect(snapshot[group: "a"]?.pendingJobs == 1)
-        #expect(ReplayPlugins.commands(replay).map(\.name).sorted()
-            == ["replay.drain", "replay.register", "replay.remove", "replay.resume"])
+        #expect(
+            ReplayPlugins.commands(replay).map(\.name).sorted()
+                == ["replay.drain", "replay.register", "replay.remove", "replay.resume"])
     }
 }

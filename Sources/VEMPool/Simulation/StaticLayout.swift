@@ -22,7 +22,8 @@ public enum StaticLayout {
             used += groups[i].vmCPUs
         }
         return zip(groups, counts).flatMap { g, n in
-            ReplayBatch.staticPartitions(groups: [g.name], nodesPerGroup: n, cpusPerNode: g.vmCPUs, memoryMB: g.vmMemoryMiB)
+            ReplayBatch.staticPartitions(
+                groups: [g.name], nodesPerGroup: n, cpusPerNode: g.vmCPUs, memoryMB: g.vmMemoryMiB)
         }
     }
 

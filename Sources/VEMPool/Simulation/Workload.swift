@@ -27,7 +27,9 @@ public struct Workload: Sendable, Hashable {
     ) throws(PoolError) {
         guard sample >= 1 else { throw PoolError(.invalidGroup, "the sample must keep one job in 1 or more") }
         let map: TraceGroupMap
-        do { map = try TraceGroupMap(jobs: trace.jobs, rule: rule) } catch { throw PoolError(.invalidGroup, "\(error)") }
+        do { map = try TraceGroupMap(jobs: trace.jobs, rule: rule) } catch {
+            throw PoolError(.invalidGroup, "\(error)")
+        }
         var jobs: [ReplayJob] = []
         var skipped = 0
         for (i, record) in trace.jobs.enumerated() {
