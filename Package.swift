@@ -50,6 +50,8 @@ let package = Package(
             ]),
         .target(name: "VEMBus", dependencies: ["VEMProtocol", logging]),
         .target(name: "VEMHub", dependencies: ["VEMBus", "VEMProtocol", logging] + nio),
+        .systemLibrary(name: "CNats", path: "Sources/CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
+        .target(name: "VEMNATS", dependencies: ["VEMBus", "VEMProtocol", "CNats", logging]),
         .target(
             name: "VEMClient",
             dependencies: ["VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", logging]),
@@ -71,7 +73,8 @@ let package = Package(
             name: "vem",
             dependencies: [
                 "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch", "VEMSite", "VEMAgent", "VEMBus",
-                "VEMHub", "VEMClient", "VEMManager", "VEMPolicy", "VEMPool", "VEMReplayAgent", "VEMDemo", logging,
+                "VEMHub", "VEMNATS", "VEMClient", "VEMManager", "VEMPolicy", "VEMPool", "VEMReplayAgent",
+                "VEMDemo", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio
@@ -87,7 +90,9 @@ let package = Package(
         .testTarget(
             name: "VEMSlurmTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SlurmIntegrationTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"]),
-        .testTarget(name: "VEMBusTests", dependencies: ["VEMBus", "VEMHub", "VEMProtocol", "vem", logging] + nio),
+        .testTarget(
+            name: "VEMBusTests", dependencies: ["VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", "vem", logging] + nio),
+        .testTarget(name: "NATSTests", dependencies: ["VEMNATS", "VEMBus", "VEMProtocol", "vem", logging]),
         .testTarget(
             name: "VEMClientTests",
             dependencies: ["VEMClient", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol"],

@@ -24,6 +24,8 @@ struct BenchFigures {
     var roundCPU = 0.0
     var baselineRoundCPU = 0.0
     var notes: [String] = []
+    /// More fields after the common ones (`vem bench bus --transport nats` adds the hub's figures of the same run).
+    var extra: [(name: String, value: String)] = []
 
     var ratio: Double { baselineP50 > 0 ? roundP50 / baselineP50 : 0 }
 
@@ -38,7 +40,7 @@ struct BenchFigures {
             ("baseline_round_p50_ms", fixed(baselineP50)), ("baseline_round_p99_ms", fixed(baselineP99)),
             ("round_ratio", fixed(ratio, 3)),
             ("manager_cpu_ms_per_round", fixed(roundCPU)), ("baseline_cpu_ms_per_round", fixed(baselineRoundCPU)),
-        ]
+        ] + extra.map { ($0.name, $0.value) }
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 
@@ -55,6 +57,7 @@ struct BenchFigures {
             row("manager RSS per client", "\(fixed(rssPerClientKiB)) KiB"),
             row("kill detection", "\(fixed(killDetect)) ms (heartbeat \(heartbeatMilliseconds) ms)"),
         ]
+        lines += extra.map { row($0.name, $0.value) }
         lines += notes.map { "note: \($0)" }
         return lines.joined(separator: "\n")
     }

@@ -26,7 +26,7 @@ struct BenchBus: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The bus to measure (hub; nats later).")
+    @Option(help: "The bus to measure: hub, or nats (a local nats-server; the hub is measured too, for comparison).")
     var transport = "hub"
 
     @Option(help: "Simulated Clients.")
@@ -45,7 +45,7 @@ struct BenchBus: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        if transport != "hub" { throw ValidationError("--transport: only hub is implemented (nats comes later)") }
+        if transport != "hub" && transport != "nats" { throw ValidationError("--transport must be hub or nats") }
         if clients < 1 || rounds < 1 || burst < 1 || commands < 1 {
             throw ValidationError("--clients, --rounds, --burst and --commands must be at least 1")
         }
@@ -63,6 +63,14 @@ struct BenchBus: AsyncParsableCommand {
     func run() async throws {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var figures = BenchFigures(transport: transport, clients: clients, heartbeatMilliseconds: 5_000)
+        // --transport nats: the NATS bus first, then the hub and the baseline below, in the same run.
+        var natsFigures: BenchFigures?
+        if transport == "nats" {
+            var nats = figures
+            try await measureNATS(executable: executable, into: &nats)
+            natsFigures = nats
+            figures.transport = "hub"
+        }
         let hub = try await HubPhase(executable: executable, clients: clients)
         let echo = try await EchoPhase(executable: executable, clients: clients)
         let perBlock = max(1, (rounds + blocks - 1) / blocks)
@@ -101,6 +109,7 @@ struct BenchBus: AsyncParsableCommand {
         // Rounds per block include the warm-up ones.
         figures.roundCPU = hubCPU / Double(blocks * (perBlock + 2))
         figures.baselineRoundCPU = echoCPU / Double(blocks * (perBlock + 2))
+        if let natsFigures { figures = natsFigures.compared(with: figures) }
         print(json ? figures.json : figures.table)
     }
 }
@@ -296,7 +305,7 @@ final class MembershipWatch: Sendable {
         }
     }
 
-    func waitForMembers(_ server: HubServer, count: Int) async throws {
+    func waitForMembers(_ server: any ManagerBus, count: Int) async throws {
         let deadline = ContinuousClock.now + .seconds(120)
         while server.members().count < count {
             if ContinuousClock.now > deadline { throw ValidationError("only \(server.members().count) Clients joined") }

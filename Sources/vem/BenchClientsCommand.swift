@@ -22,14 +22,22 @@ struct BenchClients: AsyncParsableCommand {
     @Option(help: "The token to present (hub mode).")
     var token = "bench"
 
-    @Option(help: "hub (the VEM protocol) or echo (fixed-size frames for the baseline).")
+    @Option(help: "The site name (nats mode).")
+    var site = "bench"
+
+    @Option(help: "A file of `user password` lines (nats mode; from `vem nats-config --credentials`).")
+    var credentials: String?
+
+    @Option(help: "hub (the VEM protocol), nats (the NATS bus) or echo (fixed-size frames for the baseline).")
     var mode = "hub"
 
     @Option(help: "Event loop threads.")
     var threads = 1
 
     func validate() throws {
-        if SimulatedClients.Mode(rawValue: mode) == nil { throw ValidationError("--mode must be hub or echo") }
+        if mode != "nats" && SimulatedClients.Mode(rawValue: mode) == nil {
+            throw ValidationError("--mode must be hub, nats or echo")
+        }
         if clients < 1 || threads < 1 { throw ValidationError("--clients and --threads must be at least 1") }
         guard let colon = connect.lastIndex(of: ":"), Int(connect[connect.index(after: colon)...]) != nil else {
             throw ValidationError("--connect must be HOST:PORT")
@@ -37,6 +45,10 @@ struct BenchClients: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if mode == "nats" {
+            try await runNATS()
+            return
+        }
         guard let colon = connect.lastIndex(of: ":"), let port = Int(connect[connect.index(after: colon)...]),
             let mode = SimulatedClients.Mode(rawValue: mode)
         else { throw ValidationError("--connect must be HOST:PORT") }

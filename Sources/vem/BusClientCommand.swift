@@ -20,8 +20,17 @@ struct BusClient: AsyncParsableCommand {
         shouldDisplay: false
     )
 
-    @Option(help: "The Manager's address, HOST:PORT.")
-    var connect: String
+    @Option(help: "The Manager's address, HOST:PORT (the hub).")
+    var connect: String = ""
+
+    @Option(help: "Use the NATS bus instead of the hub: comma-separated server URLs.")
+    var nats: String?
+
+    @Option(help: "NATS user and password (with --nats), USER:PASSWORD.")
+    var natsUser: String?
+
+    @Option(help: "The site name (with --nats).")
+    var site = "site"
 
     @Option(help: "The Client's name.")
     var name: String
@@ -45,7 +54,7 @@ struct BusClient: AsyncParsableCommand {
     var commandDelayMs = 0
 
     func validate() throws {
-        if parsedAddress == nil { throw ValidationError("--connect must be HOST:PORT") }
+        if parsedAddress == nil && nats == nil { throw ValidationError("--connect must be HOST:PORT") }
     }
 
     var parsedAddress: (host: String, port: Int)? {
@@ -61,7 +70,6 @@ struct BusClient: AsyncParsableCommand {
             while read(STDIN_FILENO, &byte, 1) > 0 {}
             Glibc.exit(0)
         }
-        guard let (host, port) = parsedAddress else { throw ValidationError("--connect must be HOST:PORT") }
         let file = try AppendOnlyLog(path: log)
         let delay = commandDelayMs
         let identity = ClientIdentity(
@@ -69,22 +77,27 @@ struct BusClient: AsyncParsableCommand {
             incarnation: UInt64.random(in: 1...UInt64.max))
         var logger = Logger(label: "vem.bus-client")
         logger.logLevel = .warning
+        let handlers = ClientHandlers(
+            execute: { command in
+                let ok = file.append("\(command.seq) \(command.name)\n")
+                if delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
+                return CommandResult(seq: command.seq, status: ok ? .ok : .failed, error: ok ? nil : "log write failed")
+            },
+            properties: { request in
+                PropertyReport(
+                    requestID: request.requestID,
+                    readings: [PropertyReading(name: "name", timestampMilliseconds: 0, value: .string(identity.name))])
+            })
+        if let nats {
+            try await runOnNATS(servers: nats, identity: identity, handlers: handlers, logger: logger)
+            return
+        }
+        guard let (host, port) = parsedAddress else { throw ValidationError("--connect must be HOST:PORT") }
         let client = HubClient(
             configuration: HubClientConfiguration(
                 host: host, port: port, heartbeatInterval: .milliseconds(heartbeatMs),
                 backoff: .init(initial: .milliseconds(20), maximum: .seconds(1))),
-            identity: identity, token: token,
-            handlers: ClientHandlers(
-                execute: { command in
-                    let ok = file.append("\(command.seq) \(command.name)\n")
-                    if delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
-                    return CommandResult(seq: command.seq, status: ok ? .ok : .failed, error: ok ? nil : "log write failed")
-                },
-                properties: { request in
-                    PropertyReport(
-                        requestID: request.requestID,
-                        readings: [PropertyReading(name: "name", timestampMilliseconds: 0, value: .string(identity.name))])
-                }),
+            identity: identity, token: token, handlers: handlers,
             logger: logger)
         try await client.run()
     }
