@@ -108,10 +108,17 @@ public actor DemoManager {
         var free_memory_mib: Int
     }
 
+    /// Every host's state, asked of the Dom0 Clients at once; `nil` when one does not answer.
     func hostStates() async -> [HostState]? {
+        let replies = await withTaskGroup(of: (String, String?).self) { group in
+            for name in hostNames { group.addTask { (name, await self.ask("host.status", of: name)) } }
+            var replies: [String: String?] = [:]
+            for await (name, text) in group { replies[name] = text }
+            return replies
+        }
         var states: [HostState] = []
         for name in hostNames {
-            guard let text = await ask("host.status", of: name),
+            guard let text = replies[name] ?? nil,
                 let r = try? JSONDecoder().decode(HostReport.self, from: Data(text.utf8))
             else { return nil }
             states.append(
@@ -123,7 +130,7 @@ public actor DemoManager {
     }
 
     /// A command's output, or `nil` when it could not be sent or failed.
-    func ask(_ command: String, of client: String) async -> String? {
+    nonisolated func ask(_ command: String, of client: String) async -> String? {
         guard let p = try? bus.submit(command, arguments: [], to: client),
             case .result(let r) = await Self.outcome(of: p), r.status == .ok
         else { return nil }
