@@ -5,7 +5,7 @@ VEM := .build/debug/vem
 # Pure, CPU-heavy test targets (fuzzing, property-based schedules, trace replays) run first, on their own:
 # Swift's cooperative pool has one thread per core, and synchronous CPU-bound tests would otherwise starve
 # the asynchronous, deadline-bound integration tests (real daemons, sockets, processes) for tens of seconds.
-PURE_TESTS := ^(VEMCoreTests|VEMConfigTests|VEMRulesTests|VEMSiteTests|VEMProtocolTests|VEMPolicyTests|VEMBatchTests|VEMLibvirtTests)\.
+PURE_TESTS := ^(VEMCoreTests|VEMConfigTests|VEMRulesTests|VEMSiteTests|VEMProtocolTests|VEMPolicyTests|VEMBatchTests|VEMLibvirtTests|VEMPoolTests|VEMReplayAgentTests)\.
 
 .PHONY: all build test test-pure test-integration demo deps clean
 
@@ -21,8 +21,11 @@ test: build
 	$(SWIFT) test --skip-build --filter '$(PURE_TESTS)'
 	$(SWIFT) test --skip-build --skip '$(PURE_TESTS)'
 
-demo: build
-	$(VEM) check-config examples/site.ini
+# The whole loop on one machine: a window of the LCG trace (../shared/traces, else a built-in workload), about
+# a minute. Builds only the executable, not the tests.
+demo: deps
+	$(SWIFT) build --product vem
+	$(VEM) demo
 
 clean:
 	rm -rf .build

@@ -41,6 +41,14 @@ let package = Package(
         .target(name: "VEMAgent", dependencies: ["VEMCore"]),
         .target(name: "VEMSlurm", dependencies: ["VEMCore", "VEMBatch", "VEMAgent"]),
         .target(name: "VEMPolicy", dependencies: ["VEMCore"]),
+        .target(name: "VEMPool", dependencies: ["VEMPolicy", "VEMBatch", "VEMConfig"]),
+        .target(name: "VEMReplayAgent", dependencies: ["VEMAgent", "VEMBatch"]),
+        .target(
+            name: "VEMDemo",
+            dependencies: [
+                "VEMPool", "VEMReplayAgent", "VEMClient", "VEMHub", "VEMBus", "VEMAgent", "VEMConfig", "VEMProtocol",
+                "VEMBatch", "VEMPolicy", "VEMLibvirt", "VEMHypervisorPlugins", logging,
+            ]),
         .target(name: "VEMBus", dependencies: ["VEMProtocol", logging]),
         .target(name: "VEMHub", dependencies: ["VEMBus", "VEMProtocol", logging] + nio),
         .systemLibrary(name: "CNats", path: "Sources/CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
@@ -69,7 +77,8 @@ let package = Package(
             name: "vem",
             dependencies: [
                 "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch", "VEMSite", "VEMAgent", "VEMBus",
-                "VEMHub", "VEMNATS", "VEMClient", "VEMManager", logging,
+                "VEMHub", "VEMNATS", "VEMClient", "VEMManager", "VEMPolicy", "VEMPool", "VEMReplayAgent",
+                "VEMDemo", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio
@@ -111,6 +120,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ManagerIntegrationTests", dependencies: ["VEMCore", "VEMRules", "VEMManager", "vem"]),
+        .testTarget(name: "VEMPoolTests", dependencies: ["VEMPool", "VEMPolicy", "VEMBatch", "VEMConfig"]),
+        .testTarget(name: "VEMReplayAgentTests", dependencies: ["VEMReplayAgent", "VEMAgent", "VEMBatch"]),
+        .testTarget(name: "DemoIntegrationTests", dependencies: ["VEMDemo", "VEMPool", "VEMBatch", "VEMPolicy"]),
     ],
     swiftLanguageModes: [.v6]
 )

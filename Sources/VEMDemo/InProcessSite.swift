@@ -1,0 +1,231 @@
+import Foundation
+import Logging
+import VEMAgent
+import VEMBatch
+import VEMBus
+import VEMClient
+import VEMConfig
+import VEMHub
+import VEMPolicy
+import VEMPool
+import VEMProtocol
+import VEMReplayAgent
+
+/// A whole site in one process, over real loopback TCP: the embedded hub, a Dom0 Client per host (with the
+/// stand-in hypervisor's `vm.*` plugins), the batch Client (the replay batch's `replay.*` plugins), a DomU
+/// Client per VM started when the VM starts (after a boot delay), and the Manager side (``DemoManager``).
+public struct InProcessSite: Sendable {
+    /// Which hypervisor the Dom0 Clients drive.
+    public enum Hypervisor: Sendable {
+        /// ``StandInHosts``: room accounting in memory.
+        case standIn
+        /// libvirt's `test:///` driver, one host description file per host written into the directory.
+        case libvirtTest(directory: URL)
+    }
+
+    /// How the site is built.
+    public struct Configuration: Sendable {
+        /// Which hypervisor the Dom0 Clients drive (default ``Hypervisor/standIn``).
+        public var hypervisor: Hypervisor = .standIn
+        /// The hosts' names.
+        public var hosts: [String]
+        /// vCPUs per host.
+        public var cpusPerHost: Int
+        /// MiB per host.
+        public var memoryPerHostMiB: Int
+        /// The groups.
+        public var groups: [PoolGroup]
+        /// The planner's knobs.
+        public var policy: PolicyConfiguration
+        /// Wall time from a VM's start to its guest's Client starting.
+        public var bootDelay: Duration
+        /// The Clients' heartbeat interval.
+        public var heartbeat: Duration
+
+        /// Creates a configuration.
+        public init(
+            hosts: [String], cpusPerHost: Int, memoryPerHostMiB: Int, groups: [PoolGroup],
+            policy: PolicyConfiguration, bootDelay: Duration, heartbeat: Duration = .seconds(2)
+        ) {
+            self.hosts = hosts
+            self.cpusPerHost = cpusPerHost
+            self.memoryPerHostMiB = memoryPerHostMiB
+            self.groups = groups
+            self.policy = policy
+            self.bootDelay = bootDelay
+            self.heartbeat = heartbeat
+        }
+    }
+
+    /// The Manager side.
+    public let manager: DemoManager
+    /// The replay batch behind the batch Client.
+    public let replay: LiveReplay
+    /// The stand-in hypervisors (unused with libvirt).
+    public let hosts: StandInHosts
+    /// The libvirt `test:///` hosts, when the site runs on them.
+    public let libvirt: LibvirtTestHosts?
+    /// The hub.
+    public let hub: HubServer
+    /// The hub's port on 127.0.0.1.
+    public let port: Int
+}
+
+enum GuestEvent: Sendable {
+    case start(vm: String, group: String, host: String)
+    case stop(vm: String)
+}
+
+/// Runs `body` with an in-process site, then stops every Client, the Manager side and the hub.
+/// - Parameters:
+///   - configuration: The hosts, groups and policy.
+///   - batch: The replay batch (at its origin).
+///   - simulatedNow: The site's clock in trace seconds (the replay and the Manager read it).
+///   - body: What to do while the site runs (drive ``DemoManager/step()``, show the state).
+/// - Throws: `InProcessSiteError` when the site cannot start; whatever `body` throws.
+public func withInProcessSite<T: Sendable>(
+    _ configuration: InProcessSite.Configuration, batch: ReplayBatch, simulatedNow: @escaping @Sendable () -> Int,
+    body: @Sendable (InProcessSite) async throws -> T
+) async throws -> T {
+    let logger = {
+        var l = Logger(label: "vem.demo")
+        l.logLevel = .critical
+        return l
+    }()
+    let token = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
+    let hub = HubServer(
+        configuration: HubConfiguration(
+            host: "127.0.0.1", port: 0,
+            engine: .init(admission: Admission(sharedToken: token), heartbeatInterval: configuration.heartbeat)),
+        logger: logger)
+    let port = try await hub.start()
+    let replay = LiveReplay(batch: batch, simulatedNow: simulatedNow)
+    let (guestEvents, guests) = AsyncStream<GuestEvent>.makeStream()
+    let hosts = StandInHosts(
+        names: configuration.hosts, cpus: configuration.cpusPerHost, memoryMiB: configuration.memoryPerHostMiB,
+        guests: .init(
+            start: { vm, group, host in guests.yield(.start(vm: vm, group: group, host: host)) },
+            stop: { vm in guests.yield(.stop(vm: vm)) }))
+    let guestHooks = StandInHosts.Guests(
+        start: { vm, group, host in guests.yield(.start(vm: vm, group: group, host: host)) },
+        stop: { vm in guests.yield(.stop(vm: vm)) })
+    var libvirt: LibvirtTestHosts?
+    if case .libvirtTest(let directory) = configuration.hypervisor {
+        libvirt = try LibvirtTestHosts(
+            names: configuration.hosts, cpus: configuration.cpusPerHost, memoryMiB: configuration.memoryPerHostMiB,
+            groups: configuration.groups, directory: directory, guests: guestHooks)
+    }
+    let manager = try DemoManager(
+        bus: hub, groups: configuration.groups, hostNames: configuration.hosts, policy: configuration.policy,
+        migrationURIs: libvirt?.uris, now: simulatedNow)
+    let site = InProcessSite(manager: manager, replay: replay, hosts: hosts, libvirt: libvirt, hub: hub, port: port)
+
+    @Sendable func client(
+        _ name: String, role: VEMProtocol.ClientRole, host: String, group: String? = nil, vmID: String? = nil,
+        commands: [any CommandPlugin] = []
+    ) throws -> ClientService {
+        var settings = ClientSettings()
+        settings.name = name
+        settings.role =
+            switch role {
+            case .dom0: .dom0
+            case .domU: .domU
+            case .batch: .batch
+            }
+        settings.host = host
+        settings.group = group
+        settings.vmID = vmID
+        settings.manager = HostPort(host: "127.0.0.1", port: port)
+        settings.token = token
+        settings.heartbeatInterval = configuration.heartbeat
+        settings.allow = commands.map(\.name)
+        var options = ClientService.Configuration()
+        options.extraCommands = commands
+        let identity = ClientIdentity(
+            name: name, role: role, host: host, group: group, vmID: vmID, version: ClientService.version,
+            incarnation: UInt64.random(in: 1...UInt64.max))
+        return try ClientService(
+            configuration: ClientConfiguration(settings: settings), loader: ClientConfigurationLoader(paths: []),
+            identity: identity, token: token, options: options, logger: logger,
+            busFactory: { identity, token, settings, handlers throws(ClientError) in
+                try ClientTransport.make(
+                    identity: identity, token: token, settings: settings, handlers: handlers, logger: logger)
+            })
+    }
+
+    var infrastructure: [ClientService] = []
+    for h in configuration.hosts {
+        let plugins = libvirt?.plugins(for: h) ?? hosts.plugins(for: h)
+        infrastructure.append(try client(h, role: .dom0, host: h, commands: plugins))
+    }
+    infrastructure.append(
+        try client(
+            DemoManager.batchClient, role: .batch, host: "batch",
+            commands: ReplayPlugins.commands(replay) + [ReplayPlugins.status(replay)]))
+    let infra = infrastructure
+    let bootDelay = configuration.bootDelay
+
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await manager.run() }
+        for c in infra { group.addTask { try? await c.run() } }
+        group.addTask {
+            // The guests: a DomU Client per running VM, started after the boot delay, stopped on destroy.
+            var running: [String: ClientService] = [:]
+            await withTaskGroup(of: Void.self) { guestsGroup in
+                for await event in guestEvents {
+                    switch event {
+                    case .start(let vm, let g, let host):
+                        guard let service = try? client(vm, role: .domU, host: host, group: g, vmID: vm) else {
+                            continue
+                        }
+                        running[vm] = service
+                        guestsGroup.addTask {
+                            try? await Task.sleep(for: bootDelay)
+                            try? await service.run()
+                        }
+                    case .stop(let vm):
+                        running.removeValue(forKey: vm)?.stop(reason: "vm destroyed")
+                    }
+                }
+                for service in running.values { service.stop(reason: "demo over") }
+            }
+        }
+        // Wait (bounded) for the infrastructure Clients to join before handing over.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while hub.members().count < infra.count {
+            guard ContinuousClock.now < deadline else {
+                group.cancelAll()
+                throw InProcessSiteError(
+                    message: "only \(hub.members().count) of \(infra.count) Clients joined the hub within 20 s")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let result: T
+        do {
+            result = try await body(site)
+        } catch {
+            guests.finish()
+            for c in infra { c.stop(reason: "demo over") }
+            await manager.finish()
+            await hub.shutdown()
+            await libvirt?.close()
+            group.cancelAll()
+            throw error
+        }
+        guests.finish()
+        for c in infra { c.stop(reason: "demo over") }
+        await manager.finish()
+        await hub.shutdown()
+        await libvirt?.close()
+        group.cancelAll()
+        return result
+    }
+}
+
+/// The in-process site could not start.
+public struct InProcessSiteError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public var message: String
+    /// The message.
+    public var description: String { message }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import VEMAgent
+import VEMHypervisorPlugins
+import VEMLibvirt
+import VEMPool
+
+/// The hypervisors of the in-process demo on libvirt's `test:///` driver: one host description file per host
+/// (its CPUs and memory), a ``VEMHypervisorPlugins/HypervisorHost`` each with a VM definition per group, and the
+/// real `vm.create`, `vm.destroy`, `vm.migrate` command plugins on the Dom0 Clients. Test-driver domains run no
+/// guest OS, so a stand-in guest (a DomU Client) is started when `vm.create` reports the domain running and
+/// stopped when `vm.destroy` has removed it. `host.status` reports the host's capacity and free room from
+/// libvirt (node info and the running domains).
+public final class LibvirtTestHosts: Sendable {
+    /// The hosts by name.
+    public let hosts: [String: HypervisorHost]
+    /// Each host's `test://` URI.
+    public let uris: [String: String]
+    let guests: StandInHosts.Guests
+
+    /// Writes a host description per host into `directory` and opens nothing yet (connections open on use).
+    /// - Throws: when a file cannot be written or the template does not parse.
+    public init(
+        names: [String], cpus: Int, memoryMiB: Int, groups: [PoolGroup], directory: URL,
+        guests: StandInHosts.Guests
+    ) throws {
+        let template = try DomainTemplate(Self.template, origin: "vem-demo-template")
+        var hosts: [String: HypervisorHost] = [:]
+        var uris: [String: String] = [:]
+        for name in names {
+            let file = directory.appendingPathComponent("\(name).xml")
+            try Self.nodeXML(cpus: cpus, memoryKiB: memoryMiB * 1024).write(to: file, atomically: true, encoding: .utf8)
+            let uri = "test://" + file.path
+            var configuration = HypervisorHost.Configuration(
+                uri: uri,
+                groups: Dictionary(
+                    uniqueKeysWithValues: groups.map {
+                        ($0.name, GroupVMDefinition(template: template, memoryMiB: $0.vmMemoryMiB, vcpus: $0.vmCPUs))
+                    }))
+            configuration.shutdownTimeout = .seconds(2)
+            hosts[name] = HypervisorHost(configuration: configuration)
+            uris[name] = uri
+        }
+        self.hosts = hosts
+        self.uris = uris
+        self.guests = guests
+    }
+
+    /// The command plugins of the Dom0 Client of `host`.
+    public func plugins(for host: String) -> [any CommandPlugin] {
+        guard let h = hosts[host] else { return [] }
+        return [
+            GuestStarting(inner: VMCreateCommand(host: h), host: host, guests: guests),
+            GuestStarting(inner: VMDestroyCommand(host: h), host: host, guests: guests),
+            VMMigrateCommand(host: h), HostStatusCommand(host: h),
+        ]
+    }
+
+    /// Closes every connection.
+    public func close() async {
+        for h in hosts.values { await h.close() }
+    }
+
+    static let template = """
+        <domain type='test'>
+          <name>{{name}}</name>
+          <uuid>{{uuid}}</uuid>
+          <memory unit='MiB'>{{memory_mib}}</memory>
+          <vcpu>{{vcpus}}</vcpu>
+          <os><type arch='x86_64'>hvm</type></os>
+          <description>{{identity}}</description>
+        </domain>
+        """
+
+    static func nodeXML(cpus: Int, memoryKiB: Int) -> String {
+        """
+        <node>
+          <cpu><mhz>2400</mhz><model>x86_64</model><active>\(cpus)</active><nodes>1</nodes><sockets>1</sockets>\
+        <cores>\(cpus)</cores><threads>1</threads></cpu>
+          <memory>\(memoryKiB)</memory>
+        </node>
+
+        """
+    }
+}
+
+/// `vm.create` / `vm.destroy` that start / stop the VM's stand-in guest once the hypervisor has done its part.
+struct GuestStarting: CommandPlugin {
+    let inner: any CommandPlugin
+    let host: String
+    let guests: StandInHosts.Guests
+    var name: String { inner.name }
+    var enforcesTimeout: Bool { inner.enforcesTimeout }
+
+    func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+        let outcome = await inner.run(request, context: context)
+        guard outcome.status == .ok else { return outcome }
+        var args: [String: String] = [:]
+        for a in request.arguments {
+            if let eq = a.firstIndex(of: "=") { args[String(a[..<eq])] = String(a[a.index(after: eq)...]) }
+        }
+        guard let vm = args["vm"] else { return outcome }
+        if name == "vm.create" {
+            guests.start(vm, args["group"] ?? "", host)
+        } else {
+            guests.stop(vm)
+        }
+        return outcome
+    }
+}
+
+/// `host.status`: the host's vCPUs and memory and what its running domains leave free, as JSON
+/// (`{"cpus":…,"memory_mib":…,"free_cpus":…,"free_memory_mib":…,"vms":…}`), read through the `hypervisor` property.
+struct HostStatusCommand: CommandPlugin {
+    let host: HypervisorHost
+    let name = "host.status"
+
+    func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+        do {
+            let value = try await HypervisorPropertyPlugin(host: host).read(
+                parameters: [], context: PropertyContext(propertyName: "hypervisor", now: context.now))
+            guard case .object(let o) = value, case .int(let cpus)? = o["cpus"],
+                case .int(let memoryKiB)? = o["memory_kib"], case .int(let freeCPUs)? = o["free_vcpus"],
+                case .int(let freeKiB)? = o["unallocated_memory_kib"]
+            else { return .failed(AgentError(.malformedInput, "host.status: unexpected hypervisor value")) }
+            var vms = 0
+            if case .array(let domains)? = o["domains"] { vms = domains.count }
+            return CommandOutcome(
+                status: .ok,
+                output: #"{"cpus":\#(cpus),"memory_mib":\#(memoryKiB / 1024),"free_cpus":\#(freeCPUs),"#
+                    + #""free_memory_mib":\#(freeKiB / 1024),"vms":\#(vms)}"#)
+        } catch {
+            return .failed(AgentError(.programFailed, "host.status: \(error)"))
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Synchronization
+import VEMAgent
+
+/// The hypervisors of the in-process demo: hosts with a capacity, holding VMs, with the `vm.create`,
+/// `vm.destroy` and `vm.migrate` command plugins and a `host.status` command that a Dom0 Client runs. A VM
+/// "boots" by its stand-in guest starting: the composition is told through ``Guests``.
+///
+/// Stand-ins, not libvirt: they keep the room accounting and the VM's life a hypervisor would, and nothing else.
+public final class StandInHosts: Sendable {
+    /// One VM on a host.
+    struct VM: Sendable {
+        var group: String
+        var cpus: Int
+        var memoryMiB: Int
+    }
+
+    /// One host.
+    struct Host: Sendable {
+        var cpus: Int
+        var memoryMiB: Int
+        var vms: [String: VM] = [:]
+        var usedCPUs: Int { vms.values.reduce(0) { $0 + $1.cpus } }
+        var usedMemory: Int { vms.values.reduce(0) { $0 + $1.memoryMiB } }
+    }
+
+    /// What starting and stopping a VM's guest means to the composition.
+    public struct Guests: Sendable {
+        /// A VM was started: boot its guest (its DomU Client).
+        public var start: @Sendable (_ vm: String, _ group: String, _ host: String) -> Void
+        /// A VM was destroyed: stop its guest.
+        public var stop: @Sendable (_ vm: String) -> Void
+
+        /// Creates the hooks.
+        public init(
+            start: @escaping @Sendable (String, String, String) -> Void, stop: @escaping @Sendable (String) -> Void
+        ) {
+            self.start = start
+            self.stop = stop
+        }
+    }
+
+    private let hosts: Mutex<[String: Host]>
+    let guests: Guests
+
+    /// `names` hosts, each of `cpus` vCPUs and `memoryMiB`.
+    public init(names: [String], cpus: Int, memoryMiB: Int, guests: Guests) {
+        hosts = Mutex(Dictionary(uniqueKeysWithValues: names.map { ($0, Host(cpus: cpus, memoryMiB: memoryMiB)) }))
+        self.guests = guests
+    }
+
+    /// The URI by which `vm.migrate` reaches a host.
+    public static func uri(of host: String) -> String { "standin:///\(host)" }
+
+    /// The command plugins of the Dom0 Client of `host`.
+    public func plugins(for host: String) -> [any CommandPlugin] {
+        [
+            StandInCommand(name: "vm.create", host: host, hosts: self),
+            StandInCommand(name: "vm.destroy", host: host, hosts: self),
+            StandInCommand(name: "vm.migrate", host: host, hosts: self),
+            StandInCommand(name: "host.status", host: host, hosts: self),
+        ]
+    }
+
+    /// vCPUs held by VMs over all hosts.
+    public var usedCPUs: Int { hosts.withLock { $0.values.reduce(0) { $0 + $1.usedCPUs } } }
+
+    /// VMs on every host, by host.
+    public var vmCount: [String: Int] { hosts.withLock { $0.mapValues(\.vms.count) } }
+
+    func run(_ name: String, on host: String, _ args: [String: String]) throws -> String {
+        switch name {
+        case "vm.create":
+            guard let vm = args["vm"], let group = args["group"], let cpus = Int(args["vcpus"] ?? ""),
+                let memory = Int(args["memory_mib"] ?? "")
+            else { throw AgentError(.badParameters, "usage: vm.create group=… vm=… vcpus=… memory_mib=…") }
+            try hosts.withLock { all in
+                guard var h = all[host] else { throw AgentError(.notFound, "no host \(host)") }
+                guard all.values.allSatisfy({ $0.vms[vm] == nil }) else {
+                    throw AgentError(.badParameters, "a VM named \(vm) exists")
+                }
+                guard h.usedCPUs + cpus <= h.cpus, h.usedMemory + memory <= h.memoryMiB else {
+                    throw AgentError(.programFailed, "not enough room on \(host) for \(cpus) vCPUs, \(memory) MiB")
+                }
+                h.vms[vm] = VM(group: group, cpus: cpus, memoryMiB: memory)
+                all[host] = h
+            }
+            guests.start(vm, group, host)
+            return #"{"name":"\#(vm)","state":"running"}"#
+        case "vm.destroy":
+            guard let vm = args["vm"] else { throw AgentError(.badParameters, "usage: vm.destroy vm=…") }
+            try hosts.withLock { all in
+                guard all[host]?.vms.removeValue(forKey: vm) != nil else {
+                    throw AgentError(.notFound, "no VM \(vm) on \(host)")
+                }
+            }
+            guests.stop(vm)
+            return #"{"name":"\#(vm)","shutdown":"destroyed"}"#
+        case "vm.migrate":
+            guard let vm = args["vm"], let to = args["to"], to.hasPrefix("standin:///") else {
+                throw AgentError(.badParameters, "usage: vm.migrate vm=… to=standin:///host")
+            }
+            let destination = String(to.dropFirst("standin:///".count))
+            try hosts.withLock { all in
+                guard let record = all[host]?.vms[vm] else { throw AgentError(.notFound, "no VM \(vm) on \(host)") }
+                guard var d = all[destination] else { throw AgentError(.notFound, "no host \(destination)") }
+                guard d.usedCPUs + record.cpus <= d.cpus, d.usedMemory + record.memoryMiB <= d.memoryMiB else {
+                    throw AgentError(.programFailed, "not enough room on \(destination)")
+                }
+                d.vms[vm] = record
+                all[destination] = d
+                all[host]?.vms[vm] = nil
+            }
+            return #"{"name":"\#(vm)","to":"\#(to)"}"#
+        case "host.status":
+            return try hosts.withLock { all in
+                guard let h = all[host] else { throw AgentError(.notFound, "no host \(host)") }
+                return #"{"cpus":\#(h.cpus),"memory_mib":\#(h.memoryMiB),"free_cpus":\#(h.cpus - h.usedCPUs),"#
+                    + #""free_memory_mib":\#(h.memoryMiB - h.usedMemory),"vms":\#(h.vms.count)}"#
+            }
+        default:
+            throw AgentError(.unknownPlugin, "no command \(name)")
+        }
+    }
+}
+
+/// One stand-in command plugin (`vm.create`, `vm.destroy`, `vm.migrate`, `host.status`) of one host.
+struct StandInCommand: CommandPlugin {
+    let name: String
+    let host: String
+    let hosts: StandInHosts
+
+    func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+        var args: [String: String] = [:]
+        for a in request.arguments {
+            guard let eq = a.firstIndex(of: "=") else {
+                return .failed(AgentError(.badParameters, "\(name): expected key=value, not '\(a)'"))
+            }
+            args[String(a[..<eq])] = String(a[a.index(after: eq)...])
+        }
+        do {
+            return CommandOutcome(status: .ok, output: try hosts.run(name, on: host, args))
+        } catch let error as AgentError {
+            return .failed(error)
+        } catch {
+            return .failed(AgentError(.programFailed, "\(name): \(error)"))
+        }
+    }
+}

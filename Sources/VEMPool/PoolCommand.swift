@@ -1,0 +1,80 @@
+/// A ``PoolOperation`` as a Command for a Client: which Client runs it, the command plugin's name and its
+/// arguments. Hypervisor operations go to the Dom0 Client of the VM's host (`vm.create`, `vm.destroy`,
+/// `vm.migrate`); batch operations go to the Client on the batch server (`slurm.register`, … or
+/// `replay.register`, … for the replay batch).
+public struct PoolCommand: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Which Client runs the command.
+    public enum Target: Sendable, Hashable, Codable {
+        /// The Dom0 Client of this host.
+        case host(String)
+        /// The Client on the batch system's server.
+        case batch
+    }
+
+    /// Which Client runs the command.
+    public var target: Target
+    /// The command plugin's name.
+    public var name: String
+    /// Its arguments.
+    public var arguments: [String]
+
+    /// `vm.create group=atlas vm=atlas-vm-1 … @host1`.
+    public var description: String {
+        let who =
+            switch target {
+            case .host(let h): h
+            case .batch: "batch"
+            }
+        return ([name] + arguments).joined(separator: " ") + " @" + who
+    }
+}
+
+/// How operations become commands.
+public struct PoolCommandMapping: Sendable, Hashable, Codable {
+    /// The batch driver's plugin prefix: `slurm` (default) or `replay`.
+    public var batchPrefix: String
+    /// The libvirt URI by which each host is reached for a live migration; a host not listed is reached as
+    /// `qemu+ssh://<host>/system`.
+    public var migrationURIs: [String: String]
+
+    /// Creates a mapping.
+    public init(batchPrefix: String = "slurm", migrationURIs: [String: String] = [:]) {
+        self.batchPrefix = batchPrefix
+        self.migrationURIs = migrationURIs
+    }
+
+    /// The command that carries out `operation`.
+    ///
+    /// - `createVM` → `vm.create group=<g> vm=<id> vcpus=<n> memory_mib=<m> command=<op id>` on the host;
+    /// - `destroyVM` → `vm.destroy vm=<id>` on the host;
+    /// - `migrateVM` → `vm.migrate vm=<id> to=<destination URI>` on the source host;
+    /// - `registerNode` → `<prefix>.register <node> <group> <cpus> <memory_mb>` on the batch Client;
+    /// - `drainNode` → `<prefix>.drain <node> <reason…>`; `removeNode` → `<prefix>.remove <node>`.
+    public func command(for operation: PoolOperation) -> PoolCommand {
+        let vm = operation.vm
+        switch operation.kind {
+        case .createVM(let group, let host, _, let cpus, let memory):
+            return PoolCommand(
+                target: .host(host), name: "vm.create",
+                arguments: [
+                    "group=\(group)", "vm=\(vm)", "vcpus=\(cpus)", "memory_mib=\(memory)",
+                    "command=\(operation.id)",
+                ])
+        case .destroyVM(let host):
+            return PoolCommand(target: .host(host), name: "vm.destroy", arguments: ["vm=\(vm)"])
+        case .migrateVM(let from, let to):
+            let uri = migrationURIs[to] ?? "qemu+ssh://\(to)/system"
+            return PoolCommand(target: .host(from), name: "vm.migrate", arguments: ["vm=\(vm)", "to=\(uri)"])
+        case .registerNode(let r):
+            return PoolCommand(
+                target: .batch, name: batchPrefix + ".register",
+                arguments: [r.name, r.group, String(r.cpus), String(r.memoryMB)])
+        case .drainNode(let reason):
+            let words = reason.split(whereSeparator: \.isWhitespace).map(String.init)
+            return PoolCommand(
+                target: .batch, name: batchPrefix + ".drain", arguments: [vm] + (words.isEmpty ? ["vem"] : words))
+        case .removeNode:
+            return PoolCommand(target: .batch, name: batchPrefix + ".remove", arguments: [vm])
+        }
+    }
+}

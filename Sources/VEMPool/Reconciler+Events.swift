@@ -1,0 +1,192 @@
+import VEMBatch
+
+extension Reconciler {
+    /// Reads a batch snapshot: each VM's node busy or idle (an idle VM's `idleSince` starts when it is first
+    /// seen idle), nodes that disappeared from the batch system, and the removal, retried, of nodes whose VM is
+    /// gone.
+    public mutating func observe(_ batch: BatchSnapshot, now: Int) -> [PoolOperation] {
+        var nodes: [String: BatchNode] = [:]
+        for g in batch.groups { for n in g.nodes { nodes[n.name] = n } }
+        var operations: [PoolOperation] = []
+        for id in vms.keys.sorted() {
+            guard var vm = vms[id] else { continue }
+            if let node = nodes[id] {
+                let busy = PoolSnapshotBuilder.isBusy(node)
+                if busy {
+                    vm.idleSince = nil
+                } else if vm.busy || vm.idleSince == nil {
+                    vm.idleSince = now
+                }
+                vm.busy = busy
+                if vm.gone, vm.registered, vm.pending == nil, !busy {
+                    vm.stage = .removing
+                    operations.append(issue(.removeNode, for: &vm))
+                }
+            } else if vm.registered, vm.pending == nil, batch.time > (vm.registeredAt ?? Int.min) {
+                // The batch system forgot the node (removed by hand, or a batch restart). A snapshot taken before
+                // the registration was confirmed proves nothing: a Shell may hold one while outcomes arrive.
+                vm.registered = false
+                vm.busy = false
+                if vm.stage == .active { vm.stage = .booting }
+                if vm.gone {
+                    vms[id] = nil
+                    continue
+                }
+                if vm.stage == .booting, vm.clientJoined {
+                    vm.stage = .registering
+                    operations.append(issue(.registerNode(registration(of: vm)), for: &vm))
+                }
+            }
+            vms[id] = vm
+        }
+        return operations
+    }
+
+    /// The hypervisor reports the VM running. Informational: registration waits for its Client.
+    public mutating func onVMBooted(_ id: String, now: Int) {
+        guard var vm = vms[id], vm.bootedAt == nil else { return }
+        vm.bootedAt = now
+        vms[id] = vm
+    }
+
+    /// The VM's Client joined the bus: its node is registered with the batch system (once its creation is
+    /// confirmed).
+    public mutating func onClientJoined(_ id: String, now: Int) -> [PoolOperation] {
+        guard var vm = vms[id], !vm.gone else { return [] }
+        vm.clientJoined = true
+        if vm.bootedAt == nil { vm.bootedAt = now }
+        var operations: [PoolOperation] = []
+        if vm.stage == .booting, vm.pending == nil, !vm.registered {
+            vm.stage = .registering
+            operations.append(issue(.registerNode(registration(of: vm)), for: &vm))
+        }
+        vms[id] = vm
+        return operations
+    }
+
+    /// An operation succeeded; returns what follows from it. Unknown or already settled ids are ignored.
+    public mutating func onSucceeded(_ operation: Int, now: Int) -> [PoolOperation] {
+        guard let op = inFlight.removeValue(forKey: operation), var vm = vms[op.vm] else { return [] }
+        if vm.pending == operation { vm.pending = nil }
+        var operations: [PoolOperation] = []
+        switch op.kind {
+        case .createVM:
+            counters.created += 1
+            if vm.stage == .creating { vm.stage = .booting }
+            if vm.clientJoined, vm.stage == .booting {
+                vm.stage = .registering
+                operations.append(issue(.registerNode(registration(of: vm)), for: &vm))
+            }
+        case .registerNode:
+            vm.registered = true
+            vm.registeredAt = now
+            if vm.stage == .registering {
+                vm.stage = .active
+                vm.idleSince = now
+                log(.register, vm, host: vm.host, now: now, "its Client joined; node of \(vm.group) takes jobs")
+            }
+        case .drainNode:
+            counters.drained += 1
+        case .removeNode:
+            vm.registered = false
+            vm.busy = false
+            if !vm.gone {
+                vm.stage = .destroying
+                operations.append(issue(.destroyVM(host: vm.host), for: &vm))
+            }
+        case .destroyVM:
+            counters.destroyed += 1
+            if vm.busy { counters.busyDestroyed += 1 }
+            vm.gone = true
+        case .migrateVM(_, let to):
+            counters.migrated += 1
+            vm.host = to
+            vm.migratingTo = nil
+        }
+        operations += settle(&vm)
+        return operations
+    }
+
+    /// An operation failed (or its outcome is unknown: the Client's incarnation ended); returns what follows.
+    ///
+    /// A failed create forgets the VM; a failed registration is retried up to `maxRegisterAttempts` times, then
+    /// the VM is destroyed; a failed drain leaves the VM active; a failed remove or destroy leaves it draining
+    /// (the next plan asks again); a failed migration leaves it where it was.
+    public mutating func onFailed(_ operation: Int, message: String, now: Int) -> [PoolOperation] {
+        guard let op = inFlight.removeValue(forKey: operation), var vm = vms[op.vm] else { return [] }
+        if vm.pending == operation { vm.pending = nil }
+        counters.failed += 1
+        log(.failed, vm, now: now, "\(op) failed: \(message)")
+        var operations: [PoolOperation] = []
+        switch op.kind {
+        case .createVM:
+            vms[vm.id] = nil
+            return []
+        case .registerNode:
+            vm.registerAttempts += 1
+            if vm.gone { break }
+            if vm.registerAttempts < configuration.maxRegisterAttempts {
+                operations.append(issue(.registerNode(registration(of: vm)), for: &vm))
+            } else {
+                vm.stage = .destroying
+                operations.append(issue(.destroyVM(host: vm.host), for: &vm))
+                log(
+                    .destroy, vm, host: vm.host, now: now,
+                    "its node could not be registered (\(vm.registerAttempts) attempts)")
+            }
+        case .drainNode:
+            if vm.stage == .draining { vm.stage = .active }
+        case .removeNode, .destroyVM:
+            if !vm.gone { vm.stage = .draining }
+        case .migrateVM:
+            vm.migratingTo = nil
+        }
+        operations += settle(&vm)
+        return operations
+    }
+
+    /// The hypervisor reports the VM gone. Expected after a destroy (then it settles that operation); otherwise
+    /// the VM was lost (crash, or destroyed by hand): it is logged and its node removed.
+    public mutating func onVMDestroyed(_ id: String, now: Int) -> [PoolOperation] {
+        guard var vm = vms[id], !vm.gone else { return [] }
+        if let p = vm.pending, let op = inFlight[p], case .destroyVM = op.kind { return onSucceeded(p, now: now) }
+        counters.destroyed += 1
+        if vm.busy { counters.busyDestroyed += 1 }
+        log(.lost, vm, host: vm.host, now: now, "vanished from \(vm.host)" + (vm.busy ? " while running a job" : ""))
+        vm.gone = true
+        vm.migratingTo = nil
+        if let p = vm.pending, let op = inFlight[p], !op.isBatch {
+            inFlight[p] = nil  // its outcome no longer matters
+            vm.pending = nil
+        }
+        let operations = settle(&vm)
+        return operations
+    }
+
+    /// For a VM that is gone: remove its node when nothing is under way, or forget it once it has none. Stores
+    /// the VM back (or removes it) either way.
+    mutating func settle(_ vm: inout ManagedVM) -> [PoolOperation] {
+        guard vm.gone else {
+            vms[vm.id] = vm
+            return []
+        }
+        guard vm.pending == nil else {
+            vms[vm.id] = vm
+            return []
+        }
+        guard vm.registered else {
+            vms[vm.id] = nil
+            return []
+        }
+        if vm.busy {
+            // The batch system refuses to remove a node that still runs a job; retried from observe().
+            vm.stage = .removing
+            vms[vm.id] = vm
+            return []
+        }
+        vm.stage = .removing
+        let op = issue(.removeNode, for: &vm)
+        vms[vm.id] = vm
+        return [op]
+    }
+}

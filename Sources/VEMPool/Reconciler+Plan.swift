@@ -1,0 +1,70 @@
+import VEMPolicy
+
+extension Reconciler {
+    /// Turns a plan's directives into operations and logs each decision with the planner's reason.
+    ///
+    /// - `create(group, host)`: a new VM named by the allocator (`atlas-vm-12`), created on `host`;
+    /// - `drain(vm)`: an active, registered VM's node is drained (the VM counts as draining at once);
+    /// - `destroy(vm)`: an idle VM's node is removed from the batch system first, then the VM is destroyed; a
+    ///   busy VM (preemption: its job is lost) is destroyed first and its node removed afterwards;
+    /// - `migrate(vm, host)`: a live migration.
+    ///
+    /// Directives about an unknown VM, a VM with an operation under way, or a VM in a stage where they make no
+    /// sense are skipped (the next plan sees the VM as it is and decides again).
+    public mutating func apply(_ plan: Plan, now: Int) -> [PoolOperation] {
+        var operations: [PoolOperation] = []
+        for directive in plan.directives {
+            switch directive.action {
+            case .create(let group, let host):
+                if let op = create(group: group, host: host, reason: directive.reason, now: now) {
+                    operations.append(op)
+                }
+            case .drain(let id):
+                guard var vm = vms[id], vm.pending == nil, vm.stage == .active, vm.registered, !vm.gone else {
+                    continue
+                }
+                vm.stage = .draining
+                operations.append(issue(.drainNode(reason: directive.reason), for: &vm))
+                log(.drain, vm, now: now, directive.reason)
+                vms[id] = vm
+            case .destroy(let id):
+                guard var vm = vms[id], vm.pending == nil, !vm.gone,
+                    vm.stage == .draining || vm.stage == .active || vm.stage == .booting
+                else { continue }
+                if vm.registered && !vm.busy {
+                    vm.stage = .removing
+                    operations.append(issue(.removeNode, for: &vm))
+                } else {
+                    vm.stage = .destroying
+                    operations.append(issue(.destroyVM(host: vm.host), for: &vm))
+                }
+                log(.destroy, vm, host: vm.host, now: now, directive.reason)
+                vms[id] = vm
+            case .migrate(let id, let host):
+                guard var vm = vms[id], vm.pending == nil, vm.migratingTo == nil, !vm.gone, vm.host != host,
+                    vm.stage == .active || vm.stage == .draining
+                else { continue }
+                vm.migratingTo = host
+                operations.append(issue(.migrateVM(from: vm.host, to: host), for: &vm))
+                log(.migrate, vm, host: host, now: now, directive.reason)
+                vms[id] = vm
+            }
+        }
+        return operations
+    }
+
+    /// A new VM of `group` on `host`, or `nil` when the group is not configured.
+    mutating func create(group name: String, host: String, reason: String, now: Int) -> PoolOperation? {
+        guard let group = group(named: name) else { return nil }
+        var vm = ManagedVM(
+            id: allocateName(for: name), group: name, host: host, stage: .creating, createdAt: now,
+            cpus: group.vmCPUs, memoryMiB: group.vmMemoryMiB)
+        let op = issue(
+            .createVM(
+                group: name, host: host, template: group.template, cpus: group.vmCPUs, memoryMiB: group.vmMemoryMiB),
+            for: &vm)
+        log(.create, vm, host: host, now: now, reason)
+        vms[vm.id] = vm
+        return op
+    }
+}

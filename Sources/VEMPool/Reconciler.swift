@@ -1,0 +1,157 @@
+import VEMBatch
+import VEMPolicy
+
+/// The pure state machine between the planner and the outside world (an **Instance**: no I/O, no clock).
+///
+/// It keeps the VM inventory, turns the planner's ``VEMPolicy/Plan`` into concrete ``PoolOperation``s (a VM
+/// name from its allocator, create on a host, register the node when the VM's Client joins, drain in the batch
+/// system, remove the node and destroy the VM once idle, migrate), and keeps the decision log. It is fed
+/// events — the batch snapshot (node busy or idle), a VM booted, its Client joined, an operation's outcome, a
+/// VM vanished — and answers each with the operations to carry out next. One operation runs per VM at a time.
+///
+/// What the Manager's `policy.rebalance()` drives:
+/// ```
+/// let step = try reconciler.rebalance(batch: snapshot, hosts: hosts, now: now, planner: planner)
+/// for op in step.operations { shell.execute(op) }   // outcomes come back as onSucceeded / onFailed
+/// ```
+public struct Reconciler: Sendable {
+    /// The knobs.
+    public struct Configuration: Sendable, Hashable, Codable {
+        /// Batch registrations tried before a VM whose node cannot be registered is destroyed (default 3).
+        public var maxRegisterAttempts: Int
+        /// Decision log entries kept (the oldest are dropped; default 10 000).
+        public var decisionLogLimit: Int
+
+        /// Creates a configuration with the documented defaults.
+        public init(maxRegisterAttempts: Int = 3, decisionLogLimit: Int = 10_000) {
+            self.maxRegisterAttempts = max(1, maxRegisterAttempts)
+            self.decisionLogLimit = max(1, decisionLogLimit)
+        }
+    }
+
+    /// What one ``rebalance(batch:hosts:now:planner:)`` produced.
+    public struct Step: Sendable, Hashable {
+        /// The snapshot the planner saw.
+        public var snapshot: PoolSnapshot
+        /// The planner's plan.
+        public var plan: Plan
+        /// The operations to carry out.
+        public var operations: [PoolOperation]
+    }
+
+    /// The knobs.
+    public let configuration: Configuration
+    /// The configured groups.
+    public let groups: [PoolGroup]
+    /// The VMs, by id.
+    public internal(set) var vms: [String: ManagedVM] = [:]
+    /// The most recent decisions, oldest first (at most `decisionLogLimit`).
+    public internal(set) var decisions: [PoolDecision] = []
+    /// Decisions logged since the start (a Shell reads `decisions.suffix(decisionsLogged - seen)`).
+    public internal(set) var decisionsLogged = 0
+    /// Running totals.
+    public internal(set) var counters = PoolCounters()
+
+    var nextNumber: [String: Int] = [:]
+    var nextOperationID = 1
+    var inFlight: [Int: PoolOperation] = [:]
+
+    /// Creates a reconciler with an empty inventory.
+    /// - Throws: ``PoolError`` (`invalid_group`) for an unusable group list.
+    public init(groups: [PoolGroup], configuration: Configuration = Configuration()) throws(PoolError) {
+        try PoolGroup.validate(groups)
+        self.groups = groups
+        self.configuration = configuration
+    }
+
+    /// The inventory, by id.
+    public var inventory: [VMRecord] { vms.values.sorted { $0.id < $1.id }.map(\.record) }
+
+    /// The operations sent and not yet reported on, by id.
+    public var operationsInFlight: [PoolOperation] { inFlight.values.sorted { $0.id < $1.id } }
+
+    /// The group of that name.
+    public func group(named name: String) -> PoolGroup? { groups.first { $0.name == name } }
+
+    /// The planner's view of the pool now.
+    public func snapshot(batch: BatchSnapshot, hosts: [HostState]) -> PoolSnapshot {
+        PoolSnapshotBuilder.build(groups: groups, batch: batch, vms: inventory, hosts: hosts)
+    }
+
+    /// One rebalancing step: observe the batch snapshot, build the pool snapshot, plan, and turn the plan into
+    /// operations.
+    /// - Throws: ``PoolError`` (`planner`) when the planner refuses the snapshot or its configuration.
+    public mutating func rebalance(
+        batch: BatchSnapshot, hosts: [HostState], now: Int, planner: Planner
+    ) throws(PoolError) -> Step {
+        var operations = observe(batch, now: now)
+        let snapshot = snapshot(batch: batch, hosts: hosts)
+        let plan: Plan
+        do { plan = try planner.plan(snapshot, now: now) } catch { throw PoolError(.planner, error.message) }
+        operations += apply(plan, now: now)
+        return Step(snapshot: snapshot, plan: plan, operations: operations)
+    }
+
+    /// Adopts a VM found running (after a Manager restart): it joins the inventory as it is, and the name
+    /// allocator skips its number.
+    /// - Throws: ``PoolError`` (`invalid_vm`) for a duplicate id or an unknown group.
+    public mutating func adopt(_ record: VMRecord, registered: Bool) throws(PoolError) {
+        guard vms[record.id] == nil else { throw PoolError(.invalidVM, "VM \(record.id) is already known") }
+        guard group(named: record.group) != nil else {
+            throw PoolError(.invalidVM, "VM \(record.id) belongs to group \(record.group), which is not configured")
+        }
+        let stage: ManagedVM.Stage =
+            switch record.phase {
+            case .booting: .booting
+            case .active: registered ? .active : .booting
+            case .draining: .draining
+            }
+        var vm = ManagedVM(
+            id: record.id, group: record.group, host: record.host, stage: stage, createdAt: record.createdAt,
+            cpus: record.cpus, memoryMiB: record.memoryMiB)
+        vm.registered = registered
+        vm.idleSince = record.idleSince
+        vm.clientJoined = registered
+        vms[record.id] = vm
+        let prefix = record.group + "-vm-"
+        if record.id.hasPrefix(prefix), let n = Int(record.id.dropFirst(prefix.count)) {
+            nextNumber[record.group] = max(nextNumber[record.group] ?? 1, n + 1)
+        }
+    }
+
+    // MARK: - Internals shared by the extensions
+
+    /// The next free name of the group: `atlas-vm-1`, `atlas-vm-2`, … (never one in the inventory).
+    mutating func allocateName(for group: String) -> String {
+        var n = nextNumber[group] ?? 1
+        while vms["\(group)-vm-\(n)"] != nil { n += 1 }
+        nextNumber[group] = n + 1
+        return "\(group)-vm-\(n)"
+    }
+
+    /// Issues an operation for a VM: records it in flight and as the VM's pending operation.
+    mutating func issue(_ kind: PoolOperation.Kind, for vm: inout ManagedVM) -> PoolOperation {
+        let op = PoolOperation(id: nextOperationID, vm: vm.id, kind: kind)
+        nextOperationID += 1
+        inFlight[op.id] = op
+        vm.pending = op.id
+        return op
+    }
+
+    /// Appends to the decision log.
+    mutating func log(
+        _ action: PoolDecision.Action, _ vm: ManagedVM, host: String? = nil, now: Int, _ reason: String
+    ) {
+        decisions.append(
+            PoolDecision(time: now, group: vm.group, vm: vm.id, host: host, action: action, reason: reason))
+        decisionsLogged += 1
+        if decisions.count > configuration.decisionLogLimit {
+            decisions.removeFirst(decisions.count - configuration.decisionLogLimit)
+        }
+    }
+
+    /// The batch registration of a VM.
+    func registration(of vm: ManagedVM) -> NodeRegistration {
+        NodeRegistration(name: vm.id, group: vm.group, cpus: vm.cpus, memoryMB: vm.memoryMiB)
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import VEMAgent
+import VEMBatch
+
+/// The batch Client's plugins for the replay batch, the same shape as the Slurm driver's: commands
+/// `replay.register node group cpus memory_mb`, `replay.drain node reason…`, `replay.resume node`,
+/// `replay.remove node`, and the property `replay.demand` (the JSON of a ``VEMBatch/BatchSnapshot``).
+public enum ReplayPlugins {
+    /// Every plugin, for registration in a Client's plugin registry.
+    public static func commands(_ replay: LiveReplay) -> [any CommandPlugin] {
+        ReplayNodeCommand.Action.allCases.map { ReplayNodeCommand($0, replay: replay) }
+    }
+
+    /// The `replay.status` command: the same snapshot as `replay.demand`, as a command's output.
+    public static func status(_ replay: LiveReplay) -> any CommandPlugin { ReplayStatusCommand(replay: replay) }
+
+    /// The `replay.demand` property plugin.
+    public static func demand(_ replay: LiveReplay) -> any PropertyPlugin { ReplayDemandPlugin(replay: replay) }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// `replay.register`, `replay.drain`, `replay.resume`, `replay.remove`.
+public struct ReplayNodeCommand: CommandPlugin {
+    /// What the plugin does.
+    public enum Action: String, Sendable, CaseIterable {
+        /// `replay.register node group cpus memory_mb`.
+        case register
+        /// `replay.drain node reason…`.
+        case drain
+        /// `replay.resume node`.
+        case resume
+        /// `replay.remove node`.
+        case remove
+    }
+
+    /// The action.
+    public let action: Action
+    let replay: LiveReplay
+
+    /// `replay.<action>`.
+    public var name: String { "replay." + action.rawValue }
+
+    /// Creates the plugin.
+    public init(_ action: Action, replay: LiveReplay) {
+        self.action = action
+        self.replay = replay
+    }
+
+    /// Runs the command on the replay. Outcomes: `ok`; `failed` with the replay's reason (unknown node, busy
+    /// node, duplicate name, bad argument).
+    public func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+        let args = request.arguments
+        do {
+            switch action {
+            case .register:
+                guard args.count == 4, let cpus = Int(args[2]), let memory = Int(args[3]) else {
+                    return usage("node group cpus memory_mb")
+                }
+                try replay.withBatch {
+                    try $0.register(NodeRegistration(name: args[0], group: args[1], cpus: cpus, memoryMB: memory))
+                }
+                return CommandOutcome(status: .ok, output: "registered \(args[0])")
+            case .drain:
+                guard args.count >= 1 else { return usage("node reason…") }
+                try replay.withBatch { try $0.drain(node: args[0], reason: args.dropFirst().joined(separator: " ")) }
+                return CommandOutcome(status: .ok, output: "drained \(args[0])")
+            case .resume:
+                guard args.count == 1 else { return usage("node") }
+                try replay.withBatch { try $0.resume(node: args[0]) }
+                return CommandOutcome(status: .ok, output: "resumed \(args[0])")
+            case .remove:
+                guard args.count == 1 else { return usage("node") }
+                try replay.withBatch { try $0.remove(node: args[0]) }
+                return CommandOutcome(status: .ok, output: "removed \(args[0])")
+            }
+        } catch let error as BatchError {
+            let code: AgentError.Code =
+                switch error.code {
+                case .unknownNode: .notFound
+                case .invalidArgument, .duplicateNode: .badParameters
+                default: .programFailed
+                }
+            return .failed(AgentError(code, "\(name): \(error.message)"))
+        } catch {
+            return .failed(AgentError(.programFailed, "\(name) failed", cause: "\(error)"))
+        }
+    }
+
+    private func usage(_ form: String) -> CommandOutcome {
+        .failed(AgentError(.badParameters, "usage: \(name) \(form)"))
+    }
+}
+
+/// `replay.demand [group…]`: the demand and nodes of every group (or of those named), as the JSON of a
+/// ``VEMBatch/BatchSnapshot`` — the same as the Slurm driver's `slurm.demand`.
+public struct ReplayDemandPlugin: PropertyPlugin {
+    /// `replay.demand`.
+    public let name = "replay.demand"
+    let replay: LiveReplay
+
+    /// Creates the plugin.
+    public init(replay: LiveReplay) { self.replay = replay }
+
+    /// The snapshot as JSON text.
+    public func read(parameters: [String], context: PropertyContext) async throws -> PropertyValue {
+        var snapshot = replay.snapshot()
+        if !parameters.isEmpty { snapshot.groups = snapshot.groups.filter { parameters.contains($0.group) } }
+        return .string(try ReplayPlugins.json(snapshot))
+    }
+}
+
+/// `replay.status`: the demand and nodes of every group as the JSON of a ``VEMBatch/BatchSnapshot``, as a
+/// command's output (for a Manager that asks for the batch state at its own pace rather than by property).
+public struct ReplayStatusCommand: CommandPlugin {
+    /// `replay.status`.
+    public let name = "replay.status"
+    let replay: LiveReplay
+
+    /// Creates the plugin.
+    public init(replay: LiveReplay) { self.replay = replay }
+
+    /// The snapshot as JSON text.
+    public func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+        do {
+            return CommandOutcome(status: .ok, output: try ReplayPlugins.json(replay.snapshot()))
+        } catch {
+            return .failed(AgentError(.programFailed, "replay.status: \(error)"))
+        }
+    }
+}

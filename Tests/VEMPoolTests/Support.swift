@@ -1,0 +1,43 @@
+import VEMBatch
+import VEMPolicy
+
+@testable import VEMPolicy
+@testable import VEMPool
+
+/// A plan carrying just these directives.
+func plan(_ directives: [Directive], now: Int = 0) -> Plan {
+    Plan(now: now, capacityCPUs: 0, capacityMemoryMiB: 0, directives: directives, targets: [], notes: [])
+}
+
+/// A batch snapshot with these nodes (all of group `group`).
+func batch(_ time: Int, group: String = "atlas", pendingCPUs: Int = 0, nodes: [BatchNode] = []) -> BatchSnapshot {
+    BatchSnapshot(
+        time: time,
+        groups: [
+            GroupDemand(group: group, pendingJobs: pendingCPUs > 0 ? 1 : 0, pendingCPUs: pendingCPUs, nodes: nodes)
+        ])
+}
+
+/// A batch node; busy when `jobs > 0`.
+func node(_ name: String, jobs: Int = 0, draining: Bool = false) -> BatchNode {
+    let state: NodeState = draining ? (jobs > 0 ? .draining : .drained) : (jobs > 0 ? .allocated : .idle)
+    return BatchNode(
+        name: name, group: "atlas", cpus: 1, memoryMB: 0, allocatedCPUs: jobs > 0 ? 1 : 0, runningJobs: jobs,
+        state: state)
+}
+
+extension [PoolOperation] {
+    /// Short names of the operations: `create atlas-vm-1@h1`, `register atlas-vm-1`, …
+    var names: [String] {
+        map { op in
+            switch op.kind {
+            case .createVM(_, let host, _, _, _): "create \(op.vm)@\(host)"
+            case .registerNode: "register \(op.vm)"
+            case .drainNode: "drain \(op.vm)"
+            case .removeNode: "remove \(op.vm)"
+            case .destroyVM: "destroy \(op.vm)"
+            case .migrateVM(_, let to): "migrate \(op.vm)@\(to)"
+            }
+        }
+    }
+}
