@@ -7,7 +7,7 @@ VEM := .build/debug/vem
 # the asynchronous, deadline-bound integration tests (real daemons, sockets, processes) for tens of seconds.
 PURE_TESTS := ^(VEMCoreTests|VEMConfigTests|VEMRulesTests|VEMSiteTests|VEMProtocolTests|VEMPolicyTests|VEMBatchTests|VEMLibvirtTests|VEMPoolTests|VEMReplayAgentTests)\.
 
-.PHONY: all build test test-pure test-integration demo deps clean
+.PHONY: all build test demo deps clean
 
 all: build
 
