@@ -10,7 +10,10 @@ import VEMProtocol
 @Suite("Embedded hub")
 struct HubTests {
     @Test func silentPeerIsDisconnectedWithinTwoHeartbeats() async throws {
-        let interval = Duration.milliseconds(200)
+        // 1 s, not less: the hub also closes a connection that stays silent *before* its hello for 1.5
+        // intervals, and on a loaded 2-core machine the test task can be descheduled for hundreds of ms
+        // between connecting and writing the hello.
+        let interval = Duration.seconds(1)
         let bus = try await HubHarness.make { $0.engine.heartbeatInterval = interval }
         let (raw, _) = try await bus.openCollectingRaw()
         let sent = ContinuousClock.now
@@ -20,7 +23,7 @@ struct HubTests {
         let elapsed = ContinuousClock.now - sent
         #expect(event == .disconnect(name: "mute", reason: "heartbeat timeout"))
         #expect(elapsed >= interval * 1.5, "not before 1.5 intervals of silence")
-        #expect(elapsed <= interval * 2 + .milliseconds(250), "within 2× the interval (plus scheduling slack): \(elapsed)")
+        #expect(elapsed <= interval * 2 + .milliseconds(500), "within 2× the interval (plus scheduling slack): \(elapsed)")
         await bus.shutdown()
     }
 
