@@ -10,37 +10,37 @@ import VEMProtocol
     import Glibc
 #endif
 
-/// The conformance suite (Conformance.swift) on the NATS bus: a real 3-node nats-server cluster started in a
-/// scratch directory, the Manager on n1, the Clients spread over n2 and n3, per-Client users from
-/// `NATSAccountsConfig`, the Manager following `$SYS` DISCONNECT events. About 2–4 s per test.
+/// The conformance suite (Conformance.swift) on the NATS bus, on a single nats-server and on a real 3-node
+/// cluster started in a scratch directory (the Manager on n1, the Clients spread over n2 and n3), per-Client
+/// users from `NATSAccountsConfig`, the Manager following `$SYS` DISCONNECT events. About 2–4 s per test.
 @Suite("Bus conformance on NATS")
 struct NATSConformanceTests {
-    @Test func membership() async throws {
-        let bus = try await NATSHarness.make()
+    @Test(arguments: [1, 3]) func membership(nodes: Int) async throws {
+        let bus = try await NATSHarness.make(nodes: nodes)
         try await Conformance.membership(bus)
         await bus.shutdown()
     }
 
-    @Test func killAndRestart() async throws {
-        let bus = try await NATSHarness.make()
+    @Test(arguments: [1, 3]) func killAndRestart(nodes: Int) async throws {
+        let bus = try await NATSHarness.make(nodes: nodes)
         try await Conformance.killAndRestart(bus)
         await bus.shutdown()
     }
 
-    @Test func orderedCommandsUnderDisconnects() async throws {
-        let bus = try await NATSHarness.make()
+    @Test(arguments: [1, 3]) func orderedCommandsUnderDisconnects(nodes: Int) async throws {
+        let bus = try await NATSHarness.make(nodes: nodes)
         try await Conformance.orderedCommandsUnderDisconnects(bus)
         await bus.shutdown()
     }
 
-    @Test func broadcastToGroup() async throws {
-        let bus = try await NATSHarness.make()
+    @Test(arguments: [1, 3]) func broadcastToGroup(nodes: Int) async throws {
+        let bus = try await NATSHarness.make(nodes: nodes)
         try await Conformance.broadcastToGroup(bus)
         await bus.shutdown()
     }
 
-    @Test func badInputIsContained() async throws {
-        let bus = try await NATSHarness.make()
+    @Test(arguments: [1, 3]) func badInputIsContained(nodes: Int) async throws {
+        let bus = try await NATSHarness.make(nodes: nodes)
         try await Conformance.badInputIsContained(bus)
         await bus.shutdown()
     }
@@ -72,11 +72,12 @@ final class NATSHarness: BusHarness {
         return list
     }
 
-    static func make() async throws -> NATSHarness {
+    /// Starts `nodes` servers (1: a single server; 3: a cluster) and the Manager's bus on the first.
+    static func make(nodes: Int = 3) async throws -> NATSHarness {
         let scratch = try ScratchDirectory()
         let accounts = try NATSAccountsConfig(site: site, clients: clients)
         let servers = try await NATSServerProcess.startCluster(
-            count: 3, body: accounts.text, directory: scratch.url.path)
+            count: nodes, body: accounts.text, directory: scratch.url.path)
         var logger = Logger(label: "vem.nats.test")
         logger.logLevel = .error
         let bus = try NATSManagerBus(
@@ -107,9 +108,10 @@ final class NATSHarness: BusHarness {
         events = EventRecorder(bus.events)
     }
 
-    /// Client number `i` prefers n2 or n3 (alternating), with every node listed for fail-over.
+    /// Client number `i` prefers n2 or n3 (alternating; the only server when there is one), with every node
+    /// listed for fail-over.
     func serverList(for index: Int) -> [String] {
-        let first = servers[1 + index % 2].url
+        let first = servers.count == 1 ? servers[0].url : servers[1 + index % (servers.count - 1)].url
         return [first] + servers.map(\.url).filter { $0 != first }
     }
 
@@ -162,7 +164,7 @@ final class NATSHarness: BusHarness {
     func openRaw() async throws -> any RawPeer {
         let connection = try await NATSConnection.connect(
             NATSConnectionOptions(
-                servers: [servers[1].url], user: NATSAccountsConfig.managerUser,
+                servers: [servers[min(1, servers.count - 1)].url], user: NATSAccountsConfig.managerUser,
                 password: accounts.password(NATSAccountsConfig.managerUser)))
         raws.withLock { $0.append(connection) }
         let index = clientCount.add(1, ordering: .relaxed).newValue
