@@ -1,3 +1,5 @@
+import Dispatch
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -22,7 +24,14 @@ struct SystemDisconnectEvent: Decodable, Sendable {
 }
 
 extension NATSManagerBus {
-    /// A connection of the Clients' account closed: end the session that runs on it (if it is still current).
+    /// How long a `$SYS` DISCONNECT waits before it ends a session. The advisory comes on the Manager's system
+    /// connection, the Client's last messages on its main one, and nothing orders the two: a Client that says
+    /// `bye` and closes can have its DISCONNECT processed first, which would turn a graceful `leave` into a
+    /// `disconnect` and drop the `bye` as stale. Waiting a moment lets a `bye` already in flight win.
+    static let systemDisconnectGrace: Double = 0.5
+
+    /// A connection of the Clients' account closed: end the session that runs on it (if it is still current
+    /// after ``systemDisconnectGrace``).
     func systemDisconnect(_ view: NATSMessageView) {
         let data = Data(view.payload)
         guard let event = try? JSONDecoder().decode(SystemDisconnectEvent.self, from: data) else {
@@ -34,9 +43,13 @@ extension NATSManagerBus {
                 $0.note?.cid == event.client.id && $0.note?.serverID == event.server.id
             }
         }
+        let reason = "NATS connection closed (\(event.reason ?? "no reason"))"
         for link in matching {
-            systemDisconnects()
-            closeLink(link, reason: "NATS connection closed (\(event.reason ?? "no reason"))")
+            DispatchQueue.global().asyncAfter(deadline: DispatchTime.now() + Self.systemDisconnectGrace) { [self] in
+                guard !link.closed.load(ordering: .acquiring) else { return }
+                systemDisconnects()
+                closeLink(link, reason: reason)
+            }
         }
     }
 }
