@@ -38,6 +38,8 @@ public final class Manager: Sendable {
     public let state: ManagerState
     /// The clock.
     public let clock: any ManagerClock
+    /// The pool (`policy.rebalance()`): reconciler, planner, last explanation.
+    public let pool: PoolController
     /// The Listener service.
     public let listener: Listener
     /// The Sender service.
@@ -80,7 +82,9 @@ public final class Manager: Sendable {
         startedAt = clock.now()
         let state = ManagerState()
         self.state = state
-        let sender = Sender(bus: bus, journal: journal, state: state, clock: clock, logger: logger)
+        let pool = PoolController(groups: site.configuration.groups)
+        self.pool = pool
+        let sender = Sender(bus: bus, journal: journal, state: state, clock: clock, logger: logger, pool: pool)
         self.sender = sender
         let watch = TriggerWatch(
             triggers: site.triggers, groups: site.configuration.groups, state: state, sender: sender, clock: clock,
@@ -88,7 +92,8 @@ public final class Manager: Sendable {
         triggerWatch = watch
         listener = Listener(
             bus: bus, journal: journal, state: state, clock: clock, logger: logger,
-            propertiesUpdated: { names in watch.propertiesUpdated(names) })
+            propertiesUpdated: { names in watch.propertiesUpdated(names) },
+            domUJoined: { vm in sender.enqueuePool(await pool.clientJoined(vm: vm, now: clock.now())) })
     }
 
     /// The Manager's services: Listener, Sender, TriggerWatch.

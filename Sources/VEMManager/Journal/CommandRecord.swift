@@ -100,6 +100,10 @@ public struct DecisionRecord: Hashable, Sendable, Codable {
     public var action: String
     /// Why (`expr true`, `not available yet`, an error).
     public var reason: String
+    /// The VM concerned (pool decisions of `policy.rebalance()`), if any.
+    public var vm: String? = nil
+    /// The group concerned (pool decisions), if any.
+    public var group: String? = nil
 }
 
 /// A VM in VEM's inventory (filled by the policy layer).
