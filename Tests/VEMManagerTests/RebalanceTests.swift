@@ -138,6 +138,24 @@ final class WireFakeClient: Sendable {
                 #expect(decisions.contains { $0.action == "policy.rebalance()" && $0.reason == "planned \(creates.count) operations" })
                 #expect(try await h.journal.inventory().contains { $0.name == vm && $0.group == "B" })
 
+                // vem explain VM: the planner's account, the trigger, the decision and its reason.
+                let explained = try await OperatorAPI(manager: h.manager).explain(vm)
+                #expect(explained.trigger == "rebalance")
+                #expect(explained.explanation?.contains("group B:") == true)
+                let entry = try #require(explained.decisions.first { $0.action == "create" })
+                #expect(entry.vm == vm)
+                #expect(entry.trigger == "rebalance")
+                #expect(entry.reason == decision.reason)
+                #expect(explained.decisions.allSatisfy { $0.vm == vm || $0.group == vm })
+                // By group, over HTTP's route: every create of B.
+                let response = await OperatorAPI(manager: h.manager).get("/v1/explain", query: ["name": "B"])
+                #expect(response.status == 200)
+                let byGroup = try JSONDecoder().decode(ExplainReport.self, from: response.body)
+                #expect(byGroup.decisions.filter { $0.action == "create" }.count == planned.count)
+                let latest = try await OperatorAPI(manager: h.manager).explain(nil)
+                #expect(latest.decisions.count <= 20)
+                #expect(latest.decisions.contains { $0.action == "policy.rebalance()" })
+
                 // The new VM's DomU Client joins: its node is registered with the batch system.
                 let domU = WireFakeClient(
                     bus: h.bus,
