@@ -171,6 +171,13 @@ final class WireFakeClient: Sendable {
                 let register = try #require(batch.executedCommands.first { $0.name == "slurm.register" })
                 #expect(register.arguments.first?.value == .string(vm))
                 #expect(register.arguments.dropFirst().first?.value == .string("B"))
+                // The register's outcome feeds back: the journal's inventory shows the VM active.
+                await waitUntil("\(vm) active in the journal's inventory") {
+                    ((try? await h.journal.inventory()) ?? []).contains { $0.name == vm && $0.state == "active" }
+                }
+                let registered = try await h.journal.allCommands().first { $0.name == "slurm.register" }
+                #expect(registered?.client == "slurmctl")
+                #expect(registered?.trigger == "rebalance")
             }
         }
     }

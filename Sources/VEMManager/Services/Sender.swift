@@ -115,9 +115,9 @@ public final class Sender: Service, Sendable {
         }
     }
 
-    /// Queues the commands and decisions of the pool (follow-ups of an outcome, a DomU join).
+    /// Queues the commands and decisions of the pool (follow-ups of an outcome, a DomU join); the journal's
+    /// inventory is rewritten even when there are none, since the VM's stage changed.
     func enqueuePool(_ outcome: PoolController.Outcome) {
-        guard !outcome.dispatches.isEmpty || !outcome.decisions.isEmpty else { return }
         inboxContinuation.yield(.pool(outcome))
     }
 
