@@ -26,6 +26,8 @@ public final class Manager: Sendable {
         public var resumed = 0
         /// Commands marked unknown at once (their stream could not be resumed).
         public var markedUnknown = 0
+        /// VMs of the journal's inventory taken back into the pool's reconciler.
+        public var vms = 0
     }
 
     /// The site (configuration and compiled triggers).
@@ -119,6 +121,9 @@ public final class Manager: Sendable {
         let plan = try await journal.recoveryPlan()
         var summary = RecoverySummary()
         let now = clock.now()
+        let (adopted, skipped) = await pool.adopt(try await journal.inventory())
+        summary.vms = adopted
+        for reason in skipped { logger.warning("VM not taken back from the inventory", metadata: ["reason": "\(reason)"]) }
         var abandoned = plan.abandoned
         for stream in plan.streams {
             guard let restore else {

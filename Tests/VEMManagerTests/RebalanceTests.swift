@@ -195,4 +195,20 @@ final class WireFakeClient: Sendable {
             #expect(try await h.journal.allCommands().isEmpty)
         }
     }
+
+    @Test func aRestartedManagerTakesBackTheInventory() async throws {
+        let site = try loadSite(Self.configuration)
+        let journal = try Journal(path: nil)
+        try await journal.replaceInventory([
+            InventoryRecord(name: "B-vm-4", group: "B", host: "h1", state: "active", updatedAt: 10),
+            InventoryRecord(name: "Z-vm-1", group: "Z", host: "h1", state: "active", updatedAt: 10),
+        ])
+        try await Harness.run(site: site, journal: journal) { h in
+            #expect(h.recovery.vms == 1)
+            let vms = await h.manager.pool.reconciler?.inventory ?? []
+            #expect(vms.map(\.id) == ["B-vm-4"])
+            #expect(vms.first?.phase == .active)
+            #expect(vms.first?.cpus == 2)
+        }
+    }
 }

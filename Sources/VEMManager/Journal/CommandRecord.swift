@@ -118,6 +118,15 @@ public struct InventoryRecord: Hashable, Sendable, Codable {
     public var state: String
     /// When last changed.
     public var updatedAt: Double
+
+    /// Creates a record.
+    public init(name: String, group: String?, host: String?, state: String, updatedAt: Double) {
+        self.name = name
+        self.group = group
+        self.host = host
+        self.state = state
+        self.updatedAt = updatedAt
+    }
 }
 
 extension CommandResult {

@@ -58,6 +58,34 @@ public actor PoolController {
         }
     }
 
+    /// Takes back the journal's VM inventory after a restart: each VM of a configured group joins the
+    /// reconciler as it was (a VM past `booting` counts as registered with the batch system; its creation time
+    /// is taken to be its last change). Returns the VMs adopted and the reasons others were not.
+    func adopt(_ records: [InventoryRecord]) -> (adopted: Int, skipped: [String]) {
+        guard var reconciler else { return (0, records.map { "\($0.name): no usable groups" }) }
+        var adopted = 0
+        var skipped: [String] = []
+        for r in records {
+            guard let groupName = r.group, let group = reconciler.group(named: groupName), let host = r.host,
+                let phase = VMState.Phase(rawValue: r.state)
+            else {
+                skipped.append("\(r.name): group, host or state (\(r.state)) not usable")
+                continue
+            }
+            let record = VMRecord(
+                id: r.name, group: group.name, host: host, phase: phase, createdAt: Int(r.updatedAt),
+                cpus: group.vmCPUs, memoryMiB: group.vmMemoryMiB)
+            do {
+                try reconciler.adopt(record, registered: phase != .booting)
+                adopted += 1
+            } catch {
+                skipped.append("\(r.name): \(error.message)")
+            }
+        }
+        self.reconciler = reconciler
+        return (adopted, skipped)
+    }
+
     /// One `policy.rebalance()`: the batch Client's demand, the Dom0 Clients' `hypervisor` property, the groups
     /// and the inventory → the plan → the operations as commands.
     func rebalance(_ snapshot: StateSnapshot, trigger: String, now: Double) -> Outcome {
