@@ -66,7 +66,8 @@ let package = Package(
         .target(
             name: "VEMManager",
             dependencies: [
-                "VEMCore", "VEMConfig", "VEMRules", "VEMSite", "VEMProtocol", "VEMBus", logging,
+                "VEMCore", "VEMConfig", "VEMRules", "VEMSite", "VEMProtocol", "VEMBus", "VEMBatch", "VEMPolicy",
+                "VEMPool", logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -116,7 +117,8 @@ let package = Package(
         .testTarget(
             name: "VEMManagerTests",
             dependencies: [
-                "VEMManager", "VEMBus", "VEMProtocol", "VEMSite", "VEMConfig", "VEMRules", "VEMCore", logging,
+                "VEMManager", "VEMBus", "VEMProtocol", "VEMSite", "VEMConfig", "VEMRules", "VEMCore", "VEMBatch",
+                logging,
             ]
         ),
         .testTarget(name: "ManagerIntegrationTests", dependencies: ["VEMCore", "VEMRules", "VEMManager", "vem"]),

@@ -26,6 +26,8 @@ public final class Manager: Sendable {
         public var resumed = 0
         /// Commands marked unknown at once (their stream could not be resumed).
         public var markedUnknown = 0
+        /// VMs of the journal's inventory taken back into the pool's reconciler.
+        public var vms = 0
     }
 
     /// The site (configuration and compiled triggers).
@@ -38,6 +40,8 @@ public final class Manager: Sendable {
     public let state: ManagerState
     /// The clock.
     public let clock: any ManagerClock
+    /// The pool (`policy.rebalance()`): reconciler, planner, last explanation.
+    public let pool: PoolController
     /// The Listener service.
     public let listener: Listener
     /// The Sender service.
@@ -80,7 +84,9 @@ public final class Manager: Sendable {
         startedAt = clock.now()
         let state = ManagerState()
         self.state = state
-        let sender = Sender(bus: bus, journal: journal, state: state, clock: clock, logger: logger)
+        let pool = PoolController(groups: site.configuration.groups)
+        self.pool = pool
+        let sender = Sender(bus: bus, journal: journal, state: state, clock: clock, logger: logger, pool: pool)
         self.sender = sender
         let watch = TriggerWatch(
             triggers: site.triggers, groups: site.configuration.groups, state: state, sender: sender, clock: clock,
@@ -88,7 +94,8 @@ public final class Manager: Sendable {
         triggerWatch = watch
         listener = Listener(
             bus: bus, journal: journal, state: state, clock: clock, logger: logger,
-            propertiesUpdated: { names in watch.propertiesUpdated(names) })
+            propertiesUpdated: { names in watch.propertiesUpdated(names) },
+            domUJoined: { vm in sender.enqueuePool(await pool.clientJoined(vm: vm, now: clock.now())) })
     }
 
     /// The Manager's services: Listener, Sender, TriggerWatch.
@@ -114,6 +121,9 @@ public final class Manager: Sendable {
         let plan = try await journal.recoveryPlan()
         var summary = RecoverySummary()
         let now = clock.now()
+        let (adopted, skipped) = await pool.adopt(try await journal.inventory())
+        summary.vms = adopted
+        for reason in skipped { logger.warning("VM not taken back from the inventory", metadata: ["reason": "\(reason)"]) }
         var abandoned = plan.abandoned
         for stream in plan.streams {
             guard let restore else {

@@ -9,6 +9,7 @@ struct VEM: AsyncParsableCommand {
         subcommands: [
             Agent.self, CheckConfig.self, Eval.self, Bench.self, TraceInfo.self, ManagerCommand.self, StatusCommand.self,
             ClientsCommand.self, PropsCommand.self, CommandsCommand.self, TriggersCommand.self, SnapshotCommand.self,
+            ExplainCommand.self,
             ManagerTestClient.self, BusClient.self, BenchClients.self, NatsConfig.self, Simulate.self, Demo.self,
         ]
     )

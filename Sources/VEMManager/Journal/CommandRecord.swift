@@ -100,6 +100,10 @@ public struct DecisionRecord: Hashable, Sendable, Codable {
     public var action: String
     /// Why (`expr true`, `not available yet`, an error).
     public var reason: String
+    /// The VM concerned (pool decisions of `policy.rebalance()`), if any.
+    public var vm: String? = nil
+    /// The group concerned (pool decisions), if any.
+    public var group: String? = nil
 }
 
 /// A VM in VEM's inventory (filled by the policy layer).
@@ -114,6 +118,15 @@ public struct InventoryRecord: Hashable, Sendable, Codable {
     public var state: String
     /// When last changed.
     public var updatedAt: Double
+
+    /// Creates a record.
+    public init(name: String, group: String?, host: String?, state: String, updatedAt: Double) {
+        self.name = name
+        self.group = group
+        self.host = host
+        self.state = state
+        self.updatedAt = updatedAt
+    }
 }
 
 extension CommandResult {

@@ -55,6 +55,9 @@ public final class Journal: Sendable {
                         action TEXT NOT NULL, reason TEXT NOT NULL);
                     """)
         }
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: "ALTER TABLE decision ADD COLUMN vm TEXT; ALTER TABLE decision ADD COLUMN grp TEXT")
+        }
         return migrator
     }
 
@@ -212,16 +215,45 @@ public final class Journal: Sendable {
     public func recordDecision(_ decision: DecisionRecord) async throws(ManagerError) {
         try await write("record a decision") { db in
             try db.execute(
-                sql: "INSERT INTO decision (time, trigger, action, reason) VALUES (?, ?, ?, ?)",
-                arguments: [decision.time, decision.trigger, decision.action, decision.reason])
+                sql: "INSERT INTO decision (time, trigger, action, reason, vm, grp) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    decision.time, decision.trigger, decision.action, decision.reason, decision.vm, decision.group,
+                ])
         }
     }
 
     /// The most recent decisions, newest first.
     public func recentDecisions(limit: Int = 100) async throws(ManagerError) -> [DecisionRecord] {
         try await read("read decisions") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM decision ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
-                DecisionRecord(time: $0["time"], trigger: $0["trigger"], action: $0["action"], reason: $0["reason"])
+            try Row.fetchAll(db, sql: "SELECT * FROM decision ORDER BY id DESC LIMIT ?", arguments: [limit])
+                .map(Self.decisionRecord)
+        }
+    }
+
+    /// The most recent decisions about a VM or a group (`name` matches either), newest first.
+    public func decisions(about name: String, limit: Int = 100) async throws(ManagerError) -> [DecisionRecord] {
+        try await read("read decisions") { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM decision WHERE vm = ? OR grp = ? ORDER BY id DESC LIMIT ?",
+                arguments: [name, name, limit]
+            ).map(Self.decisionRecord)
+        }
+    }
+
+    static func decisionRecord(_ row: Row) -> DecisionRecord {
+        DecisionRecord(
+            time: row["time"], trigger: row["trigger"], action: row["action"], reason: row["reason"], vm: row["vm"],
+            group: row["grp"])
+    }
+
+    /// Replaces VEM's VM inventory (written by `policy.rebalance()` after each change of the pool).
+    public func replaceInventory(_ records: [InventoryRecord]) async throws(ManagerError) {
+        try await write("write the inventory") { db in
+            try db.execute(sql: "DELETE FROM vm_inventory")
+            for r in records {
+                try db.execute(
+                    sql: "INSERT INTO vm_inventory (name, grp, host, state, updated_at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [r.name, r.group, r.host, r.state, r.updatedAt])
             }
         }
     }

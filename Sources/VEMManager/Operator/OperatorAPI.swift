@@ -14,6 +14,7 @@ public struct OperatorAPI: Sendable {
     /// The routes, for the 404 message and the docs.
     public static let routes = [
         "/v1/status", "/v1/clients", "/v1/props", "/v1/commands", "/v1/triggers", "/v1/snapshot", "/v1/decisions",
+        "/v1/explain",
     ]
 
     let manager: Manager
@@ -43,6 +44,9 @@ public struct OperatorAPI: Sendable {
                 return try encode(try await manager.journal.recentCommands(limit: limit(query)))
             case "/v1/decisions":
                 return try encode(try await manager.journal.recentDecisions(limit: limit(query)))
+            case "/v1/explain":
+                let name = query["name"].flatMap { $0.isEmpty ? nil : $0 }
+                return try encode(try await explain(name))
             case "/v1/triggers": return try encode(manager.triggerWatch.triggerStats)
             case "/v1/snapshot": return try encode(snapshot())
             default:
@@ -103,6 +107,19 @@ public struct OperatorAPI: Sendable {
                     }
                 }
             }
+    }
+
+    /// `vem explain [VM|GROUP]`: the planner's explanation of the last rebalance and the decision log entries
+    /// about `name` (a VM or a group), or the latest 20 when `name` is nil.
+    /// - Throws: ``ManagerError/Code/journal``.
+    public func explain(_ name: String?) async throws(ManagerError) -> ExplainReport {
+        let decisions =
+            if let name { try await manager.journal.decisions(about: name, limit: 100) } else {
+                try await manager.journal.recentDecisions(limit: 20)
+            }
+        return ExplainReport(
+            subject: name, trigger: await manager.pool.lastTrigger, explanation: await manager.pool.lastExplanation,
+            decisions: decisions)
     }
 
     /// The snapshot document (docs/SNAPSHOT.md).

@@ -4,7 +4,8 @@ import NIOCore
 import ServiceLifecycle
 
 /// The operator's HTTP JSON endpoint (Hummingbird): `GET /v1/status`, `/v1/clients`, `/v1/props?client=`,
-/// `/v1/commands?limit=`, `/v1/triggers`, `/v1/snapshot`, `/v1/decisions?limit=`. Read-only.
+/// `/v1/commands?limit=`, `/v1/triggers`, `/v1/snapshot`, `/v1/decisions?limit=`,
+/// `/v1/explain?name=`. Read-only.
 public enum OperatorHTTP {
     /// The default address: loopback only (the API has no authentication).
     public static let defaultHost = "127.0.0.1"

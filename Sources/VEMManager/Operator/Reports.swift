@@ -71,3 +71,17 @@ public struct PropertyRow: Hashable, Sendable, Codable {
     /// Seconds since it was received.
     public var age: Double
 }
+
+/// `GET /v1/explain?name=`: the planner's account of the last `policy.rebalance()` and the decision log entries
+/// about a VM or group (or the latest ones).
+public struct ExplainReport: Hashable, Sendable, Codable {
+    /// The VM or group asked about (nil: the latest decisions).
+    public var subject: String?
+    /// The trigger that ran the last rebalance (nil before the first).
+    public var trigger: String?
+    /// The planner's explanation of the last rebalance (per group share, demand, target; the directives and
+    /// their reasons); nil before the first.
+    public var explanation: String?
+    /// The decisions about the subject (or the latest 20), newest first.
+    public var decisions: [DecisionRecord]
+}

@@ -13,11 +13,14 @@ public final class Listener: Service, Sendable {
     let clock: any ManagerClock
     let logger: Logger
     let propertiesUpdated: @Sendable ([String]) -> Void
+    let domUJoined: @Sendable (String) async -> Void
 
     init(
         bus: any ManagerBus, journal: Journal, state: ManagerState, clock: any ManagerClock, logger: Logger,
-        propertiesUpdated: @escaping @Sendable ([String]) -> Void
+        propertiesUpdated: @escaping @Sendable ([String]) -> Void,
+        domUJoined: @escaping @Sendable (String) async -> Void = { _ in }
     ) {
+        self.domUJoined = domUJoined
         self.bus = bus
         self.journal = journal
         self.state = state
@@ -53,6 +56,7 @@ public final class Listener: Service, Sendable {
                     "client": "\(identity.name)", "role": "\(identity.role.name)", "host": "\(identity.host)",
                     "resumed": "\(resumed)",
                 ])
+            if identity.role == .domU, let vm = identity.vmID { await domUJoined(vm) }
         case .leave(let name, let reason):
             state.clientGone(name, reason: "left: \(reason)", at: now)
             logger.info("client left", metadata: ["client": "\(name)", "reason": "\(reason)"])

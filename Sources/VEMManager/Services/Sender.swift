@@ -12,6 +12,7 @@ public final class Sender: Service, Sendable {
     enum Job: Sendable {
         case actions([TriggerAction], trigger: String)
         case recovered([PendingCommand])
+        case pool(PoolController.Outcome)
     }
 
     private struct Counters {
@@ -26,12 +27,19 @@ public final class Sender: Service, Sendable {
     let state: ManagerState
     let clock: any ManagerClock
     let logger: Logger
+    let pool: PoolController
     private let inbox: AsyncStream<Job>
     private let inboxContinuation: AsyncStream<Job>.Continuation
     private let counters = Mutex(Counters())
     private let tracker = OutcomeTracker()
+    /// The pool operation each command carries out, by its pending command.
+    private let operations = Mutex<[ObjectIdentifier: Int]>([:])
 
-    init(bus: any ManagerBus, journal: Journal, state: ManagerState, clock: any ManagerClock, logger: Logger) {
+    init(
+        bus: any ManagerBus, journal: Journal, state: ManagerState, clock: any ManagerClock, logger: Logger,
+        pool: PoolController
+    ) {
+        self.pool = pool
         self.bus = bus
         self.journal = journal
         self.state = state
@@ -66,10 +74,12 @@ public final class Sender: Service, Sendable {
                     switch job {
                     case .actions(let actions, let trigger):
                         for action in actions {
-                            if let pending = await perform(action, trigger: trigger) { watch(pending, in: &group) }
+                            for pending in await perform(action, trigger: trigger) { watch(pending, in: &group) }
                         }
                     case .recovered(let pendings):
                         for pending in pendings { watch(pending, in: &group) }
+                    case .pool(let outcome):
+                        for pending in await carryOut(outcome) { watch(pending, in: &group) }
                     }
                 }
             } onGracefulShutdown: {
@@ -91,7 +101,75 @@ public final class Sender: Service, Sendable {
             let outcome = await pending.outcome()
             guard self.tracker.finish(pending) else { return }
             await self.record(outcome, of: pending)
+            if let operation = self.operations.withLock({ $0.removeValue(forKey: ObjectIdentifier(pending)) }) {
+                let error: String? =
+                    switch outcome {
+                    case .result(let r) where r.status == .ok: nil
+                    case .result(let r): r.error ?? "\(r.status)"
+                    case .unknown: "outcome unknown: the client went away"
+                    case .cancelled: "not sent"
+                    }
+                let next = await self.pool.settle(operation, error: error, now: self.clock.now())
+                self.enqueuePool(next)
+            }
         }
+    }
+
+    /// Queues the commands and decisions of the pool (follow-ups of an outcome, a DomU join); the journal's
+    /// inventory is rewritten even when there are none, since the VM's stage changed.
+    func enqueuePool(_ outcome: PoolController.Outcome) {
+        inboxContinuation.yield(.pool(outcome))
+    }
+
+    /// `policy.rebalance()`: plans, then journals the decisions and sends the commands.
+    private func rebalance(trigger: String, at now: Double) async -> (reason: String, pendings: [PendingCommand]) {
+        let outcome = await pool.rebalance(state.snapshot(at: now), trigger: trigger, now: now)
+        if let refusal = outcome.refusal {
+            logger.notice("rebalance not run: \(refusal)", metadata: ["trigger": "\(trigger)"])
+            return ("not run: " + refusal, [])
+        }
+        let pendings = await carryOut(outcome)
+        return ("planned \(outcome.dispatches.count) operation\(outcome.dispatches.count == 1 ? "" : "s")", pendings)
+    }
+
+    /// Journals the pool's new decisions and inventory, then sends its commands (each journaled with its
+    /// trigger).
+    private func carryOut(_ outcome: PoolController.Outcome) async -> [PendingCommand] {
+        let now = clock.now()
+        let trigger = outcome.trigger
+        do {
+            for d in outcome.decisions {
+                try await journal.recordDecision(
+                    DecisionRecord(
+                        time: Double(d.time), trigger: trigger, action: d.action.rawValue, reason: d.reason, vm: d.vm,
+                        group: d.group))
+            }
+            try await journal.replaceInventory(await pool.inventory(at: now))
+        } catch {
+            state.recordError("\(error)", at: now, source: "journal")
+        }
+        var pendings: [PendingCommand] = []
+        for d in outcome.dispatches {
+            let arguments = d.command.arguments.enumerated().map { i, text in
+                if let eq = text.firstIndex(of: "="), d.command.target != .batch {
+                    return NamedValue(String(text[..<eq]), .string(String(text[text.index(after: eq)...])))
+                }
+                return NamedValue("arg\(i + 1)", .string(text))
+            }
+            do {
+                let pending = try await submit(
+                    client: d.client, name: d.command.name, arguments: arguments, trigger: d.trigger, at: now)
+                operations.withLock { $0[ObjectIdentifier(pending)] = d.operation.id }
+                pendings.append(pending)
+                logger.info(
+                    "pool command sent",
+                    metadata: ["trigger": "\(d.trigger)", "client": "\(d.client)", "command": "\(d.command.name)"])
+            } catch {
+                state.recordError("\(d.command): \(error.message)", at: now, source: "trigger:\(d.trigger)")
+                enqueuePool(await pool.settle(d.operation.id, error: error.message, now: now))
+            }
+        }
+        return pendings
     }
 
     private func record(_ outcome: CommandOutcome, of pending: PendingCommand) async {
@@ -113,11 +191,12 @@ public final class Sender: Service, Sendable {
         }
     }
 
-    private func perform(_ action: TriggerAction, trigger: String) async -> PendingCommand? {
+    private func perform(_ action: TriggerAction, trigger: String) async -> [PendingCommand] {
         let now = clock.now()
         var metadata: Logger.Metadata = ["trigger": "\(trigger)"]
         var reason = "expr true"
         var pending: PendingCommand?
+        var pendings: [PendingCommand] = []
         switch action {
         case .getProperty(let clients, let names):
             let id = counters.withLock { c -> UInt64 in
@@ -148,6 +227,8 @@ public final class Sender: Service, Sendable {
             }
         case .log(let text):
             logger.info("trigger log: \(text)", metadata: metadata)
+        case .rebalance:
+            (reason, pendings) = await rebalance(trigger: trigger, at: now)
         case .unavailable(let call):
             reason = "not available yet"
             logger.notice("action not available yet: \(call)", metadata: metadata)
@@ -158,7 +239,7 @@ public final class Sender: Service, Sendable {
         } catch {
             state.recordError("\(error)", at: now, source: "journal")
         }
-        return pending
+        return pendings + (pending.map { [$0] } ?? [])
     }
 
     private func submit(

@@ -12,7 +12,9 @@ public enum TriggerAction: Hashable, Sendable, CustomStringConvertible {
     case command(client: String, name: String, arguments: [NamedValue])
     /// `log(…)`.
     case log(String)
-    /// An action of a later layer (`vm.*`, `policy.*`), recorded as not available yet.
+    /// `policy.rebalance()`: plan the pool and send the resulting commands.
+    case rebalance
+    /// An action of a later layer (`vm.*`), recorded as not available yet.
     case unavailable(String)
 
     /// A one-line description for logs and the decision log.
@@ -24,6 +26,7 @@ public enum TriggerAction: Hashable, Sendable, CustomStringConvertible {
         case .command(let client, let name, let arguments):
             return "send_command(\(client), \(name)\(arguments.isEmpty ? "" : ", \(arguments.count) args"))"
         case .log(let text): return "log(\(text))"
+        case .rebalance: return "policy.rebalance()"
         case .unavailable(let call): return call
         }
     }
@@ -42,7 +45,7 @@ final class ActionCollector: Sendable {
         [
             "manager": .object(manager), "sender": .object(SenderObject(self)), "log": logFunction,
             "vm": .object(PlaceholderObject(self, typeName: "vm", methods: ["create", "destroy", "migrate", "drain"])),
-            "policy": .object(PlaceholderObject(self, typeName: "policy", methods: ["rebalance"])),
+            "policy": .object(PolicyObject(self)),
         ]
     }
 
@@ -132,7 +135,28 @@ final class SenderObject: HostObject {
     func attribute(named name: String) -> Value? { methods[name] }
 }
 
-/// `vm` and `policy` until the policy layer implements them: every call is recorded as "not available yet"
+/// `policy`: `rebalance()` asks the Sender to plan the pool (``PoolController``) and send the commands.
+final class PolicyObject: HostObject {
+    private let methods: [String: Value]
+
+    init(_ collector: ActionCollector) {
+        methods = [
+            "rebalance": .hostFunction("rebalance") { positional, keyword in
+                guard positional.isEmpty, keyword.isEmpty else {
+                    throw RuleError(.type, "policy.rebalance() takes no arguments")
+                }
+                collector.append(.rebalance)
+                return .none
+            }
+        ]
+    }
+
+    var typeName: String { "policy" }
+    var attributeNames: [String] { methods.keys.sorted() }
+    func attribute(named name: String) -> Value? { methods[name] }
+}
+
+/// `vm` until the policy layer implements them: every call is recorded as "not available yet"
 /// and returns `None`, so configurations written for them run.
 final class PlaceholderObject: HostObject {
     let typeName: String

@@ -1,0 +1,163 @@
+import Foundation
+import VEMBatch
+import VEMConfig
+import VEMPolicy
+import VEMPool
+import VEMProtocol
+
+/// The Manager's pool: the ``VEMPool/Reconciler`` (VM inventory, operations in flight, decision log) kept for
+/// the Manager's life, the ``VEMPolicy/Planner`` and the mapping of operations to Client commands. The Sender
+/// drives it for `policy.rebalance()` and feeds it the commands' outcomes; the Listener feeds it DomU joins.
+public actor PoolController {
+    /// One command to send for an operation.
+    struct Dispatch: Sendable {
+        var operation: PoolOperation
+        var client: String
+        var command: PoolCommand
+        var trigger: String
+    }
+
+    /// What a rebalance produced: the commands to send, the new decisions, or why it could not run.
+    struct Outcome: Sendable {
+        var dispatches: [Dispatch] = []
+        var decisions: [PoolDecision] = []
+        var refusal: String?
+        var trigger = "policy"
+    }
+
+    /// The reconciler's state (inventory, decisions).
+    public private(set) var reconciler: Reconciler?
+    /// Why the configured groups could not be used (nil when they could).
+    public let configurationError: String?
+    /// The planner's explanation of the last rebalance (nil before the first).
+    public private(set) var lastExplanation: String?
+    /// The trigger of the last rebalance.
+    public private(set) var lastTrigger: String?
+    let planner: Planner
+    var mapping = PoolCommandMapping()
+    var batchClient: String?
+    var seenDecisions = 0
+    /// The trigger each operation in flight was issued for.
+    var triggers: [Int: String] = [:]
+
+    init(groups: [GroupDefinition], policy: PolicyConfiguration = PolicyConfiguration()) {
+        planner = Planner(configuration: policy)
+        do {
+            reconciler = try Reconciler(groups: groups.map(PoolGroup.init))
+            configurationError = nil
+        } catch {
+            reconciler = nil
+            configurationError = error.message
+        }
+    }
+
+    /// The inventory as journal records.
+    func inventory(at now: Double) -> [InventoryRecord] {
+        (reconciler?.inventory ?? []).map {
+            InventoryRecord(name: $0.id, group: $0.group, host: $0.host, state: $0.phase.rawValue, updatedAt: now)
+        }
+    }
+
+    /// Takes back the journal's VM inventory after a restart: each VM of a configured group joins the
+    /// reconciler as it was (a VM past `booting` counts as registered with the batch system; its creation time
+    /// is taken to be its last change). Returns the VMs adopted and the reasons others were not.
+    func adopt(_ records: [InventoryRecord]) -> (adopted: Int, skipped: [String]) {
+        guard var reconciler else { return (0, records.map { "\($0.name): no usable groups" }) }
+        var adopted = 0
+        var skipped: [String] = []
+        for r in records {
+            guard let groupName = r.group, let group = reconciler.group(named: groupName), let host = r.host,
+                let phase = VMState.Phase(rawValue: r.state)
+            else {
+                skipped.append("\(r.name): group, host or state (\(r.state)) not usable")
+                continue
+            }
+            let record = VMRecord(
+                id: r.name, group: group.name, host: host, phase: phase, createdAt: Int(r.updatedAt),
+                cpus: group.vmCPUs, memoryMiB: group.vmMemoryMiB)
+            do {
+                try reconciler.adopt(record, registered: phase != .booting)
+                adopted += 1
+            } catch {
+                skipped.append("\(r.name): \(error.message)")
+            }
+        }
+        self.reconciler = reconciler
+        return (adopted, skipped)
+    }
+
+    /// One `policy.rebalance()`: the batch Client's demand, the Dom0 Clients' `hypervisor` property, the groups
+    /// and the inventory → the plan → the operations as commands.
+    func rebalance(_ snapshot: StateSnapshot, trigger: String, now: Double) -> Outcome {
+        guard var reconciler else {
+            return Outcome(refusal: "the groups cannot be used: \(configurationError ?? "none configured")")
+        }
+        let inputs: PoolInputs
+        switch PoolInputs.read(snapshot) {
+        case .success(let i): inputs = i
+        case .failure(let reason): return Outcome(refusal: reason.message)
+        }
+        batchClient = inputs.batchClient
+        mapping.batchPrefix = inputs.batchPrefix
+        let t = Int(now)
+        let step: Reconciler.Step
+        do {
+            step = try reconciler.rebalance(batch: inputs.batch, hosts: inputs.hosts, now: t, planner: planner)
+        } catch {
+            self.reconciler = reconciler
+            return Outcome(refusal: "the planner refused: \(error.message)")
+        }
+        self.reconciler = reconciler
+        lastExplanation = step.plan.explanation
+        lastTrigger = trigger
+        var outcome = dispatches(step.operations, trigger: trigger)
+        if outcome.dispatches.isEmpty && outcome.decisions.isEmpty { outcome.refusal = nil }
+        return outcome
+    }
+
+    /// An operation's command finished (`error` nil: it succeeded).
+    func settle(_ operation: Int, error: String?, now: Double) -> Outcome {
+        guard var reconciler else { return Outcome() }
+        let trigger = triggers.removeValue(forKey: operation) ?? "policy"
+        let next =
+            if let error { reconciler.onFailed(operation, message: error, now: Int(now)) } else {
+                reconciler.onSucceeded(operation, now: Int(now))
+            }
+        self.reconciler = reconciler
+        return dispatches(next, trigger: trigger)
+    }
+
+    /// A DomU Client joined: its VM's node is registered with the batch system.
+    func clientJoined(vm: String, now: Double) -> Outcome {
+        guard var reconciler, reconciler.vms[vm] != nil else { return Outcome() }
+        let next = reconciler.onClientJoined(vm, now: Int(now))
+        self.reconciler = reconciler
+        return dispatches(next, trigger: lastTrigger ?? "policy")
+    }
+
+    /// The commands for `operations` and the decisions logged since the last call.
+    private func dispatches(_ operations: [PoolOperation], trigger: String) -> Outcome {
+        var outcome = Outcome(trigger: trigger)
+        for op in operations {
+            let command = mapping.command(for: op)
+            let client: String
+            switch command.target {
+            case .host(let h): client = h
+            case .batch:
+                guard let batch = batchClient else {
+                    _ = reconciler?.onFailed(op.id, message: "no batch client", now: 0)
+                    continue
+                }
+                client = batch
+            }
+            triggers[op.id] = trigger
+            outcome.dispatches.append(Dispatch(operation: op, client: client, command: command, trigger: trigger))
+        }
+        if let reconciler {
+            let new = reconciler.decisionsLogged - seenDecisions
+            outcome.decisions = Array(reconciler.decisions.suffix(min(new, reconciler.decisions.count)))
+            seenDecisions = reconciler.decisionsLogged
+        }
+        return outcome
+    }
+}

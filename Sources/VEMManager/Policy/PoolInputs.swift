@@ -1,0 +1,81 @@
+import Foundation
+import VEMBatch
+import VEMPolicy
+
+/// What `policy.rebalance()` reads from the Manager's state: the batch Client's demand property
+/// (`slurm.demand` or `replay.demand`, the JSON of a ``VEMBatch/BatchSnapshot``) and every connected Dom0
+/// Client's `hypervisor` property (its vCPUs and memory, free and total).
+struct PoolInputs: Sendable {
+    /// Why the inputs could not be read.
+    struct Missing: Error {
+        var message: String
+    }
+
+    /// The batch Client's name.
+    var batchClient: String
+    /// `slurm` or `replay`: the plugin prefix of the batch Client's commands.
+    var batchPrefix: String
+    /// Its snapshot.
+    var batch: BatchSnapshot
+    /// The Dom0 hosts (named like their Clients).
+    var hosts: [HostState]
+
+    /// The demand properties, in the order they are looked for.
+    static let demandProperties = ["slurm.demand": "slurm", "replay.demand": "replay"]
+
+    static func read(_ snapshot: StateSnapshot) -> Result<PoolInputs, Missing> {
+        var found: (client: String, prefix: String, batch: BatchSnapshot)?
+        var problems: [String] = []
+        for (name, entry) in snapshot.clients.sorted(by: { $0.key < $1.key })
+        where entry.connected && entry.identity.role == .batch {
+            for (property, prefix) in demandProperties.sorted(by: { $0.key > $1.key }) {
+                guard let reading = entry.properties[property] else { continue }
+                guard let value = reading.value, let batch = decodeBatch(value) else {
+                    problems.append("\(name)'s \(property) is not a batch snapshot\(reading.error.map { " (\($0))" } ?? "")")
+                    continue
+                }
+                found = (name, prefix, batch)
+                break
+            }
+            if found != nil { break }
+        }
+        guard let found else {
+            let why = problems.isEmpty ? "no connected batch client has reported slurm.demand or replay.demand" : problems.joined(separator: "; ")
+            return .failure(Missing(message: why))
+        }
+        var hosts: [HostState] = []
+        for (name, entry) in snapshot.clients.sorted(by: { $0.key < $1.key })
+        where entry.connected && entry.identity.role == .dom0 {
+            guard case .object(let fields)? = entry.properties["hypervisor"]?.value else { continue }
+            func int(_ key: String) -> Int? {
+                switch fields[key] {
+                case .int(let i)?: Int(i)
+                case .double(let d)? where d.isFinite: Int(d)
+                default: nil
+                }
+            }
+            guard let cpus = int("cpus"), let memoryKiB = int("memory_kib") else { continue }
+            let freeKiB = int("unallocated_memory_kib") ?? int("free_memory_kib")
+            hosts.append(
+                HostState(
+                    name: name, cpus: cpus, memoryMiB: memoryKiB / 1024, freeCPUs: int("free_vcpus"),
+                    freeMemoryMiB: freeKiB.map { $0 / 1024 }))
+        }
+        guard !hosts.isEmpty else {
+            return .failure(Missing(message: "no connected dom0 client has reported its hypervisor property"))
+        }
+        return .success(PoolInputs(batchClient: found.client, batchPrefix: found.prefix, batch: found.batch, hosts: hosts))
+    }
+
+    /// A demand property's value as a snapshot: JSON text, or the JSON object itself.
+    static func decodeBatch(_ value: JSON) -> BatchSnapshot? {
+        let data: Data?
+        if case .string(let text) = value {
+            data = Data(text.utf8)
+        } else {
+            data = try? JSONEncoder().encode(value)
+        }
+        guard let data else { return nil }
+        return try? JSONDecoder().decode(BatchSnapshot.self, from: data)
+    }
+}
