@@ -70,27 +70,7 @@ extension BenchBus {
         figures.roundP50 = percentile(roundTimes, 0.50)
         figures.roundP99 = percentile(roundTimes, 0.99)
 
-        var latencies: [Double] = []
-        var next = 0
-        while latencies.count < commands {
-            let wave = min(100, commands - latencies.count, clients)
-            let start = ContinuousClock.now
-            var pending: [PendingCommand] = []
-            for _ in 0..<wave {
-                pending.append(try bus.submit("noop", arguments: [], to: "sim\(next % clients)"))
-                next += 1
-            }
-            let times = await withTaskGroup(of: Double.self) { group in
-                for command in pending {
-                    group.addTask {
-                        _ = await command.outcome()
-                        return (ContinuousClock.now - start).milliseconds
-                    }
-                }
-                return await group.reduce(into: [Double]()) { $0.append($1) }
-            }
-            latencies += times
-        }
+        let latencies = try await commandLatencies(on: bus, commands: commands, clients: clients)
         figures.commandP50 = percentile(latencies, 0.50)
         figures.commandP99 = percentile(latencies, 0.99)
 

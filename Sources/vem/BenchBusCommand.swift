@@ -178,27 +178,7 @@ final class HubPhase: Sendable {
 
     /// Command latency: waves of up to 100 commands, one per Client, from submit to result.
     func measureCommands(_ commands: Int, into figures: inout BenchFigures) async throws {
-        var latencies: [Double] = []
-        var next = 0
-        while latencies.count < commands {
-            let wave = min(100, commands - latencies.count, clients)
-            let start = ContinuousClock.now
-            var pending: [PendingCommand] = []
-            for _ in 0..<wave {
-                pending.append(try server.submit("noop", arguments: [], to: "sim\(next % clients)"))
-                next += 1
-            }
-            let times = await withTaskGroup(of: Double.self) { group in
-                for command in pending {
-                    group.addTask {
-                        _ = await command.outcome()
-                        return (ContinuousClock.now - start).milliseconds
-                    }
-                }
-                return await group.reduce(into: [Double]()) { $0.append($1) }
-            }
-            latencies += times
-        }
+        let latencies = try await commandLatencies(on: server, commands: commands, clients: clients)
         figures.commandP50 = percentile(latencies, 0.50)
         figures.commandP99 = percentile(latencies, 0.99)
     }
@@ -328,4 +308,31 @@ final class MembershipWatch: Sendable {
             try await Task.sleep(for: .microseconds(200))
         }
     }
+}
+
+/// Command latencies in milliseconds, submit to outcome: waves of up to 100 `noop` commands, one per simulated
+/// Client (`sim0`, `sim1`, …), whatever the transport.
+func commandLatencies(on bus: some ManagerBus, commands: Int, clients: Int) async throws -> [Double] {
+    var latencies: [Double] = []
+    var next = 0
+    while latencies.count < commands {
+        let wave = min(100, commands - latencies.count, clients)
+        let start = ContinuousClock.now
+        var pending: [PendingCommand] = []
+        for _ in 0..<wave {
+            pending.append(try bus.submit("noop", arguments: [], to: "sim\(next % clients)"))
+            next += 1
+        }
+        let times = await withTaskGroup(of: Double.self) { group in
+            for command in pending {
+                group.addTask {
+                    _ = await command.outcome()
+                    return (ContinuousClock.now - start).milliseconds
+                }
+            }
+            return await group.reduce(into: [Double]()) { $0.append($1) }
+        }
+        latencies += times
+    }
+    return latencies
 }
