@@ -27,9 +27,9 @@ public struct Snapshot: Sendable {
     /// Parses the JSON document `{"clients": […], "hosts": […], "vms": […], "groups": […]}` (each key optional).
     /// - Throws: ``RuleError`` with code ``RuleError/Code/value`` for malformed JSON or an unexpected shape.
     public init(json data: Data) throws(RuleError) {
-        let root: JSONValue
+        let root: JSON
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: data)
+            root = try JSONDecoder().decode(JSON.self, from: data)
         } catch {
             throw RuleError(.value, "snapshot is not valid JSON: \(error)")
         }
@@ -108,44 +108,4 @@ public final class ManagerObject: HostObject {
     public var attributeNames: [String] { lists.keys.sorted() }
     /// The list, or nil.
     public func attribute(named name: String) -> Value? { lists[name] }
-}
-
-/// A JSON document as decoded, keeping booleans, integers and floats apart.
-enum JSONValue: Decodable {
-    case null, bool(Bool), int(Int64), double(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let i = try? c.decode(Int64.self) {
-            self = .int(i)
-        } else if let d = try? c.decode(Double.self) {
-            self = .double(d)
-        } else if let s = try? c.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? c.decode([JSONValue].self) {
-            self = .array(a)
-        } else {
-            self = .object(try c.decode([String: JSONValue].self))
-        }
-    }
-
-    /// As a language value: objects become dicts with sorted keys.
-    var value: Value {
-        switch self {
-        case .null: return .none
-        case .bool(let b): return .bool(b)
-        case .int(let i): return .int(i)
-        case .double(let d): return .float(d)
-        case .string(let s): return .string(s)
-        case .array(let a): return .list(a.map(\.value))
-        case .object(let o):
-            var d = Dict()
-            for k in o.keys.sorted() { d.set(.string(k), o[k]?.value ?? .none) }
-            return .dict(d)
-        }
-    }
 }

@@ -5,6 +5,7 @@ import VEMBatch
 import VEMBus
 import VEMManager
 import VEMProtocol
+import VEMRules
 
 /// A fake Client whose properties are wire values (JSON text, objects), recording the commands it runs.
 final class WireFakeClient: Sendable {

@@ -1,4 +1,5 @@
 import VEMProtocol
+import VEMRules
 
 /// Where a journaled command stands.
 public enum CommandState: String, Hashable, Sendable, Codable, CaseIterable {

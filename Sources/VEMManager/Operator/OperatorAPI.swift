@@ -1,4 +1,5 @@
 import Foundation
+import VEMRules
 
 /// The operator's view as JSON documents: what the HTTP endpoint serves and `vem status`, `vem clients`,
 /// `vem props`, `vem commands`, `vem triggers`, `vem snapshot` print. Pure of HTTP, so tests call it directly.

@@ -1,3 +1,5 @@
+import VEMRules
+
 /// `GET /v1/status`: the bus, Clients by role, triggers, commands, last errors.
 public struct StatusReport: Hashable, Sendable, Codable {
     /// The bus (`hub 127.0.0.1:7400`).

@@ -1,6 +1,7 @@
 import Foundation
 import VEMBatch
 import VEMPolicy
+import VEMRules
 
 /// What `policy.rebalance()` reads from the Manager's state: the batch Client's demand property
 /// (`slurm.demand` or `replay.demand`, the JSON of a ``VEMBatch/BatchSnapshot``) and every connected Dom0

@@ -1,6 +1,7 @@
 import Synchronization
 import VEMBus
 import VEMProtocol
+import VEMRules
 
 /// The last reading of one property of one Client.
 public struct PropertyEntry: Hashable, Sendable {
