@@ -47,7 +47,8 @@ let package = Package(
             name: "VEMDemo",
             dependencies: [
                 "VEMPool", "VEMReplayAgent", "VEMClient", "VEMHub", "VEMBus", "VEMAgent", "VEMConfig", "VEMProtocol",
-                "VEMBatch", "VEMPolicy", "VEMLibvirt", "VEMHypervisorPlugins", logging,
+                "VEMBatch", "VEMPolicy", "VEMLibvirt", "VEMHypervisorPlugins", "VEMManager", "VEMSite", "VEMCore",
+                logging,
             ]),
         .target(name: "VEMBus", dependencies: ["VEMProtocol", logging]),
         .target(name: "VEMHub", dependencies: ["VEMBus", "VEMProtocol", logging] + nio),
@@ -124,7 +125,8 @@ let package = Package(
         .testTarget(name: "ManagerIntegrationTests", dependencies: ["VEMCore", "VEMRules", "VEMManager", "vem"]),
         .testTarget(name: "VEMPoolTests", dependencies: ["VEMPool", "VEMPolicy", "VEMBatch", "VEMConfig"]),
         .testTarget(name: "VEMReplayAgentTests", dependencies: ["VEMReplayAgent", "VEMAgent", "VEMBatch"]),
-        .testTarget(name: "DemoIntegrationTests", dependencies: ["VEMDemo", "VEMPool", "VEMBatch", "VEMPolicy"]),
+        .testTarget(
+            name: "DemoIntegrationTests", dependencies: ["VEMDemo", "VEMPool", "VEMBatch", "VEMPolicy", "VEMManager"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,15 +5,19 @@ import VEMBatch
 import VEMBus
 import VEMClient
 import VEMConfig
+import VEMCore
 import VEMHub
+import VEMManager
 import VEMPolicy
 import VEMPool
 import VEMProtocol
 import VEMReplayAgent
 
-/// A whole site in one process, over real loopback TCP: the embedded hub, a Dom0 Client per host (with the
-/// stand-in hypervisor's `vm.*` plugins), the batch Client (the replay batch's `replay.*` plugins), a DomU
-/// Client per VM started when the VM starts (after a boot delay), and the Manager side (``DemoManager``).
+/// A whole site in one process, over real loopback TCP: the embedded hub, a Dom0 Client per host (the `vm.*`
+/// command plugins and the `hypervisor` property, on libvirt `test:///` hosts or stand-ins), the batch Client
+/// (the replay batch's `replay.*` commands and its `replay.demand` property), a DomU Client per VM started when
+/// the VM starts (after a boot delay), and the real Manager (``VEMManager/Manager``: Listener, Sender,
+/// TriggerWatch, an in-memory journal) running the site configuration of ``DemoSite`` on an injected clock.
 public struct InProcessSite: Sendable {
     /// Which hypervisor the Dom0 Clients drive.
     public enum Hypervisor: Sendable {
@@ -35,8 +39,15 @@ public struct InProcessSite: Sendable {
         public var memoryPerHostMiB: Int
         /// The groups.
         public var groups: [PoolGroup]
-        /// The planner's knobs.
+        /// The planner's knobs (the Manager's `[manager]` settings).
         public var policy: PolicyConfiguration
+        /// Seconds of the site's clock between two property rounds (`poll_interval`).
+        public var pollInterval = 30
+        /// Seconds of the site's clock between two periodic rebalances (`rebalance_interval`).
+        public var rebalanceInterval = 60
+        /// Seconds of the site's clock between two collections of the Dom0 and batch Clients' properties
+        /// (`hypervisor`, `replay_demand`: `ticks`, each pushed when it changed).
+        public var propertyTicks = 30
         /// Wall time from a VM's start to its guest's Client starting.
         public var bootDelay: Duration
         /// The Clients' heartbeat interval.
@@ -57,8 +68,13 @@ public struct InProcessSite: Sendable {
         }
     }
 
-    /// The Manager side.
-    public let manager: DemoManager
+    /// The name of the batch Client.
+    public static let batchClient = "batch"
+
+    /// The Manager.
+    public let manager: Manager
+    /// The site configuration the Manager runs (``DemoSite/ini``).
+    public let configurationText: String
     /// The replay batch behind the batch Client.
     public let replay: LiveReplay
     /// The stand-in hypervisors (unused with libvirt).
@@ -76,15 +92,16 @@ enum GuestEvent: Sendable {
     case stop(vm: String)
 }
 
-/// Runs `body` with an in-process site, then stops every Client, the Manager side and the hub.
+/// Runs `body` with an in-process site, then stops every Client, the Manager and the hub.
 /// - Parameters:
 ///   - configuration: The hosts, groups and policy.
 ///   - batch: The replay batch (at its origin).
-///   - simulatedNow: The site's clock in trace seconds (the replay and the Manager read it).
-///   - body: What to do while the site runs (drive ``DemoManager/step()``, show the state).
+///   - clock: The site's clock in trace seconds: the Manager's (trigger ticks, idle times, lifetimes) and the
+///     replay batch's (a ``CompressedClock`` in the demo, a ``VEMManager/ManualClock`` in tests).
+///   - body: What to do while the site runs (advance the clock, show the state).
 /// - Throws: `InProcessSiteError` when the site cannot start; whatever `body` throws.
 public func withInProcessSite<T: Sendable>(
-    _ configuration: InProcessSite.Configuration, batch: ReplayBatch, simulatedNow: @escaping @Sendable () -> Int,
+    _ configuration: InProcessSite.Configuration, batch: ReplayBatch, clock: any ManagerClock,
     body: @Sendable (InProcessSite) async throws -> T
 ) async throws -> T {
     let logger = {
@@ -93,13 +110,13 @@ public func withInProcessSite<T: Sendable>(
         return l
     }()
     let token = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
-    let hub = HubServer(
-        configuration: HubConfiguration(
-            host: "127.0.0.1", port: 0,
-            engine: .init(admission: Admission(sharedToken: token), heartbeatInterval: configuration.heartbeat)),
-        logger: logger)
+    let journal = try Journal(path: nil)
+    var engine = ManagerEngine.Configuration(
+        admission: Admission(sharedToken: token), heartbeatInterval: configuration.heartbeat)
+    engine.resultObserver = journal.resultObserver(clock: clock)
+    let hub = HubServer(configuration: HubConfiguration(host: "127.0.0.1", port: 0, engine: engine), logger: logger)
     let port = try await hub.start()
-    let replay = LiveReplay(batch: batch, simulatedNow: simulatedNow)
+    let replay = LiveReplay(batch: batch, simulatedNow: { Int(clock.now()) })
     let (guestEvents, guests) = AsyncStream<GuestEvent>.makeStream()
     let hosts = StandInHosts(
         names: configuration.hosts, cpus: configuration.cpusPerHost, memoryMiB: configuration.memoryPerHostMiB,
@@ -115,14 +132,27 @@ public func withInProcessSite<T: Sendable>(
             names: configuration.hosts, cpus: configuration.cpusPerHost, memoryMiB: configuration.memoryPerHostMiB,
             groups: configuration.groups, directory: directory, guests: guestHooks)
     }
-    let manager = try DemoManager(
-        bus: hub, groups: configuration.groups, hostNames: configuration.hosts, policy: configuration.policy,
-        migrationURIs: libvirt?.uris, now: simulatedNow)
-    let site = InProcessSite(manager: manager, replay: replay, hosts: hosts, libvirt: libvirt, hub: hub, port: port)
+    let demoSite = DemoSite(
+        groups: configuration.groups, policy: configuration.policy, pollInterval: configuration.pollInterval,
+        rebalanceInterval: configuration.rebalanceInterval,
+        migrationURI: libvirt?.uriTemplate ?? StandInHosts.uri(of: "{host}"))
+    let hubEngine = hub.engine
+    let manager = Manager(
+        site: try demoSite.load(), bus: hub, journal: journal, clock: clock, busDescription: { "hub 127.0.0.1:\(port)" },
+        restore: { stream throws(BusError) in try hubEngine.restore(stream) },
+        acknowledgements: { hubEngine.acknowledgedThrough($0) },
+        logger: {
+            var l = Logger(label: "vem.manager")
+            l.logLevel = .critical
+            return l
+        }())
+    let site = InProcessSite(
+        manager: manager, configurationText: demoSite.ini, replay: replay, hosts: hosts, libvirt: libvirt, hub: hub,
+        port: port)
 
     @Sendable func client(
         _ name: String, role: VEMProtocol.ClientRole, host: String, group: String? = nil, vmID: String? = nil,
-        commands: [any CommandPlugin] = []
+        commands: [any CommandPlugin] = [], properties: [(definition: String, plugin: any PropertyPlugin)] = []
     ) throws -> ClientService {
         var settings = ClientSettings()
         settings.name = name
@@ -141,12 +171,22 @@ public func withInProcessSite<T: Sendable>(
         settings.allow = commands.map(\.name)
         var options = ClientService.Configuration()
         options.extraCommands = commands
+        options.extraProperties = properties.map(\.plugin)
+        // Collected every `propertyTicks` of the site's clock and pushed when changed (the Manager's `vem.poll`
+        // round reads the cache too).
+        let definitions = properties.map {
+            VEMConfig.PropertyDefinition(
+                name: $0.definition, command: $0.plugin.name, returnType: .json, ticks: configuration.propertyTicks,
+                push: .onChange, location: SourceLocation(file: "vem-demo-agent.ini", line: 1, column: 1))
+        }
         let identity = ClientIdentity(
             name: name, role: role, host: host, group: group, vmID: vmID, version: ClientService.version,
             incarnation: UInt64.random(in: 1...UInt64.max))
         return try ClientService(
-            configuration: ClientConfiguration(settings: settings), loader: ClientConfigurationLoader(paths: []),
-            identity: identity, token: token, options: options, logger: logger,
+            configuration: ClientConfiguration(settings: settings, properties: definitions), loader: ClientConfigurationLoader(paths: []),
+            identity: identity, token: token,
+            clock: properties.isEmpty ? SystemClientClock() : SiteClientClock(clock: clock), options: options,
+            logger: logger,
             busFactory: { identity, token, settings, handlers throws(ClientError) in
                 try ClientTransport.make(
                     identity: identity, token: token, settings: settings, handlers: handlers, logger: logger)
@@ -156,17 +196,20 @@ public func withInProcessSite<T: Sendable>(
     var infrastructure: [ClientService] = []
     for h in configuration.hosts {
         let plugins = libvirt?.plugins(for: h) ?? hosts.plugins(for: h)
-        infrastructure.append(try client(h, role: .dom0, host: h, commands: plugins))
+        let property = libvirt?.property(for: h) ?? hosts.property(for: h)
+        infrastructure.append(
+            try client(h, role: .dom0, host: h, commands: plugins, properties: [("hypervisor", property)]))
     }
+    // The property is named like its plugin with `_` for `.`: property names are identifiers.
     infrastructure.append(
         try client(
-            DemoManager.batchClient, role: .batch, host: "batch",
-            commands: ReplayPlugins.commands(replay) + [ReplayPlugins.status(replay)]))
+            InProcessSite.batchClient, role: .batch, host: "batch", commands: ReplayPlugins.commands(replay),
+            properties: [("replay_demand", ReplayPlugins.demand(replay))]))
     let infra = infrastructure
     let bootDelay = configuration.bootDelay
 
     return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await manager.run() }
+        for service in manager.services { group.addTask { try? await service.run() } }
         for c in infra { group.addTask { try? await c.run() } }
         group.addTask {
             // The guests: a DomU Client per running VM, started after the boot delay, stopped on destroy.
@@ -206,7 +249,6 @@ public func withInProcessSite<T: Sendable>(
         } catch {
             guests.finish()
             for c in infra { c.stop(reason: "demo over") }
-            await manager.finish()
             await hub.shutdown()
             await libvirt?.close()
             group.cancelAll()
@@ -214,7 +256,6 @@ public func withInProcessSite<T: Sendable>(
         }
         guests.finish()
         for c in infra { c.stop(reason: "demo over") }
-        await manager.finish()
         await hub.shutdown()
         await libvirt?.close()
         group.cancelAll()
@@ -228,4 +269,7 @@ public struct InProcessSiteError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// The message.
     public var description: String { message }
+
+    /// An error that says `message`.
+    public init(message: String) { self.message = message }
 }

@@ -8,13 +8,15 @@ import VEMPool
 /// (its CPUs and memory), a ``VEMHypervisorPlugins/HypervisorHost`` each with a VM definition per group, and the
 /// real `vm.create`, `vm.destroy`, `vm.migrate` command plugins on the Dom0 Clients. Test-driver domains run no
 /// guest OS, so a stand-in guest (a DomU Client) is started when `vm.create` reports the domain running and
-/// stopped when `vm.destroy` has removed it. `host.status` reports the host's capacity and free room from
-/// libvirt (node info and the running domains).
+/// stopped when `vm.destroy` has removed it. The `hypervisor` property (``VEMHypervisorPlugins/HypervisorPropertyPlugin``)
+/// reports the host's capacity and free room from libvirt (node info and the running domains).
 public final class LibvirtTestHosts: Sendable {
     /// The hosts by name.
     public let hosts: [String: HypervisorHost]
     /// Each host's `test://` URI.
     public let uris: [String: String]
+    /// The hosts' URI with `{host}` for the host's name (the site's `migration_uri`).
+    public let uriTemplate: String
     let guests: StandInHosts.Guests
 
     /// Writes a host description per host into `directory` and opens nothing yet (connections open on use).
@@ -42,6 +44,7 @@ public final class LibvirtTestHosts: Sendable {
         }
         self.hosts = hosts
         self.uris = uris
+        uriTemplate = "test://" + directory.appendingPathComponent("{host}.xml").path
         self.guests = guests
     }
 
@@ -51,8 +54,13 @@ public final class LibvirtTestHosts: Sendable {
         return [
             GuestStarting(inner: VMCreateCommand(host: h), host: host, guests: guests),
             GuestStarting(inner: VMDestroyCommand(host: h), host: host, guests: guests),
-            VMMigrateCommand(host: h), HostStatusCommand(host: h),
+            VMMigrateCommand(host: h),
         ]
+    }
+
+    /// The `hypervisor` property plugin of the Dom0 Client of `host`.
+    public func property(for host: String) -> (any PropertyPlugin)? {
+        hosts[host].map { HypervisorPropertyPlugin(host: $0) }
     }
 
     /// Closes every connection.
@@ -105,31 +113,5 @@ struct GuestStarting: CommandPlugin {
             guests.stop(vm)
         }
         return outcome
-    }
-}
-
-/// `host.status`: the host's vCPUs and memory and what its running domains leave free, as JSON
-/// (`{"cpus":…,"memory_mib":…,"free_cpus":…,"free_memory_mib":…,"vms":…}`), read through the `hypervisor` property.
-struct HostStatusCommand: CommandPlugin {
-    let host: HypervisorHost
-    let name = "host.status"
-
-    func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
-        do {
-            let value = try await HypervisorPropertyPlugin(host: host).read(
-                parameters: [], context: PropertyContext(propertyName: "hypervisor", now: context.now))
-            guard case .object(let o) = value, case .int(let cpus)? = o["cpus"],
-                case .int(let memoryKiB)? = o["memory_kib"], case .int(let freeCPUs)? = o["free_vcpus"],
-                case .int(let freeKiB)? = o["unallocated_memory_kib"]
-            else { return .failed(AgentError(.malformedInput, "host.status: unexpected hypervisor value")) }
-            var vms = 0
-            if case .array(let domains)? = o["domains"] { vms = domains.count }
-            return CommandOutcome(
-                status: .ok,
-                output: #"{"cpus":\#(cpus),"memory_mib":\#(memoryKiB / 1024),"free_cpus":\#(freeCPUs),"#
-                    + #""free_memory_mib":\#(freeKiB / 1024),"vms":\#(vms)}"#)
-        } catch {
-            return .failed(AgentError(.programFailed, "host.status: \(error)"))
-        }
     }
 }

@@ -3,7 +3,8 @@ import Synchronization
 import VEMAgent
 
 /// The hypervisors of the in-process demo: hosts with a capacity, holding VMs, with the `vm.create`,
-/// `vm.destroy` and `vm.migrate` command plugins and a `host.status` command that a Dom0 Client runs. A VM
+/// `vm.destroy` and `vm.migrate` command plugins and the `hypervisor` property plugin (the same fields as
+/// ``VEMHypervisorPlugins/HypervisorPropertyPlugin``'s that the Manager reads) that a Dom0 Client runs. A VM
 /// "boots" by its stand-in guest starting: the composition is told through ``Guests``.
 ///
 /// Stand-ins, not libvirt: they keep the room accounting and the VM's life a hypervisor would, and nothing else.
@@ -58,8 +59,27 @@ public final class StandInHosts: Sendable {
             StandInCommand(name: "vm.create", host: host, hosts: self),
             StandInCommand(name: "vm.destroy", host: host, hosts: self),
             StandInCommand(name: "vm.migrate", host: host, hosts: self),
-            StandInCommand(name: "host.status", host: host, hosts: self),
         ]
+    }
+
+    /// The `hypervisor` property plugin of the Dom0 Client of `host`.
+    public func property(for host: String) -> any PropertyPlugin { StandInHypervisorProperty(host: host, hosts: self) }
+
+    /// The `hypervisor` property's value for `host`: `cpus`, `memory_kib`, `free_vcpus`,
+    /// `unallocated_memory_kib` and `domains` (name and group of each VM).
+    func hypervisorValue(of host: String) throws -> PropertyValue {
+        try hosts.withLock { all in
+            guard let h = all[host] else { throw AgentError(.notFound, "no host \(host)") }
+            return .object([
+                "cpus": .int(Int64(h.cpus)), "memory_kib": .int(Int64(h.memoryMiB) * 1024),
+                "free_vcpus": .int(Int64(h.cpus - h.usedCPUs)),
+                "unallocated_memory_kib": .int(Int64(h.memoryMiB - h.usedMemory) * 1024),
+                "domains": .array(
+                    h.vms.sorted { $0.key < $1.key }.map {
+                        .object(["name": .string($0.key), "vm": .string($0.key), "group": .string($0.value.group)])
+                    }),
+            ])
+        }
     }
 
     /// vCPUs held by VMs over all hosts.
@@ -112,19 +132,24 @@ public final class StandInHosts: Sendable {
                 all[host]?.vms[vm] = nil
             }
             return #"{"name":"\#(vm)","to":"\#(to)"}"#
-        case "host.status":
-            return try hosts.withLock { all in
-                guard let h = all[host] else { throw AgentError(.notFound, "no host \(host)") }
-                return #"{"cpus":\#(h.cpus),"memory_mib":\#(h.memoryMiB),"free_cpus":\#(h.cpus - h.usedCPUs),"#
-                    + #""free_memory_mib":\#(h.memoryMiB - h.usedMemory),"vms":\#(h.vms.count)}"#
-            }
         default:
             throw AgentError(.unknownPlugin, "no command \(name)")
         }
     }
 }
 
-/// One stand-in command plugin (`vm.create`, `vm.destroy`, `vm.migrate`, `host.status`) of one host.
+/// The stand-in `hypervisor` property of one host.
+struct StandInHypervisorProperty: PropertyPlugin {
+    let name = "hypervisor"
+    let host: String
+    let hosts: StandInHosts
+
+    func read(parameters: [String], context: PropertyContext) async throws -> PropertyValue {
+        try hosts.hypervisorValue(of: host)
+    }
+}
+
+/// One stand-in command plugin (`vm.create`, `vm.destroy`, `vm.migrate`) of one host.
 struct StandInCommand: CommandPlugin {
     let name: String
     let host: String

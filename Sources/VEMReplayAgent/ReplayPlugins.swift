@@ -11,9 +11,6 @@ public enum ReplayPlugins {
         ReplayNodeCommand.Action.allCases.map { ReplayNodeCommand($0, replay: replay) }
     }
 
-    /// The `replay.status` command: the same snapshot as `replay.demand`, as a command's output.
-    public static func status(_ replay: LiveReplay) -> any CommandPlugin { ReplayStatusCommand(replay: replay) }
-
     /// The `replay.demand` property plugin.
     public static func demand(_ replay: LiveReplay) -> any PropertyPlugin { ReplayDemandPlugin(replay: replay) }
 
@@ -111,25 +108,5 @@ public struct ReplayDemandPlugin: PropertyPlugin {
         var snapshot = replay.snapshot()
         if !parameters.isEmpty { snapshot.groups = snapshot.groups.filter { parameters.contains($0.group) } }
         return .string(try ReplayPlugins.json(snapshot))
-    }
-}
-
-/// `replay.status`: the demand and nodes of every group as the JSON of a ``VEMBatch/BatchSnapshot``, as a
-/// command's output (for a Manager that asks for the batch state at its own pace rather than by property).
-public struct ReplayStatusCommand: CommandPlugin {
-    /// `replay.status`.
-    public let name = "replay.status"
-    let replay: LiveReplay
-
-    /// Creates the plugin.
-    public init(replay: LiveReplay) { self.replay = replay }
-
-    /// The snapshot as JSON text.
-    public func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
-        do {
-            return CommandOutcome(status: .ok, output: try ReplayPlugins.json(replay.snapshot()))
-        } catch {
-            return .failed(AgentError(.programFailed, "replay.status: \(error)"))
-        }
     }
 }

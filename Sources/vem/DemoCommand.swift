@@ -14,19 +14,23 @@ struct Demo: AsyncParsableCommand {
             Replays a window of the LCG trace (found at ../shared/traces/LCG.swf.gz, $VEM_TRACE or --trace; \
             without it a built-in synthetic workload of three bursting groups) on a pool of --hosts hosts, in \
             wall-clock time compressed so the window's submissions take --seconds seconds; the jobs still running \
-            after it are then fast-forwarded in about --tail-seconds more. Every planner \
-            step (one simulated minute) the fair-share planner decides and the reconciler creates, drains and \
-            destroys VMs; a table per group shows share, pending and running jobs, and VMs booting, active and \
+            after it are then fast-forwarded in about --tail-seconds more. The Manager polls the Clients' \
+            properties every 30 simulated seconds and rebalances (policy.rebalance(): the fair-share planner \
+            decides and the reconciler creates, drains and destroys VMs) on each update and every simulated \
+            minute; a table per group shows share, pending and running jobs, and VMs booting, active and \
             draining — redrawn in place on a terminal, printed as a new block every --every seconds otherwise. \
             The summary gives per group mean and p95 wait, VMs created, destroyed and migrated, the pool's \
             utilisation, and the same window on static partitions (the paper's fig. 1).
 
             Everything runs in one process over real loopback TCP: the embedded hub, a Dom0 Client per host whose \
-            vm.* command plugins drive a stand-in hypervisor (room accounting only), the batch Client whose \
-            replay.* plugins drive the replay batch, a DomU Client per VM started --boot-delay after the VM, and \
-            the Manager side, which asks the batch and Dom0 Clients for their state by command, plans, and sends \
-            vm.create / replay.register / replay.drain / replay.remove / vm.destroy. With --simulated, the \
-            hosts and the bus are simulated too (the loop of vem simulate, shown live).
+            vm.* command plugins drive a libvirt test:/// host (or, with --hypervisor stand-in, room accounting \
+            only) and which reports its hypervisor property, the batch Client whose replay.* plugins drive the \
+            replay batch and report replay.demand, a DomU Client per VM started --boot-delay after the VM, and \
+            the real Manager (Listener, Sender, TriggerWatch, journal in memory) running an embedded site \
+            configuration on a clock at the demo's time compression: its vem.poll and vem.rebalance triggers \
+            send vm.create / replay.register / replay.drain / replay.remove / vm.destroy, each decision journaled \
+            with its trigger and reason. With --simulated, the hosts, the bus and the Manager are simulated too \
+            (the loop of vem simulate, shown live).
             """
     )
 
@@ -104,7 +108,10 @@ struct Demo: AsyncParsableCommand {
         print(source.banner)
         print(
             "pool: \(hosts) host\(hosts == 1 ? "" : "s") × \(cpusPerHost) vCPUs; VMs of 1 vCPU booting in "
-                + "\(formatSeconds(bootSeconds)); planner every simulated minute")
+                + "\(formatSeconds(bootSeconds)); "
+                + (simulated
+                    ? "planner every simulated minute"
+                    : "the Manager polls every 30 s and rebalances on updates and every minute (simulated time)"))
         print(
             "time: the window at ×\(Int(pace.windowRate)) (1 s = \(formatSeconds(Int(pace.windowRate)))), then the "
                 + "jobs still running at ×\(Int(pace.tailRate)) (1 s = \(formatSeconds(Int(pace.tailRate))))")
@@ -120,8 +127,9 @@ struct Demo: AsyncParsableCommand {
             let hypervisors =
                 hypervisor == "test" ? "libvirt test:/// hosts" : "stand-in hypervisors"
             print(
-                "in one process over loopback TCP: the embedded hub, \(hosts) Dom0 Clients (\(hypervisors)), "
-                    + "the batch Client (replay batch), a stand-in guest (DomU Client) per VM\n")
+                "in one process over loopback TCP: the Manager (vem manager's services, on the demo's clock), the "
+                    + "embedded hub, \(hosts) Dom0 Clients (\(hypervisors)), the batch Client (replay batch), a "
+                    + "stand-in guest (DomU Client) per VM\n")
             outcome = try await runInProcess(
                 source, policy: policy, bootSeconds: bootSeconds, pace: pace, screen: screen)
         }
@@ -149,6 +157,7 @@ struct Demo: AsyncParsableCommand {
                 + "(\(formatSeconds(outcome.batch.now - outcome.batch.origin)) simulated"
                 + (outcome.finished ? ", every job done)" : ", stopped before every job was done)"))
         print(ComparisonText.render(comparison, shares: source.groups), terminator: "")
+        if let m = outcome.manager { print(m.summary(groups: source.groups.map(\.name)), terminator: "") }
     }
 
     func runSimulated(
@@ -174,7 +183,8 @@ struct Demo: AsyncParsableCommand {
         }
         return DemoOutcome(
             batch: sim.batch, counters: sim.reconciler.counters, peakVMs: sim.peakVMs, peakTotal: sim.peakTotalVMs,
-            vmCPUSeconds: sim.vmCPUSeconds, finished: finished, wall: wall, decisions: sim.reconciler.decisions)
+            vmCPUSeconds: sim.vmCPUSeconds, finished: finished, wall: wall, decisions: sim.reconciler.decisions,
+            manager: nil)
     }
 }
 
@@ -188,6 +198,8 @@ struct DemoOutcome: Sendable {
     var finished: Bool
     var wall: Double
     var decisions: [PoolDecision]
+    /// The Manager's part (nil with --simulated, which runs no Manager).
+    var manager: ManagerReport?
 }
 
 /// Wall-clock seconds to simulated time: the window at one rate, what follows it at a faster one.
@@ -243,7 +255,12 @@ struct DemoSource {
         let workload = try Workload(trace: parsed, rule: TraceGroupRule(topGroups: 3), sample: sample)
         let w = try SimulationDefaults.parseWindow(window)
         jobs = workload.jobs
-        groups = workload.groups
+        // Whole percentages, as a site's `[group:…] share` takes them; both layouts use the same shares.
+        groups = workload.groups.map { g in
+            var g = g
+            g.share = max(1, g.share.rounded(.down))
+            return g
+        }
         self.window = w
         let count = jobs.filter { w.contains($0.submitTime) }.count
         banner =

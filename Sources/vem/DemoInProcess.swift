@@ -1,12 +1,14 @@
 import Foundation
-import Synchronization
 import VEMBatch
 import VEMDemo
+import VEMManager
 import VEMPolicy
 import VEMPool
+import VEMRules
 
 extension Demo {
-    /// The demo over the in-process site: real hub, real Clients, the Manager side stepping every simulated minute.
+    /// The demo over the in-process site: real hub, real Clients, the real Manager on a clock at the demo's
+    /// time compression (its triggers poll the Clients and rebalance in trace time).
     func runInProcess(
         _ source: DemoSource, policy: PolicyConfiguration, bootSeconds: Int, pace: DemoPace, screen: LiveScreen
     ) async throws -> DemoOutcome {
@@ -22,65 +24,113 @@ extension Demo {
         }
         defer { try? FileManager.default.removeItem(at: scratch) }
         let totalCPUs = hosts * cpusPerHost
-        // The site's clock starts when the Clients have joined (before that it stands at the origin).
-        let started = Mutex<ContinuousClock.Instant?>(nil)
-        let reportedUsed = Mutex(0)
-        let simulatedNow: @Sendable () -> Int = {
-            guard let s = started.withLock({ $0 }) else { return pace.origin }
-            return pace.simulatedTime(afterWallSeconds: (ContinuousClock.now - s).secondsValue)
-        }
+        // The site's clock stands at the origin until the Clients have joined, then runs at the demo's pace.
+        let clock = CompressedClock(
+            origin: Double(pace.origin),
+            phases: [
+                .init(from: Double(pace.origin), rate: pace.windowRate),
+                .init(from: Double(pace.windowEnd), rate: pace.tailRate),
+            ])
         let maxSeconds = maxSeconds
-        // vCPUs held by VMs: the stand-ins know it; with libvirt, the hosts' last report to the Manager says it.
-        @Sendable func used(_ site: InProcessSite) -> Int {
-            site.libvirt == nil
-                ? site.hosts.usedCPUs : reportedUsed.withLock { $0 }
-        }
         let siteConfiguration = configuration
-        return try await withInProcessSite(siteConfiguration, batch: batch, simulatedNow: simulatedNow) { site in
+        return try await withInProcessSite(siteConfiguration, batch: batch, clock: clock) { site in
             let begin = ContinuousClock.now
-            started.withLock { $0 = begin }
-            var nextTick = pace.origin
+            clock.start()
             var peak: [String: Int] = [:]
             var peakTotal = 0
             var vmCPUSeconds = 0
             var accounted = pace.origin
             var finished = false
             var wall = 0.0
+            var reconciler: Reconciler?
             while true {
                 wall = (ContinuousClock.now - begin).secondsValue
-                let now = simulatedNow()
-                vmCPUSeconds += used(site) * max(0, now - accounted)
+                let now = Int(clock.now())
+                // vCPUs held by VMs: the stand-ins know it; with libvirt, the hosts' last `hypervisor` report does.
+                let inVMs = site.libvirt == nil ? site.hosts.usedCPUs : Self.reportedUsed(site.manager, at: now)
+                vmCPUSeconds += inVMs * max(0, now - accounted)
                 accounted = max(accounted, now)
-                if now >= nextTick {
-                    await site.manager.step()
-                    let hostsSeen = await site.manager.lastHosts
-                    reportedUsed.withLock { $0 = hostsSeen.reduce(0) { $0 + $1.cpus - $1.freeCPUs } }
-                    nextTick = (now / 60 + 1) * 60
+                reconciler = await site.manager.pool.reconciler
+                guard let reconciler else {
+                    throw InProcessSiteError(
+                        message: "the Manager has no pool: \(await site.manager.pool.configurationError ?? "?")")
                 }
-                let view = await site.manager.view
+                let view = PoolView(reconciler: reconciler, batch: site.replay.snapshot())
                 for r in view.rows { peak[r.group] = max(peak[r.group] ?? 0, r.booting + r.active + r.draining) }
                 peakTotal = max(peakTotal, view.rows.reduce(0) { $0 + $1.booting + $1.active + $1.draining })
                 finished = site.replay.withBatch { b in
                     b.isFinished && b.snapshot().groups.allSatisfy { $0.pendingJobs == 0 }
                 }
-                let reconciler = await site.manager.reconciler
-                let inVMs = used(site)
                 screen.show(
                     wall: wall,
                     block: {
                         DemoTable.render(
-                            view: view, inVMs: inVMs, total: totalCPUs,
-                            counters: reconciler.counters, decisions: reconciler.decisions.suffix(3), wall: wall,
-                            elapsed: now - pace.origin)
+                            view: view, inVMs: inVMs, total: totalCPUs, counters: reconciler.counters,
+                            decisions: reconciler.decisions.suffix(3), wall: wall, elapsed: now - pace.origin)
                     }, force: finished || wall >= maxSeconds)
                 if finished || wall >= maxSeconds { break }
                 try await Task.sleep(for: .milliseconds(10))
             }
-            let reconciler = await site.manager.reconciler
+            let final = await site.manager.pool.reconciler ?? reconciler
+            let explanation = await site.manager.pool.lastExplanation
+            let trigger = await site.manager.pool.lastTrigger
+            let journaled = (try? await site.manager.journal.recentDecisions(limit: 1_000_000)) ?? []
             return DemoOutcome(
-                batch: site.replay.withBatch { $0 }, counters: reconciler.counters, peakVMs: peak,
+                batch: site.replay.withBatch { $0 }, counters: final?.counters ?? PoolCounters(), peakVMs: peak,
                 peakTotal: peakTotal, vmCPUSeconds: vmCPUSeconds, finished: finished, wall: wall,
-                decisions: reconciler.decisions)
+                decisions: final?.decisions ?? [],
+                manager: ManagerReport(
+                    explanation: explanation, trigger: trigger,
+                    rebalances: journaled.filter { $0.action == "policy.rebalance()" }.count,
+                    decisions: journaled.filter { $0.vm != nil }.count))
         }
+    }
+
+    /// vCPUs held by VMs as the Dom0 Clients last reported them (`cpus - free_vcpus` of each `hypervisor`).
+    static func reportedUsed(_ manager: Manager, at now: Int) -> Int {
+        var used = 0
+        for entry in manager.state.snapshot(at: Double(now)).clients.values where entry.identity.role == .dom0 {
+            guard case .object(let o)? = entry.properties["hypervisor"]?.value else { continue }
+            if case .int(let cpus)? = o["cpus"], case .int(let free)? = o["free_vcpus"] { used += Int(cpus - free) }
+        }
+        return used
+    }
+}
+
+/// What the Manager leaves for the summary: its last explanation and how many rebalances and pool decisions
+/// it journaled.
+struct ManagerReport: Sendable {
+    var explanation: String?
+    var trigger: String?
+    var rebalances: Int
+    var decisions: Int
+
+    /// The `vem explain` lines of one group in the last explanation (`group g4:` and its indented lines).
+    func explain(group: String) -> [String] {
+        guard let explanation else { return [] }
+        var lines: [String] = []
+        var inside = false
+        for line in explanation.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line == "group \(group):" {
+                inside = true
+            } else if inside {
+                guard line.hasPrefix("  ") else { break }
+                lines.append(line.trimmingCharacters(in: .whitespaces))
+            }
+        }
+        return lines
+    }
+}
+
+extension ManagerReport {
+    /// The summary's Manager lines: rebalances and decisions journaled, and `vem explain` for the group with
+    /// the most VMs wanted in the last rebalance (the first group when none).
+    func summary(groups: [String]) -> String {
+        var out = "manager            \(rebalances) rebalances journaled (trigger \(trigger ?? "none")), "
+        out += "\(decisions) pool decisions with their reasons\n"
+        guard let group = groups.first(where: { !explain(group: $0).isEmpty }) else { return out }
+        let lines = explain(group: group).filter { $0.hasPrefix("target:") || $0.hasPrefix("why:") }
+        out += "vem explain \(group)     " + lines.joined(separator: "; ") + "\n"
+        return out
     }
 }

@@ -4,7 +4,7 @@ import VEMPolicy
 import VEMRules
 
 /// What `policy.rebalance()` reads from the Manager's state: the batch Client's demand property
-/// (`slurm.demand` or `replay.demand`, the JSON of a ``VEMBatch/BatchSnapshot``) and every connected Dom0
+/// (`slurm_demand` or `replay_demand`, the JSON of a ``VEMBatch/BatchSnapshot``) and every connected Dom0
 /// Client's `hypervisor` property (its vCPUs and memory, free and total).
 struct PoolInputs: Sendable {
     /// Why the inputs could not be read.
@@ -21,8 +21,12 @@ struct PoolInputs: Sendable {
     /// The Dom0 hosts (named like their Clients).
     var hosts: [HostState]
 
-    /// The demand properties, in the order they are looked for.
-    static let demandProperties = ["slurm.demand": "slurm", "replay.demand": "replay"]
+    /// The demand properties and the batch prefix each implies. A site's property names are identifiers, so a
+    /// batch Client reports its `slurm.demand` (`replay.demand`) plugin as `slurm_demand` (`replay_demand`);
+    /// the plugin's own name is accepted too.
+    static let demandProperties = [
+        "slurm.demand": "slurm", "replay.demand": "replay", "slurm_demand": "slurm", "replay_demand": "replay",
+    ]
 
     static func read(_ snapshot: StateSnapshot) -> Result<PoolInputs, Missing> {
         var found: (client: String, prefix: String, batch: BatchSnapshot)?
@@ -41,7 +45,7 @@ struct PoolInputs: Sendable {
             if found != nil { break }
         }
         guard let found else {
-            let why = problems.isEmpty ? "no connected batch client has reported slurm.demand or replay.demand" : problems.joined(separator: "; ")
+            let why = problems.isEmpty ? "no connected batch client has reported slurm_demand or replay_demand" : problems.joined(separator: "; ")
             return .failure(Missing(message: why))
         }
         var hosts: [HostState] = []
