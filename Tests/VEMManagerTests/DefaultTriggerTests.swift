@@ -91,8 +91,6 @@ import VEMSite
 
                 // t=10: vem.poll; the replies fire vem.rebalance (on update), long before its 5-minute tick.
                 await h.advance(by: 10)
-                #expect(h.stats("vem.poll")?.fired == 1)
-                #expect((h.stats("vem.rebalance")?.fired ?? 0) >= 1)
                 // The first reply fires a pass at once, which may see only part of the state (and refuse: no
                 // demand reported yet, or plan on one host); the next (debounced) pass, a second later, sees all.
                 await waitUntil("every reply in the state") {
@@ -105,6 +103,8 @@ import VEMSite
                     Set(((try? await h.journal.allCommands()) ?? []).filter { $0.name == "vm.create" }.map(\.client))
                         == ["h1", "h2"]
                 }
+                #expect(h.stats("vem.poll")?.fired == 1)
+                #expect((h.stats("vem.rebalance")?.fired ?? 0) >= 1)
                 let creates = try await h.journal.allCommands().filter { $0.name == "vm.create" }
                 #expect(creates.allSatisfy { $0.trigger == "vem.rebalance" })
                 // max_booting_per_host = 1 and spread: one VM on each host, never two on one.
