@@ -6,8 +6,9 @@ import VEMSite
 
 /// The demo's site configuration: the INI text a real site would write for the Manager (`[manager]` settings
 /// and one `[group:…]` per group), compiled through ``VEMSite/Site/load(_:globals:)`` like any site. The
-/// Manager's triggers are its defaults: `vem.poll` (a property round every `poll_interval`) and
-/// `vem.rebalance` (`policy.rebalance()` on updates and every `rebalance_interval`), in trace seconds.
+/// Manager's triggers are its defaults, in trace seconds: `vem.rebalance` (`policy.rebalance()` on updates and
+/// every `rebalance_interval`) and `vem.poll` (a property round every `poll_interval`), the latter written out
+/// to ask only the Clients that report properties (the Dom0 and batch Clients, not the stand-in guests).
 public struct DemoSite: Sendable {
     /// The groups (shares are written as whole percentages).
     public var groups: [PoolGroup]
@@ -42,25 +43,33 @@ public struct DemoSite: Sendable {
     /// The INI text.
     public var ini: String {
         var lines = [
-            "# The site of `vem demo`: the Manager's settings and the groups; triggers are the Manager's defaults.",
+            "# The site of `vem demo`: the Manager's settings, vem.poll and the groups; vem.rebalance is the",
+            "# Manager's default. Every time is in trace seconds (the demo's clock).",
             "[manager]",
+            "poll_interval = \(pollInterval)s",
+            "rebalance_interval = \(rebalanceInterval)s",
             "max_booting = \(policy.maxBootingSiteWide)",
+            "max_booting_per_host = \(policy.maxBootingPerHost)",
+            "idle_timeout = \(policy.idleTimeout)s",
+            "min_lifetime = \(policy.minLifetime)s",
             "placement = \(policy.placement.rawValue)",
+            "# The replay batch cannot kill a running job: preemption stays off (the longest grace a site can write).",
             "starvation_grace = \(min(policy.starvationGrace, Self.longestGrace))s",
         ]
+        if let uri = migrationURI, policy.migrationAllowed {
+            lines += ["migration = yes", "migration_uri = \(uri)"]
+        } else {
+            lines.append("migration = no")
+        }
+        // vem.poll as the Manager's default, but asking only the Clients that report properties: the stand-in guests
+        // report none, and in the fast-forward (×10,000) asking 60 of them every 30 s would be pure load.
         lines += [
             "",
-            "# Until the Manager's default triggers land: the same two, written out.",
-            "[vem.poll]",
-            "expr = { True }",
-            "cmd = { sender.send_get_property() }",
+            "[trigger:vem.poll]",
+            "description = the Manager's default vem.poll, asking the Clients that report properties (not the guests)",
+            "expr = { len(manager.clients) != 0 }",
+            "cmd = { sender.send_get_property(clients=[c for c in manager.clients if c.role != \"domU\"]) }",
             "ticks = \(pollInterval)",
-            "",
-            "[vem.rebalance]",
-            "expr = { True }",
-            "cmd = { policy.rebalance() }",
-            "ticks = \(rebalanceInterval)",
-            "on_update_check = yes",
         ]
         for g in groups {
             lines += [

@@ -46,7 +46,7 @@ public struct InProcessSite: Sendable {
         /// Seconds of the site's clock between two periodic rebalances (`rebalance_interval`).
         public var rebalanceInterval = 60
         /// Seconds of the site's clock between two collections of the Dom0 and batch Clients' properties
-        /// (`hypervisor`, `replay_demand`: `ticks`, each pushed when it changed).
+        /// (`hypervisor`, `replay_demand`: their `ticks`; the Manager's `vem.poll` reads the cached values).
         public var propertyTicks = 30
         /// Wall time from a VM's start to its guest's Client starting.
         public var bootDelay: Duration
@@ -172,12 +172,11 @@ public func withInProcessSite<T: Sendable>(
         var options = ClientService.Configuration()
         options.extraCommands = commands
         options.extraProperties = properties.map(\.plugin)
-        // Collected every `propertyTicks` of the site's clock and pushed when changed (the Manager's `vem.poll`
-        // round reads the cache too).
+        // Collected every `propertyTicks` of the site's clock; the Manager's `vem.poll` round reads the cache.
         let definitions = properties.map {
             VEMConfig.PropertyDefinition(
                 name: $0.definition, command: $0.plugin.name, returnType: .json, ticks: configuration.propertyTicks,
-                push: .onChange, location: SourceLocation(file: "vem-demo-agent.ini", line: 1, column: 1))
+                location: SourceLocation(file: "vem-demo-agent.ini", line: 1, column: 1))
         }
         let identity = ClientIdentity(
             name: name, role: role, host: host, group: group, vmID: vmID, version: ClientService.version,

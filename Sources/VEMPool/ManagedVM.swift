@@ -39,6 +39,9 @@ public struct ManagedVM: Sendable, Hashable, Codable {
     public var registered = false
     /// When its node's registration was confirmed (a batch snapshot no later than this may not show it yet).
     public var registeredAt: Int?
+    /// When its node's drain was confirmed: a batch snapshot taken before this cannot show the node idle (a job
+    /// may have started on it between that snapshot and the drain).
+    public var drainedAt: Int?
     /// Whether its batch node runs work (from the last batch snapshot).
     public var busy = false
     /// Since when it has been idle.

@@ -11,7 +11,8 @@ extension Reconciler {
         for id in vms.keys.sorted() {
             guard var vm = vms[id] else { continue }
             if let node = nodes[id] {
-                let busy = PoolSnapshotBuilder.isBusy(node)
+                // Idle on a snapshot older than the drain proves nothing: it stays busy until a newer one says so.
+                let busy = PoolSnapshotBuilder.isBusy(node) || batch.time < (vm.drainedAt ?? Int.min)
                 if busy {
                     vm.idleSince = nil
                 } else if vm.busy || vm.idleSince == nil {
@@ -87,6 +88,7 @@ extension Reconciler {
             }
         case .drainNode:
             counters.drained += 1
+            vm.drainedAt = now
         case .removeNode:
             vm.registered = false
             vm.busy = false

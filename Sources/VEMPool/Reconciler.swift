@@ -75,7 +75,16 @@ public struct Reconciler: Sendable {
 
     /// The planner's view of the pool now.
     public func snapshot(batch: BatchSnapshot, hosts: [HostState]) -> PoolSnapshot {
-        PoolSnapshotBuilder.build(groups: groups, batch: batch, vms: inventory, hosts: hosts)
+        var snapshot = PoolSnapshotBuilder.build(groups: groups, batch: batch, vms: inventory, hosts: hosts)
+        // A VM drained after the batch snapshot was taken counts as busy: the snapshot cannot show a job that
+        // started on it before the drain, and destroying it on that word would kill the job.
+        for i in snapshot.vms.indices where !snapshot.vms[i].busy {
+            if let drained = vms[snapshot.vms[i].id]?.drainedAt, batch.time < drained {
+                snapshot.vms[i].busy = true
+                snapshot.vms[i].idleSince = nil
+            }
+        }
+        return snapshot
     }
 
     /// One rebalancing step: observe the batch snapshot, build the pool snapshot, plan, and turn the plan into

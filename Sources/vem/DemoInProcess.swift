@@ -42,16 +42,17 @@ extension Demo {
             var accounted = pace.origin
             var finished = false
             var wall = 0.0
-            var reconciler: Reconciler?
             while true {
                 wall = (ContinuousClock.now - begin).secondsValue
                 let now = Int(clock.now())
                 // vCPUs held by VMs: the stand-ins know it; with libvirt, the hosts' last `hypervisor` report does.
-                let inVMs = site.libvirt == nil ? site.hosts.usedCPUs : Self.reportedUsed(site.manager, at: now)
+                let snapshot = site.manager.state.snapshot(at: Double(now))
+                let inVMs = site.libvirt == nil ? site.hosts.usedCPUs : Self.reportedUsed(snapshot)
                 vmCPUSeconds += inVMs * max(0, now - accounted)
                 accounted = max(accounted, now)
-                reconciler = await site.manager.pool.reconciler
-                guard let reconciler else {
+                // Read, used and dropped within the pass: a copy held across the sleep would make the Manager
+                // copy its reconciler (and decision log) on its next change.
+                guard let reconciler = await site.manager.pool.reconciler else {
                     throw InProcessSiteError(
                         message: "the Manager has no pool: \(await site.manager.pool.configurationError ?? "?")")
                 }
@@ -67,11 +68,12 @@ extension Demo {
                         DemoTable.render(
                             view: view, inVMs: inVMs, total: totalCPUs, counters: reconciler.counters,
                             decisions: reconciler.decisions.suffix(3), wall: wall, elapsed: now - pace.origin)
+                            + Self.managerLine(site.manager, snapshot, now: now)
                     }, force: finished || wall >= maxSeconds)
                 if finished || wall >= maxSeconds { break }
                 try await Task.sleep(for: .milliseconds(10))
             }
-            let final = await site.manager.pool.reconciler ?? reconciler
+            let final = await site.manager.pool.reconciler
             let explanation = await site.manager.pool.lastExplanation
             let trigger = await site.manager.pool.lastTrigger
             let journaled = (try? await site.manager.journal.recentDecisions(limit: 1_000_000)) ?? []
@@ -86,10 +88,23 @@ extension Demo {
         }
     }
 
+    /// The Manager's line of the live table: its triggers' evaluations and how old its view of the batch is.
+    static func managerLine(_ manager: Manager, _ snapshot: StateSnapshot, now: Int) -> String {
+        let stats = manager.triggerWatch.triggerStats
+        let counts = stats.map { "\($0.name) ×\($0.evaluations)" }.joined(separator: ", ")
+        var age = "no demand reported yet"
+        for entry in snapshot.clients.values where entry.identity.role == .batch {
+            if case .object(let o)? = entry.properties["replay_demand"]?.value, case .int(let t)? = o["time"] {
+                age = "its demand view is \(formatSeconds(max(0, now - Int(t)))) old"
+            }
+        }
+        return "manager: \(counts); \(age)\n"
+    }
+
     /// vCPUs held by VMs as the Dom0 Clients last reported them (`cpus - free_vcpus` of each `hypervisor`).
-    static func reportedUsed(_ manager: Manager, at now: Int) -> Int {
+    static func reportedUsed(_ snapshot: StateSnapshot) -> Int {
         var used = 0
-        for entry in manager.state.snapshot(at: Double(now)).clients.values where entry.identity.role == .dom0 {
+        for entry in snapshot.clients.values where entry.identity.role == .dom0 {
             guard case .object(let o)? = entry.properties["hypervisor"]?.value else { continue }
             if case .int(let cpus)? = o["cpus"], case .int(let free)? = o["free_vcpus"] { used += Int(cpus - free) }
         }

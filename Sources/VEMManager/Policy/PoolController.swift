@@ -37,6 +37,8 @@ public actor PoolController {
     var mapping = PoolCommandMapping()
     var batchClient: String?
     var seenDecisions = 0
+    /// The batch Client's last demand reading, decoded.
+    var decodedBatch: PoolInputs.DecodedBatch?
     /// The trigger each operation in flight was issued for.
     var triggers: [Int: String] = [:]
     /// The address each VM's DomU Client connected from (its node address in the batch system).
@@ -69,6 +71,7 @@ public actor PoolController {
     /// is taken to be its last change). Returns the VMs adopted and the reasons others were not.
     func adopt(_ records: [InventoryRecord]) -> (adopted: Int, skipped: [String]) {
         guard var reconciler else { return (0, records.map { "\($0.name): no usable groups" }) }
+        self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
         var adopted = 0
         var skipped: [String] = []
         for r in records {
@@ -99,13 +102,14 @@ public actor PoolController {
             return Outcome(refusal: "the groups cannot be used: \(configurationError ?? "none configured")")
         }
         let inputs: PoolInputs
-        switch PoolInputs.read(snapshot) {
+        switch PoolInputs.read(snapshot, cache: &decodedBatch) {
         case .success(let i): inputs = i
         case .failure(let reason): return Outcome(refusal: reason.message)
         }
         batchClient = inputs.batchClient
         mapping.batchPrefix = inputs.batchPrefix
         let t = Int(now)
+        self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
         let step: Reconciler.Step
         do {
             step = try reconciler.rebalance(batch: inputs.batch, hosts: inputs.hosts, now: t, planner: planner)
@@ -124,6 +128,7 @@ public actor PoolController {
     /// An operation's command finished (`error` nil: it succeeded).
     func settle(_ operation: Int, error: String?, now: Double) -> Outcome {
         guard var reconciler else { return Outcome() }
+        self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
         let trigger = triggers.removeValue(forKey: operation) ?? "policy"
         let next =
             if let error { reconciler.onFailed(operation, message: error, now: Int(now)) } else {
@@ -138,6 +143,7 @@ public actor PoolController {
     /// node's name).
     func clientJoined(vm: String, address: String? = nil, now: Double) -> Outcome {
         guard var reconciler, reconciler.vms[vm] != nil else { return Outcome() }
+        self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
         if let address, !Self.isLoopback(address) { addresses[vm] = address } else { addresses[vm] = nil }
         let next = reconciler.onClientJoined(vm, now: Int(now))
         self.reconciler = reconciler

@@ -28,18 +28,32 @@ struct PoolInputs: Sendable {
         "slurm.demand": "slurm", "replay.demand": "replay", "slurm_demand": "slurm", "replay_demand": "replay",
     ]
 
-    static func read(_ snapshot: StateSnapshot) -> Result<PoolInputs, Missing> {
+    /// The last batch snapshot decoded, by the reading it came from: a rebalance that finds the same reading
+    /// (same Client, property and arrival) reuses it instead of decoding the JSON again.
+    struct DecodedBatch: Sendable {
+        var client: String
+        var property: String
+        var receivedAt: Double
+        var batch: BatchSnapshot
+    }
+
+    static func read(_ snapshot: StateSnapshot, cache: inout DecodedBatch?) -> Result<PoolInputs, Missing> {
         var found: (client: String, prefix: String, batch: BatchSnapshot)?
         var problems: [String] = []
         for (name, entry) in snapshot.clients.sorted(by: { $0.key < $1.key })
         where entry.connected && entry.identity.role == .batch {
             for (property, prefix) in demandProperties.sorted(by: { $0.key > $1.key }) {
                 guard let reading = entry.properties[property] else { continue }
+                if let c = cache, c.client == name, c.property == property, c.receivedAt == reading.receivedAt {
+                    found = (name, prefix, c.batch)
+                    break
+                }
                 guard let value = reading.value, let batch = decodeBatch(value) else {
                     problems.append("\(name)'s \(property) is not a batch snapshot\(reading.error.map { " (\($0))" } ?? "")")
                     continue
                 }
                 found = (name, prefix, batch)
+                cache = DecodedBatch(client: name, property: property, receivedAt: reading.receivedAt, batch: batch)
                 break
             }
             if found != nil { break }
