@@ -157,7 +157,7 @@ struct Demo: AsyncParsableCommand {
                 + "(\(formatSeconds(outcome.batch.now - outcome.batch.origin)) simulated"
                 + (outcome.finished ? ", every job done)" : ", stopped before every job was done)"))
         print(ComparisonText.render(comparison, shares: source.groups), terminator: "")
-        if let m = outcome.manager { print(m.summary(groups: source.groups.map(\.name)), terminator: "") }
+        if let m = outcome.manager { print(m.summary(), terminator: "") }
     }
 
     func runSimulated(

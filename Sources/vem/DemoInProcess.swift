@@ -77,6 +77,10 @@ extension Demo {
             let explanation = await site.manager.pool.lastExplanation
             let trigger = await site.manager.pool.lastTrigger
             let journaled = (try? await site.manager.journal.recentDecisions(limit: 1_000_000)) ?? []
+            // `vem explain` for the group with the largest share: the last plan's account and its last decision.
+            let group = source.groups.max { $0.share < $1.share }?.name
+            var lastAbout: DecisionRecord?
+            if let group { lastAbout = (try? await site.manager.journal.decisions(about: group, limit: 1))?.first }
             return DemoOutcome(
                 batch: site.replay.withBatch { $0 }, counters: final?.counters ?? PoolCounters(), peakVMs: peak,
                 peakTotal: peakTotal, vmCPUSeconds: vmCPUSeconds, finished: finished, wall: wall,
@@ -84,7 +88,7 @@ extension Demo {
                 manager: ManagerReport(
                     explanation: explanation, trigger: trigger,
                     rebalances: journaled.filter { $0.action == "policy.rebalance()" }.count,
-                    decisions: journaled.filter { $0.vm != nil }.count))
+                    decisions: journaled.filter { $0.vm != nil }.count, group: group, lastDecision: lastAbout))
         }
     }
 
@@ -119,6 +123,9 @@ struct ManagerReport: Sendable {
     var trigger: String?
     var rebalances: Int
     var decisions: Int
+    /// The group `vem explain` is shown for, and the last journaled decision about it.
+    var group: String?
+    var lastDecision: DecisionRecord?
 
     /// The `vem explain` lines of one group in the last explanation (`group g4:` and its indented lines).
     func explain(group: String) -> [String] {
@@ -138,14 +145,22 @@ struct ManagerReport: Sendable {
 }
 
 extension ManagerReport {
-    /// The summary's Manager lines: rebalances and decisions journaled, and `vem explain` for the group with
-    /// the most VMs wanted in the last rebalance (the first group when none).
-    func summary(groups: [String]) -> String {
+    /// The summary's Manager lines: the rebalances and decisions it journaled, and `vem explain GROUP` for one
+    /// group: its part of the last plan and the last decision about it, with its trigger and reason.
+    func summary() -> String {
         var out = "manager            \(rebalances) rebalances journaled (trigger \(trigger ?? "none")), "
         out += "\(decisions) pool decisions with their reasons\n"
-        guard let group = groups.first(where: { !explain(group: $0).isEmpty }) else { return out }
+        guard let group else { return out }
         let lines = explain(group: group).filter { $0.hasPrefix("target:") || $0.hasPrefix("why:") }
-        out += "vem explain \(group)     " + lines.joined(separator: "; ") + "\n"
+        if !lines.isEmpty {
+            out += "vem explain \(group)".padding(toLength: 19, withPad: " ", startingAt: 0)
+            out += "last plan: " + lines.map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+                .joined(separator: "; ") + "\n"
+        }
+        if let d = lastDecision {
+            out += String(repeating: " ", count: 19) + "t=\(Int(d.time)) [\(d.trigger)] \(d.action)"
+            out += (d.vm.map { " \($0)" } ?? "") + ": \(d.reason)\n"
+        }
         return out
     }
 }

@@ -80,6 +80,33 @@ import VEMPolicy
         #expect(r.operationsInFlight.isEmpty)
     }
 
+    /// A Manager reads the batch system through properties, so its snapshot may predate a drain it sent: a job
+    /// that started on the node between that snapshot and the drain is not in it. Such a snapshot cannot show the
+    /// drained VM idle; one taken after the drain can.
+    @Test func aSnapshotOlderThanTheDrainDoesNotMakeTheDrainedVMIdle() throws {
+        var r = try make()
+        let vm = try activeVM(&r)
+        #expect(r.observe(batch(600, nodes: [node(vm)]), now: 600).isEmpty)
+        let drain = r.apply(plan([Directive(.drain(vm: vm), reason: "surplus")]), now: 1000)
+        #expect(r.onSucceeded(drain[0].id, now: 1000).isEmpty)
+        #expect(r.vms[vm]?.drainedAt == 1000)
+        // Taken at 990, before the drain: idle in it, yet busy for the planner (no idle time to destroy on).
+        let stale = batch(990, nodes: [node(vm)])
+        #expect(r.observe(stale, now: 1010).isEmpty)
+        #expect(r.vms[vm]?.busy == true)
+        #expect(r.vms[vm]?.idleSince == nil)
+        let before = try #require(r.snapshot(batch: stale, hosts: []).vms.first { $0.id == vm })
+        #expect(before.busy)
+        #expect(before.idleSince == nil)
+        // Taken at 1020, after it: idle, and destroyable.
+        let fresh = batch(1020, nodes: [node(vm, draining: true)])
+        #expect(r.observe(fresh, now: 1030).isEmpty)
+        #expect(r.vms[vm]?.busy == false)
+        #expect(r.vms[vm]?.idleSince == 1030)
+        let after = try #require(r.snapshot(batch: fresh, hosts: []).vms.first { $0.id == vm })
+        #expect(!after.busy)
+    }
+
     @Test func aClientThatJoinsBeforeTheCreateResultIsRegisteredAfterIt() throws {
         var r = try make()
         let op = try #require(r.apply(plan([Directive(.create(group: "cms", host: "h1"), reason: "")]), now: 0).first)
