@@ -35,18 +35,22 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let trace = dir.appendingPathComponent("burst.swf")
         try SimulateTests.burst.write(to: trace, atomically: true, encoding: .utf8)
-        // Two hours of trace in 4 s (×1800): a millisecond of wall time is 1.8 simulated seconds.
+        // Two hours of trace in 4 s (×1800): a millisecond of wall time is 1.8 simulated seconds. The Manager runs
+        // on that clock: vem.poll every 30 simulated seconds, vem.rebalance on the replies and every minute.
         let out = try await runVEM([
             "demo", "--trace", trace.path, "--window", "0:2h", "--sample", "1", "--hosts", "1", "--cpus-per-host", "4",
             "--seconds", "4", "--every", "1", "--decisions", dir.appendingPathComponent("decisions.log").path,
         ])
         #expect(out.status == 0, "\(out.stderr)")
-        #expect(out.stdout.contains("in one process over loopback TCP"))
+        #expect(out.stdout.contains("in one process over loopback TCP: the Manager"))
         let summary = try #require(out.stdout.components(separatedBy: "summary after").last)
         #expect(summary.contains("every job done"))
         #expect(summary.contains("VMs created 5"))
         #expect(summary.contains("failed operations 0"))
         #expect(summary.contains("shorter with the pool"))
+        // The real Manager made the decisions: its vem.rebalance trigger, journaled with their reasons.
+        #expect(summary.contains("rebalances journaled (trigger vem.rebalance)"))
+        #expect(summary.contains("[vem.rebalance]"))
         let log = try String(contentsOf: dir.appendingPathComponent("decisions.log"), encoding: .utf8)
         #expect(log.contains("register g1-vm-4 on host1: its Client joined"))
         #expect(log.components(separatedBy: " create ").count - 1 == 5)
