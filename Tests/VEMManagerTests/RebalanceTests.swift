@@ -75,14 +75,45 @@ final class WireFakeClient: Sendable {
             ])
     }
 
-    static func batch(_ bus: InMemoryBus) throws -> WireFakeClient {
+    static func batch(_ bus: InMemoryBus, property: String = "slurm.demand") throws -> WireFakeClient {
         let snapshot = BatchSnapshot(
             time: 0, groups: [GroupDemand(group: "B", pendingJobs: 3, pendingCPUs: 6, longestWait: 120)])
         let text = String(decoding: try JSONEncoder().encode(snapshot), as: UTF8.self)
         return WireFakeClient(
             bus: bus,
             identity: ClientIdentity(name: "slurmctl", role: .batch, host: "slurmctl", version: "1.0.0", incarnation: 1),
-            properties: ["slurm.demand": .string(text)])
+            properties: [property: .string(text)])
+    }
+
+    /// A site's batch Client reports the demand as a configured property, `[slurm_demand] command = slurm.demand`
+    /// (a property name cannot have a dot): the rebalance reads it and plans the creates on the Slurm prefix.
+    @Test func theConfiguredSlurmDemandPropertyDrivesTheRebalance() async throws {
+        let site = try loadSite(Self.configuration)
+        try await Harness.run(site: site) { h in
+            let hosts = [Self.dom0(h.bus, "h1")]
+            let batch = try Self.batch(h.bus, property: "slurm_demand")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for fake in hosts + [batch] {
+                    let client = fake.client
+                    group.addTask { try await client.run() }
+                }
+                defer { group.cancelAll() }
+                for fake in hosts + [batch] { await h.waitForClient(fake.identity.name) }
+                await h.advance(by: 30)
+                await waitUntil("properties in the state") {
+                    h.snapshot.clients["slurmctl"]?.properties["slurm_demand"] != nil
+                        && h.snapshot.clients["h1"]?.properties["hypervisor"] != nil
+                }
+                await h.advance(by: 30)
+                await waitUntil("the rebalance decision recorded") {
+                    ((try? await h.journal.recentDecisions()) ?? []).contains { $0.action == "policy.rebalance()" }
+                }
+                let rebalance = try #require(
+                    try await h.journal.recentDecisions().first { $0.action == "policy.rebalance()" })
+                #expect(rebalance.reason.hasPrefix("planned"), "\(rebalance.reason)")
+                #expect(try await h.journal.allCommands().contains { $0.name == "vm.create" && $0.client == "h1" })
+            }
+        }
     }
 
     @Test func rebalanceCreatesAVMForTheGroupWithDemandAndExplainsIt() async throws {

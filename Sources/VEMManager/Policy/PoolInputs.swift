@@ -4,7 +4,7 @@ import VEMPolicy
 import VEMRules
 
 /// What `policy.rebalance()` reads from the Manager's state: the batch Client's demand property
-/// (`slurm.demand` or `replay.demand`, the JSON of a ``VEMBatch/BatchSnapshot``) and every connected Dom0
+/// (`slurm_demand` or `replay_demand`, the JSON of a ``VEMBatch/BatchSnapshot``; see ``demandProperties``) and every connected Dom0
 /// Client's `hypervisor` property (its vCPUs and memory, free and total).
 struct PoolInputs: Sendable {
     /// Why the inputs could not be read.
@@ -21,15 +21,20 @@ struct PoolInputs: Sendable {
     /// The Dom0 hosts (named like their Clients).
     var hosts: [HostState]
 
-    /// The demand properties, in the order they are looked for.
-    static let demandProperties = ["slurm.demand": "slurm", "replay.demand": "replay"]
+    /// The demand properties and the plugin prefix of their batch system, in the order they are looked for. A
+    /// configured property cannot have a dot in its name (triggers read it as `c.slurm_demand`), so a site names
+    /// it after its plugin with `_` (`[slurm_demand] command = slurm.demand`); the dotted names are what
+    /// in-process Clients that report their plugins' values directly use.
+    static let demandProperties: [(name: String, prefix: String)] = [
+        ("slurm_demand", "slurm"), ("slurm.demand", "slurm"), ("replay_demand", "replay"), ("replay.demand", "replay"),
+    ]
 
     static func read(_ snapshot: StateSnapshot) -> Result<PoolInputs, Missing> {
         var found: (client: String, prefix: String, batch: BatchSnapshot)?
         var problems: [String] = []
         for (name, entry) in snapshot.clients.sorted(by: { $0.key < $1.key })
         where entry.connected && entry.identity.role == .batch {
-            for (property, prefix) in demandProperties.sorted(by: { $0.key > $1.key }) {
+            for (property, prefix) in demandProperties {
                 guard let reading = entry.properties[property] else { continue }
                 guard let value = reading.value, let batch = decodeBatch(value) else {
                     problems.append("\(name)'s \(property) is not a batch snapshot\(reading.error.map { " (\($0))" } ?? "")")
@@ -41,7 +46,7 @@ struct PoolInputs: Sendable {
             if found != nil { break }
         }
         guard let found else {
-            let why = problems.isEmpty ? "no connected batch client has reported slurm.demand or replay.demand" : problems.joined(separator: "; ")
+            let why = problems.isEmpty ? "no connected batch client has reported slurm_demand or replay_demand" : problems.joined(separator: "; ")
             return .failure(Missing(message: why))
         }
         var hosts: [HostState] = []
