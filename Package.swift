@@ -79,7 +79,7 @@ let package = Package(
             dependencies: [
                 "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch", "VEMSite", "VEMAgent", "VEMBus",
                 "VEMHub", "VEMNATS", "VEMClient", "VEMManager", "VEMPolicy", "VEMPool", "VEMReplayAgent",
-                "VEMDemo", logging,
+                "VEMDemo", "VEMSlurm", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio
