@@ -125,6 +125,11 @@ let package = Package(
         .testTarget(name: "VEMPoolTests", dependencies: ["VEMPool", "VEMPolicy", "VEMBatch", "VEMConfig"]),
         .testTarget(name: "VEMReplayAgentTests", dependencies: ["VEMReplayAgent", "VEMAgent", "VEMBatch"]),
         .testTarget(name: "DemoIntegrationTests", dependencies: ["VEMDemo", "VEMPool", "VEMBatch", "VEMPolicy"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "vem", "VEMClient", "VEMHypervisorPlugins", "VEMLibvirt", "VEMSlurm", "VEMBatch", "VEMAgent", logging,
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )
