@@ -149,14 +149,18 @@ final class WireFakeClient: Sendable {
                 }
                 let creates = hosts.flatMap(\.executedCommands).filter { $0.name == "vm.create" }
                 #expect(creates.count == planned.count)
-                #expect(creates.allSatisfy { $0.arguments.contains(NamedValue("group", .string("B"))) })
+                // Positional `key=value` words, as the vm.* plugins take them (a Client refuses other named arguments).
+                #expect(creates.allSatisfy { $0.arguments.contains(NamedValue("", .string("group=B"))) })
                 let create = try #require(creates.first)
                 let vm = try #require(
-                    create.arguments.first { $0.name == "vm" }.flatMap { if case .string(let s) = $0.value { s } else { nil } })
-                let target = JSON.string(vm)
+                    create.arguments.lazy.compactMap { a -> String? in
+                        guard a.name.isEmpty, case .string(let s) = a.value, s.hasPrefix("vm=") else { return nil }
+                        return String(s.dropFirst(3))
+                    }.first)
+                let target = JSON.string("vm=" + vm)
                 let journaled = try #require(
                     try await h.journal.allCommands().first { command in
-                        command.name == "vm.create" && command.arguments.contains { $0.name == "vm" && $0.value == target }
+                        command.name == "vm.create" && command.arguments.contains { $0.name.isEmpty && $0.value == target }
                     })
                 #expect(journaled.trigger == "rebalance")
 

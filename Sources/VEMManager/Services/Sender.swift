@@ -150,12 +150,9 @@ public final class Sender: Service, Sendable {
         }
         var pendings: [PendingCommand] = []
         for d in outcome.dispatches {
-            let arguments = d.command.arguments.enumerated().map { i, text in
-                if let eq = text.firstIndex(of: "="), d.command.target != .batch {
-                    return NamedValue(String(text[..<eq]), .string(String(text[text.index(after: eq)...])))
-                }
-                return NamedValue("arg\(i + 1)", .string(text))
-            }
+            // Positional, as the plugins take them (`vm.create group=a vm=a-vm-1 …`, `slurm.register node …`):
+            // a Client refuses named arguments other than `timeout`.
+            let arguments = d.command.arguments.map { NamedValue("", .string($0)) }
             do {
                 let pending = try await submit(
                     client: d.client, name: d.command.name, arguments: arguments, trigger: d.trigger, at: now)
