@@ -18,11 +18,15 @@ public struct ClientIdentity: Hashable, Sendable, CustomStringConvertible {
     public var version: String
     /// Chosen anew at every Client process start; a new value means the previous process is gone.
     public var incarnation: UInt64
+    /// The IP address the Client's connection comes from, as the bus saw it (nil when the transport does not
+    /// know one). Not announced by the Client: filled in by the Manager's side of the bus. The Manager gives it
+    /// to the batch system as a new VM's node address.
+    public var address: String?
 
     /// Creates an identity.
     public init(
         name: String, role: ClientRole, host: String, group: String? = nil, vmID: String? = nil,
-        version: String, incarnation: UInt64
+        version: String, incarnation: UInt64, address: String? = nil
     ) {
         self.name = name
         self.role = role
@@ -31,6 +35,7 @@ public struct ClientIdentity: Hashable, Sendable, CustomStringConvertible {
         self.vmID = vmID
         self.version = version
         self.incarnation = incarnation
+        self.address = address
     }
 
     /// The identity announced by a `hello` (its token and resume state are dropped).
@@ -47,6 +52,24 @@ public struct ClientIdentity: Hashable, Sendable, CustomStringConvertible {
         Hello(
             name: name, role: role, host: host, group: group, vmID: vmID, version: version, incarnation: incarnation,
             token: token)
+    }
+
+    /// Two identities are equal when the Client says the same of itself: ``address`` (where the connection came
+    /// from, not who the Client is) does not count.
+    public static func == (lhs: ClientIdentity, rhs: ClientIdentity) -> Bool {
+        lhs.name == rhs.name && lhs.role == rhs.role && lhs.host == rhs.host && lhs.group == rhs.group
+            && lhs.vmID == rhs.vmID && lhs.version == rhs.version && lhs.incarnation == rhs.incarnation
+    }
+
+    /// Hashes what ``==`` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(role)
+        hasher.combine(host)
+        hasher.combine(group)
+        hasher.combine(vmID)
+        hasher.combine(version)
+        hasher.combine(incarnation)
     }
 
     /// `name (role, incarnation N)`; no secrets.

@@ -63,9 +63,12 @@ public final class InMemoryBus: EngineBackedBus {
 final class InMemoryConnection: Sendable {
     final class ManagerEnd: ManagerLink {
         let peer: String
+        let peerAddress: String?
         let connection: InMemoryConnection
         init(peer: String, connection: InMemoryConnection) {
             self.peer = peer
+            // The in-memory transport "sees" the address the test gave the Client's identity.
+            peerAddress = connection.client.address
             self.connection = connection
         }
         func transmit(_ messages: [Message]) { connection.toClient(messages) }

@@ -21,10 +21,13 @@ public final class InMemoryClient: ClientBus {
     /// The Client engine (command stream, Runner, events).
     public let engine: ClientEngine
     let bus: InMemoryBus
+    /// The address the Manager's side sees this Client connect from (the identity's, as given).
+    let address: String?
     private let state = Mutex(State())
 
     init(bus: InMemoryBus, identity: ClientIdentity, token: String, handlers: ClientHandlers) {
         self.bus = bus
+        address = identity.address
         engine = ClientEngine(identity: identity, token: token, handlers: handlers, logger: bus.logger)
     }
 

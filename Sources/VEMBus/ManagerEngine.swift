@@ -163,7 +163,8 @@ public final class ManagerEngine: Sendable {
         if let reject = configuration.admission.check(hello) {
             return refuse(reject, phase: &phase, link: link)
         }
-        let identity = ClientIdentity(hello: hello)
+        var identity = ClientIdentity(hello: hello)
+        identity.address = link.peerAddress
         let record = registry.withLock { registry in
             if let record = registry.records[identity.name] { return record }
             let record = ClientRecord(

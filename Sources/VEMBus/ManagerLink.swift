@@ -6,10 +6,17 @@ import VEMProtocol
 public protocol ManagerLink: AnyObject, Sendable {
     /// A description of the peer for logs (`127.0.0.1:53211`); no secrets.
     var peer: String { get }
+    /// The peer's IP address (no port), when the transport knows it.
+    var peerAddress: String? { get }
     /// Sends messages on this connection, in order. Safe from any thread; never blocks.
     func transmit(_ messages: [Message])
     /// Closes the connection; the transport then reports it with ``ManagerEngine/linkClosed(phase:link:reason:)``.
     func close(reason: String)
+}
+
+extension ManagerLink {
+    /// Unknown, by default.
+    public var peerAddress: String? { nil }
 }
 
 /// Where one connection stands, kept by the transport beside the connection (on its event loop) and handed to

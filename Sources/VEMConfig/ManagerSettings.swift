@@ -33,23 +33,41 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
     public var httpListen: HostPort?
     /// The journal file recording decisions and commands. Default: nil (kept in memory only).
     public var journal: String?
-    /// At most this many VMs booting at once. Default: 4.
+    /// At most this many VMs booting at once over the whole site. Default: 4.
     public var maxBooting: Int
+    /// At most this many VMs booting at once on one host. Default: 2.
+    public var maxBootingPerHost: Int
     /// Placement of new VMs. Default: ``PlacementStrategy/pack``.
     public var placement: PlacementStrategy
-    /// Evaluation steps one trigger may take before it is stopped. Default: 10 000.
+    /// Evaluation steps one trigger may take before it is stopped. Default: 100 000.
     public var stepBudget: Int
     /// How long a group below its share may starve before running jobs are preempted. Default: 30 min.
     public var starvationGrace: Duration
-    /// The least time between two rebalancing actions for the same group (damping). Default: 2 min.
-    public var rebalanceCooldown: Duration
+    /// How long a VM must have been idle before it may be drained. Default: 5 min.
+    public var idleTimeout: Duration
+    /// How long a VM lives at least before it may be drained. Default: 10 min.
+    public var minLifetime: Duration
+    /// Whether the planner may live-migrate VMs to gather scattered free room. Default: yes.
+    public var migration: Bool
+    /// The libvirt URI a VM is migrated to, `{host}` standing for the destination host's Client name.
+    /// Default: `qemu+ssh://{host}/system`.
+    public var migrationURI: String
+    /// Whether the Manager adds its default triggers (`vem.poll`, `vem.rebalance`) when groups are configured.
+    /// A trigger of the same name in the configuration replaces the default one. Default: yes.
+    public var defaultTriggers: Bool
+    /// Seconds between two property rounds of the default `vem.poll` trigger. Default: 30.
+    public var pollInterval: Int
+    /// Seconds between two periodic `policy.rebalance()` of the default `vem.rebalance` trigger (which also
+    /// runs whenever properties arrive). Default: 60.
+    public var rebalanceInterval: Int
     /// Where the `[manager]` section is, when there was one.
     public var location: SourceLocation?
 
     /// The keys a `[manager]` section accepts.
     public static let keys = [
         "bus", "listen", "nats_url", "token_file", "heartbeat_interval", "http_listen", "journal", "max_booting",
-        "placement", "step_budget", "starvation_grace", "rebalance_cooldown",
+        "max_booting_per_host", "placement", "step_budget", "starvation_grace", "idle_timeout", "min_lifetime",
+        "migration", "migration_uri", "default_triggers", "poll_interval", "rebalance_interval",
     ]
 
     /// The default settings.
@@ -62,10 +80,17 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         httpListen = nil
         journal = nil
         maxBooting = 4
+        maxBootingPerHost = 2
         placement = .pack
         stepBudget = 100_000
         starvationGrace = .seconds(30 * 60)
-        rebalanceCooldown = .seconds(120)
+        idleTimeout = .seconds(300)
+        minLifetime = .seconds(600)
+        migration = true
+        migrationURI = "qemu+ssh://{host}/system"
+        defaultTriggers = true
+        pollInterval = 30
+        rebalanceInterval = 60
         location = nil
     }
 }
@@ -93,10 +118,26 @@ extension ManagerSettings {
         m.httpListen = d.address("http_listen", allowPortZero: true)
         m.journal = d.string("journal")
         m.maxBooting = d.integer("max_booting", in: 1...10_000) ?? m.maxBooting
+        m.maxBootingPerHost = d.integer("max_booting_per_host", in: 1...10_000) ?? m.maxBootingPerHost
         m.placement = d.choice("placement", as: PlacementStrategy.self) ?? m.placement
         m.stepBudget = d.integer("step_budget", in: 1...100_000_000) ?? m.stepBudget
         m.starvationGrace = d.duration("starvation_grace", minimumMilliseconds: 0) ?? m.starvationGrace
-        m.rebalanceCooldown = d.duration("rebalance_cooldown", minimumMilliseconds: 0) ?? m.rebalanceCooldown
+        m.idleTimeout = d.duration("idle_timeout", minimumMilliseconds: 0) ?? m.idleTimeout
+        m.minLifetime = d.duration("min_lifetime", minimumMilliseconds: 0) ?? m.minLifetime
+        m.migration = d.boolean("migration") ?? m.migration
+        if let value = d.plain("migration_uri") {
+            if value.text.contains("://"), !value.text.contains(where: \.isWhitespace) {
+                m.migrationURI = value.text
+            } else {
+                d.error(
+                    value,
+                    "invalid libvirt URI \(quoted(value.text)) for 'migration_uri': expected driver+transport://host/path, "
+                        + "with {host} for the destination (qemu+ssh://{host}/system)")
+            }
+        }
+        m.defaultTriggers = d.boolean("default_triggers") ?? m.defaultTriggers
+        m.pollInterval = d.seconds("poll_interval", in: 1...86_400) ?? m.pollInterval
+        m.rebalanceInterval = d.seconds("rebalance_interval", in: 1...86_400) ?? m.rebalanceInterval
         d.finish()
         log.append(d.log)
         return d.log.hasErrors ? nil : m

@@ -52,7 +52,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         let peer = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
-        let link = HubServerLink(peer: peer, eventLoop: context.eventLoop, handler: self)
+        let link = HubServerLink(
+            peer: peer, peerAddress: context.channel.remoteAddress?.ipAddress, eventLoop: context.eventLoop,
+            handler: self)
         self.link = link
         registry.add(link)
         let sweeper = sweepers.sweeper(for: context.eventLoop)
@@ -213,10 +215,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 /// The engine's handle on one connection: safe from any thread (hops to the event loop when needed).
 final class HubServerLink: ManagerLink {
     let peer: String
+    let peerAddress: String?
     private let handler: LoopHandle<ServerConnectionHandler>
 
-    init(peer: String, eventLoop: any EventLoop, handler: ServerConnectionHandler) {
+    init(peer: String, peerAddress: String?, eventLoop: any EventLoop, handler: ServerConnectionHandler) {
         self.peer = peer
+        self.peerAddress = peerAddress
         self.handler = LoopHandle(handler, eventLoop: eventLoop)
     }
 

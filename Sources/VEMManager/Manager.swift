@@ -2,6 +2,7 @@ import Logging
 import ServiceLifecycle
 import VEMBus
 import VEMConfig
+import VEMPolicy
 import VEMSite
 
 /// The Manager: state, journal, and its three services — the Listener, the Sender and TriggerWatch — over one
@@ -84,7 +85,10 @@ public final class Manager: Sendable {
         startedAt = clock.now()
         let state = ManagerState()
         self.state = state
-        let pool = PoolController(groups: site.configuration.groups)
+        let settings = site.configuration.manager ?? ManagerSettings()
+        let pool = PoolController(
+            groups: site.configuration.groups, policy: PolicyConfiguration(settings),
+            migrationURI: settings.migrationURI)
         self.pool = pool
         let sender = Sender(bus: bus, journal: journal, state: state, clock: clock, logger: logger, pool: pool)
         self.sender = sender
@@ -95,7 +99,9 @@ public final class Manager: Sendable {
         listener = Listener(
             bus: bus, journal: journal, state: state, clock: clock, logger: logger,
             propertiesUpdated: { names in watch.propertiesUpdated(names) },
-            domUJoined: { vm in sender.enqueuePool(await pool.clientJoined(vm: vm, now: clock.now())) })
+            domUJoined: { vm, address in
+                sender.enqueuePool(await pool.clientJoined(vm: vm, address: address, now: clock.now()))
+            })
     }
 
     /// The Manager's services: Listener, Sender, TriggerWatch.

@@ -33,14 +33,23 @@ public struct PoolCommand: Sendable, Hashable, Codable, CustomStringConvertible 
 public struct PoolCommandMapping: Sendable, Hashable, Codable {
     /// The batch driver's plugin prefix: `slurm` (default) or `replay`.
     public var batchPrefix: String
-    /// The libvirt URI by which each host is reached for a live migration; a host not listed is reached as
-    /// `qemu+ssh://<host>/system`.
+    /// The libvirt URI by which each host is reached for a live migration; a host not listed is reached by
+    /// ``migrationURITemplate``.
     public var migrationURIs: [String: String]
+    /// The URI of a host not in ``migrationURIs``, `{host}` standing for its name (default
+    /// ``defaultMigrationURI``).
+    public var migrationURITemplate: String
+    /// `qemu+ssh://{host}/system`.
+    public static let defaultMigrationURI = "qemu+ssh://{host}/system"
 
     /// Creates a mapping.
-    public init(batchPrefix: String = "slurm", migrationURIs: [String: String] = [:]) {
+    public init(
+        batchPrefix: String = "slurm", migrationURIs: [String: String] = [:],
+        migrationURITemplate: String = Self.defaultMigrationURI
+    ) {
         self.batchPrefix = batchPrefix
         self.migrationURIs = migrationURIs
+        self.migrationURITemplate = migrationURITemplate
     }
 
     /// The command that carries out `operation`.
@@ -63,7 +72,7 @@ public struct PoolCommandMapping: Sendable, Hashable, Codable {
         case .destroyVM(let host):
             return PoolCommand(target: .host(host), name: "vm.destroy", arguments: ["vm=\(vm)"])
         case .migrateVM(let from, let to):
-            let uri = migrationURIs[to] ?? "qemu+ssh://\(to)/system"
+            let uri = migrationURIs[to] ?? migrationURITemplate.replacing("{host}", with: to)
             return PoolCommand(target: .host(from), name: "vm.migrate", arguments: ["vm=\(vm)", "to=\(uri)"])
         case .registerNode(let r):
             return PoolCommand(

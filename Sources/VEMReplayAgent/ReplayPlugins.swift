@@ -3,7 +3,8 @@ import VEMAgent
 import VEMBatch
 
 /// The batch Client's plugins for the replay batch, the same shape as the Slurm driver's: commands
-/// `replay.register node group cpus memory_mb`, `replay.drain node reason…`, `replay.resume node`,
+/// `replay.register node group cpus memory_mb [address]` (the address is accepted, as `slurm.register` takes it,
+/// and ignored), `replay.drain node reason…`, `replay.resume node`,
 /// `replay.remove node`, and the property `replay.demand` (the JSON of a ``VEMBatch/BatchSnapshot``).
 public enum ReplayPlugins {
     /// Every plugin, for registration in a Client's plugin registry.
@@ -28,7 +29,7 @@ public enum ReplayPlugins {
 public struct ReplayNodeCommand: CommandPlugin {
     /// What the plugin does.
     public enum Action: String, Sendable, CaseIterable {
-        /// `replay.register node group cpus memory_mb`.
+        /// `replay.register node group cpus memory_mb [address]`.
         case register
         /// `replay.drain node reason…`.
         case drain
@@ -58,8 +59,8 @@ public struct ReplayNodeCommand: CommandPlugin {
         do {
             switch action {
             case .register:
-                guard args.count == 4, let cpus = Int(args[2]), let memory = Int(args[3]) else {
-                    return usage("node group cpus memory_mb")
+                guard args.count == 4 || args.count == 5, let cpus = Int(args[2]), let memory = Int(args[3]) else {
+                    return usage("node group cpus memory_mb [address]")
                 }
                 try replay.withBatch {
                     try $0.register(NodeRegistration(name: args[0], group: args[1], cpus: cpus, memoryMB: memory))

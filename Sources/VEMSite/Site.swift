@@ -50,7 +50,8 @@ public struct Site: Sendable {
         let loaded = ConfigLoader.load(sources)
         var diagnostics = loaded.diagnostics
         // Triggers are compiled even when the configuration has errors, so that one run reports all.
-        let configuration = loaded.partialConfiguration
+        var configuration = loaded.partialConfiguration
+        configuration.triggers += DefaultTriggers.definitions(for: configuration)
         var triggers: [CompiledTrigger] = []
         var failed = loaded.configuration == nil
         for definition in configuration.triggers {

@@ -71,6 +71,10 @@ struct ConfigSummary {
             + "\(count(c.groups.count, "group")), \(count(warnings, "warning"))"]
         if let m = c.manager {
             lines.append("manager: bus \(m.bus.rawValue), listen \(m.listen), heartbeat \(formatDuration(m.heartbeatInterval))")
+            lines.append(
+                "policy: \(m.placement.rawValue), ≤ \(m.maxBooting) booting (\(m.maxBootingPerHost) per host), "
+                    + "idle timeout \(formatDuration(m.idleTimeout)), min lifetime \(formatDuration(m.minLifetime)), "
+                    + "starvation grace \(formatDuration(m.starvationGrace)), migration \(m.migration ? "yes" : "no")")
         }
         if let client = c.client {
             lines.append("client: \(client.name ?? "(host name)") role \(client.role.rawValue), manager \(client.manager)")
@@ -84,6 +88,7 @@ struct ConfigSummary {
             let when = [d.ticks > 0 ? "every \(d.ticks) s" : nil, d.onUpdateCheck ? "on update" : nil]
                 .compactMap { $0 }.joined(separator: ", ")
             return [d.name, when.isEmpty ? "never" : when, "budget \(t.limits.maxSteps) steps"]
+                + (d.location.file == DefaultTriggers.fileName ? ["(default)"] : [])
         }, into: &lines)
         section("commands", c.commands.map {
             [$0.name, "plugin \($0.plugin)", $0.program ?? "", "timeout \(formatDuration($0.timeout))"]

@@ -16,6 +16,12 @@ import Testing
         for file in ["examples/site.ini", "examples/agent.ini"] {
             let out = try await runVEM(["check-config", file])
             #expect(out.status == 0, "\(file): \(out.stderr)")
+            if file == "examples/site.ini" {
+                // The Manager's default triggers are listed, marked as such, with the planner's settings.
+                #expect(out.stdout.contains("vem.rebalance  every 60 s, on update"))
+                #expect(out.stdout.contains("(default)"))
+                #expect(out.stdout.contains("policy: pack, ≤ 4 booting (2 per host), idle timeout 5m"))
+            }
         }
     }
 

@@ -9,6 +9,18 @@ import VEMProtocol
 /// Hub-specific behaviour beyond the conformance suite: heartbeats, backpressure, flooding, duplicate names.
 @Suite("Embedded hub")
 struct HubTests {
+    @Test func aJoinCarriesTheAddressTheClientConnectedFrom() async throws {
+        let bus = try await HubHarness.make()
+        let (raw, _) = try await bus.openCollectingRaw()
+        await raw.write(try helloFrame(name: "vm-7", token: bus.token, incarnation: 1))
+        let event = try await bus.events.first("join vm-7") {
+            if case .join(let id, _) = $0 { id.name == "vm-7" } else { false }
+        }
+        guard case .join(let identity, _) = event else { return }
+        #expect(identity.address == "127.0.0.1")
+        await bus.shutdown()
+    }
+
     @Test func silentPeerIsDisconnectedWithinTwoHeartbeats() async throws {
         // 1 s, not less: the hub also closes a connection that stays silent *before* its hello for 1.5
         // intervals, and on a loaded 2-core machine the test task can be descheduled for hundreds of ms

@@ -44,6 +44,9 @@ final class WireFakeClient: Sendable {
 /// `policy.rebalance()` inside the Manager: state → planner → commands through the Sender → decision log.
 @Suite struct RebalanceTests {
     static let configuration = """
+        [manager]
+        default_triggers = no
+
         [group:A]
         share = 50
         vm_vcpus = 2
@@ -197,7 +200,7 @@ final class WireFakeClient: Sendable {
                     bus: h.bus,
                     identity: ClientIdentity(
                         name: vm, role: .domU, host: journaled.client, group: "B", vmID: vm, version: "1.0.0",
-                        incarnation: 1),
+                        incarnation: 1, address: "10.79.3.2"),
                     properties: [:])
                 let domUClient = domU.client
                 group.addTask { try await domUClient.run() }
@@ -207,6 +210,9 @@ final class WireFakeClient: Sendable {
                 let register = try #require(batch.executedCommands.first { $0.name == "slurm.register" })
                 #expect(register.arguments.first?.value == .string(vm))
                 #expect(register.arguments.dropFirst().first?.value == .string("B"))
+                // The node's address is the one the DomU Client's connection came from.
+                #expect(register.arguments.count == 5)
+                #expect(register.arguments.last?.value == .string("10.79.3.2"))
                 // The register's outcome feeds back: the journal's inventory shows the VM active.
                 await waitUntil("\(vm) active in the journal's inventory") {
                     ((try? await h.journal.inventory()) ?? []).contains { $0.name == vm && $0.state == "active" }

@@ -39,9 +39,15 @@ public actor PoolController {
     var seenDecisions = 0
     /// The trigger each operation in flight was issued for.
     var triggers: [Int: String] = [:]
+    /// The address each VM's DomU Client connected from (its node address in the batch system).
+    var addresses: [String: String] = [:]
 
-    init(groups: [GroupDefinition], policy: PolicyConfiguration = PolicyConfiguration()) {
+    init(
+        groups: [GroupDefinition], policy: PolicyConfiguration = PolicyConfiguration(),
+        migrationURI: String = PoolCommandMapping.defaultMigrationURI
+    ) {
         planner = Planner(configuration: policy)
+        mapping.migrationURITemplate = migrationURI
         do {
             reconciler = try Reconciler(groups: groups.map(PoolGroup.init))
             configurationError = nil
@@ -127,19 +133,29 @@ public actor PoolController {
         return dispatches(next, trigger: trigger)
     }
 
-    /// A DomU Client joined: its VM's node is registered with the batch system.
-    func clientJoined(vm: String, now: Double) -> Outcome {
+    /// A DomU Client joined: its VM's node is registered with the batch system, at `address` (the address its
+    /// connection came from; a loopback address names no VM and is not used: the batch Client then resolves the
+    /// node's name).
+    func clientJoined(vm: String, address: String? = nil, now: Double) -> Outcome {
         guard var reconciler, reconciler.vms[vm] != nil else { return Outcome() }
+        if let address, !Self.isLoopback(address) { addresses[vm] = address } else { addresses[vm] = nil }
         let next = reconciler.onClientJoined(vm, now: Int(now))
         self.reconciler = reconciler
         return dispatches(next, trigger: lastTrigger ?? "policy")
+    }
+
+    /// `127.0.0.0/8`, `::1` or `::ffff:127.…`.
+    static func isLoopback(_ address: String) -> Bool {
+        address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
     }
 
     /// The commands for `operations` and the decisions logged since the last call.
     private func dispatches(_ operations: [PoolOperation], trigger: String) -> Outcome {
         var outcome = Outcome(trigger: trigger)
         for op in operations {
-            let command = mapping.command(for: op)
+            var command = mapping.command(for: op)
+            if case .registerNode = op.kind, let address = addresses[op.vm] { command.arguments.append(address) }
+            if case .removeNode = op.kind { addresses[op.vm] = nil }
             let client: String
             switch command.target {
             case .host(let h): client = h

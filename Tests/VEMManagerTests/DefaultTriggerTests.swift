@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+import VEMBus
+import VEMConfig
+import VEMManager
+import VEMPolicy
+import VEMProtocol
+import VEMSite
+
+/// The default trigger set: `vem.poll` asks for properties, their arrival fires `vem.rebalance`, and the pool is
+/// planned with the `[manager]` section's planner settings — no trigger written by the site.
+@Suite struct DefaultTriggerTests {
+    static let configuration = """
+        [manager]
+        poll_interval = 10s
+        rebalance_interval = 5m
+        idle_timeout = 45s
+        min_lifetime = 90s
+        max_booting = 3
+        max_booting_per_host = 1
+        placement = spread
+        migration = no
+        starvation_grace = 2m
+
+        [group:A]
+        share = 50
+        vm_vcpus = 2
+        vm_memory_mib = 2048
+
+        [group:B]
+        share = 50
+        vm_vcpus = 2
+        vm_memory_mib = 2048
+        """
+
+    @Test func aSiteWithGroupsGetsThePollAndRebalanceTriggers() throws {
+        let site = try loadSite(Self.configuration)
+        let triggers = site.triggers.map(\.definition)
+        #expect(triggers.map(\.name) == ["vem.poll", "vem.rebalance"])
+        #expect(triggers[0].ticks == 10 && !triggers[0].onUpdateCheck)
+        #expect(triggers[1].ticks == 300 && triggers[1].onUpdateCheck)
+        #expect(triggers.allSatisfy { $0.location.file == DefaultTriggers.fileName })
+    }
+
+    @Test func aConfiguredTriggerOfTheSameNameReplacesTheDefault() throws {
+        let site = try loadSite(
+            Self.configuration + """
+
+                [trigger:vem.rebalance]
+                expr = { len(manager.clients) > 2 }
+                cmd = { policy.rebalance() }
+                ticks = 7
+                """)
+        let rebalance = try #require(site.triggers.first { $0.name == "vem.rebalance" })
+        #expect(rebalance.definition.ticks == 7)
+        #expect(rebalance.definition.location.file == "test.ini")
+        #expect(site.triggers.filter { $0.name == "vem.rebalance" }.count == 1)
+        #expect(site.triggers.contains { $0.name == "vem.poll" })
+    }
+
+    @Test func noDefaultsWithoutGroupsOrWhenTurnedOff() throws {
+        let off = try loadSite(Self.configuration.replacingOccurrences(of: "[manager]", with: "[manager]\ndefault_triggers = no"))
+        #expect(off.triggers.isEmpty)
+        let noGroups = try loadSite("[manager]\npoll_interval = 10s\n")
+        #expect(noGroups.triggers.isEmpty)
+    }
+
+    @Test func thePlannerSettingsComeFromTheManagerSection() throws {
+        let site = try loadSite(Self.configuration)
+        let policy = PolicyConfiguration(try #require(site.configuration.manager))
+        #expect(policy == PolicyConfiguration(
+            maxBootingSiteWide: 3, maxBootingPerHost: 1, minLifetime: 90, idleTimeout: 45, starvationGrace: 120,
+            placement: .spread, migrationAllowed: false))
+        // Nothing said: the planner's own defaults.
+        #expect(PolicyConfiguration(ManagerSettings()) == PolicyConfiguration())
+    }
+
+    @Test func thePollsRepliesFireTheRebalanceWhichCreatesVMs() async throws {
+        let site = try loadSite(Self.configuration)
+        try await Harness.run(site: site) { h in
+            let hosts = [RebalanceTests.dom0(h.bus, "h1"), RebalanceTests.dom0(h.bus, "h2")]
+            let batch = try RebalanceTests.batch(h.bus)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for fake in hosts + [batch] {
+                    let client = fake.client
+                    group.addTask { try await client.run() }
+                }
+                defer { group.cancelAll() }
+                for fake in hosts + [batch] { await h.waitForClient(fake.identity.name) }
+                #expect(h.stats("vem.rebalance")?.evaluations == 0)
+
+                // t=10: vem.poll; the replies fire vem.rebalance (on update), long before its 5-minute tick.
+                await h.advance(by: 10)
+                // The first reply fires a pass at once, which may see only part of the state (and refuse: no
+                // demand reported yet, or plan on one host); the next (debounced) pass, a second later, sees all.
+                await waitUntil("every reply in the state") {
+                    h.snapshot.clients["slurmctl"]?.properties["slurm.demand"] != nil
+                        && h.snapshot.clients["h1"]?.properties["hypervisor"] != nil
+                        && h.snapshot.clients["h2"]?.properties["hypervisor"] != nil
+                }
+                h.clock.advance(by: 1)
+                await waitUntil("a vm.create on each host") {
+                    Set(((try? await h.journal.allCommands()) ?? []).filter { $0.name == "vm.create" }.map(\.client))
+                        == ["h1", "h2"]
+                }
+                #expect(h.stats("vem.poll")?.fired == 1)
+                #expect((h.stats("vem.rebalance")?.fired ?? 0) >= 1)
+                let creates = try await h.journal.allCommands().filter { $0.name == "vm.create" }
+                #expect(creates.allSatisfy { $0.trigger == "vem.rebalance" })
+                // max_booting_per_host = 1 and spread: one VM on each host, never two on one.
+                #expect(creates.count == 2)
+                let decisions = try await h.journal.recentDecisions().filter { $0.action == "create" }
+                #expect(decisions.count == 2)
+                #expect(decisions.allSatisfy { $0.trigger == "vem.rebalance" && $0.group == "B" })
+            }
+        }
+    }
+}
