@@ -164,6 +164,11 @@ struct Scenario {
             }
             let text = try await site.vem(["explain", name])
             #expect(text.contains("[\(EndToEndTests.trigger)] create \(name), group \(life.group): "), "\(text)")
+            if life.stoppedAt != nil {
+                #expect(text.contains("[\(EndToEndTests.trigger)] destroy \(name), group \(life.group): "), "\(text)")
+            }
+            let lines = text.split(separator: "\n").filter { $0.contains("] ") && $0.contains(name) }
+            print("e2e: vem explain \(name):\n" + lines.joined(separator: "\n"))
         }
         let problems = await site.guests.problems
         #expect(problems.isEmpty, "\(problems)")
