@@ -39,6 +39,10 @@ public struct ManagedVM: Sendable, Hashable, Codable {
     public var registered = false
     /// When its node's registration was confirmed (a batch snapshot no later than this may not show it yet).
     public var registeredAt: Int?
+    /// Whether its node has shown up in a batch snapshot since it was registered. Only then does a snapshot
+    /// without it mean the batch system forgot it: Slurm keeps a registered node `FUTURE`, and out of `sinfo`,
+    /// until the VM's own `slurmd` announces it.
+    public var seenInBatch = false
     /// Whether its batch node runs work (from the last batch snapshot).
     public var busy = false
     /// Since when it has been idle.
