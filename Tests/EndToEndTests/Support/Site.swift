@@ -102,7 +102,7 @@ final class Site: @unchecked Sendable {
             let networks = NetworkAllocator()
             let hubLink = try await networks.make()
             undo.append { await networks.removeAll() }
-            let cluster = try await SlurmCluster.start(in: dir)
+            let cluster = try await SlurmCluster.start(in: dir, groups: groups)
             undo.append { await cluster.shutdown() }
 
             let groupSections = groups.map(\.section).joined(separator: "\n")

@@ -3,16 +3,14 @@ import VEMBatch
 import VEMSlurm
 
 /// A private Slurm 22.05 controller in a scratch directory: munged (own key and socket) and slurmctld on free
-/// ports, with the partitions `dynA`/`dynB` on the node features `vemA`/`vemB` (Nodesets), so a dynamic node
-/// (`slurmd -Z`) of a feature joins its group's partition. Adapted from the Slurm suite's `SlurmTestCluster`;
-/// here the nodes' slurmd are started by the stand-in guests. Every daemon is stopped by PID.
+/// ports, with a partition per group on the group's node feature (a Nodeset), so a dynamic node (`slurmd -Z`)
+/// of a feature joins its group's partition. Adapted from the Slurm suite's `SlurmTestCluster`; here the nodes'
+/// slurmd are started by the stand-in guests. Every daemon is stopped by PID.
 final class SlurmCluster: @unchecked Sendable {
-    /// The groups: `a` and `b`.
-    static let mappings = [
-        GroupMapping(group: "a", partition: "dynA", feature: "vemA"),
-        GroupMapping(group: "b", partition: "dynB", feature: "vemB"),
-    ]
-
+    let groups: [SiteGroup]
+    var mappings: [GroupMapping] {
+        groups.map { GroupMapping(group: $0.name, partition: $0.partition, feature: $0.feature) }
+    }
     let dir: String
     let conf: String
     let controllerPort: Int
@@ -22,8 +20,9 @@ final class SlurmCluster: @unchecked Sendable {
 
     var environment: [String: String] { ["SLURM_CONF": conf] }
 
-    private init(dir: String, ports: [Int]) {
+    private init(dir: String, groups: [SiteGroup], ports: [Int]) {
         self.dir = dir
+        self.groups = groups
         self.conf = dir + "/slurm/slurm.conf"
         self.controllerPort = ports[0]
         self.nodePort = ports[1]
@@ -32,17 +31,17 @@ final class SlurmCluster: @unchecked Sendable {
     /// A driver for reading the cluster's state.
     func batch(timeout: Duration = .seconds(10)) throws -> SlurmBatch {
         SlurmBatch(
-            groups: try SlurmGroups(Self.mappings), executor: ProcessSlurmExecutor(slurmConf: conf), timeout: timeout,
+            groups: try SlurmGroups(mappings), executor: ProcessSlurmExecutor(slurmConf: conf), timeout: timeout,
             addressOf: { _ in throw SlurmError(.invalidArgument, "the test never registers nodes itself") })
     }
 
     /// Starts munged and slurmctld under `dir` and waits until slurmctld answers.
-    static func start(in dir: String) async throws -> SlurmCluster {
+    static func start(in dir: String, groups: [SiteGroup]) async throws -> SlurmCluster {
         for tool in ["/usr/sbin/munged", "/usr/sbin/slurmctld", "/usr/sbin/slurmd", "/usr/bin/sbatch", "/usr/bin/nsenter"]
         where !FileManager.default.isExecutableFile(atPath: tool) {
             throw HarnessError("\(tool) is missing: run scripts/install-deps (slurm-wlm, munge, util-linux)")
         }
-        let cluster = SlurmCluster(dir: dir, ports: try freePorts(2))
+        let cluster = SlurmCluster(dir: dir, groups: groups, ports: try freePorts(2))
         do {
             try await cluster.startMunge()
             try cluster.writeConfig()
@@ -124,12 +123,12 @@ final class SlurmCluster: @unchecked Sendable {
             Waittime=0
             MaxNodeCount=64
             TreeWidth=65533
-            Nodeset=vemA_set Feature=vemA
-            Nodeset=vemB_set Feature=vemB
-            PartitionName=dynA Nodes=vemA_set MaxTime=INFINITE State=UP
-            PartitionName=dynB Nodes=vemB_set MaxTime=INFINITE State=UP
 
             """
+            + groups.map { g in
+                "Nodeset=\(g.feature)_set Feature=\(g.feature)\n"
+                    + "PartitionName=\(g.partition) Nodes=\(g.feature)_set MaxTime=INFINITE State=UP\n"
+            }.joined()
     }
 
     private func startController() async throws {
