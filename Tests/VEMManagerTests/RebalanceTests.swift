@@ -6,6 +6,7 @@ import VEMBus
 import VEMManager
 import VEMProtocol
 import VEMRules
+import VEMSite
 
 /// A fake Client whose properties are wire values (JSON text, objects), recording the commands it runs.
 final class WireFakeClient: Sendable {
@@ -89,12 +90,23 @@ final class WireFakeClient: Sendable {
     }
 
     /// A site's batch Client reports the demand as a configured property, `[slurm_demand] command = slurm.demand`
-    /// (a property name cannot have a dot): the rebalance reads it and plans the creates on the Slurm prefix.
+    /// (a property name cannot have a dot): the rebalance reads it and plans the creates.
     @Test func theConfiguredSlurmDemandPropertyDrivesTheRebalance() async throws {
-        let site = try loadSite(Self.configuration)
+        try await expectCreates(site: try loadSite(Self.configuration), demandProperty: "slurm_demand")
+    }
+
+    /// A demand property of any name, when the Manager's files define it with `command = slurm.demand`.
+    @Test func aDemandPropertyNamedInTheSiteFilesDrivesTheRebalance() async throws {
+        let site = try loadSite(
+            Self.configuration + "\n\n[pending_jobs]\ncommand = slurm.demand\nreturn_type = json\nticks = 30\n")
+        try await expectCreates(site: site, demandProperty: "pending_jobs")
+    }
+
+    /// One Dom0 Client and a batch Client reporting its demand as `demandProperty`: the rebalance plans creates.
+    func expectCreates(site: Site, demandProperty: String) async throws {
         try await Harness.run(site: site) { h in
             let hosts = [Self.dom0(h.bus, "h1")]
-            let batch = try Self.batch(h.bus, property: "slurm_demand")
+            let batch = try Self.batch(h.bus, property: demandProperty)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for fake in hosts + [batch] {
                     let client = fake.client
@@ -104,7 +116,7 @@ final class WireFakeClient: Sendable {
                 for fake in hosts + [batch] { await h.waitForClient(fake.identity.name) }
                 await h.advance(by: 30)
                 await waitUntil("properties in the state") {
-                    h.snapshot.clients["slurmctl"]?.properties["slurm_demand"] != nil
+                    h.snapshot.clients["slurmctl"]?.properties[demandProperty] != nil
                         && h.snapshot.clients["h1"]?.properties["hypervisor"] != nil
                 }
                 await h.advance(by: 30)

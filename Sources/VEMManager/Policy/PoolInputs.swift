@@ -1,5 +1,6 @@
 import Foundation
 import VEMBatch
+import VEMConfig
 import VEMPolicy
 import VEMRules
 
@@ -29,12 +30,22 @@ struct PoolInputs: Sendable {
         ("slurm_demand", "slurm"), ("slurm.demand", "slurm"), ("replay_demand", "replay"), ("replay.demand", "replay"),
     ]
 
-    static func read(_ snapshot: StateSnapshot) -> Result<PoolInputs, Missing> {
+    /// The demand properties a site defines (`[pending_jobs] command = slurm.demand` in the Manager's files):
+    /// each property whose command is a demand plugin, with that plugin's batch prefix.
+    static func configured(_ properties: [PropertyDefinition]) -> [(name: String, prefix: String)] {
+        let plugins = ["slurm.demand": "slurm", "replay.demand": "replay"]
+        return properties.compactMap { p in plugins[p.command].map { (p.name, $0) } }
+    }
+
+    /// Reads the inputs; `configured` demand properties are looked for before the ``demandProperties``.
+    static func read(
+        _ snapshot: StateSnapshot, configured: [(name: String, prefix: String)] = []
+    ) -> Result<PoolInputs, Missing> {
         var found: (client: String, prefix: String, batch: BatchSnapshot)?
         var problems: [String] = []
         for (name, entry) in snapshot.clients.sorted(by: { $0.key < $1.key })
         where entry.connected && entry.identity.role == .batch {
-            for (property, prefix) in demandProperties {
+            for (property, prefix) in configured + demandProperties {
                 guard let reading = entry.properties[property] else { continue }
                 guard let value = reading.value, let batch = decodeBatch(value) else {
                     problems.append("\(name)'s \(property) is not a batch snapshot\(reading.error.map { " (\($0))" } ?? "")")
