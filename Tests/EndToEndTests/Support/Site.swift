@@ -68,7 +68,8 @@ final class Site: @unchecked Sendable {
     var hubAddress: String { "\(hubLink.hostAddress):\(ports.hub)" }
 
     private init(
-        dir: String, groups: [SiteGroup], networks: NetworkAllocator, hubLink: GuestNetwork, cluster: SlurmCluster, manager: Daemon, ports: Ports,
+        dir: String, groups: [SiteGroup], networks: NetworkAllocator, hubLink: GuestNetwork, cluster: SlurmCluster,
+        manager: Daemon, ports: Ports,
         batchAgent: Daemon, hosts: [String: HypervisorHost], dom0Services: [ClientService], guests: Guests
     ) {
         self.dir = dir
@@ -106,7 +107,9 @@ final class Site: @unchecked Sendable {
             undo.append { await cluster.shutdown() }
 
             let groupSections = groups.map(\.section).joined(separator: "\n")
-            try write(dir + "/manager.ini", managerSettings.replacingOccurrences(of: "{hub}", with: hubLink.hostAddress) + "\n" + groupSections)
+            try write(
+                dir + "/manager.ini",
+                managerSettings.replacingOccurrences(of: "{hub}", with: hubLink.hostAddress) + "\n" + groupSections)
             let manager = try Daemon(
                 name: "manager", program: vemBinary,
                 arguments: [
@@ -156,7 +159,8 @@ final class Site: @unchecked Sendable {
                 services.append(service)
             }
             let site = Site(
-                dir: dir, groups: groups, networks: networks, hubLink: hubLink, cluster: cluster, manager: manager, ports: ports,
+                dir: dir, groups: groups, networks: networks, hubLink: hubLink, cluster: cluster, manager: manager,
+                ports: ports,
                 batchAgent: batchAgent, hosts: hosts, dom0Services: services, guests: guests)
             undo.append { await site.stopClients() }
             // Watch each host's domains on the Dom0 Client's own connection before its Client can create any.
@@ -220,7 +224,8 @@ final class Site: @unchecked Sendable {
         var options = ClientService.Configuration()
         options.hypervisor = built.host
         let identity = try ClientIdentityResolver().resolve(
-            loaded.configuration.settings, version: ClientService.version, incarnation: UInt64.random(in: 1...UInt64.max))
+            loaded.configuration.settings, version: ClientService.version,
+            incarnation: UInt64.random(in: 1...UInt64.max))
         let service = try ClientService(
             configuration: loaded.configuration, loader: loader, identity: identity, token: "", options: options,
             logger: logger,

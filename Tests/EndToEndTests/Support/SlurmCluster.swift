@@ -37,7 +37,9 @@ final class SlurmCluster: @unchecked Sendable {
 
     /// Starts munged and slurmctld under `dir` and waits until slurmctld answers.
     static func start(in dir: String, groups: [SiteGroup]) async throws -> SlurmCluster {
-        for tool in ["/usr/sbin/munged", "/usr/sbin/slurmctld", "/usr/sbin/slurmd", "/usr/bin/sbatch", "/usr/bin/nsenter"]
+        for tool in [
+            "/usr/sbin/munged", "/usr/sbin/slurmctld", "/usr/sbin/slurmd", "/usr/bin/sbatch", "/usr/bin/nsenter",
+        ]
         where !FileManager.default.isExecutableFile(atPath: tool) {
             throw HarnessError("\(tool) is missing: run scripts/install-deps (slurm-wlm, munge, util-linux)")
         }
@@ -125,10 +127,10 @@ final class SlurmCluster: @unchecked Sendable {
             TreeWidth=65533
 
             """
-            + groups.map { g in
-                "Nodeset=\(g.feature)_set Feature=\(g.feature)\n"
-                    + "PartitionName=\(g.partition) Nodes=\(g.feature)_set MaxTime=INFINITE State=UP\n"
-            }.joined()
+                + groups.map { g in
+                    "Nodeset=\(g.feature)_set Feature=\(g.feature)\n"
+                        + "PartitionName=\(g.partition) Nodes=\(g.feature)_set MaxTime=INFINITE State=UP\n"
+                }.joined()
     }
 
     private func startController() async throws {
