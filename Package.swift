@@ -56,8 +56,8 @@ let package = Package(
         .target(
             name: "VEMClient",
             dependencies: [
-                "VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", "VEMHypervisorPlugins",
-                "VEMLibvirt", logging,
+                "VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", "VEMNATS",
+                "VEMHypervisorPlugins", "VEMLibvirt", logging,
             ]),
         .systemLibrary(
             name: "CLibvirt", path: "Sources/CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
@@ -102,6 +102,7 @@ let package = Package(
             name: "VEMClientTests",
             dependencies: [
                 "VEMClient", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol", "VEMHypervisorPlugins", "VEMLibvirt",
+                "VEMNATS",
             ],
             resources: [.copy("Fixtures")]),
         .testTarget(
@@ -121,7 +122,8 @@ let package = Package(
                 logging,
             ]
         ),
-        .testTarget(name: "ManagerIntegrationTests", dependencies: ["VEMCore", "VEMRules", "VEMManager", "vem"]),
+        .testTarget(
+            name: "ManagerIntegrationTests", dependencies: ["VEMCore", "VEMRules", "VEMManager", "VEMNATS", "vem"]),
         .testTarget(name: "VEMPoolTests", dependencies: ["VEMPool", "VEMPolicy", "VEMBatch", "VEMConfig"]),
         .testTarget(name: "VEMReplayAgentTests", dependencies: ["VEMReplayAgent", "VEMAgent", "VEMBatch"]),
         .testTarget(name: "DemoIntegrationTests", dependencies: ["VEMDemo", "VEMPool", "VEMBatch", "VEMPolicy"]),
