@@ -94,7 +94,9 @@ let package = Package(
         .testTarget(name: "VEMBatchTests", dependencies: ["VEMBatch", "VEMCore"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "VEMSlurmTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SlurmIntegrationTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"]),
+        // Test support shared by the suites that start daemons (a test target cannot import another).
+        .target(name: "VEMTestSupport", dependencies: ["VEMAgent"], path: "Tests/VEMTestSupport"),
+        .testTarget(name: "SlurmIntegrationTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent", "VEMTestSupport"]),
         .testTarget(
             name: "VEMBusTests", dependencies: ["VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", "vem", logging] + nio),
         .testTarget(name: "NATSTests", dependencies: ["VEMNATS", "VEMBus", "VEMProtocol", "vem", logging]),
@@ -130,7 +132,8 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "vem", "VEMClient", "VEMHypervisorPlugins", "VEMLibvirt", "VEMSlurm", "VEMBatch", "VEMAgent", logging,
+                "vem", "VEMClient", "VEMHypervisorPlugins", "VEMLibvirt", "VEMSlurm", "VEMBatch", "VEMAgent",
+                "VEMTestSupport", logging,
             ]),
     ],
     swiftLanguageModes: [.v6]

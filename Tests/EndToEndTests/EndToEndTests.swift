@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VEMSlurm
+import VEMTestSupport
 
 /// Issue 10's end-to-end test on real components: the `vem manager` process with its default triggers, two
 /// Dom0 Clients on libvirt `test:///` hosts, the batch Client (`vem agent`) on a real Slurm controller, and for

@@ -1,4 +1,5 @@
 import Foundation
+import VEMTestSupport
 
 #if canImport(Glibc)
     import Glibc

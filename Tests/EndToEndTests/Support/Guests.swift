@@ -2,6 +2,7 @@ import Foundation
 import VEMHypervisorPlugins
 import VEMLibvirt
 import VEMSlurm
+import VEMTestSupport
 
 /// The stand-in guests: test-driver domains run no guest OS, so for every domain that starts on a Dom0 host the
 /// test starts what the VM's image would: a network namespace (the VM's network, with its own address), and in

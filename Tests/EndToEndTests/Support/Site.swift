@@ -4,6 +4,7 @@ import VEMClient
 import VEMHypervisorPlugins
 import VEMLibvirt
 import VEMSlurm
+import VEMTestSupport
 
 /// The repository root, found from this file's path.
 let repositoryRoot = URL(fileURLWithPath: #filePath)

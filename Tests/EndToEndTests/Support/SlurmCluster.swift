@@ -1,6 +1,7 @@
 import Foundation
 import VEMBatch
 import VEMSlurm
+import VEMTestSupport
 
 /// A private Slurm 22.05 controller in a scratch directory: munged (own key and socket) and slurmctld on free
 /// ports, with a partition per group on the group's node feature (a Nodeset), so a dynamic node (`slurmd -Z`)
