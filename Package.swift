@@ -96,7 +96,8 @@ let package = Package(
             name: "VEMSlurmTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"], resources: [.copy("Fixtures")]),
         // Test support shared by the suites that start daemons (a test target cannot import another).
         .target(name: "VEMTestSupport", dependencies: ["VEMAgent"], path: "Tests/VEMTestSupport"),
-        .testTarget(name: "SlurmIntegrationTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent", "VEMTestSupport"]),
+        .testTarget(
+            name: "SlurmIntegrationTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent", "VEMTestSupport"]),
         .testTarget(
             name: "VEMBusTests", dependencies: ["VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", "vem", logging] + nio),
         .testTarget(name: "NATSTests", dependencies: ["VEMNATS", "VEMBus", "VEMProtocol", "vem", logging]),

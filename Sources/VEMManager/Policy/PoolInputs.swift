@@ -4,9 +4,9 @@ import VEMConfig
 import VEMPolicy
 import VEMRules
 
-/// What `policy.rebalance()` reads from the Manager's state: the batch Client's demand property
-/// (`slurm_demand` or `replay_demand`, the JSON of a ``VEMBatch/BatchSnapshot``; see ``demandProperties``) and every connected Dom0
-/// Client's `hypervisor` property (its vCPUs and memory, free and total).
+/// What `policy.rebalance()` reads from the Manager's state: the batch Client's demand property (`slurm_demand`
+/// or `replay_demand`, the JSON of a ``VEMBatch/BatchSnapshot``; see ``demandProperties``) and every connected
+/// Dom0 Client's `hypervisor` property (its vCPUs and memory, free and total).
 struct PoolInputs: Sendable {
     /// Why the inputs could not be read.
     struct Missing: Error {
@@ -57,7 +57,10 @@ struct PoolInputs: Sendable {
             if found != nil { break }
         }
         guard let found else {
-            let why = problems.isEmpty ? "no connected batch client has reported slurm_demand or replay_demand" : problems.joined(separator: "; ")
+            let why =
+                problems.isEmpty
+                ? "no connected batch client has reported slurm_demand or replay_demand"
+                : problems.joined(separator: "; ")
             return .failure(Missing(message: why))
         }
         var hosts: [HostState] = []
