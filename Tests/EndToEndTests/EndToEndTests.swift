@@ -71,6 +71,32 @@ struct Explained: Decodable {
     var decisions: [ExplainedDecision]
 }
 
+/// One command of `vem commands --json`.
+struct SentCommand: Decodable, CustomStringConvertible {
+    struct Argument: Decodable {
+        var value: String?
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            value = try? c.decode(String.self, forKey: .value)
+        }
+
+        enum CodingKeys: String, CodingKey { case value }
+    }
+
+    var id: Int
+    var client: String
+    var name: String
+    var state: String
+    var trigger: String?
+    var arguments: [Argument]
+    var result: String?
+
+    /// The arguments' text.
+    var words: [String] { arguments.compactMap(\.value) }
+    var description: String { "\(name) \(words.joined(separator: " ")) @\(client): \(state) \(result ?? "")" }
+}
+
 /// The scenario's steps, each with a deadline.
 struct Scenario {
     let site: Site
@@ -126,6 +152,15 @@ struct Scenario {
         let lifecycle = ["create", "register", "drain", "destroy"]
         #expect(
             decisions.map(\.action).filter(lifecycle.contains).reversed() == lifecycle, "\(decisions.map(\.action))")
+        // The commands the Manager sent for it, in order, each done by its Client.
+        let sent = try await commands(about: vm)
+        #expect(
+            sent.map { "\($0.name) \($0.state)" } == [
+                "vm.create done", "slurm.register done", "slurm.drain done", "slurm.remove done", "vm.destroy done",
+            ], "\(sent)")
+        #expect(sent.allSatisfy { $0.trigger == EndToEndTests.trigger })
+        let register = try #require(sent.first { $0.name == "slurm.register" })
+        #expect(register.words == [vm, b.name, String(b.vcpus), String(b.memoryMiB), address ?? "?"])
         print("e2e: phase 1: \(vm) created, ran the jobs, drained, destroyed in \(ContinuousClock.now - phase1)")
 
         // Phase 2: both groups saturate.
@@ -179,6 +214,13 @@ struct Scenario {
         reason.replacingOccurrences(of: vm, with: " ")
             .split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "-" && $0 != "_" })
             .contains { $0 == group }
+    }
+
+    /// The commands about a VM (its name an argument, or `vm=<name>`), oldest first, from `vem commands --json`.
+    func commands(about vm: String) async throws -> [SentCommand] {
+        let json = try await site.vem(["commands", "--json", "--limit", "1000"])
+        return try JSONDecoder().decode([SentCommand].self, from: Data(json.utf8))
+            .filter { $0.words.contains(vm) || $0.words.contains("vm=\(vm)") }.sorted { $0.id < $1.id }
     }
 
     /// The decisions about a VM, from `vem explain VM --json`.
