@@ -57,8 +57,8 @@ let package = Package(
         .target(
             name: "VEMClient",
             dependencies: [
-                "VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", "VEMHypervisorPlugins",
-                "VEMLibvirt", logging,
+                "VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", "VEMNATS",
+                "VEMHypervisorPlugins", "VEMLibvirt", logging,
             ]),
         .systemLibrary(
             name: "CLibvirt", path: "Sources/CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
@@ -80,7 +80,7 @@ let package = Package(
             dependencies: [
                 "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch", "VEMSite", "VEMAgent", "VEMBus",
                 "VEMHub", "VEMNATS", "VEMClient", "VEMManager", "VEMPolicy", "VEMPool", "VEMReplayAgent",
-                "VEMDemo", logging,
+                "VEMDemo", "VEMSlurm", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio
@@ -95,7 +95,10 @@ let package = Package(
         .testTarget(name: "VEMBatchTests", dependencies: ["VEMBatch", "VEMCore"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "VEMSlurmTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SlurmIntegrationTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"]),
+        // Test support shared by the suites that start daemons (a test target cannot import another).
+        .target(name: "VEMTestSupport", dependencies: ["VEMAgent"], path: "Tests/VEMTestSupport"),
+        .testTarget(
+            name: "SlurmIntegrationTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent", "VEMTestSupport"]),
         .testTarget(
             name: "VEMBusTests", dependencies: ["VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", "vem", logging] + nio),
         .testTarget(name: "NATSTests", dependencies: ["VEMNATS", "VEMBus", "VEMProtocol", "vem", logging]),
@@ -103,6 +106,7 @@ let package = Package(
             name: "VEMClientTests",
             dependencies: [
                 "VEMClient", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol", "VEMHypervisorPlugins", "VEMLibvirt",
+                "VEMNATS",
             ],
             resources: [.copy("Fixtures")]),
         .testTarget(
@@ -122,11 +126,18 @@ let package = Package(
                 logging,
             ]
         ),
-        .testTarget(name: "ManagerIntegrationTests", dependencies: ["VEMCore", "VEMRules", "VEMManager", "vem"]),
+        .testTarget(
+            name: "ManagerIntegrationTests", dependencies: ["VEMCore", "VEMRules", "VEMManager", "VEMNATS", "vem"]),
         .testTarget(name: "VEMPoolTests", dependencies: ["VEMPool", "VEMPolicy", "VEMBatch", "VEMConfig"]),
         .testTarget(name: "VEMReplayAgentTests", dependencies: ["VEMReplayAgent", "VEMAgent", "VEMBatch"]),
         .testTarget(
             name: "DemoIntegrationTests", dependencies: ["VEMDemo", "VEMPool", "VEMBatch", "VEMPolicy", "VEMManager"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "vem", "VEMClient", "VEMHypervisorPlugins", "VEMLibvirt", "VEMSlurm", "VEMBatch", "VEMAgent",
+                "VEMTestSupport", logging,
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -46,7 +46,7 @@ extension ClientService {
             let before = current.settings
             let after = c.settings
             let restartOnly =
-                before.manager != after.manager || before.bus != after.bus || before.natsURL != after.natsURL
+                before.manager != after.manager || before.bus != after.bus || before.nats != after.nats
                 || before.token != after.token || before.tokenFile != after.tokenFile || before.name != after.name
                 || before.role != after.role || before.host != after.host || before.group != after.group
                 || before.vmID != after.vmID || before.heartbeatInterval != after.heartbeatInterval

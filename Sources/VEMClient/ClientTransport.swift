@@ -3,15 +3,20 @@ import Logging
 import VEMBus
 import VEMConfig
 import VEMHub
+import VEMNATS
 
 /// The production bus for a Client's settings.
 public enum ClientTransport {
     /// Makes the bus `settings.bus` names: the embedded hub (a ``VEMHub/HubClient`` to `manager`, reconnecting with
-    /// backoff, heartbeats every `heartbeat_interval`). NATS is not available yet.
-    /// - Throws: ``ClientError`` `.busUnavailable` for `bus = nats`.
+    /// backoff, heartbeats every `heartbeat_interval`), or NATS (a ``VEMNATS/NATSClient`` to `nats_url` as user
+    /// `nats_user`, by default the Client's name, with the password in `nats_password_file`).
+    /// - Parameter readFile: Reads the password file (injected in tests).
+    /// - Throws: ``ClientError`` `.busUnavailable` when the NATS settings cannot be used (no site, unreadable
+    ///   password file, a name that cannot be a subject token).
     public static func make(
         identity: ClientIdentity, token: String, settings: ClientSettings, handlers: ClientHandlers,
-        logger: Logger = Logger(label: "vem.agent.bus")
+        logger: Logger = Logger(label: "vem.agent.bus"),
+        readFile: (String) -> [UInt8]? = { path in FileManager.default.contents(atPath: path).map { [UInt8]($0) } }
     ) throws(ClientError) -> any ClientBus {
         switch settings.bus {
         case .hub:
@@ -21,10 +26,28 @@ public enum ClientTransport {
             return HubClient(
                 configuration: configuration, identity: identity, token: token, handlers: handlers, logger: logger)
         case .nats:
-            throw ClientError(
-                .busUnavailable,
-                "error: bus = nats is not available yet in this version of vem; use bus = hub (the default: the "
-                    + "Manager's embedded hub at 'manager = host:port')")
+            let nats = settings.nats
+            guard let site = nats.site else {
+                throw ClientError(.busUnavailable, "error: bus = nats needs 'site' in [client]")
+            }
+            var password: String?
+            if let path = nats.passwordFile {
+                guard let bytes = readFile(path) else {
+                    throw ClientError(.busUnavailable, "error: cannot read nats_password_file \(path)")
+                }
+                password = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let connection = NATSConnectionOptions(
+                servers: nats.servers, user: nats.user ?? identity.name, password: password,
+                name: "vem-\(identity.name)")
+            do {
+                return try NATSClient(
+                    configuration: NATSClientConfiguration(
+                        connection: connection, site: site, heartbeatInterval: settings.heartbeatInterval),
+                    identity: identity, token: token, handlers: handlers, logger: logger)
+            } catch {
+                throw ClientError(.busUnavailable, "error: bus = nats: \(error.message)")
+            }
         }
     }
 

@@ -26,8 +26,8 @@ public struct ClientSettings: Hashable, Sendable, Codable {
     public var manager: HostPort
     /// The Bus. Default: ``BusKind/hub``.
     public var bus: BusKind
-    /// The NATS server URL (when `bus = nats`). Default: `nats://127.0.0.1:4222`.
-    public var natsURL: String
+    /// The NATS servers, site and credentials (when `bus = nats`).
+    public var nats: NATSSettings
     /// The token presented to the Manager, inline. Default: nil. Prefer ``tokenFile``.
     public var token: String?
     /// A file holding the token. Default: nil. At most one of `token` and `token_file` may be set.
@@ -45,9 +45,9 @@ public struct ClientSettings: Hashable, Sendable, Codable {
 
     /// The keys a `[client]` section accepts.
     public static let keys = [
-        "name", "role", "host", "group", "vm_id", "manager", "bus", "nats_url", "token", "token_file",
+        "name", "role", "host", "group", "vm_id", "manager", "bus", "token", "token_file",
         "heartbeat_interval", "allow", "exec_allow", "hypervisor",
-    ]
+    ] + NATSSettings.clientKeys
 
     /// The default settings.
     public init() {
@@ -58,7 +58,7 @@ public struct ClientSettings: Hashable, Sendable, Codable {
         vmID = nil
         manager = HostPort(host: "127.0.0.1", port: 7400)
         bus = .hub
-        natsURL = "nats://127.0.0.1:4222"
+        nats = NATSSettings()
         token = nil
         tokenFile = nil
         heartbeatInterval = .seconds(5)
@@ -82,13 +82,7 @@ extension ClientSettings {
         c.vmID = d.string("vm_id")
         c.manager = d.address("manager", allowPortZero: false) ?? c.manager
         c.bus = d.choice("bus", as: BusKind.self) ?? c.bus
-        if let value = d.plain("nats_url") {
-            if ManagerSettings.isNATSURL(value.text) {
-                c.natsURL = value.text
-            } else {
-                d.error(value, "invalid NATS URL \(quoted(value.text)): expected nats://host:port or tls://host:port")
-            }
-        }
+        c.nats = NATSSettings.decode(&d, bus: c.bus, manager: false)
         c.token = d.string("token")
         c.tokenFile = d.string("token_file")
         if c.token != nil, c.tokenFile != nil, let value = d.entry("token_file")?.value {

@@ -23,8 +23,8 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
     public var bus: BusKind
     /// The hub's listen address. Default: `127.0.0.1:7400`.
     public var listen: HostPort
-    /// The NATS server URL (used when `bus = nats`). Default: `nats://127.0.0.1:4222`.
-    public var natsURL: String
+    /// The NATS servers, site and credentials (used when `bus = nats`).
+    public var nats: NATSSettings
     /// A file holding the shared token Clients must present. Default: nil (no token check).
     public var tokenFile: String?
     /// How often Clients send heartbeats; a Client silent for twice this is disconnected. Default: 5 s.
@@ -65,16 +65,16 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
 
     /// The keys a `[manager]` section accepts.
     public static let keys = [
-        "bus", "listen", "nats_url", "token_file", "heartbeat_interval", "http_listen", "journal", "max_booting",
+        "bus", "listen", "token_file", "heartbeat_interval", "http_listen", "journal", "max_booting",
         "max_booting_per_host", "placement", "step_budget", "starvation_grace", "idle_timeout", "min_lifetime",
         "migration", "migration_uri", "default_triggers", "poll_interval", "rebalance_interval",
-    ]
+    ] + NATSSettings.managerKeys
 
     /// The default settings.
     public init() {
         bus = .hub
         listen = HostPort(host: "127.0.0.1", port: 7400)
-        natsURL = "nats://127.0.0.1:4222"
+        nats = NATSSettings()
         tokenFile = nil
         heartbeatInterval = .seconds(5)
         httpListen = nil
@@ -103,16 +103,7 @@ extension ManagerSettings {
         m.location = section.location
         m.bus = d.choice("bus", as: BusKind.self) ?? m.bus
         m.listen = d.address("listen", allowPortZero: true) ?? m.listen
-        if let value = d.plain("nats_url") {
-            if isNATSURL(value.text) {
-                m.natsURL = value.text
-                if m.bus == .hub {
-                    d.log.warning(value.location, "'nats_url' is ignored because bus = hub", length: value.length)
-                }
-            } else {
-                d.error(value, "invalid NATS URL \(quoted(value.text)): expected nats://host:port or tls://host:port")
-            }
-        }
+        m.nats = NATSSettings.decode(&d, bus: m.bus, manager: true)
         m.tokenFile = d.string("token_file")
         m.heartbeatInterval = d.duration("heartbeat_interval", minimumMilliseconds: 10) ?? m.heartbeatInterval
         m.httpListen = d.address("http_listen", allowPortZero: true)
@@ -141,13 +132,5 @@ extension ManagerSettings {
         d.finish()
         log.append(d.log)
         return d.log.hasErrors ? nil : m
-    }
-
-    /// `nats://`, `tls://` or `ws(s)://` followed by a host (and optional credentials and port).
-    static func isNATSURL(_ text: String) -> Bool {
-        let schemes = ["nats://", "tls://", "ws://", "wss://"]
-        guard let scheme = schemes.first(where: { text.hasPrefix($0) }) else { return false }
-        let rest = text.dropFirst(scheme.count)
-        return !rest.isEmpty && !rest.contains(where: \.isWhitespace)
     }
 }

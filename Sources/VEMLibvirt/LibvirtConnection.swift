@@ -14,10 +14,13 @@ public final class LibvirtConnection: Sendable {
     public let uri: String
     let queue: DispatchQueue
     let state: Mutex<State>
+    /// The lifecycle event streams (one libvirt registration for all of them).
+    let events = EventSink()
 
     struct State {
         var handle: CPointer?
-        var eventCallbacks: [Int32: EventSink] = [:]
+        /// libvirt's id of the lifecycle registration, while one or more streams are open.
+        var eventRegistration: Int32?
     }
 
     private init(uri: String, handle: CPointer, queue: DispatchQueue) {
@@ -58,18 +61,17 @@ public final class LibvirtConnection: Sendable {
     public func close() async {
         // The handle is cleared on the queue, in the same job that closes it, so that no later job (an event
         // stream's deregistration, say) can use the freed connection.
-        let sinks: [EventSink]? = try? await call("close") { conn in
-            let (ids, sinks) = self.state.withLock { s -> ([Int32], [EventSink]) in
-                let taken = (Array(s.eventCallbacks.keys), Array(s.eventCallbacks.values))
+        _ = try? await call("close") { conn in
+            let id = self.state.withLock { s -> Int32? in
+                let id = s.eventRegistration
                 s.handle = nil
-                s.eventCallbacks = [:]
-                return taken
+                s.eventRegistration = nil
+                return id
             }
-            for id in ids { _ = virConnectDomainEventDeregisterAny(conn, id) }
+            if let id { _ = virConnectDomainEventDeregisterAny(conn, id) }
             LibvirtRuntime.close(conn)
-            return sinks
         }
-        for sink in sinks ?? [] { sink.finish() }
+        events.finish()
     }
 
     /// True while the connection is open and libvirt considers it alive.

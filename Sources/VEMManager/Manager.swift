@@ -88,7 +88,7 @@ public final class Manager: Sendable {
         let settings = site.configuration.manager ?? ManagerSettings()
         let pool = PoolController(
             groups: site.configuration.groups, policy: PolicyConfiguration(settings),
-            migrationURI: settings.migrationURI)
+            migrationURI: settings.migrationURI, properties: site.configuration.properties)
         self.pool = pool
         let sender = Sender(bus: bus, journal: journal, state: state, clock: clock, logger: logger, pool: pool)
         self.sender = sender

@@ -42,6 +42,10 @@ public struct ManagedVM: Sendable, Hashable, Codable {
     /// When its node's drain was confirmed: a batch snapshot taken before this cannot show the node idle (a job
     /// may have started on it between that snapshot and the drain).
     public var drainedAt: Int?
+    /// Whether its node has shown up in a batch snapshot since it was registered. Only then does a snapshot
+    /// without it mean the batch system forgot it: Slurm keeps a registered node `FUTURE`, and out of `sinfo`,
+    /// until the VM's own `slurmd` announces it.
+    public var seenInBatch = false
     /// Whether its batch node runs work (from the last batch snapshot).
     public var busy = false
     /// Since when it has been idle.

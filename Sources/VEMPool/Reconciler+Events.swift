@@ -11,6 +11,7 @@ extension Reconciler {
         for id in vms.keys.sorted() {
             guard var vm = vms[id] else { continue }
             if let node = nodes[id] {
+                if vm.registered { vm.seenInBatch = true }
                 // Idle on a snapshot older than the drain proves nothing: it stays busy until a newer one says so.
                 let busy = PoolSnapshotBuilder.isBusy(node) || batch.time < (vm.drainedAt ?? Int.min)
                 if busy {
@@ -23,10 +24,12 @@ extension Reconciler {
                     vm.stage = .removing
                     operations.append(issue(.removeNode, for: &vm))
                 }
-            } else if vm.registered, vm.pending == nil, batch.time > (vm.registeredAt ?? Int.min) {
+            } else if vm.registered, vm.seenInBatch, vm.pending == nil, batch.time > (vm.registeredAt ?? Int.min) {
                 // The batch system forgot the node (removed by hand, or a batch restart). A snapshot taken before
-                // the registration was confirmed proves nothing: a Shell may hold one while outcomes arrive.
+                // the registration was confirmed proves nothing: a Shell may hold one while outcomes arrive. Nor
+                // does one before the node first showed up (Slurm hides it until the VM's slurmd starts).
                 vm.registered = false
+                vm.seenInBatch = false
                 vm.busy = false
                 if vm.stage == .active { vm.stage = .booting }
                 if vm.gone {
@@ -80,6 +83,7 @@ extension Reconciler {
             }
         case .registerNode:
             vm.registered = true
+            vm.seenInBatch = false
             vm.registeredAt = now
             if vm.stage == .registering {
                 vm.stage = .active
@@ -91,6 +95,7 @@ extension Reconciler {
             vm.drainedAt = now
         case .removeNode:
             vm.registered = false
+            vm.seenInBatch = false
             vm.busy = false
             if !vm.gone {
                 vm.stage = .destroying

@@ -119,6 +119,7 @@ public struct Reconciler: Sendable {
             id: record.id, group: record.group, host: record.host, stage: stage, createdAt: record.createdAt,
             cpus: record.cpus, memoryMiB: record.memoryMiB)
         vm.registered = registered
+        vm.seenInBatch = registered
         vm.idleSince = record.idleSince
         vm.clientJoined = registered
         vms[record.id] = vm

@@ -15,7 +15,10 @@ struct Agent: AsyncParsableCommand {
             seconds, answers get_property, and runs allowlisted commands in order. With `hypervisor = <libvirt URI>` \
             in [client], it also manages that hypervisor's VMs: the vm.create, vm.destroy, vm.migrate and vm.list \
             commands (when allowed), the `hypervisor` property, and vm.lifecycle events to the Manager; each \
-            [group:…] whose `template` names a domain XML file defines that group's VMs. A broken file (or \
+            [group:…] whose `template` names a domain XML file defines that group's VMs. With `role = batch` and \
+            [group:…] sections (partition, feature), it drives Slurm (SLURM_CONF from the environment): the \
+            slurm.demand and slurm.nodes properties and the slurm.register, slurm.drain, slurm.resume and \
+            slurm.remove commands (when allowed). A broken file (or \
             template) stops the agent at start with file:line:col diagnostics and exit status 1. SIGTERM or \
             SIGINT: say bye and exit 0.
             """
@@ -73,6 +76,9 @@ struct Agent: AsyncParsableCommand {
             settings, version: ClientService.version, incarnation: ClientIdentityResolver.newIncarnation())
         var options = ClientService.Configuration()
         options.root = root
+        let slurm = try AgentBatch.slurmPlugins(loaded.configuration)
+        options.extraProperties = slurm.properties
+        options.extraCommands = slurm.commands
         if let built = try ClientHypervisor.make(loaded.configuration) {
             for warning in built.warnings { printError(warning) }
             options.hypervisor = built.host

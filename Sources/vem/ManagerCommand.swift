@@ -58,10 +58,6 @@ struct ManagerCommand: AsyncParsableCommand {
         let logger = Logger(label: "vem.manager")
         let site = try loadSite()
         let settings = site.configuration.manager ?? ManagerSettings()
-        guard settings.bus == .hub else {
-            printError("error: bus = \(settings.bus.rawValue) is not available yet; use bus = hub")
-            throw ExitCode.failure
-        }
         var admission = Admission()
         if let tokenFile = settings.tokenFile {
             guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
@@ -82,14 +78,17 @@ struct ManagerCommand: AsyncParsableCommand {
         var engineConfiguration = ManagerEngine.Configuration(
             admission: admission, heartbeatInterval: settings.heartbeatInterval)
         engineConfiguration.resultObserver = journal.resultObserver(clock: SystemClock())
-        let hub = HubServer(
-            configuration: HubConfiguration(
-                host: settings.listen.host, port: settings.listen.port, engine: engineConfiguration,
-                inboundMessagesPerSecond: inboundRate, inboundBurst: inboundBurst),
-            logger: Logger(label: "vem.hub"))
-        let engine = hub.engine
+        let bus: ManagerBusEndpoint
+        do {
+            bus = try ManagerBusEndpoint.make(
+                settings, engine: engineConfiguration, inboundRate: inboundRate, inboundBurst: inboundBurst)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+        let engine = bus.engine
         let manager = Manager(
-            site: site, bus: hub, journal: journal, busDescription: { "hub \(settings.listen.host):\(hub.port ?? settings.listen.port)" },
+            site: site, bus: bus.bus, journal: journal, busDescription: bus.description,
             restore: { stream throws(BusError) in try engine.restore(stream) },
             acknowledgements: { engine.acknowledgedThrough($0) }, logger: logger)
         let recovery = try await manager.recover()
@@ -99,7 +98,13 @@ struct ManagerCommand: AsyncParsableCommand {
                 "journal": "\(journal.path)", "clients": "\(recovery.clients)", "resumed": "\(recovery.resumed)",
                 "unknown": "\(recovery.markedUnknown)",
             ])
-        let hubPort = try await hub.start()
+        let hubPort: Int
+        do {
+            hubPort = try await bus.start()
+        } catch {
+            printError("error: the bus does not start: \(error)")
+            throw ExitCode.failure
+        }
         let http = settings.httpListen ?? HostPort(host: OperatorHTTP.defaultHost, port: OperatorHTTP.defaultPort)
         let portFile = portFile
         let httpService = OperatorHTTP.service(
@@ -111,7 +116,7 @@ struct ManagerCommand: AsyncParsableCommand {
             })
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: HubService(hub: hub))] + manager.services.map { .init(service: $0) }
+                services: [.init(service: bus.service)] + manager.services.map { .init(service: $0) }
                     + [.init(service: httpService)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -136,15 +141,6 @@ struct ManagerCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         return site
-    }
-}
-
-/// The hub as a service: it stops (saying `bye` to every Client) on graceful shutdown.
-struct HubService: Service {
-    let hub: HubServer
-
-    func run() async throws {
-        try await cancelWhenGracefulShutdown { try await hub.run() }
     }
 }
 

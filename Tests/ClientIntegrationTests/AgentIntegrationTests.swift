@@ -216,7 +216,7 @@ struct AgentIntegrationTests {
         let natsStatus = await natsAgent.waitForExit(seconds: 20)
         if natsStatus == nil { await natsAgent.stop() }
         #expect(natsStatus == 1)
-        #expect(natsAgent.log.contains("bus = nats is not available yet"))
+        #expect(natsAgent.log.contains("nats.ini:1:1: error: bus = nats needs 'site'"), "\(natsAgent.log)")
     }
 
     @Test("an agent keeps going across a Manager restart: it rejoins the new Manager with the same incarnation")

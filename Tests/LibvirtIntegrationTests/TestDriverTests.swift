@@ -101,6 +101,38 @@ import VEMLibvirt
         }
     }
 
+    /// libvirt refuses a second registration of the same callback on one connection; the driver registers once
+    /// and gives every stream every event (a Dom0 agent forwarding events and a watcher in the same process).
+    @Test func severalEventStreamsOnOneConnectionEachGetEveryEvent() async throws {
+        try await withScratch("fanout") { dir in
+            let c = try await LibvirtConnection.open(try writeTestHost(dir))
+            let first = EventLog<DomainEvent>(), second = EventLog<DomainEvent>()
+            await first.start(try await c.lifecycleEvents())
+            await second.start(try await c.lifecycleEvents())
+            try await c.destroy("preexisting")
+            try await eventually("the stopped event in both streams") {
+                let (a, b) = (await first.events.map(\.kind), await second.events.map(\.kind))
+                return a == [.stopped] && b == [.stopped]
+            }
+            // The first consumer goes away; the second still gets events, and a new stream can join.
+            await first.stop()
+            try await eventually("the first stream ended") { await first.ended }
+            let third = EventLog<DomainEvent>()
+            await third.start(try await c.lifecycleEvents())
+            try await c.start("preexisting")
+            try await eventually("the started event in the open streams") {
+                let (b, c) = (await second.events.map(\.kind), await third.events.map(\.kind))
+                return b == [.stopped, .started] && c == [.started]
+            }
+            #expect(await first.events.map(\.kind) == [.stopped])
+            await c.close()
+            try await eventually("both open streams end on close") {
+                let (b, c) = (await second.ended, await third.ended)
+                return b && c
+            }
+        }
+    }
+
     @Test func removeStopsAndUndefines() async throws {
         try await withScratch("remove") { dir in
             let c = try await LibvirtConnection.open(try writeTestHost(dir))

@@ -59,7 +59,7 @@ import VEMManager
         let c3 = try client("c3", log: "c3-first.log", hub: ports.hub)
         _ = (c1, c2)
         let env = ["VEM_MANAGER_URL": "http://127.0.0.1:\(ports.http)"]
-        _ = try await poll("30 commands journaled") { () -> Bool? in
+        _ = try await poll("30 commands journaled", seconds: 60) { () -> Bool? in
             let out = try await runVEM(["commands", "--json", "--limit", "1000"], in: dir, environment: env)
             let rows = (try? JSONDecoder().decode([CommandRecord].self, from: Data(out.stdout.utf8))) ?? []
             return rows.count >= 30 ? true : nil

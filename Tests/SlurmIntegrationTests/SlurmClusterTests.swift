@@ -3,6 +3,7 @@ import Testing
 import VEMAgent
 import VEMBatch
 import VEMSlurm
+import VEMTestSupport
 
 /// The Slurm driver and its agent plugins against a real Slurm 22.05 cluster (munged, slurmctld and dynamic
 /// `slurmd -Z` nodes in network namespaces), started once for the suite. The tests run one at a time and

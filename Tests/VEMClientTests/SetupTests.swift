@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VEMNATS
 import VEMAgent
 import VEMBus
 import VEMConfig
@@ -82,7 +83,7 @@ struct SetupTests {
         #expect(values.count == 100 && !values.contains(0))
     }
 
-    @Test("token from token_file; bus = nats is not available yet")
+    @Test("token from token_file; bus = nats needs a site and a readable password file")
     func tokenAndBus() throws {
         var s = ClientSettings()
         s.tokenFile = "/etc/vem/token"
@@ -91,13 +92,23 @@ struct SetupTests {
         #expect(throws: ClientError.self) { try ClientTransport.token(s, readFile: { _ in Array(" \n".utf8) }) }
         s.bus = .nats
         let id = ClientIdentity(name: "n", role: .dom0, host: "h", version: "1.0.0", incarnation: 1)
+        let handlers = ClientHandlers(execute: { .init(seq: $0.seq, status: .ok) })
         #expect {
-            _ = try ClientTransport.make(
-                identity: id, token: "", settings: s,
-                handlers: ClientHandlers(execute: { .init(seq: $0.seq, status: .ok) }))
+            _ = try ClientTransport.make(identity: id, token: "", settings: s, handlers: handlers)
         } throws: { error in
-            (error as? ClientError)?.code == .busUnavailable && "\(error)".contains("not available yet")
+            (error as? ClientError)?.code == .busUnavailable && "\(error)".contains("needs 'site'")
         }
+        s.nats.site = "pg"
+        s.nats.passwordFile = "/etc/vem/nats.pw"
+        #expect {
+            _ = try ClientTransport.make(identity: id, token: "", settings: s, handlers: handlers, readFile: { _ in nil })
+        } throws: { error in
+            (error as? ClientError)?.code == .busUnavailable && "\(error)".contains("cannot read nats_password_file")
+        }
+        // Made, not connected (run() connects).
+        let bus = try ClientTransport.make(
+            identity: id, token: "", settings: s, handlers: handlers, readFile: { _ in Array("pw\n".utf8) })
+        #expect(bus is NATSClient)
     }
 
     @Test("parameters split on commas; values and outcomes map to the wire")

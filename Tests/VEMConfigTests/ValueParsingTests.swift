@@ -51,10 +51,30 @@ import VEMCore
     }
 
     @Test func enumValuesAreCaseInsensitive() {
-        let result = load("[client]\nrole = DOMU\ngroup = atlas\n[manager]\nplacement = Spread\nbus = NATS\n")
+        let result = load("[client]\nrole = DOMU\ngroup = atlas\n[manager]\nplacement = Spread\nbus = NATS\nsite = pg\n")
         #expect(result.diagnostics.isEmpty)
         #expect(result.configuration?.client?.role == .domU)
         #expect(result.configuration?.manager?.placement == .spread)
         #expect(result.configuration?.manager?.bus == .nats)
+    }
+
+    @Test func natsSettingsTakeSeveralServersASiteAndCredentials() throws {
+        let result = load(
+            "[manager]\nbus = nats\nsite = perugia\nnats_url = nats://10.0.0.1:4222, nats://10.0.0.2:4222\n"
+                + "nats_password_file = /etc/vem/manager.pw\nnats_system_password_file = /etc/vem/sys.pw\n"
+                + "[client]\nname = h1\nbus = nats\nsite = perugia\nnats_user = host-one\n")
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
+        let manager = try #require(result.configuration?.manager?.nats)
+        #expect(manager.servers == ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"])
+        #expect(manager.site == "perugia")
+        #expect(manager.passwordFile == "/etc/vem/manager.pw")
+        #expect(manager.systemPasswordFile == "/etc/vem/sys.pw")
+        #expect(manager.account == "VEM")
+        let client = try #require(result.configuration?.client?.nats)
+        #expect(client.user == "host-one")
+        #expect(client.servers == ["nats://127.0.0.1:4222"])
+        // The Manager-only keys are unknown in [client].
+        let wrong = load("[client]\nbus = nats\nsite = s\nnats_account = X\n")
+        #expect(wrong.diagnostics.contains { $0.message.contains("unknown key 'nats_account'") })
     }
 }

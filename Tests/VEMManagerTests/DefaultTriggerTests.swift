@@ -80,13 +80,7 @@ import VEMSite
         try await Harness.run(site: site) { h in
             let hosts = [RebalanceTests.dom0(h.bus, "h1"), RebalanceTests.dom0(h.bus, "h2")]
             let batch = try RebalanceTests.batch(h.bus)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for fake in hosts + [batch] {
-                    let client = fake.client
-                    group.addTask { try await client.run() }
-                }
-                defer { group.cancelAll() }
-                for fake in hosts + [batch] { await h.waitForClient(fake.identity.name) }
+            try await h.with(hosts + [batch]) {
                 #expect(h.stats("vem.rebalance")?.evaluations == 0)
 
                 // t=10: vem.poll; the replies fire vem.rebalance (on update), long before its 5-minute tick.

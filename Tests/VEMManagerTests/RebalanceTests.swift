@@ -6,6 +6,7 @@ import VEMBus
 import VEMManager
 import VEMProtocol
 import VEMRules
+import VEMSite
 
 /// A fake Client whose properties are wire values (JSON text, objects), recording the commands it runs.
 final class WireFakeClient: Sendable {
@@ -78,14 +79,56 @@ final class WireFakeClient: Sendable {
             ])
     }
 
-    static func batch(_ bus: InMemoryBus) throws -> WireFakeClient {
+    static func batch(_ bus: InMemoryBus, property: String = "slurm.demand") throws -> WireFakeClient {
         let snapshot = BatchSnapshot(
             time: 0, groups: [GroupDemand(group: "B", pendingJobs: 3, pendingCPUs: 6, longestWait: 120)])
         let text = String(decoding: try JSONEncoder().encode(snapshot), as: UTF8.self)
         return WireFakeClient(
             bus: bus,
             identity: ClientIdentity(name: "slurmctl", role: .batch, host: "slurmctl", version: "1.0.0", incarnation: 1),
-            properties: ["slurm.demand": .string(text)])
+            properties: [property: .string(text)])
+    }
+
+    /// A site's batch Client reports the demand as a configured property, `[slurm_demand] command = slurm.demand`
+    /// (a property name cannot have a dot): the rebalance reads it and plans the creates.
+    @Test func theConfiguredSlurmDemandPropertyDrivesTheRebalance() async throws {
+        try await expectCreates(site: try loadSite(Self.configuration), demandProperty: "slurm_demand")
+    }
+
+    /// A demand property of any name, when the Manager's files define it with `command = slurm.demand`.
+    @Test func aDemandPropertyNamedInTheSiteFilesDrivesTheRebalance() async throws {
+        let site = try loadSite(
+            Self.configuration + "\n\n[pending_jobs]\ncommand = slurm.demand\nreturn_type = json\nticks = 30\n")
+        try await expectCreates(site: site, demandProperty: "pending_jobs")
+    }
+
+    /// One Dom0 Client and a batch Client reporting its demand as `demandProperty`: the rebalance plans creates.
+    func expectCreates(site: Site, demandProperty: String) async throws {
+        try await Harness.run(site: site) { h in
+            let hosts = [Self.dom0(h.bus, "h1")]
+            let batch = try Self.batch(h.bus, property: demandProperty)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for fake in hosts + [batch] {
+                    let client = fake.client
+                    group.addTask { try await client.run() }
+                }
+                defer { group.cancelAll() }
+                for fake in hosts + [batch] { await h.waitForClient(fake.identity.name) }
+                await h.advance(by: 30)
+                await waitUntil("properties in the state") {
+                    h.snapshot.clients["slurmctl"]?.properties[demandProperty] != nil
+                        && h.snapshot.clients["h1"]?.properties["hypervisor"] != nil
+                }
+                await h.advance(by: 30)
+                await waitUntil("the rebalance decision recorded") {
+                    ((try? await h.journal.recentDecisions()) ?? []).contains { $0.action == "policy.rebalance()" }
+                }
+                let rebalance = try #require(
+                    try await h.journal.recentDecisions().first { $0.action == "policy.rebalance()" })
+                #expect(rebalance.reason.hasPrefix("planned"), "\(rebalance.reason)")
+                #expect(try await h.journal.allCommands().contains { $0.name == "vm.create" && $0.client == "h1" })
+            }
+        }
     }
 
     @Test func rebalanceCreatesAVMForTheGroupWithDemandAndExplainsIt() async throws {
@@ -121,19 +164,18 @@ final class WireFakeClient: Sendable {
                 }
                 let creates = hosts.flatMap(\.executedCommands).filter { $0.name == "vm.create" }
                 #expect(creates.count == planned.count)
-                // Positional key=value words, as a Client's Runner and the vm.* plugins take them.
+                // Positional `key=value` words, as the vm.* plugins take them (a Client refuses other named arguments).
                 #expect(creates.allSatisfy { $0.arguments.contains(NamedValue("", .string("group=B"))) })
-                #expect(creates.allSatisfy { $0.arguments.allSatisfy { $0.name.isEmpty } })
                 let create = try #require(creates.first)
                 let vm = try #require(
                     create.arguments.lazy.compactMap { a -> String? in
-                        guard case .string(let s) = a.value, s.hasPrefix("vm=") else { return nil }
+                        guard a.name.isEmpty, case .string(let s) = a.value, s.hasPrefix("vm=") else { return nil }
                         return String(s.dropFirst(3))
                     }.first)
                 let target = JSON.string("vm=" + vm)
                 let journaled = try #require(
                     try await h.journal.allCommands().first { command in
-                        command.name == "vm.create" && command.arguments.contains { $0.name == "" && $0.value == target }
+                        command.name == "vm.create" && command.arguments.contains { $0.name.isEmpty && $0.value == target }
                     })
                 #expect(journaled.trigger == "rebalance")
 

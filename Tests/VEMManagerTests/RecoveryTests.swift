@@ -46,8 +46,8 @@ import VEMProtocol
                 await waitUntil("4 commands executed") { h1.executedCommands.count == 4 }
                 #expect(h1.executedCommands.map(\.seq) == [1, 2, 3, 4])
                 #expect(h1.executedCommands.map(\.arguments) == [
-                    [NamedValue("arg1", .int(1))], [NamedValue("arg1", .int(2))],
-                    [NamedValue("arg1", .int(1))], [NamedValue("arg1", .int(2))],
+                    [NamedValue("", .int(1))], [NamedValue("", .int(2))],
+                    [NamedValue("", .int(1))], [NamedValue("", .int(2))],
                 ])
                 await waitUntil("all done") {
                     ((try? await journal.allCommands()) ?? []).allSatisfy { $0.state == .done }

@@ -228,14 +228,31 @@ import VEMPolicy
     @Test func aNodeForgottenByTheBatchSystemIsRegisteredAgain() throws {
         var r = try make()
         let vm = try activeVM(&r)
+        #expect(r.observe(batch(120, nodes: [node(vm)]), now: 120).isEmpty)
         let ops = r.observe(batch(300), now: 300)
-        #expect(ops.names == ["register \(vm)"])  // registered at 60, absent from a snapshot of 300
+        #expect(ops.names == ["register \(vm)"])  // registered at 60, seen at 120, absent from a snapshot of 300
         #expect(r.vms[vm]?.phase == .booting)
+    }
+
+    /// Slurm keeps a registered node FUTURE, and out of `sinfo`, until the VM's slurmd starts: snapshots without
+    /// it before it first showed up are no sign that it was forgotten (registering again would fail: the name
+    /// is taken).
+    @Test func aRegisteredNodeNotYetShownByTheBatchSystemIsNotRegisteredAgain() throws {
+        var r = try make()
+        let vm = try activeVM(&r)  // registered at t=60
+        #expect(r.observe(batch(61), now: 61).isEmpty)
+        #expect(r.observe(batch(300), now: 300).isEmpty)
+        #expect(r.vms[vm]?.stage == .active)
+        #expect(r.vms[vm]?.registered == true)
+        // Once it has shown up, a snapshot without it does mean the batch system forgot it.
+        #expect(r.observe(batch(301, nodes: [node(vm)]), now: 301).isEmpty)
+        #expect(r.observe(batch(302), now: 302).names == ["register \(vm)"])
     }
 
     @Test func aSnapshotOlderThanTheRegistrationDoesNotForgetTheNode() throws {
         var r = try make()
         let vm = try activeVM(&r)  // registered at t=60
+        #expect(r.observe(batch(60, nodes: [node(vm)]), now: 60).isEmpty)
         // A snapshot fetched before the registration was confirmed (t=59, or the same instant) lacks the node.
         #expect(r.observe(batch(59), now: 61).isEmpty)
         #expect(r.observe(batch(60), now: 61).isEmpty)

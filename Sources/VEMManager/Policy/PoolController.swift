@@ -43,12 +43,15 @@ public actor PoolController {
     var triggers: [Int: String] = [:]
     /// The address each VM's DomU Client connected from (its node address in the batch system).
     var addresses: [String: String] = [:]
+    /// The demand properties the site's files define (looked for first).
+    let demandProperties: [(name: String, prefix: String)]
 
     init(
         groups: [GroupDefinition], policy: PolicyConfiguration = PolicyConfiguration(),
-        migrationURI: String = PoolCommandMapping.defaultMigrationURI
+        migrationURI: String = PoolCommandMapping.defaultMigrationURI, properties: [PropertyDefinition] = []
     ) {
         planner = Planner(configuration: policy)
+        demandProperties = PoolInputs.configured(properties)
         mapping.migrationURITemplate = migrationURI
         do {
             reconciler = try Reconciler(groups: groups.map(PoolGroup.init))
@@ -102,7 +105,7 @@ public actor PoolController {
             return Outcome(refusal: "the groups cannot be used: \(configurationError ?? "none configured")")
         }
         let inputs: PoolInputs
-        switch PoolInputs.read(snapshot, cache: &decodedBatch) {
+        switch PoolInputs.read(snapshot, configured: demandProperties, cache: &decodedBatch) {
         case .success(let i): inputs = i
         case .failure(let reason): return Outcome(refusal: reason.message)
         }

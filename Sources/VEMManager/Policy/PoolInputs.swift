@@ -1,11 +1,12 @@
 import Foundation
 import VEMBatch
+import VEMConfig
 import VEMPolicy
 import VEMRules
 
-/// What `policy.rebalance()` reads from the Manager's state: the batch Client's demand property
-/// (`slurm_demand` or `replay_demand`, the JSON of a ``VEMBatch/BatchSnapshot``) and every connected Dom0
-/// Client's `hypervisor` property (its vCPUs and memory, free and total).
+/// What `policy.rebalance()` reads from the Manager's state: the batch Client's demand property (`slurm_demand`
+/// or `replay_demand`, the JSON of a ``VEMBatch/BatchSnapshot``; see ``demandProperties``) and every connected
+/// Dom0 Client's `hypervisor` property (its vCPUs and memory, free and total).
 struct PoolInputs: Sendable {
     /// Why the inputs could not be read.
     struct Missing: Error {
@@ -21,12 +22,20 @@ struct PoolInputs: Sendable {
     /// The Dom0 hosts (named like their Clients).
     var hosts: [HostState]
 
-    /// The demand properties and the batch prefix each implies. A site's property names are identifiers, so a
-    /// batch Client reports its `slurm.demand` (`replay.demand`) plugin as `slurm_demand` (`replay_demand`);
-    /// the plugin's own name is accepted too.
-    static let demandProperties = [
-        "slurm.demand": "slurm", "replay.demand": "replay", "slurm_demand": "slurm", "replay_demand": "replay",
+    /// The demand properties and the plugin prefix of their batch system, in the order they are looked for. A
+    /// configured property cannot have a dot in its name (triggers read it as `c.slurm_demand`), so a site names
+    /// it after its plugin with `_` (`[slurm_demand] command = slurm.demand`); the dotted names are what
+    /// in-process Clients that report their plugins' values directly use.
+    static let demandProperties: [(name: String, prefix: String)] = [
+        ("slurm_demand", "slurm"), ("slurm.demand", "slurm"), ("replay_demand", "replay"), ("replay.demand", "replay"),
     ]
+
+    /// The demand properties a site defines (`[pending_jobs] command = slurm.demand` in the Manager's files):
+    /// each property whose command is a demand plugin, with that plugin's batch prefix.
+    static func configured(_ properties: [PropertyDefinition]) -> [(name: String, prefix: String)] {
+        let plugins = ["slurm.demand": "slurm", "replay.demand": "replay"]
+        return properties.compactMap { p in plugins[p.command].map { (p.name, $0) } }
+    }
 
     /// The last batch snapshot decoded, by the reading it came from: a rebalance that finds the same reading
     /// (same Client, property and arrival) reuses it instead of decoding the JSON again.
@@ -37,12 +46,24 @@ struct PoolInputs: Sendable {
         var batch: BatchSnapshot
     }
 
-    static func read(_ snapshot: StateSnapshot, cache: inout DecodedBatch?) -> Result<PoolInputs, Missing> {
+    /// Reads the inputs; `configured` demand properties are looked for before the ``demandProperties``.
+    static func read(
+        _ snapshot: StateSnapshot, configured: [(name: String, prefix: String)] = []
+    ) -> Result<PoolInputs, Missing> {
+        var cache: DecodedBatch?
+        return read(snapshot, configured: configured, cache: &cache)
+    }
+
+    /// ``read(_:configured:)``, reusing the batch snapshot `cache` holds when its reading has not changed (a
+    /// new reading replaces it there).
+    static func read(
+        _ snapshot: StateSnapshot, configured: [(name: String, prefix: String)], cache: inout DecodedBatch?
+    ) -> Result<PoolInputs, Missing> {
         var found: (client: String, prefix: String, batch: BatchSnapshot)?
         var problems: [String] = []
         for (name, entry) in snapshot.clients.sorted(by: { $0.key < $1.key })
         where entry.connected && entry.identity.role == .batch {
-            for (property, prefix) in demandProperties.sorted(by: { $0.key > $1.key }) {
+            for (property, prefix) in configured + demandProperties {
                 guard let reading = entry.properties[property] else { continue }
                 if let c = cache, c.client == name, c.property == property, c.receivedAt == reading.receivedAt {
                     found = (name, prefix, c.batch)
@@ -59,7 +80,10 @@ struct PoolInputs: Sendable {
             if found != nil { break }
         }
         guard let found else {
-            let why = problems.isEmpty ? "no connected batch client has reported slurm_demand or replay_demand" : problems.joined(separator: "; ")
+            let why =
+                problems.isEmpty
+                ? "no connected batch client has reported slurm_demand or replay_demand"
+                : problems.joined(separator: "; ")
             return .failure(Missing(message: why))
         }
         var hosts: [HostState] = []

@@ -150,7 +150,7 @@ public final class Sender: Service, Sendable {
         }
         var pendings: [PendingCommand] = []
         for d in outcome.dispatches {
-            // Positional words, as a Client's Runner takes them (`vm.create group=… vm=…`, `replay.register node …`):
+            // Positional, as the plugins take them (`vm.create group=a vm=a-vm-1 …`, `slurm.register node …`):
             // a Client refuses named arguments other than `timeout`.
             let arguments = d.command.arguments.map { NamedValue("", .string($0)) }
             do {

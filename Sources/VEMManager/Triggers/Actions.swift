@@ -122,7 +122,8 @@ final class SenderObject: HostObject {
                     throw RuleError(.type, "send_command() command name must be a string, not '\(positional[1].typeName)'")
                 }
                 var arguments: [NamedValue] = []
-                for (i, value) in positional.dropFirst(2).enumerated() { arguments.append(NamedValue("arg\(i + 1)", value.wire)) }
+                // Positional arguments have an empty name on the wire (VEMProtocol's `Command`).
+                for value in positional.dropFirst(2) { arguments.append(NamedValue("", value.wire)) }
                 for (name, value) in keyword { arguments.append(NamedValue(name, value.wire)) }
                 collector.append(.command(client: client, name: name, arguments: arguments))
                 return .none

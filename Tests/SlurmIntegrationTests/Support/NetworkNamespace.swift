@@ -1,4 +1,5 @@
 import Foundation
+import VEMTestSupport
 
 /// A network namespace joined to the host by a veth pair on a private /24 (10.79.N.0/24): the host side is
 /// `.1`, the namespace side `.2`. Stands for a VM's network. Deleted by ``remove()``.

@@ -2,6 +2,7 @@ import Foundation
 import VEMAgent
 import VEMBatch
 import VEMSlurm
+import VEMTestSupport
 
 /// A private Slurm 22.05 cluster in a scratch directory: munged (own key and socket), slurmctld on free
 /// ports, and dynamic nodes (`slurmd -Z`), each in its own network namespace. Everything is stopped by PID

@@ -75,7 +75,7 @@ struct Harness {
     }
 
     /// Runs fake Clients while `body` runs (each connects at once; cancelled at the end, which says `bye`).
-    func with(_ clients: [FakeClient], _ body: () async throws -> Void) async throws {
+    func with(_ clients: [any RunnableFake], _ body: () async throws -> Void) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for fake in clients {
                 let client = fake.client
@@ -107,3 +107,12 @@ struct Harness {
     /// Stats of one trigger.
     func stats(_ name: String) -> TriggerStats? { manager.triggerWatch.triggerStats.first { $0.name == name } }
 }
+
+/// A fake Client that runs on the harness's in-memory bus.
+protocol RunnableFake: Sendable {
+    var identity: ClientIdentity { get }
+    var client: InMemoryClient { get }
+}
+
+extension FakeClient: RunnableFake {}
+extension WireFakeClient: RunnableFake {}

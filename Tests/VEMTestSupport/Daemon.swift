@@ -5,17 +5,24 @@ import VEMAgent
     import Glibc
 #endif
 
+// Shared by the integration suites that start daemons (SlurmIntegrationTests, EndToEndTests).
+
 /// A daemon the tests start in the foreground (`posix_spawn`, its own process group, output appended to a log
 /// file) and stop by PID (SIGTERM, then SIGKILL), never by name. The test process reaps it itself.
-final class Daemon: @unchecked Sendable {
-    let name: String
-    let pid: pid_t
-    let logPath: String
+public final class Daemon: @unchecked Sendable {
+    /// Its name (for messages).
+    public let name: String
+    /// Its PID.
+    public let pid: pid_t
+    /// Where its output goes.
+    public let logPath: String
     private let lock = NSLock()
     private var exited = false
 
     /// Starts `program arguments…` with `environment` added to a minimal one.
-    init(name: String, program: String, arguments: [String], environment: [String: String] = [:], logPath: String)
+    public init(
+        name: String, program: String, arguments: [String], environment: [String: String] = [:], logPath: String
+    )
         throws
     {
         self.name = name
@@ -50,7 +57,7 @@ final class Daemon: @unchecked Sendable {
     }
 
     /// True until the daemon has exited (it is reaped here).
-    var isRunning: Bool {
+    public var isRunning: Bool {
         lock.withLock {
             guard !exited else { return false }
             var status: Int32 = 0
@@ -61,7 +68,7 @@ final class Daemon: @unchecked Sendable {
     }
 
     /// Stops the daemon: SIGTERM, and SIGKILL when it has not exited after `grace`.
-    func stop(grace: Duration = .seconds(5)) async {
+    public func stop(grace: Duration = .seconds(5)) async {
         guard isRunning else { return }
         kill(pid, SIGTERM)
         let deadline = ContinuousClock.now + grace
@@ -73,21 +80,23 @@ final class Daemon: @unchecked Sendable {
     }
 
     /// The last lines of its log, for failure messages.
-    var logTail: String {
+    public var logTail: String {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").suffix(15).joined(separator: "\n")
     }
 }
 
 /// A harness failure with a clear message.
-struct HarnessError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct HarnessError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public var description: String
+    /// Creates an error.
+    public init(_ description: String) { self.description = description }
 }
 
 /// Runs a helper program (ip, mungekey, sbatch, …) and returns its standard output; fails on a non-zero exit.
 @discardableResult
-func runTool(
+public func runTool(
     _ program: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(20)
 ) async throws -> String {
     var config = ProcessRunner.Configuration(timeout: timeout)
@@ -103,7 +112,7 @@ func runTool(
 
 /// Polls `condition` every 100 ms until it returns a value or `timeout` passes.
 @discardableResult
-func eventually<T>(
+public func eventually<T>(
     _ what: String, within timeout: Duration = .seconds(30), _ condition: () async throws -> T?
 ) async throws -> T {
     let deadline = ContinuousClock.now + timeout
@@ -123,7 +132,7 @@ func eventually<T>(
 }
 
 /// Free TCP ports, asked of the OS (bind to port 0, read the port, close).
-func freePorts(_ count: Int) throws -> [Int] {
+public func freePorts(_ count: Int) throws -> [Int] {
     var sockets: [Int32] = []
     defer { for s in sockets { close(s) } }
     var ports: [Int] = []
@@ -148,7 +157,7 @@ func freePorts(_ count: Int) throws -> [Int] {
 }
 
 /// True when something accepts TCP connections on 127.0.0.1:`port`.
-func isListening(_ port: Int) -> Bool {
+public func isListening(_ port: Int) -> Bool {
     let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard s >= 0 else { return false }
     defer { close(s) }

@@ -1,0 +1,160 @@
+import Foundation
+import VEMHypervisorPlugins
+import VEMLibvirt
+import VEMSlurm
+import VEMTestSupport
+
+/// The stand-in guests: test-driver domains run no guest OS, so for every domain that starts on a Dom0 host the
+/// test starts what the VM's image would: a network namespace (the VM's network, with its own address), and in
+/// it a DomU Client (`vem agent`, role domU, named after the VM, connecting to the Manager's hub from the VM's
+/// address) and, once the Manager has registered the VM's node in Slurm, the node's `slurmd -Z`. When the
+/// domain stops, the guest is stopped (by PID) and its namespace deleted.
+actor Guests {
+    /// A VM's life as the test saw it.
+    struct Life: Sendable {
+        var vm: String
+        var host: String
+        var group: String
+        var address: String?
+        var startedAt: ContinuousClock.Instant
+        var stoppedAt: ContinuousClock.Instant?
+    }
+
+    private final class Guest: @unchecked Sendable {
+        let lock = NSLock()
+        var net: GuestNetwork?
+        var agent: Daemon?
+        var slurmd: Daemon?
+        var nodeWait: Task<Void, Never>?
+    }
+
+    let dir: String
+    let hub: String
+    let cluster: SlurmCluster
+    let networks: NetworkAllocator
+    let groups: [SiteGroup]
+    private var running: [String: Guest] = [:]
+    private(set) var lives: [String: Life] = [:]
+    private(set) var problems: [String] = []
+
+    init(dir: String, hub: String, cluster: SlurmCluster, networks: NetworkAllocator, groups: [SiteGroup]) {
+        self.dir = dir
+        self.hub = hub
+        self.cluster = cluster
+        self.networks = networks
+        self.groups = groups
+    }
+
+    /// Follows one host's domain lifecycle events until the stream ends: a start starts the domain's guest,
+    /// a stop (or an undefine) stops it. Events of one host are handled in order.
+    nonisolated func follow(_ events: AsyncStream<DomainEvent>, of host: HypervisorHost, named name: String) async {
+        for await event in events {
+            switch event.kind {
+            case .started:
+                let group = try? await host.connection().domain(named: event.domain)?.instance?.group
+                await start(event.domain, host: name, group: group)
+            case .stopped, .undefined, .crashed:
+                await stop(event.domain)
+            default:
+                continue
+            }
+        }
+    }
+
+    private func start(_ vm: String, host: String, group: String?) async {
+        guard running[vm] == nil else { return }
+        guard let group, let g = groups.first(where: { $0.name == group }) else {
+            problems.append("domain \(vm) on \(host) started without a known VEM group (\(group ?? "none"))")
+            return
+        }
+        let guest = Guest()
+        running[vm] = guest
+        lives[vm] = Life(vm: vm, host: host, group: group, startedAt: .now)
+        do {
+            let net = try await networks.make()
+            guest.lock.withLock { guest.net = net }
+            lives[vm]?.address = net.address
+            let file = dir + "/guest-\(vm).ini"
+            try write(
+                file,
+                """
+                [client]
+                name = \(vm)
+                role = domU
+                host = \(host)
+                group = \(group)
+                vm_id = \(vm)
+                manager = \(hub)
+                heartbeat_interval = 1s
+
+                """)
+            let agent = try Daemon(
+                name: "guest-\(vm)", program: "/usr/bin/nsenter",
+                arguments: ["--net=/run/netns/\(net.name)", vemBinary, "agent", "-c", file],
+                logPath: dir + "/guest-\(vm).log")
+            guest.lock.withLock { guest.agent = agent }
+            let node = DynamicNode(
+                name: vm, address: net.address, feature: g.feature, cpus: g.vcpus, memoryMB: g.memoryMiB)
+            let cluster = cluster
+            let wait = Task { [weak self] in
+                // The image's slurmd starts once its node exists in Slurm (registered by the Manager, as
+                // FUTURE); started earlier, `slurmd -Z` would create a node of its own.
+                guard let batch = try? cluster.batch(timeout: .seconds(5)) else { return }
+                while !Task.isCancelled {
+                    if (try? await batch.nodeExists(vm)) == true {
+                        do {
+                            let slurmd = try cluster.startNode(node, in: net)
+                            guest.lock.withLock { guest.slurmd = slurmd }
+                        } catch {
+                            await self?.report("\(vm): cannot start slurmd: \(error)")
+                        }
+                        return
+                    }
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            guest.lock.withLock { guest.nodeWait = wait }
+        } catch {
+            problems.append("\(vm): the stand-in guest did not start: \(error)")
+        }
+    }
+
+    private func report(_ problem: String) { problems.append(problem) }
+
+    private func stop(_ vm: String) async {
+        guard let guest = running.removeValue(forKey: vm) else { return }
+        lives[vm]?.stoppedAt = .now
+        await Self.stop(guest, networks: networks)
+    }
+
+    private static func stop(_ guest: Guest, networks: NetworkAllocator) async {
+        let wait = guest.lock.withLock { guest.nodeWait }
+        wait?.cancel()
+        await wait?.value
+        let (agent, slurmd, net) = guest.lock.withLock { (guest.agent, guest.slurmd, guest.net) }
+        async let a: Void = agent?.stop() ?? ()
+        async let s: Void = slurmd?.stop() ?? ()
+        _ = await (a, s)
+        if let net { await networks.remove(net) }
+    }
+
+    /// Stops every guest still running.
+    func stopAll() async {
+        let all = running
+        running = [:]
+        for guest in all.values { await Self.stop(guest, networks: networks) }
+    }
+
+    /// The guests running now, by VM.
+    var runningVMs: Set<String> { Set(running.keys) }
+
+    /// Whether a VM's slurmd has been started.
+    func slurmdStarted(_ vm: String) -> Bool {
+        running[vm].map { g in g.lock.withLock { g.slurmd != nil } } ?? false
+    }
+
+    /// The log of a VM's DomU Client (for failure messages).
+    nonisolated func agentLog(_ vm: String) -> String {
+        (try? String(contentsOfFile: dir + "/guest-\(vm).log", encoding: .utf8)) ?? ""
+    }
+}

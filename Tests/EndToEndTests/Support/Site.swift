@@ -1,0 +1,290 @@
+import Foundation
+import Logging
+import VEMClient
+import VEMHypervisorPlugins
+import VEMLibvirt
+import VEMSlurm
+import VEMTestSupport
+
+/// The repository root, found from this file's path.
+let repositoryRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The `vem` executable built beside the test bundle.
+let vemBinary: String = {
+    let candidate = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("vem").path
+    if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    return repositoryRoot.appendingPathComponent(".build/debug/vem").path
+}()
+
+/// One group of the site.
+struct SiteGroup: Sendable {
+    var name: String
+    var share: Int
+    var partition: String
+    var feature: String
+    var vcpus: Int
+    var memoryMiB: Int
+
+    var section: String {
+        """
+        [group:\(name)]
+        share = \(share)
+        template = domain.xml
+        vm_vcpus = \(vcpus)
+        vm_memory_mib = \(memoryMiB)
+        partition = \(partition)
+        feature = \(feature)
+
+        """
+    }
+}
+
+/// The whole site on real components: a `vem manager` process (its hub on the host side of a veth link, so the
+/// guests' namespaces reach it), a batch Client (`vem agent`, role batch, the `slurm.*` plugins) on a private
+/// Slurm controller, two Dom0 Clients on libvirt `test:///` hosts run in this process (a `test:///` host lives
+/// in the memory of the connection that opened it, so the test must share the Dom0 Clients' connections to see
+/// their domains), and a stand-in guest per running domain (``Guests``).
+final class Site: @unchecked Sendable {
+    struct Ports: Decodable {
+        var hub: Int
+        var http: Int
+    }
+
+    let dir: String
+    let groups: [SiteGroup]
+    let networks: NetworkAllocator
+    let hubLink: GuestNetwork
+    let cluster: SlurmCluster
+    let manager: Daemon
+    let ports: Ports
+    let batchAgent: Daemon
+    let hosts: [String: HypervisorHost]
+    let guests: Guests
+    private let dom0Services: [ClientService]
+    private var tasks: [Task<Void, Never>] = []
+
+    var managerURL: String { "http://127.0.0.1:\(ports.http)" }
+    var hubAddress: String { "\(hubLink.hostAddress):\(ports.hub)" }
+
+    private init(
+        dir: String, groups: [SiteGroup], networks: NetworkAllocator, hubLink: GuestNetwork, cluster: SlurmCluster,
+        manager: Daemon, ports: Ports,
+        batchAgent: Daemon, hosts: [String: HypervisorHost], dom0Services: [ClientService], guests: Guests
+    ) {
+        self.dir = dir
+        self.groups = groups
+        self.networks = networks
+        self.hubLink = hubLink
+        self.cluster = cluster
+        self.manager = manager
+        self.ports = ports
+        self.batchAgent = batchAgent
+        self.hosts = hosts
+        self.dom0Services = dom0Services
+        self.guests = guests
+    }
+
+    /// Starts everything, in order: the hub's link, Slurm, the Manager, the batch Client, the Dom0 Clients and
+    /// the watch on their domains. On a failure what was started is stopped again.
+    static func start(
+        managerSettings: String, groups: [SiteGroup], hostNames: [String], hostCPUs: Int, hostMemoryMiB: Int
+    ) async throws -> Site {
+        guard FileManager.default.isExecutableFile(atPath: vemBinary) else {
+            throw HarnessError("the vem executable is missing at \(vemBinary): run swift build first")
+        }
+        await GuestNetwork.sweepStale()
+        var template = Array("/tmp/vem-e2e-XXXXXX".utf8CString)
+        guard mkdtemp(&template) != nil else { throw HarnessError("mkdtemp failed") }
+        let dir = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var undo: [@Sendable () async -> Void] = []
+        func rollback() async { for u in undo.reversed() { await u() } }
+        do {
+            let networks = NetworkAllocator()
+            let hubLink = try await networks.make()
+            undo.append { await networks.removeAll() }
+            let cluster = try await SlurmCluster.start(in: dir, groups: groups)
+            undo.append { await cluster.shutdown() }
+
+            let groupSections = groups.map(\.section).joined(separator: "\n")
+            try write(
+                dir + "/manager.ini",
+                managerSettings.replacingOccurrences(of: "{hub}", with: hubLink.hostAddress) + "\n" + groupSections)
+            let manager = try Daemon(
+                name: "manager", program: vemBinary,
+                arguments: [
+                    "manager", "-c", dir + "/manager.ini", "--journal", dir + "/journal.sqlite", "--port-file",
+                    dir + "/ports.json",
+                ], logPath: dir + "/manager.log")
+            undo.append { await manager.stop() }
+            let ports = try await eventually("the manager's port file", within: .seconds(30)) { () -> Ports? in
+                guard manager.isRunning else { throw HarnessError("vem manager exited: \(manager.logTail)") }
+                guard let data = FileManager.default.contents(atPath: dir + "/ports.json") else { return nil }
+                return try? JSONDecoder().decode(Ports.self, from: data)
+            }
+            let hub = "\(hubLink.hostAddress):\(ports.hub)"
+
+            try write(
+                dir + "/batch.ini",
+                """
+                [client]
+                name = slurmctl
+                role = batch
+                host = slurmctl
+                manager = \(hub)
+                heartbeat_interval = 1s
+                allow = slurm.register, slurm.drain, slurm.resume, slurm.remove
+
+                [slurm_demand]
+                command = slurm.demand
+                return_type = json
+                ticks = 1
+
+                \(groupSections)
+                """)
+            let batchAgent = try Daemon(
+                name: "batch-agent", program: vemBinary, arguments: ["agent", "-c", dir + "/batch.ini"],
+                environment: cluster.environment, logPath: dir + "/batch-agent.log")
+            undo.append { await batchAgent.stop() }
+
+            try write(dir + "/domain.xml", domainTemplate)
+            let guests = Guests(
+                dir: dir, hub: hub, cluster: cluster, networks: networks, groups: groups)
+            var hosts: [String: HypervisorHost] = [:]
+            var services: [ClientService] = []
+            for name in hostNames {
+                let (host, service) = try dom0(
+                    name, dir: dir, hub: hub, cpus: hostCPUs, memoryMiB: hostMemoryMiB, groupSections: groupSections)
+                hosts[name] = host
+                services.append(service)
+            }
+            let site = Site(
+                dir: dir, groups: groups, networks: networks, hubLink: hubLink, cluster: cluster, manager: manager,
+                ports: ports,
+                batchAgent: batchAgent, hosts: hosts, dom0Services: services, guests: guests)
+            undo.append { await site.stopClients() }
+            // Watch each host's domains on the Dom0 Client's own connection before its Client can create any.
+            for (name, host) in hosts.sorted(by: { $0.key < $1.key }) {
+                let events = try await host.lifecycleEvents()
+                site.tasks.append(Task { await guests.follow(events, of: host, named: name) })
+            }
+            for service in services { site.tasks.append(Task { try? await service.run() }) }
+            return site
+        } catch {
+            await rollback()
+            throw error
+        }
+    }
+
+    /// A Dom0 Client in this process, built from an agent file the way `vem agent` builds it.
+    private static func dom0(
+        _ name: String, dir: String, hub: String, cpus: Int, memoryMiB: Int, groupSections: String
+    ) throws -> (HypervisorHost, ClientService) {
+        let hostFile = dir + "/\(name).xml"
+        try write(
+            hostFile,
+            """
+            <node>
+              <cpu><mhz>2400</mhz><model>x86_64</model><active>\(cpus)</active><nodes>1</nodes><sockets>1</sockets>\
+            <cores>\(cpus)</cores><threads>1</threads></cpu>
+              <memory>\(memoryMiB * 1024)</memory>
+            </node>
+
+            """)
+        let file = dir + "/\(name).ini"
+        try write(
+            file,
+            """
+            [client]
+            name = \(name)
+            role = dom0
+            host = \(name)
+            manager = \(hub)
+            heartbeat_interval = 1s
+            hypervisor = test://\(hostFile)
+            allow = vm.create, vm.destroy, vm.list
+
+            [hypervisor]
+            command = hypervisor
+            return_type = json
+            ticks = 1
+
+            \(groupSections)
+            """)
+        let logger = {
+            var l = Logger(label: "e2e.\(name)")
+            l.logLevel = .warning
+            return l
+        }()
+        let loader = ClientConfigurationLoader(paths: [file])
+        let loaded = try loader.load()
+        guard let built = try ClientHypervisor.make(loaded.configuration) else {
+            throw HarnessError("\(file) has no hypervisor")
+        }
+        var options = ClientService.Configuration()
+        options.hypervisor = built.host
+        let identity = try ClientIdentityResolver().resolve(
+            loaded.configuration.settings, version: ClientService.version,
+            incarnation: UInt64.random(in: 1...UInt64.max))
+        let service = try ClientService(
+            configuration: loaded.configuration, loader: loader, identity: identity, token: "", options: options,
+            logger: logger,
+            busFactory: { identity, token, settings, handlers throws(ClientError) in
+                try ClientTransport.make(
+                    identity: identity, token: token, settings: settings, handlers: handlers, logger: logger)
+            })
+        return (built.host, service)
+    }
+
+    /// The running domains of every host: name → (host, group).
+    func domains() async throws -> [String: (host: String, group: String?)] {
+        var all: [String: (host: String, group: String?)] = [:]
+        for (name, host) in hosts {
+            for d in try await host.connection().domains() where d.state == .running {
+                all[d.name] = (name, d.instance?.group)
+            }
+        }
+        return all
+    }
+
+    /// Runs `vem ARGS…` against this Manager; returns its standard output.
+    func vem(_ arguments: [String]) async throws -> String {
+        try await runTool(vemBinary, arguments + ["--manager-url", managerURL], timeout: .seconds(20))
+    }
+
+    private func stopClients() async {
+        for service in dom0Services { service.stop(reason: "test over") }
+        for task in tasks { task.cancel() }
+        for host in hosts.values { await host.close() }
+    }
+
+    /// Stops everything by PID (the guests, the Dom0 Clients, the batch Client, the Manager, Slurm) and deletes
+    /// the namespaces; the scratch directory is kept when `keepFiles` (its logs explain a failure).
+    func shutdown(keepFiles: Bool) async {
+        await guests.stopAll()
+        await stopClients()
+        await batchAgent.stop()
+        await manager.stop()
+        await cluster.shutdown()
+        await networks.removeAll()
+        if !keepFiles { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    static let domainTemplate = """
+        <domain type='test'>
+          <name>{{name}}</name>
+          <uuid>{{uuid}}</uuid>
+          <memory unit='MiB'>{{memory_mib}}</memory>
+          <vcpu>{{vcpus}}</vcpu>
+          <os><type arch='x86_64'>hvm</type></os>
+          <description>{{identity}}</description>
+        </domain>
+
+        """
+}
+
+/// Writes a text file.
+func write(_ path: String, _ text: String) throws {
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+}
