@@ -53,7 +53,7 @@ struct Demo: AsyncParsableCommand {
     var seconds: Double = 45
 
     @Option(help: "Wall-clock seconds for the jobs still running after the window (fast-forward).")
-    var tailSeconds: Double = 15
+    var tailSeconds: Double = 30
 
     @Option(help: "Stop after this many wall-clock seconds, finished or not.")
     var maxSeconds: Double = 110

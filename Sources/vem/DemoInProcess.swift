@@ -76,7 +76,7 @@ extension Demo {
             let final = await site.manager.pool.reconciler
             let explanation = await site.manager.pool.lastExplanation
             let trigger = await site.manager.pool.lastTrigger
-            let journaled = (try? await site.manager.journal.recentDecisions(limit: 1_000_000)) ?? []
+            let rebalances = site.manager.triggerWatch.triggerStats.first { $0.name == "vem.rebalance" }?.fired ?? 0
             // `vem explain` for the group with the largest share: the last plan's account and its last decision.
             let group = source.groups.max { $0.share < $1.share }?.name
             var lastAbout: DecisionRecord?
@@ -87,8 +87,8 @@ extension Demo {
                 decisions: final?.decisions ?? [],
                 manager: ManagerReport(
                     explanation: explanation, trigger: trigger,
-                    rebalances: journaled.filter { $0.action == "policy.rebalance()" }.count,
-                    decisions: journaled.filter { $0.vm != nil }.count, group: group, lastDecision: lastAbout))
+                    rebalances: rebalances, decisions: final?.decisionsLogged ?? 0, group: group,
+                    lastDecision: lastAbout))
         }
     }
 
@@ -148,8 +148,8 @@ extension ManagerReport {
     /// The summary's Manager lines: the rebalances and decisions it journaled, and `vem explain GROUP` for one
     /// group: its part of the last plan and the last decision about it, with its trigger and reason.
     func summary() -> String {
-        var out = "manager            \(rebalances) rebalances journaled (trigger \(trigger ?? "none")), "
-        out += "\(decisions) pool decisions with their reasons\n"
+        var out = "manager            \(rebalances) rebalances (trigger \(trigger ?? "none")), \(decisions) pool "
+        out += "decisions journaled with their trigger and reason\n"
         guard let group else { return out }
         let lines = explain(group: group).filter { $0.hasPrefix("target:") || $0.hasPrefix("why:") }
         if !lines.isEmpty {

@@ -49,7 +49,7 @@ import Testing
         #expect(summary.contains("failed operations 0"))
         #expect(summary.contains("shorter with the pool"))
         // The real Manager made the decisions: its vem.rebalance trigger, journaled with their reasons.
-        #expect(summary.contains("rebalances journaled (trigger vem.rebalance)"))
+        #expect(summary.contains("rebalances (trigger vem.rebalance)"))
         #expect(summary.contains("[vem.rebalance]"))
         let log = try String(contentsOf: dir.appendingPathComponent("decisions.log"), encoding: .utf8)
         #expect(log.contains("register g1-vm-4 on host1: its Client joined"))

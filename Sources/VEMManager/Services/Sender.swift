@@ -71,6 +71,9 @@ public final class Sender: Service, Sendable {
         await withDiscardingTaskGroup { group in
             await withGracefulShutdownHandler {
                 for await job in inbox {
+                    // Cancelled: stop now rather than work through what is queued (an AsyncStream hands out its
+                    // buffered elements even to a cancelled task). What was sent keeps its journal state.
+                    if Task.isCancelled { break }
                     switch job {
                     case .actions(let actions, let trigger):
                         for action in actions {

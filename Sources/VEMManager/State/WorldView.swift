@@ -1,3 +1,4 @@
+import Synchronization
 import VEMBus
 import VEMConfig
 import VEMProtocol
@@ -137,29 +138,43 @@ final class ManagerModel: HostObject {
 
 /// A Client in a trigger: its fields, every property as an attribute (a field wins over a property of the same
 /// name), `props` (dict of values), `ages` (dict of seconds) and `age("name")` (seconds, `None` when never read).
+///
+/// Attributes are converted to the trigger language when first read, not for every Client of every pass: a
+/// pass that looks at `c.role` does not convert a batch Client's whole demand document.
 final class ClientObject: HostObject {
-    let attributes: [String: Value]
+    let view: WorldView.ClientView
     let attributeNames: [String]
     let repr: String
+    private let converted = Mutex<[String: Value]>([:])
+    static let derived: Set<String> = ["props", "ages", "age"]
 
     init(_ view: WorldView.ClientView) {
-        var attributes: [String: Value] = [:]
-        for (name, value) in view.properties { attributes[name] = value.value }
-        for (name, value) in view.fields { attributes[name] = value.value }
-        attributes["props"] = JSON.object(view.properties).value
-        attributes["ages"] = JSON.object(view.ages.mapValues(JSON.double)).value
-        let ages = view.ages
-        attributes["age"] = .hostFunction("age") { positional, keyword in
-            guard positional.count == 1, keyword.isEmpty, case .string(let name) = positional[0] else {
-                throw RuleError(.type, "age() takes one property name (a string)")
-            }
-            return ages[name].map(Value.float) ?? .none
-        }
-        self.attributes = attributes
-        attributeNames = attributes.keys.sorted()
+        self.view = view
+        attributeNames = Set(view.properties.keys).union(view.fields.keys).union(Self.derived).sorted()
         if case .string(let name)? = view.fields["name"] { repr = "<client \(name)>" } else { repr = "<client>" }
     }
 
+    func attribute(named name: String) -> Value? {
+        if let value = converted.withLock({ $0[name] }) { return value }
+        let value: Value
+        switch name {
+        case "props": value = JSON.object(view.properties).value
+        case "ages": value = JSON.object(view.ages.mapValues(JSON.double)).value
+        case "age":
+            let ages = view.ages
+            value = .hostFunction("age") { positional, keyword in
+                guard positional.count == 1, keyword.isEmpty, case .string(let name) = positional[0] else {
+                    throw RuleError(.type, "age() takes one property name (a string)")
+                }
+                return ages[name].map(Value.float) ?? .none
+            }
+        default:
+            guard let json = view.fields[name] ?? view.properties[name] else { return nil }
+            value = json.value
+        }
+        converted.withLock { $0[name] = value }
+        return value
+    }
+
     var typeName: String { "client" }
-    func attribute(named name: String) -> Value? { attributes[name] }
 }
