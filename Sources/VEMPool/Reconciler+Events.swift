@@ -12,15 +12,17 @@ extension Reconciler {
             guard var vm = vms[id] else { continue }
             if let node = nodes[id] {
                 if vm.registered { vm.seenInBatch = true }
-                // Idle on a snapshot older than the drain proves nothing: it stays busy until a newer one says so.
-                let busy = PoolSnapshotBuilder.isBusy(node) || batch.time < (vm.drainedAt ?? Int.min)
+                let busy = PoolSnapshotBuilder.isBusy(node)
+                // Idle on a snapshot older than the drain proves nothing (a job may have started between the two):
+                // it changes nothing, and the planner's snapshot shows the VM busy until a newer one says idle.
+                let stale = !busy && batch.time < (vm.drainedAt ?? Int.min)
                 if busy {
                     vm.idleSince = nil
-                } else if vm.busy || vm.idleSince == nil {
+                } else if !stale, vm.busy || vm.idleSince == nil {
                     vm.idleSince = now
                 }
-                vm.busy = busy
-                if vm.gone, vm.registered, vm.pending == nil, !busy {
+                if !stale { vm.busy = busy }
+                if vm.gone, vm.registered, vm.pending == nil, !busy, !stale {
                     vm.stage = .removing
                     operations.append(issue(.removeNode, for: &vm))
                 }

@@ -90,21 +90,26 @@ import VEMPolicy
         let drain = r.apply(plan([Directive(.drain(vm: vm), reason: "surplus")]), now: 1000)
         #expect(r.onSucceeded(drain[0].id, now: 1000).isEmpty)
         #expect(r.vms[vm]?.drainedAt == 1000)
-        // Taken at 990, before the drain: idle in it, yet busy for the planner (no idle time to destroy on).
+        // Taken at 990, before the drain: idle in it, yet busy for the planner (nothing to destroy on); the
+        // VM's own record is left as it was.
         let stale = batch(990, nodes: [node(vm)])
         #expect(r.observe(stale, now: 1010).isEmpty)
-        #expect(r.vms[vm]?.busy == true)
-        #expect(r.vms[vm]?.idleSince == nil)
+        #expect(r.vms[vm]?.idleSince == 60)  // idle since its registration
         let before = try #require(r.snapshot(batch: stale, hosts: []).vms.first { $0.id == vm })
         #expect(before.busy)
         #expect(before.idleSince == nil)
-        // Taken at 1020, after it: idle, and destroyable.
+        // Busy on a stale snapshot is believed: a job ran on it.
+        #expect(r.observe(batch(995, nodes: [node(vm, jobs: 1)]), now: 1015).isEmpty)
+        #expect(r.vms[vm]?.busy == true)
+        #expect(r.vms[vm]?.idleSince == nil)
+        // Taken at 1020, after the drain: idle, and destroyable.
         let fresh = batch(1020, nodes: [node(vm, draining: true)])
         #expect(r.observe(fresh, now: 1030).isEmpty)
         #expect(r.vms[vm]?.busy == false)
         #expect(r.vms[vm]?.idleSince == 1030)
         let after = try #require(r.snapshot(batch: fresh, hosts: []).vms.first { $0.id == vm })
         #expect(!after.busy)
+        #expect(after.idleSince == 1030)
     }
 
     @Test func aClientThatJoinsBeforeTheCreateResultIsRegisteredAfterIt() throws {
