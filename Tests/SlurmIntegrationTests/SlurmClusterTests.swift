@@ -212,7 +212,8 @@ struct SlurmClusterTests {
                         + "'vemA'") == true, "\(wrong.error ?? "")")
 
             // Registered for group b: adopted as it is, one node, and it takes b's job.
-            let adopted = try registered(try await command(r, "slurm.register", ["vmb3", "b", "1", "1000", ns.address]))
+            let adopted = try registered(
+                try await command(r, "slurm.register", ["vmb3", "b", "1", "1000", ns.address]))
             #expect(adopted.adopted)
             #expect(adopted.previousAddress == nil)
             #expect(adopted.slurmState == "IDLE+DYNAMIC_NORM")

@@ -128,7 +128,8 @@ import VEMBatch
     }
 
     @Test func aCreateThatLeavesNoNodeOrUnreadableOutputIsAnError() async throws {
-        let vanishing = try FakeExecutor.cluster { args in args[0] == "-o" ? notFound(args[4]) : SlurmOutput(status: 0) }
+        let vanishing = try FakeExecutor.cluster { args in args[0] == "-o" ? notFound(args[4]) : SlurmOutput(status: 0)
+        }
         let e1 = await #expect(throws: SlurmError.self) {
             try await batch(vanishing).registerNode(registration, address: "10.77.9.2")
         }

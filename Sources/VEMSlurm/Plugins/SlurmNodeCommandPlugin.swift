@@ -10,7 +10,7 @@ import VEMBatch
 ///
 /// `slurm.register` is idempotent: the group's node of that name, already in Slurm, is adopted (see
 /// ``SlurmBatch/registerNode(_:address:hostname:)``); its output is the JSON of a ``RegisteredNode``
-/// (`{"adopted":false,"address":…,"feature":…,"slurmState":"FUTURE+DYNAMIC_NORM",…}`).
+/// (`{"address":…,"adopted":false,…,"feature":…,…,"slurmState":"FUTURE+DYNAMIC_NORM"}`).
 public struct SlurmNodeCommandPlugin: CommandPlugin {
     /// What the plugin does.
     public enum Action: String, Sendable, CaseIterable {
