@@ -16,8 +16,10 @@ extension SlurmBatch {
         try await bridge { groups.snapshot(of: try await readState()) }
     }
 
-    /// Creates the node with the address ``addressOf`` finds (see ``createNode(_:address:hostname:)``).
-    /// - Throws: `BatchError` (`duplicate_node`, `invalid_argument`, `invalid_mapping`, `batch_unavailable`).
+    /// Creates the node with the address ``addressOf`` finds, or adopts the group's node of that name (see
+    /// ``registerNode(_:address:hostname:)``).
+    /// - Throws: `BatchError` (`duplicate_node` for a node of that name that is not the group's,
+    ///   `invalid_argument`, `invalid_mapping`, `batch_unavailable`).
     public func register(_ registration: NodeRegistration) async throws {
         try await bridge {
             let address: String
@@ -28,7 +30,7 @@ extension SlurmBatch {
             } catch {
                 throw SlurmError(.invalidArgument, "no address for node '\(registration.name)'", cause: "\(error)")
             }
-            try await createNode(registration, address: address)
+            try await registerNode(registration, address: address)
         }
     }
 

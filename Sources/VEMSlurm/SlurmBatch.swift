@@ -5,7 +5,9 @@ import VEMBatch
 ///
 /// It reads demand with `squeue --json --all` and `sinfo --json --all` and acts on nodes with `scontrol`
 /// only: a new VM becomes a *dynamic node* (`scontrol create NodeName=… NodeAddr=… Feature=<group feature>
-/// State=FUTURE`, after which the VM's `slurmd -Z` registers it), surplus nodes are drained
+/// State=FUTURE`, after which the VM's `slurmd -Z` registers it; a node of the group that is already there —
+/// a retried registration, a guest whose `slurmd -Z` came first — is adopted, see
+/// ``registerNode(_:address:hostname:)``), surplus nodes are drained
 /// (`scontrol update … State=DRAIN Reason=…`), resumed (`State=RESUME`) and deleted (`scontrol delete`).
 /// It never submits, cancels or reorders jobs.
 ///
@@ -84,41 +86,6 @@ public struct SlurmBatch: BatchSystem {
     }
 
     // MARK: Acting on nodes
-
-    /// Creates a dynamic node for a group; its VM then starts `slurmd -Z` (``SlurmCommand/dynamicSlurmd(_:)``).
-    ///
-    /// `scontrol create` succeeds *silently* for a name that exists (Slurm 22.05 only logs it), so the node is
-    /// looked up first.
-    /// - Parameters:
-    ///   - registration: The node's name, group and size.
-    ///   - address: Its `NodeAddr`.
-    ///   - hostname: Its `NodeHostname` (default: its name).
-    /// - Returns: The node as created.
-    /// - Throws: ``SlurmError``: `.invalidMapping` (group unknown or without a feature), `.invalidArgument`,
-    ///   `.duplicateNode`, or a command failure.
-    @discardableResult
-    public func createNode(_ registration: NodeRegistration, address: String, hostname: String? = nil)
-        async throws -> DynamicNode
-    {
-        guard let mapping = groups.mapping(of: registration.group) else {
-            throw SlurmError(.invalidMapping, "group '\(registration.group)' is not mapped to Slurm")
-        }
-        guard let feature = mapping.feature else {
-            throw SlurmError(
-                .invalidMapping,
-                "group '\(registration.group)' has no feature: a dynamic node joins its partition only through "
-                    + "a Nodeset on a feature")
-        }
-        let node = DynamicNode(
-            name: registration.name, address: address, hostname: hostname, feature: feature,
-            cpus: registration.cpus, memoryMB: registration.memoryMB, state: dynamicNodeState)
-        let command = try SlurmCommand.createNode(node)
-        if try await nodeExists(node.name) {
-            throw SlurmError(.duplicateNode, "Slurm already has a node named '\(node.name)'")
-        }
-        try await check(command)
-        return node
-    }
 
     /// Drains a node (`State=DRAIN`): it finishes its jobs and takes no new one.
     /// - Throws: ``SlurmError`` (`.unknownNode`, `.invalidArgument`, command failures).

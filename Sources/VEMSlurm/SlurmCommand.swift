@@ -125,6 +125,15 @@ extension SlurmCommand {
         return SlurmCommand(.scontrol, ["update", "NodeName=\(name)", "State=DRAIN", "Reason=\(reason)"])
     }
 
+    /// `scontrol update NodeName=NAME NodeAddr=ADDRESS`: moves an existing node to another address (Slurm
+    /// 22.05 accepts it for a dynamic node, `FUTURE` or registered; a later `slurmd -Z` registration keeps it).
+    /// - Throws: ``SlurmError`` `.invalidArgument` for a bad name or address.
+    public static func setNodeAddress(_ name: String, to address: String) throws -> SlurmCommand {
+        try SlurmName.checkNodeName(name)
+        try SlurmName.checkAddress(address)
+        return SlurmCommand(.scontrol, ["update", "NodeName=\(name)", "NodeAddr=\(address)"])
+    }
+
     /// `scontrol update NodeName=NAME State=RESUME`.
     /// - Throws: ``SlurmError`` `.invalidArgument` for a bad name.
     public static func resumeNode(_ name: String) throws -> SlurmCommand {
@@ -140,7 +149,8 @@ extension SlurmCommand {
     }
 
     /// `slurmd -D -Z -N NAME --conf "CPUs=… RealMemory=… Feature=…"`: the dynamic node's daemon, in the
-    /// foreground, as the VM (or a test) starts it after ``createNode(_:)``.
+    /// foreground, as the VM (or a test) starts it, after ``createNode(_:)`` or before it (the node is then
+    /// created by the daemon's registration and adopted by ``SlurmBatch/registerNode(_:address:hostname:)``).
     /// - Throws: ``SlurmError`` `.invalidArgument` when a field is invalid.
     public static func dynamicSlurmd(_ node: DynamicNode) throws -> SlurmCommand {
         try node.validate()

@@ -127,6 +127,12 @@ struct Scenario {
             }
         }
         print("e2e: phase 1: \(vm) up in Slurm after \(ContinuousClock.now - phase1)")
+        // The guest's slurmd starts at boot and may create the node before the Manager registers it (which then
+        // adopts it): `scontrol create` names the host after the node, slurmd's registration after the machine.
+        let shown = try await runTool(
+            "/usr/bin/scontrol", ["-o", "show", "node", vm], environment: site.cluster.environment)
+        let creator = shown.contains("NodeHostName=\(vm) ") ? "slurm.register" : "its slurmd (adopted)"
+        print("e2e: phase 1: \(vm)'s node was created by \(creator)")
         #expect(node.features == [b.feature])
         #expect(node.partitions == [b.partition])
         #expect(node.isDynamic)

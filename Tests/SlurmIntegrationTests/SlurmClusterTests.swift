@@ -29,24 +29,43 @@ struct SlurmClusterTests {
         try await batch.readState().jobs.first { $0.id == id }
     }
 
+    /// The JSON output of a successful `slurm.register`.
+    func registered(_ outcome: CommandOutcome) throws -> RegisteredNode {
+        try #require(outcome.status == .ok, "\(outcome.error ?? "")")
+        return try JSONDecoder().decode(RegisteredNode.self, from: Data(outcome.output.utf8))
+    }
+
     /// Registers a node of group b through `slurm.register` and starts its slurmd in a fresh namespace;
-    /// returns when sinfo shows it idle in partition dynB.
-    func addNodeB(_ cluster: SlurmTestCluster, _ r: PluginRegistry, name: String) async throws -> NetworkNamespace {
+    /// returns when sinfo shows it idle in partition dynB, with what `slurm.register` reported.
+    @discardableResult
+    func addNodeB(_ cluster: SlurmTestCluster, _ r: PluginRegistry, name: String) async throws
+        -> (NetworkNamespace, RegisteredNode)
+    {
         let ns = try await cluster.makeNamespace()
-        let outcome = try await command(r, "slurm.register", [name, "b", "1", "1000", ns.address])
-        #expect(outcome.status == .ok, "\(outcome.error ?? "")")
+        let report = try registered(try await command(r, "slurm.register", [name, "b", "1", "1000", ns.address]))
         let node = DynamicNode(name: name, address: ns.address, feature: "vemB", cpus: 1, memoryMB: 1000)
         try cluster.startNode(node, in: ns)
+        let seen = try await idleNode(cluster, name, partition: "dynB")
+        #expect(seen.address == ns.address)
+        return (ns, report)
+    }
+
+    /// Waits until sinfo shows the node idle and responding; checks it is a dynamic node of `partition`.
+    func idleNode(_ cluster: SlurmTestCluster, _ name: String, partition: String) async throws -> SlurmNode {
         let batch = try cluster.batch()
-        let seen = try await eventually("node \(name) idle in dynB", within: .seconds(20)) {
+        let seen = try await eventually("node \(name) idle in \(partition)", within: .seconds(20)) {
             try await batch.readState().nodes.first {
                 $0.name == name && $0.state == "idle" && !$0.stateFlags.contains("NOT_RESPONDING")
             }
         }
-        #expect(seen.partitions == ["dynB"])
-        #expect(seen.address == ns.address)
+        #expect(seen.partitions == [partition])
         #expect(seen.isDynamic)
-        return ns
+        return seen
+    }
+
+    /// How many nodes of that name sinfo lists.
+    func count(_ name: String, in batch: SlurmBatch) async throws -> Int {
+        try await batch.readState().nodes.filter { $0.name == name }.count
     }
 
     @Test func pendingJobsOfTwoGroupsAreDemandAndANewNodeTakesItsGroupsJobs() async throws {
@@ -69,8 +88,16 @@ struct SlurmClusterTests {
             #expect(snapshot[group: "b"]?.pendingJobs == 1)
             #expect(snapshot[group: "b"]?.nodes.isEmpty == true)
 
+            // A first registration at an address that turns out stale leaves a FUTURE node there; registering
+            // again at the VM's address adopts that node and moves it (`scontrol update NodeAddr=`).
+            let stale = try registered(try await command(r, "slurm.register", ["vmb1", "b", "1", "1000", "192.0.2.9"]))
+            #expect(!stale.adopted)
+            #expect(stale.slurmState == "FUTURE+DYNAMIC_NORM")
             // A node for group b takes b's job, which runs on it and completes; a's job still waits.
-            let ns = try await addNodeB(cluster, r, name: "vmb1")
+            let (ns, moved) = try await addNodeB(cluster, r, name: "vmb1")
+            #expect(moved.adopted)
+            #expect(moved.previousAddress == "192.0.2.9")
+            #expect(moved.address == ns.address)
             let done = try await eventually("job \(jobB) completed on vmb1", within: .seconds(30)) {
                 try await job(jobB, in: batch).flatMap { $0.state == "COMPLETED" ? $0 : nil }
             }
@@ -84,10 +111,13 @@ struct SlurmClusterTests {
             #expect(after[group: "a"]?.pendingJobs == 1)
             #expect(after[group: "a"]?.longestWait ?? -1 >= 0)
 
-            // Registering the same name again is refused (scontrol create alone would say nothing).
-            let again = try await command(r, "slurm.register", ["vmb1", "b", "1", "1000", ns.address])
-            #expect(again.status == .failed)
-            #expect(again.error?.contains("already has a node named 'vmb1'") == true)
+            // Registering it again (a reply lost on the way) adopts the running node: still one node, still idle.
+            let again = try registered(try await command(r, "slurm.register", ["vmb1", "b", "1", "1000", ns.address]))
+            #expect(again.adopted)
+            #expect(again.previousAddress == nil)
+            #expect(again.slurmState == "IDLE+DYNAMIC_NORM")
+            #expect(try await count("vmb1", in: batch) == 1)
+            #expect(try await batch.readState().nodes.first { $0.name == "vmb1" }?.state == "idle")
 
             // Clean up: drain, stop the VM's slurmd, remove.
             #expect(try await command(r, "slurm.drain", ["vmb1", "test", "done"]).status == .ok)
@@ -102,7 +132,7 @@ struct SlurmClusterTests {
         let cluster = try currentCluster()
         let r = try registry(cluster)
         let batch = try cluster.batch()
-        _ = try await addNodeB(cluster, r, name: "vmb2")
+        try await addNodeB(cluster, r, name: "vmb2")
         let running = try await cluster.submit(partition: "dynB", name: "long", seconds: 4, node: "vmb2")
         _ = try await eventually("job \(running) running on vmb2") {
             try await job(running, in: batch).flatMap { $0.state == "RUNNING" ? $0 : nil }
@@ -155,6 +185,55 @@ struct SlurmClusterTests {
         }
     }
 
+    @Test func aGuestWhoseSlurmdStartsFirstIsAdoptedAndTakesItsGroupsJobs() async throws {
+        let cluster = try currentCluster()
+        let r = try registry(cluster)
+        let batch = try cluster.batch()
+        let jobs = JobList()
+        let cleanUp: @Sendable () async -> Void = {
+            await cluster.cancel(jobs.ids)
+            await cluster.stopNode("vmb3")
+            _ = try? await batch.deleteNode("vmb3")
+        }
+        try await cleaning(cleanUp) {
+            // As a guest image does at boot: `slurmd -Z --conf "… Feature=vemB"` before VEM registers anything.
+            let ns = try await cluster.makeNamespace()
+            try cluster.startNode(
+                DynamicNode(name: "vmb3", address: ns.address, feature: "vemB", cpus: 1, memoryMB: 1000), in: ns)
+            let own = try await idleNode(cluster, "vmb3", partition: "dynB")
+            #expect(own.address == ns.address)
+
+            // Registered for group a, whose feature it lacks: refused, naming what it has.
+            let wrong = try await command(r, "slurm.register", ["vmb3", "a", "1", "1000", ns.address])
+            #expect(wrong.status == .failed)
+            #expect(
+                wrong.error?.contains(
+                    "Slurm already has a node named 'vmb3' with features 'vemB' (group 'b'), not group 'a''s feature "
+                        + "'vemA'") == true, "\(wrong.error ?? "")")
+
+            // Registered for group b: adopted as it is, one node, and it takes b's job.
+            let adopted = try registered(
+                try await command(r, "slurm.register", ["vmb3", "b", "1", "1000", ns.address]))
+            #expect(adopted.adopted)
+            #expect(adopted.previousAddress == nil)
+            #expect(adopted.slurmState == "IDLE+DYNAMIC_NORM")
+            #expect(try await count("vmb3", in: batch) == 1)
+            let job = try await cluster.submit(partition: "dynB", name: "b3", seconds: 1)
+            jobs.add(job)
+            let done = try await eventually("job \(job) completed on vmb3", within: .seconds(30)) {
+                try await self.job(job, in: batch).flatMap { $0.state == "COMPLETED" ? $0 : nil }
+            }
+            #expect(done.nodes == ["vmb3"])
+            #expect(try await batch.snapshot()[group: "b"]?.nodes.map(\.name) == ["vmb3"])
+
+            #expect(try await command(r, "slurm.drain", ["vmb3", "test", "done"]).status == .ok)
+            await cluster.stopNode("vmb3")
+            let removed = try await command(r, "slurm.remove", ["vmb3"])
+            #expect(removed.status == .ok, "\(removed.error ?? "")")
+            #expect(try await batch.nodeExists("vmb3") == false)
+        }
+    }
+
     @Test func aStoppedControllerGivesAClearErrorWithinTheTimeout() async throws {
         let cluster = try currentCluster()
         await cluster.stopController()
@@ -181,6 +260,14 @@ struct SlurmClusterTests {
         // Restarted (by `cleaning`), slurmctld answers again with the state it saved.
         #expect(try await cluster.batch().snapshot().groups.count == 2)
     }
+}
+
+/// Job ids to cancel at clean-up, gathered while a test runs.
+final class JobList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [Int] = []
+    var ids: [Int] { lock.withLock { list } }
+    func add(_ id: Int) { lock.withLock { list.append(id) } }
 }
 
 /// Runs `body`, then `cleanup`, also when `body` throws.

@@ -36,6 +36,12 @@ import Testing
         #expect(try SlurmCommand.deleteNode("vm-b1").arguments == ["delete", "NodeName=vm-b1"])
         #expect(try SlurmCommand.showNode("vm-b1").arguments == ["-o", "--future", "show", "node", "vm-b1"])
         #expect(SlurmCommand.queue.arguments == ["--json", "--all"])
+        #expect(
+            try SlurmCommand.setNodeAddress("vm-b1", to: "10.77.1.2").arguments == [
+                "update", "NodeName=vm-b1", "NodeAddr=10.77.1.2",
+            ])
+        #expect(throws: SlurmError.self) { try SlurmCommand.setNodeAddress("vm-b1", to: "10.77.1.2 State=DOWN") }
+        #expect(throws: SlurmError.self) { try SlurmCommand.setNodeAddress("vm b1", to: "10.77.1.2") }
     }
 
     @Test(arguments: [

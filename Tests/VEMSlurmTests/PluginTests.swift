@@ -77,7 +77,8 @@ import VEMBatch
     }
 
     @Test func commands() async throws {
-        let executor = try FakeExecutor.cluster { args in args[0] == "-o" ? notFound(args[4]) : SlurmOutput(status: 0) }
+        let table = FakeNodeTable()
+        let executor = try table.executor()
         let r = try registry(executor)
         let context = CommandContext(now: 0, timeout: .seconds(5))
         func run(_ name: String, _ args: [String]) async throws -> CommandOutcome {
@@ -88,6 +89,16 @@ import VEMBatch
         #expect(registered.status == .ok)
         #expect(registered.output.contains("\"address\":\"10.77.3.2\""))
         #expect(registered.output.contains("\"feature\":\"groupB\""))
+        #expect(registered.output.contains("\"adopted\":false"))
+        // Registered again (its reply lost, say): the node is adopted, not refused, and not created twice.
+        let again = try await run("slurm.register", ["b2", "b", "1", "1000", "10.77.3.2"])
+        #expect(again.status == .ok, "\(again.error ?? "")")
+        #expect(again.output.contains("\"adopted\":true"))
+        #expect(executor.commands.filter { $0.arguments.first == "create" }.count == 1)
+        // A name taken by group a's node is refused, saying so.
+        let taken = try await run("slurm.register", ["b2", "a", "1", "1000", "10.77.3.2"])
+        #expect(taken.status == .failed)
+        #expect(taken.error?.contains("with features 'groupB' (group 'b'), not group 'a''s feature 'groupA'") == true)
         #expect(try await run("slurm.drain", ["b2", "vem:", "surplus"]).output == "drained b2")
         #expect(executor.commands.last?.arguments.last == "Reason=vem: surplus")
         #expect(try await run("slurm.resume", ["b2"]).status == .ok)

@@ -27,33 +27,6 @@ import VEMBatch
         #expect(Set(executor.commands) == [.queue, .nodes])
     }
 
-    @Test func registerLooksTheNodeUpThenCreatesItWithAnAddress() async throws {
-        let executor = try FakeExecutor.cluster { args in args[0] == "-o" ? notFound(args[4]) : SlurmOutput(status: 0) }
-        let b = try batch(executor)
-        try await b.register(NodeRegistration(name: "b7", group: "b", cpus: 1, memoryMB: 1000))
-        #expect(
-            executor.commands.map(\.arguments) == [
-                ["-o", "--future", "show", "node", "b7"],
-                [
-                    "create", "NodeName=b7", "NodeAddr=10.77.9.2", "NodeHostname=b7", "CPUs=1", "RealMemory=1000",
-                    "Feature=groupB", "State=FUTURE",
-                ],
-            ])
-    }
-
-    @Test func registerRefusesAnExistingName() async throws {
-        // `scontrol create` of an existing name exits 0 and only logs; the driver must look first.
-        let executor = try FakeExecutor.cluster { _ in
-            SlurmOutput(status: 0, standardOutput: Data("NodeName=b7 State=IDLE".utf8))
-        }
-        let b = try batch(executor)
-        let error = await #expect(throws: BatchError.self) {
-            try await b.register(NodeRegistration(name: "b7", group: "b", cpus: 1, memoryMB: 1000))
-        }
-        #expect(error?.code == .duplicateNode)
-        #expect(executor.commands.count == 1)
-    }
-
     @Test func registerNeedsAMappedGroupWithAFeatureAndGoodSizes() async throws {
         let executor = try FakeExecutor.cluster { args in notFound("x") }
         let b = try batch(executor)

@@ -5,7 +5,12 @@ import VEMBatch
 ///
 /// Arguments are checked before anything runs (node names, sizes, addresses, reasons; see ``SlurmName``);
 /// the Slurm command runs within the command's timeout. Outcomes: `ok`; `timeout` when slurmctld did not
-/// answer in time; `failed` with the reason otherwise (unknown node, busy node, duplicate name, bad argument).
+/// answer in time; `failed` with the reason otherwise (unknown node, busy node, a name taken by a node that is
+/// not the group's, bad argument).
+///
+/// `slurm.register` is idempotent: the group's node of that name, already in Slurm, is adopted (see
+/// ``SlurmBatch/registerNode(_:address:hostname:)``); its output is the JSON of a ``RegisteredNode``
+/// (`{"address":…,"adopted":false,…,"feature":…,…,"slurmState":"FUTURE+DYNAMIC_NORM"}`).
 public struct SlurmNodeCommandPlugin: CommandPlugin {
     /// What the plugin does.
     public enum Action: String, Sendable, CaseIterable {
@@ -57,7 +62,7 @@ public struct SlurmNodeCommandPlugin: CommandPlugin {
                         throw SlurmError(.invalidArgument, "no address for node '\(args[0])'", cause: "\(error)")
                     }
                 }
-                let node = try await batch.createNode(registration, address: address)
+                let node = try await batch.registerNode(registration, address: address)
                 return CommandOutcome(status: .ok, output: try SlurmPlugins.json(node))
             case .drain:
                 guard args.count >= 2 else { return usage("node reason…") }

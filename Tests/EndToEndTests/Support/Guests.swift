@@ -7,8 +7,9 @@ import VEMTestSupport
 /// The stand-in guests: test-driver domains run no guest OS, so for every domain that starts on a Dom0 host the
 /// test starts what the VM's image would: a network namespace (the VM's network, with its own address), and in
 /// it a DomU Client (`vem agent`, role domU, named after the VM, connecting to the Manager's hub from the VM's
-/// address) and, once the Manager has registered the VM's node in Slurm, the node's `slurmd -Z`. When the
-/// domain stops, the guest is stopped (by PID) and its namespace deleted.
+/// address) and the node's `slurmd -Z --conf "… Feature=<group feature>"`, both at boot, as a real image would:
+/// the slurmd registers the node itself, and the Manager's `slurm.register` then adopts it. When the domain
+/// stops, the guest is stopped (by PID) and its namespace deleted.
 actor Guests {
     /// A VM's life as the test saw it.
     struct Life: Sendable {
@@ -25,7 +26,6 @@ actor Guests {
         var net: GuestNetwork?
         var agent: Daemon?
         var slurmd: Daemon?
-        var nodeWait: Task<Void, Never>?
     }
 
     let dir: String
@@ -93,33 +93,16 @@ actor Guests {
                 arguments: ["--net=/run/netns/\(net.name)", vemBinary, "agent", "-c", file],
                 logPath: dir + "/guest-\(vm).log")
             guest.lock.withLock { guest.agent = agent }
+            // The image's slurmd does not wait for the Manager: started first, `slurmd -Z` creates the node with
+            // the group's feature at the guest's address, and the Manager's registration adopts it.
             let node = DynamicNode(
                 name: vm, address: net.address, feature: g.feature, cpus: g.vcpus, memoryMB: g.memoryMiB)
-            let cluster = cluster
-            let wait = Task { [weak self] in
-                // The image's slurmd starts once its node exists in Slurm (registered by the Manager, as
-                // FUTURE); started earlier, `slurmd -Z` would create a node of its own.
-                guard let batch = try? cluster.batch(timeout: .seconds(5)) else { return }
-                while !Task.isCancelled {
-                    if (try? await batch.nodeExists(vm)) == true {
-                        do {
-                            let slurmd = try cluster.startNode(node, in: net)
-                            guest.lock.withLock { guest.slurmd = slurmd }
-                        } catch {
-                            await self?.report("\(vm): cannot start slurmd: \(error)")
-                        }
-                        return
-                    }
-                    try? await Task.sleep(for: .milliseconds(200))
-                }
-            }
-            guest.lock.withLock { guest.nodeWait = wait }
+            let slurmd = try cluster.startNode(node, in: net)
+            guest.lock.withLock { guest.slurmd = slurmd }
         } catch {
             problems.append("\(vm): the stand-in guest did not start: \(error)")
         }
     }
-
-    private func report(_ problem: String) { problems.append(problem) }
 
     private func stop(_ vm: String) async {
         guard let guest = running.removeValue(forKey: vm) else { return }
@@ -128,9 +111,6 @@ actor Guests {
     }
 
     private static func stop(_ guest: Guest, networks: NetworkAllocator) async {
-        let wait = guest.lock.withLock { guest.nodeWait }
-        wait?.cancel()
-        await wait?.value
         let (agent, slurmd, net) = guest.lock.withLock { (guest.agent, guest.slurmd, guest.net) }
         async let a: Void = agent?.stop() ?? ()
         async let s: Void = slurmd?.stop() ?? ()
