@@ -1,4 +1,5 @@
 import Foundation
+import VEMCore
 
 /// The Client's source of time: seconds on a monotonic timeline (they never go backwards).
 ///
@@ -23,20 +24,7 @@ public struct SystemAgentClock: AgentClock {
     }
 }
 
-/// A clock that only moves when told to: for tests and simulations.
-public final class ManualAgentClock: AgentClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Double
+/// A clock that only moves when told to, for tests and simulations: a ``VEMCore/ManualTimeline``.
+public typealias ManualAgentClock = ManualTimeline
 
-    /// Creates a clock showing `start` seconds.
-    public init(start: Double = 0) { current = start }
-
-    /// The time last set.
-    public func now() -> Double { lock.withLock { current } }
-
-    /// Moves the clock forward (a negative amount is ignored: the timeline is monotonic).
-    /// - Parameter seconds: How far to move.
-    public func advance(by seconds: Double) {
-        lock.withLock { current += max(0, seconds) }
-    }
-}
+extension ManualTimeline: AgentClock {}

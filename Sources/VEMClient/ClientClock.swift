@@ -1,16 +1,12 @@
 import Foundation
-import Synchronization
 import VEMAgent
+import VEMCore
 
 /// The Client's time: the monotonic ``VEMAgent/AgentClock`` the plugins use, a way to wait for a point on
 /// it (the Reader's schedule), and the wall-clock time of a point (timestamps on the wire).
 ///
 /// Production uses ``SystemClientClock``; tests use ``ManualClientClock`` and never sleep.
-public protocol ClientClock: AgentClock {
-    /// Returns once ``now()`` has reached `deadline`.
-    /// - Throws: `CancellationError` when the task is cancelled first.
-    func sleep(until deadline: Double) async throws
-
+public protocol ClientClock: AgentClock, Timeline {
     /// The Unix time (seconds since 1970) of a point on this clock, for timestamps on the wire.
     func unixTime(at time: Double) -> Double
 }
@@ -40,20 +36,10 @@ public struct SystemClientClock: ClientClock {
     public func unixTime(at time: Double) -> Double { anchorUnix + (time - anchorMonotonic) }
 }
 
-/// A clock that moves only when told to: sleepers wake when ``advance(by:)`` passes their deadline.
+/// A clock that moves only when told to (a ``VEMCore/ManualTimeline``): sleepers wake when ``advance(by:)``
+/// passes their deadline.
 public final class ManualClientClock: ClientClock {
-    private struct Sleeper {
-        var deadline: Double
-        var continuation: CheckedContinuation<Void, any Error>
-    }
-
-    private struct State {
-        var now: Double
-        var sleepers: [UInt64: Sleeper] = [:]
-        var nextID: UInt64 = 0
-    }
-
-    private let state: Mutex<State>
+    private let timeline: ManualTimeline
     private let unixOrigin: Double
 
     /// Creates a clock.
@@ -61,53 +47,25 @@ public final class ManualClientClock: ClientClock {
     ///   - start: The time it shows first.
     ///   - unixOrigin: The Unix time of reading 0 (default 1,700,000,000: November 2023).
     public init(start: Double = 0, unixOrigin: Double = 1_700_000_000) {
-        state = Mutex(State(now: start))
+        timeline = ManualTimeline(start: start)
         self.unixOrigin = unixOrigin
     }
 
     /// The time last set.
-    public func now() -> Double { state.withLock { $0.now } }
+    public func now() -> Double { timeline.now() }
 
     /// How many tasks are sleeping on this clock (tests wait for a service to be idle).
-    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+    public var sleeperCount: Int { timeline.sleeperCount }
 
     /// The earliest deadline a task sleeps until, if any.
-    public var nextDeadline: Double? { state.withLock { $0.sleepers.values.map(\.deadline).min() } }
+    public var nextDeadline: Double? { timeline.nextDeadline }
 
     /// Waits until ``advance(by:)`` reaches `deadline`.
-    public func sleep(until deadline: Double) async throws {
-        let id = state.withLock { state -> UInt64 in
-            state.nextID += 1
-            return state.nextID
-        }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if deadline <= state.now { return true }
-                    state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let sleeper = state.withLock { $0.sleepers.removeValue(forKey: id) }
-            sleeper?.continuation.resume(throwing: CancellationError())
-        }
-        try Task.checkCancellation()
-    }
+    public func sleep(until deadline: Double) async throws { try await timeline.sleep(until: deadline) }
 
     /// Moves the clock forward and wakes the sleepers whose deadline has passed.
     /// - Parameter seconds: How far (negative amounts are ignored).
-    public func advance(by seconds: Double) {
-        let woken = state.withLock { state -> [Sleeper] in
-            state.now += max(0, seconds)
-            let now = state.now
-            let due = state.sleepers.filter { $0.value.deadline <= now }
-            for id in due.keys { state.sleepers[id] = nil }
-            return Array(due.values)
-        }
-        for sleeper in woken { sleeper.continuation.resume() }
-    }
+    public func advance(by seconds: Double) { timeline.advance(by: seconds) }
 
     /// `unixOrigin + time`.
     public func unixTime(at time: Double) -> Double { unixOrigin + time }

@@ -51,7 +51,7 @@ struct Harness {
     /// Runs a Manager over `site` for the duration of `body`; fake Clients given are connected first and
     /// stopped at the end.
     static func run(
-        site: Site, journal: Journal? = nil, faults: InMemoryBus.Faults = .none, clock: ManualClock = ManualClock(),
+        site: Site, journal: Journal? = nil, faults: InMemoryBus.Faults = .none, clock: ManualClock = ManualClock(start: 1_700_000_000),
         _ body: (Harness) async throws -> Void
     ) async throws {
         let journal = try journal ?? Journal(path: nil)
