@@ -111,12 +111,13 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "ClientIntegrationTests",
-            dependencies: ["VEMClient", "VEMBus", "VEMHub", "VEMProtocol", "vem", logging]),
+            dependencies: ["VEMClient", "VEMBus", "VEMHub", "VEMProtocol", "VEMTestSupport", "vem", logging]),
         .testTarget(name: "VEMLibvirtTests", dependencies: ["VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent"]),
         .testTarget(
             name: "LibvirtIntegrationTests",
             dependencies: [
-                "VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent", "VEMBus", "VEMHub", "VEMProtocol", "vem",
+                "VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent", "VEMBus", "VEMHub", "VEMProtocol", "VEMTestSupport",
+                "vem",
             ]),
         .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
         .testTarget(

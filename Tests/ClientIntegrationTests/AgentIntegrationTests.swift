@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import VEMTestSupport
 import VEMBus
 import VEMHub
 import VEMProtocol

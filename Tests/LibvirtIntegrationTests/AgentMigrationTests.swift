@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VEMTestSupport
 import VEMAgent
 import VEMLibvirt
 import VEMProtocol
