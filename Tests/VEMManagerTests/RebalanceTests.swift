@@ -250,6 +250,38 @@ final class WireFakeClient: Sendable {
         }
     }
 
+    @Test func aRebalanceThatChangesNothingIsJournaledOnceNotAtEveryPass() async throws {
+        let site = try loadSite(
+            """
+            [manager]
+            default_triggers = no
+
+            [group:A]
+            share = 100
+
+            [rebalance]
+            expr = { True }
+            cmd = {
+                policy.rebalance()
+                log("after")
+            }
+            ticks = 60
+            """)
+        try await Harness.run(site: site) { h in
+            for pass in 1...3 {
+                await h.advance(by: 60)
+                // The log action comes after the rebalance in the same job: once it is journaled, so is the other.
+                await waitUntil("pass \(pass) carried out") {
+                    ((try? await h.journal.recentDecisions()) ?? []).filter { $0.action == "log(after)" }.count == pass
+                }
+            }
+            let rebalances = try await h.journal.recentDecisions().filter { $0.action == "policy.rebalance()" }
+            #expect(rebalances.count == 1)
+            #expect(rebalances.first?.reason.contains("no connected batch client") == true)
+            #expect(h.stats("rebalance")?.fired == 3)
+        }
+    }
+
     @Test func aRestartedManagerTakesBackTheInventory() async throws {
         let site = try loadSite(Self.configuration)
         let journal = try Journal(path: nil)

@@ -20,6 +20,8 @@ public final class Sender: Service, Sendable {
         var nextRequestID: UInt64 = 1 << 62
         var commandsSent = 0
         var propertyRequests = 0
+        /// What each trigger's last `policy.rebalance()` that changed nothing was journaled as.
+        var quietRebalance: [String: String] = [:]
     }
 
     let bus: any ManagerBus
@@ -229,6 +231,14 @@ public final class Sender: Service, Sendable {
             logger.info("trigger log: \(text)", metadata: metadata)
         case .rebalance:
             (reason, pendings) = await rebalance(trigger: trigger, at: now)
+            // A rebalance that changed nothing is journaled once, not at every pass (the default trigger runs it
+            // after every property round): again only when its outcome differs, or after one that acted.
+            let quiet = reason == "planned 0 operations" || reason.hasPrefix("not run")
+            let repeated = counters.withLock { c -> Bool in
+                defer { c.quietRebalance[trigger] = quiet ? reason : nil }
+                return quiet && c.quietRebalance[trigger] == reason
+            }
+            if repeated { return pendings }
         case .unavailable(let call):
             reason = "not available yet"
             logger.notice("action not available yet: \(call)", metadata: metadata)
