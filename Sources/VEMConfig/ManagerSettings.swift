@@ -33,6 +33,9 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
     public var httpListen: HostPort?
     /// The journal file recording decisions and commands. Default: nil (kept in memory only).
     public var journal: String?
+    /// Seconds the journal keeps decisions and finished commands (a Client's newest command and open ones are
+    /// always kept). Default: 30 days.
+    public var journalRetention: Int
     /// At most this many VMs booting at once over the whole site. Default: 4.
     public var maxBooting: Int
     /// At most this many VMs booting at once on one host. Default: 2.
@@ -65,7 +68,8 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
 
     /// The keys a `[manager]` section accepts.
     public static let keys = [
-        "bus", "listen", "token_file", "heartbeat_interval", "http_listen", "journal", "max_booting",
+        "bus", "listen", "token_file", "heartbeat_interval", "http_listen", "journal", "journal_retention",
+        "max_booting",
         "max_booting_per_host", "placement", "step_budget", "starvation_grace", "idle_timeout", "min_lifetime",
         "migration", "migration_uri", "default_triggers", "poll_interval", "rebalance_interval",
     ] + NATSSettings.managerKeys
@@ -79,6 +83,7 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         heartbeatInterval = .seconds(5)
         httpListen = nil
         journal = nil
+        journalRetention = 30 * 86_400
         maxBooting = 4
         maxBootingPerHost = 2
         placement = .pack
@@ -108,6 +113,7 @@ extension ManagerSettings {
         m.heartbeatInterval = d.duration("heartbeat_interval", minimumMilliseconds: 10) ?? m.heartbeatInterval
         m.httpListen = d.address("http_listen", allowPortZero: true)
         m.journal = d.string("journal")
+        m.journalRetention = d.seconds("journal_retention", in: 3_600...(3_660 * 86_400)) ?? m.journalRetention
         m.maxBooting = d.integer("max_booting", in: 1...10_000) ?? m.maxBooting
         m.maxBootingPerHost = d.integer("max_booting_per_host", in: 1...10_000) ?? m.maxBootingPerHost
         m.placement = d.choice("placement", as: PlacementStrategy.self) ?? m.placement

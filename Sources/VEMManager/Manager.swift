@@ -5,7 +5,7 @@ import VEMConfig
 import VEMPolicy
 import VEMSite
 
-/// The Manager: state, journal, and its three services — the Listener, the Sender and TriggerWatch — over one
+/// The Manager: state, journal, and its services — the Listener, the Sender, TriggerWatch (and the journal's pruner) — over one
 /// bus. Run ``services`` in a `ServiceGroup` (with the bus and the operator's HTTP endpoint beside them).
 ///
 /// ```swift
@@ -49,6 +49,8 @@ public final class Manager: Sendable {
     public let sender: Sender
     /// The TriggerWatch service.
     public let triggerWatch: TriggerWatch
+    /// Keeps the journal to its retention.
+    public let pruner: JournalPruner
     /// A description of the bus for `vem status` (`hub 127.0.0.1:7400`), read when asked.
     public let busDescription: @Sendable () -> String
     /// When this Manager was created.
@@ -96,6 +98,8 @@ public final class Manager: Sendable {
             triggers: site.triggers, groups: site.configuration.groups, state: state, sender: sender, clock: clock,
             logger: logger)
         triggerWatch = watch
+        pruner = JournalPruner(
+            journal: journal, clock: clock, retention: Double(settings.journalRetention), logger: logger)
         listener = Listener(
             bus: bus, journal: journal, state: state, clock: clock, logger: logger,
             propertiesUpdated: { names in watch.propertiesUpdated(names) },
@@ -104,8 +108,8 @@ public final class Manager: Sendable {
             })
     }
 
-    /// The Manager's services: Listener, Sender, TriggerWatch.
-    public var services: [any Service] { [listener, sender, triggerWatch] }
+    /// The Manager's services: Listener, Sender, TriggerWatch, and the journal's pruner.
+    public var services: [any Service] { [listener, sender, triggerWatch, pruner] }
 
     /// Moves journaled commands the Clients have acknowledged from `queued`/`sent` to `acknowledged` (called
     /// before the operator's view of commands is read).

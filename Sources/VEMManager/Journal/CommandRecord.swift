@@ -105,6 +105,18 @@ public struct DecisionRecord: Hashable, Sendable, Codable {
     public var vm: String? = nil
     /// The group concerned (pool decisions), if any.
     public var group: String? = nil
+
+    /// Creates a decision.
+    public init(
+        time: Double, trigger: String, action: String, reason: String, vm: String? = nil, group: String? = nil
+    ) {
+        self.time = time
+        self.trigger = trigger
+        self.action = action
+        self.reason = reason
+        self.vm = vm
+        self.group = group
+    }
 }
 
 /// A VM in VEM's inventory (filled by the policy layer).

@@ -61,7 +61,7 @@ public final class Journal: Sendable {
         return migrator
     }
 
-    private func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T)
+    func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T)
         async throws(ManagerError) -> T
     {
         do {
