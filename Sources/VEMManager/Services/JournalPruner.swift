@@ -21,11 +21,15 @@ public final class JournalPruner: Service, Sendable {
 
     /// Prunes once now, then every ``interval``, until graceful shutdown or cancellation.
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await self.pruneOnce()
-                try await self.clock.sleep(until: self.clock.now() + self.interval)
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    await self.pruneOnce()
+                    try await self.clock.sleep(until: self.clock.now() + self.interval)
+                }
             }
+        } catch is CancellationError {
+            // Shut down: nothing to finish.
         }
     }
 
