@@ -5,6 +5,7 @@ import VEMConfig
 import VEMManager
 import VEMPolicy
 import VEMProtocol
+import VEMRules
 import VEMSite
 
 /// The default trigger set: `vem.poll` asks for properties, their arrival fires `vem.rebalance`, and the pool is
@@ -108,5 +109,34 @@ import VEMSite
                 #expect(decisions.allSatisfy { $0.trigger == "vem.rebalance" && $0.group == "B" })
             }
         }
+    }
+
+    @Test func triggersSeeEachGroupsDemandFromTheBatchClient() async throws {
+        let site = try loadSite(
+            Self.configuration + """
+
+                [b_waits]
+                expr = { [(g.demand, g.pending_jobs, g.demand_known) for g in manager.groups if g.name == "B"] == [(6, 3, True)] }
+                cmd = { log("B waits") }
+                on_update_check = yes
+                """)
+        try await Harness.run(site: site) { h in
+            #expect(h.stats("b_waits")?.fired == 0)
+            try await h.with([try RebalanceTests.batch(h.bus)]) {
+                await h.advance(by: 10)
+                await waitUntil("b_waits fired on the batch Client's demand") { (h.stats("b_waits")?.fired ?? 0) >= 1 }
+                let document = OperatorAPI(manager: h.manager).snapshot()
+                #expect(Self.field("demand", of: "A", in: document) == .int(0))
+                #expect(Self.field("demand_known", of: "A", in: document) == .bool(true))
+                #expect(Self.field("running_jobs", of: "B", in: document) == .int(0))
+            }
+        }
+    }
+
+    /// A field of a group in a snapshot document.
+    static func field(_ key: String, of group: String, in document: JSON) -> JSON? {
+        guard case .object(let top) = document, case .array(let groups)? = top["groups"] else { return nil }
+        for case .object(let g) in groups where g["name"] == .string(group) { return g[key] }
+        return nil
     }
 }

@@ -126,6 +126,9 @@ public struct OperatorAPI: Sendable {
     /// The snapshot document (docs/SNAPSHOT.md).
     public func snapshot() -> JSON {
         let now = manager.clock.now()
-        return WorldView(manager.state.snapshot(at: now), groups: manager.site.configuration.groups).snapshotDocument
+        let snapshot = manager.state.snapshot(at: now)
+        var cache: PoolInputs.DecodedBatch?
+        let demand = try? PoolInputs.batch(in: snapshot, configured: manager.pool.demandProperties, cache: &cache).get()
+        return WorldView(snapshot, groups: manager.site.configuration.groups, demand: demand?.batch).snapshotDocument
     }
 }

@@ -59,32 +59,10 @@ struct PoolInputs: Sendable {
     static func read(
         _ snapshot: StateSnapshot, configured: [(name: String, prefix: String)], cache: inout DecodedBatch?
     ) -> Result<PoolInputs, Missing> {
-        var found: (client: String, prefix: String, batch: BatchSnapshot)?
-        var problems: [String] = []
-        for (name, entry) in snapshot.clients.sorted(by: { $0.key < $1.key })
-        where entry.connected && entry.identity.role == .batch {
-            for (property, prefix) in configured + demandProperties {
-                guard let reading = entry.properties[property] else { continue }
-                if let c = cache, c.client == name, c.property == property, c.receivedAt == reading.receivedAt {
-                    found = (name, prefix, c.batch)
-                    break
-                }
-                guard let value = reading.value, let batch = decodeBatch(value) else {
-                    problems.append("\(name)'s \(property) is not a batch snapshot\(reading.error.map { " (\($0))" } ?? "")")
-                    continue
-                }
-                found = (name, prefix, batch)
-                cache = DecodedBatch(client: name, property: property, receivedAt: reading.receivedAt, batch: batch)
-                break
-            }
-            if found != nil { break }
-        }
-        guard let found else {
-            let why =
-                problems.isEmpty
-                ? "no connected batch client has reported slurm_demand or replay_demand"
-                : problems.joined(separator: "; ")
-            return .failure(Missing(message: why))
+        let found: (client: String, prefix: String, batch: BatchSnapshot)
+        switch batch(in: snapshot, configured: configured, cache: &cache) {
+        case .success(let f): found = f
+        case .failure(let missing): return .failure(missing)
         }
         var hosts: [HostState] = []
         for (name, entry) in snapshot.clients.sorted(by: { $0.key < $1.key })
@@ -108,6 +86,34 @@ struct PoolInputs: Sendable {
             return .failure(Missing(message: "no connected dom0 client has reported its hypervisor property"))
         }
         return .success(PoolInputs(batchClient: found.client, batchPrefix: found.prefix, batch: found.batch, hosts: hosts))
+    }
+
+    /// The batch Client's demand: the first connected batch Client's first demand property that decodes
+    /// (`configured` ones first), reusing `cache` while the reading has not changed.
+    static func batch(
+        in snapshot: StateSnapshot, configured: [(name: String, prefix: String)], cache: inout DecodedBatch?
+    ) -> Result<(client: String, prefix: String, batch: BatchSnapshot), Missing> {
+        var problems: [String] = []
+        for (name, entry) in snapshot.clients.sorted(by: { $0.key < $1.key })
+        where entry.connected && entry.identity.role == .batch {
+            for (property, prefix) in configured + demandProperties {
+                guard let reading = entry.properties[property] else { continue }
+                if let c = cache, c.client == name, c.property == property, c.receivedAt == reading.receivedAt {
+                    return .success((name, prefix, c.batch))
+                }
+                guard let value = reading.value, let batch = decodeBatch(value) else {
+                    problems.append("\(name)'s \(property) is not a batch snapshot\(reading.error.map { " (\($0))" } ?? "")")
+                    continue
+                }
+                cache = DecodedBatch(client: name, property: property, receivedAt: reading.receivedAt, batch: batch)
+                return .success((name, prefix, batch))
+            }
+        }
+        let why =
+            problems.isEmpty
+            ? "no connected batch client has reported slurm_demand or replay_demand"
+            : problems.joined(separator: "; ")
+        return .failure(Missing(message: why))
     }
 
     /// A demand property's value as a snapshot: JSON text, or the JSON object itself.

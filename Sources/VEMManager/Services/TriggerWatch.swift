@@ -28,11 +28,17 @@ public final class TriggerWatch: Service, Sendable {
     private let createdAt: Double
     /// The least Manager time between two on-update passes (the debounce), in seconds.
     let updateInterval: Double
+    /// The site's demand properties (`manager.groups` carry the batch system's demand).
+    let demandProperties: [(name: String, prefix: String)]
+    /// The batch demand last decoded (reused while the reading has not changed).
+    private let decodedDemand = Mutex<PoolInputs.DecodedBatch?>(nil)
 
     init(
         triggers: [CompiledTrigger], groups: [GroupDefinition], state: ManagerState, sender: Sender,
-        clock: any ManagerClock, logger: Logger, updateInterval: Double = 1
+        clock: any ManagerClock, logger: Logger, updateInterval: Double = 1,
+        demandProperties: [(name: String, prefix: String)] = []
     ) {
+        self.demandProperties = demandProperties
         self.updateInterval = updateInterval
         self.triggers = triggers
         self.groups = groups
@@ -118,7 +124,11 @@ public final class TriggerWatch: Service, Sendable {
         guard !indices.isEmpty else { return }
         passLock.withLock { _ in
             let now = clock.now()
-            let view = WorldView(state.snapshot(at: now), groups: groups)
+            let snapshot = state.snapshot(at: now)
+            let demand = decodedDemand.withLock { cache in
+                try? PoolInputs.batch(in: snapshot, configured: demandProperties, cache: &cache).get().batch
+            }
+            let view = WorldView(snapshot, groups: groups, demand: demand)
             let manager = view.managerObject
             for i in indices { evaluate(triggers[i], index: i, manager: manager, at: now) }
             passes.add(1, ordering: .releasing)

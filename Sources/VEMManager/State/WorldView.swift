@@ -1,4 +1,5 @@
 import Synchronization
+import VEMBatch
 import VEMBus
 import VEMConfig
 import VEMProtocol
@@ -31,7 +32,8 @@ public struct WorldView: Sendable {
     /// - Parameters:
     ///   - snapshot: The state.
     ///   - groups: The configured groups.
-    public init(_ snapshot: StateSnapshot, groups definitions: [GroupDefinition]) {
+    ///   - demand: The batch system's demand per group (the batch Client's demand property), when known.
+    public init(_ snapshot: StateSnapshot, groups definitions: [GroupDefinition], demand: BatchSnapshot? = nil) {
         let now = snapshot.takenAt
         let connected = snapshot.connectedClients
         clients = connected.map { entry in
@@ -72,15 +74,21 @@ public struct WorldView: Sendable {
         hosts = hostNames.sorted().map { name in
             ["name": .string(name), "clients": .int(Int64(hostClients[name] ?? 0)), "vms": .int(Int64(hostVMs[name] ?? 0))]
         }
+        let demands = Dictionary((demand?.groups ?? []).map { ($0.group, $0) }, uniquingKeysWith: { a, _ in a })
         groups = definitions.map { g in
-            [
+            // The batch system's view of the group (its queue and its nodes), when the batch Client reported it:
+            // `demand` is the CPUs its pending jobs ask for.
+            let d = demands[g.name]
+            return [
                 "name": .string(g.name), "share": .int(Int64(g.share)), "template": .string(g.template),
                 "min_vms": .int(Int64(g.minVMs)), "max_vms": g.maxVMs.map { .int(Int64($0)) } ?? .null,
                 "vm_vcpus": .int(Int64(g.vmVCPUs)), "vm_memory_mib": .int(Int64(g.vmMemoryMiB)),
                 "partition": g.partition.map(JSON.string) ?? .null, "feature": g.feature.map(JSON.string) ?? .null,
                 "vms": .int(Int64(groupVMs[g.name] ?? 0)),
-                // Demand comes from the batch driver (a later issue); 0 until known, so rules comparing it run.
-                "demand": .int(0), "demand_known": .bool(false),
+                "demand": .int(Int64(d?.pendingCPUs ?? 0)), "demand_known": .bool(demand != nil),
+                "pending_jobs": .int(Int64(d?.pendingJobs ?? 0)), "running_jobs": .int(Int64(d?.runningJobs ?? 0)),
+                "running_cpus": .int(Int64(d?.runningCPUs ?? 0)), "longest_wait": .int(Int64(d?.longestWait ?? 0)),
+                "nodes": .int(Int64(d?.nodes.count ?? 0)),
             ]
         }
     }
