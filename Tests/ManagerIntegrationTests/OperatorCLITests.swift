@@ -59,6 +59,9 @@ import VEMManager
             else { return nil }
             return rows.count == 2 ? true : nil
         }
+        // A site without groups has no pool.
+        let vmsOut = try await runVEM(["vms"], in: dir, environment: env)
+        #expect(vmsOut.status == 0 && vmsOut.stdout == "no VMs\n", "\(vmsOut.stdout)\(vmsOut.stderr)")
         let clientsOut = try await runVEM(["clients"], in: dir, environment: env)
         #expect(clientsOut.status == 0, "\(clientsOut.stderr)")
         #expect(clientsOut.stdout.contains("h1") && clientsOut.stdout.contains("vm1"))

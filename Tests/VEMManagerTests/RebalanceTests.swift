@@ -229,6 +229,13 @@ final class WireFakeClient: Sendable {
                 await waitUntil("\(vm) active in the journal's inventory") {
                     ((try? await h.journal.inventory()) ?? []).contains { $0.name == vm && $0.state == "active" }
                 }
+                // vem vms: the VM, its group, host and stage, its node registered.
+                let listed = await OperatorAPI(manager: h.manager).get("/v1/vms")
+                let vms = try JSONDecoder().decode([VMReport].self, from: listed.body)
+                let report = try #require(vms.first { $0.name == vm })
+                #expect(report.group == "B" && report.host == journaled.client && report.stage == "active")
+                #expect(report.registered && report.clientJoined && !report.operationPending)
+                #expect(vms.count == creates.count)
                 let registered = try await h.journal.allCommands().first { $0.name == "slurm.register" }
                 #expect(registered?.client == "slurmctl")
                 #expect(registered?.trigger == "rebalance")

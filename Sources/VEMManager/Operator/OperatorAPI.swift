@@ -15,7 +15,7 @@ public struct OperatorAPI: Sendable {
     /// The routes, for the 404 message and the docs.
     public static let routes = [
         "/v1/status", "/v1/clients", "/v1/props", "/v1/commands", "/v1/triggers", "/v1/snapshot", "/v1/decisions",
-        "/v1/explain",
+        "/v1/explain", "/v1/vms",
     ]
 
     let manager: Manager
@@ -48,6 +48,7 @@ public struct OperatorAPI: Sendable {
             case "/v1/explain":
                 let name = query["name"].flatMap { $0.isEmpty ? nil : $0 }
                 return try encode(try await explain(name))
+            case "/v1/vms": return try encode(await vms())
             case "/v1/triggers": return try encode(manager.triggerWatch.triggerStats)
             case "/v1/snapshot": return try encode(snapshot())
             default:
@@ -121,6 +122,11 @@ public struct OperatorAPI: Sendable {
         return ExplainReport(
             subject: name, trigger: await manager.pool.lastTrigger, explanation: await manager.pool.lastExplanation,
             decisions: decisions)
+    }
+
+    /// The pool's VMs as the Manager manages them (`vem vms`), by name.
+    public func vms() async -> [VMReport] {
+        await manager.pool.vmReports()
     }
 
     /// The snapshot document (docs/SNAPSHOT.md).

@@ -87,3 +87,34 @@ public struct ExplainReport: Hashable, Sendable, Codable {
     /// The decisions about the subject (or the latest 20), newest first.
     public var decisions: [DecisionRecord]
 }
+
+/// `GET /v1/vms`: one VM of the pool, as the Manager's reconciler follows it.
+public struct VMReport: Hashable, Sendable, Codable {
+    /// The VM's name (also its batch node's name).
+    public var name: String
+    /// Its group.
+    public var group: String
+    /// Its host.
+    public var host: String
+    /// Where it is in its life: `creating`, `booting`, `registering`, `active`, `draining`, `removing`,
+    /// `destroying`.
+    public var stage: String
+    /// vCPUs and memory (MiB).
+    public var cpus: Int
+    /// Memory in MiB.
+    public var memoryMiB: Int
+    /// Created at (Manager time, seconds).
+    public var createdAt: Int
+    /// Its DomU Client has joined.
+    public var clientJoined: Bool
+    /// A node of the batch system.
+    public var registered: Bool
+    /// Running jobs, as the batch system last said.
+    public var busy: Bool
+    /// Idle since (Manager time), when idle.
+    public var idleSince: Int?
+    /// The host a live migration is moving it to.
+    public var migratingTo: String?
+    /// An operation is under way.
+    public var operationPending: Bool
+}

@@ -62,6 +62,17 @@ public actor PoolController {
         }
     }
 
+    /// The VMs for `vem vms`.
+    func vmReports() -> [VMReport] {
+        (reconciler?.vms.values.sorted { $0.id < $1.id } ?? []).map { vm in
+            VMReport(
+                name: vm.id, group: vm.group, host: vm.host, stage: vm.stage.rawValue, cpus: vm.cpus,
+                memoryMiB: vm.memoryMiB, createdAt: vm.createdAt, clientJoined: vm.clientJoined,
+                registered: vm.registered, busy: vm.busy, idleSince: vm.idleSince, migratingTo: vm.migratingTo,
+                operationPending: vm.pending != nil)
+        }
+    }
+
     /// The inventory as journal records.
     func inventory(at now: Double) -> [InventoryRecord] {
         (reconciler?.inventory ?? []).map {
