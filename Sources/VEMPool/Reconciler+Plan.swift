@@ -12,8 +12,14 @@ extension Reconciler {
     /// Directives about an unknown VM, a VM with an operation under way, or a VM in a stage where they make no
     /// sense are skipped (the next plan sees the VM as it is and decides again).
     public mutating func apply(_ plan: Plan, now: Int) -> [PoolOperation] {
+        apply(plan.directives, now: now)
+    }
+
+    /// Turns directives into operations, as ``apply(_:now:)`` does for a plan's (a trigger's `vm.*` actions
+    /// come this way, with the trigger as their reason).
+    public mutating func apply(_ directives: [Directive], now: Int) -> [PoolOperation] {
         var operations: [PoolOperation] = []
-        for directive in plan.directives {
+        for directive in directives {
             switch directive.action {
             case .create(let group, let host):
                 if let op = create(group: group, host: host, reason: directive.reason, now: now) {

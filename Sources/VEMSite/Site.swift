@@ -27,9 +27,8 @@ public struct Site: Sendable {
     /// The compiled triggers, in configuration order.
     public var triggers: [CompiledTrigger]
 
-    /// The global names a trigger may use. `manager`, `sender` and `log` exist today; `vm` and
-    /// `policy` are the actions of the policy layer (DESIGN.md §5) and are known to the checker
-    /// so that configurations written for them load.
+    /// The global names a trigger may use: `manager` (the state), and the actions `sender`, `log`, `vm`
+    /// (`create`, `destroy`, `drain`, `migrate`) and `policy` (`rebalance`), DESIGN.md §5.
     public static let triggerGlobals: Set<String> = ["manager", "sender", "log", "vm", "policy"]
 
     /// The result of loading a site: the site (nil when there is any error) and every diagnostic.

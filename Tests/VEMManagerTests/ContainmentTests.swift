@@ -55,7 +55,7 @@ import VEMProtocol
         }
     }
 
-    @Test func laterLayerActionsAreRecordedAsNotAvailableYet() async throws {
+    @Test func poolActionsWithoutGroupsAreRefusedWithTheReason() async throws {
         let site = try loadSite(Self.configuration)
         try await Harness.run(site: site) { h in
             await h.advance(by: 10)
@@ -67,8 +67,9 @@ import VEMProtocol
             #expect(rebalance.trigger == "later_layers")
             // policy.rebalance() is real now: with no batch Client it says why it did not run.
             #expect(rebalance.reason.hasPrefix("not run: "))
-            #expect(decisions.contains { $0.action.hasPrefix("vm.create") && $0.reason == "not available yet" })
-            #expect(decisions.contains { $0.action == #"vm.create("atlas", host="h1")"# })
+            // So does vm.create: this site has no groups.
+            let create = try #require(decisions.first { $0.action == "vm.create(atlas, host=h1)" })
+            #expect(create.reason == "refused: no group named 'atlas'", "\(create.reason)")
             #expect(h.stats("later_layers")?.errors == 0)
             #expect(decisions.contains { $0.trigger == "healthy" && $0.action == "log(still here)" })
         }

@@ -26,7 +26,7 @@ public actor PoolController {
     }
 
     /// The reconciler's state (inventory, decisions).
-    public private(set) var reconciler: Reconciler?
+    public internal(set) var reconciler: Reconciler?
     /// Why the configured groups could not be used (nil when they could).
     public let configurationError: String?
     /// The planner's explanation of the last rebalance (nil before the first).
@@ -170,7 +170,7 @@ public actor PoolController {
     }
 
     /// The commands for `operations` and the decisions logged since the last call.
-    private func dispatches(_ operations: [PoolOperation], trigger: String) -> Outcome {
+    func dispatches(_ operations: [PoolOperation], trigger: String) -> Outcome {
         var outcome = Outcome(trigger: trigger)
         for op in operations {
             var command = mapping.command(for: op)

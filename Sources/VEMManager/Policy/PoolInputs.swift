@@ -64,6 +64,15 @@ struct PoolInputs: Sendable {
         case .success(let f): found = f
         case .failure(let missing): return .failure(missing)
         }
+        let hosts = hosts(in: snapshot)
+        guard !hosts.isEmpty else {
+            return .failure(Missing(message: "no connected dom0 client has reported its hypervisor property"))
+        }
+        return .success(PoolInputs(batchClient: found.client, batchPrefix: found.prefix, batch: found.batch, hosts: hosts))
+    }
+
+    /// The Dom0 hosts that reported their `hypervisor` property (named like their Clients).
+    static func hosts(in snapshot: StateSnapshot) -> [HostState] {
         var hosts: [HostState] = []
         for (name, entry) in snapshot.clients.sorted(by: { $0.key < $1.key })
         where entry.connected && entry.identity.role == .dom0 {
@@ -82,10 +91,7 @@ struct PoolInputs: Sendable {
                     name: name, cpus: cpus, memoryMiB: memoryKiB / 1024, freeCPUs: int("free_vcpus"),
                     freeMemoryMiB: freeKiB.map { $0 / 1024 }))
         }
-        guard !hosts.isEmpty else {
-            return .failure(Missing(message: "no connected dom0 client has reported its hypervisor property"))
-        }
-        return .success(PoolInputs(batchClient: found.client, batchPrefix: found.prefix, batch: found.batch, hosts: hosts))
+        return hosts
     }
 
     /// The batch Client's demand: the first connected batch Client's first demand property that decodes

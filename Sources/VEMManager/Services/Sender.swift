@@ -239,9 +239,15 @@ public final class Sender: Service, Sendable {
                 return quiet && c.quietRebalance[trigger] == reason
             }
             if repeated { return pendings }
-        case .unavailable(let call):
-            reason = "not available yet"
-            logger.notice("action not available yet: \(call)", metadata: metadata)
+        case .vm(let request):
+            let outcome = await pool.act(request, snapshot: state.snapshot(at: now), trigger: trigger, now: now)
+            if let refusal = outcome.refusal {
+                reason = "refused: \(refusal)"
+                logger.notice("\(request) refused: \(refusal)", metadata: metadata)
+            } else {
+                pendings = await carryOut(outcome)
+                reason = "planned \(outcome.dispatches.count) operation\(outcome.dispatches.count == 1 ? "" : "s")"
+            }
         }
         do {
             try await journal.recordDecision(

@@ -14,8 +14,8 @@ public enum TriggerAction: Hashable, Sendable, CustomStringConvertible {
     case log(String)
     /// `policy.rebalance()`: plan the pool and send the resulting commands.
     case rebalance
-    /// An action of a later layer (`vm.*`), recorded as not available yet.
-    case unavailable(String)
+    /// `vm.create(…)`, `vm.destroy(…)`, `vm.drain(…)`, `vm.migrate(…)`: one VM operation through the pool.
+    case vm(VMRequest)
 
     /// A one-line description for logs and the decision log.
     public var description: String {
@@ -27,7 +27,7 @@ public enum TriggerAction: Hashable, Sendable, CustomStringConvertible {
             return "send_command(\(client), \(name)\(arguments.isEmpty ? "" : ", \(arguments.count) args"))"
         case .log(let text): return "log(\(text))"
         case .rebalance: return "policy.rebalance()"
-        case .unavailable(let call): return call
+        case .vm(let request): return request.description
         }
     }
 }
@@ -44,7 +44,7 @@ final class ActionCollector: Sendable {
     func globals(manager: any HostObject) -> [String: Value] {
         [
             "manager": .object(manager), "sender": .object(SenderObject(self)), "log": logFunction,
-            "vm": .object(PlaceholderObject(self, typeName: "vm", methods: ["create", "destroy", "migrate", "drain"])),
+            "vm": .object(VMObject(self)),
             "policy": .object(PolicyObject(self)),
         ]
     }
@@ -62,14 +62,14 @@ final class ActionCollector: Sendable {
 }
 
 /// The name of a Client given as a client object or a string.
-func clientName(_ value: Value, in function: String) throws -> String {
+func clientName(_ value: Value, in function: String, what: String = "client") throws -> String {
     switch value {
     case .string(let name): return name
     case .object(let object):
         if case .string(let name)? = try object.attribute(named: "name") { return name }
         throw RuleError(.type, "\(function)(): '\(object.typeName)' has no name")
     default:
-        throw RuleError(.type, "\(function)(): a client must be a client object or a name, not '\(value.typeName)'")
+        throw RuleError(.type, "\(function)(): a \(what) must be a \(what) object or a name, not '\(value.typeName)'")
     }
 }
 
@@ -157,25 +157,63 @@ final class PolicyObject: HostObject {
     func attribute(named name: String) -> Value? { methods[name] }
 }
 
-/// `vm` until the policy layer implements them: every call is recorded as "not available yet"
-/// and returns `None`, so configurations written for them run.
-final class PlaceholderObject: HostObject {
-    let typeName: String
+/// `vm`: `create(group, host=None)`, `destroy(v)`, `drain(v)`, `migrate(v, host)`. A group, VM or host is
+/// given by name or as its object (`manager.groups[0]`, `manager.vms[0]`, `manager.hosts[0]`).
+final class VMObject: HostObject {
     private let methods: [String: Value]
 
-    init(_ collector: ActionCollector, typeName: String, methods names: [String]) {
-        self.typeName = typeName
-        var methods: [String: Value] = [:]
-        for name in names {
-            methods[name] = .hostFunction(name) { positional, keyword in
-                let args = positional.map(\.repr) + keyword.map { "\($0.name)=\($0.value.repr)" }
-                collector.append(.unavailable("\(typeName).\(name)(\(args.joined(separator: ", ")))"))
+    init(_ collector: ActionCollector) {
+        methods = [
+            "create": .hostFunction("create") { positional, keyword in
+                let a = try Self.arguments("create", ["group", "host"], optional: ["host"], positional, keyword)
+                collector.append(.vm(.create(group: a["group"] ?? "", host: a["host"])))
                 return .none
-            }
-        }
-        self.methods = methods
+            },
+            "destroy": .hostFunction("destroy") { positional, keyword in
+                let a = try Self.arguments("destroy", ["vm"], positional, keyword)
+                collector.append(.vm(.destroy(vm: a["vm"] ?? "")))
+                return .none
+            },
+            "drain": .hostFunction("drain") { positional, keyword in
+                let a = try Self.arguments("drain", ["vm"], positional, keyword)
+                collector.append(.vm(.drain(vm: a["vm"] ?? "")))
+                return .none
+            },
+            "migrate": .hostFunction("migrate") { positional, keyword in
+                let a = try Self.arguments("migrate", ["vm", "host"], positional, keyword)
+                collector.append(.vm(.migrate(vm: a["vm"] ?? "", host: a["host"] ?? "")))
+                return .none
+            },
+        ]
     }
 
+    /// The arguments of `function` by name: positional ones in `order`, then keywords; every one required
+    /// unless listed in `optional`.
+    static func arguments(
+        _ function: String, _ order: [String], optional: Set<String> = [], _ positional: [Value],
+        _ keyword: [(name: String, value: Value)]
+    ) throws -> [String: String] {
+        guard positional.count <= order.count else {
+            throw RuleError(.type, "vm.\(function)() takes at most \(order.count) arguments")
+        }
+        var values: [String: String] = [:]
+        for (name, value) in zip(order, positional) + keyword.map({ ($0.name, $0.value) }) {
+            guard order.contains(name) else {
+                throw RuleError(.type, "vm.\(function)() got an unexpected keyword argument '\(name)'")
+            }
+            guard values[name] == nil else {
+                throw RuleError(.type, "vm.\(function)() got two values for '\(name)'")
+            }
+            if value == .none, optional.contains(name) { continue }
+            values[name] = try clientName(value, in: "vm.\(function)", what: name)
+        }
+        for name in order where values[name] == nil && !optional.contains(name) {
+            throw RuleError(.type, "vm.\(function)() needs '\(name)'")
+        }
+        return values
+    }
+
+    var typeName: String { "vm" }
     var attributeNames: [String] { methods.keys.sorted() }
     func attribute(named name: String) -> Value? { methods[name] }
 }
