@@ -49,7 +49,7 @@ public final class SlurmTestCluster: @unchecked Sendable {
     public func batch(timeout: Duration = .seconds(10)) throws -> SlurmBatch {
         SlurmBatch(
             groups: try SlurmGroups(mappings), executor: ProcessSlurmExecutor(slurmConf: conf), timeout: timeout,
-            addressOf: { _ in throw SlurmError(.invalidArgument, "the test cluster's callers always give the address") })
+            addressOf: { _ in throw SlurmError(.invalidArgument, "the test cluster's callers give the address") })
     }
 
     /// Starts munged and slurmctld and waits until slurmctld answers. In `dir` when given (the caller's, kept at

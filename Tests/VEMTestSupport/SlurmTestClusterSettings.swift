@@ -79,10 +79,10 @@ public struct SlurmTestClusterSettings: Sendable {
             TreeWidth=65533
 
             """
-            + groups.map { g in
-                let feature = g.feature ?? g.group
-                return "Nodeset=\(feature)_set Feature=\(feature)\n"
-                    + "PartitionName=\(g.partition ?? g.group) Nodes=\(feature)_set MaxTime=INFINITE State=UP\n"
-            }.joined()
+                + groups.map { g in
+                    let feature = g.feature ?? g.group
+                    return "Nodeset=\(feature)_set Feature=\(feature)\n"
+                        + "PartitionName=\(g.partition ?? g.group) Nodes=\(feature)_set MaxTime=INFINITE State=UP\n"
+                }.joined()
     }
 }

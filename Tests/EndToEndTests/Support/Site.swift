@@ -70,8 +70,8 @@ final class Site: @unchecked Sendable {
     var hubAddress: String { "\(hubLink.hostAddress):\(ports.hub)" }
 
     private init(
-        dir: String, groups: [SiteGroup], networks: NetworkAllocator, hubLink: NetworkNamespace, cluster: SlurmTestCluster,
-        manager: Daemon, ports: Ports,
+        dir: String, groups: [SiteGroup], networks: NetworkAllocator, hubLink: NetworkNamespace,
+        cluster: SlurmTestCluster, manager: Daemon, ports: Ports,
         batchAgent: Daemon, hosts: [String: HypervisorHost], dom0Services: [ClientService], guests: Guests
     ) {
         self.dir = dir
