@@ -96,7 +96,8 @@ let package = Package(
         .testTarget(
             name: "VEMSlurmTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"], resources: [.copy("Fixtures")]),
         // Test support shared by the suites that start daemons (a test target cannot import another).
-        .target(name: "VEMTestSupport", dependencies: ["VEMAgent"], path: "Tests/VEMTestSupport"),
+        .target(
+            name: "VEMTestSupport", dependencies: ["VEMAgent", "VEMSlurm", "VEMBatch"], path: "Tests/VEMTestSupport"),
         .testTarget(
             name: "SlurmIntegrationTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent", "VEMTestSupport"]),
         .testTarget(

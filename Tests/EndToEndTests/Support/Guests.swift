@@ -23,21 +23,21 @@ actor Guests {
 
     private final class Guest: @unchecked Sendable {
         let lock = NSLock()
-        var net: GuestNetwork?
+        var net: NetworkNamespace?
         var agent: Daemon?
         var slurmd: Daemon?
     }
 
     let dir: String
     let hub: String
-    let cluster: SlurmCluster
+    let cluster: SlurmTestCluster
     let networks: NetworkAllocator
     let groups: [SiteGroup]
     private var running: [String: Guest] = [:]
     private(set) var lives: [String: Life] = [:]
     private(set) var problems: [String] = []
 
-    init(dir: String, hub: String, cluster: SlurmCluster, networks: NetworkAllocator, groups: [SiteGroup]) {
+    init(dir: String, hub: String, cluster: SlurmTestCluster, networks: NetworkAllocator, groups: [SiteGroup]) {
         self.dir = dir
         self.hub = hub
         self.cluster = cluster

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import VEMBatch
 import VEMClient
 import VEMHypervisorPlugins
 import VEMLibvirt
@@ -55,8 +56,8 @@ final class Site: @unchecked Sendable {
     let dir: String
     let groups: [SiteGroup]
     let networks: NetworkAllocator
-    let hubLink: GuestNetwork
-    let cluster: SlurmCluster
+    let hubLink: NetworkNamespace
+    let cluster: SlurmTestCluster
     let manager: Daemon
     let ports: Ports
     let batchAgent: Daemon
@@ -69,8 +70,8 @@ final class Site: @unchecked Sendable {
     var hubAddress: String { "\(hubLink.hostAddress):\(ports.hub)" }
 
     private init(
-        dir: String, groups: [SiteGroup], networks: NetworkAllocator, hubLink: GuestNetwork, cluster: SlurmCluster,
-        manager: Daemon, ports: Ports,
+        dir: String, groups: [SiteGroup], networks: NetworkAllocator, hubLink: NetworkNamespace,
+        cluster: SlurmTestCluster, manager: Daemon, ports: Ports,
         batchAgent: Daemon, hosts: [String: HypervisorHost], dom0Services: [ClientService], guests: Guests
     ) {
         self.dir = dir
@@ -94,17 +95,22 @@ final class Site: @unchecked Sendable {
         guard FileManager.default.isExecutableFile(atPath: vemBinary) else {
             throw HarnessError("the vem executable is missing at \(vemBinary): run swift build first")
         }
-        await GuestNetwork.sweepStale()
+        await NetworkNamespaceScheme.endToEnd.sweepStale()
         var template = Array("/tmp/vem-e2e-XXXXXX".utf8CString)
         guard mkdtemp(&template) != nil else { throw HarnessError("mkdtemp failed") }
         let dir = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         var undo: [@Sendable () async -> Void] = []
         func rollback() async { for u in undo.reversed() { await u() } }
         do {
-            let networks = NetworkAllocator()
+            let networks = NetworkAllocator(.endToEnd)
             let hubLink = try await networks.make()
             undo.append { await networks.removeAll() }
-            let cluster = try await SlurmCluster.start(in: dir, groups: groups)
+            let cluster = try await SlurmTestCluster.start(
+                SlurmTestClusterSettings(
+                    clusterName: "veme2e",
+                    groups: groups.map { GroupMapping(group: $0.name, partition: $0.partition, feature: $0.feature) },
+                    schedulerInterval: 1),
+                networks: networks, in: dir)
             undo.append { await cluster.shutdown() }
 
             let groupSections = groups.map(\.section).joined(separator: "\n")
