@@ -59,6 +59,14 @@ struct EndToEndTests {
 }
 
 /// One decision of `vem explain --json`.
+/// One VM of `vem vms --json`.
+struct ListedVM: Decodable {
+    var name: String
+    var group: String
+    var stage: String
+    var registered: Bool
+}
+
 struct ExplainedDecision: Decodable {
     var trigger: String
     var action: String
@@ -186,6 +194,10 @@ struct Scenario {
             if now != expected { break }
             try await Task.sleep(for: .milliseconds(500))
         }
+        // The Manager's own account agrees: `vem vms` lists the same VMs per group, each active and registered.
+        let listed = try JSONDecoder().decode([ListedVM].self, from: Data(try await site.vem(["vms", "--json"]).utf8))
+        let active = listed.filter { $0.stage == "active" && $0.registered }
+        #expect(Dictionary(active.map { ($0.group, 1) }, uniquingKeysWith: +) == expected, "\(listed)")
         let running = try await batch.readState().jobs.filter { $0.state == "RUNNING" }
         #expect(running.filter { $0.partitions == [a.partition] }.count == 6)
         #expect(running.filter { $0.partitions == [b.partition] }.count == 2)
