@@ -156,10 +156,19 @@ public final class NATSServerProcess: @unchecked Sendable {
 
     /// Connects to the port and reads the server's `INFO` line (200 ms timeouts).
     static func answersINFO(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
+        guard let fd = connectLoopback(port: port, timeoutMicroseconds: 200_000) else { return false }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        var buffer = [UInt8](repeating: 0, count: 4)
+        let count = recv(fd, &buffer, 4, Int32(MSG_WAITALL))
+        return count == 4 && buffer == Array("INFO".utf8)
+    }
+
+    /// A TCP socket connected to 127.0.0.1:`port` whose reads time out after `timeoutMicroseconds`; the caller
+    /// closes it. `nil` when it cannot connect.
+    static func connectLoopback(port: Int, timeoutMicroseconds: Int) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var timeout = timeval(tv_sec: timeoutMicroseconds / 1_000_000, tv_usec: timeoutMicroseconds % 1_000_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -170,9 +179,10 @@ public final class NATSServerProcess: @unchecked Sendable {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
-        guard connected else { return false }
-        var buffer = [UInt8](repeating: 0, count: 4)
-        let count = recv(fd, &buffer, 4, Int32(MSG_WAITALL))
-        return count == 4 && buffer == Array("INFO".utf8)
+        guard connected else {
+            close(fd)
+            return nil
+        }
+        return fd
     }
 }

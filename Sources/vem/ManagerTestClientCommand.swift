@@ -61,7 +61,7 @@ struct ManagerTestClient: AsyncParsableCommand {
 
     func run() async throws {
         guard let (host, port) = address else { throw ValidationError("--connect must be HOST:PORT") }
-        let file = try ExecutedCommandLog(path: log)
+        let file = try AppendOnlyLog(path: log)
         let delay = commandDelayMs
         let readings = property.map { p -> PropertyReading in
             let parts = p.split(separator: "=")
@@ -99,24 +99,5 @@ struct ManagerTestClient: AsyncParsableCommand {
         source.resume()
         defer { source.cancel() }
         try await task.value
-    }
-}
-
-/// An append-only file whose every line is on disk (fsync) before `append` returns.
-final class ExecutedCommandLog: Sendable {
-    let descriptor: Int32
-
-    init(path: String) throws {
-        descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        if descriptor < 0 { throw ValidationError("cannot open \(path): errno \(errno)") }
-    }
-
-    deinit { close(descriptor) }
-
-    /// Appends and syncs; `false` on any failure.
-    func append(_ line: String) -> Bool {
-        let bytes = Array(line.utf8)
-        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        return written == bytes.count && fsync(descriptor) == 0
     }
 }
