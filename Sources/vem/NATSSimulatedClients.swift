@@ -34,15 +34,7 @@ final class NATSSimulatedClients: Sendable {
 
     /// Connects every client and returns once every one was welcomed.
     func connectAll() async throws {
-        var next = 0
-        while next < configuration.count {
-            let batch = next..<min(configuration.count, next + configuration.concurrentConnects)
-            next = batch.upperBound
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                for index in batch { tasks.addTask { try await self.connect(index: index) } }
-                try await tasks.waitForAll()
-            }
-        }
+        try await inBatches(configuration.count, width: configuration.concurrentConnects) { try await self.connect(index: $0) }
     }
 
     private func connect(index: Int) async throws {

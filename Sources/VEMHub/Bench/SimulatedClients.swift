@@ -55,15 +55,7 @@ public final class SimulatedClients: Sendable {
 
     /// Connects every client; in hub mode, returns once every one was welcomed.
     public func connectAll() async throws {
-        var next = 0
-        while next < configuration.count {
-            let batch = next..<min(configuration.count, next + configuration.concurrentConnects)
-            next = batch.upperBound
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                for index in batch { tasks.addTask { try await self.connect(index: index) } }
-                try await tasks.waitForAll()
-            }
-        }
+        try await inBatches(configuration.count, width: configuration.concurrentConnects) { try await self.connect(index: $0) }
     }
 
     private func connect(index: Int) async throws {
@@ -297,5 +289,19 @@ final class ReplyCache {
             frame = BenchFrames.buffer(BenchFrames.propertyReport(requestID: requestID))
         }
         return frame
+    }
+}
+
+/// Runs `body` for `0..<count`, `width` at a time (a batch finishes before the next starts): how the benchmarks
+/// connect thousands of simulated Clients without a connect storm.
+public func inBatches(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    var next = 0
+    while next < count {
+        let batch = next..<min(count, next + max(1, width))
+        next = batch.upperBound
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for index in batch { tasks.addTask { try await body(index) } }
+            try await tasks.waitForAll()
+        }
     }
 }
