@@ -63,7 +63,8 @@ struct BenchFigures {
     }
 
     private func row(_ name: String, _ value: String) -> String {
-        name.padding(toLength: 28, withPad: " ", startingAt: 0) + value
+        // A label longer than the column keeps one space before its value.
+        name.padding(toLength: max(28, name.count + 1), withPad: " ", startingAt: 0) + value
     }
 }
 
