@@ -78,12 +78,43 @@ public final class RecordingSender: HostObject {
     public func attribute(named name: String) -> Value? { methods[name] }
 }
 
-extension Snapshot {
-    /// The global names `vem eval` provides: `manager`, `sender`, `log`.
-    public static let evalGlobalNames: Set<String> = ["manager", "sender", "log"]
+/// An action object whose every method records its call (`vm.create(…)`, `policy.rebalance()`); the Manager
+/// checks the arguments when it carries them out.
+public final class RecordingActions: HostObject {
+    /// The object's name (`vm`).
+    public let typeName: String
+    private let methods: [String: Value]
 
-    /// The globals for `vem eval`: `manager` over this snapshot, a recording `sender`, and a recording `log`.
+    /// Records calls of `methods` on `name` into `recorder`.
+    public init(_ name: String, methods names: [String], recorder: CallRecorder) {
+        typeName = name
+        var methods: [String: Value] = [:]
+        for method in names {
+            methods[method] = .hostFunction(method) { [recorder] args, kw in
+                recorder.record(RecordedCall(object: name, method: method, positional: args, keyword: kw))
+                return .none
+            }
+        }
+        self.methods = methods
+    }
+
+    /// The action names.
+    public var attributeNames: [String] { methods.keys.sorted() }
+    /// An action, or nil.
+    public func attribute(named name: String) -> Value? { methods[name] }
+}
+
+extension Snapshot {
+    /// The global names `vem eval` provides: `manager`, `sender`, `log`, `vm`, `policy`.
+    public static let evalGlobalNames: Set<String> = ["manager", "sender", "log", "vm", "policy"]
+
+    /// The globals for `vem eval`: `manager` over this snapshot, and the actions recording their calls.
     public func evalGlobals(recorder: CallRecorder) -> [String: Value] {
-        ["manager": .object(manager), "sender": .object(RecordingSender(recorder: recorder)), "log": recorder.logFunction]
+        [
+            "manager": .object(manager), "sender": .object(RecordingSender(recorder: recorder)),
+            "log": recorder.logFunction,
+            "vm": .object(RecordingActions("vm", methods: ["create", "destroy", "drain", "migrate"], recorder: recorder)),
+            "policy": .object(RecordingActions("policy", methods: ["rebalance"], recorder: recorder)),
+        ]
     }
 }

@@ -72,6 +72,14 @@ import Testing
         #expect(out.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "6")
     }
 
+    @Test func theManagersActionsAreRecordedNotPerformed() async throws {
+        let out = try await runVEM(["eval", #"vm.create("atlas", host="h1"); vm.drain("atlas-vm-2"); policy.rebalance()"#])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(
+            out.stderr.contains(#"recorded: vm.create("atlas", host="h1")"#) && out.stderr.contains("recorded: vm.drain")
+                && out.stderr.contains("recorded: policy.rebalance()"), "\(out.stdout)\(out.stderr)")
+    }
+
     @Test func jsonErrorsExitOne() async throws {
         let out = try await runVEM(["eval", "--json", "1 // 0"])
         #expect(out.status == 1)
