@@ -6,8 +6,8 @@ import Dispatch
     import Foundation
 #endif
 
-/// The fields of a `$SYS.ACCOUNT.<acc>.DISCONNECT` advisory the Manager needs
-/// (`io.nats.server.advisory.v1.client_disconnect`).
+/// The fields of a `$SYS.ACCOUNT.<acc>.CONNECT` or `DISCONNECT` advisory the Manager needs
+/// (`io.nats.server.advisory.v1.client_connect` / `client_disconnect`).
 struct SystemDisconnectEvent: Decodable, Sendable {
     struct Server: Decodable, Sendable {
         var id: String
@@ -17,6 +17,8 @@ struct SystemDisconnectEvent: Decodable, Sendable {
         var id: UInt64
         var user: String?
         var name: String?
+        /// The address the connection came from.
+        var host: String?
     }
     var server: Server
     var client: Client
@@ -30,6 +32,28 @@ extension NATSManagerBus {
     /// `disconnect` and drop the `bye` as stale. Waiting a moment lets a `bye` already in flight win.
     static let systemDisconnectGrace: Double = 0.5
 
+    /// The most connections whose address is remembered (a bound against a flood of connects).
+    static let maximumConnectAddresses = 100_000
+
+    /// A connection of the Clients' account opened: remember the address it came from, so that the session
+    /// whose `hello` names this connection gets it as its ``VEMBus/ManagerLink/peerAddress`` (the Manager
+    /// registers a VM's node at its DomU Client's address).
+    func systemConnect(_ view: NATSMessageView) {
+        guard let event = try? JSONDecoder().decode(SystemDisconnectEvent.self, from: Data(view.payload)),
+            let host = event.client.host
+        else { return }
+        connectAddresses.withLock { addresses in
+            if addresses.count >= Self.maximumConnectAddresses { addresses.removeAll() }
+            addresses[ConnectionKey(serverID: event.server.id, cid: event.client.id)] = host
+        }
+    }
+
+    /// The address a connection came from, if its CONNECT advisory arrived.
+    func address(of note: NATSEnvelope.ConnectionNote?) -> String? {
+        guard let note else { return nil }
+        return connectAddresses.withLock { $0[ConnectionKey(serverID: note.serverID, cid: note.cid)] }
+    }
+
     /// A connection of the Clients' account closed: end the session that runs on it (if it is still current
     /// after ``systemDisconnectGrace``).
     func systemDisconnect(_ view: NATSMessageView) {
@@ -38,6 +62,7 @@ extension NATSManagerBus {
             logger.debug("undecodable $SYS event")
             return
         }
+        connectAddresses.withLock { _ = $0.removeValue(forKey: ConnectionKey(serverID: event.server.id, cid: event.client.id)) }
         let matching = table.withLock { table in
             table.values.compactMap(\.link).filter {
                 $0.note?.cid == event.client.id && $0.note?.serverID == event.server.id
@@ -52,4 +77,10 @@ extension NATSManagerBus {
             }
         }
     }
+}
+
+/// A connection of a NATS server: the server's id and the connection's id on it.
+struct ConnectionKey: Hashable, Sendable {
+    var serverID: String
+    var cid: UInt64
 }

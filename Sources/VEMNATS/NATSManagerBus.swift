@@ -21,6 +21,8 @@ public final class NATSManagerBus: ManagerBus {
     private let connections = Mutex<(main: NATSConnection?, system: NATSConnection?)>((nil, nil))
     private let timer = Mutex<Task<Void, Never>?>(nil)
     private let counters = Mutex(Counters())
+    /// The address of each Client connection, from `$SYS` CONNECT advisories (with a system user).
+    let connectAddresses = Mutex<[ConnectionKey: String]>([:])
 
     /// What the bus dropped, for tests and `vem bench`.
     public struct Counters: Hashable, Sendable {
@@ -76,6 +78,7 @@ public final class NATSManagerBus: ManagerBus {
             let connection = try await NATSConnection.connect(system)
             connections.withLock { $0.system = connection }
             let prefix = "$SYS.ACCOUNT.\(configuration.account)"
+            try connection.subscribe("\(prefix).CONNECT") { [self] view in systemConnect(view) }
             try connection.subscribe("\(prefix).DISCONNECT") { [self] view in systemDisconnect(view) }
             try await connection.flush()
         }
@@ -205,7 +208,8 @@ public final class NATSManagerBus: ManagerBus {
             return
         }
         let link = NATSManagerLink(
-            name: name, session: envelope.session, incarnation: hello.incarnation, note: envelope.note, bus: self)
+            name: name, session: envelope.session, incarnation: hello.incarnation, note: envelope.note,
+            peerAddress: address(of: envelope.note), bus: self)
         guard hello.name == name else {
             // The subject names the NATS user's Client; a hello for another name is an impersonation attempt.
             link.transmit([.reject(Reject(.forbidden, detail: "hello name does not match the NATS subject"))])

@@ -10,12 +10,19 @@ final class NATSManagerLink: ManagerLink {
     let session: UInt64
     let incarnation: UInt64
     let note: NATSEnvelope.ConnectionNote?
+    /// The address the Client's NATS connection came from (known from a `$SYS` CONNECT advisory, when the
+    /// Manager has a system user and the advisory arrived before the `hello`).
+    let peerAddress: String?
     let phase = Mutex<LinkPhase>(.awaitingHello)
     let lastHeard: Atomic<UInt64>
     let closed = Atomic<Bool>(false)
     unowned let bus: NATSManagerBus
 
-    init(name: String, session: UInt64, incarnation: UInt64, note: NATSEnvelope.ConnectionNote?, bus: NATSManagerBus) {
+    init(
+        name: String, session: UInt64, incarnation: UInt64, note: NATSEnvelope.ConnectionNote?, peerAddress: String?,
+        bus: NATSManagerBus
+    ) {
+        self.peerAddress = peerAddress
         self.name = name
         self.session = session
         self.incarnation = incarnation
