@@ -60,6 +60,9 @@ public struct ManagedVM: Sendable, Hashable, Codable {
     public var registerAttempts = 0
     /// Whether the VM no longer exists on its host (destroyed or vanished); only its batch node may remain.
     public var gone = false
+    /// For a VM gone before VEM registered its node: the first batch snapshot taken from this time on says
+    /// whether its guest registered a node by itself (a `slurmd -Z` started at boot), which is then removed.
+    public var nodeCheckAfter: Int?
     /// The operation under way for it, if any (one at a time).
     public var pending: Int?
 

@@ -10,6 +10,18 @@ extension Reconciler {
         var operations: [PoolOperation] = []
         for id in vms.keys.sorted() {
             guard var vm = vms[id] else { continue }
+            if vm.gone, !vm.registered, let after = vm.nodeCheckAfter, vm.pending == nil, batch.time >= after {
+                // Gone before VEM registered its node: did its guest leave one behind?
+                guard nodes[id] != nil else {
+                    vms[id] = nil
+                    continue
+                }
+                vm.nodeCheckAfter = nil
+                vm.registered = true
+                vm.seenInBatch = true
+                vm.registeredAt = batch.time
+                log(.lost, vm, now: now, "its guest's node stayed in the batch system after the VM was gone: removed")
+            }
             if let node = nodes[id] {
                 if vm.registered { vm.seenInBatch = true }
                 let busy = PoolSnapshotBuilder.isBusy(node)
@@ -112,7 +124,7 @@ extension Reconciler {
             vm.host = to
             vm.migratingTo = nil
         }
-        operations += settle(&vm)
+        operations += settle(&vm, now: now)
         return operations
     }
 
@@ -150,7 +162,7 @@ extension Reconciler {
         case .migrateVM:
             vm.migratingTo = nil
         }
-        operations += settle(&vm)
+        operations += settle(&vm, now: now)
         return operations
     }
 
@@ -168,13 +180,13 @@ extension Reconciler {
             inFlight[p] = nil  // its outcome no longer matters
             vm.pending = nil
         }
-        let operations = settle(&vm)
+        let operations = settle(&vm, now: now)
         return operations
     }
 
     /// For a VM that is gone: remove its node when nothing is under way, or forget it once it has none. Stores
     /// the VM back (or removes it) either way.
-    mutating func settle(_ vm: inout ManagedVM) -> [PoolOperation] {
+    mutating func settle(_ vm: inout ManagedVM, now: Int) -> [PoolOperation] {
         guard vm.gone else {
             vms[vm.id] = vm
             return []
@@ -184,7 +196,13 @@ extension Reconciler {
             return []
         }
         guard vm.registered else {
-            vms[vm.id] = nil
+            if vm.registeredAt == nil {
+                // Never registered by VEM: kept until a batch snapshot says whether its guest registered a node.
+                vm.nodeCheckAfter = vm.nodeCheckAfter ?? now
+                vms[vm.id] = vm
+            } else {
+                vms[vm.id] = nil
+            }
             return []
         }
         if vm.busy {

@@ -65,7 +65,11 @@ public struct Reconciler: Sendable {
     }
 
     /// The inventory, by id.
-    public var inventory: [VMRecord] { vms.values.sorted { $0.id < $1.id }.map(\.record) }
+    /// (A VM gone before its node was registered, kept only to see whether its guest left a node behind, is not
+    /// in it: it holds no room and serves no group.)
+    public var inventory: [VMRecord] {
+        vms.values.filter { $0.nodeCheckAfter == nil }.sorted { $0.id < $1.id }.map(\.record)
+    }
 
     /// The operations sent and not yet reported on, by id.
     public var operationsInFlight: [PoolOperation] { inFlight.values.sorted { $0.id < $1.id } }

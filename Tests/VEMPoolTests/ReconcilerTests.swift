@@ -148,7 +148,10 @@ import VEMPolicy
         #expect(giveUp.names == ["destroy atlas-vm-1"])
         #expect(r.vms[op.vm]?.stage == .destroying)
         #expect(r.onSucceeded(giveUp[0].id, now: 63).isEmpty)
-        #expect(r.vms.isEmpty)  // never registered: nothing to remove
+        // Never registered by VEM: kept (out of the inventory) until a batch snapshot shows no node of its own.
+        #expect(r.inventory.isEmpty)
+        #expect(r.observe(batch(63), now: 64).isEmpty)
+        #expect(r.vms.isEmpty)
         #expect(r.counters.failed == 2)
     }
 
@@ -208,6 +211,7 @@ import VEMPolicy
         let destroy = r.apply(plan([Directive(.destroy(vm: op.vm), reason: "")]), now: 10)
         #expect(destroy.names == ["destroy atlas-vm-1"])
         #expect(r.onVMDestroyed(op.vm, now: 11).isEmpty)
+        #expect(r.observe(batch(12), now: 12).isEmpty)
         #expect(r.vms.isEmpty)
         #expect(r.decisions.last?.action == .destroy)  // not "lost"
         #expect(r.onSucceeded(destroy[0].id, now: 12).isEmpty)  // the late result is ignored
@@ -294,5 +298,23 @@ import VEMPolicy
         for i in 0..<5 { _ = r.apply(plan([Directive(.create(group: "a", host: "h"), reason: "\(i)")]), now: i) }
         #expect(r.decisions.map(\.reason) == ["2", "3", "4"])
         #expect(r.decisionsLogged == 5)
+    }
+
+    @Test func aNodeItsGuestRegisteredIsRemovedAfterTheVMIsGone() throws {
+        var r = try make()
+        let op = try #require(r.apply(plan([Directive(.create(group: "atlas", host: "h1"), reason: "")]), now: 0).first)
+        _ = r.onSucceeded(op.id, now: 0)
+        // Destroyed before its Client joined (so before VEM registered its node); its guest's slurmd had.
+        let destroy = try #require(r.apply(plan([Directive(.destroy(vm: op.vm), reason: "")]), now: 10).first)
+        #expect(r.onSucceeded(destroy.id, now: 11).isEmpty)
+        #expect(r.inventory.isEmpty)
+        // A snapshot older than the destroy proves nothing.
+        #expect(r.observe(batch(5, nodes: [node(op.vm)]), now: 12).isEmpty)
+        #expect(r.vms[op.vm] != nil)
+        let remove = r.observe(batch(12, nodes: [node(op.vm)]), now: 12)
+        #expect(remove.names == ["remove atlas-vm-1"])
+        #expect(r.decisions.last?.action == .lost)
+        #expect(r.onSucceeded(try #require(remove.first).id, now: 13).isEmpty)
+        #expect(r.vms.isEmpty)
     }
 }

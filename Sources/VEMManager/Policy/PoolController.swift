@@ -64,7 +64,7 @@ public actor PoolController {
 
     /// The VMs for `vem vms`.
     func vmReports() -> [VMReport] {
-        (reconciler?.vms.values.sorted { $0.id < $1.id } ?? []).map { vm in
+        (reconciler?.vms.values.filter { $0.nodeCheckAfter == nil }.sorted { $0.id < $1.id } ?? []).map { vm in
             VMReport(
                 name: vm.id, group: vm.group, host: vm.host, stage: vm.stage.rawValue, cpus: vm.cpus,
                 memoryMiB: vm.memoryMiB, createdAt: vm.createdAt, clientJoined: vm.clientJoined,
