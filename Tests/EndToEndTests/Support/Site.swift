@@ -7,17 +7,8 @@ import VEMLibvirt
 import VEMSlurm
 import VEMTestSupport
 
-/// The repository root, found from this file's path.
-let repositoryRoot = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-/// The `vem` executable built beside the test bundle.
-let vemBinary: String = {
-    let candidate = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        .appendingPathComponent("vem").path
-    if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    return repositoryRoot.appendingPathComponent(".build/debug/vem").path
-}()
+/// The `vem` executable built beside the test bundle (VEMTestSupport).
+let vemBinary = vemExecutable.path
 
 /// One group of the site.
 struct SiteGroup: Sendable {
