@@ -127,14 +127,18 @@ public final class Sender: Service, Sendable {
     }
 
     /// `policy.rebalance()`: plans, then journals the decisions and sends the commands.
-    private func rebalance(trigger: String, at now: Double) async -> (reason: String, pendings: [PendingCommand]) {
-        let outcome = await pool.rebalance(state.snapshot(at: now), trigger: trigger, now: now)
+    /// Carries out a pool outcome (`policy.rebalance()`, `vm.*`): its commands, or its refusal with the words
+    /// `refusedAs` (`not run`, `refused`). `changed` is false when it sent nothing.
+    private func carryOut(
+        _ outcome: PoolController.Outcome, refusedAs: String, action: String, trigger: String
+    ) async -> (reason: String, pendings: [PendingCommand], changed: Bool) {
         if let refusal = outcome.refusal {
-            logger.notice("rebalance not run: \(refusal)", metadata: ["trigger": "\(trigger)"])
-            return ("not run: " + refusal, [])
+            logger.notice("\(action) \(refusedAs): \(refusal)", metadata: ["trigger": "\(trigger)"])
+            return ("\(refusedAs): \(refusal)", [], false)
         }
         let pendings = await carryOut(outcome)
-        return ("planned \(outcome.dispatches.count) operation\(outcome.dispatches.count == 1 ? "" : "s")", pendings)
+        let count = outcome.dispatches.count
+        return ("planned \(count) operation\(count == 1 ? "" : "s")", pendings, count > 0)
     }
 
     /// Journals the pool's new decisions and inventory, then sends its commands (each journaled with its
@@ -230,24 +234,21 @@ public final class Sender: Service, Sendable {
         case .log(let text):
             logger.info("trigger log: \(text)", metadata: metadata)
         case .rebalance:
-            (reason, pendings) = await rebalance(trigger: trigger, at: now)
+            let outcome = await pool.rebalance(state.snapshot(at: now), trigger: trigger, now: now)
+            let changed: Bool
+            (reason, pendings, changed) = await carryOut(
+                outcome, refusedAs: "not run", action: "policy.rebalance()", trigger: trigger)
             // A rebalance that changed nothing is journaled once, not at every pass (the default trigger runs it
             // after every property round): again only when its outcome differs, or after one that acted.
-            let quiet = reason == "planned 0 operations" || reason.hasPrefix("not run")
             let repeated = counters.withLock { c -> Bool in
-                defer { c.quietRebalance[trigger] = quiet ? reason : nil }
-                return quiet && c.quietRebalance[trigger] == reason
+                defer { c.quietRebalance[trigger] = changed ? nil : reason }
+                return !changed && c.quietRebalance[trigger] == reason
             }
             if repeated { return pendings }
         case .vm(let request):
             let outcome = await pool.act(request, snapshot: state.snapshot(at: now), trigger: trigger, now: now)
-            if let refusal = outcome.refusal {
-                reason = "refused: \(refusal)"
-                logger.notice("\(request) refused: \(refusal)", metadata: metadata)
-            } else {
-                pendings = await carryOut(outcome)
-                reason = "planned \(outcome.dispatches.count) operation\(outcome.dispatches.count == 1 ? "" : "s")"
-            }
+            (reason, pendings, _) = await carryOut(
+                outcome, refusedAs: "refused", action: request.description, trigger: trigger)
         }
         do {
             try await journal.recordDecision(
