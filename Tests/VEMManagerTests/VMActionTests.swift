@@ -54,6 +54,11 @@ import VEMProtocol
                 #expect(creates.count == 1)
                 // Equal room: the first host by name.
                 #expect(creates.first?.client == "h1" && creates.first?.trigger == "make")
+                // The trigger's three actions are journaled in turn; the create's result may come back before the
+                // refusals are written, so wait for the last of them.
+                await waitUntil("the trigger's three decisions journaled") {
+                    ((try? await h.journal.recentDecisions()) ?? []).contains { $0.action == "vm.drain(B-vm-77)" }
+                }
                 let decisions = try await h.journal.recentDecisions()
                 let create = try #require(decisions.first { $0.action == "create" })
                 #expect(create.vm == "B-vm-1" && create.group == "B" && create.trigger == "make")
