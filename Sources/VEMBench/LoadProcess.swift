@@ -1,63 +1,68 @@
-import ArgumentParser
 import Foundation
 import NIOPosix
 import VEMHub
 
-/// `vem bench-clients` (hidden): the load process of `vem bench bus`. Opens N simulated Clients over loopback on
-/// a small event loop group, prints `ready`, then obeys lines on standard input:
-/// `ingest BURST MILLISECONDS SENDERS` (prints `ingest-done`) and `quit`.
-struct BenchClients: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench-clients",
-        abstract: "Simulated Clients for `vem bench bus` (a separate process: each side needs N file descriptors).",
-        shouldDisplay: false
-    )
+/// The load process of `vem bench bus` (`vem bench-clients`): opens N simulated Clients over loopback on a small
+/// event loop group, prints `ready`, then obeys lines on standard input: `ingest BURST MILLISECONDS SENDERS`
+/// (prints `ingest-done`) and `quit`. A separate process, since each side needs N file descriptors.
+public struct LoadProcess: Sendable {
+    /// What to open.
+    public struct Options: Sendable {
+        /// The server's host.
+        public var host: String
+        /// The server's port.
+        public var port: Int
+        /// How many Clients.
+        public var clients = 1_000
+        /// The token to present (hub mode).
+        public var token = "bench"
+        /// The site name (nats mode).
+        public var site = "bench"
+        /// A file of `user password` lines (nats mode; from `vem nats-config --credentials`).
+        public var credentials: String?
+        /// `hub` (the VEM protocol), `nats` (the NATS bus) or `echo` (fixed-size frames for the baseline).
+        public var mode = "hub"
+        /// Event loop threads.
+        public var threads = 1
 
-    @Option(help: "The server's address, HOST:PORT.")
-    var connect: String
-
-    @Option(help: "How many Clients.")
-    var clients = 1_000
-
-    @Option(help: "The token to present (hub mode).")
-    var token = "bench"
-
-    @Option(help: "The site name (nats mode).")
-    var site = "bench"
-
-    @Option(help: "A file of `user password` lines (nats mode; from `vem nats-config --credentials`).")
-    var credentials: String?
-
-    @Option(help: "hub (the VEM protocol), nats (the NATS bus) or echo (fixed-size frames for the baseline).")
-    var mode = "hub"
-
-    @Option(help: "Event loop threads.")
-    var threads = 1
-
-    func validate() throws {
-        if mode != "nats" && SimulatedClients.Mode(rawValue: mode) == nil {
-            throw ValidationError("--mode must be hub, nats or echo")
-        }
-        if clients < 1 || threads < 1 { throw ValidationError("--clients and --threads must be at least 1") }
-        guard let colon = connect.lastIndex(of: ":"), Int(connect[connect.index(after: colon)...]) != nil else {
-            throw ValidationError("--connect must be HOST:PORT")
+        /// Options for a server at `host:port`.
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
         }
     }
 
-    func run() async throws {
-        if mode == "nats" {
-            try await runNATS()
-            return
+    /// The modes ``Options/mode`` accepts.
+    public static let modes = ["hub", "nats", "echo"]
+
+    /// The options.
+    public let options: Options
+
+    /// A load process of `options`.
+    public init(options: Options) { self.options = options }
+
+    /// Connects every Client, then obeys standard input until `quit` or its end.
+    /// - Throws: ``BenchError`` for a bad mode or unreadable credentials; connection errors.
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads)
+        let load: any LoadGenerator
+        switch options.mode {
+        case "nats":
+            load = NATSSimulatedClients(
+                configuration: .init(
+                    host: options.host, port: options.port, count: options.clients, token: options.token,
+                    site: options.site, passwords: try passwords()),
+                group: group)
+        default:
+            guard let mode = SimulatedClients.Mode(rawValue: options.mode) else {
+                throw BenchError("--mode must be \(Self.modes.joined(separator: ", "))")
+            }
+            load = SimulatedClients(
+                configuration: .init(
+                    host: options.host, port: options.port, count: options.clients, token: options.token, mode: mode),
+                group: group)
         }
-        guard let colon = connect.lastIndex(of: ":"), let port = Int(connect[connect.index(after: colon)...]),
-            let mode = SimulatedClients.Mode(rawValue: mode)
-        else { throw ValidationError("--connect must be HOST:PORT") }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let simulated = SimulatedClients(
-            configuration: .init(
-                host: String(connect[..<colon]), port: port, count: clients, token: token, mode: mode),
-            group: group)
-        try await simulated.connectAll()
+        try await load.connectAll()
         say("ready")
         while let line = readLine() {
             let words = line.split(separator: " ")
@@ -69,21 +74,47 @@ struct BenchClients: AsyncParsableCommand {
                     say("error bad ingest line")
                     continue
                 }
-                try await simulated.ingest(burst: burst, duration: .milliseconds(milliseconds), senders: senders)
+                try await load.ingest(burst: burst, duration: .milliseconds(milliseconds), senders: senders)
                 say("ingest-done")
             case "quit":
-                await simulated.closeAll()
+                await load.closeAll()
                 try await group.shutdownGracefully()
                 return
             default:
                 say("error unknown command")
             }
         }
-        await simulated.closeAll()
+        await load.closeAll()
         try await group.shutdownGracefully()
+    }
+
+    /// The `user password` lines of the credentials file.
+    private func passwords() throws -> [String: String] {
+        guard let credentials = options.credentials, let data = FileManager.default.contents(atPath: credentials) else {
+            throw BenchError("--mode nats needs a readable --credentials file")
+        }
+        var passwords: [String: String] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 1)
+            if fields.count == 2 { passwords[String(fields[0])] = String(fields[1]) }
+        }
+        return passwords
     }
 
     private func say(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 }
+
+/// N simulated Clients of one transport, as the load process drives them.
+protocol LoadGenerator: Sendable {
+    /// Connects every Client; returns once every one was welcomed.
+    func connectAll() async throws
+    /// `senders` Clients push unsolicited property messages in bursts of `burst` frames for `duration`.
+    func ingest(burst: Int, duration: Duration, senders: Int) async throws
+    /// Closes every connection.
+    func closeAll() async
+}
+
+extension SimulatedClients: LoadGenerator {}
+extension NATSSimulatedClients: LoadGenerator {}

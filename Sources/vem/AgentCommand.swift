@@ -50,7 +50,7 @@ struct Agent: AsyncParsableCommand {
         }
         let service: ClientService
         do {
-            service = try makeService()
+            service = try ClientService.assemble(paths: config, root: root, warn: printError)
         } catch {
             printError(error.message)
             throw ExitCode.failure
@@ -62,32 +62,6 @@ struct Agent: AsyncParsableCommand {
             printError(error.message)
             throw ExitCode.failure
         }
-    }
-
-    private func makeService() throws(ClientError) -> ClientService {
-        let loader = ClientConfigurationLoader(paths: config)
-        let loaded = try loader.load()
-        for warning in loaded.warnings { printError(warning) }
-        let settings = loaded.configuration.settings
-        let token = try ClientTransport.token(settings) { path in
-            FileManager.default.contents(atPath: path).map { [UInt8]($0) }
-        }
-        let identity = try ClientIdentityResolver(root: root).resolve(
-            settings, version: ClientService.version, incarnation: ClientIdentityResolver.newIncarnation())
-        var options = ClientService.Configuration()
-        options.root = root
-        let slurm = try AgentBatch.slurmPlugins(loaded.configuration)
-        options.extraProperties = slurm.properties
-        options.extraCommands = slurm.commands
-        if let built = try ClientHypervisor.make(loaded.configuration) {
-            for warning in built.warnings { printError(warning) }
-            options.hypervisor = built.host
-        }
-        return try ClientService(
-            configuration: loaded.configuration, loader: loader, identity: identity, token: token, options: options,
-            busFactory: { identity, token, settings, handlers throws(ClientError) in
-                try ClientTransport.make(identity: identity, token: token, settings: settings, handlers: handlers)
-            })
     }
 
     /// SIGTERM and SIGINT stop the service. The handler only writes the signal's number to a pipe (async-signal
