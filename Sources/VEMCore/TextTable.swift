@@ -19,3 +19,17 @@ public struct TextTable: Sendable {
         }
     }
 }
+
+/// A duration the way an administrator writes it in the configuration: `5s`, `1m30s`, `250ms`.
+public func formatDuration(_ d: Duration) -> String {
+    let ms = Int((Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15).rounded())
+    if ms % 1000 != 0 { return "\(ms)ms" }
+    var s = ms / 1000
+    if s == 0 { return "0s" }
+    var out = ""
+    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] where s >= size {
+        out += "\(s / size)\(unit)"
+        s %= size
+    }
+    return out
+}

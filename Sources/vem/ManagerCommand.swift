@@ -46,12 +46,7 @@ struct ManagerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapLogging(Logger.Level(rawValue: logLevel) ?? .info)
         var options = ManagerService.Options()
         (options.journalPath, options.inboundRate, options.inboundBurst) = (journal, inboundRate, inboundBurst)
         options.operatorAPI = true
