@@ -2,6 +2,7 @@ import Testing
 import VEMNATS
 import VEMBus
 import VEMProtocol
+import VEMTestKit
 
 @Suite("NATS envelope, subjects and accounts (pure)")
 struct EnvelopeAndConfigTests {

@@ -4,6 +4,7 @@ import Testing
 import VEMBus
 import VEMNATS
 import VEMProtocol
+import VEMTestKit
 
 /// Against a real nats-server started by the test (each test its own server and scratch directory; ~0.5 s each).
 @Suite("NATS bus on a real server")

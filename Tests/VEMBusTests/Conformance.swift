@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VEMBus
+@testable import VEMTestKit
 import VEMProtocol
 
 /// The Bus conformance suite: one set of scenarios, run against every bus implementation (in-memory and hub now,

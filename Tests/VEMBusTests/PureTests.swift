@@ -3,6 +3,7 @@ import VEMProtocol
 
 @testable import VEMBus
 @testable import VEMHub
+@testable import VEMTestKit
 
 @Suite("Pure parts")
 struct PureTests {

@@ -7,6 +7,7 @@ import VEMManager
 import VEMProtocol
 import VEMRules
 import VEMSite
+import VEMTestKit
 
 /// A fake Client whose properties are wire values (JSON text, objects), recording the commands it runs.
 final class WireFakeClient: Sendable {

@@ -1,21 +1,25 @@
 import Foundation
 import Synchronization
+import VEMCore
 import VEMPool
 
 /// Shows a block of text again and again: redrawn in place on a terminal (a few times per second), or printed
 /// as a new block every `every` seconds when standard output is a file or a pipe.
-final class LiveScreen: Sendable {
-    let interactive: Bool
-    let every: Double
+public final class LiveScreen: Sendable {
+    /// Whether standard output is a terminal (redraw in place).
+    public let interactive: Bool
+    /// Seconds between two blocks when it is not.
+    public let every: Double
     private let shown = Mutex((last: -Double.infinity, lines: 0))
 
-    init(interactive: Bool, every: Double) {
+    /// A screen for a terminal (`interactive`) or a file or pipe (a block every `every` seconds).
+    public init(interactive: Bool, every: Double) {
         self.interactive = interactive
         self.every = every
     }
 
     /// Shows the block when it is time (or when `force`d); `block` is only rendered then.
-    func show(wall: Double, block: () -> String, force: Bool = false) {
+    public func show(wall: Double, block: () -> String, force: Bool = false) {
         let period = interactive ? 0.25 : every
         let due = shown.withLock { s in
             guard force || wall - s.last >= period else { return false }
@@ -61,7 +65,7 @@ enum DemoTable {
             ])
         }
         var out = String(format: "wall %5.1f s   simulated +%@ of the window\n", wall, formatSeconds(elapsed))
-        out += Table(rows: rows).lines.joined(separator: "\n") + "\n"
+        out += TextTable(rows: rows).lines.joined(separator: "\n") + "\n"
         out += "pool: \(inVMs)/\(total) vCPUs in VMs; created \(k.created), destroyed \(k.destroyed), "
         out += "migrated \(k.migrated)\n"
         for d in decisions { out += "  " + String(d.description.prefix(110)) + "\n" }

@@ -1,4 +1,5 @@
 import Synchronization
+import VEMBus
 import VEMProtocol
 
 /// A Client on an ``InMemoryBus``. ``run()`` connects and reconnects at once after ``dropConnection(reason:)``;

@@ -1,29 +1,28 @@
 import Foundation
 import VEMBatch
-import VEMDemo
 import VEMManager
 import VEMPolicy
 import VEMPool
 import VEMRules
 
-extension Demo {
+extension DemoRun {
     /// The demo over the in-process site: real hub, real Clients, the real Manager on a clock at the demo's
     /// time compression (its triggers poll the Clients and rebalance in trace time).
-    func runInProcess(
-        _ source: DemoSource, policy: PolicyConfiguration, bootSeconds: Int, pace: DemoPace, screen: LiveScreen
-    ) async throws -> DemoOutcome {
+    func runInProcess(screen: LiveScreen) async throws -> DemoOutcome {
+        let (hosts, cpusPerHost, bootSeconds) = (options.hosts, options.cpusPerHost, options.bootSeconds)
         let batch = try ReplayBatch(jobs: source.jobs, configuration: .init(window: source.window, wideJobs: .wait))
         let names = (1...hosts).map { "host\($0)" }
         var configuration = InProcessSite.Configuration(
             hosts: names, cpusPerHost: cpusPerHost, memoryPerHostMiB: cpusPerHost * 2048, groups: source.groups,
             policy: policy, bootDelay: .milliseconds(Int(Double(bootSeconds) / pace.windowRate * 1000)))
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("vem-demo-\(UUID().uuidString)")
-        if hypervisor == "test" {
+        if options.libvirtTest {
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
             configuration.hypervisor = .libvirtTest(directory: scratch)
         }
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let totalCPUs = hosts * cpusPerHost
+        let totalCPUs = totalCPUs
+        let pace = pace
         // The site's clock stands at the origin until the Clients have joined, then runs at the demo's pace.
         let clock = CompressedClock(
             origin: Double(pace.origin),
@@ -31,7 +30,8 @@ extension Demo {
                 .init(from: Double(pace.origin), rate: pace.windowRate),
                 .init(from: Double(pace.windowEnd), rate: pace.tailRate),
             ])
-        let maxSeconds = maxSeconds
+        let maxSeconds = options.maxSeconds
+        let source = source
         let siteConfiguration = configuration
         return try await withInProcessSite(siteConfiguration, batch: batch, clock: clock) { site in
             let begin = ContinuousClock.now

@@ -1,7 +1,6 @@
 import Foundation
 import VEMAgent
 import VEMBatch
-import VEMClient
 import VEMConfig
 import VEMSlurm
 
@@ -10,10 +9,10 @@ import VEMSlurm
 /// `slurm.resume`, `slurm.remove` commands, run when allowed), with each group mapped by its `partition` and
 /// `feature` (a group with neither is the partition of its own name). Slurm's programs read `SLURM_CONF` from
 /// the agent's environment.
-enum AgentBatch {
+public enum ClientBatch {
     /// The plugins of a batch Client; empty lists for any other role or without groups.
     /// - Throws: ``ClientError`` `.configuration` when the groups' mappings clash.
-    static func slurmPlugins(
+    public static func slurmPlugins(
         _ configuration: ClientConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ClientError) -> (properties: [any PropertyPlugin], commands: [any CommandPlugin]) {
         guard configuration.settings.role == .batch, !configuration.groups.isEmpty else { return ([], []) }

@@ -1,3 +1,4 @@
+import VEMBus
 import VEMProtocol
 
 extension InMemoryBus {

@@ -1,4 +1,5 @@
 import Synchronization
+import VEMBus
 import VEMProtocol
 
 /// A connection that carries raw bytes to the Manager (bad-input tests): the bytes go through the real

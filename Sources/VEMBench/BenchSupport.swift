@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import Synchronization
 
@@ -6,8 +5,17 @@ import Synchronization
     import Glibc
 #endif
 
+/// Why a benchmark could not run.
+public struct BenchError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public var description: String
+
+    /// An error that says `description`.
+    public init(_ description: String) { self.description = description }
+}
+
 /// The figures `vem bench bus` prints.
-struct BenchFigures {
+public struct BenchFigures: Sendable {
     var transport: String
     var clients: Int
     var heartbeatMilliseconds: Int
@@ -25,11 +33,18 @@ struct BenchFigures {
     var baselineRoundCPU = 0.0
     var notes: [String] = []
     /// More fields after the common ones (`vem bench bus --transport nats` adds the hub's figures of the same run).
-    var extra: [(name: String, value: String)] = []
+    var extra: [Extra] = []
+
+    /// A field after the common ones.
+    struct Extra: Sendable {
+        var name: String
+        var value: String
+    }
 
     var ratio: Double { baselineP50 > 0 ? roundP50 / baselineP50 : 0 }
 
-    var json: String {
+    /// One JSON object.
+    public var json: String {
         let fields: [(String, String)] = [
             ("transport", "\"\(transport)\""), ("clients", "\(clients)"),
             ("round_p50_ms", fixed(roundP50)), ("round_p99_ms", fixed(roundP99)),
@@ -44,7 +59,8 @@ struct BenchFigures {
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 
-    var table: String {
+    /// A table for people.
+    public var table: String {
         var lines = [
             "bus bench: transport \(transport), \(clients) clients",
             row("round p50 / p99", "\(fixed(roundP50)) / \(fixed(roundP99)) ms"),
@@ -96,6 +112,13 @@ func residentKiB() -> Int {
 }
 
 extension Duration {
+    /// Whole nanoseconds (saturating).
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? Int64.max : scaled + attoseconds / 1_000_000_000
+    }
+
     /// In milliseconds, as a Double.
     var milliseconds: Double {
         Double(components.seconds) * 1_000 + Double(components.attoseconds) / 1e15
@@ -156,7 +179,7 @@ final class ChildProcess: Sendable {
             }
             if found != nil { return }
             if ended.withLock({ $0 }) || ContinuousClock.now > deadline {
-                throw ValidationError("the child process did not print \(line)")
+                throw BenchError("the child process did not print \(line)")
             }
             try await Task.sleep(for: .milliseconds(5))
         }

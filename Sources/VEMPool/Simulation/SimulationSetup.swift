@@ -1,23 +1,30 @@
-import ArgumentParser
 import Foundation
 import VEMBatch
+import VEMCore
 import VEMPolicy
-import VEMPool
 
 /// The defaults of `vem simulate` (and of the demo's window), chosen on the LCG trace: see the README's
 /// "Policy" section for the figures they give.
-enum SimulationDefaults {
-    static let window = "3d:12h"
-    static let hosts = 8
-    static let cpusPerHost = 8
-    static let vmCPUs = 1
-    static let sample = 20
-    static let maxBooting = 8
-    static let idleTimeout = "5m"
-    static let minLifetime = "10m"
+public enum SimulationDefaults {
+    /// The default of `--window`.
+    public static let window = "3d:12h"
+    /// The default of `--hosts`.
+    public static let hosts = 8
+    /// The default of `--cpusPerHost`.
+    public static let cpusPerHost = 8
+    /// The default of `--vmCPUs`.
+    public static let vmCPUs = 1
+    /// The default of `--sample`.
+    public static let sample = 20
+    /// The default of `--maxBooting`.
+    public static let maxBooting = 8
+    /// The default of `--idleTimeout`.
+    public static let idleTimeout = "5m"
+    /// The default of `--minLifetime`.
+    public static let minLifetime = "10m"
 
     /// `90`, `90s`, `5m`, `1h30m`, `2d` → seconds; `nil` when malformed.
-    static func parseDuration(_ text: String) -> Int? {
+    public static func parseDuration(_ text: String) -> Int? {
         let t = text.trimmingCharacters(in: .whitespaces)
         guard !t.isEmpty else { return nil }
         if let n = Int(t) { return n >= 0 ? n : nil }
@@ -47,26 +54,35 @@ enum SimulationDefaults {
     }
 
     /// `START:DURATION` → a replay window.
-    static func parseWindow(_ text: String) throws -> ReplayWindow {
+    /// - Throws: ``PoolError`` `.invalidInput` when it is not `START:DURATION`.
+    public static func parseWindow(_ text: String) throws(PoolError) -> ReplayWindow {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let start = parseDuration(String(parts[0])),
             let duration = parseDuration(String(parts[1])), duration > 0
         else {
-            throw ValidationError("--window '\(text)' is not START:DURATION (like 3d:12h or 259200:43200)")
+            throw PoolError(.invalidInput, "--window '\(text)' is not START:DURATION (like 3d:12h or 259200:43200)")
         }
         return ReplayWindow(start: start, duration: duration)
     }
 }
 
 /// A simulation's inputs, read and checked: the workload from the trace, the window, the pool's configuration.
-struct SimulationSetup {
-    var workload: Workload
-    var window: ReplayWindow
-    var configuration: PoolSimulation.Configuration
-    var traceName: String
-    var sample: Int
+public struct SimulationSetup: Sendable {
+    /// See the initializer.
+    public var workload: Workload
+    /// See the initializer.
+    public var window: ReplayWindow
+    /// See the initializer.
+    public var configuration: PoolSimulation.Configuration
+    /// See the initializer.
+    public var traceName: String
+    /// See the initializer.
+    public var sample: Int
 
-    init(
+    /// Reads the trace and checks the options of `vem simulate` (durations as ``SimulationDefaults/parseDuration(_:)``
+    /// reads them).
+    /// - Throws: ``VEMBatch/BatchError`` for an unreadable trace, ``PoolError`` for a bad window.
+    public init(
         trace path: String, groups: Int, names: String?, window: String, hosts: Int, cpusPerHost: Int, vmCPUs: Int,
         sample: Int, bootDelay: String, tick: String, maxBooting: Int, idleTimeout: String, minLifetime: String,
         placement: String
@@ -91,9 +107,11 @@ struct SimulationSetup {
         self.sample = sample
     }
 
-    var jobsInWindow: Int { workload.jobs.filter { window.contains($0.submitTime) }.count }
+    /// Jobs submitted in the window.
+    public var jobsInWindow: Int { workload.jobs.filter { window.contains($0.submitTime) }.count }
 
-    var summary: [String: String] {
+    /// The setup as JSON fields.
+    public var summary: [String: String] {
         [
             "trace": traceName, "window_start": String(window.start), "window_duration": String(window.duration ?? 0),
             "jobs": String(jobsInWindow), "sample": String(sample), "hosts": String(configuration.hosts),
@@ -104,7 +122,8 @@ struct SimulationSetup {
         ]
     }
 
-    var text: String {
+    /// The setup for people.
+    public var text: String {
         var out = "trace     \(traceName): \(jobsInWindow) jobs submitted in "
         out += "[\(formatSeconds(window.start)), +\(formatSeconds(window.duration ?? 0)))"
         out += sample > 1 ? ", one job in \(sample) kept\n" : "\n"
@@ -130,8 +149,9 @@ struct SimulationSetup {
 }
 
 /// The side-by-side table of a ``Comparison``.
-enum ComparisonText {
-    static func render(_ c: Comparison, shares: [PoolGroup]) -> String {
+public enum ComparisonText {
+    /// The table and the verdict lines.
+    public static func render(_ c: Comparison, shares: [PoolGroup]) -> String {
         var rows: [[String]] = [
             ["", "", "", "dynamic pool", "", "", "static partitions", "", ""],
             ["group", "share", "jobs", "mean wait", "p95 wait", "peak VMs", "mean wait", "p95 wait", "nodes"],
@@ -146,7 +166,7 @@ enum ComparisonText {
                 s.map { String($0.peakNodes) } ?? "-",
             ])
         }
-        var out = Table(rows: rows).lines.joined(separator: "\n") + "\n\n"
+        var out = TextTable(rows: rows).lines.joined(separator: "\n") + "\n\n"
         let k = c.dynamic.counters
         out += "dynamic pool       VMs created \(k.created), destroyed \(k.destroyed), migrated \(k.migrated), "
         out += "drained \(k.drained); failed operations \(k.failed); jobs lost \(k.busyDestroyed)\n"
@@ -178,7 +198,7 @@ enum ComparisonText {
 }
 
 /// `42s`, `7m03s`, `5h12m`, `3d04h`.
-func formatSeconds(_ seconds: Int) -> String {
+public func formatSeconds(_ seconds: Int) -> String {
     let s = max(0, seconds)
     let d = s / 86_400
     let h = s % 86_400 / 3600

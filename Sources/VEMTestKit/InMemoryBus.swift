@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import VEMBus
 import VEMProtocol
 
 /// The in-memory bus for unit tests: the Manager side and any number of Clients in one process, with the same

@@ -1,4 +1,5 @@
 import Synchronization
+import VEMBus
 import VEMProtocol
 
 /// The in-memory "wire": a serial trampoline of deliveries (whoever enqueues while nobody delivers becomes the

@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import Logging
 import NIOCore
@@ -13,67 +12,61 @@ import VEMProtocol
 #endif
 
 /// `vem bench bus`: the bus under load. The Manager side (this process) is the real hub; a separate load process
-/// (`vem bench-clients`) opens N simulated Clients. Then the same rounds through the simplest NIO echo server
-/// give the physical limit. A program, not a timed test: build with `swift build -c release` first.
-struct BenchBus: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bus",
-        abstract: "Measure the bus: property rounds, ingest, command latency, memory per Client, kill detection.",
-        discussion: """
-            Example: .build/release/vem bench bus --transport hub --clients 10000 --json
-            A round is one get_property to every Client and every reply back. The baseline is the same round on
-            a bare NIO echo server over the same number of sockets with the same frame sizes.
-            """
-    )
+/// (`vem bench-clients`, see ``LoadProcess``) opens N simulated Clients. Then the same rounds through the simplest
+/// NIO echo server give the physical limit. A program, not a timed test: build with `swift build -c release` first.
+public struct BusBench: Sendable {
+    /// What to measure.
+    public struct Options: Sendable {
+        /// The bus: `hub`, or `nats` (a local nats-server; the hub is measured too, for comparison).
+        public var transport = "hub"
+        /// Simulated Clients.
+        public var clients = 1_000
+        /// Measured rounds (after the warm-up ones).
+        public var rounds = 30
+        /// Frames per write when Clients push unsolicited property messages.
+        public var burst = 16
+        /// Commands measured for command latency (in waves of up to 100).
+        public var commands = 1_000
+        /// Blocks of rounds, alternating hub and baseline, so load from elsewhere weighs on both alike.
+        public var blocks = 3
+        /// Only the rounds (no commands, ingest or kill detection).
+        public var roundsOnly = false
 
-    @Option(help: "The bus to measure: hub, or nats (a local nats-server; the hub is measured too, for comparison).")
-    var transport = "hub"
-
-    @Option(help: "Simulated Clients.")
-    var clients = 1_000
-
-    @Option(help: "Measured rounds (after 3 warm-up rounds).")
-    var rounds = 30
-
-    @Option(help: "Frames per write when Clients push unsolicited property messages.")
-    var burst = 16
-
-    @Option(help: "Commands measured for command latency (in waves of up to 100).")
-    var commands = 1_000
-
-    @Flag(help: "Print one JSON object.")
-    var json = false
-
-    func validate() throws {
-        if transport != "hub" && transport != "nats" { throw ValidationError("--transport must be hub or nats") }
-        if clients < 1 || rounds < 1 || burst < 1 || commands < 1 {
-            throw ValidationError("--clients, --rounds, --burst and --commands must be at least 1")
-        }
+        /// The defaults.
+        public init() {}
     }
 
     static let token = "bench"
     static let heartbeat = Duration.seconds(5)
 
-    @Flag(help: .hidden)
-    var roundsOnly = false
+    /// The options.
+    public let options: Options
+    /// The `vem` executable that runs the load processes (`bench-clients`, `bus-client`).
+    public let executable: URL
 
-    @Option(help: "Blocks of rounds, alternating hub and baseline, so load from elsewhere weighs on both alike.")
-    var blocks = 3
+    /// A bench of `options`, starting its load processes from `executable`.
+    public init(options: Options, executable: URL) {
+        self.options = options
+        self.executable = executable
+    }
 
-    func run() async throws {
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var figures = BenchFigures(transport: transport, clients: clients, heartbeatMilliseconds: 5_000)
+    /// Runs the bench.
+    /// - Throws: ``BenchError`` when a load process or the bus does not come up.
+    public func run() async throws -> BenchFigures {
+        let clients = options.clients
+        let blocks = options.blocks
+        var figures = BenchFigures(transport: options.transport, clients: clients, heartbeatMilliseconds: 5_000)
         // --transport nats: the NATS bus first, then the hub and the baseline below, in the same run.
         var natsFigures: BenchFigures?
-        if transport == "nats" {
+        if options.transport == "nats" {
             var nats = figures
-            try await measureNATS(executable: executable, into: &nats)
+            try await measureNATS(into: &nats)
             natsFigures = nats
             figures.transport = "hub"
         }
         let hub = try await HubPhase(executable: executable, clients: clients)
         let echo = try await EchoPhase(executable: executable, clients: clients)
-        let perBlock = max(1, (rounds + blocks - 1) / blocks)
+        let perBlock = max(1, (options.rounds + blocks - 1) / blocks)
         var hubRounds: [Double] = []
         var echoRounds: [Double] = []
         var hubCPU = 0.0
@@ -85,10 +78,10 @@ struct BenchBus: AsyncParsableCommand {
                 hubCPU += processCPUMilliseconds() - cpu
                 hubRounds += times
                 figures.notes.append("block \(block): hub round p50 \(fixed(percentile(times, 0.5))) ms")
-                if block == 0 && !roundsOnly {
+                if block == 0 && !options.roundsOnly {
                     figures.rssPerClientKiB = rssPerClient
-                    try await hub.measureCommands(commands, into: &figures)
-                    try await hub.measureIngest(burst: burst, into: &figures)
+                    try await hub.measureCommands(options.commands, into: &figures)
+                    try await hub.measureIngest(burst: options.burst, into: &figures)
                     try await hub.measureKillDetection(into: &figures)
                 }
             }
@@ -110,7 +103,7 @@ struct BenchBus: AsyncParsableCommand {
         figures.roundCPU = hubCPU / Double(blocks * (perBlock + 2))
         figures.baselineRoundCPU = echoCPU / Double(blocks * (perBlock + 2))
         if let natsFigures { figures = natsFigures.compared(with: figures) }
-        print(json ? figures.json : figures.table)
+        return figures
     }
 }
 
@@ -135,7 +128,7 @@ final class HubPhase: Sendable {
             configuration: HubConfiguration(
                 port: 0,
                 engine: .init(
-                    admission: Admission(sharedToken: BenchBus.token), heartbeatInterval: BenchBus.heartbeat)),
+                    admission: Admission(sharedToken: BusBench.token), heartbeatInterval: BusBench.heartbeat)),
             logger: logger,
             messageHandler: { _, message in
                 if case .property = message { counter.value.add(1, ordering: .relaxed) }
@@ -151,7 +144,7 @@ final class HubPhase: Sendable {
         let process = try ChildProcess(
             executable: executable,
             arguments: [
-                "bench-clients", "--connect", "127.0.0.1:\(port)", "--clients", "\(clients)", "--token", BenchBus.token,
+                "bench-clients", "--connect", "127.0.0.1:\(port)", "--clients", "\(clients)", "--token", BusBench.token,
                 "--mode", "hub",
             ])
         load.withLock { $0 = process }
@@ -207,7 +200,7 @@ final class HubPhase: Sendable {
         let victim = try ChildProcess(
             executable: executable,
             arguments: [
-                "bus-client", "--connect", "127.0.0.1:\(port)", "--name", "victim", "--token", BenchBus.token, "--log",
+                "bus-client", "--connect", "127.0.0.1:\(port)", "--name", "victim", "--token", BusBench.token, "--log",
                 scratch.path,
             ])
         try await membership.waitForJoin("victim")
@@ -288,7 +281,7 @@ final class MembershipWatch: Sendable {
     func waitForMembers(_ server: any ManagerBus, count: Int) async throws {
         let deadline = ContinuousClock.now + .seconds(120)
         while server.members().count < count {
-            if ContinuousClock.now > deadline { throw ValidationError("only \(server.members().count) Clients joined") }
+            if ContinuousClock.now > deadline { throw BenchError("only \(server.members().count) Clients joined") }
             try await Task.sleep(for: .milliseconds(10))
         }
     }
@@ -304,7 +297,7 @@ final class MembershipWatch: Sendable {
     private func wait(_ what: String, _ predicate: (BusEvent) -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         while !recorded.withLock({ $0.contains(where: predicate) }) {
-            if ContinuousClock.now > deadline { throw ValidationError("timed out waiting for \(what)") }
+            if ContinuousClock.now > deadline { throw BenchError("timed out waiting for \(what)") }
             try await Task.sleep(for: .microseconds(200))
         }
     }

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import Synchronization
+import VEMHub
 import VEMProtocol
 
 /// N simulated Clients in one process on a small event loop group, for `vem bench bus`. In hub mode they speak

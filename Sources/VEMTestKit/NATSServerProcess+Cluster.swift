@@ -1,4 +1,5 @@
 import Foundation
+import VEMNATS
 
 #if canImport(Glibc)
     import Glibc

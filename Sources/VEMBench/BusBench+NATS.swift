@@ -1,21 +1,22 @@
-import ArgumentParser
 import Foundation
 import Logging
 import Synchronization
 import VEMBus
 import VEMHub
 import VEMNATS
+import VEMTestKit
 import VEMProtocol
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-extension BenchBus {
+extension BusBench {
     /// The NATS bus: a local nats-server started here (per-Client users for every simulated Client), the real
     /// ``NATSManagerBus`` in this process, `vem bench-clients --mode nats` as the load; the same measurements as
     /// the hub's.
-    func measureNATS(executable: URL, into figures: inout BenchFigures) async throws {
+    func measureNATS(into figures: inout BenchFigures) async throws {
+        let clients = options.clients
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("vem-bench-nats-\(getpid())")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -59,30 +60,30 @@ extension BenchBus {
 
         var roundTimes: [Double] = []
         let cpu = processCPUMilliseconds()
-        for index in 0..<(rounds + 3) {
+        for index in 0..<(options.rounds + 3) {
             let start = ContinuousClock.now
             let result = await bus.collectProperties([BenchFrames.propertyName], from: .all, timeout: .seconds(60))
             let elapsed = (ContinuousClock.now - start).milliseconds
             if result.replies.count != clients { figures.notes.append("round \(index): \(result.missing.count) missing") }
             if index >= 3 { roundTimes.append(elapsed) }
         }
-        figures.roundCPU = (processCPUMilliseconds() - cpu) / Double(rounds + 3)  // the Manager process only
+        figures.roundCPU = (processCPUMilliseconds() - cpu) / Double(options.rounds + 3)  // the Manager process only
         figures.roundP50 = percentile(roundTimes, 0.50)
         figures.roundP99 = percentile(roundTimes, 0.99)
 
-        let latencies = try await commandLatencies(on: bus, commands: commands, clients: clients)
+        let latencies = try await commandLatencies(on: bus, commands: options.commands, clients: clients)
         figures.commandP50 = percentile(latencies, 0.50)
         figures.commandP99 = percentile(latencies, 0.99)
 
         let senders = min(clients, 1_000)
-        for burstSize in [burst, 1] {
+        for burstSize in [options.burst, 1] {
             try await load.send("ingest \(burstSize) 3000 \(senders)")
             try await Task.sleep(for: .milliseconds(500))
             let (start, before) = (ContinuousClock.now, ingested.load(ordering: .relaxed))
             try await Task.sleep(for: .seconds(2))
             let (end, after) = (ContinuousClock.now, ingested.load(ordering: .relaxed))
             let rate = Double(after - before) / ((end - start).milliseconds / 1_000)
-            if burstSize == burst { figures.ingest = rate } else { figures.ingestSingle = rate }
+            if burstSize == options.burst { figures.ingest = rate } else { figures.ingestSingle = rate }
             try await load.expect("ingest-done")
         }
         // Let the Manager drain what the server still holds before the next phase.
@@ -124,13 +125,14 @@ extension BenchFigures {
         figures.baselineP50 = hub.baselineP50
         figures.baselineP99 = hub.baselineP99
         figures.baselineRoundCPU = hub.baselineRoundCPU
-        figures.extra += [
+        let extra: [(String, String)] = [
             ("hub_round_p50_ms", fixed(hub.roundP50)), ("hub_round_p99_ms", fixed(hub.roundP99)),
             ("hub_ingest_msgs_per_s", fixed(hub.ingest, 0)), ("hub_ingest_single_msgs_per_s", fixed(hub.ingestSingle, 0)),
             ("hub_command_p50_ms", fixed(hub.commandP50)), ("hub_manager_rss_per_client_kib", fixed(hub.rssPerClientKiB)),
             ("hub_kill_detect_ms", fixed(hub.killDetect)), ("hub_cpu_ms_per_round", fixed(hub.roundCPU)),
             ("round_p50_vs_hub", fixed(hub.roundP50 > 0 ? roundP50 / hub.roundP50 : 0, 3)),
         ]
+        figures.extra += extra.map { Extra(name: $0.0, value: $0.1) }
         figures.notes += hub.notes.map { "hub: \($0)" }
         return figures
     }
