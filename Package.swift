@@ -129,7 +129,8 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "ManagerIntegrationTests", dependencies: ["VEMCore", "VEMRules", "VEMManager", "VEMNATS", "vem"]),
+            name: "ManagerIntegrationTests",
+            dependencies: ["VEMCore", "VEMRules", "VEMManager", "VEMNATS", "VEMHub", "VEMBus", "vem", logging] + nio),
         .testTarget(name: "VEMPoolTests", dependencies: ["VEMPool", "VEMPolicy", "VEMBatch", "VEMConfig"]),
         .testTarget(name: "VEMReplayAgentTests", dependencies: ["VEMReplayAgent", "VEMAgent", "VEMBatch"]),
         .testTarget(
