@@ -125,7 +125,7 @@ let package = Package(
             name: "VEMManagerTests",
             dependencies: [
                 "VEMManager", "VEMBus", "VEMProtocol", "VEMSite", "VEMConfig", "VEMRules", "VEMCore", "VEMBatch",
-                logging,
+                "VEMClient", "VEMAgent", logging,
             ]
         ),
         .testTarget(
