@@ -96,7 +96,7 @@ public final class Manager: Sendable {
         self.sender = sender
         let watch = TriggerWatch(
             triggers: site.triggers, groups: site.configuration.groups, state: state, sender: sender, clock: clock,
-            logger: logger, demandProperties: pool.demandProperties)
+            logger: logger, demandProperties: pool.demandProperties, poolVMs: { pool.currentVMs() })
         triggerWatch = watch
         pruner = JournalPruner(
             journal: journal, clock: clock, retention: Double(settings.journalRetention), logger: logger)

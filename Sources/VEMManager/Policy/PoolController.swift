@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import VEMBatch
 import VEMConfig
 import VEMPolicy
@@ -25,8 +26,14 @@ public actor PoolController {
         var trigger = "policy"
     }
 
-    /// The reconciler's state (inventory, decisions).
-    public internal(set) var reconciler: Reconciler?
+    /// The reconciler's state (inventory, decisions). Each change is published for the triggers' `manager.vms`
+    /// (a `nil` while a method holds the only copy is not).
+    public internal(set) var reconciler: Reconciler? {
+        didSet { if reconciler != nil { published.withLock { $0 = vmReports() } } }
+    }
+    /// The VMs as of the reconciler's last change, readable from any thread (a trigger pass does not wait for the
+    /// pool's actor).
+    private nonisolated let published = Mutex<[VMReport]>([])
     /// Why the configured groups could not be used (nil when they could).
     public let configurationError: String?
     /// The planner's explanation of the last rebalance (nil before the first).
@@ -61,6 +68,9 @@ public actor PoolController {
             configurationError = error.message
         }
     }
+
+    /// The pool's VMs as of the reconciler's last change (`manager.vms` in triggers, `vem vms`).
+    nonisolated func currentVMs() -> [VMReport] { published.withLock { $0 } }
 
     /// The VMs for `vem vms`.
     func vmReports() -> [VMReport] {
@@ -174,7 +184,9 @@ public actor PoolController {
         var outcome = Outcome(trigger: trigger)
         for op in operations {
             var command = mapping.command(for: op)
-            if case .registerNode = op.kind, let address = addresses[op.vm] { command.arguments.append(address) }
+            if case .registerNode = op.kind, let address = addresses[op.vm] {
+                command.arguments.append(NamedValue("", .string(address)))
+            }
             if case .removeNode = op.kind { addresses[op.vm] = nil }
             let client: String
             switch command.target {

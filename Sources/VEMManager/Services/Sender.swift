@@ -159,12 +159,10 @@ public final class Sender: Service, Sendable {
         }
         var pendings: [PendingCommand] = []
         for d in outcome.dispatches {
-            // Positional, as the plugins take them (`vm.create group=a vm=a-vm-1 …`, `slurm.register node …`):
-            // a Client refuses named arguments other than `timeout`.
-            let arguments = d.command.arguments.map { NamedValue("", .string($0)) }
+            // As the plugins take them: named for `vm.*`, positional for `slurm.*`/`replay.*`.
             do {
                 let pending = try await submit(
-                    client: d.client, name: d.command.name, arguments: arguments, trigger: d.trigger, at: now)
+                    client: d.client, name: d.command.name, arguments: d.command.arguments, trigger: d.trigger, at: now)
                 operations.withLock { $0[ObjectIdentifier(pending)] = d.operation.id }
                 pendings.append(pending)
                 logger.info(

@@ -32,13 +32,16 @@ public final class TriggerWatch: Service, Sendable {
     let demandProperties: [(name: String, prefix: String)]
     /// The batch demand last decoded (reused while the reading has not changed).
     private let decodedDemand = Mutex<PoolInputs.DecodedBatch?>(nil)
+    /// The pool's VMs now (`manager.vms`).
+    let poolVMs: @Sendable () -> [VMReport]
 
     init(
         triggers: [CompiledTrigger], groups: [GroupDefinition], state: ManagerState, sender: Sender,
         clock: any ManagerClock, logger: Logger, updateInterval: Double = 1,
-        demandProperties: [(name: String, prefix: String)] = []
+        demandProperties: [(name: String, prefix: String)] = [], poolVMs: @escaping @Sendable () -> [VMReport] = { [] }
     ) {
         self.demandProperties = demandProperties
+        self.poolVMs = poolVMs
         self.updateInterval = updateInterval
         self.triggers = triggers
         self.groups = groups
@@ -128,7 +131,7 @@ public final class TriggerWatch: Service, Sendable {
             let demand = decodedDemand.withLock { cache in
                 try? PoolInputs.batch(in: snapshot, configured: demandProperties, cache: &cache).get().batch
             }
-            let view = WorldView(snapshot, groups: groups, demand: demand)
+            let view = WorldView(snapshot, groups: groups, demand: demand, pool: poolVMs())
             let manager = view.managerObject
             for i in indices { evaluate(triggers[i], index: i, manager: manager, at: now) }
             passes.add(1, ordering: .releasing)
