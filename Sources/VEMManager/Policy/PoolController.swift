@@ -76,13 +76,16 @@ public actor PoolController {
     /// The inventory as journal records.
     func inventory(at now: Double) -> [InventoryRecord] {
         (reconciler?.inventory ?? []).map {
-            InventoryRecord(name: $0.id, group: $0.group, host: $0.host, state: $0.phase.rawValue, updatedAt: now)
+            InventoryRecord(
+                name: $0.id, group: $0.group, host: $0.host, state: $0.phase.rawValue, updatedAt: now,
+                createdAt: Double($0.createdAt))
         }
     }
 
     /// Takes back the journal's VM inventory after a restart: each VM of a configured group joins the
     /// reconciler as it was (a VM past `booting` counts as registered with the batch system; its creation time
-    /// is taken to be its last change). Returns the VMs adopted and the reasons others were not.
+    /// is the journal's, or its last change in a journal written before creation times were kept). Returns the
+    /// VMs adopted and the reasons others were not.
     func adopt(_ records: [InventoryRecord]) -> (adopted: Int, skipped: [String]) {
         guard var reconciler else { return (0, records.map { "\($0.name): no usable groups" }) }
         self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
@@ -96,7 +99,7 @@ public actor PoolController {
                 continue
             }
             let record = VMRecord(
-                id: r.name, group: group.name, host: host, phase: phase, createdAt: Int(r.updatedAt),
+                id: r.name, group: group.name, host: host, phase: phase, createdAt: Int(r.createdAt ?? r.updatedAt),
                 cpus: group.vmCPUs, memoryMiB: group.vmMemoryMiB)
             do {
                 try reconciler.adopt(record, registered: phase != .booting)
@@ -134,7 +137,7 @@ public actor PoolController {
         self.reconciler = reconciler
         lastExplanation = step.plan.explanation
         lastTrigger = trigger
-        var outcome = dispatches(step.operations, trigger: trigger)
+        var outcome = dispatches(step.operations, trigger: trigger, now: now)
         if outcome.dispatches.isEmpty && outcome.decisions.isEmpty { outcome.refusal = nil }
         return outcome
     }
@@ -149,7 +152,7 @@ public actor PoolController {
                 reconciler.onSucceeded(operation, now: Int(now))
             }
         self.reconciler = reconciler
-        return dispatches(next, trigger: trigger)
+        return dispatches(next, trigger: trigger, now: now)
     }
 
     /// A DomU Client joined: its VM's node is registered with the batch system, at `address` (the address its
@@ -161,7 +164,7 @@ public actor PoolController {
         if let address, !Self.isLoopback(address) { addresses[vm] = address } else { addresses[vm] = nil }
         let next = reconciler.onClientJoined(vm, now: Int(now))
         self.reconciler = reconciler
-        return dispatches(next, trigger: lastTrigger ?? "policy")
+        return dispatches(next, trigger: lastTrigger ?? "policy", now: now)
     }
 
     /// `127.0.0.0/8`, `::1` or `::ffff:127.…`.
@@ -169,10 +172,13 @@ public actor PoolController {
         address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
     }
 
-    /// The commands for `operations` and the decisions logged since the last call.
-    func dispatches(_ operations: [PoolOperation], trigger: String) -> Outcome {
+    /// The commands for `operations` and the decisions logged since the last call. A batch operation with no
+    /// batch Client to carry it fails at once, at `now` (the Manager's clock), and what follows from that
+    /// failure is dispatched too.
+    func dispatches(_ operations: [PoolOperation], trigger: String, now: Double) -> Outcome {
         var outcome = Outcome(trigger: trigger)
-        for op in operations {
+        var queue = operations[...]
+        while let op = queue.popFirst() {
             var command = mapping.command(for: op)
             if case .registerNode = op.kind, let address = addresses[op.vm] { command.arguments.append(address) }
             if case .removeNode = op.kind { addresses[op.vm] = nil }
@@ -181,7 +187,7 @@ public actor PoolController {
             case .host(let h): client = h
             case .batch:
                 guard let batch = batchClient else {
-                    _ = reconciler?.onFailed(op.id, message: "no batch client", now: 0)
+                    queue += reconciler?.onFailed(op.id, message: "no batch client", now: Int(now)) ?? []
                     continue
                 }
                 client = batch
