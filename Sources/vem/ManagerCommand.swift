@@ -69,7 +69,10 @@ struct ManagerCommand: AsyncParsableCommand {
         let journalPath = journal ?? settings.journal
         if journalPath == nil { logger.warning("no journal file: commands are kept in memory only") }
         let journal: Journal
+        let lock: JournalLock?
         do {
+            // Before the journal is opened and recovered: a second Manager on it refuses to start.
+            lock = try journalPath.map { path throws(ManagerError) in try JournalLock.acquire(journal: path) }
             journal = try Journal(path: journalPath)
         } catch {
             printError("error: \(error.message)")
@@ -119,6 +122,7 @@ struct ManagerCommand: AsyncParsableCommand {
                 services: [.init(service: bus.service)] + manager.services.map { .init(service: $0) }
                     + [.init(service: httpService)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        defer { withExtendedLifetime(lock) {} }  // held until the Manager stops
         try await group.run()
     }
 

@@ -5,7 +5,8 @@ import Testing
     import Glibc
 #endif
 
-/// `vem manager` as a real process: it starts with no periodic trigger and stops at once on SIGTERM.
+/// `vem manager` as a real process: it starts with no periodic trigger, stops at once on SIGTERM, and a second
+/// Manager on the same journal refuses to start.
 @Suite struct ManagerLifecycleTests {
     /// A Manager in `dir` on `site` (written to `site.ini`), with its port file.
     static func start(_ site: String, in dir: URL, label: String = "manager") async throws -> (Daemon, Ports) {
@@ -81,5 +82,34 @@ import Testing
         let elapsed = ContinuousClock.now - sent
         #expect(await manager.waitForExit() == 0, "\(manager.stderr)")
         #expect(elapsed < .seconds(tick / 2), "the manager took \(elapsed) to stop (its tick is \(tick) s)")
+    }
+
+    /// A second Manager on the same journal refuses to start before it recovers anything, naming the first's PID;
+    /// once the first is killed, its lock is gone with it and a new Manager starts on the journal.
+    @Test func aSecondManagerOnTheSameJournalRefusesToStart() async throws {
+        let dir = try scratchDirectory("lock")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let site = """
+            [manager]
+            listen = 127.0.0.1:0
+            http_listen = 127.0.0.1:0
+            journal = \(dir.path)/journal.sqlite
+            """
+        let (first, ports) = try await Self.start(site, in: dir, label: "first")
+        defer { if !first.hasExited { kill(first.pid, SIGKILL) } }
+        try site.write(to: dir.appendingPathComponent("second.ini"), atomically: true, encoding: .utf8)
+        let second = try await runVEM(["manager", "-c", "second.ini"], in: dir)
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("in use by the Manager with PID \(first.pid)"), "\(second.stderr)")
+        #expect(!second.stderr.contains("journal recovered"), "\(second.stderr)")
+        try await Self.expectStatus(ports, in: dir)
+        #expect(!first.hasExited, "the first manager died: \(first.stderr)")
+
+        await first.stop(SIGKILL)
+        let (third, thirdPorts) = try await Self.start(site, in: dir, label: "third")
+        defer { if !third.hasExited { kill(third.pid, SIGKILL) } }
+        try await Self.expectStatus(thirdPorts, in: dir)
+        await third.stop(SIGTERM)
+        #expect(await third.waitForExit() == 0, "\(third.stderr)")
     }
 }
