@@ -141,6 +141,7 @@ public func withInProcessSite<T: Sendable>(
         site: try demoSite.load(), bus: hub, journal: journal, clock: clock, busDescription: { "hub 127.0.0.1:\(port)" },
         restore: { stream throws(BusError) in try hubEngine.restore(stream) },
         acknowledgements: { hubEngine.acknowledgedThrough($0) },
+        healing: demoHealing,
         logger: {
             var l = Logger(label: "vem.manager")
             l.logLevel = .critical
@@ -272,3 +273,12 @@ public struct InProcessSiteError: Error, Sendable, CustomStringConvertible {
     /// An error that says `message`.
     public init(message: String) { self.message = message }
 }
+
+/// The demo's healing, in trace seconds: time-outs are off (a week), since its Manager falls behind the
+/// compressed clock for hours of trace time in the fast-forward and its hosts never fail; the pool's timer ticks
+/// every minute and lists each host every hour.
+let demoHealing = Manager.Healing(
+    reconciler: Reconciler.Configuration(
+        operationTimeout: 7 * 86_400, migrationTimeout: 7 * 86_400, bootTimeout: 7 * 86_400,
+        strayNodeGrace: 7 * 86_400),
+    timerInterval: 60, listInterval: 3_600)

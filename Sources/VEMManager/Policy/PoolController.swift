@@ -45,16 +45,22 @@ public actor PoolController {
     var addresses: [String: String] = [:]
     /// The demand properties the site's files define (looked for first).
     let demandProperties: [(name: String, prefix: String)]
+    /// When each Dom0 Client was last asked for its domains, and the connection that was.
+    var listed: [String: ListedHost] = [:]
+    /// Seconds between two `vm.list` of one host (besides the one after each of its joins).
+    let listInterval: Double
 
     init(
         groups: [GroupDefinition], policy: PolicyConfiguration = PolicyConfiguration(),
-        migrationURI: String = PoolCommandMapping.defaultMigrationURI, properties: [PropertyDefinition] = []
+        migrationURI: String = PoolCommandMapping.defaultMigrationURI, properties: [PropertyDefinition] = [],
+        reconciler configuration: Reconciler.Configuration = Reconciler.Configuration(), listInterval: Double = 60
     ) {
+        self.listInterval = listInterval
         planner = Planner(configuration: policy)
         demandProperties = PoolInputs.configured(properties)
         mapping.migrationURITemplate = migrationURI
         do {
-            reconciler = try Reconciler(groups: groups.map(PoolGroup.init))
+            reconciler = try Reconciler(groups: groups.map(PoolGroup.init), configuration: configuration)
             configurationError = nil
         } catch {
             reconciler = nil
@@ -64,7 +70,8 @@ public actor PoolController {
 
     /// The VMs for `vem vms`.
     func vmReports() -> [VMReport] {
-        (reconciler?.vms.values.filter { $0.nodeCheckAfter == nil }.sorted { $0.id < $1.id } ?? []).map { vm in
+        let vms = reconciler?.vms.values.filter { $0.nodeCheckAfter == nil && !$0.isStrayNode } ?? []
+        return vms.sorted { $0.id < $1.id }.map { vm in
             VMReport(
                 name: vm.id, group: vm.group, host: vm.host, stage: vm.stage.rawValue, cpus: vm.cpus,
                 memoryMiB: vm.memoryMiB, createdAt: vm.createdAt, clientJoined: vm.clientJoined,
@@ -154,6 +161,25 @@ public actor PoolController {
         self.reconciler = reconciler
         return dispatches(next, trigger: trigger, now: now)
     }
+
+    /// Moves the reconciler's time on (time-outs, retries after their back-off); the name in the journal's
+    /// decisions is ``timerTrigger``. The batch Client is looked up in `snapshot` first, so that batch
+    /// operations have a Client to go to before (or without) any `policy.rebalance()`.
+    func tick(_ snapshot: StateSnapshot, now: Double) -> Outcome {
+        guard var reconciler else { return Outcome() }
+        let batch = PoolInputs.batch(in: snapshot, configured: demandProperties, cache: &decodedBatch)
+        if case .success(let found) = batch {
+            batchClient = found.client
+            mapping.batchPrefix = found.prefix
+        }
+        self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
+        let next = reconciler.tick(now: Int(now))
+        self.reconciler = reconciler
+        return dispatches(next, trigger: Self.timerTrigger, now: now)
+    }
+
+    /// What the journal names as the cause of the pool's own time-outs and retries.
+    static let timerTrigger = "vem.timer"
 
     /// A DomU Client joined: its VM's node is registered with the batch system, at `address` (the address its
     /// connection came from; a loopback address names no VM and is not used: the batch Client then resolves the
