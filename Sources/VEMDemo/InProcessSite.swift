@@ -52,6 +52,9 @@ public struct InProcessSite: Sendable {
         public var bootDelay: Duration
         /// The Clients' heartbeat interval.
         public var heartbeat: Duration
+        /// The Manager's time-outs and host lists, in the site's seconds (default: time-outs off, a host listed
+        /// every hour; see ``demoHealing``).
+        public var healing: Manager.Healing = demoHealing
 
         /// Creates a configuration.
         public init(
@@ -141,7 +144,7 @@ public func withInProcessSite<T: Sendable>(
         site: try demoSite.load(), bus: hub, journal: journal, clock: clock, busDescription: { "hub 127.0.0.1:\(port)" },
         restore: { stream throws(BusError) in try hubEngine.restore(stream) },
         acknowledgements: { hubEngine.acknowledgedThrough($0) },
-        healing: demoHealing,
+        healing: configuration.healing,
         logger: {
             var l = Logger(label: "vem.manager")
             l.logLevel = .critical
@@ -274,10 +277,10 @@ public struct InProcessSiteError: Error, Sendable, CustomStringConvertible {
     public init(message: String) { self.message = message }
 }
 
-/// The demo's healing, in trace seconds: time-outs are off (a week), since its Manager falls behind the
+/// The demo's healing, in trace seconds (``InProcessSite/Configuration/healing``'s default): time-outs are off (a week), since its Manager falls behind the
 /// compressed clock for hours of trace time in the fast-forward and its hosts never fail; the pool's timer ticks
 /// every minute and lists each host every hour.
-let demoHealing = Manager.Healing(
+public let demoHealing = Manager.Healing(
     reconciler: Reconciler.Configuration(
         operationTimeout: 7 * 86_400, migrationTimeout: 7 * 86_400, bootTimeout: 7 * 86_400,
         strayNodeGrace: 7 * 86_400),

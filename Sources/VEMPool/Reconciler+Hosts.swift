@@ -8,13 +8,16 @@ public struct HostDomain: Sendable, Hashable, Codable {
     public var cpus: Int
     /// Memory, in MiB.
     public var memoryMiB: Int
+    /// Whether the domain runs (false: shut off or crashed, its guest dead).
+    public var running: Bool
 
     /// Creates a record.
-    public init(vm: String, group: String, cpus: Int, memoryMiB: Int) {
+    public init(vm: String, group: String, cpus: Int, memoryMiB: Int, running: Bool = true) {
         self.vm = vm
         self.group = group
         self.cpus = cpus
         self.memoryMiB = memoryMiB
+        self.running = running
     }
 }
 
@@ -31,18 +34,29 @@ extension Reconciler {
     ///
     /// - a VM of the inventory on `host` that the list does not show is gone (``onVMDestroyed(_:now:)``: a
     ///   decision says so and its node is removed), unless it was placed there after the list was asked for or
-    ///   a migration is under way;
+    ///   a migration is under way; one the list shows shut off (or crashed) is lost too, and destroyed (its
+    ///   domain undefined) before its node is removed;
     /// - a listed VEM domain the inventory does not know is adopted when its group is configured (as
     ///   `booting`: its node is registered when its Client joins, and it is destroyed if none joins within
     ///   `bootTimeout`), and reported once (a decision) otherwise.
     public mutating func onHostListed(_ host: String, domains: [HostDomain], mark: Int, now: Int) -> [PoolOperation] {
         var operations: [PoolOperation] = []
-        let listed = Set(domains.map(\.vm))
+        let listed = Dictionary(domains.map { ($0.vm, $0) }, uniquingKeysWith: { a, _ in a })
         for id in vms.keys.sorted() {
-            guard let vm = vms[id], vm.host == host, !vm.gone, vm.nodeCheckAfter == nil, !listed.contains(id),
-                vm.migratingTo == nil, (vm.placedBy ?? Int.min) < mark
+            guard var vm = vms[id], vm.host == host, !vm.gone, vm.nodeCheckAfter == nil, vm.migratingTo == nil,
+                (vm.placedBy ?? Int.min) < mark
             else { continue }
-            operations += onVMDestroyed(id, now: now)
+            guard let domain = listed[id] else {
+                operations += onVMDestroyed(id, now: now)
+                continue
+            }
+            guard !domain.running, vm.pending == nil, vm.stage != .destroying else { continue }
+            log(
+                .lost, vm, host: host, now: now,
+                "its domain on \(host) is shut off\(vm.busy ? " while running a job" : ""): destroyed")
+            vm.stage = .destroying
+            operations.append(issue(.destroyVM(host: host), for: &vm, now: now))
+            vms[id] = vm
         }
         var seen = Set<String>()
         for domain in domains.sorted(by: { $0.vm < $1.vm })
@@ -63,10 +77,13 @@ extension Reconciler {
                 memoryMiB: domain.memoryMiB)
             guard (try? adopt(adopted, registered: false)) != nil, var vm = vms[domain.vm] else { continue }
             vm.stageSince = now
+            log(.adopt, vm, host: host, now: now, "\(host) has it (vm.list) but the inventory did not hold it: adopted")
+            if !domain.running {
+                vm.stage = .destroying
+                operations.append(issue(.destroyVM(host: host), for: &vm, now: now))
+                log(.destroy, vm, host: host, now: now, "its domain on \(host) is shut off")
+            }
             vms[domain.vm] = vm
-            log(
-                .adopt, vm, host: host, now: now, "\(host) runs it (vm.list) but the inventory did not hold it: adopted"
-            )
         }
         return operations
     }

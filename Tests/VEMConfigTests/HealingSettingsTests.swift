@@ -16,7 +16,8 @@ import VEMCore
     }
 
     @Test func theKeysTakeSecondsOrDurations() throws {
-        let (settings, diagnostics) = Self.manager("operation_timeout = 2m\nboot_timeout = 900\nhost_list_interval = 30s\n")
+        let (settings, diagnostics) = Self.manager(
+            "operation_timeout = 2m\nboot_timeout = 900\nhost_list_interval = 30s\n")
         #expect(diagnostics.isEmpty, "\(diagnostics)")
         let m = try #require(settings)
         #expect(m.operationTimeout == 120 && m.bootTimeout == 900 && m.hostListInterval == 30)

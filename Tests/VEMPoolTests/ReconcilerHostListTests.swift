@@ -85,6 +85,23 @@ import VEMPolicy
         #expect(r.decisions.filter { $0.action == .unknown }.count == 1)
     }
 
+    @Test func aVMWhoseDomainIsShutOffIsLostAndDestroyedThenItsNodeRemoved() throws {
+        var r = try make()
+        let vm = try active(&r)
+        let dead = [HostDomain(vm: vm, group: "atlas", cpus: 2, memoryMiB: 2048, running: false)]
+        let destroy = r.onHostListed("h1", domains: dead, mark: r.listMark(), now: 100)
+        #expect(destroy.names == ["destroy \(vm)"])
+        #expect(r.decisions.last?.action == .lost && r.decisions.last?.reason.contains("shut off") == true)
+        // The next list while the destroy is under way changes nothing.
+        #expect(r.onHostListed("h1", domains: dead, mark: r.listMark(), now: 110).isEmpty)
+        #expect(r.onSucceeded(destroy[0].id, now: 111).names == ["remove \(vm)"])
+        // An unknown shut-off domain of a configured group is adopted and destroyed at once.
+        let ops = r.onHostListed(
+            "h2", domains: [HostDomain(vm: "atlas-vm-8", group: "atlas", cpus: 2, memoryMiB: 2048, running: false)],
+            mark: r.listMark(), now: 120)
+        #expect(ops.names == ["destroy atlas-vm-8"])
+    }
+
     @Test func anAdoptedVMWhoseClientNeverJoinsIsDestroyedAfterTheBootTimeout() throws {
         var r = try Reconciler(groups: [PoolGroup(name: "atlas", share: 1)], configuration: .init(bootTimeout: 100))
         _ = r.onHostListed(

@@ -36,8 +36,8 @@ extension PoolController {
     }
 
     /// A host's `vm.list` output, reconciled with the inventory
-    /// (``VEMPool/Reconciler/onHostListed(_:domains:mark:now:)``); an adopted VM whose DomU Client is connected already has its node registered at once. Output that is
-    /// not a list of domains changes nothing.
+    /// (``VEMPool/Reconciler/onHostListed(_:domains:mark:now:)``); an adopted VM whose DomU Client is connected
+    /// already has its node registered at once. Output that is not a list of domains changes nothing.
     func hostListed(_ list: HostList, output: String, snapshot: StateSnapshot, now: Double) -> Outcome {
         guard var reconciler, let domains = Self.domains(in: output) else { return Outcome() }
         self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
@@ -52,23 +52,26 @@ extension PoolController {
         return dispatches(next, trigger: Self.reconcileTrigger, now: now)
     }
 
-    /// The VEM domains of a `vm.list` output (a JSON array of domains, VEM's metadata as `vm` and `group`), or
-    /// nil when it is not one.
+    /// The VEM domains of a `vm.list` output (a JSON array of domains, VEM's metadata as `vm` and `group`; a
+    /// domain `shutoff` or `crashed` is not running), or nil when it is not one.
     static func domains(in output: String) -> [HostDomain]? {
         struct Listed: Decodable {
             var vm: String?
             var group: String?
             var vcpus: Int?
             var memoryKiB: Int?
+            var state: String?
             enum CodingKeys: String, CodingKey {
-                case vm, group, vcpus
+                case vm, group, vcpus, state
                 case memoryKiB = "memory_kib"
             }
         }
         guard let listed = try? JSONDecoder().decode([Listed].self, from: Data(output.utf8)) else { return nil }
         return listed.compactMap { d in
             guard let vm = d.vm, let group = d.group else { return nil }
-            return HostDomain(vm: vm, group: group, cpus: d.vcpus ?? 0, memoryMiB: (d.memoryKiB ?? 0) / 1024)
+            let dead = d.state == "shutoff" || d.state == "crashed"
+            return HostDomain(
+                vm: vm, group: group, cpus: d.vcpus ?? 0, memoryMiB: (d.memoryKiB ?? 0) / 1024, running: !dead)
         }
     }
 }
