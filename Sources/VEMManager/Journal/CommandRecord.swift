@@ -122,14 +122,19 @@ public struct InventoryRecord: Hashable, Sendable, Codable {
     public var state: String
     /// When last changed.
     public var updatedAt: Double
+    /// When the VM was ordered created (nil in a journal written before creation times were kept).
+    public var createdAt: Double?
 
     /// Creates a record.
-    public init(name: String, group: String?, host: String?, state: String, updatedAt: Double) {
+    public init(
+        name: String, group: String?, host: String?, state: String, updatedAt: Double, createdAt: Double? = nil
+    ) {
         self.name = name
         self.group = group
         self.host = host
         self.state = state
         self.updatedAt = updatedAt
+        self.createdAt = createdAt
     }
 }
 

@@ -75,6 +75,7 @@ public final class Journal: Sendable {
         migrator.registerMigration("v2") { db in
             try db.execute(sql: "ALTER TABLE decision ADD COLUMN vm TEXT; ALTER TABLE decision ADD COLUMN grp TEXT")
         }
+        registerInventoryMigrations(&migrator)
         return migrator
     }
 
@@ -91,7 +92,7 @@ public final class Journal: Sendable {
         }
     }
 
-    private func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T)
+    func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T)
         async throws(ManagerError) -> T
     {
         do {
@@ -249,26 +250,5 @@ public final class Journal: Sendable {
         DecisionRecord(
             time: row["time"], trigger: row["trigger"], action: row["action"], reason: row["reason"], vm: row["vm"],
             group: row["grp"])
-    }
-
-    /// Replaces VEM's VM inventory (written by `policy.rebalance()` after each change of the pool).
-    public func replaceInventory(_ records: [InventoryRecord]) async throws(ManagerError) {
-        try await write("write the inventory") { db in
-            try db.execute(sql: "DELETE FROM vm_inventory")
-            for r in records {
-                try db.execute(
-                    sql: "INSERT INTO vm_inventory (name, grp, host, state, updated_at) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [r.name, r.group, r.host, r.state, r.updatedAt])
-            }
-        }
-    }
-
-    /// VEM's VM inventory (empty until the policy layer writes it).
-    public func inventory() async throws(ManagerError) -> [InventoryRecord] {
-        try await read("read the inventory") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM vm_inventory ORDER BY name").map {
-                InventoryRecord(name: $0["name"], group: $0["grp"], host: $0["host"], state: $0["state"], updatedAt: $0["updated_at"])
-            }
-        }
     }
 }

@@ -52,16 +52,22 @@ public actor PoolController {
     var addresses: [String: String] = [:]
     /// The demand properties the site's files define (looked for first).
     let demandProperties: [(name: String, prefix: String)]
+    /// When each Dom0 Client was last asked for its domains, and the connection that was.
+    var listed: [String: ListedHost] = [:]
+    /// Seconds between two `vm.list` of one host (besides the one after each of its joins).
+    let listInterval: Double
 
     init(
         groups: [GroupDefinition], policy: PolicyConfiguration = PolicyConfiguration(),
-        migrationURI: String = PoolCommandMapping.defaultMigrationURI, properties: [PropertyDefinition] = []
+        migrationURI: String = PoolCommandMapping.defaultMigrationURI, properties: [PropertyDefinition] = [],
+        reconciler configuration: Reconciler.Configuration = Reconciler.Configuration(), listInterval: Double = 60
     ) {
+        self.listInterval = listInterval
         planner = Planner(configuration: policy)
         demandProperties = PoolInputs.configured(properties)
         mapping.migrationURITemplate = migrationURI
         do {
-            reconciler = try Reconciler(groups: groups.map(PoolGroup.init))
+            reconciler = try Reconciler(groups: groups.map(PoolGroup.init), configuration: configuration)
             configurationError = nil
         } catch {
             reconciler = nil
@@ -74,7 +80,8 @@ public actor PoolController {
 
     /// The VMs for `vem vms`.
     func vmReports() -> [VMReport] {
-        (reconciler?.vms.values.filter { $0.nodeCheckAfter == nil }.sorted { $0.id < $1.id } ?? []).map { vm in
+        let vms = reconciler?.vms.values.filter { $0.nodeCheckAfter == nil && !$0.isStrayNode } ?? []
+        return vms.sorted { $0.id < $1.id }.map { vm in
             VMReport(
                 name: vm.id, group: vm.group, host: vm.host, stage: vm.stage.rawValue, cpus: vm.cpus,
                 memoryMiB: vm.memoryMiB, createdAt: vm.createdAt, clientJoined: vm.clientJoined,
@@ -86,13 +93,16 @@ public actor PoolController {
     /// The inventory as journal records.
     func inventory(at now: Double) -> [InventoryRecord] {
         (reconciler?.inventory ?? []).map {
-            InventoryRecord(name: $0.id, group: $0.group, host: $0.host, state: $0.phase.rawValue, updatedAt: now)
+            InventoryRecord(
+                name: $0.id, group: $0.group, host: $0.host, state: $0.phase.rawValue, updatedAt: now,
+                createdAt: Double($0.createdAt))
         }
     }
 
     /// Takes back the journal's VM inventory after a restart: each VM of a configured group joins the
     /// reconciler as it was (a VM past `booting` counts as registered with the batch system; its creation time
-    /// is taken to be its last change). Returns the VMs adopted and the reasons others were not.
+    /// is the journal's, or its last change in a journal written before creation times were kept). Returns the
+    /// VMs adopted and the reasons others were not.
     func adopt(_ records: [InventoryRecord]) -> (adopted: Int, skipped: [String]) {
         guard var reconciler else { return (0, records.map { "\($0.name): no usable groups" }) }
         self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
@@ -106,7 +116,7 @@ public actor PoolController {
                 continue
             }
             let record = VMRecord(
-                id: r.name, group: group.name, host: host, phase: phase, createdAt: Int(r.updatedAt),
+                id: r.name, group: group.name, host: host, phase: phase, createdAt: Int(r.createdAt ?? r.updatedAt),
                 cpus: group.vmCPUs, memoryMiB: group.vmMemoryMiB)
             do {
                 try reconciler.adopt(record, registered: phase != .booting)
@@ -144,7 +154,7 @@ public actor PoolController {
         self.reconciler = reconciler
         lastExplanation = step.plan.explanation
         lastTrigger = trigger
-        var outcome = dispatches(step.operations, trigger: trigger)
+        var outcome = dispatches(step.operations, trigger: trigger, now: now)
         if outcome.dispatches.isEmpty && outcome.decisions.isEmpty { outcome.refusal = nil }
         return outcome
     }
@@ -159,8 +169,27 @@ public actor PoolController {
                 reconciler.onSucceeded(operation, now: Int(now))
             }
         self.reconciler = reconciler
-        return dispatches(next, trigger: trigger)
+        return dispatches(next, trigger: trigger, now: now)
     }
+
+    /// Moves the reconciler's time on (time-outs, retries after their back-off); the name in the journal's
+    /// decisions is ``timerTrigger``. The batch Client is looked up in `snapshot` first, so that batch
+    /// operations have a Client to go to before (or without) any `policy.rebalance()`.
+    func tick(_ snapshot: StateSnapshot, now: Double) -> Outcome {
+        guard var reconciler else { return Outcome() }
+        let batch = PoolInputs.batch(in: snapshot, configured: demandProperties, cache: &decodedBatch)
+        if case .success(let found) = batch {
+            batchClient = found.client
+            mapping.batchPrefix = found.prefix
+        }
+        self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
+        let next = reconciler.tick(now: Int(now))
+        self.reconciler = reconciler
+        return dispatches(next, trigger: Self.timerTrigger, now: now)
+    }
+
+    /// What the journal names as the cause of the pool's own time-outs and retries.
+    static let timerTrigger = "vem.timer"
 
     /// A DomU Client joined: its VM's node is registered with the batch system, at `address` (the address its
     /// connection came from; a loopback address names no VM and is not used: the batch Client then resolves the
@@ -171,7 +200,7 @@ public actor PoolController {
         if let address, !Self.isLoopback(address) { addresses[vm] = address } else { addresses[vm] = nil }
         let next = reconciler.onClientJoined(vm, now: Int(now))
         self.reconciler = reconciler
-        return dispatches(next, trigger: lastTrigger ?? "policy")
+        return dispatches(next, trigger: lastTrigger ?? "policy", now: now)
     }
 
     /// `127.0.0.0/8`, `::1` or `::ffff:127.…`.
@@ -179,10 +208,13 @@ public actor PoolController {
         address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
     }
 
-    /// The commands for `operations` and the decisions logged since the last call.
-    func dispatches(_ operations: [PoolOperation], trigger: String) -> Outcome {
+    /// The commands for `operations` and the decisions logged since the last call. A batch operation with no
+    /// batch Client to carry it fails at once, at `now` (the Manager's clock), and what follows from that
+    /// failure is dispatched too.
+    func dispatches(_ operations: [PoolOperation], trigger: String, now: Double) -> Outcome {
         var outcome = Outcome(trigger: trigger)
-        for op in operations {
+        var queue = operations[...]
+        while let op = queue.popFirst() {
             var command = mapping.command(for: op)
             if case .registerNode = op.kind, let address = addresses[op.vm] {
                 command.arguments.append(NamedValue("", .string(address)))
@@ -193,7 +225,7 @@ public actor PoolController {
             case .host(let h): client = h
             case .batch:
                 guard let batch = batchClient else {
-                    _ = reconciler?.onFailed(op.id, message: "no batch client", now: 0)
+                    queue += reconciler?.onFailed(op.id, message: "no batch client", now: Int(now)) ?? []
                     continue
                 }
                 client = batch
