@@ -114,7 +114,10 @@ public func withInProcessSite<T: Sendable>(
     var engine = ManagerEngine.Configuration(
         admission: Admission(sharedToken: token), heartbeatInterval: configuration.heartbeat)
     engine.resultObserver = journal.resultObserver(clock: clock)
-    let hub = HubServer(configuration: HubConfiguration(host: "127.0.0.1", port: 0, engine: engine), logger: logger)
+    // Every Client of the demo (hosts, batch, one per guest) connects from loopback.
+    let hub = HubServer(
+        configuration: HubConfiguration(host: "127.0.0.1", port: 0, engine: engine, maximumConnectionsPerAddress: 4_096),
+        logger: logger)
     let port = try await hub.start()
     let replay = LiveReplay(batch: batch, simulatedNow: { Int(clock.now()) })
     let (guestEvents, guests) = AsyncStream<GuestEvent>.makeStream()

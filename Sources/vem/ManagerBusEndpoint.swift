@@ -26,7 +26,8 @@ struct ManagerBusEndpoint {
             let hub = HubServer(
                 configuration: HubConfiguration(
                     host: settings.listen.host, port: settings.listen.port, engine: engine,
-                    inboundMessagesPerSecond: inboundRate, inboundBurst: inboundBurst),
+                    inboundMessagesPerSecond: inboundRate, inboundBurst: inboundBurst,
+                    maximumConnections: connectionBudget()),
                 logger: Logger(label: "vem.hub"))
             let listen = settings.listen
             return ManagerBusEndpoint(
@@ -70,6 +71,14 @@ struct ManagerBusEndpoint {
                 service: NATSBusService(bus: bus))
         }
     }
+}
+
+/// Connections the hub may hold: 16,384, or fewer so that 64 descriptors of the process's limit stay free for the
+/// journal, the operator API and the Manager's own files (a flood of connections must not starve them).
+func connectionBudget() -> Int {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return 16_384 }
+    return max(1, min(16_384, Int(clamping: limit.rlim_cur) - 64))
 }
 
 /// Why the bus could not be made or started.

@@ -58,14 +58,22 @@ struct ManagerCommand: AsyncParsableCommand {
         let logger = Logger(label: "vem.manager")
         let site = try loadSite()
         let settings = site.configuration.manager ?? ManagerSettings()
-        var admission = Admission()
-        if let tokenFile = settings.tokenFile {
-            guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
-                printError("error: cannot read token_file \(tokenFile)")
-                throw ExitCode.failure
-            }
-            admission.sharedToken = token.trimmingCharacters(in: .whitespacesAndNewlines)
+        let admission: Admission
+        do {
+            admission = try ManagerCredentials.admission(settings)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
         }
+        let http = settings.httpListen ?? HostPort(host: OperatorHTTP.defaultHost, port: OperatorHTTP.defaultPort)
+        let exposure = ManagerCredentials.exposure(settings, admission: admission, http: http)
+        for warning in exposure.warnings { logger.warning("\(warning)") }
+        if !exposure.errors.isEmpty {
+            for error in exposure.errors { printError("error: \(error)") }
+            printError("the manager does not start")
+            throw ExitCode.failure
+        }
+        if !admission.authenticates { logger.warning("no token_file: any Client may join (loopback only)") }
         let journalPath = journal ?? settings.journal
         if journalPath == nil { logger.warning("no journal file: commands are kept in memory only") }
         let journal: Journal
@@ -105,7 +113,6 @@ struct ManagerCommand: AsyncParsableCommand {
             printError("error: the bus does not start: \(error)")
             throw ExitCode.failure
         }
-        let http = settings.httpListen ?? HostPort(host: OperatorHTTP.defaultHost, port: OperatorHTTP.defaultPort)
         let portFile = portFile
         let httpService = OperatorHTTP.service(
             api: OperatorAPI(manager: manager, recovery: recovery), host: http.host, port: http.port,

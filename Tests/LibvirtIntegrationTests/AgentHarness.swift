@@ -80,9 +80,10 @@ func vmList(_ result: CommandResult) throws -> [String: [String: PropertyValue]]
 }
 
 /// A hypervisor Client's configuration.
-func hypervisorAgentConfig(name: String, port: Int, uri: String, template: String, extraGroupLines: String = "")
-    -> String
-{
+func hypervisorAgentConfig(
+    name: String, port: Int, uri: String, template: String, extraGroupLines: String = "",
+    migrationDestinations: [String] = []
+) -> String {
     """
     [client]
     name = \(name)
@@ -92,6 +93,7 @@ func hypervisorAgentConfig(name: String, port: Int, uri: String, template: Strin
     heartbeat_interval = 2s
     hypervisor = \(uri)
     allow = vm.create, vm.destroy, vm.list, vm.migrate
+    \(migrationDestinations.isEmpty ? "" : "migration_destinations = " + migrationDestinations.joined(separator: ", "))
 
     [hv_uri]
     command = hypervisor

@@ -16,6 +16,7 @@ public final class Journal: Sendable {
     /// - Parameter path: A file, or nil for an in-memory journal (kept only while the process lives).
     /// - Throws: ``ManagerError/Code/journal``.
     public init(path: String?) throws(ManagerError) {
+        if let path { try Self.makePrivate(path) }
         do {
             var configuration = Configuration()
             configuration.label = "vem.journal"
