@@ -7,8 +7,14 @@ public enum LogText {
 
     /// `text` with control and non-ASCII characters escaped, in double quotes (`"a\u{0A}b"`).
     /// - Parameter text: Any string received from outside.
-    public static func quoted(_ text: String) -> String {
-        var out = "\""
+    public static func quoted(_ text: String) -> String { "\"" + escaped(text, quote: true) + "\"" }
+
+    /// `text` with control and non-ASCII characters (and `\`) escaped, without quotes (`a\u{0A}b`).
+    /// - Parameters:
+    ///   - text: Any string received from outside.
+    ///   - quote: Whether `"` is escaped too.
+    public static func escaped(_ text: String, quote: Bool = false) -> String {
+        var out = ""
         var count = 0
         for scalar in text.unicodeScalars {
             if count == limit {
@@ -17,12 +23,12 @@ public enum LogText {
             }
             count += 1
             switch scalar {
-            case "\"": out += "\\\""
+            case "\"" where quote: out += "\\\""
             case "\\": out += "\\\\"
             case " "..."~": out.unicodeScalars.append(scalar)
             default: out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
             }
         }
-        return out + "\""
+        return out
     }
 }

@@ -120,7 +120,7 @@ public final class ManagerEngine: Sendable {
                 return .proceed
             case .bye(let bye):
                 phase = .closed
-                clientLeft(session, reason: bye.reason.isEmpty ? "bye" : "bye: \(LogText.quoted(bye.reason))")
+                clientLeft(session, reason: bye.reason.isEmpty ? "bye" : "bye: \(LogText.escaped(bye.reason))")
                 return .close(reason: "client left")
             case .hello, .welcome, .reject, .getProperty, .command, .resultAck:
                 return .close(reason: "unexpected \(message.type) from an admitted client")

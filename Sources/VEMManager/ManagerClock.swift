@@ -17,8 +17,11 @@ public struct SystemClock: ManagerClock {
     /// `Date().timeIntervalSince1970`.
     public func now() -> Double { Date().timeIntervalSince1970 }
 
-    /// Sleeps with `Task.sleep`.
+    /// Sleeps with `Task.sleep`; an infinite deadline sleeps until cancelled (a site with no ticking trigger).
     public func sleep(until deadline: Double) async throws {
+        guard deadline.isFinite else {
+            while true { try await Task.sleep(for: .seconds(3_600)) }
+        }
         let delta = deadline - now()
         if delta > 0 { try await Task.sleep(for: .milliseconds(Int64((delta * 1000).rounded(.up)))) }
     }

@@ -98,10 +98,8 @@ public final class TriggerWatch: Service, Sendable {
             due[i] = start + Double(trigger.definition.ticks)
         }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            guard let next = due.values.min() else {
-                try await clock.sleep(until: .infinity)
-                return
-            }
+            // No ticking trigger: nothing periodic to do (sleeping forever would hold up graceful shutdown).
+            guard let next = due.values.min() else { return }
             do {
                 try await clock.sleep(until: next)
             } catch {
