@@ -92,8 +92,7 @@ func hypervisorAgentConfig(
     token = t0k3n
     heartbeat_interval = 2s
     hypervisor = \(uri)
-    allow = vm.create, vm.destroy, vm.list, vm.migrate
-    \(migrationDestinations.isEmpty ? "" : "migration_destinations = " + migrationDestinations.joined(separator: ", "))
+    allow = vm.create, vm.destroy, vm.list, vm.migrate\(migrationDestinations.isEmpty ? "" : "\nmigration_destinations = " + migrationDestinations.joined(separator: ", "))
 
     [hv_uri]
     command = hypervisor
