@@ -26,6 +26,9 @@ public final class ManagerEngine: Sendable {
         /// (queue the write elsewhere) and calls `stored` once the result is durable. Default nil: results are
         /// confirmed as they are delivered.
         public var resultObserver: ResultStore?
+        /// Called synchronously with each refused `hello` (the peer's address and the refusal's reason), so a
+        /// transport can slow down whoever keeps failing to log in. Default nil.
+        public var refusalObserver: (@Sendable (_ peerAddress: String?, _ reason: Reject.Reason) -> Void)?
 
         /// Creates a configuration.
         public init(
@@ -124,7 +127,7 @@ public final class ManagerEngine: Sendable {
                 return .proceed
             case .bye(let bye):
                 phase = .closed
-                clientLeft(session, reason: bye.reason.isEmpty ? "bye" : "bye: \(bye.reason)")
+                clientLeft(session, reason: bye.reason.isEmpty ? "bye" : "bye: \(LogText.escaped(bye.reason))")
                 return .close(reason: "client left")
             case .hello, .welcome, .reject, .getProperty, .command, .resultAck:
                 return .close(reason: "unexpected \(message.type) from an admitted client")
@@ -189,6 +192,10 @@ public final class ManagerEngine: Sendable {
         let replaced: ClientSession?? = record.state.withLock { state in
             let previous = state.session
             if let previous, previous.identity.incarnation != identity.incarnation { return .none }
+            // The same incarnation again while its connection is live: a reconnect the Manager has not yet seen
+            // the end of, or someone replaying a victim's hello. Only the address it is connected from may take
+            // the session over.
+            if let previous, previous.link.peerAddress != link.peerAddress { return .none }
             state.identity = identity
             state.session = session
             if previous != nil { _ = state.stream.onDisconnected() }
@@ -222,6 +229,7 @@ public final class ManagerEngine: Sendable {
     private func refuse(_ reject: Reject, phase: inout LinkPhase, link: any ManagerLink) -> LinkAction {
         let reason = "\(reject.reason): \(reject.detail)"
         phase = .closed
+        configuration.refusalObserver?(link.peerAddress, reject.reason)
         logger.warning("client refused", metadata: ["peer": "\(link.peer)", "reason": "\(reason)"])
         continuation.yield(.connectionRejected(peer: link.peer, reason: reason))
         link.transmit([.reject(reject)])

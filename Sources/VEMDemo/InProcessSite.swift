@@ -116,7 +116,11 @@ public func withInProcessSite<T: Sendable>(
     var options = ManagerService.Options()
     (options.token, options.clock) = (token, clock)
     options.transport = { engine throws(ManagerError) in
-        ManagerBusEndpoint.hub(HubConfiguration(host: "127.0.0.1", port: 0, engine: engine), logger: logger)
+        ManagerBusEndpoint.hub(
+            HubConfiguration(
+                host: "127.0.0.1", port: 0, engine: engine,
+                // Every Client of the demo (hosts, batch, one per guest) connects from loopback.
+                maximumConnectionsPerAddress: 4_096), logger: logger)
     }
     options.logger = {
         var l = Logger(label: "vem.manager")

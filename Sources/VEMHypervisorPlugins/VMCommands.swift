@@ -1,5 +1,6 @@
 import Foundation
 import VEMAgent
+import VEMCore
 import VEMLibvirt
 
 /// `vm.create(group=<g>, vm=<id>, [name=<domain>], [uuid=<uuid>], [memory_mib=<n>], [vcpus=<n>], [command=<id>])`
@@ -81,6 +82,10 @@ public struct VMDestroyCommand: CommandPlugin {
 /// `vm.migrate(name=<domain> | vm=<id>, to=<destination URI>, [migrate_uri=tcp://addr], [p2p=true])`: live-migrates
 /// a running VEM domain, persistently, removing it from this host. Output: `{"name":…,"to":…}`. The migration is
 /// aborted at the command's timeout (the guest then stays here) and the outcome is `timeout`.
+///
+/// Whatever the Manager says, the destination must be a plain `qemu+ssh://host/path` or `qemu+tls://host/path`
+/// (``VEMCore/MigrationURI``: no query string, which could make libvirt run a program) or one of the host's
+/// ``HypervisorHost/Configuration/migrationDestinations``; `migrate_uri` must be `tcp://host[:port]`.
 public struct VMMigrateCommand: CommandPlugin {
     /// `vm.migrate`.
     public let name = "vm.migrate"
@@ -98,8 +103,20 @@ public struct VMMigrateCommand: CommandPlugin {
         do {
             let args = try CommandArguments(request, command: name)
             let destination = try args.required("to", name)
+            if !host.configuration.migrationDestinations.contains(destination),
+                let problem = MigrationURI.problem(destination)
+            {
+                throw AgentError(.notAllowed, "\(name): destination refused: \(problem)")
+            }
             var options = MigrationOptions()
-            options.migrationURI = args["migrate_uri"]
+            if let dataURI = args["migrate_uri"] {
+                guard dataURI.hasPrefix("tcp://"),
+                    MigrationURI.problem("qemu+tls://" + dataURI.dropFirst("tcp://".count) + "/") == nil
+                else {
+                    throw AgentError(.notAllowed, "\(name): migrate_uri must be tcp://host[:port]")
+                }
+                options.migrationURI = dataURI
+            }
             options.peerToPeer = try args.flag("p2p", name)
             options.timeout = context.timeout
             let connection = try await host.connection()

@@ -141,8 +141,13 @@ public final class Manager: Sendable {
         listener = Listener(
             bus: bus, journal: journal, state: state, clock: clock, logger: logger,
             propertiesUpdated: { names in watch.propertiesUpdated(names) },
-            domUJoined: { vm, address in
-                sender.enqueuePool(await pool.clientJoined(vm: vm, address: address, now: clock.now()))
+            domUJoined: { identity in
+                guard let vm = identity.vmID else { return }
+                if let refusal = await pool.guestRefusal(vm: vm, group: identity.group, address: identity.address) {
+                    logger.warning("guest not believed", metadata: ["client": "\(identity.name)", "reason": "\(refusal)"])
+                    return
+                }
+                sender.enqueuePool(await pool.clientJoined(vm: vm, address: identity.address, now: clock.now()))
             })
     }
 

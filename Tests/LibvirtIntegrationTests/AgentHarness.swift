@@ -81,9 +81,10 @@ func vmList(_ result: CommandResult) throws -> [String: [String: PropertyValue]]
 }
 
 /// A hypervisor Client's configuration.
-func hypervisorAgentConfig(name: String, port: Int, uri: String, template: String, extraGroupLines: String = "")
-    -> String
-{
+func hypervisorAgentConfig(
+    name: String, port: Int, uri: String, template: String, extraGroupLines: String = "",
+    migrationDestinations: [String] = []
+) -> String {
     """
     [client]
     name = \(name)
@@ -92,7 +93,7 @@ func hypervisorAgentConfig(name: String, port: Int, uri: String, template: Strin
     token = t0k3n
     heartbeat_interval = 2s
     hypervisor = \(uri)
-    allow = vm.create, vm.destroy, vm.list, vm.migrate
+    allow = vm.create, vm.destroy, vm.list, vm.migrate\(migrationDestinations.isEmpty ? "" : "\nmigration_destinations = " + migrationDestinations.joined(separator: ", "))
 
     [hv_uri]
     command = hypervisor

@@ -30,7 +30,8 @@ extension QEMUGuestTests {
                             let config = dir.appendingPathComponent("\(name).ini").path
                             try hypervisorAgentConfig(
                                 name: name, port: manager.port, uri: daemon.uri, template: template,
-                                extraGroupLines: "kernel = \(guest.kernel)\ninitrd = \(guest.initrd)\n"
+                                extraGroupLines: "kernel = \(guest.kernel)\ninitrd = \(guest.initrd)\n",
+                                migrationDestinations: daemons.map(\.uri)
                             ).write(toFile: config, atomically: true, encoding: .utf8)
                             agents.append(
                                 try await AgentProcess.start(

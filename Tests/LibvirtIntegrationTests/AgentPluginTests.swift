@@ -95,13 +95,12 @@ import VEMLibvirt
                 PropertyRequest(name: "x", plugin: "hypervisor", parameters: ["free_cpus"], returnType: .int), now: 0)
             #expect(wrong.error?.code == .badParameters)
 
-            // Migration: the test driver cannot migrate; the error says so and the VM stays.
+            // Migration: a Dom0 refuses any destination but a plain qemu+ssh/qemu+tls host (a test:/// file here).
             let other = try writeTestHost(dir, name: "other.xml", preexisting: nil)
             let m = await runner.execute(
                 CommandRequest(sequence: 5, name: "vm.migrate", options: ["vm": "atlas-1", "to": "\(other)"]))
             #expect(m.status == .failed)
-            #expect(m.error?.contains("libvirt.migration_failed") == true, "\(m.error ?? "")")
-            #expect(m.error?.contains("not supported") == true, "\(m.error ?? "")")
+            #expect(m.error?.hasPrefix("not_allowed: vm.migrate: destination refused") == true, "\(m.error ?? "")")
 
             let d1 = await runner.execute(CommandRequest(sequence: 6, name: "vm.destroy", options: ["vm": "atlas-1"]))
             #expect(d1.status == .ok, "\(d1.error ?? "")")
@@ -152,8 +151,26 @@ import VEMLibvirt
             #expect(notVEM.status == .failed)
             #expect(
                 notVEM.error == "not_allowed: vm.destroy: domain 'preexisting' was not created by VEM; not touching it")
-            let noSuchVM = await run("vm.migrate", ["vm": "ghost", "to": "test:///default"])
+            let noSuchVM = await run("vm.migrate", ["vm": "ghost", "to": "qemu+ssh://h2/system"])
             #expect(noSuchVM.error == "not_found: vm.migrate: no VEM domain with vm id 'ghost' on this host")
+            // The probe of the security review: a URI whose query string makes libvirt run a program, and others
+            // that reach libvirt options through the URI; a Dom0 refuses them whatever the Manager says.
+            let marker = dir.appendingPathComponent("ran").path
+            let script = dir.appendingPathComponent("evil.sh")
+            try "#!/bin/sh\ntouch \(marker)\n".write(to: script, atomically: true, encoding: .utf8)
+            chmod(script.path, 0o755)
+            for escape in [
+                "qemu+ext:///system?command=\(script.path)", "qemu+ssh://evil:2222/system?no_verify=1&x=",
+                "qemu+ssh://h2/system?keyfile=/root/.ssh/id_rsa", "qemu+unix:///system?socket=/tmp/s",
+                "qemu+ssh://h2/system#x", "qemu+tcp://h2/system", "test:///default",
+            ] {
+                let refused = await run("vm.migrate", ["vm": "ghost", "to": .string(escape)])
+                #expect(refused.status == .failed)
+                #expect(refused.error?.hasPrefix("not_allowed: vm.migrate: destination refused") == true, "\(escape)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: marker))
+            let badData = await run("vm.migrate", ["vm": "ghost", "to": "qemu+ssh://h2/system", "migrate_uri": "unix:///tmp/x"])
+            #expect(badData.error == "not_allowed: vm.migrate: migrate_uri must be tcp://host[:port]")
             let list = await run("vm.list", ["all": true])
             guard case .array(let left) = try json(list) else {
                 Issue.record("\(list.output)")

@@ -22,7 +22,7 @@ import VEMProtocol
             let agent = try await AgentProcess.start(config: config, logPath: dir.appendingPathComponent("log").path)
             defer { if agent.status == nil { kill(agent.pid, SIGKILL) } }  // not reaped: the PID is still ours
             do {
-                try await scenario(manager: manager, uri: uri)
+                try await scenario(manager: manager, uri: uri, dir: dir)
             } catch {
                 print("--- agent log:\n\(agent.log)")
                 await agent.stop()
@@ -35,7 +35,7 @@ import VEMProtocol
         }
     }
 
-    private func scenario(manager: ManagerHarness, uri: String) async throws {
+    private func scenario(manager: ManagerHarness, uri: String, dir: URL) async throws {
         try await eventually("the agent's join", timeout: .seconds(60)) { manager.joined("hv-1") }
 
         // The hypervisor property reads the host.
@@ -46,6 +46,18 @@ import VEMProtocol
         let created = try await manager.run("vm.create", ["group": "atlas", "vm": "atlas-7"], on: "hv-1")
         #expect(created.status == .ok, "\(created.error ?? "")")
         #expect(created.output.contains("\"name\":\"atlas-7\""), "\(created.output)")
+
+        // The review's probe through the bus: a destination whose query string makes libvirt run a program as
+        // root. The Dom0 refuses it, whatever the Manager says; the program never runs.
+        let marker = dir.appendingPathComponent("ran").path
+        let script = dir.appendingPathComponent("evil.sh")
+        try "#!/bin/sh\ntouch \(marker)\n".write(to: script, atomically: true, encoding: .utf8)
+        chmod(script.path, 0o755)
+        let escape = try await manager.run(
+            "vm.migrate", ["vm": "atlas-7", "to": .string("qemu+ext:///system?command=\(script.path)")], on: "hv-1")
+        #expect(escape.status == .failed)
+        #expect(escape.error?.hasPrefix("not_allowed: vm.migrate: destination refused") == true, "\(escape.error ?? "")")
+        #expect(!FileManager.default.fileExists(atPath: marker))
 
         let listed = try vmList(try await manager.run("vm.list", [:], on: "hv-1"))
         let vm = try #require(listed["atlas-7"], "vm.list: \(listed.keys.sorted())")

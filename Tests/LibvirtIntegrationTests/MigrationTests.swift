@@ -8,7 +8,9 @@ import VEMLibvirt
 /// the `vm.*` command plugins of two agents' Runners.
 extension QEMUGuestTests {
     @Suite struct MigrationTests {
-        func agent(uri: String, template: DomainTemplate, guest: TestGuest, console: String) throws -> (
+        func agent(
+            uri: String, template: DomainTemplate, guest: TestGuest, console: String, destinations: Set<String> = []
+        ) throws -> (
             HypervisorHost, Runner
         ) {
             var config = HypervisorHost.Configuration(
@@ -19,6 +21,8 @@ extension QEMUGuestTests {
                         extra: ["console_log": console])
                 ], manager: "127.0.0.1:7070")
             config.shutdownTimeout = .seconds(30)
+            // The other libvirtd is reached over its private socket (a query string a Dom0 refuses unless listed).
+            config.migrationDestinations = destinations
             let host = HypervisorHost(configuration: config)
             var registry = PluginRegistry()
             try HypervisorPlugins.register(into: &registry, host: host)
@@ -47,7 +51,8 @@ extension QEMUGuestTests {
                     let template = try DomainTemplate(
                         qemuGuestTemplate, origin: "atlas.xml", extraPlaceholders: ["console_log"])
                     let (source, runner1) = try agent(
-                        uri: daemons[0].uri, template: template, guest: guest, console: console.path)
+                        uri: daemons[0].uri, template: template, guest: guest, console: console.path,
+                        destinations: [daemons[1].uri])
                     let (destination, runner2) = try agent(
                         uri: daemons[1].uri, template: template, guest: guest, console: console.path)
                     let events = EventLog<DomainEvent>()

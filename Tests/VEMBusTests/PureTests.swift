@@ -104,7 +104,7 @@ struct PureTests {
         #expect(shared.check(hello(version: "2.0.0"))?.reason == .unsupportedVersion)
         #expect(shared.check(hello(version: "garbage"))?.reason == .unsupportedVersion)
         #expect(shared.check(hello(""))?.reason == .forbidden)
-        let perClient = Admission(perClientTokens: ["a": "ta", "b": "tb"])
+        let perClient = Admission(perClientTokens: ["a": .init(token: "ta", role: .dom0), "b": .init(token: "tb", role: .dom0)])
         #expect(perClient.check(hello("a", token: "ta")) == nil)
         #expect(perClient.check(hello("a", token: "tb"))?.reason == .badCredentials)
         #expect(perClient.check(hello("c", token: "ta"))?.reason == .forbidden)

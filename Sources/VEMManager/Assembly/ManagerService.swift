@@ -69,12 +69,21 @@ public struct ManagerService: Sendable {
         var admission = Admission()
         if let token = options.token {
             admission.sharedToken = token
-        } else if let tokenFile = settings.tokenFile {
-            guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
-                throw ManagerError(.configuration, "cannot read token_file \(tokenFile)")
+        } else {
+            do { admission = try ManagerCredentials.admission(settings) } catch {
+                throw ManagerError(.configuration, "\(error)")
             }
-            admission.sharedToken = token.trimmingCharacters(in: .whitespacesAndNewlines)
         }
+        // What listening as configured exposes: a Manager reachable off loopback without authentication refuses
+        // to start unless the site says `insecure = yes`.
+        let http = settings.httpListen ?? HostPort(host: OperatorHTTP.defaultHost, port: OperatorHTTP.defaultPort)
+        let exposure = ManagerCredentials.exposure(settings, admission: admission, http: options.operatorAPI ? http : nil)
+        for warning in exposure.warnings { logger.warning("\(warning)") }
+        if !exposure.errors.isEmpty {
+            throw ManagerError(
+                .configuration, exposure.errors.joined(separator: "\nerror: ") + "\nthe manager does not start")
+        }
+        if !admission.authenticates { logger.warning("no token_file: any Client may join (loopback only)") }
         let journal: Journal
         var lock: JournalLock?
         if let open = options.journal {
@@ -110,7 +119,6 @@ public struct ManagerService: Sendable {
         let hubPort = try await endpoint.start()
         var services = [endpoint.service] + manager.services
         if options.operatorAPI {
-            let http = settings.httpListen ?? HostPort(host: OperatorHTTP.defaultHost, port: OperatorHTTP.defaultPort)
             let onListening = options.onListening
             services.append(
                 OperatorHTTP.service(

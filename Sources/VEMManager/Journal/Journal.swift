@@ -26,6 +26,7 @@ public final class Journal: Sendable {
     public init(
         path: String?, groupCommitWindow: Duration = .milliseconds(2), onWrite: (@Sendable () -> Void)? = nil
     ) throws(ManagerError) {
+        if let path { try Self.makePrivate(path) }
         do {
             var configuration = Configuration()
             configuration.label = "vem.journal"

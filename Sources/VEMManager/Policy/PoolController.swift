@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import VEMBatch
+import VEMBus
 import VEMConfig
 import VEMPolicy
 import VEMPool
@@ -50,6 +51,8 @@ public actor PoolController {
     var triggers: [Int: String] = [:]
     /// The address each VM's DomU Client connected from (its node address in the batch system).
     var addresses: [String: String] = [:]
+    /// The Dom0 hosts of the last snapshot (the only destinations a migration may name).
+    var inventoryHosts: Set<String> = []
     /// The demand properties the site's files define (looked for first).
     let demandProperties: [(name: String, prefix: String)]
     /// When each Dom0 Client was last asked for its domains, and the connection that was.
@@ -142,6 +145,7 @@ public actor PoolController {
         }
         batchClient = inputs.batchClient
         mapping.batchPrefix = inputs.batchPrefix
+        inventoryHosts = Set(inputs.hosts.map(\.name))
         let t = Int(now)
         self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
         let step: Reconciler.Step
@@ -194,6 +198,20 @@ public actor PoolController {
     /// A DomU Client joined: its VM's node is registered with the batch system, at `address` (the address its
     /// connection came from; a loopback address names no VM and is not used: the batch Client then resolves the
     /// node's name).
+    /// Why a DomU Client's claim to be the guest of `vm` is not believed (nil: it is, or the VM is not the
+    /// pool's): a guest speaks only for itself, so it must announce its VM's group, and once a VM's guest has
+    /// joined from an address, another address cannot claim the VM.
+    func guestRefusal(vm: String, group: String?, address: String?) -> String? {
+        guard let record = reconciler?.vms[vm] else { return nil }
+        if group != record.group {
+            return "a guest announcing group \(LogText.quoted(group ?? "")) claims VM \(vm) of group \(record.group)"
+        }
+        if record.clientJoined, let known = addresses[vm], let address, address != known {
+            return "a guest at \(address) claims VM \(vm), whose guest joined from \(known)"
+        }
+        return nil
+    }
+
     func clientJoined(vm: String, address: String? = nil, now: Double) -> Outcome {
         guard var reconciler, reconciler.vms[vm] != nil else { return Outcome() }
         self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
@@ -201,6 +219,21 @@ public actor PoolController {
         let next = reconciler.onClientJoined(vm, now: Int(now))
         self.reconciler = reconciler
         return dispatches(next, trigger: lastTrigger ?? "policy", now: now)
+    }
+
+    /// Why a migration to `to` must not be sent (nil: it may): the destination must be a Dom0 of the inventory
+    /// whose name is a host-name word, and the URI built from the site's `migration_uri` must carry no query
+    /// string, fragment, space or control character (a Client's name pasted into it cannot add any).
+    func migrationRefusal(to: String, command: PoolCommand) -> String? {
+        guard Admission.isHostNameWord(to), inventoryHosts.contains(to) else {
+            return "migration refused: \(LogText.quoted(to)) is not a Dom0 of the inventory"
+        }
+        var uri = ""
+        if case .string(let text) = command.arguments.first(where: { $0.name == "to" })?.value { uri = text }
+        if uri.isEmpty || uri.contains("?") || uri.contains("#") || uri.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value >= 0x7F }) {
+            return "migration refused: the destination URI \(LogText.quoted(uri)) carries a query string or odd characters"
+        }
+        return nil
     }
 
     /// `127.0.0.0/8`, `::1` or `::ffff:127.…`.
@@ -216,6 +249,10 @@ public actor PoolController {
         var queue = operations[...]
         while let op = queue.popFirst() {
             var command = mapping.command(for: op)
+            if case .migrateVM(_, let to) = op.kind, let refusal = migrationRefusal(to: to, command: command) {
+                queue += reconciler?.onFailed(op.id, message: refusal, now: Int(now)) ?? []
+                continue
+            }
             if case .registerNode = op.kind, let address = addresses[op.vm] {
                 command.arguments.append(NamedValue("", .string(address)))
             }

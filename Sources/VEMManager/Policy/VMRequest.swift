@@ -36,6 +36,7 @@ extension PoolController {
         }
         let reason = "asked by trigger \(trigger)"
         let hosts = PoolInputs.hosts(in: snapshot)
+        inventoryHosts = Set(hosts.map(\.name))
         let action: Directive.Action
         switch request {
         case .create(let group, let host):
