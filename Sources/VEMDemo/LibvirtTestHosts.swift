@@ -102,17 +102,16 @@ struct GuestStarting: CommandPlugin {
     let guests: StandInHosts.Guests
     var name: String { inner.name }
     var enforcesTimeout: Bool { inner.enforcesTimeout }
+    var options: Set<String> { inner.options }
 
     func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
         let outcome = await inner.run(request, context: context)
         guard outcome.status == .ok else { return outcome }
-        var args: [String: String] = [:]
-        for a in request.arguments {
-            if let eq = a.firstIndex(of: "=") { args[String(a[..<eq])] = String(a[a.index(after: eq)...]) }
-        }
-        guard let vm = args["vm"] else { return outcome }
+        guard case .string(let vm)? = request.options["vm"] else { return outcome }
         if name == "vm.create" {
-            guests.start(vm, args["group"] ?? "", host)
+            var group = ""
+            if case .string(let g)? = request.options["group"] { group = g }
+            guests.start(vm, group, host)
         } else {
             guests.stop(vm)
         }

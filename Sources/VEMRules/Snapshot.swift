@@ -1,10 +1,13 @@
 import Foundation
+import Synchronization
+import VEMCore
 
-/// A frozen, generic picture of the Manager's state, read from JSON (see docs/SNAPSHOT.md).
+/// A frozen picture of the Manager's state (see docs/SNAPSHOT.md): the `manager` object of every trigger.
 ///
-/// Used by `vem eval --snapshot` and `vem bench rules`; the Manager later plugs in its own
-/// ``HostObject``s instead. Every object is a ``SnapshotObject`` whose attributes are its JSON
-/// fields, plus, for entries with a `properties` object, each property as an attribute too.
+/// One object model serves the running Manager (its `WorldView` builds a snapshot from its state for each pass),
+/// `vem eval --snapshot` and `vem bench rules` (which read the same document from a file), so an expression gives
+/// the same answer in all of them. Every object is a ``SnapshotObject``: its fields are attributes; a client's
+/// properties are attributes too, with `properties`, `ages` and `age("name")`.
 public struct Snapshot: Sendable {
     /// `manager.clients`.
     public var clients: [SnapshotObject]
@@ -16,8 +19,10 @@ public struct Snapshot: Sendable {
     public var groups: [SnapshotObject]
 
     /// A snapshot from objects (an empty one by default).
-    public init(clients: [SnapshotObject] = [], hosts: [SnapshotObject] = [], vms: [SnapshotObject] = [],
-                groups: [SnapshotObject] = []) {
+    public init(
+        clients: [SnapshotObject] = [], hosts: [SnapshotObject] = [], vms: [SnapshotObject] = [],
+        groups: [SnapshotObject] = []
+    ) {
         self.clients = clients
         self.hosts = hosts
         self.vms = vms
@@ -33,6 +38,12 @@ public struct Snapshot: Sendable {
         } catch {
             throw RuleError(.value, "snapshot is not valid JSON: \(error)")
         }
+        try self.init(document: root)
+    }
+
+    /// The snapshot of a document already decoded (what the Manager's `vem snapshot` writes).
+    /// - Throws: ``RuleError`` with code ``RuleError/Code/value`` for an unexpected shape.
+    public init(document root: JSON) throws(RuleError) {
         guard case .object(let top) = root else { throw RuleError(.value, "snapshot must be a JSON object") }
         if let unknown = top.keys.sorted().first(where: { !["clients", "hosts", "vms", "groups"].contains($0) }) {
             throw RuleError(.value, "snapshot: unknown key '\(unknown)' (expected clients, hosts, vms, groups)")
@@ -45,46 +56,114 @@ public struct Snapshot: Sendable {
                 guard case .object(let fields) = item else {
                     throw RuleError(.value, "snapshot: \(key)[\(i)] must be an object")
                 }
-                var attributes: [String: Value] = [:]
-                for (name, value) in fields { attributes[name] = value.value }
-                if case .object(let props)? = fields["properties"] {
-                    for (name, value) in props where attributes[name] == nil { attributes[name] = value.value }
-                }
-                out.append(SnapshotObject(typeName: type, attributes: attributes))
+                out.append(SnapshotObject(entry: fields, typeName: type))
             }
             return out
         }
-        self.init(clients: try objects("clients", "client"), hosts: try objects("hosts", "host"),
-                  vms: try objects("vms", "vm"), groups: try objects("groups", "group"))
+        self.init(
+            clients: try objects("clients", "client"), hosts: try objects("hosts", "host"),
+            vms: try objects("vms", "vm"), groups: try objects("groups", "group"))
     }
 
     /// The `manager` object over this snapshot.
     public var manager: ManagerObject { ManagerObject(self) }
 }
 
-/// One client, host, VM or group of a snapshot: attributes from a precomputed dictionary.
+/// One client, host, VM or group of a snapshot.
+///
+/// Its attributes are its fields; an entry with properties (every client) also has each property as an
+/// attribute (a field wins over a property of the same name), `properties` (a dict of the values, `None` for a
+/// property whose last reading failed), `ages` (a dict of seconds since each was received) and `age("name")`
+/// (seconds, `None` when never read). Values are converted to the trigger language when first read, not for
+/// every object of every pass: a pass that looks at `c.role` does not convert a batch Client's whole demand.
 public final class SnapshotObject: HostObject {
     /// `client`, `host`, `vm` or `group`.
     public let typeName: String
-    /// Every attribute by name.
-    public let attributes: [String: Value]
     /// The attribute names, sorted.
     public let attributeNames: [String]
+    /// `<client h1>` (using the `name` attribute when there is one).
+    public let repr: String
+    private let fields: [String: JSON]
+    private let properties: [String: JSON]?
+    private let ages: [String: Double]
+    private let converted: Mutex<[String: Value]>
+    /// What an entry with properties has besides its fields and properties.
+    public static let propertyAttributes: Set<String> = ["properties", "ages", "age"]
 
-    /// Creates an object.
+    /// An object whose attributes are given as language values (tests, `vem bench rules`).
     public init(typeName: String, attributes: [String: Value]) {
         self.typeName = typeName
-        self.attributes = attributes
-        self.attributeNames = attributes.keys.sorted()
+        fields = [:]
+        properties = nil
+        ages = [:]
+        converted = Mutex(attributes)
+        attributeNames = attributes.keys.sorted()
+        if case .string(let n)? = attributes["name"] { repr = "<\(typeName) \(n)>" } else { repr = "<\(typeName)>" }
+    }
+
+    /// An object from its fields and, for a client, its property values and their ages (seconds).
+    public init(typeName: String, fields: [String: JSON], properties: [String: JSON]?, ages: [String: Double] = [:]) {
+        self.typeName = typeName
+        self.fields = fields
+        self.properties = properties
+        self.ages = ages
+        converted = Mutex([:])
+        var names = Set(fields.keys)
+        if let properties {
+            names.formUnion(properties.keys)
+            names.formUnion(Self.propertyAttributes)
+        }
+        attributeNames = names.sorted()
+        if case .string(let n)? = fields["name"] { repr = "<\(typeName) \(n)>" } else { repr = "<\(typeName)>" }
+    }
+
+    /// An entry of a snapshot document: a client's (or any entry's) `properties` and `ages` objects become its
+    /// properties and their ages.
+    public convenience init(entry: [String: JSON], typeName: String) {
+        var fields = entry
+        let properties: [String: JSON]?
+        switch fields.removeValue(forKey: "properties") {
+        case .object(let p)?: properties = p
+        case let other?:
+            fields["properties"] = other  // not an object: an ordinary field
+            properties = typeName == "client" ? [:] : nil
+        case nil: properties = typeName == "client" ? [:] : nil
+        }
+        var ages: [String: Double] = [:]
+        if properties != nil, case .object(let a)? = fields["ages"] {
+            fields["ages"] = nil
+            for (name, age) in a {
+                switch age {
+                case .int(let i): ages[name] = Double(i)
+                case .float(let d): ages[name] = d
+                default: break
+                }
+            }
+        }
+        self.init(typeName: typeName, fields: fields, properties: properties, ages: ages)
     }
 
     /// The attribute's value, or nil.
-    public func attribute(named name: String) -> Value? { attributes[name] }
-
-    /// `<client h1>` (using the `name` attribute when there is one).
-    public var repr: String {
-        if case .string(let n)? = attributes["name"] { return "<\(typeName) \(n)>" }
-        return "<\(typeName)>"
+    public func attribute(named name: String) -> Value? {
+        if let value = converted.withLock({ $0[name] }) { return value }
+        let value: Value
+        switch (name, properties) {
+        case ("properties", let properties?): value = JSON.object(properties).value
+        case ("ages", .some): value = JSON.object(ages.mapValues(JSON.float)).value
+        case ("age", .some):
+            let ages = ages
+            value = .hostFunction("age") { positional, keyword in
+                guard positional.count == 1, keyword.isEmpty, case .string(let name) = positional[0] else {
+                    throw RuleError(.type, "age() takes one property name (a string)")
+                }
+                return ages[name].map(Value.float) ?? .none
+            }
+        default:
+            guard let json = fields[name] ?? properties?[name] else { return nil }
+            value = json.value
+        }
+        converted.withLock { $0[name] = value }
+        return value
     }
 }
 

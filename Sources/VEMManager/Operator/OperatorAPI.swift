@@ -129,14 +129,17 @@ public struct OperatorAPI: Sendable {
         await manager.pool.vmReports()
     }
 
-    /// The snapshot document (docs/SNAPSHOT.md).
-    public func snapshot() -> JSON {
+    /// What the triggers see now, built as TriggerWatch builds it for a pass: the state, the configured groups
+    /// with the batch Client's demand, the pool's VMs.
+    public func worldView() -> WorldView {
         let now = manager.clock.now()
         let snapshot = manager.state.snapshot(at: now)
         var cache: PoolInputs.DecodedBatch?
         let demand = try? PoolInputs.batch(in: snapshot, configured: manager.pool.demandProperties, cache: &cache).get()
         return WorldView(
-            snapshot, groups: manager.site.configuration.groups, demand: demand?.batch, pool: manager.pool.currentVMs()
-        ).snapshotDocument
+            snapshot, groups: manager.site.configuration.groups, demand: demand?.batch, pool: manager.pool.currentVMs())
     }
+
+    /// The snapshot document (docs/SNAPSHOT.md).
+    public func snapshot() -> JSON { worldView().snapshotDocument }
 }

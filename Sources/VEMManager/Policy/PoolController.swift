@@ -79,7 +79,7 @@ public actor PoolController {
     }
 
     /// The pool's VMs as of the reconciler's last change (`manager.vms` in triggers, `vem vms`).
-    nonisolated func currentVMs() -> [VMReport] { published.withLock { $0 } }
+    public nonisolated func currentVMs() -> [VMReport] { published.withLock { $0 } }
 
     /// The VMs for `vem vms`.
     func vmReports() -> [VMReport] {

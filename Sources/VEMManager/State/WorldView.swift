@@ -124,8 +124,21 @@ public struct WorldView: Sendable {
         ])
     }
 
-    /// The `manager` global over this view.
-    public var managerObject: any HostObject { ManagerModel(self) }
+    /// The `manager` global over this view: the same object model `vem eval --snapshot` builds from
+    /// ``snapshotDocument`` (VEMRules' ``VEMRules/Snapshot``), so an expression gives the same answer in both.
+    public var managerObject: any HostObject { snapshot.manager }
+
+    /// The view as the trigger language's snapshot.
+    public var snapshot: Snapshot {
+        func objects(_ items: [[String: JSON]], _ type: String) -> [SnapshotObject] {
+            items.map { SnapshotObject(typeName: type, fields: $0, properties: nil) }
+        }
+        return Snapshot(
+            clients: clients.map {
+                SnapshotObject(typeName: "client", fields: $0.fields, properties: $0.properties, ages: $0.ages)
+            },
+            hosts: objects(hosts, "host"), vms: objects(vms, "vm"), groups: objects(groups, "group"))
+    }
 }
 
 extension VEMProtocol.ClientRole {
@@ -137,67 +150,4 @@ extension VEMProtocol.ClientRole {
         case .batch: "batch"
         }
     }
-}
-
-/// `manager`: lists built once per view.
-final class ManagerModel: HostObject {
-    private let lists: [String: Value]
-
-    init(_ view: WorldView) {
-        func objects(_ items: [[String: JSON]], _ type: String) -> Value {
-            .list(items.map { .object(SnapshotObject(typeName: type, attributes: $0.mapValues(\.value))) })
-        }
-        lists = [
-            "clients": .list(view.clients.map { .object(ClientObject($0)) }),
-            "hosts": objects(view.hosts, "host"), "vms": objects(view.vms, "vm"),
-            "groups": objects(view.groups, "group"),
-        ]
-    }
-
-    var typeName: String { "manager" }
-    var attributeNames: [String] { lists.keys.sorted() }
-    func attribute(named name: String) -> Value? { lists[name] }
-}
-
-/// A Client in a trigger: its fields, every property as an attribute (a field wins over a property of the same
-/// name), `props` (dict of values), `ages` (dict of seconds) and `age("name")` (seconds, `None` when never read).
-///
-/// Attributes are converted to the trigger language when first read, not for every Client of every pass: a
-/// pass that looks at `c.role` does not convert a batch Client's whole demand document.
-final class ClientObject: HostObject {
-    let view: WorldView.ClientView
-    let attributeNames: [String]
-    let repr: String
-    private let converted = Mutex<[String: Value]>([:])
-    static let derived: Set<String> = ["props", "ages", "age"]
-
-    init(_ view: WorldView.ClientView) {
-        self.view = view
-        attributeNames = Set(view.properties.keys).union(view.fields.keys).union(Self.derived).sorted()
-        if case .string(let name)? = view.fields["name"] { repr = "<client \(name)>" } else { repr = "<client>" }
-    }
-
-    func attribute(named name: String) -> Value? {
-        if let value = converted.withLock({ $0[name] }) { return value }
-        let value: Value
-        switch name {
-        case "props": value = JSON.object(view.properties).value
-        case "ages": value = JSON.object(view.ages.mapValues(JSON.float)).value
-        case "age":
-            let ages = view.ages
-            value = .hostFunction("age") { positional, keyword in
-                guard positional.count == 1, keyword.isEmpty, case .string(let name) = positional[0] else {
-                    throw RuleError(.type, "age() takes one property name (a string)")
-                }
-                return ages[name].map(Value.float) ?? .none
-            }
-        default:
-            guard let json = view.fields[name] ?? view.properties[name] else { return nil }
-            value = json.value
-        }
-        converted.withLock { $0[name] = value }
-        return value
-    }
-
-    var typeName: String { "client" }
 }

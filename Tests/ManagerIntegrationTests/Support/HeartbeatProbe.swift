@@ -4,11 +4,11 @@ import NIOPosix
 import Synchronization
 import VEMProtocol
 
-/// An idle Client on the hub that notes when each of the hub's heartbeats arrives: the largest gap between two
-/// says whether the hub's event loops kept their timers.
+/// An idle Client on the hub (it answers property rounds with nothing) that notes when each frame from the hub
+/// arrives — its heartbeats, sent whenever it has written nothing else for half an interval: the largest gap
+/// between two says whether the hub's event loops kept their timers.
 final class HeartbeatProbe: Sendable {
     private let arrivals = Mutex<[UInt64]>([])
-    private let welcomed = Mutex<CheckedContinuation<Void, any Error>?>(nil)
     private let channel = Mutex<(any Channel)?>(nil)
 
     /// Connects and says hello; returns once welcomed.
@@ -30,7 +30,7 @@ final class HeartbeatProbe: Sendable {
     /// Forgets the heartbeats seen so far (a measurement starts).
     func reset() { arrivals.withLock { $0 = [DispatchTime.now().uptimeNanoseconds] } }
 
-    /// The largest gap, in seconds, between the start of the measurement, the heartbeats since, and now.
+    /// The largest gap, in seconds, between the start of the measurement, the frames since, and now.
     func largestGap() -> Double {
         let times = arrivals.withLock { $0 } + [DispatchTime.now().uptimeNanoseconds]
         return zip(times, times.dropFirst()).map { Double($1 - $0) / 1e9 }.max() ?? 0
@@ -73,10 +73,12 @@ final class HeartbeatProbe: Sendable {
             var buffer = Self.unwrapInboundIn(data)
             decoder.append(buffer.readBytes(length: buffer.readableBytes) ?? [])
             while let message = try? decoder.next() {
+                probe.heard()  // a heartbeat, or anything else the hub wrote instead of one
                 switch message {
                 case .welcome: settle(nil)
                 case .reject: settle(ProbeError())
-                case .heartbeat: probe.heard()
+                case .getProperty(let request):  // answers every round at once, with nothing
+                    send(.property(PropertyReport(requestID: request.requestID, readings: [])), context)
                 default: break
                 }
             }
