@@ -8,8 +8,8 @@ import VEMProtocol
 
 /// The probes of the security review (issue 17), replayed against a real `vem manager` over TCP: every one is
 /// refused. Each probe that fails a login comes from its own 127.x address, since failed logins back off per
-/// address.
-@Suite struct TrustProbeTests {
+/// address. Serialized: one Manager at a time, so the probes do not load the machine under other suites' timing.
+@Suite(.serialized) struct TrustProbeTests {
     struct Site {
         var dir: URL
         var manager: Daemon
