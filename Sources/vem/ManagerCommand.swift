@@ -67,7 +67,7 @@ struct ManagerCommand: AsyncParsableCommand {
         }
         let http = settings.httpListen ?? HostPort(host: OperatorHTTP.defaultHost, port: OperatorHTTP.defaultPort)
         let exposure = ManagerCredentials.exposure(settings, admission: admission, http: http)
-        for warning in exposure.warnings { logger.warning("\(warning)") }
+        for warning in exposure.warnings + ManagerCredentials.looseTokenFiles(settings) { logger.warning("\(warning)") }
         if !exposure.errors.isEmpty {
             for error in exposure.errors { printError("error: \(error)") }
             printError("the manager does not start")

@@ -24,7 +24,11 @@ import VEMProtocol
             let folder = dir.appendingPathComponent("clients/\(role)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try token.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes(
+                [.posixPermissions: 0o600], ofItemAtPath: folder.appendingPathComponent(name).path)
         }
+        // The shared token readable by all: the Manager warns.
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: dir.path + "/token")
         try """
         [manager]
         listen = 127.0.0.1:0
@@ -131,6 +135,8 @@ import VEMProtocol
         #expect(!log.contains("\u{1B}"))
         #expect(!log.contains("no_verify") && !log.contains("client joined forged"))
         #expect(log.contains("client refused"))
+        #expect(log.contains("token file \(site.dir.path)/token is readable by others (mode 644)"), "\(log)")
+        #expect(!log.contains("clients/dom0/host1 is readable"))
 
         // The journal is private.
         let mode = try FileManager.default.attributesOfItem(atPath: site.dir.path + "/journal.sqlite")[.posixPermissions]
