@@ -159,7 +159,7 @@ import VEMProtocol
         let length = UInt32(1 << 20).bigEndian
         withUnsafeBytes(of: length) { prefix = Array($0) }
         big.send(prefix + [UInt8](repeating: 1, count: 1000))
-        let bigEnd = await big.readUntilClosed(seconds: 5)
+        let bigEnd = await big.readUntilClosed(seconds: 20)
         #expect(bigEnd.closed)
         big.close()
 
@@ -168,9 +168,9 @@ import VEMProtocol
         var held: [RawConnection] = []
         defer { for c in held { c.close() } }
         for _ in 0..<66 { held.append(try #require(await RawConnection.open(port: port, from: "127.0.0.31"))) }
-        // Watched for 4 s: the refused ones close at once, before any byte; the others hear a heartbeat at 2.5 s
+        // Watched for 5 s: the refused ones close at once, before any byte; the others hear a heartbeat at 2.5 s
         // and would be closed only at the heartbeat timeout (7.5 s).
-        let closedAtOnce = await RawConnection.closedWithoutBytes(held, seconds: 4)
+        let closedAtOnce = await RawConnection.closedWithoutBytes(held, seconds: 5)
         #expect(closedAtOnce.count == 2)
         let real = try await answer(probeHello("host1", token: "host1-token"), port: port, from: "127.0.0.32")
         #expect(welcomed(real.0))
@@ -192,7 +192,9 @@ import VEMProtocol
         }
         let elapsed = ContinuousClock.now - start
         #expect(slowClosed && httpClosed, "after \(elapsed)")
-        #expect(elapsed >= .seconds(9) && elapsed < .seconds(14), "\(elapsed)")
+        // Not before the deadline; and a deadline reset by each byte would never have fired in the 30 s of this
+        // loop (the slack above 10 s is for a loaded machine).
+        #expect(elapsed >= .seconds(9) && elapsed < .seconds(25), "\(elapsed)")
         slow.close()
         http.close()
         await site.manager.stop(SIGTERM)

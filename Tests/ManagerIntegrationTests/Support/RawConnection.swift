@@ -69,7 +69,7 @@ final class RawConnection: @unchecked Sendable {
     }
 
     /// Reads until the first complete message arrives, the peer closes or `seconds` pass.
-    func firstMessage(seconds: Double = 10) async -> Message? {
+    func firstMessage(seconds: Double = 30) async -> Message? {
         let fd = fd
         return await offPool {
             var decoder = FrameDecoder()
