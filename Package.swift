@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "VEMAgent", dependencies: ["VEMCore"]),
         .target(name: "VEMSlurm", dependencies: ["VEMCore", "VEMBatch", "VEMAgent"]),
         .target(name: "VEMPolicy", dependencies: ["VEMCore"]),
-        .target(name: "VEMPool", dependencies: ["VEMPolicy", "VEMBatch", "VEMConfig"]),
+        .target(name: "VEMPool", dependencies: ["VEMPolicy", "VEMBatch", "VEMConfig", "VEMCore"]),
         .target(name: "VEMReplayAgent", dependencies: ["VEMAgent", "VEMBatch"]),
         .target(
             name: "VEMDemo",
@@ -54,11 +54,20 @@ let package = Package(
         .target(name: "VEMHub", dependencies: ["VEMBus", "VEMProtocol", logging] + nio),
         .systemLibrary(name: "CNats", path: "Sources/CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
         .target(name: "VEMNATS", dependencies: ["VEMBus", "VEMProtocol", "CNats", logging]),
+        // Test scaffolding (the in-memory bus, the nats-server launcher, the test Clients): never in a production
+        // module; linked by the tests and by `vem`'s hidden test-client commands.
+        .target(name: "VEMTestKit", dependencies: ["VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", logging]),
+        // Benchmarks (`vem bench …`): load generators, simulated Clients, the echo baseline, the drivers.
+        .target(
+            name: "VEMBench",
+            dependencies: [
+                "VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", "VEMRules", "VEMCore", "VEMTestKit", logging,
+            ] + nio),
         .target(
             name: "VEMClient",
             dependencies: [
                 "VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", "VEMNATS",
-                "VEMHypervisorPlugins", "VEMLibvirt", logging,
+                "VEMHypervisorPlugins", "VEMLibvirt", "VEMSlurm", "VEMBatch", logging,
             ]),
         .systemLibrary(
             name: "CLibvirt", path: "Sources/CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
@@ -68,8 +77,9 @@ let package = Package(
             name: "VEMManager",
             dependencies: [
                 "VEMCore", "VEMConfig", "VEMRules", "VEMSite", "VEMProtocol", "VEMBus", "VEMBatch", "VEMPolicy",
-                "VEMPool", logging,
+                "VEMPool", "VEMHub", "VEMNATS", logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -80,7 +90,7 @@ let package = Package(
             dependencies: [
                 "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch", "VEMSite", "VEMAgent", "VEMBus",
                 "VEMHub", "VEMNATS", "VEMClient", "VEMManager", "VEMPolicy", "VEMPool", "VEMReplayAgent",
-                "VEMDemo", "VEMSlurm", logging,
+                "VEMDemo", "VEMSlurm", "VEMBench", "VEMTestKit", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio
@@ -101,13 +111,15 @@ let package = Package(
         .testTarget(
             name: "SlurmIntegrationTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent", "VEMTestSupport"]),
         .testTarget(
-            name: "VEMBusTests", dependencies: ["VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", "vem", logging] + nio),
-        .testTarget(name: "NATSTests", dependencies: ["VEMNATS", "VEMBus", "VEMProtocol", "vem", logging]),
+            name: "VEMBusTests",
+            dependencies: ["VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", "VEMTestKit", "VEMBench", "vem", logging] + nio),
+        .testTarget(
+            name: "NATSTests", dependencies: ["VEMNATS", "VEMBus", "VEMProtocol", "VEMTestKit", "vem", logging]),
         .testTarget(
             name: "VEMClientTests",
             dependencies: [
                 "VEMClient", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol", "VEMHypervisorPlugins", "VEMLibvirt",
-                "VEMNATS",
+                "VEMNATS", "VEMTestKit",
             ],
             resources: [.copy("Fixtures")]),
         .testTarget(
@@ -125,11 +137,15 @@ let package = Package(
             name: "VEMManagerTests",
             dependencies: [
                 "VEMManager", "VEMBus", "VEMProtocol", "VEMSite", "VEMConfig", "VEMRules", "VEMCore", "VEMBatch",
-                logging,
+                "VEMTestKit", "VEMClient", "VEMAgent", logging,
             ]
         ),
         .testTarget(
-            name: "ManagerIntegrationTests", dependencies: ["VEMCore", "VEMRules", "VEMManager", "VEMNATS", "vem"]),
+            name: "ManagerIntegrationTests",
+            dependencies: [
+                "VEMCore", "VEMRules", "VEMManager", "VEMNATS", "VEMTestKit", "VEMBench", "VEMHub", "VEMBus", "vem",
+                logging,
+            ] + nio),
         .testTarget(name: "VEMPoolTests", dependencies: ["VEMPool", "VEMPolicy", "VEMBatch", "VEMConfig"]),
         .testTarget(name: "VEMReplayAgentTests", dependencies: ["VEMReplayAgent", "VEMAgent", "VEMBatch"]),
         .testTarget(

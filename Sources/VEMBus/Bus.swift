@@ -2,7 +2,7 @@ import VEMProtocol
 
 /// The Manager's side of the bus: membership, regular messages to one Client, a group or all, the reliable
 /// command stream, and property rounds. Implemented by the embedded hub (`VEMHub.HubServer`), the in-memory bus
-/// (``InMemoryBus``) and, later, NATS; which one runs is configuration, not code.
+/// (`VEMTestKit.InMemoryBus`) and, later, NATS; which one runs is configuration, not code.
 ///
 /// Every method is safe to call from any task or thread.
 public protocol ManagerBus: Sendable {

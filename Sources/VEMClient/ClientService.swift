@@ -72,18 +72,19 @@ public actor ClientService {
     ///   - clock: The Client's clock.
     ///   - options: Tuning.
     ///   - logger: For connection changes, reloads and dropped pushes.
-    ///   - busFactory: Makes the bus (``ClientTransport/make`` in production, an in-memory bus in tests).
+    ///   - busFactory: Makes the bus (default: the one the settings name, ``ClientTransport/make``; an in-memory
+    ///     bus in tests).
     /// - Throws: ``ClientError`` `.setup` when the Reader or Runner cannot be built.
     public init(
         configuration: ClientConfiguration, loader: ClientConfigurationLoader, identity: ClientIdentity,
         token: String, clock: any ClientClock = SystemClientClock(), options: Configuration = Configuration(),
-        logger: Logger = Logger(label: "vem.agent"), busFactory: @escaping BusFactory
+        logger: Logger = Logger(label: "vem.agent"), busFactory: BusFactory? = nil
     ) throws(ClientError) {
         self.identity = identity
         self.loader = loader
         self.clock = clock
         self.options = options
-        self.busFactory = busFactory
+        self.busFactory = busFactory ?? ClientTransport.factory(logger: logger)
         self.token = token
         self.logger = logger
         var registry = PluginRegistry.builtin(root: options.root)

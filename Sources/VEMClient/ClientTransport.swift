@@ -51,6 +51,16 @@ public enum ClientTransport {
         }
     }
 
+    /// ``make(identity:token:settings:handlers:logger:readFile:)`` as a ``ClientService/BusFactory``.
+    public static func factory(logger: Logger) -> ClientService.BusFactory {
+        @Sendable func factory(
+            identity: ClientIdentity, token: String, settings: ClientSettings, handlers: ClientHandlers
+        ) throws(ClientError) -> any ClientBus {
+            try make(identity: identity, token: token, settings: settings, handlers: handlers, logger: logger)
+        }
+        return factory
+    }
+
     /// The token from `token`, or read from `token_file` (surrounding white space dropped); empty when neither is set.
     /// - Parameter readFile: Reads a file (injected in tests).
     /// - Throws: ``ClientError`` `.token` when the file cannot be read or holds no token.

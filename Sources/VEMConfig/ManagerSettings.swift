@@ -72,6 +72,14 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
     /// Seconds between two periodic `policy.rebalance()` of the default `vem.rebalance` trigger (which also
     /// runs whenever properties arrive). Default: 60.
     public var rebalanceInterval: Int
+    /// Seconds a pool operation (a `vm.*` or batch command) may go without an outcome before it counts as
+    /// failed (a live migration gets six times as long). Default: 300.
+    public var operationTimeout: Int
+    /// Seconds a created VM may wait for its Client to join before it is destroyed. Default: 600.
+    public var bootTimeout: Int
+    /// Seconds between two `vm.list` of a Dom0 Client (besides the one after each of its joins), by which the
+    /// inventory is reconciled with the host's domains. Default: 60.
+    public var hostListInterval: Int
     /// Where the `[manager]` section is, when there was one.
     public var location: SourceLocation?
 
@@ -83,7 +91,8 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         "bus", "listen", "token_file", "client_tokens", "insecure", "heartbeat_interval", "http_listen", "journal", "journal_retention",
         "max_booting",
         "max_booting_per_host", "placement", "step_budget", "starvation_grace", "idle_timeout", "min_lifetime",
-        "migration", "migration_uri", "default_triggers", "poll_interval", "rebalance_interval",
+        "migration", "migration_uri", "default_triggers", "poll_interval", "rebalance_interval", "operation_timeout",
+        "boot_timeout", "host_list_interval",
     ] + NATSSettings.managerKeys
 
     /// The default settings.
@@ -110,6 +119,9 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         defaultTriggers = true
         pollInterval = 30
         rebalanceInterval = 60
+        operationTimeout = 300
+        bootTimeout = 600
+        hostListInterval = 60
         location = nil
     }
 }
@@ -156,6 +168,9 @@ extension ManagerSettings {
         m.defaultTriggers = d.boolean("default_triggers") ?? m.defaultTriggers
         m.pollInterval = d.seconds("poll_interval", in: 1...86_400) ?? m.pollInterval
         m.rebalanceInterval = d.seconds("rebalance_interval", in: 1...86_400) ?? m.rebalanceInterval
+        m.operationTimeout = d.seconds("operation_timeout", in: 1...(7 * 86_400)) ?? m.operationTimeout
+        m.bootTimeout = d.seconds("boot_timeout", in: 1...(7 * 86_400)) ?? m.bootTimeout
+        m.hostListInterval = d.seconds("host_list_interval", in: 1...86_400) ?? m.hostListInterval
         d.finish()
         log.append(d.log)
         return d.log.hasErrors ? nil : m

@@ -52,6 +52,9 @@ public struct InProcessSite: Sendable {
         public var bootDelay: Duration
         /// The Clients' heartbeat interval.
         public var heartbeat: Duration
+        /// The Manager's time-outs and host lists, in the site's seconds (default: time-outs off, a host listed
+        /// every hour; see ``demoHealing``).
+        public var healing: Manager.Healing = demoHealing
 
         /// Creates a configuration.
         public init(
@@ -81,8 +84,8 @@ public struct InProcessSite: Sendable {
     public let hosts: StandInHosts
     /// The libvirt `test:///` hosts, when the site runs on them.
     public let libvirt: LibvirtTestHosts?
-    /// The hub.
-    public let hub: HubServer
+    /// The Manager's bus (the hub).
+    public let hub: any ManagerBus
     /// The hub's port on 127.0.0.1.
     public let port: Int
 }
@@ -110,15 +113,20 @@ public func withInProcessSite<T: Sendable>(
         return l
     }()
     let token = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
-    let journal = try Journal(path: nil)
-    var engine = ManagerEngine.Configuration(
-        admission: Admission(sharedToken: token), heartbeatInterval: configuration.heartbeat)
-    engine.resultObserver = journal.resultObserver(clock: clock)
-    // Every Client of the demo (hosts, batch, one per guest) connects from loopback.
-    let hub = HubServer(
-        configuration: HubConfiguration(host: "127.0.0.1", port: 0, engine: engine, maximumConnectionsPerAddress: 4_096),
-        logger: logger)
-    let port = try await hub.start()
+    var options = ManagerService.Options()
+    (options.token, options.clock) = (token, clock)
+    options.transport = { engine throws(ManagerError) in
+        ManagerBusEndpoint.hub(
+            HubConfiguration(
+                host: "127.0.0.1", port: 0, engine: engine,
+                // Every Client of the demo (hosts, batch, one per guest) connects from loopback.
+                maximumConnectionsPerAddress: 4_096), logger: logger)
+    }
+    options.logger = {
+        var l = Logger(label: "vem.manager")
+        l.logLevel = .critical
+        return l
+    }()
     let replay = LiveReplay(batch: batch, simulatedNow: { Int(clock.now()) })
     let (guestEvents, guests) = AsyncStream<GuestEvent>.makeStream()
     let hosts = StandInHosts(
@@ -139,16 +147,11 @@ public func withInProcessSite<T: Sendable>(
         groups: configuration.groups, policy: configuration.policy, pollInterval: configuration.pollInterval,
         rebalanceInterval: configuration.rebalanceInterval,
         migrationURI: libvirt?.uriTemplate ?? StandInHosts.uri(of: "{host}"))
-    let hubEngine = hub.engine
-    let manager = Manager(
-        site: try demoSite.load(), bus: hub, journal: journal, clock: clock, busDescription: { "hub 127.0.0.1:\(port)" },
-        restore: { stream throws(BusError) in try hubEngine.restore(stream) },
-        acknowledgements: { hubEngine.acknowledgedThrough($0) },
-        logger: {
-            var l = Logger(label: "vem.manager")
-            l.logLevel = .critical
-            return l
-        }())
+    var loaded = try demoSite.load()
+    loaded.configuration.manager?.heartbeatInterval = configuration.heartbeat
+    options.healing = configuration.healing
+    let service = try await ManagerService.start(site: loaded, options: options)
+    let (manager, hub, port) = (service.manager, service.endpoint.bus, service.hubPort)
     let site = InProcessSite(
         manager: manager, configurationText: demoSite.ini, replay: replay, hosts: hosts, libvirt: libvirt, hub: hub,
         port: port)
@@ -188,11 +191,7 @@ public func withInProcessSite<T: Sendable>(
             configuration: ClientConfiguration(settings: settings, properties: definitions), loader: ClientConfigurationLoader(paths: []),
             identity: identity, token: token,
             clock: properties.isEmpty ? SystemClientClock() : SiteClientClock(clock: clock), options: options,
-            logger: logger,
-            busFactory: { identity, token, settings, handlers throws(ClientError) in
-                try ClientTransport.make(
-                    identity: identity, token: token, settings: settings, handlers: handlers, logger: logger)
-            })
+            logger: logger)
     }
 
     var infrastructure: [ClientService] = []
@@ -251,14 +250,14 @@ public func withInProcessSite<T: Sendable>(
         } catch {
             guests.finish()
             for c in infra { c.stop(reason: "demo over") }
-            await hub.shutdown()
+            await service.endpoint.shutdown()
             await libvirt?.close()
             group.cancelAll()
             throw error
         }
         guests.finish()
         for c in infra { c.stop(reason: "demo over") }
-        await hub.shutdown()
+        await service.endpoint.shutdown()
         await libvirt?.close()
         group.cancelAll()
         return result
@@ -275,3 +274,12 @@ public struct InProcessSiteError: Error, Sendable, CustomStringConvertible {
     /// An error that says `message`.
     public init(message: String) { self.message = message }
 }
+
+/// The demo's healing, in trace seconds (``InProcessSite/Configuration/healing``'s default): time-outs are off (a week), since its Manager falls behind the
+/// compressed clock for hours of trace time in the fast-forward and its hosts never fail; the pool's timer ticks
+/// every minute and lists each host every hour.
+public let demoHealing = Manager.Healing(
+    reconciler: Reconciler.Configuration(
+        operationTimeout: 7 * 86_400, migrationTimeout: 7 * 86_400, bootTimeout: 7 * 86_400,
+        strayNodeGrace: 7 * 86_400),
+    timerInterval: 60, listInterval: 3_600)

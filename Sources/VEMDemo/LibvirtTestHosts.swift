@@ -58,6 +58,7 @@ public final class LibvirtTestHosts: Sendable {
             GuestStarting(inner: VMCreateCommand(host: h), host: host, guests: guests),
             GuestStarting(inner: VMDestroyCommand(host: h), host: host, guests: guests),
             VMMigrateCommand(host: h),
+            VMListCommand(host: h),
         ]
     }
 

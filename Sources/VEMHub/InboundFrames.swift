@@ -8,21 +8,22 @@ import VEMProtocol
 /// Used directly by the connection handlers instead of a `ByteToMessageHandler`, which saves boxing every
 /// message into `NIOAny` and a pipeline hop per message. Only the bytes of one incomplete frame are kept between
 /// reads; an oversized length prefix fails as soon as its 4 bytes are in.
-struct InboundFrames {
+public struct InboundFrames {
     /// The largest frame body accepted (raised once a connection is admitted).
-    var maximumFrameSize: Int
+    public var maximumFrameSize: Int
     private var partial: ByteBuffer?
 
-    init(maximumFrameSize: Int) {
+    /// A splitter that refuses frames larger than `maximumFrameSize`.
+    public init(maximumFrameSize: Int) {
         self.maximumFrameSize = maximumFrameSize
     }
 
     /// Bytes of an incomplete frame held for the next read.
-    var leftoverBytes: Int { partial?.readableBytes ?? 0 }
+    public var leftoverBytes: Int { partial?.readableBytes ?? 0 }
 
     /// Decodes every complete frame of what has arrived, appending the messages to `messages`.
     /// - Throws: The first ``VEMProtocol/ProtocolError``; the connection must then be closed.
-    mutating func feed(_ buffer: ByteBuffer, into messages: inout [Message]) throws(ProtocolError) {
+    public mutating func feed(_ buffer: ByteBuffer, into messages: inout [Message]) throws(ProtocolError) {
         var bytes: ByteBuffer
         if var pending = partial {
             partial = nil
@@ -39,7 +40,7 @@ struct InboundFrames {
 
     /// The stream ended.
     /// - Throws: ``VEMProtocol/ProtocolError/Code/truncatedFrame`` if an incomplete frame is left over.
-    func finish() throws(ProtocolError) {
+    public func finish() throws(ProtocolError) {
         let left = leftoverBytes
         if left > 0 { throw ProtocolError(.truncatedFrame, "stream closed inside a frame (\(left) bytes left over)") }
     }

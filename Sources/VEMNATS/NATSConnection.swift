@@ -317,8 +317,9 @@ extension Duration {
     }
 }
 
-/// Runs blocking work on a dispatch queue and awaits it, keeping Swift's cooperative threads free.
-func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+/// Runs blocking work on a dispatch queue and awaits it, keeping Swift's cooperative threads free (also used by
+/// VEMTestKit's nats-server launcher).
+public func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
     await withCheckedContinuation { continuation in
         DispatchQueue.global().async { continuation.resume(returning: work()) }
     }

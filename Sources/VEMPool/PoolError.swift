@@ -20,6 +20,8 @@ public struct PoolError: Error, Sendable, CustomStringConvertible {
         public static let planner = Code(rawValue: "planner")
         /// A VM record cannot be adopted (duplicate id, unknown group).
         public static let invalidVM = Code(rawValue: "invalid_vm")
+        /// An option of a simulation that cannot be read (a window, a duration).
+        public static let invalidInput = Code(rawValue: "invalid_input")
     }
 
     /// What kind of failure this is.

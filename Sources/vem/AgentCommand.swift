@@ -42,20 +42,15 @@ struct Agent: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapLogging(Logger.Level(rawValue: logLevel) ?? .info)
         let service: ClientService
         do {
-            service = try makeService()
+            service = try ClientService.assemble(paths: config, root: root, warn: printError)
         } catch {
             printError(error.message)
             throw ExitCode.failure
         }
-        installSignalHandlers(service)
+        service.stopOnTerminationSignals(warn: printError)
         do {
             try await service.run()
         } catch {
@@ -63,67 +58,4 @@ struct Agent: AsyncParsableCommand {
             throw ExitCode.failure
         }
     }
-
-    private func makeService() throws(ClientError) -> ClientService {
-        let loader = ClientConfigurationLoader(paths: config)
-        let loaded = try loader.load()
-        for warning in loaded.warnings { printError(warning) }
-        let settings = loaded.configuration.settings
-        let token = try ClientTransport.token(settings) { path in
-            FileManager.default.contents(atPath: path).map { [UInt8]($0) }
-        }
-        let identity = try ClientIdentityResolver(root: root).resolve(
-            settings, version: ClientService.version, incarnation: ClientIdentityResolver.newIncarnation())
-        var options = ClientService.Configuration()
-        options.root = root
-        let slurm = try AgentBatch.slurmPlugins(loaded.configuration)
-        options.extraProperties = slurm.properties
-        options.extraCommands = slurm.commands
-        if let built = try ClientHypervisor.make(loaded.configuration) {
-            for warning in built.warnings { printError(warning) }
-            options.hypervisor = built.host
-        }
-        return try ClientService(
-            configuration: loaded.configuration, loader: loader, identity: identity, token: token, options: options,
-            busFactory: { identity, token, settings, handlers throws(ClientError) in
-                try ClientTransport.make(identity: identity, token: token, settings: settings, handlers: handlers)
-            })
-    }
-
-    /// SIGTERM and SIGINT stop the service. The handler only writes the signal's number to a pipe (async-signal
-    /// safe, whichever thread the kernel picks); a dedicated thread reads it and asks the service to stop.
-    /// (A `DispatchSource` signal source loses signals on Linux when they land on a thread that does not block them.)
-    private func installSignalHandlers(_ service: ClientService) {
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else {
-            printError("warning: cannot install signal handlers; SIGTERM will kill the agent without a bye")
-            return
-        }
-        signalPipe = fds[1]
-        for number in [SIGTERM, SIGINT] {
-            _ = signal(number) { number in
-                var byte = UInt8(truncatingIfNeeded: number)
-                _ = write(signalPipe, &byte, 1)
-            }
-        }
-        let reader = fds[0]
-        let thread = Thread {
-            var byte: UInt8 = 0
-            while true {
-                let n = read(reader, &byte, 1)
-                if n == 1 {
-                    service.stop(reason: Int32(byte) == SIGTERM ? "SIGTERM" : "SIGINT")
-                } else if n < 0, errno == EINTR {
-                    continue
-                } else {
-                    return
-                }
-            }
-        }
-        thread.name = "vem-signals"
-        thread.start()
-    }
 }
-
-/// The write end of the signal pipe (set once, before the handlers are installed).
-nonisolated(unsafe) private var signalPipe: Int32 = -1

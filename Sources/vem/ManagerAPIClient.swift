@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VEMCore
 import VEMManager
 
 #if canImport(FoundationNetworking)

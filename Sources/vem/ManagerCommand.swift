@@ -1,11 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ServiceLifecycle
-import VEMBus
 import VEMConfig
 import VEMCore
-import VEMHub
 import VEMManager
 import VEMSite
 
@@ -49,84 +46,19 @@ struct ManagerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "vem.manager")
-        let site = try loadSite()
-        let settings = site.configuration.manager ?? ManagerSettings()
-        let admission: Admission
+        bootstrapLogging(Logger.Level(rawValue: logLevel) ?? .info)
+        var options = ManagerService.Options()
+        (options.journalPath, options.inboundRate, options.inboundBurst) = (journal, inboundRate, inboundBurst)
+        options.operatorAPI = true
+        if let portFile { options.onListening = { hub, http in writePortFile(portFile, hub: hub, http: http) } }
+        let service: ManagerService
         do {
-            admission = try ManagerCredentials.admission(settings)
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
-        }
-        let http = settings.httpListen ?? HostPort(host: OperatorHTTP.defaultHost, port: OperatorHTTP.defaultPort)
-        let exposure = ManagerCredentials.exposure(settings, admission: admission, http: http)
-        for warning in exposure.warnings + ManagerCredentials.looseTokenFiles(settings) { logger.warning("\(warning)") }
-        if !exposure.errors.isEmpty {
-            for error in exposure.errors { printError("error: \(error)") }
-            printError("the manager does not start")
-            throw ExitCode.failure
-        }
-        if !admission.authenticates { logger.warning("no token_file: any Client may join (loopback only)") }
-        let journalPath = journal ?? settings.journal
-        if journalPath == nil { logger.warning("no journal file: commands are kept in memory only") }
-        let journal: Journal
-        do {
-            journal = try Journal(path: journalPath)
-        } catch {
+            service = try await ManagerService.start(site: try loadSite(), options: options)
+        } catch let error as ManagerError {
             printError("error: \(error.message)")
             throw ExitCode.failure
         }
-        var engineConfiguration = ManagerEngine.Configuration(
-            admission: admission, heartbeatInterval: settings.heartbeatInterval)
-        engineConfiguration.resultObserver = journal.resultObserver(clock: SystemClock())
-        let bus: ManagerBusEndpoint
-        do {
-            bus = try ManagerBusEndpoint.make(
-                settings, engine: engineConfiguration, inboundRate: inboundRate, inboundBurst: inboundBurst)
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
-        }
-        let engine = bus.engine
-        let manager = Manager(
-            site: site, bus: bus.bus, journal: journal, busDescription: bus.description,
-            restore: { stream throws(BusError) in try engine.restore(stream) },
-            acknowledgements: { engine.acknowledgedThrough($0) }, logger: logger)
-        let recovery = try await manager.recover()
-        logger.info(
-            "journal recovered",
-            metadata: [
-                "journal": "\(journal.path)", "clients": "\(recovery.clients)", "resumed": "\(recovery.resumed)",
-                "unknown": "\(recovery.markedUnknown)",
-            ])
-        let hubPort: Int
-        do {
-            hubPort = try await bus.start()
-        } catch {
-            printError("error: the bus does not start: \(error)")
-            throw ExitCode.failure
-        }
-        let portFile = portFile
-        let httpService = OperatorHTTP.service(
-            api: OperatorAPI(manager: manager, recovery: recovery), host: http.host, port: http.port,
-            logger: Logger(label: "vem.http"),
-            onBound: { port in
-                logger.info("operator API listening", metadata: ["address": "\(http.host):\(port)", "hub_port": "\(hubPort)"])
-                if let portFile { writePortFile(portFile, hub: hubPort, http: port) }
-            })
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: bus.service)] + manager.services.map { .init(service: $0) }
-                    + [.init(service: httpService)],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await service.run(gracefulShutdownSignals: [.sigterm, .sigint])
     }
 
     private func loadSite() throws -> Site {

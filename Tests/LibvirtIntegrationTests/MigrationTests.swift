@@ -60,7 +60,7 @@ extension QEMUGuestTests {
 
                     let created = await runner1.execute(
                         CommandRequest(
-                            sequence: 1, name: "vm.create", arguments: ["group=atlas", "vm=atlas-m1"],
+                            sequence: 1, name: "vm.create", options: ["group": "atlas", "vm": "atlas-m1"],
                             timeout: .seconds(120)))
                     #expect(created.status == .ok, "\(created.error ?? "")")
                     print("migration: guest defined and started after \(seconds(since: started))")
@@ -73,7 +73,7 @@ extension QEMUGuestTests {
                     let migrated = await runner1.execute(
                         CommandRequest(
                             sequence: 2, name: "vm.migrate",
-                            arguments: ["vm=atlas-m1", "to=\(daemons[1].uri)", "migrate_uri=tcp://127.0.0.1"],
+                            options: ["vm": "atlas-m1", "to": "\(daemons[1].uri)", "migrate_uri": "tcp://127.0.0.1"],
                             timeout: .seconds(120)))
                     #expect(migrated.status == .ok, "\(migrated.error ?? "")")
                     if migrated.status != .ok {
@@ -93,7 +93,7 @@ extension QEMUGuestTests {
                     #expect(vm["command"] == .string("1"))
                     #expect(vm["persistent"] == .bool(true))
                     let onSource = try names(
-                        await runner1.execute(CommandRequest(sequence: 3, name: "vm.list", arguments: ["all=yes"])))
+                        await runner1.execute(CommandRequest(sequence: 3, name: "vm.list", options: ["all": true])))
                     #expect(onSource.isEmpty, "the source still has \(onSource.keys.sorted())")
 
                     // The same guest keeps running: its tick counter goes on from where it was (no second boot).
@@ -109,11 +109,11 @@ extension QEMUGuestTests {
 
                     let destroyed = await runner2.execute(
                         CommandRequest(
-                            sequence: 2, name: "vm.destroy", arguments: ["vm=atlas-m1"], timeout: .seconds(60)))
+                            sequence: 2, name: "vm.destroy", options: ["vm": "atlas-m1"], timeout: .seconds(60)))
                     #expect(destroyed.status == .ok, "\(destroyed.error ?? "")")
                     #expect(destroyed.output.contains("\"shutdown\":\"graceful\""), "\(destroyed.output)")
                     let left = try names(
-                        await runner2.execute(CommandRequest(sequence: 3, name: "vm.list", arguments: ["all=yes"])))
+                        await runner2.execute(CommandRequest(sequence: 3, name: "vm.list", options: ["all": true])))
                     #expect(left.isEmpty)
                     await events.stop()
                     await source.close()

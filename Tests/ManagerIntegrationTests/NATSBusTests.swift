@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VEMManager
 import VEMNATS
+import VEMTestKit
 
 /// `bus = nats` end to end: a real nats-server with the accounts `vem nats-config` writes, `vem manager` and
 /// `vem agent` as processes, each logging in as its own NATS user with its password file.

@@ -4,6 +4,7 @@ import Synchronization
 import VEMBus
 import VEMNATS
 import VEMProtocol
+import VEMTestKit
 
 /// A scratch directory per test.
 struct Scratch {

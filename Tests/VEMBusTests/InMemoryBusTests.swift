@@ -3,6 +3,7 @@ import Testing
 import VEMProtocol
 
 @testable import VEMBus
+@testable import VEMTestKit
 
 /// The in-memory bus's fault hooks.
 @Suite("In-memory bus")

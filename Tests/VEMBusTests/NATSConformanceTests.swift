@@ -5,6 +5,7 @@ import Testing
 import VEMBus
 import VEMNATS
 import VEMProtocol
+import VEMTestKit
 
 #if canImport(Glibc)
     import Glibc

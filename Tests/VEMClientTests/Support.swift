@@ -8,6 +8,7 @@ import VEMConfig
 import VEMProtocol
 
 @testable import VEMClient
+import VEMTestKit
 
 /// The fixture trees (`host`, `domu-cmdline`, …).
 func fixture(_ name: String) throws -> URL {

@@ -2,6 +2,7 @@ import Testing
 import VEMBus
 import VEMManager
 import VEMProtocol
+import VEMTestKit
 
 /// A Manager restarted on its journal takes back its Clients' command streams.
 @Suite struct RecoveryTests {

@@ -3,6 +3,7 @@ import Logging
 import Synchronization
 import VEMBus
 import VEMProtocol
+import VEMTestKit
 
 /// The conformance harness for ``InMemoryBus``.
 final class InMemoryHarness: BusHarness {

@@ -1,6 +1,7 @@
 import Synchronization
 import VEMBus
 import VEMProtocol
+import VEMTestKit
 
 /// A fake Client on the in-memory bus: it answers `get_property` from a mutable table and records the requests
 /// and the commands it executes.

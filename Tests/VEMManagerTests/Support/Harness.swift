@@ -7,6 +7,7 @@ import VEMCore
 import VEMManager
 import VEMProtocol
 import VEMSite
+import VEMTestKit
 
 /// The repository's `examples/` directory.
 let examplesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -27,9 +28,12 @@ func paperConfiguration() throws -> String {
     try String(contentsOf: examplesDirectory.appendingPathComponent("paper.ini"), encoding: .utf8)
 }
 
-/// Polls `condition` until it holds or `seconds` of real time pass (then records an issue).
+/// Polls `condition` until it holds or `seconds` of real time pass (then records an issue). The limit is a hang
+/// guard, not a bound on the code under test: what the tests wait for are events (a journal row, a state change,
+/// a pass of TriggerWatch), and the Manager's own deadlines run on the test's manual clock. It is generous, since
+/// a loaded 2-core machine can take seconds to work through a flood in a debug build.
 func waitUntil(
-    _ what: String, seconds: Double = 10, sourceLocation: Testing.SourceLocation = #_sourceLocation,
+    _ what: String, seconds: Double = 60, sourceLocation: Testing.SourceLocation = #_sourceLocation,
     _ condition: () async throws -> Bool
 ) async rethrows {
     let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
@@ -55,17 +59,15 @@ struct Harness {
         _ body: (Harness) async throws -> Void
     ) async throws {
         let journal = try journal ?? Journal(path: nil)
-        var configuration = ManagerEngine.Configuration()
-        configuration.resultObserver = journal.resultObserver(clock: clock)
-        let bus = InMemoryBus(configuration: configuration, faults: faults)
-        let engine = bus.engine
-        var logger = Logger(label: "vem.manager.test")
-        logger.logLevel = .critical
-        let manager = Manager(
-            site: site, bus: bus, journal: journal, clock: clock, busDescription: { "memory" },
-            restore: { stream throws(BusError) in try engine.restore(stream) },
-            acknowledgements: { engine.acknowledgedThrough($0) }, logger: logger)
-        let recovery = try await manager.recover()
+        var options = ManagerService.Options()
+        (options.journal, options.clock) = (journal, clock)
+        options.logger.logLevel = .critical
+        options.transport = { engine throws(ManagerError) in
+            ManagerBusEndpoint(bus: InMemoryBus(configuration: engine, faults: faults), description: "memory")
+        }
+        let service = try await ManagerService.start(site: site, options: options)
+        guard let bus = service.endpoint.bus as? InMemoryBus else { throw ManagerError(.bus, "not the in-memory bus") }
+        let (manager, recovery) = (service.manager, service.recovery)
         let harness = Harness(bus: bus, clock: clock, manager: manager, journal: journal, recovery: recovery)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for service in manager.services { group.addTask { try await service.run() } }

@@ -1,0 +1,78 @@
+import Foundation
+import VEMCore
+import VEMRules
+
+/// `vem bench rules`: time per evaluation of typical trigger expressions over large synthetic snapshots.
+/// Build with `swift build -c release` first; debug builds are many times slower.
+public struct RulesBench: Sendable {
+    /// Evaluations per expression and snapshot size.
+    public var iterations = 50
+    /// Snapshot sizes (numbers of clients).
+    public var clients = [1_000, 10_000, 100_000]
+
+    /// The expressions timed.
+    public static let expressions = [
+        "len([c for c in manager.clients if c.ram_free < 1000]) > 10",
+        "sum(c.load for c in manager.clients) / max(1, len(manager.clients))",
+        "max(manager.clients, key=lambda c: c.ram_free).name",
+    ]
+
+    /// A bench of `iterations` evaluations per expression on snapshots of `clients` clients.
+    public init(iterations: Int = 50, clients: [Int] = [1_000, 10_000, 100_000]) {
+        self.iterations = iterations
+        self.clients = clients
+    }
+
+    /// A deterministic snapshot: `count` clients with `ram_free` and `load` properties.
+    public static func snapshot(clients count: Int) -> Snapshot {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        let clients = (0..<count).map { i in
+            SnapshotObject(typeName: "client", attributes: [
+                "name": .string("c\(i)"), "role": .string("domU"), "host": .string("h\(i / 32)"), "group": .none,
+                "ram_free": .int(Int64(next() % 64_000)), "load": .float(Double(next() % 800) / 100),
+            ])
+        }
+        return Snapshot(clients: clients)
+    }
+
+    /// Runs the bench and renders its figures: a table, or (`json`) a JSON array of rows.
+    /// - Throws: When an expression does not compile or evaluate.
+    public func run(json: Bool) throws -> String {
+        // The limits are the default ones except the step budget: 100,000 clients need more than 100,000 steps.
+        var limits = Limits()
+        limits.maxSteps = 100_000_000
+        let clock = ContinuousClock()
+        var rows: [[String: Any]] = []
+        var lines = ["clients   median ms    p99 ms  result              expression"]
+        for count in clients {
+            let snap = Self.snapshot(clients: count)
+            let globals = snap.evalGlobals(recorder: CallRecorder())
+            for text in Self.expressions {
+                let program = try CompiledProgram(
+                    compiling: SourceText(standalone: text), knownGlobals: Snapshot.evalGlobalNames)
+                var times: [Double] = []
+                var result = Value.none
+                for _ in 0..<iterations {
+                    let start = clock.now
+                    result = try program.evaluate(globals: globals, limits: limits)
+                    times.append((clock.now - start).milliseconds)
+                }
+                let median = times.sorted()[times.count / 2]
+                let p99 = percentile(times, 0.99)
+                rows.append([
+                    "clients": count, "expression": text, "median_ms": median, "p99_ms": p99,
+                    "iterations": iterations, "result": result.jsonObject,
+                ])
+                let r = result.repr.padding(toLength: 18, withPad: " ", startingAt: 0)
+                lines.append(String(format: "%7d %11.3f %9.3f  ", count, median, p99) + r + "  " + text)
+            }
+        }
+        guard json else { return lines.joined(separator: "\n") }
+        let data = try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+}
