@@ -194,8 +194,8 @@ public final class ManagerEngine: Sendable {
             if let previous, previous.identity.incarnation != identity.incarnation { return .none }
             // The same incarnation again while its connection is live: a reconnect the Manager has not yet seen
             // the end of, or someone replaying a victim's hello. Only the address it is connected from may take
-            // the session over.
-            if let previous, previous.link.peerAddress != link.peerAddress { return .none }
+            // the session over (when the transport knows both addresses; a refused Client retries).
+            if let old = previous?.link.peerAddress, let new = link.peerAddress, old != new { return .none }
             state.identity = identity
             state.session = session
             if previous != nil { _ = state.stream.onDisconnected() }

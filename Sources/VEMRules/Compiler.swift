@@ -346,9 +346,13 @@ struct Compiler {
                     throw RuleError(.type, "unhashable type: '\(k.typeName)'", at: keyLoc.0, length: keyLoc.1)
                 }
                 acc.dict.set(k, try valueCode(env))
+                try env.account(2 * MemoryLayout<Value>.stride)
             }
         } else {
-            step = { env, acc in acc.list.append(try valueCode(env)) }
+            step = { env, acc in
+                acc.list.append(try valueCode(env))
+                try env.account(MemoryLayout<Value>.stride)
+            }
         }
         for clause in compiled.reversed() {
             let next = step

@@ -11,6 +11,8 @@ final class Env {
     var locals: [Value]
     /// Steps taken so far.
     var steps = 0
+    /// Bytes built so far (see ``Limits/maxBuiltBytes``).
+    var built = 0
     let maxSteps: Int
     let limits: Limits
     /// The trigger (or other caller) named in limit errors.
@@ -47,6 +49,7 @@ final class Env {
             throw RuleError(.limit, "collection of \(n) elements exceeds the limit of \(limits.maxCollectionLength)\(inTrigger)")
         }
         try charge(n / 64)
+        try account(n.multipliedReportingOverflow(by: MemoryLayout<Value>.stride).partialValue)
     }
 
     /// Checks the length of a string about to be built, and charges for it.
@@ -55,6 +58,18 @@ final class Env {
             throw RuleError(.limit, "string of \(n) characters exceeds the limit of \(limits.maxStringLength)\(inTrigger)")
         }
         try charge(n / 1024)
+        try account(n)
+    }
+
+    /// Counts `bytes` built; throws when the evaluation's memory ceiling is passed.
+    @inline(__always)
+    func account(_ bytes: Int) throws {
+        built &+= max(0, bytes)
+        if built > limits.maxBuiltBytes || built < 0 {
+            throw RuleError(
+                .limit,
+                "the evaluation built more than \(limits.maxBuiltBytes >> 20) MiB\(inTrigger) (too large a computation)")
+        }
     }
 
     /// The elements of an iterable: lists, tuples, and dicts (their keys).
@@ -80,6 +95,7 @@ final class Env {
             throw e
         }
         try charge(w.out.utf8.count / 1024)
+        try account(w.out.utf8.count)
         return w.out
     }
 

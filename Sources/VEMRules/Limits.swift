@@ -16,8 +16,12 @@ public struct Limits: Sendable, Hashable {
     public var maxStringLength: Int = 10_000_000
     /// Longest source text accepted, in Unicode scalars.
     public var maxSourceLength: Int = 1_000_000
+    /// Bytes one evaluation may build in all, counted as it builds lists, tuples, dicts (an element's size each)
+    /// and strings (a byte a character): the ceiling on one evaluation's memory, whatever its step budget.
+    /// Default 256 MiB.
+    public var maxBuiltBytes: Int = 256 << 20
 
-    /// The defaults: 100,000 steps, nesting 200, 1,000,000 elements, 10,000,000-character strings.
+    /// The defaults: 100,000 steps, nesting 200, 1,000,000 elements, 10,000,000-character strings, 256 MiB built.
     public init() {}
 
     /// Limits with a different step budget.

@@ -59,6 +59,16 @@ struct EnvelopeAndConfigTests {
         #expect(throws: NATSError.self) { try NATSAccountsConfig(site: "s", clients: [.init(name: token)]) }
     }
 
+    @Test func passwordsAreEscapedAndNamesArePlainWords() throws {
+        let config = try NATSAccountsConfig(site: "s1", clients: [.init(name: "host01")], passwords: ["host01": "a\"b\\c\n"])
+        #expect(config.text.contains(#"password: "a\"b\\c\u000a""#), "\(config.text)")
+        for bad in [#"x"y"#, "a}b", "$HOME", "a\\b", "é"] {
+            #expect(throws: NATSError.self) { try NATSAccountsConfig(site: "s", clients: [.init(name: bad)]) }
+            #expect(throws: NATSError.self) { try NATSAccountsConfig(site: "s", clients: [.init(name: "h", group: bad)]) }
+        }
+        #expect(throws: NATSError.self) { try NATSAccountsConfig(site: "s", account: "A}B", clients: []) }
+    }
+
     @Test func accountsGiveEachClientOnlyItsSubjects() throws {
         let config = try NATSAccountsConfig(
             site: "s1", clients: [.init(name: "host01"), .init(name: "vm7", group: "atlas")],

@@ -1,3 +1,5 @@
+import Logging
+import Synchronization
 import Testing
 import VEMBus
 import VEMProtocol
@@ -98,5 +100,60 @@ struct TrustTests {
         #expect(LogText.quoted("ok") == "\"ok\"")
         #expect(LogText.quoted("a\nb\u{1B}[31m") == #""a\u{A}b\u{1B}[31m""#)
         #expect(LogText.quoted(String(repeating: "x", count: 500)).count == LogText.limit + 3)
+    }
+}
+
+/// The engine's own rules: `vm.*` reaches Dom0 Clients only, and a live incarnation is taken over only from the
+/// address it is connected from.
+@Suite("Trust (engine)")
+struct EngineTrustTests {
+    final class Link: ManagerLink {
+        let peer: String
+        let peerAddress: String?
+        let sent = Mutex<[Message]>([])
+        let closed = Mutex<String?>(nil)
+        init(_ address: String) {
+            peer = address + ":1"
+            peerAddress = address
+        }
+        func transmit(_ messages: [Message]) { sent.withLock { $0 += messages } }
+        func close(reason: String) { closed.withLock { $0 = reason } }
+    }
+
+    func hello(_ name: String, role: ClientRole, incarnation: UInt64 = 1) -> Message {
+        .hello(
+            Hello(
+                name: name, role: role, host: "h", group: role == .domU ? "g" : nil, vmID: role == .domU ? name : nil,
+                version: "1.0.0", incarnation: incarnation, token: "t"))
+    }
+
+    @Test func vmCommandsGoToDom0ClientsOnly() throws {
+        let engine = ManagerEngine(configuration: .init(admission: Admission(sharedToken: "t")), logger: Logger(label: "t"))
+        for (name, role) in [("vm1", ClientRole.domU), ("ctl", .batch), ("host1", .dom0)] {
+            var phase = LinkPhase.awaitingHello
+            #expect(engine.handle(hello(name, role: role), phase: &phase, link: Link("10.0.0.1")) == .proceed)
+        }
+        for client in ["vm1", "ctl"] {
+            #expect(throws: BusError.self) { try engine.submit("vm.create", arguments: [], to: client) }
+            _ = try engine.submit("greet", arguments: [], to: client)
+        }
+        _ = try engine.submit("vm.create", arguments: [], to: "host1")
+    }
+
+    @Test func aLiveIncarnationIsTakenOverOnlyFromItsAddress() {
+        let engine = ManagerEngine(configuration: .init(admission: Admission(sharedToken: "t")), logger: Logger(label: "t"))
+        let victim = Link("10.0.0.1")
+        var victimPhase = LinkPhase.awaitingHello
+        #expect(engine.handle(hello("vm1", role: .domU, incarnation: 7), phase: &victimPhase, link: victim) == .proceed)
+        let thief = Link("10.0.0.2")
+        var thiefPhase = LinkPhase.awaitingHello
+        #expect(engine.handle(hello("vm1", role: .domU, incarnation: 7), phase: &thiefPhase, link: thief) != .proceed)
+        #expect(thief.sent.withLock { $0.contains { if case .reject(let r) = $0 { r.reason == .duplicateName } else { false } } })
+        #expect(victim.closed.withLock { $0 } == nil, "the victim keeps its session")
+        // A reconnect from the same address (the Manager has not yet seen the old connection end) takes over.
+        let again = Link("10.0.0.1")
+        var againPhase = LinkPhase.awaitingHello
+        #expect(engine.handle(hello("vm1", role: .domU, incarnation: 7), phase: &againPhase, link: again) == .proceed)
+        #expect(victim.closed.withLock { $0 } != nil)
     }
 }

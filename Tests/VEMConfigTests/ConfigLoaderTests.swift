@@ -24,6 +24,29 @@ import VEMCore
         #expect(config.client?.allow == [])
     }
 
+    @Test func trustSettingsAreCheckedAtLoad() throws {
+        let ok = load(
+            "[manager]\ntoken_file = /etc/vem/token\nclient_tokens = /etc/vem/clients\ninsecure = yes\n"
+                + "step_budget = 10000000\nmigration_uri = qemu+tls://{host}/system\n")
+        let m = try #require(ok.configuration?.manager)
+        #expect(m.clientTokens == "/etc/vem/clients" && m.insecure && m.stepBudget == 10_000_000)
+        #expect(ManagerSettings().insecure == false && ManagerSettings().clientTokens == nil)
+        // The review's probe: a budget of 10^8 steps grew one evaluation to 5.4 GB.
+        let budget = load("[manager]\nstep_budget = 100000000\n")
+        #expect(budget.configuration == nil)
+        #expect(budget.diagnostics.contains { $0.message.contains("step_budget") })
+        let trigger = load("[t]\nexpr = { x }\ncmd = { y }\nstep_budget = 100000000\n")
+        #expect(trigger.configuration == nil)
+        // A migration URI template may not carry libvirt options.
+        let query = load("[manager]\nmigration_uri = qemu+ssh://{host}/system?no_verify=1\n")
+        #expect(query.configuration == nil)
+        #expect(query.diagnostics.contains { $0.message.contains("query string") })
+        let client = try #require(
+            load("[client]\nmigration_destinations = qemu+unix:///system?socket=/run/a, qemu+ssh://h/system\n")
+                .configuration?.client)
+        #expect(client.migrationDestinations == ["qemu+unix:///system?socket=/run/a", "qemu+ssh://h/system"])
+    }
+
     @Test func prefixedAndPlainSectionsAreClassified() throws {
         let result = load("[property:p]\ncommand = ram\n[trigger:t]\nexpr = { 1 }\ncmd = { 2 }\nticks = 1\n"
             + "[q]\ncommand = load\n[u]\nexpr = { 1 }\ncmd = { 2 }\non_update_check = yes\n")

@@ -40,6 +40,17 @@ import VEMCore
         expectLimit("sum(range(1000))", .budget, "step budget of 10", limits: Limits(maxSteps: 10))
         #expect(outcome("sum([x for x in range(1000)])", limits: Limits(maxSteps: 2000)) == "499500")
     }
+    @Test func oneEvaluationsMemoryIsCapped() {
+        // The review's probe: a budget of 10^7 steps (the highest a site may set) buys gigabytes of lists; the
+        // memory ceiling stops the evaluation first.
+        expectLimit(
+            "[[0] * 1000000 for x in range(1000)]", .limit, "built more than 256 MiB",
+            limits: Limits(maxSteps: 10_000_000))
+        expectLimit("[str(x) * 100000 for x in range(10000)]", .limit, "built more than", limits: Limits(maxSteps: 10_000_000))
+        var small = Limits()
+        small.maxBuiltBytes = 1 << 20
+        expectLimit("[x for x in range(90000)]", .limit, "built more than 1 MiB", limits: small)
+    }
     @Test func lambdaRecursionStops() {
         expectLimit("(lambda f: f(f))(lambda f: f(f))", .recursion, "called recursively")
     }

@@ -69,6 +69,25 @@ public enum ManagerCredentials {
         return token
     }
 
+    /// Token files that others than their owner may read (each a warning to log).
+    static func looseTokenFiles(_ settings: ManagerSettings) -> [String] {
+        var files = settings.tokenFile.map { [$0] } ?? []
+        if let directory = settings.clientTokens {
+            for folder in ["dom0", "batch", "domU"] {
+                let path = (directory as NSString).appendingPathComponent(folder)
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] where !name.hasPrefix(".") {
+                    files.append((path as NSString).appendingPathComponent(name))
+                }
+            }
+        }
+        return files.sorted().compactMap { file in
+            guard let mode = (try? FileManager.default.attributesOfItem(atPath: file))?[.posixPermissions] as? NSNumber,
+                mode.intValue & 0o077 != 0
+            else { return nil }
+            return "token file \(file) is readable by others (mode \(String(mode.intValue, radix: 8))): chmod 600 it"
+        }
+    }
+
     /// What listening as configured exposes: errors stop the Manager, warnings are logged.
     /// - Parameters:
     ///   - settings: The `[manager]` settings.

@@ -78,7 +78,7 @@ public struct ManagerService: Sendable {
         // to start unless the site says `insecure = yes`.
         let http = settings.httpListen ?? HostPort(host: OperatorHTTP.defaultHost, port: OperatorHTTP.defaultPort)
         let exposure = ManagerCredentials.exposure(settings, admission: admission, http: options.operatorAPI ? http : nil)
-        for warning in exposure.warnings { logger.warning("\(warning)") }
+        for warning in exposure.warnings + ManagerCredentials.looseTokenFiles(settings) { logger.warning("\(warning)") }
         if !exposure.errors.isEmpty {
             throw ManagerError(
                 .configuration, exposure.errors.joined(separator: "\nerror: ") + "\nthe manager does not start")

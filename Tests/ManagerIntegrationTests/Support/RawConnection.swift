@@ -69,7 +69,7 @@ final class RawConnection: @unchecked Sendable {
     }
 
     /// Reads until the first complete message arrives, the peer closes or `seconds` pass.
-    func firstMessage(seconds: Double = 10) async -> Message? {
+    func firstMessage(seconds: Double = 30) async -> Message? {
         let fd = fd
         return await offPool {
             var decoder = FrameDecoder()
@@ -88,6 +88,31 @@ final class RawConnection: @unchecked Sendable {
     }
 
     func close() { Glibc.close(fd) }
+
+    /// Watches `connections` for `seconds` with one `poll` over all of them: the indices of those the peer closed
+    /// before sending them a single byte.
+    static func closedWithoutBytes(_ connections: [RawConnection], seconds: Double) async -> Set<Int> {
+        let fds = connections.map(\.fd)
+        return await offPool {
+            var heard = Set<Int>()
+            var closed = Set<Int>()
+            let deadline = Date().addingTimeInterval(seconds)
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while deadline.timeIntervalSinceNow > 0 {
+                var pfds = fds.enumerated().filter { !closed.contains($0.offset) }.map {
+                    pollfd(fd: $0.element, events: Int16(POLLIN), revents: 0)
+                }
+                let open = fds.indices.filter { !closed.contains($0) }
+                if pfds.isEmpty || poll(&pfds, nfds_t(pfds.count), 50) <= 0 { continue }
+                for (k, pfd) in pfds.enumerated() where pfd.revents != 0 {
+                    let i = open[k]
+                    let n = buffer.withUnsafeMutableBytes { recv(pfd.fd, $0.baseAddress, $0.count, 0) }
+                    if n > 0 { heard.insert(i) } else { closed.insert(i) }
+                }
+            }
+            return closed.subtracting(heard)
+        }
+    }
 }
 
 /// A hello as a probe sends it.
