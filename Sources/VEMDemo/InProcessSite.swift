@@ -52,8 +52,7 @@ public struct InProcessSite: Sendable {
         public var bootDelay: Duration
         /// The Clients' heartbeat interval.
         public var heartbeat: Duration
-        /// The Manager's time-outs and host lists, in the site's seconds (default: time-outs off, a host listed
-        /// every hour; see ``demoHealing``).
+        /// The Manager's time-outs and host lists, in the site's seconds (default: off; see ``demoHealing``).
         public var healing: Manager.Healing = demoHealing
 
         /// Creates a configuration.
@@ -275,11 +274,11 @@ public struct InProcessSiteError: Error, Sendable, CustomStringConvertible {
     public init(message: String) { self.message = message }
 }
 
-/// The demo's healing, in trace seconds (``InProcessSite/Configuration/healing``'s default): time-outs are off (a week), since its Manager falls behind the
-/// compressed clock for hours of trace time in the fast-forward and its hosts never fail; the pool's timer ticks
-/// every minute and lists each host every hour.
+/// The demo's healing, in trace seconds (``InProcessSite/Configuration/healing``'s default): off. Its Manager
+/// falls behind the compressed clock for hours of trace time in the fast-forward and its hosts never fail, so the
+/// time-outs are a week and the pool's timer (time-outs, host lists) runs once a day.
 public let demoHealing = Manager.Healing(
     reconciler: Reconciler.Configuration(
         operationTimeout: 7 * 86_400, migrationTimeout: 7 * 86_400, bootTimeout: 7 * 86_400,
         strayNodeGrace: 7 * 86_400),
-    timerInterval: 60, listInterval: 3_600)
+    timerInterval: 86_400, listInterval: 86_400)

@@ -23,7 +23,9 @@ import VEMPool
                 starvationGrace: PoolSimulation.preemptionOff),
             bootDelay: .zero)
         configuration.hypervisor = .libvirtTest(directory: scratch)
-        // Time-outs stay off (the clock jumps); each host is listed every minute of the site's clock.
+        // Time-outs stay off (the clock jumps); the pool's timer ticks every 10 s and lists each host every minute
+        // of the site's clock.
+        configuration.healing.timerInterval = 10
         configuration.healing.listInterval = 60
         let batch = try ReplayBatch(jobs: jobs, configuration: .init(wideJobs: .wait))
         try await withInProcessSite(configuration, batch: batch, clock: clock) { site in

@@ -163,4 +163,34 @@ extension HypervisorFake: RunnableFake {}
             }
         }
     }
+
+    /// `[manager] boot_timeout`: a VM whose Client never joins is destroyed by the pool's timer, with a decision
+    /// (the restart's adoption counts as its start).
+    @Test func aVMWhoseClientNeverJoinsIsDestroyedByThePoolsTimer() async throws {
+        let journal = try Journal(path: nil)
+        try await journal.replaceInventory([
+            InventoryRecord(name: "B-vm-1", group: "B", host: "h1", state: "booting", updatedAt: 10)
+        ])
+        let site = Self.site.replacingOccurrences(
+            of: "default_triggers = no", with: "default_triggers = no\nboot_timeout = 100")
+        try await Harness.run(site: try loadSite(site), journal: journal) { h in
+            let host = HypervisorFake(bus: h.bus, name: "h1", domains: ["B-vm-1": "B"])
+            try await h.with([host]) {
+                for _ in 0..<12 { await h.advance(by: 10) }
+                await waitUntil("the boot time-out decided") {
+                    ((try? await h.journal.recentDecisions()) ?? []).contains {
+                        $0.vm == "B-vm-1" && $0.action == "destroy" && $0.reason.contains("did not join within 100 s")
+                    }
+                }
+                let decision = try #require(
+                    try await h.journal.recentDecisions().first { $0.vm == "B-vm-1" && $0.action == "destroy" })
+                #expect(decision.trigger == "vem.timer")
+                await waitUntil("vm.destroy run on h1") {
+                    host.executedCommands.contains { $0.name == "vm.destroy" }
+                }
+                #expect(
+                    try await h.journal.allCommands().contains { $0.name == "vm.destroy" && $0.trigger == "vem.timer" })
+            }
+        }
+    }
 }
