@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "VEMSiteTests", dependencies: ["VEMSite", "VEMConfig", "VEMCore"]),
         .testTarget(name: "VEMProtocolTests", dependencies: ["VEMProtocol", propertyBased]),
         .testTarget(name: "VEMPolicyTests", dependencies: ["VEMPolicy", propertyBased]),
-        .testTarget(name: "VEMAgentTests", dependencies: ["VEMAgent"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VEMAgentTests", dependencies: ["VEMAgent", "VEMCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VEMBatchTests", dependencies: ["VEMBatch", "VEMCore"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "VEMSlurmTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"], resources: [.copy("Fixtures")]),
@@ -119,7 +119,7 @@ let package = Package(
             name: "VEMClientTests",
             dependencies: [
                 "VEMClient", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol", "VEMHypervisorPlugins", "VEMLibvirt",
-                "VEMNATS", "VEMTestKit",
+                "VEMNATS", "VEMTestKit", "VEMCore",
             ],
             resources: [.copy("Fixtures")]),
         .testTarget(

@@ -5,6 +5,7 @@ import VEMAgent
 import VEMBus
 import VEMConfig
 import VEMProtocol
+import VEMCore
 
 @testable import VEMClient
 
@@ -128,7 +129,7 @@ struct SetupTests {
 
     @Test("the manual clock wakes sleepers when it passes their deadline, and cancellation ends a sleep")
     func manualClock() async throws {
-        let clock = ManualClientClock()
+        let clock = ManualTimeline(unixOrigin: 1_700_000_000)
         let sleeper = Task { try await clock.sleep(until: 10) }
         try await eventually("the sleeper") { clock.sleeperCount == 1 }
         clock.advance(by: 9)

@@ -113,17 +113,6 @@ public struct WorldView: Sendable {
     public var managerObject: any HostObject { ManagerModel(self) }
 }
 
-extension VEMProtocol.ClientRole {
-    /// `dom0`, `domU`, `batch`.
-    public var name: String {
-        switch self {
-        case .dom0: "dom0"
-        case .domU: "domU"
-        case .batch: "batch"
-        }
-    }
-}
-
 /// `manager`: lists built once per view.
 final class ManagerModel: HostObject {
     private let lists: [String: Value]
