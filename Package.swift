@@ -2,8 +2,10 @@
 import PackageDescription
 
 // Layout (dependencies point down only; see docs/ARCHITECTURE.md):
-//   vem (executable) -> VEMClient -> VEMHub (SwiftNIO) -> VEMBus -> VEMProtocol -> VEMCore
-//                       VEMClient -> VEMHypervisorPlugins -> VEMLibvirt (+ CLibvirt), VEMAgent
+//   vem (executable) -> VEMManager (ManagerService) -> VEMHub, VEMNATS, VEMSite, VEMPool
+//                    -> VEMClient (ClientService) -> VEMHub (SwiftNIO) -> VEMBus -> VEMProtocol -> VEMCore
+//                       VEMClient -> VEMHypervisorPlugins -> VEMLibvirt (+ CLibvirt), VEMAgent, VEMSlurm
+//                    -> VEMBench, VEMTestKit (benchmarks and test scaffolding, out of the production modules)
 //                    -> VEMSite -> VEMConfig, VEMRules -> VEMCore
 //                    -> VEMSlurm -> VEMAgent, VEMBatch (+ CZlib) -> VEMCore
 //                    -> VEMPolicy -> VEMCore
