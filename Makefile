@@ -2,11 +2,9 @@
 SWIFT ?= swift
 VEM := .build/debug/vem
 
-# Pure, CPU-heavy test targets (fuzzing, property-based schedules, trace replays) run first, on their own:
-# Swift's cooperative pool has one thread per core, and synchronous CPU-bound tests would otherwise starve
-# the asynchronous, deadline-bound integration tests (real daemons, sockets, processes) for tens of seconds.
-PURE_TESTS := ^(VEMCoreTests|VEMConfigTests|VEMRulesTests|VEMSiteTests|VEMProtocolTests|VEMPolicyTests|VEMBatchTests|VEMLibvirtTests|VEMPoolTests|VEMReplayAgentTests)\.
-
+# The tests run in phases (scripts/test-phases says which and why): the pure, CPU-bound suites; then the
+# timing-sensitive integration suites; then the heavy ones (QEMU guests, migrations, Slurm clusters) one test at
+# a time, so that no timing-sensitive test shares the two cores with a guest booting.
 .PHONY: all build test demo deps clean
 
 all: build
@@ -18,8 +16,10 @@ build: deps
 	$(SWIFT) build --build-tests
 
 test: build
-	$(SWIFT) test --skip-build --filter '$(PURE_TESTS)'
-	$(SWIFT) test --skip-build --skip '$(PURE_TESTS)'
+	@scripts/test-phases all | while read -r phase; do \
+		echo "== swift test --skip-build $$phase"; \
+		$(SWIFT) test --skip-build $$phase < /dev/null || exit 1; \
+	done
 
 # The whole loop on one machine: a window of the LCG trace (../shared/traces, else a built-in workload), about
 # a minute. Builds only the executable, not the tests.

@@ -139,12 +139,14 @@ let package = Package(
             name: "VEMManagerTests",
             dependencies: [
                 "VEMManager", "VEMBus", "VEMProtocol", "VEMSite", "VEMConfig", "VEMRules", "VEMCore", "VEMBatch",
-                "VEMTestKit", logging,
+                "VEMTestKit", "VEMClient", "VEMAgent", logging,
             ]
         ),
         .testTarget(
             name: "ManagerIntegrationTests",
-            dependencies: ["VEMCore", "VEMRules", "VEMManager", "VEMNATS", "VEMTestKit", "vem"]),
+            dependencies: [
+                "VEMCore", "VEMRules", "VEMManager", "VEMNATS", "VEMTestKit", "VEMHub", "VEMBus", "vem", logging,
+            ] + nio),
         .testTarget(name: "VEMPoolTests", dependencies: ["VEMPool", "VEMPolicy", "VEMBatch", "VEMConfig"]),
         .testTarget(name: "VEMReplayAgentTests", dependencies: ["VEMReplayAgent", "VEMAgent", "VEMBatch"]),
         .testTarget(

@@ -4,16 +4,22 @@ public struct CommandRequest: Hashable, Sendable, Codable {
     public var sequence: UInt64
     /// The command plugin to run (`exec`, `get_property`, `reload`, `shutdown`, `hypervisor.create`).
     public var name: String
-    /// The plugin's arguments (for `exec`: the program's absolute path, then its arguments).
+    /// The plugin's positional arguments (for `exec`: the program's absolute path, then its arguments).
     public var arguments: [String]
+    /// The named arguments, as the Manager sent them (`vm.create(group: "atlas", vm: "atlas-3", vcpus: 2)`).
+    public var options: [String: PropertyValue]
     /// How long the command may run; `nil` uses the Runner's default.
     public var timeout: Duration?
 
     /// Creates a request.
-    public init(sequence: UInt64, name: String, arguments: [String] = [], timeout: Duration? = nil) {
+    public init(
+        sequence: UInt64, name: String, arguments: [String] = [], options: [String: PropertyValue] = [:],
+        timeout: Duration? = nil
+    ) {
         self.sequence = sequence
         self.name = name
         self.arguments = arguments
+        self.options = options
         self.timeout = timeout
     }
 }
@@ -133,10 +139,19 @@ public protocol CommandPlugin: Sendable {
     /// `timeout` outcome); the Runner then only applies a later backstop. Defaults to false.
     var enforcesTimeout: Bool { get }
 
+    /// The named arguments the plugin understands (``CommandRequest/options``); the Runner refuses a command
+    /// with any other. Defaults to none.
+    var options: Set<String> { get }
+
     /// Runs the command.
     /// - Parameters:
     ///   - request: The command with its arguments.
     ///   - context: The time, timeout and output cap.
     /// - Returns: The outcome (never throws: failures are outcomes).
     func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome
+}
+
+extension CommandPlugin {
+    /// None.
+    public var options: Set<String> { [] }
 }

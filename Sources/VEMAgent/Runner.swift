@@ -95,6 +95,10 @@ public actor Runner {
         guard let plugin = registry.commandPlugin(named: request.name) else {
             return .refused("no command plugin named '\(request.name)' on this client")
         }
+        if let unknown = request.options.keys.sorted().first(where: { !plugin.options.contains($0) }) {
+            let known = plugin.options.isEmpty ? "none" : plugin.options.sorted().joined(separator: ", ")
+            return .refused("command '\(request.name)' has an unknown named argument '\(unknown)' (known: \(known))")
+        }
         let timeout = request.timeout ?? configuration.defaultTimeout
         let context = CommandContext(now: clock.now(), timeout: timeout, outputLimit: configuration.outputLimit)
         // Plugins that stop their own work at the timeout (exec kills its process group) get a backstop

@@ -128,7 +128,9 @@ final class HubPhase: Sendable {
             configuration: HubConfiguration(
                 port: 0,
                 engine: .init(
-                    admission: Admission(sharedToken: BusBench.token), heartbeatInterval: BusBench.heartbeat)),
+                    admission: Admission(sharedToken: BusBench.token), heartbeatInterval: BusBench.heartbeat),
+                // Every simulated Client connects from loopback, all at once.
+                helloTimeout: .seconds(300), maximumConnections: 1 << 20, maximumConnectionsPerAddress: 1 << 20),
             logger: logger,
             messageHandler: { _, message in
                 if case .property = message { counter.value.add(1, ordering: .relaxed) }

@@ -23,6 +23,8 @@ public struct BusError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let transport = Code(rawValue: "transport")
         /// The bus was shut down.
         public static let shutDown = Code(rawValue: "shut_down")
+        /// The addressed Client's role may not receive this command (`vm.*` to anything but a dom0).
+        public static let forbidden = Code(rawValue: "forbidden")
     }
 
     /// What kind of error this is.

@@ -37,6 +37,9 @@ extension ManagerEngine {
         guard let record = registry.withLock({ $0.records[client] }) else {
             throw BusError(.unknownClient, "no client named \(client) ever joined")
         }
+        if name.hasPrefix("vm."), record.state.withLock({ $0.identity.role }) != .dom0 {
+            throw BusError(.forbidden, "\(name) goes to a dom0 client only; \(client) is not one")
+        }
         var effects = StreamEffects()
         let (pending, link) = record.state.withLock { state in
             let submission = state.stream.onSubmit(name: name, arguments: arguments)

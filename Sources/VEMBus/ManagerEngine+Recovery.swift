@@ -37,10 +37,9 @@ extension ManagerEngine {
         where command.seq != stream.startingAfter + UInt64(offset) + 1 {
             throw BusError(.transport, "recovered commands of \(identity.name) are not numbered contiguously")
         }
-        let base = configuration.commandStream
-        var side = CommandStream.ManagerSide(
-            configuration: .init(window: max(base.window, stream.commands.count), unsentPolicy: base.unsentPolicy),
-            startingAfter: stream.startingAfter)
+        var tuning = streamConfiguration
+        tuning.window = max(tuning.window, stream.commands.count)
+        var side = CommandStream.ManagerSide(configuration: tuning, startingAfter: stream.startingAfter)
         // A session that never existed: it sets the incarnation and marks the recovered commands as sent.
         var hello = identity.hello(token: "")
         hello.lastExecutedSeq = stream.startingAfter

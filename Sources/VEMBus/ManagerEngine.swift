@@ -20,10 +20,15 @@ public final class ManagerEngine: Sendable {
         public var commandStream: CommandStream.ManagerSide.Configuration
         /// This Manager process's incarnation (announced in `welcome`). Default: random.
         public var managerIncarnation: UInt64
-        /// Called synchronously with each command result the first time it is delivered, before the Client is
-        /// told it may forget it (`result_ack`): a Manager journals results here so that a crash cannot lose a
-        /// result the Client has already dropped. Keep it short (it runs on the transport's thread). Default nil.
-        public var resultObserver: (@Sendable (_ client: String, _ result: CommandResult) -> Void)?
+        /// Makes each command result durable before the Client is told it may forget it (`result_ack`): a
+        /// Manager journals results here so that a crash cannot lose a result the Client has already dropped.
+        /// Called on the transport's thread with each result the first time it is delivered; it must not block
+        /// (queue the write elsewhere) and calls `stored` once the result is durable. Default nil: results are
+        /// confirmed as they are delivered.
+        public var resultObserver: ResultStore?
+        /// Called synchronously with each refused `hello` (the peer's address and the refusal's reason), so a
+        /// transport can slow down whoever keeps failing to log in. Default nil.
+        public var refusalObserver: (@Sendable (_ peerAddress: String?, _ reason: Reject.Reason) -> Void)?
 
         /// Creates a configuration.
         public init(
@@ -38,6 +43,11 @@ public final class ManagerEngine: Sendable {
         }
     }
 
+    /// Makes a command result durable, then calls `stored` (from any thread). See
+    /// ``Configuration/resultObserver``.
+    public typealias ResultStore = @Sendable (
+        _ client: String, _ result: CommandResult, _ stored: @escaping @Sendable () -> Void
+    ) -> Void
     /// A synchronous receiver of regular messages, called on the transport's thread (keep it fast).
     public typealias MessageHandler = @Sendable (ClientIdentity, Message) -> Void
     /// Sends one message to many connections; a transport encodes it once.
@@ -117,7 +127,7 @@ public final class ManagerEngine: Sendable {
                 return .proceed
             case .bye(let bye):
                 phase = .closed
-                clientLeft(session, reason: bye.reason.isEmpty ? "bye" : "bye: \(bye.reason)")
+                clientLeft(session, reason: bye.reason.isEmpty ? "bye" : "bye: \(LogText.escaped(bye.reason))")
                 return .close(reason: "client left")
             case .hello, .welcome, .reject, .getProperty, .command, .resultAck:
                 return .close(reason: "unexpected \(message.type) from an admitted client")
@@ -168,7 +178,7 @@ public final class ManagerEngine: Sendable {
         let record = registry.withLock { registry in
             if let record = registry.records[identity.name] { return record }
             let record = ClientRecord(
-                identity: identity, stream: CommandStream.ManagerSide(configuration: configuration.commandStream))
+                identity: identity, stream: CommandStream.ManagerSide(configuration: streamConfiguration))
             registry.records[identity.name] = record
             return record
         }
@@ -182,6 +192,10 @@ public final class ManagerEngine: Sendable {
         let replaced: ClientSession?? = record.state.withLock { state in
             let previous = state.session
             if let previous, previous.identity.incarnation != identity.incarnation { return .none }
+            // The same incarnation again while its connection is live: a reconnect the Manager has not yet seen
+            // the end of, or someone replaying a victim's hello. Only the address it is connected from may take
+            // the session over.
+            if let previous, previous.link.peerAddress != link.peerAddress { return .none }
             state.identity = identity
             state.session = session
             if previous != nil { _ = state.stream.onDisconnected() }
@@ -215,6 +229,7 @@ public final class ManagerEngine: Sendable {
     private func refuse(_ reject: Reject, phase: inout LinkPhase, link: any ManagerLink) -> LinkAction {
         let reason = "\(reject.reason): \(reject.detail)"
         phase = .closed
+        configuration.refusalObserver?(link.peerAddress, reject.reason)
         logger.warning("client refused", metadata: ["peer": "\(link.peer)", "reason": "\(reason)"])
         continuation.yield(.connectionRejected(peer: link.peer, reason: reason))
         link.transmit([.reject(reject)])
@@ -245,10 +260,30 @@ public final class ManagerEngine: Sendable {
             return true
         }
         guard current else { return }
-        if let observer = configuration.resultObserver {
-            for case (_, .result(let result)) in effects.outcomes { observer(session.identity.name, result) }
+        if let store = configuration.resultObserver {
+            let record = session.record
+            for case (_, .result(let result)) in effects.outcomes {
+                store(session.identity.name, result) { [weak self] in self?.resultStored(result.seq, in: record) }
+            }
         }
         effects.perform(on: session.link)
+    }
+
+    /// The tuning of every Client's command stream: results wait for the ``Configuration/resultObserver``, if any.
+    var streamConfiguration: CommandStream.ManagerSide.Configuration {
+        var stream = configuration.commandStream
+        if configuration.resultObserver != nil { stream.resultConfirmation = .whenStored }
+        return stream
+    }
+
+    /// A result is durable: confirm it to the Client on its current connection.
+    private func resultStored(_ seq: UInt64, in record: ClientRecord) {
+        var effects = StreamEffects()
+        let link = record.state.withLock { state in
+            effects.take(state.stream.onResultsStored([seq]), from: &state)
+            return state.session?.link
+        }
+        effects.perform(on: link)
     }
 
     private func clientLeft(_ session: ClientSession, reason: String) {

@@ -66,8 +66,9 @@ public enum ClientHypervisor {
                 (errors + ["\(n) error\(n == 1 ? "" : "s"); the client does not start"]).joined(separator: "\n"))
         }
         let manager = "\(configuration.settings.manager.host):\(configuration.settings.manager.port)"
-        let host = HypervisorHost(
-            configuration: HypervisorHost.Configuration(uri: uri, groups: groups, manager: manager))
+        var hostConfiguration = HypervisorHost.Configuration(uri: uri, groups: groups, manager: manager)
+        hostConfiguration.migrationDestinations = Set(configuration.settings.migrationDestinations)
+        let host = HypervisorHost(configuration: hostConfiguration)
         return Built(host: host, warnings: warnings)
     }
 

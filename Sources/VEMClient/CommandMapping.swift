@@ -6,14 +6,16 @@ import VEMProtocol
 public enum CommandMapping {
     /// The Runner's request for a wire command, numbered `sequence` in the Runner's own order.
     ///
-    /// Positional arguments become strings (`int`, `float` and `bool` in their usual text form, `json` as its
-    /// text). One named argument is understood: `timeout` (seconds). For a defined command (`[command:X]`), a
-    /// missing timeout is the definition's. Other named arguments are an error (the command is refused).
+    /// Positional arguments become strings (`int`, `float` and `bool` in their usual text form, a list or dict
+    /// as its JSON text: they are a program's command line). Named arguments go to the plugin as they arrived
+    /// (``VEMAgent/CommandRequest/options``), except `timeout` (seconds), which bounds the command; for a
+    /// defined command (`[command:X]`), a missing timeout is the definition's.
     /// - Returns: The request, or the reason to refuse the command.
     public static func request(
         for command: Command, sequence: UInt64, configuration: ClientConfiguration
     ) -> Result<CommandRequest, AgentError> {
         var arguments: [String] = []
+        var options: [String: PropertyValue] = [:]
         var timeout: Duration?
         for argument in command.arguments {
             switch argument.name {
@@ -24,16 +26,19 @@ public enum CommandMapping {
                     return .failure(AgentError(.badParameters, "'timeout' must be a number of seconds in (0, 86400]"))
                 }
                 timeout = .nanoseconds(Int64(seconds * 1e9))
-            default:
-                return .failure(
-                    AgentError(
-                        .badParameters, "command '\(command.name)' has an unknown named argument '\(argument.name)'"))
+            case let name:
+                guard options.updateValue(argument.value, forKey: name) == nil else {
+                    return .failure(
+                        AgentError(.badParameters, "command '\(command.name)' has the argument '\(name)' twice"))
+                }
             }
         }
         if timeout == nil, let definition = configuration.command(named: command.name) {
             timeout = definition.timeout
         }
-        return .success(CommandRequest(sequence: sequence, name: command.name, arguments: arguments, timeout: timeout))
+        return .success(
+            CommandRequest(
+                sequence: sequence, name: command.name, arguments: arguments, options: options, timeout: timeout))
     }
 
     /// The wire result of an outcome. `timeout` becomes `failed` with an error that says so.
@@ -67,7 +72,7 @@ public enum CommandMapping {
         case .int(let i): String(i)
         case .float(let d): d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
         case .string(let s): s
-        case .json(let j): j
+        case .array, .object: value.jsonText
         }
     }
 
@@ -108,7 +113,7 @@ public struct DefinedCommandPlugin: CommandPlugin {
 
     /// Runs the target with the definition's program and arguments.
     public func run(_ request: CommandRequest, context: CommandContext) async -> VEMAgent.CommandOutcome {
-        guard request.arguments.isEmpty else {
+        guard request.arguments.isEmpty, request.options.isEmpty else {
             return .refused("command '\(name)' is defined by this client's configuration and takes no arguments")
         }
         let arguments = (definition.program.map { [$0] } ?? []) + definition.args

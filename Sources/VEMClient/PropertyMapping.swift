@@ -40,23 +40,11 @@ public enum PropertyMapping {
         }
     }
 
-    /// A plugin-layer value as a wire value: scalars map to their case, arrays and objects travel as JSON text.
-    public static func wireValue(_ value: PropertyValue) -> WireValue {
-        switch value {
-        case .int(let i): .int(i)
-        case .float(let d): .float(d)
-        case .string(let s): .string(s)
-        case .bool(let b): .bool(b)
-        case .null: .null
-        case .array, .object: .json(value.jsonText)
-        }
-    }
-
     /// A sample as a wire reading, its timestamp converted to Unix milliseconds by the clock.
     public static func reading(_ sample: PropertySample, clock: any ClientClock) -> PropertyReading {
         let outcome: PropertyReading.Outcome =
             switch sample.result {
-            case .success(let value): .value(wireValue(value))
+            case .success(let value): .value(value)  // the same value: lists and dicts travel as they are
             case .failure(let error): .error(error.description)
             }
         return PropertyReading(

@@ -30,13 +30,16 @@ public struct ClientSettings: Hashable, Sendable, Codable {
     public var execAllow: [String]
     /// The libvirt URI of the local hypervisor (dom0). Default: nil.
     public var hypervisor: String?
+    /// Destination URIs `vm.migrate` may use besides plain `qemu+ssh://host/path` and `qemu+tls://host/path`,
+    /// compared exactly (a private libvirtd's `qemu+unix:///system?socket=…`). Default: none.
+    public var migrationDestinations: [String]
     /// Where the `[client]` section is, when there was one.
     public var location: SourceLocation?
 
     /// The keys a `[client]` section accepts.
     public static let keys = [
         "name", "role", "host", "group", "vm_id", "manager", "bus", "token", "token_file",
-        "heartbeat_interval", "allow", "exec_allow", "hypervisor",
+        "heartbeat_interval", "allow", "exec_allow", "hypervisor", "migration_destinations",
     ] + NATSSettings.clientKeys
 
     /// The default settings.
@@ -55,6 +58,7 @@ public struct ClientSettings: Hashable, Sendable, Codable {
         allow = []
         execAllow = []
         hypervisor = nil
+        migrationDestinations = []
         location = nil
     }
 }
@@ -92,6 +96,9 @@ extension ClientSettings {
             }
         }
         c.hypervisor = d.string("hypervisor")
+        if let value = d.plain("migration_destinations") {
+            c.migrationDestinations = ValueParser.list(value.text)
+        }
         d.finish()
         if c.role == .domU, c.group == nil, !d.log.hasErrors {
             d.log.error(

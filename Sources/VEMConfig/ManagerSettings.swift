@@ -17,11 +17,19 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
     public var listen: HostPort
     /// The NATS servers, site and credentials (used when `bus = nats`).
     public var nats: NATSSettings
-    /// A file holding the shared token Clients must present. Default: nil (no token check).
+    /// A file holding the shared token Clients must present. Default: nil (no token check: the Manager then
+    /// refuses to listen off loopback unless ``insecure``). An empty file is an error, not "no token".
     public var tokenFile: String?
+    /// A directory of per-Client tokens, `DIR/<role>/<name>` (role `dom0`, `batch` or `domU`): the Client `name`
+    /// must present that file's token and may join with that role only; the shared token then admits guests
+    /// (`domU`) only. Default: nil (every Client presents the shared token, whatever role it announces).
+    public var clientTokens: String?
+    /// Whether the Manager may listen off loopback without authentication (hub and operator API). Default: no.
+    public var insecure: Bool
     /// How often Clients send heartbeats; a Client silent for twice this is disconnected. Default: 5 s.
     public var heartbeatInterval: Duration
-    /// Where the HTTP status endpoint listens. Default: nil (no HTTP endpoint).
+    /// Where the operator's HTTP API listens. Default: nil, which `vem manager` serves on `127.0.0.1:7480`
+    /// (loopback); an address off loopback needs ``insecure`` (the API has no authentication yet).
     public var httpListen: HostPort?
     /// The journal file recording decisions and commands. Default: nil (kept in memory only).
     public var journal: String?
@@ -32,9 +40,10 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
     public var maxBooting: Int
     /// At most this many VMs booting at once on one host. Default: 2.
     public var maxBootingPerHost: Int
-    /// Placement of new VMs. Default: ``Placement/pack``.
+    /// Placement of new VMs. Default: ``VEMCore/Placement/pack``.
     public var placement: Placement
-    /// Evaluation steps one trigger may take before it is stopped. Default: 100 000.
+    /// Evaluation steps one trigger may take before it is stopped. Default: 100 000; at most
+    /// ``maximumStepBudget``.
     public var stepBudget: Int
     /// How long a group below its share may starve before running jobs are preempted. Default: 30 min.
     public var starvationGrace: Duration
@@ -55,15 +64,27 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
     /// Seconds between two periodic `policy.rebalance()` of the default `vem.rebalance` trigger (which also
     /// runs whenever properties arrive). Default: 60.
     public var rebalanceInterval: Int
+    /// Seconds a pool operation (a `vm.*` or batch command) may go without an outcome before it counts as
+    /// failed (a live migration gets six times as long). Default: 300.
+    public var operationTimeout: Int
+    /// Seconds a created VM may wait for its Client to join before it is destroyed. Default: 600.
+    public var bootTimeout: Int
+    /// Seconds between two `vm.list` of a Dom0 Client (besides the one after each of its joins), by which the
+    /// inventory is reconciled with the host's domains. Default: 60.
+    public var hostListInterval: Int
     /// Where the `[manager]` section is, when there was one.
     public var location: SourceLocation?
 
+    /// The highest `step_budget` a site may set (for the Manager and for one trigger): 10,000,000.
+    public static let maximumStepBudget = 10_000_000
+
     /// The keys a `[manager]` section accepts.
     public static let keys = [
-        "bus", "listen", "token_file", "heartbeat_interval", "http_listen", "journal", "journal_retention",
+        "bus", "listen", "token_file", "client_tokens", "insecure", "heartbeat_interval", "http_listen", "journal", "journal_retention",
         "max_booting",
         "max_booting_per_host", "placement", "step_budget", "starvation_grace", "idle_timeout", "min_lifetime",
-        "migration", "migration_uri", "default_triggers", "poll_interval", "rebalance_interval",
+        "migration", "migration_uri", "default_triggers", "poll_interval", "rebalance_interval", "operation_timeout",
+        "boot_timeout", "host_list_interval",
     ] + NATSSettings.managerKeys
 
     /// The default settings.
@@ -72,6 +93,8 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         listen = HostPort(host: "127.0.0.1", port: 7400)
         nats = NATSSettings()
         tokenFile = nil
+        clientTokens = nil
+        insecure = false
         heartbeatInterval = .seconds(5)
         httpListen = nil
         journal = nil
@@ -88,6 +111,9 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         defaultTriggers = true
         pollInterval = 30
         rebalanceInterval = 60
+        operationTimeout = 300
+        bootTimeout = 600
+        hostListInterval = 60
         location = nil
     }
 }
@@ -102,6 +128,8 @@ extension ManagerSettings {
         m.listen = d.address("listen", allowPortZero: true) ?? m.listen
         m.nats = NATSSettings.decode(&d, bus: m.bus, manager: true)
         m.tokenFile = d.string("token_file")
+        m.clientTokens = d.string("client_tokens")
+        m.insecure = d.boolean("insecure") ?? m.insecure
         m.heartbeatInterval = d.duration("heartbeat_interval", minimumMilliseconds: 10) ?? m.heartbeatInterval
         m.httpListen = d.address("http_listen", allowPortZero: true)
         m.journal = d.string("journal")
@@ -109,13 +137,18 @@ extension ManagerSettings {
         m.maxBooting = d.integer("max_booting", in: 1...10_000) ?? m.maxBooting
         m.maxBootingPerHost = d.integer("max_booting_per_host", in: 1...10_000) ?? m.maxBootingPerHost
         m.placement = d.choice("placement", as: Placement.self) ?? m.placement
-        m.stepBudget = d.integer("step_budget", in: 1...100_000_000) ?? m.stepBudget
+        m.stepBudget = d.integer("step_budget", in: 1...Self.maximumStepBudget) ?? m.stepBudget
         m.starvationGrace = d.duration("starvation_grace", minimumMilliseconds: 0) ?? m.starvationGrace
         m.idleTimeout = d.duration("idle_timeout", minimumMilliseconds: 0) ?? m.idleTimeout
         m.minLifetime = d.duration("min_lifetime", minimumMilliseconds: 0) ?? m.minLifetime
         m.migration = d.boolean("migration") ?? m.migration
         if let value = d.plain("migration_uri") {
-            if value.text.contains("://"), !value.text.contains(where: \.isWhitespace) {
+            if value.text.contains("?") || value.text.contains("#") {
+                d.error(
+                    value,
+                    "'migration_uri' may not carry a query string or fragment (libvirt reads options there, some "
+                        + "of which run programs): use qemu+ssh://{host}/system or qemu+tls://{host}/system")
+            } else if value.text.contains("://"), !value.text.contains(where: \.isWhitespace) {
                 m.migrationURI = value.text
             } else {
                 d.error(
@@ -127,6 +160,9 @@ extension ManagerSettings {
         m.defaultTriggers = d.boolean("default_triggers") ?? m.defaultTriggers
         m.pollInterval = d.seconds("poll_interval", in: 1...86_400) ?? m.pollInterval
         m.rebalanceInterval = d.seconds("rebalance_interval", in: 1...86_400) ?? m.rebalanceInterval
+        m.operationTimeout = d.seconds("operation_timeout", in: 1...(7 * 86_400)) ?? m.operationTimeout
+        m.bootTimeout = d.seconds("boot_timeout", in: 1...(7 * 86_400)) ?? m.bootTimeout
+        m.hostListInterval = d.seconds("host_list_interval", in: 1...86_400) ?? m.hostListInterval
         d.finish()
         log.append(d.log)
         return d.log.hasErrors ? nil : m

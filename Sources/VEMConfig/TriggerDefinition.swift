@@ -58,7 +58,7 @@ extension TriggerDefinition {
         let cmd = d.expression("cmd", required: true)
         let ticks = d.seconds("ticks", in: 0...(7 * 86_400)) ?? 0
         let onUpdate = d.boolean("on_update_check") ?? false
-        let budget = d.integer("step_budget", in: 1...100_000_000)
+        let budget = d.integer("step_budget", in: 1...ManagerSettings.maximumStepBudget)
         let description = d.text("description") ?? ""
         d.finish()
         if !ValueParser.isName(name) {

@@ -54,6 +54,9 @@ public final class ManualTimeline: Timeline {
     /// The earliest deadline a task sleeps until, if any.
     public var nextDeadline: Double? { state.withLock { $0.sleepers.values.map(\.deadline).min() } }
 
+    /// Every deadline a task sleeps until, earliest first (a test sees which waits are pending).
+    public var deadlines: [Double] { state.withLock { $0.sleepers.values.map(\.deadline).sorted() } }
+
     /// Moves the timeline forward and wakes the sleepers whose deadline has passed.
     /// - Parameter seconds: How far (negative amounts are ignored: the timeline never goes back).
     public func advance(by seconds: Double) {

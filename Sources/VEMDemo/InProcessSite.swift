@@ -52,6 +52,9 @@ public struct InProcessSite: Sendable {
         public var bootDelay: Duration
         /// The Clients' heartbeat interval.
         public var heartbeat: Duration
+        /// The Manager's time-outs and host lists, in the site's seconds (default: time-outs off, a host listed
+        /// every hour; see ``demoHealing``).
+        public var healing: Manager.Healing = demoHealing
 
         /// Creates a configuration.
         public init(
@@ -113,7 +116,11 @@ public func withInProcessSite<T: Sendable>(
     var options = ManagerService.Options()
     (options.token, options.clock) = (token, clock)
     options.transport = { engine throws(ManagerError) in
-        ManagerBusEndpoint.hub(HubConfiguration(host: "127.0.0.1", port: 0, engine: engine), logger: logger)
+        ManagerBusEndpoint.hub(
+            HubConfiguration(
+                host: "127.0.0.1", port: 0, engine: engine,
+                // Every Client of the demo (hosts, batch, one per guest) connects from loopback.
+                maximumConnectionsPerAddress: 4_096), logger: logger)
     }
     options.logger = {
         var l = Logger(label: "vem.manager")
@@ -142,6 +149,7 @@ public func withInProcessSite<T: Sendable>(
         migrationURI: libvirt?.uriTemplate ?? StandInHosts.uri(of: "{host}"))
     var loaded = try demoSite.load()
     loaded.configuration.manager?.heartbeatInterval = configuration.heartbeat
+    options.healing = configuration.healing
     let service = try await ManagerService.start(site: loaded, options: options)
     let (manager, hub, port) = (service.manager, service.endpoint.bus, service.hubPort)
     let site = InProcessSite(
@@ -261,3 +269,12 @@ public struct InProcessSiteError: Error, Sendable, CustomStringConvertible {
     /// An error that says `message`.
     public init(message: String) { self.message = message }
 }
+
+/// The demo's healing, in trace seconds (``InProcessSite/Configuration/healing``'s default): time-outs are off (a week), since its Manager falls behind the
+/// compressed clock for hours of trace time in the fast-forward and its hosts never fail; the pool's timer ticks
+/// every minute and lists each host every hour.
+public let demoHealing = Manager.Healing(
+    reconciler: Reconciler.Configuration(
+        operationTimeout: 7 * 86_400, migrationTimeout: 7 * 86_400, bootTimeout: 7 * 86_400,
+        strayNodeGrace: 7 * 86_400),
+    timerInterval: 60, listInterval: 3_600)

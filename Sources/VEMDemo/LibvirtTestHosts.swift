@@ -39,6 +39,9 @@ public final class LibvirtTestHosts: Sendable {
                         ($0.name, GroupVMDefinition(template: template, memoryMiB: $0.vmMemoryMiB, vcpus: $0.vmCPUs))
                     }))
             configuration.shutdownTimeout = .seconds(2)
+            // The other hosts' test:/// URIs (the test driver then says it cannot migrate).
+            configuration.migrationDestinations = Set(
+                names.map { "test://" + directory.appendingPathComponent("\($0).xml").path })
             hosts[name] = HypervisorHost(configuration: configuration)
             uris[name] = uri
         }
@@ -55,6 +58,7 @@ public final class LibvirtTestHosts: Sendable {
             GuestStarting(inner: VMCreateCommand(host: h), host: host, guests: guests),
             GuestStarting(inner: VMDestroyCommand(host: h), host: host, guests: guests),
             VMMigrateCommand(host: h),
+            VMListCommand(host: h),
         ]
     }
 

@@ -93,7 +93,7 @@ public final class StandInHosts: Sendable {
         case "vm.create":
             guard let vm = args["vm"], let group = args["group"], let cpus = Int(args["vcpus"] ?? ""),
                 let memory = Int(args["memory_mib"] ?? "")
-            else { throw AgentError(.badParameters, "usage: vm.create group=… vm=… vcpus=… memory_mib=…") }
+            else { throw AgentError(.badParameters, "usage: vm.create(group=…, vm=…, vcpus=…, memory_mib=…)") }
             try hosts.withLock { all in
                 guard var h = all[host] else { throw AgentError(.notFound, "no host \(host)") }
                 guard all.values.allSatisfy({ $0.vms[vm] == nil }) else {
@@ -108,7 +108,7 @@ public final class StandInHosts: Sendable {
             guests.start(vm, group, host)
             return #"{"name":"\#(vm)","state":"running"}"#
         case "vm.destroy":
-            guard let vm = args["vm"] else { throw AgentError(.badParameters, "usage: vm.destroy vm=…") }
+            guard let vm = args["vm"] else { throw AgentError(.badParameters, "usage: vm.destroy(vm=…)") }
             try hosts.withLock { all in
                 guard all[host]?.vms.removeValue(forKey: vm) != nil else {
                     throw AgentError(.notFound, "no VM \(vm) on \(host)")
@@ -118,7 +118,7 @@ public final class StandInHosts: Sendable {
             return #"{"name":"\#(vm)","shutdown":"destroyed"}"#
         case "vm.migrate":
             guard let vm = args["vm"], let to = args["to"], to.hasPrefix("standin:///") else {
-                throw AgentError(.badParameters, "usage: vm.migrate vm=… to=standin:///host")
+                throw AgentError(.badParameters, "usage: vm.migrate(vm=…, to=standin:///host)")
             }
             let destination = String(to.dropFirst("standin:///".count))
             try hosts.withLock { all in
@@ -155,13 +155,17 @@ struct StandInCommand: CommandPlugin {
     let host: String
     let hosts: StandInHosts
 
+    /// The named arguments of the real `vm.*` plugins.
+    var options: Set<String> { ["group", "vm", "name", "uuid", "memory_mib", "vcpus", "command", "to"] }
+
     func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
         var args: [String: String] = [:]
-        for a in request.arguments {
-            guard let eq = a.firstIndex(of: "=") else {
-                return .failed(AgentError(.badParameters, "\(name): expected key=value, not '\(a)'"))
+        for (key, value) in request.options {
+            switch value {
+            case .string(let s): args[key] = s
+            case .int(let i): args[key] = String(i)
+            default: return .failed(AgentError(.badParameters, "\(name): '\(key)' must be a str or an int"))
             }
-            args[String(a[..<eq])] = String(a[a.index(after: eq)...])
         }
         do {
             return CommandOutcome(status: .ok, output: try hosts.run(name, on: host, args))

@@ -16,6 +16,14 @@ import VEMProtocol
 /// when it is empty the hub stops reading that socket until the bucket refills, so the flood stays in the
 /// flooder's kernel buffers (TCP flow control) and the event loop keeps serving everyone else. NIO reads at
 /// most ``maxMessagesPerRead`` times per socket per loop turn, so no socket monopolises a loop.
+///
+/// ## Before admission
+/// A connection that has not been admitted yet costs little and cannot stay: its frames may be at most
+/// ``maximumHelloFrameSize`` bytes, and it must be admitted within ``helloTimeout`` of connecting (a deadline,
+/// not reset by the bytes it sends). At most ``maximumConnections`` connections are open at once, at most
+/// ``maximumConnectionsPerAddress`` from one IP address; more are closed as soon as they are accepted. An address
+/// whose `hello`s keep being refused (bad token, forbidden name or role) is refused outright for a time that
+/// doubles with each further failure (``loginBackoff``), and forgiven by a successful login.
 public struct HubConfiguration: Sendable {
     /// The address to listen on. Default `127.0.0.1`.
     public var host: String
@@ -42,6 +50,17 @@ public struct HubConfiguration: Sendable {
     public var backlog: Int
     /// The kernel send buffer per connection (`SO_SNDBUF`), `nil` for the system default. Default `nil`.
     public var socketSendBufferSize: Int?
+    /// A connection not admitted this long after it connected is closed. Default 10 s.
+    public var helloTimeout: Duration
+    /// The largest frame body accepted before admission (a `hello` is a few hundred bytes). Default 4 KiB.
+    public var maximumHelloFrameSize: Int
+    /// Connections open at once, admitted or not. Default 16,384 (`vem manager` lowers it below its descriptor
+    /// limit).
+    public var maximumConnections: Int
+    /// Connections open at once from one IP address. Default 64.
+    public var maximumConnectionsPerAddress: Int
+    /// How long an address whose logins keep failing is refused.
+    public var loginBackoff: LoginBackoff.Configuration
 
     /// Creates a configuration; see each property for its default.
     public init(
@@ -49,7 +68,9 @@ public struct HubConfiguration: Sendable {
         maximumFrameSize: Int = WireFormat.defaultMaximumFrameSize, lowWaterMark: Int = 32 * 1024,
         highWaterMark: Int = 64 * 1024, outboundByteCap: Int = 2 * 1024 * 1024,
         inboundMessagesPerSecond: Int = 50_000, inboundBurst: Int = 5_000, maxMessagesPerRead: Int = 4,
-        backlog: Int = 4_096, socketSendBufferSize: Int? = nil
+        backlog: Int = 4_096, socketSendBufferSize: Int? = nil, helloTimeout: Duration = .seconds(10),
+        maximumHelloFrameSize: Int = 4_096, maximumConnections: Int = 16_384, maximumConnectionsPerAddress: Int = 64,
+        loginBackoff: LoginBackoff.Configuration = .init()
     ) {
         self.host = host
         self.port = port
@@ -63,6 +84,11 @@ public struct HubConfiguration: Sendable {
         self.maxMessagesPerRead = max(1, maxMessagesPerRead)
         self.backlog = backlog
         self.socketSendBufferSize = socketSendBufferSize
+        self.helloTimeout = helloTimeout
+        self.maximumHelloFrameSize = max(WireFormat.minimumBodySize, min(maximumHelloFrameSize, maximumFrameSize))
+        self.maximumConnections = max(1, maximumConnections)
+        self.maximumConnectionsPerAddress = max(1, maximumConnectionsPerAddress)
+        self.loginBackoff = loginBackoff
     }
 }
 

@@ -15,7 +15,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     let logger: Logger
     let registry: HubServer.LinkRegistry
     let sweepers: LivenessSweepers
+    let gate: ConnectionGate
     private var sweeper: LivenessSweeper?
+    /// Counted by the gate (released when the connection ends); nil when the gate refused it.
+    private var counted = false
+    private var refusal: ConnectionLimits.Refusal?
+    private var helloDeadline: Scheduled<Void>?
     private var context: ChannelHandlerContext?
     private(set) var link: HubServerLink?
     private var phase = LinkPhase.awaitingHello
@@ -34,15 +39,16 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     init(
         engine: ManagerEngine, configuration: HubConfiguration, logger: Logger, registry: HubServer.LinkRegistry,
-        sweepers: LivenessSweepers
+        sweepers: LivenessSweepers, gate: ConnectionGate
     ) {
+        self.gate = gate
         self.engine = engine
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
         self.sweepers = sweepers
         encoder = FrameEncoder(maximumFrameSize: configuration.maximumFrameSize)
-        frames = InboundFrames(maximumFrameSize: configuration.maximumFrameSize)
+        frames = InboundFrames(maximumFrameSize: configuration.maximumHelloFrameSize)
         let now = Int64(NIODeadline.now().uptimeNanoseconds)
         liveness = Liveness(intervalNanoseconds: configuration.engine.heartbeatInterval.nanoseconds, now: now)
         bucket = TokenBucket(
@@ -60,6 +66,36 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let sweeper = sweepers.sweeper(for: context.eventLoop)
         sweeper.add(self, period: .nanoseconds(liveness.checkPeriodNanoseconds), on: context.eventLoop)
         self.sweeper = sweeper
+        let address = link.peerAddress
+        if let refusal = gate.open(address, now: Int64(NIODeadline.now().uptimeNanoseconds)) {
+            self.refusal = refusal
+            phase = .closed  // not reported to the engine: a flood must not become a flood of events
+            if gate.shouldWarn(now: Int64(NIODeadline.now().uptimeNanoseconds)) {
+                logger.warning("connections refused", metadata: ["peer": "\(peer)", "reason": "\(refusal)"])
+            }
+        } else {
+            counted = true
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let timeout = configuration.helloTimeout
+            helloDeadline = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
+                bound.value.helloDeadlinePassed(timeout)
+            }
+        }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let refusal {
+            closeReason = refusal.description
+            context.close(promise: nil)
+            return
+        }
+        context.fireChannelActive()
+    }
+
+    private func helloDeadlinePassed(_ timeout: Duration) {
+        helloDeadline = nil
+        guard case .awaitingHello = phase else { return }
+        close(reason: "no hello within \(timeout)")
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -79,9 +115,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         for message in messages {
             guard closeReason == nil, !inactiveWhileHandling else { break }
             if !bucket.take(now: now) { pauseReading(context: context) }
+            let wasAwaitingHello: Bool
+            if case .awaitingHello = phase { wasAwaitingHello = true } else { wasAwaitingHello = false }
             if case .close(let reason) = engine.handle(message, phase: &phase, link: link) {
                 close(reason: reason)
             }
+            if wasAwaitingHello, case .active = phase { admitted(link) }
         }
         handling = false
         messages.removeAll(keepingCapacity: true)
@@ -122,9 +161,23 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         becameInactive(context: context)
     }
 
+    /// The hello was accepted: full-size frames from now on, no deadline, failures forgiven.
+    private func admitted(_ link: HubServerLink) {
+        helloDeadline?.cancel()
+        helloDeadline = nil
+        frames.maximumFrameSize = configuration.maximumFrameSize
+        gate.loginSucceeded(link.peerAddress)
+    }
+
     private func becameInactive(context: ChannelHandlerContext) {
         sweeper?.remove(self)
         sweeper = nil
+        helloDeadline?.cancel()
+        helloDeadline = nil
+        if counted {
+            counted = false
+            gate.close(link?.peerAddress)
+        }
         if closeReason == nil {
             do throws(ProtocolError) { try frames.finish() } catch { closeReason = error.description }
         }

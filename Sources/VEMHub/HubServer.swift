@@ -35,6 +35,7 @@ public final class HubServer: EngineBackedBus {
     private let ownsGroup: Bool
     private let links = LinkRegistry()
     private let sweepers = LivenessSweepers()
+    private let gate: ConnectionGate
     private let state = Mutex(State.idle)
 
     /// Creates a hub server (not yet listening).
@@ -58,8 +59,18 @@ public final class HubServer: EngineBackedBus {
         }
         let maximumFrameSize = configuration.maximumFrameSize
         let timers = group.any()
+        let gate = ConnectionGate(configuration: configuration)
+        self.gate = gate
+        var engineConfiguration = configuration.engine
+        let observer = engineConfiguration.refusalObserver
+        engineConfiguration.refusalObserver = { address, reason in
+            if reason == .badCredentials || reason == .forbidden {
+                gate.loginFailed(address, now: Int64(NIODeadline.now().uptimeNanoseconds))
+            }
+            observer?(address, reason)
+        }
         engine = ManagerEngine(
-            configuration: configuration.engine, logger: logger, messageHandler: messageHandler,
+            configuration: engineConfiguration, logger: logger, messageHandler: messageHandler,
             fanOut: { message, links in HubServer.fanOut(message, to: links, maximumFrameSize: maximumFrameSize) },
             scheduler: { delay, action in timers.scheduleTask(in: .nanoseconds(delay.nanoseconds)) { action() } })
     }
@@ -74,6 +85,7 @@ public final class HubServer: EngineBackedBus {
         let logger = logger
         let links = links
         let sweepers = sweepers
+        let gate = gate
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: Int32(clamping: configuration.backlog))
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -96,7 +108,7 @@ public final class HubServer: EngineBackedBus {
                     try channel.pipeline.syncOperations.addHandler(
                         ServerConnectionHandler(
                             engine: engine, configuration: configuration, logger: logger, registry: links,
-                            sweepers: sweepers))
+                            sweepers: sweepers, gate: gate))
                 }
             }
         let channel: any Channel

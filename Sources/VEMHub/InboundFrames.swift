@@ -9,8 +9,8 @@ import VEMProtocol
 /// message into `NIOAny` and a pipeline hop per message. Only the bytes of one incomplete frame are kept between
 /// reads; an oversized length prefix fails as soon as its 4 bytes are in.
 public struct InboundFrames {
-    /// The largest frame body accepted.
-    public let maximumFrameSize: Int
+    /// The largest frame body accepted (raised once a connection is admitted).
+    public var maximumFrameSize: Int
     private var partial: ByteBuffer?
 
     /// A splitter that refuses frames larger than `maximumFrameSize`.

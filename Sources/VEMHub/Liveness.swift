@@ -1,7 +1,9 @@
 /// Heartbeat bookkeeping for one connection, as a pure value fed the time (in nanoseconds of any monotonic clock).
 ///
-/// Each side sends a heartbeat when it has written nothing for an interval, and gives up on the peer when it has
-/// read nothing for 1.5 intervals. Checked every half interval, a silent peer is detected within 2 intervals.
+/// Each side sends a heartbeat when it has written nothing for half an interval, and gives up on the peer when it
+/// has read nothing for 1.5 intervals. Checked every quarter of an interval, a silent peer is declared gone within
+/// 1.75 intervals of its last frame: the promise is 2 intervals, and the last quarter is left for the event loop's
+/// scheduling. A live peer's heartbeats are at most 0.75 intervals apart, half an interval inside the timeout.
 struct Liveness: Sendable {
     /// What the connection must do now.
     enum Action: Equatable {
@@ -20,8 +22,11 @@ struct Liveness: Sendable {
         lastWrite = now
     }
 
-    /// How often to call ``tick(now:)``.
-    var checkPeriodNanoseconds: Int64 { max(1, intervalNanoseconds / 2) }
+    /// How often to call ``tick(now:)``: a quarter of an interval.
+    var checkPeriodNanoseconds: Int64 { max(1, intervalNanoseconds / 4) }
+
+    /// The longest a silent peer goes undetected: the timeout plus one check period (1.75 intervals).
+    var detectionBoundNanoseconds: Int64 { intervalNanoseconds + intervalNanoseconds / 2 + checkPeriodNanoseconds }
 
     /// Something was read at `now`.
     mutating func didRead(now: Int64) { lastRead = now }
@@ -29,8 +34,8 @@ struct Liveness: Sendable {
     mutating func didWrite(now: Int64) { lastWrite = now }
 
     /// Called every ``checkPeriodNanoseconds``. An idle side sends a heartbeat once half an interval has passed
-    /// since its last write, so heartbeats are never more than an interval apart (checks are half an interval
-    /// apart), well inside the peer's 1.5-interval timeout.
+    /// since its last write, so heartbeats are never more than 0.75 intervals apart (checks are a quarter of an
+    /// interval apart), well inside the peer's 1.5-interval timeout.
     mutating func tick(now: Int64) -> Action {
         if now - lastRead >= intervalNanoseconds + intervalNanoseconds / 2 { return .timeout }
         if now - lastWrite >= intervalNanoseconds / 2 {

@@ -1,59 +1,71 @@
 import VEMAgent
 
-/// `key=value` command arguments (`vm.create group=atlas vm=atlas-3 memory_mib=2048`).
+/// The named arguments of a `vm.*` command as the Manager sent them (`vm.create(group: "atlas", vm: "atlas-3",
+/// memory_mib: 2048)`), read with the type each one needs. Unknown names were refused by the Runner (each
+/// plugin lists its ``VEMAgent/CommandPlugin/options``).
 struct CommandArguments {
-    private(set) var values: [String: String] = [:]
+    private let values: [String: PropertyValue]
 
-    /// Parses the words, refusing unknown keys and repeated ones.
-    init(_ words: [String], allowed: Set<String>, command: String) throws {
-        for word in words {
-            guard let eq = word.firstIndex(of: "="), eq != word.startIndex else {
-                throw AgentError(.badParameters, "\(command): argument '\(word)' is not key=value")
-            }
-            let key = String(word[..<eq])
-            guard allowed.contains(key) else {
-                throw AgentError(
-                    .badParameters,
-                    "\(command): unknown argument '\(key)' (known: \(allowed.sorted().joined(separator: ", ")))")
-            }
-            guard values[key] == nil else {
-                throw AgentError(.badParameters, "\(command): argument '\(key)' given twice")
-            }
-            values[key] = String(word[word.index(after: eq)...])
+    /// The request's named arguments; positional ones are refused.
+    init(_ request: CommandRequest, command: String) throws {
+        guard request.arguments.isEmpty else {
+            throw AgentError(
+                .badParameters,
+                "\(command): takes named arguments only (got \(request.arguments.count) positional: "
+                    + "\(request.arguments.prefix(3).joined(separator: " ")))")
+        }
+        values = request.options
+    }
+
+    /// A text argument (a number is taken as its decimal text).
+    subscript(_ key: String) -> String? {
+        switch values[key] {
+        case .string(let s)?: s
+        case .int(let i)?: String(i)
+        default: nil
         }
     }
 
-    subscript(_ key: String) -> String? { values[key] }
-
     func required(_ key: String, _ command: String) throws -> String {
-        guard let v = values[key], !v.isEmpty else {
-            throw AgentError(.badParameters, "\(command): missing argument '\(key)=…'")
+        guard let v = self[key], !v.isEmpty else {
+            throw AgentError(.badParameters, "\(command): missing argument '\(key)'")
         }
         return v
     }
 
     func int(_ key: String, _ command: String) throws -> Int? {
-        guard let text = values[key] else { return nil }
-        guard let v = Int(text), v > 0 else {
-            throw AgentError(.badParameters, "\(command): '\(key)' must be a positive integer, got '\(text)'")
+        guard let value = values[key] else { return nil }
+        guard let v = Self.integer(value), v > 0 else {
+            throw AgentError(.badParameters, "\(command): '\(key)' must be a positive integer, got \(value.jsonText)")
         }
         return v
     }
 
     func seconds(_ key: String, _ command: String) throws -> Duration? {
-        guard let text = values[key] else { return nil }
-        guard let v = Int(text), v >= 0 else {
-            throw AgentError(.badParameters, "\(command): '\(key)' must be a number of seconds, got '\(text)'")
+        guard let value = values[key] else { return nil }
+        guard let v = Self.integer(value), v >= 0 else {
+            throw AgentError(.badParameters, "\(command): '\(key)' must be a number of seconds, got \(value.jsonText)")
         }
         return .seconds(v)
     }
 
     func flag(_ key: String, _ command: String) throws -> Bool {
-        guard let text = values[key] else { return false }
-        switch text.lowercased() {
-        case "yes", "true", "1", "on": return true
-        case "no", "false", "0", "off": return false
-        default: throw AgentError(.badParameters, "\(command): '\(key)' must be yes or no, got '\(text)'")
+        switch values[key] {
+        case nil: return false
+        case .bool(let b)?: return b
+        case .string(let s)? where ["yes", "true", "1", "on"].contains(s.lowercased()): return true
+        case .string(let s)? where ["no", "false", "0", "off"].contains(s.lowercased()): return false
+        case let value?:
+            throw AgentError(.badParameters, "\(command): '\(key)' must be true or false, got \(value.jsonText)")
+        }
+    }
+
+    private static func integer(_ value: PropertyValue) -> Int? {
+        switch value {
+        case .int(let i): Int(exactly: i)
+        case .float(let d): Int(exactly: d)
+        case .string(let s): Int(s)
+        default: nil
         }
     }
 }

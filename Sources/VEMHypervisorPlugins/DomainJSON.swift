@@ -36,5 +36,5 @@ func findVEMDomain(_ args: CommandArguments, in domains: [DomainInfo], command: 
         }
         return found
     }
-    throw AgentError(.badParameters, "\(command): give name=<domain> or vm=<vm id>")
+    throw AgentError(.badParameters, "\(command): give name=<domain> or vm=<vm id> (named arguments)")
 }

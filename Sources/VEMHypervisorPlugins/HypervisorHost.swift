@@ -47,6 +47,9 @@ public actor HypervisorHost {
         public var manager: String?
         /// How long a guest may take to shut down before it is destroyed. Default 30 s.
         public var shutdownTimeout: Duration = .seconds(30)
+        /// Destination URIs `vm.migrate` accepts besides plain `qemu+ssh://host/path` and `qemu+tls://host/path`
+        /// (compared exactly; the site's `[client] migration_destinations`). Default: none.
+        public var migrationDestinations: Set<String> = []
 
         /// Creates a configuration.
         public init(uri: String, groups: [String: GroupVMDefinition] = [:], manager: String? = nil) {

@@ -3,6 +3,7 @@ import ServiceLifecycle
 import VEMBus
 import VEMConfig
 import VEMPolicy
+import VEMPool
 import VEMSite
 
 /// The Manager: state, journal, and its services — the Listener, the Sender, TriggerWatch (and the journal's pruner) — over one
@@ -18,6 +19,37 @@ public final class Manager: Sendable {
     public typealias Restore = @Sendable (RecoveredStream) throws(BusError) -> [PendingCommand]
     /// The highest sequence number a Client acknowledged (``VEMBus/ManagerEngine/acknowledgedThrough(_:)``).
     public typealias Acknowledgements = @Sendable (String) -> UInt64?
+
+    /// How the Manager heals its view of the pool (README, "When something fails"): the reconciler's time-outs,
+    /// retries and back-off, and how often the pool's timer runs and lists each host's domains.
+    public struct Healing: Sendable, Hashable {
+        /// The reconciler's knobs (time-outs, attempts, back-off, the stray node grace).
+        public var reconciler: Reconciler.Configuration
+        /// Seconds of Manager time between two ticks of the pool's timer (default 10).
+        public var timerInterval: Double
+        /// Seconds of Manager time between two `vm.list` of one host, besides the one after each of its joins
+        /// (default 60).
+        public var listInterval: Double
+
+        /// A site's healing: `[manager] operation_timeout`, `boot_timeout` and `host_list_interval`.
+        public init(_ settings: ManagerSettings) {
+            self.init(
+                reconciler: Reconciler.Configuration(
+                    operationTimeout: settings.operationTimeout, migrationTimeout: 6 * settings.operationTimeout,
+                    bootTimeout: settings.bootTimeout),
+                listInterval: Double(settings.hostListInterval))
+        }
+
+        /// The documented defaults.
+        public init(
+            reconciler: Reconciler.Configuration = Reconciler.Configuration(), timerInterval: Double = 10,
+            listInterval: Double = 60
+        ) {
+            self.reconciler = reconciler
+            self.timerInterval = max(0.001, timerInterval)
+            self.listInterval = max(0, listInterval)
+        }
+    }
 
     /// What ``recover()`` took back from the journal.
     public struct RecoverySummary: Hashable, Sendable, Codable {
@@ -51,6 +83,8 @@ public final class Manager: Sendable {
     public let triggerWatch: TriggerWatch
     /// Keeps the journal to its retention.
     public let pruner: JournalPruner
+    /// Moves the pool's time on between rebalances (time-outs, retries).
+    public let poolTimer: PoolTimer
     /// A description of the bus for `vem status` (`hub 127.0.0.1:7400`), read when asked.
     public let busDescription: @Sendable () -> String
     /// When this Manager was created.
@@ -70,11 +104,12 @@ public final class Manager: Sendable {
     ///     unknown by ``recover()``).
     ///   - acknowledgements: Where the journal learns which commands reached their Client's Runner (nil: the
     ///     `acknowledged` state is not used).
+    ///   - healing: Time-outs, retries and how often hosts are listed (nil: the site's `[manager]` settings).
     ///   - logger: Structured logs (trigger, client and command in metadata; never payloads or credentials).
     public init(
         site: Site, bus: any ManagerBus, journal: Journal, clock: any ManagerClock = SystemClock(),
         busDescription: @escaping @Sendable () -> String = { "bus" }, restore: Restore? = nil, acknowledgements: Acknowledgements? = nil,
-        logger: Logger = Logger(label: "vem.manager")
+        healing: Healing? = nil, logger: Logger = Logger(label: "vem.manager")
     ) {
         self.site = site
         self.bus = bus
@@ -88,28 +123,36 @@ public final class Manager: Sendable {
         let state = ManagerState()
         self.state = state
         let settings = site.configuration.manager ?? ManagerSettings()
+        let healing = healing ?? Healing(settings)
         let pool = PoolController(
             groups: site.configuration.groups, policy: PolicyConfiguration(settings),
-            migrationURI: settings.migrationURI, properties: site.configuration.properties)
+            migrationURI: settings.migrationURI, properties: site.configuration.properties,
+            reconciler: healing.reconciler, listInterval: healing.listInterval)
         self.pool = pool
         let sender = Sender(bus: bus, journal: journal, state: state, clock: clock, logger: logger, pool: pool)
         self.sender = sender
         let watch = TriggerWatch(
             triggers: site.triggers, groups: site.configuration.groups, state: state, sender: sender, clock: clock,
-            logger: logger, demandProperties: pool.demandProperties)
+            logger: logger, demandProperties: pool.demandProperties, poolVMs: { pool.currentVMs() })
         triggerWatch = watch
+        poolTimer = PoolTimer(pool: pool, sender: sender, state: state, clock: clock, interval: healing.timerInterval)
         pruner = JournalPruner(
             journal: journal, clock: clock, retention: Double(settings.journalRetention), logger: logger)
         listener = Listener(
             bus: bus, journal: journal, state: state, clock: clock, logger: logger,
             propertiesUpdated: { names in watch.propertiesUpdated(names) },
-            domUJoined: { vm, address in
-                sender.enqueuePool(await pool.clientJoined(vm: vm, address: address, now: clock.now()))
+            domUJoined: { identity in
+                guard let vm = identity.vmID else { return }
+                if let refusal = await pool.guestRefusal(vm: vm, group: identity.group, address: identity.address) {
+                    logger.warning("guest not believed", metadata: ["client": "\(identity.name)", "reason": "\(refusal)"])
+                    return
+                }
+                sender.enqueuePool(await pool.clientJoined(vm: vm, address: identity.address, now: clock.now()))
             })
     }
 
-    /// The Manager's services: Listener, Sender, TriggerWatch, and the journal's pruner.
-    public var services: [any Service] { [listener, sender, triggerWatch, pruner] }
+    /// The Manager's services: Listener, Sender, TriggerWatch, the pool's timer and the journal's pruner.
+    public var services: [any Service] { [listener, sender, triggerWatch, poolTimer, pruner] }
 
     /// Moves journaled commands the Clients have acknowledged from `queued`/`sent` to `acknowledged` (called
     /// before the operator's view of commands is read).

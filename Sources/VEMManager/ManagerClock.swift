@@ -17,9 +17,13 @@ public struct SystemClock: ManagerClock {
     /// `Date().timeIntervalSince1970`.
     public func now() -> Double { Date().timeIntervalSince1970 }
 
-    /// Sleeps with `Task.sleep`.
+    /// Sleeps with `Task.sleep`, at most a day at a time: a far or infinite deadline (`.infinity`: until
+    /// cancelled) is waited for in steps, never converted to a duration whole (which traps).
     public func sleep(until deadline: Double) async throws {
-        let delta = deadline - now()
-        if delta > 0 { try await Task.sleep(for: .milliseconds(Int64((delta * 1000).rounded(.up)))) }
+        while true {
+            let delta = deadline - now()
+            guard delta > 0 else { return }  // also NaN
+            try await Task.sleep(for: .milliseconds(Int64((min(delta, 86_400) * 1000).rounded(.up))))
+        }
     }
 }

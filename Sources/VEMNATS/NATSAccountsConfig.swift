@@ -31,12 +31,12 @@ public struct NATSAccountsConfig: Hashable, Sendable {
     public init(
         site: String, account: String = "VEM", clients: [Client], passwords: [String: String] = [:]
     ) throws(NATSError) {
-        try NATSSubjects.validate(token: site, what: "site name")
-        try NATSSubjects.validate(token: account, what: "account name")
+        try Self.validate(site, what: "site name")
+        try Self.validate(account, what: "account name")
         var seen = Set<String>()
         for client in clients {
-            try NATSSubjects.validate(token: client.name, what: "client name")
-            if let group = client.group { try NATSSubjects.validate(token: group, what: "group of \(client.name)") }
+            try Self.validate(client.name, what: "client name")
+            if let group = client.group { try Self.validate(group, what: "group of \(client.name)") }
             guard client.name != Self.managerUser, client.name != Self.systemUser else {
                 throw NATSError(.invalidInput, "client name '\(client.name)' is reserved")
             }
@@ -112,7 +112,37 @@ public struct NATSAccountsConfig: Hashable, Sendable {
     /// A user's password.
     public func password(_ user: String) -> String { passwords[user] ?? "" }
 
-    private func quote(_ value: String) -> String { "\"\(value)\"" }
+    /// A quoted string of the nats-server configuration: `"` and `\\` escaped, control characters as `\\uXXXX`
+    /// (names are plain words already; passwords given by the caller may hold anything).
+    func quote(_ value: String) -> String {
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// A site, account, Client or group name: a NATS subject token made of letters, digits, `-` and `_` only, so
+    /// that it reads the same in a subject, an unquoted key and a quoted string of the configuration.
+    static func validate(_ name: String, what: String) throws(NATSError) {
+        try NATSSubjects.validate(token: name, what: what)
+        let plain = name.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == UInt8(ascii: "-")
+                || b == UInt8(ascii: "_")
+        }
+        guard plain else {
+            throw NATSError(
+                .invalidSubjectToken,
+                "\(what) \(name.debugDescription) may hold letters, digits, '-' and '_' only")
+        }
+    }
 
     static func randomPassword() -> String {
         let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")

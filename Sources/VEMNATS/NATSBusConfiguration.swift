@@ -10,7 +10,8 @@ public struct NATSBusConfiguration: Sendable {
     /// Admission, heartbeat interval (announced in `welcome`; the Manager's heartbeat on `vem.<site>.all`),
     /// command-stream tuning — the same engine as the hub.
     public var engine: ManagerEngine.Configuration
-    /// A session silent for this long is disconnected. Default: 3 heartbeat intervals.
+    /// A session silent for this long is disconnected. Default: 1.5 heartbeat intervals, checked every quarter
+    /// interval, so a silent Client is declared gone within 2 intervals of its last message (as on the hub).
     public var livenessTimeout: Duration?
     /// A system-account user: with it the Manager follows `$SYS.ACCOUNT.<account>.CONNECT/DISCONNECT` and learns
     /// at once that a Client's connection closed. `nil`: heartbeats only.

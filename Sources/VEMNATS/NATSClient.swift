@@ -229,7 +229,9 @@ public final class NATSClient: ClientBus {
                 }
             } else if now &- lastHeard.load(ordering: .relaxed) > (interval * 3).nanoseconds {
                 restartSession(link, reason: "the manager is silent")
-            } else if now &- link.lastSent.load(ordering: .relaxed) >= interval.nanoseconds {
+            } else if now &- link.lastSent.load(ordering: .relaxed) >= (interval / 2).nanoseconds {
+                // Idle for half an interval, checked every half interval: frames at most one interval apart,
+                // half an interval inside the Manager's 1.5-interval timeout.
                 link.transmit([.heartbeat(Heartbeat())])
             }
         }

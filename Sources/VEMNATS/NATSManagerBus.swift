@@ -255,8 +255,10 @@ public final class NATSManagerBus: ManagerBus {
     }
 
     private func tickLoop(interval: Duration) async {
-        let timeout = (configuration.livenessTimeout ?? interval * 3).nanoseconds
-        let period = min(interval, .milliseconds(Int64(clamping: timeout / 3_000_000)))
+        // Declared gone within 2 intervals of the last message (as on the hub): silent for the timeout (1.5
+        // intervals by default), checked every quarter of an interval (or of the timeout, if shorter).
+        let timeout = (configuration.livenessTimeout ?? interval * 1.5).nanoseconds
+        let period = min(interval / 4, .nanoseconds(Int64(clamping: timeout / 6)))
         var lastHeartbeat = monotonicNanoseconds()
         while !Task.isCancelled {
             try? await Task.sleep(for: period)

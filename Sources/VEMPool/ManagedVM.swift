@@ -65,6 +65,16 @@ public struct ManagedVM: Sendable, Hashable, Codable {
     public var nodeCheckAfter: Int?
     /// The operation under way for it, if any (one at a time).
     public var pending: Int?
+    /// Since when it has been in its waiting stage (`booting`: since its creation was confirmed, or since the
+    /// reconciler first saw it there after an adoption).
+    public var stageSince: Int?
+    /// When a failed operation is tried again (its back-off); nil when none is waiting.
+    public var retryAt: Int?
+    /// Failed attempts at destroying it, or at removing its node once it is gone.
+    public var attempts = 0
+    /// The operation that put it on its host (its create, or its last migration): a host's list asked for
+    /// before that operation was issued cannot show it.
+    public var placedBy: Int?
 
     /// Creates a record.
     public init(id: String, group: String, host: String, stage: Stage, createdAt: Int, cpus: Int, memoryMiB: Int) {
@@ -76,6 +86,9 @@ public struct ManagedVM: Sendable, Hashable, Codable {
         self.cpus = cpus
         self.memoryMiB = memoryMiB
     }
+
+    /// A batch node with no VM, kept only while it is removed (``Reconciler/observe(_:now:)``): gone, on no host.
+    public var isStrayNode: Bool { gone && host.isEmpty }
 
     /// The phase the planner sees.
     public var phase: VMState.Phase {

@@ -1,3 +1,6 @@
+import Foundation
+import VEMCore
+
 /// A ``PoolOperation`` as a Command for a Client: which Client runs it, the command plugin's name and its
 /// arguments. Hypervisor operations go to the Dom0 Client of the VM's host (`vm.create`, `vm.destroy`,
 /// `vm.migrate`); batch operations go to the Client on the batch server (`slurm.register`, … or
@@ -15,8 +18,8 @@ public struct PoolCommand: Sendable, Hashable, Codable, CustomStringConvertible 
     public var target: Target
     /// The command plugin's name.
     public var name: String
-    /// Its arguments.
-    public var arguments: [String]
+    /// Its arguments: named for the hypervisor's `vm.*` commands, positional for the batch's.
+    public var arguments: [NamedValue]
 
     /// `vm.create group=atlas vm=atlas-vm-1 … @host1`.
     public var description: String {
@@ -25,7 +28,14 @@ public struct PoolCommand: Sendable, Hashable, Codable, CustomStringConvertible 
             case .host(let h): h
             case .batch: "batch"
             }
-        return ([name] + arguments).joined(separator: " ") + " @" + who
+        let words = arguments.map { argument in
+            let text: String
+            if case .string(let s) = argument.value { text = s.contains(" ") ? "\"\(s)\"" : s } else {
+                text = argument.value.jsonText
+            }
+            return argument.name.isEmpty ? text : "\(argument.name)=\(text)"
+        }
+        return ([name] + words).joined(separator: " ") + " @" + who
     }
 }
 
@@ -54,11 +64,12 @@ public struct PoolCommandMapping: Sendable, Hashable, Codable {
 
     /// The command that carries out `operation`.
     ///
-    /// - `createVM` → `vm.create group=<g> vm=<id> vcpus=<n> memory_mib=<m> command=<op id>` on the host;
-    /// - `destroyVM` → `vm.destroy vm=<id>` on the host;
-    /// - `migrateVM` → `vm.migrate vm=<id> to=<destination URI>` on the source host;
+    /// - `createVM` → `vm.create(group: <g>, vm: <id>, vcpus: <n>, memory_mib: <m>, command: <op id>)` on the host;
+    /// - `destroyVM` → `vm.destroy(vm: <id>)` on the host;
+    /// - `migrateVM` → `vm.migrate(vm: <id>, to: <destination URI>)` on the source host;
     /// - `registerNode` → `<prefix>.register <node> <group> <cpus> <memory_mb>` on the batch Client;
-    /// - `drainNode` → `<prefix>.drain <node> <reason…>`; `removeNode` → `<prefix>.remove <node>`.
+    /// - `drainNode` → `<prefix>.drain <node> <reason>` (the reason one argument); `removeNode` →
+    ///   `<prefix>.remove <node>`.
     public func command(for operation: PoolOperation) -> PoolCommand {
         let vm = operation.vm
         switch operation.kind {
@@ -66,24 +77,26 @@ public struct PoolCommandMapping: Sendable, Hashable, Codable {
             return PoolCommand(
                 target: .host(host), name: "vm.create",
                 arguments: [
-                    "group=\(group)", "vm=\(vm)", "vcpus=\(cpus)", "memory_mib=\(memory)",
-                    "command=\(operation.id)",
+                    NamedValue("group", .string(group)), NamedValue("vm", .string(vm)),
+                    NamedValue("vcpus", .int(Int64(cpus))), NamedValue("memory_mib", .int(Int64(memory))),
+                    NamedValue("command", .string(String(operation.id))),
                 ])
         case .destroyVM(let host):
-            return PoolCommand(target: .host(host), name: "vm.destroy", arguments: ["vm=\(vm)"])
+            return PoolCommand(target: .host(host), name: "vm.destroy", arguments: [NamedValue("vm", .string(vm))])
         case .migrateVM(let from, let to):
             let uri = migrationURIs[to] ?? migrationURITemplate.replacing("{host}", with: to)
-            return PoolCommand(target: .host(from), name: "vm.migrate", arguments: ["vm=\(vm)", "to=\(uri)"])
+            return PoolCommand(target: .host(from), name: "vm.migrate", arguments: [NamedValue("vm", .string(vm)), NamedValue("to", .string(uri))])
         case .registerNode(let r):
             return PoolCommand(
                 target: .batch, name: batchPrefix + ".register",
-                arguments: [r.name, r.group, String(r.cpus), String(r.memoryMB)])
+                arguments: [r.name, r.group, String(r.cpus), String(r.memoryMB)].map { NamedValue("", .string($0)) })
         case .drainNode(let reason):
-            let words = reason.split(whereSeparator: \.isWhitespace).map(String.init)
+            let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
             return PoolCommand(
-                target: .batch, name: batchPrefix + ".drain", arguments: [vm] + (words.isEmpty ? ["vem"] : words))
+                target: .batch, name: batchPrefix + ".drain",
+                arguments: [NamedValue("", .string(vm)), NamedValue("", .string(reason.isEmpty ? "vem" : reason))])
         case .removeNode:
-            return PoolCommand(target: .batch, name: batchPrefix + ".remove", arguments: [vm])
+            return PoolCommand(target: .batch, name: batchPrefix + ".remove", arguments: [NamedValue("", .string(vm))])
         }
     }
 }

@@ -71,8 +71,14 @@ public struct PoolDecision: Sendable, Hashable, Codable, CustomStringConvertible
         case migrate
         /// An operation failed.
         case failed
-        /// A VM disappeared without being asked to.
+        /// A VM disappeared without being asked to (or was already absent when an operation reached it).
         case lost
+        /// VEM stopped tracking a VM (or its node) it could not bring to an end after its retries.
+        case forget
+        /// A VM a host reported (`vm.list`) that the inventory did not hold was taken into it.
+        case adopt
+        /// A VEM domain of a group that is not configured was found on a host (left alone).
+        case unknown
     }
 
     /// When (seconds on the Manager's clock).

@@ -36,7 +36,7 @@ extension Reconciler {
                 if !stale { vm.busy = busy }
                 if vm.gone, vm.registered, vm.pending == nil, !busy, !stale {
                     vm.stage = .removing
-                    operations.append(issue(.removeNode, for: &vm))
+                    operations.append(issue(.removeNode, for: &vm, now: now))
                 }
             } else if vm.registered, vm.seenInBatch, vm.pending == nil, batch.time > (vm.registeredAt ?? Int.min) {
                 // The batch system forgot the node (removed by hand, or a batch restart). A snapshot taken before
@@ -52,11 +52,12 @@ extension Reconciler {
                 }
                 if vm.stage == .booting, vm.clientJoined {
                     vm.stage = .registering
-                    operations.append(issue(.registerNode(registration(of: vm)), for: &vm))
+                    operations.append(issue(.registerNode(registration(of: vm)), for: &vm, now: now))
                 }
             }
             vms[id] = vm
         }
+        operations += removeStrayNodes(nodes, batch: batch, now: now)
         return operations
     }
 
@@ -76,7 +77,7 @@ extension Reconciler {
         var operations: [PoolOperation] = []
         if vm.stage == .booting, vm.pending == nil, !vm.registered {
             vm.stage = .registering
-            operations.append(issue(.registerNode(registration(of: vm)), for: &vm))
+            operations.append(issue(.registerNode(registration(of: vm)), for: &vm, now: now))
         }
         vms[id] = vm
         return operations
@@ -90,10 +91,13 @@ extension Reconciler {
         switch op.kind {
         case .createVM:
             counters.created += 1
-            if vm.stage == .creating { vm.stage = .booting }
+            if vm.stage == .creating {
+                vm.stage = .booting
+                vm.stageSince = now
+            }
             if vm.clientJoined, vm.stage == .booting {
                 vm.stage = .registering
-                operations.append(issue(.registerNode(registration(of: vm)), for: &vm))
+                operations.append(issue(.registerNode(registration(of: vm)), for: &vm, now: now))
             }
         case .registerNode:
             vm.registered = true
@@ -113,7 +117,7 @@ extension Reconciler {
             vm.busy = false
             if !vm.gone {
                 vm.stage = .destroying
-                operations.append(issue(.destroyVM(host: vm.host), for: &vm))
+                operations.append(issue(.destroyVM(host: vm.host), for: &vm, now: now))
             }
         case .destroyVM:
             counters.destroyed += 1
@@ -130,35 +134,80 @@ extension Reconciler {
 
     /// An operation failed (or its outcome is unknown: the Client's incarnation ended); returns what follows.
     ///
-    /// A failed create forgets the VM; a failed registration is retried up to `maxRegisterAttempts` times, then
-    /// the VM is destroyed; a failed drain leaves the VM active; a failed remove or destroy leaves it draining
-    /// (the next plan asks again); a failed migration leaves it where it was.
+    /// A destroy or a node removal that finds its object already absent (`not_found: …`) counts as done. A
+    /// failed create forgets the VM; a failed registration is retried after a back-off
+    /// (``Configuration/backoff(attempt:)``) up to `maxRegisterAttempts` times, then the VM is destroyed; a
+    /// failed drain leaves the VM active; a failed node removal leaves it draining (the next plan asks again;
+    /// for a VM that is gone, the next batch snapshot); a failed destroy is retried after a back-off, and after
+    /// `maxAttempts` the VM is forgotten; a failed migration leaves it where it was.
     public mutating func onFailed(_ operation: Int, message: String, now: Int) -> [PoolOperation] {
-        guard let op = inFlight.removeValue(forKey: operation), var vm = vms[op.vm] else { return [] }
+        fail(operation, message: message, now: now, timedOut: false)
+    }
+
+    /// ``onFailed(_:message:now:)``; `timedOut` when no outcome came in time (a create that timed out may
+    /// have made the VM: it is destroyed rather than forgotten).
+    mutating func fail(_ operation: Int, message: String, now: Int, timedOut: Bool) -> [PoolOperation] {
+        guard let op = inFlight[operation], var vm = vms[op.vm] else {
+            inFlight[operation] = nil
+            return []
+        }
+        if op.endsAnObject, Self.isAbsence(message) {
+            log(.lost, vm, host: vm.host, now: now, "\(op): already absent (\(message)); counts as done")
+            return onSucceeded(operation, now: now)
+        }
+        inFlight[operation] = nil
         if vm.pending == operation { vm.pending = nil }
         counters.failed += 1
         log(.failed, vm, now: now, "\(op) failed: \(message)")
         var operations: [PoolOperation] = []
         switch op.kind {
         case .createVM:
-            vms[vm.id] = nil
-            return []
+            guard timedOut else {
+                vms[vm.id] = nil
+                return []
+            }
+            vm.stage = .destroying
+            operations.append(issue(.destroyVM(host: vm.host), for: &vm, now: now))
+            log(.destroy, vm, host: vm.host, now: now, "its creation had no outcome: destroyed in case it was made")
         case .registerNode:
             vm.registerAttempts += 1
             if vm.gone { break }
             if vm.registerAttempts < configuration.maxRegisterAttempts {
-                operations.append(issue(.registerNode(registration(of: vm)), for: &vm))
+                vm.stage = .registering
+                vm.retryAt = now + configuration.backoff(attempt: vm.registerAttempts)
             } else {
                 vm.stage = .destroying
-                operations.append(issue(.destroyVM(host: vm.host), for: &vm))
+                operations.append(issue(.destroyVM(host: vm.host), for: &vm, now: now))
                 log(
                     .destroy, vm, host: vm.host, now: now,
                     "its node could not be registered (\(vm.registerAttempts) attempts)")
             }
         case .drainNode:
             if vm.stage == .draining { vm.stage = .active }
-        case .removeNode, .destroyVM:
-            if !vm.gone { vm.stage = .draining }
+        case .removeNode:
+            if !vm.gone {
+                vm.stage = .draining
+            } else {
+                vm.attempts += 1
+                if vm.attempts >= configuration.maxAttempts {
+                    log(.forget, vm, now: now, "its node could not be removed (\(vm.attempts) attempts): forgotten")
+                    vms[vm.id] = nil
+                    return []
+                }
+            }
+        case .destroyVM:
+            guard !vm.gone else { break }
+            vm.attempts += 1
+            if vm.attempts >= configuration.maxAttempts {
+                log(
+                    .forget, vm, host: vm.host, now: now,
+                    "\(vm.host) did not confirm its destroy (\(vm.attempts) attempts): forgotten until a host "
+                        + "reports it")
+                vms[vm.id] = nil
+                return []
+            }
+            vm.stage = .destroying
+            vm.retryAt = now + configuration.backoff(attempt: vm.attempts)
         case .migrateVM:
             vm.migratingTo = nil
         }
@@ -212,7 +261,7 @@ extension Reconciler {
             return []
         }
         vm.stage = .removing
-        let op = issue(.removeNode, for: &vm)
+        let op = issue(.removeNode, for: &vm, now: now)
         vms[vm.id] = vm
         return [op]
     }

@@ -30,7 +30,7 @@ extension Reconciler {
                     continue
                 }
                 vm.stage = .draining
-                operations.append(issue(.drainNode(reason: directive.reason), for: &vm))
+                operations.append(issue(.drainNode(reason: directive.reason), for: &vm, now: now))
                 log(.drain, vm, now: now, directive.reason)
                 vms[id] = vm
             case .destroy(let id):
@@ -39,10 +39,10 @@ extension Reconciler {
                 else { continue }
                 if vm.registered && !vm.busy {
                     vm.stage = .removing
-                    operations.append(issue(.removeNode, for: &vm))
+                    operations.append(issue(.removeNode, for: &vm, now: now))
                 } else {
                     vm.stage = .destroying
-                    operations.append(issue(.destroyVM(host: vm.host), for: &vm))
+                    operations.append(issue(.destroyVM(host: vm.host), for: &vm, now: now))
                 }
                 log(.destroy, vm, host: vm.host, now: now, directive.reason)
                 vms[id] = vm
@@ -51,7 +51,9 @@ extension Reconciler {
                     vm.stage == .active || vm.stage == .draining
                 else { continue }
                 vm.migratingTo = host
-                operations.append(issue(.migrateVM(from: vm.host, to: host), for: &vm))
+                let op = issue(.migrateVM(from: vm.host, to: host), for: &vm, now: now)
+                vm.placedBy = op.id
+                operations.append(op)
                 log(.migrate, vm, host: host, now: now, directive.reason)
                 vms[id] = vm
             }
@@ -68,7 +70,8 @@ extension Reconciler {
         let op = issue(
             .createVM(
                 group: name, host: host, template: group.template, cpus: group.vmCPUs, memoryMiB: group.vmMemoryMiB),
-            for: &vm)
+            for: &vm, now: now)
+        vm.placedBy = op.id
         log(.create, vm, host: host, now: now, reason)
         vms[vm.id] = vm
         return op

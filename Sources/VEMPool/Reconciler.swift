@@ -15,17 +15,52 @@ import VEMPolicy
 /// for op in step.operations { shell.execute(op) }   // outcomes come back as onSucceeded / onFailed
 /// ```
 public struct Reconciler: Sendable {
-    /// The knobs.
+    /// The knobs. Times are seconds on the clock the reconciler is fed.
     public struct Configuration: Sendable, Hashable, Codable {
         /// Batch registrations tried before a VM whose node cannot be registered is destroyed (default 3).
         public var maxRegisterAttempts: Int
         /// Decision log entries kept (the oldest are dropped; default 10 000).
         public var decisionLogLimit: Int
+        /// How long an operation may go without an outcome before it counts as failed (default 300; a live
+        /// migration has ``migrationTimeout``).
+        public var operationTimeout: Int
+        /// How long a live migration may go without an outcome (default 1 800).
+        public var migrationTimeout: Int
+        /// How long a created VM may wait for its Client to join before it is destroyed (default 600).
+        public var bootTimeout: Int
+        /// Destroys tried (and, for a VM that is gone, node removals) before VEM forgets the VM (default 5).
+        public var maxAttempts: Int
+        /// The delay before the first retry of a failed registration or destroy, doubled at each further attempt
+        /// (default 10), up to ``maxBackoff`` (default 300).
+        public var retryBackoff: Int
+        /// The longest delay between two retries.
+        public var maxBackoff: Int
+        /// How long a batch node of a group, named like a VEM VM but with no VM in the inventory, is left alone
+        /// before it is removed (default 180: time for the hosts' lists to adopt its VM first).
+        public var strayNodeGrace: Int
 
         /// Creates a configuration with the documented defaults.
-        public init(maxRegisterAttempts: Int = 3, decisionLogLimit: Int = 10_000) {
+        public init(
+            maxRegisterAttempts: Int = 3, decisionLogLimit: Int = 10_000, operationTimeout: Int = 300,
+            migrationTimeout: Int = 1_800, bootTimeout: Int = 600, maxAttempts: Int = 5, retryBackoff: Int = 10,
+            maxBackoff: Int = 300, strayNodeGrace: Int = 180
+        ) {
             self.maxRegisterAttempts = max(1, maxRegisterAttempts)
             self.decisionLogLimit = max(1, decisionLogLimit)
+            self.operationTimeout = max(1, operationTimeout)
+            self.migrationTimeout = max(1, migrationTimeout)
+            self.bootTimeout = max(1, bootTimeout)
+            self.maxAttempts = max(1, maxAttempts)
+            self.retryBackoff = max(0, retryBackoff)
+            self.maxBackoff = max(self.retryBackoff, maxBackoff)
+            self.strayNodeGrace = max(0, strayNodeGrace)
+        }
+
+        /// The delay before retry number `attempt` (1 for the first).
+        public func backoff(attempt: Int) -> Int {
+            guard retryBackoff > 0 else { return 0 }
+            let doublings = min(max(0, attempt - 1), 30)
+            return min(maxBackoff, retryBackoff << doublings)
         }
     }
 
@@ -55,6 +90,12 @@ public struct Reconciler: Sendable {
     var nextNumber: [String: Int] = [:]
     var nextOperationID = 1
     var inFlight: [Int: PoolOperation] = [:]
+    /// When each operation in flight was issued (for its time-out).
+    var issuedAt: [Int: Int] = [:]
+    /// Batch nodes with no VM in the inventory, by name: when each was first seen so.
+    var strayNodesSeen: [String: Int] = [:]
+    /// Unknown VEM domains already reported (`host/vm`), so a periodic list does not report them again.
+    var reportedUnknown: Set<String> = []
 
     /// Creates a reconciler with an empty inventory.
     /// - Throws: ``PoolError`` (`invalid_group`) for an unusable group list.
@@ -66,9 +107,9 @@ public struct Reconciler: Sendable {
 
     /// The inventory, by id.
     /// (A VM gone before its node was registered, kept only to see whether its guest left a node behind, is not
-    /// in it: it holds no room and serves no group.)
+    /// in it: it holds no room and serves no group; nor is a stray batch node being removed.)
     public var inventory: [VMRecord] {
-        vms.values.filter { $0.nodeCheckAfter == nil }.sorted { $0.id < $1.id }.map(\.record)
+        vms.values.filter { $0.nodeCheckAfter == nil && !$0.isStrayNode }.sorted { $0.id < $1.id }.map(\.record)
     }
 
     /// The operations sent and not yet reported on, by id.
@@ -91,13 +132,14 @@ public struct Reconciler: Sendable {
         return snapshot
     }
 
-    /// One rebalancing step: observe the batch snapshot, build the pool snapshot, plan, and turn the plan into
-    /// operations.
+    /// One rebalancing step: time out and retry what is due (``tick(now:)``), observe the batch snapshot, build
+    /// the pool snapshot, plan, and turn the plan into operations.
     /// - Throws: ``PoolError`` (`planner`) when the planner refuses the snapshot or its configuration.
     public mutating func rebalance(
         batch: BatchSnapshot, hosts: [HostState], now: Int, planner: Planner
     ) throws(PoolError) -> Step {
-        var operations = observe(batch, now: now)
+        var operations = tick(now: now)
+        operations += observe(batch, now: now)
         let snapshot = snapshot(batch: batch, hosts: hosts)
         let plan: Plan
         do { plan = try planner.plan(snapshot, now: now) } catch { throw PoolError(.planner, error.message) }
@@ -143,12 +185,14 @@ public struct Reconciler: Sendable {
         return "\(group)-vm-\(n)"
     }
 
-    /// Issues an operation for a VM: records it in flight and as the VM's pending operation.
-    mutating func issue(_ kind: PoolOperation.Kind, for vm: inout ManagedVM) -> PoolOperation {
+    /// Issues an operation for a VM at `now`: records it in flight and as the VM's pending operation.
+    mutating func issue(_ kind: PoolOperation.Kind, for vm: inout ManagedVM, now: Int) -> PoolOperation {
         let op = PoolOperation(id: nextOperationID, vm: vm.id, kind: kind)
         nextOperationID += 1
         inFlight[op.id] = op
+        issuedAt[op.id] = now
         vm.pending = op.id
+        vm.retryAt = nil
         return op
     }
 
@@ -156,8 +200,12 @@ public struct Reconciler: Sendable {
     mutating func log(
         _ action: PoolDecision.Action, _ vm: ManagedVM, host: String? = nil, now: Int, _ reason: String
     ) {
-        decisions.append(
-            PoolDecision(time: now, group: vm.group, vm: vm.id, host: host, action: action, reason: reason))
+        record(PoolDecision(time: now, group: vm.group, vm: vm.id, host: host, action: action, reason: reason))
+    }
+
+    /// Appends an entry to the decision log.
+    mutating func record(_ decision: PoolDecision) {
+        decisions.append(decision)
         decisionsLogged += 1
         if decisions.count > configuration.decisionLogLimit {
             decisions.removeFirst(decisions.count - configuration.decisionLogLimit)

@@ -132,19 +132,39 @@ struct WireReader {
         return values
     }
 
-    mutating func value(_ what: StaticString) throws(ProtocolError) -> WireValue {
+    mutating func value(_ what: StaticString, depth: Int = 0) throws(ProtocolError) -> WireValue {
         let tag = try byte(what)
-        return try value(tag: tag, what)
+        return try value(tag: tag, what, depth: depth)
     }
 
-    mutating func value(tag: UInt8, _ what: StaticString) throws(ProtocolError) -> WireValue {
+    mutating func value(tag: UInt8, _ what: StaticString, depth: Int = 0) throws(ProtocolError) -> WireValue {
         switch WireValue.Tag(rawValue: tag) {
         case .null: return .null
         case .bool: return .bool(try bool(what))
         case .int: return .int(try zigzag(what))
         case .float: return .float(try double(what))
         case .string: return .string(try string(what))
-        case .json: return .json(try string(what))
+        case .list:
+            guard depth < WireValue.maximumWireDepth else { throw malformed("\(what) nests deeper than \(WireValue.maximumWireDepth)") }
+            let n = try count(what)
+            var items: [WireValue] = []
+            items.reserveCapacity(WireReader.reservation(n))
+            for _ in 0..<n { items.append(try value(what, depth: depth + 1)) }
+            return .array(items)
+        case .map:
+            guard depth < WireValue.maximumWireDepth else { throw malformed("\(what) nests deeper than \(WireValue.maximumWireDepth)") }
+            let n = try count(what, minimumElementSize: 2)
+            var map: [String: WireValue] = [:]
+            map.reserveCapacity(WireReader.reservation(n))
+            var previous: String?
+            for _ in 0..<n {
+                let key = try string(what)
+                // Canonical: keys strictly ascending (so no duplicates, and re-encoding gives the same bytes).
+                if let previous, !(previous < key) { throw malformed("\(what) has map keys out of order") }
+                previous = key
+                map[key] = try value(what, depth: depth + 1)
+            }
+            return .object(map)
         case nil:
             position -= 1
             throw malformed("\(what) has unknown value tag \(tag)")
@@ -184,7 +204,10 @@ extension Message {
         var r = WireReader(body)
         let version = try r.byte("version")
         guard version == WireFormat.version else {
-            throw ProtocolError(.unsupportedVersion, "protocol version \(version) is not supported", offset: 0)
+            throw ProtocolError(
+                .unsupportedVersion,
+                "protocol version \(version) is not supported: this build speaks version \(WireFormat.version) "
+                    + "(run the same VEM release on the Manager and its Clients)", offset: 0)
         }
         let rawType = try r.byte("msg_type")
         guard let type = MessageType(rawValue: rawType) else {

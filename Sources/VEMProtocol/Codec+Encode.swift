@@ -76,9 +76,17 @@ struct WireWriter {
         case .string(let s):
             byte(WireValue.Tag.string.rawValue)
             string(s)
-        case .json(let s):
-            byte(WireValue.Tag.json.rawValue)
-            string(s)
+        case .array(let items):
+            byte(WireValue.Tag.list.rawValue)
+            varint(UInt64(items.count))
+            for item in items { self.value(item) }
+        case .object(let map):
+            byte(WireValue.Tag.map.rawValue)
+            varint(UInt64(map.count))
+            for key in map.keys.sorted() {
+                string(key)
+                self.value(map[key] ?? .null)
+            }
         }
     }
 

@@ -20,18 +20,34 @@ extension CommandStream {
                 case cancel
             }
 
+            /// When a delivered result is confirmed to the Client (`result_ack`), which then forgets it.
+            public enum ResultConfirmation: Hashable, Sendable {
+                /// At once, as it is delivered. The default (a Manager without a journal).
+                case onDelivery
+                /// Only after ``ManagerSide/onResultsStored(_:)`` names it: a Manager that journals results
+                /// confirms them once they are durable, so a crash cannot lose a result the Client has dropped.
+                case whenStored
+            }
+
             /// How many commands may be sent beyond the last one the Client acknowledged. Default 32.
             public var window: Int
             /// What happens to unsent commands when the incarnation ends. Default `.resend`.
             public var unsentPolicy: UnsentPolicy
+            /// When results are confirmed to the Client. Default `.onDelivery`.
+            public var resultConfirmation: ResultConfirmation
 
             /// Creates a configuration.
             /// - Parameters:
             ///   - window: Commands in flight beyond the last acknowledged one (at least 1; default 32).
             ///   - unsentPolicy: What happens to unsent commands when the incarnation ends (default `.resend`).
-            public init(window: Int = 32, unsentPolicy: UnsentPolicy = .resend) {
+            ///   - resultConfirmation: When results are confirmed to the Client (default `.onDelivery`).
+            public init(
+                window: Int = 32, unsentPolicy: UnsentPolicy = .resend,
+                resultConfirmation: ResultConfirmation = .onDelivery
+            ) {
                 self.window = max(1, window)
                 self.unsentPolicy = unsentPolicy
+                self.resultConfirmation = resultConfirmation
             }
         }
 
@@ -72,6 +88,7 @@ extension CommandStream {
         public private(set) var acknowledgedThrough: UInt64
         private var resultsThrough: UInt64
         private var resultsAbove: Set<UInt64> = []
+        private var awaitingStorage: Set<UInt64> = []
         private var pending: [UInt64: Command] = [:]
 
         /// Creates a stream for one Client.
@@ -90,6 +107,8 @@ extension CommandStream {
 
         /// Commands without an outcome yet (sent or not).
         public var unresolvedCount: Int { pending.count }
+        /// Results delivered and not yet stored (``Configuration/ResultConfirmation/whenStored``).
+        public var unstoredCount: Int { awaitingStorage.count }
         /// Commands queued and not yet sent.
         public var unsentCount: Int { Int(nextSeq - 1 - highestSent) }
 
@@ -182,15 +201,35 @@ extension CommandStream {
             let seq = result.seq
             guard seq <= highestSent else { return [] }  // never sent: bogus, ignore
             var directives: [Directive] = []
+            var confirm = true
             if pending.removeValue(forKey: seq) != nil {
                 directives.append(.deliverResult(seq: seq, result))
-                markResolved(seq)
                 if seq > acknowledgedThrough { acknowledgedThrough = seq }
+                switch configuration.resultConfirmation {
+                case .onDelivery: markResolved(seq)
+                case .whenStored:
+                    awaitingStorage.insert(seq)
+                    confirm = false
+                }
             }
             guard isConnected else { return directives }
-            directives.append(.transmit(.resultAck(resultAck)))
+            if confirm { directives.append(.transmit(.resultAck(resultAck))) }
             sendWithinWindow(into: &directives)
             return directives
+        }
+
+        /// Delivered results are durable now (``Configuration/ResultConfirmation/whenStored``): confirm them.
+        /// Numbers not awaiting storage (duplicates, an ended incarnation's) change nothing.
+        /// - Parameter seqs: The results stored.
+        /// - Returns: A `.transmit(.resultAck)` when connected and something changed.
+        public mutating func onResultsStored(_ seqs: [UInt64]) -> [Directive] {
+            var changed = false
+            for seq in seqs where awaitingStorage.remove(seq) != nil {
+                markResolved(seq)
+                changed = true
+            }
+            guard changed, isConnected else { return [] }
+            return [.transmit(.resultAck(resultAck))]
         }
 
         /// Time to repair losses within a connection: resend unacknowledged commands and the result
@@ -248,6 +287,7 @@ extension CommandStream {
                 }
                 highestSent = nextSeq - 1
             }
+            awaitingStorage.removeAll()  // below the new base: confirmed by the new stream's numbering
             commandBase = highestSent
             acknowledgedThrough = highestSent
             resultsThrough = highestSent

@@ -1,10 +1,10 @@
-/// The VEM wire format, version 1: constants and frame-header helpers.
+/// The VEM wire format, version 2: constants and frame-header helpers.
 ///
 /// ## Framing
 /// A connection carries a sequence of frames. Each frame is
 /// ```
 /// frame  = length:u32-big-endian  body[length]
-/// body   = version:u8 (= 1)  msg_type:u8  fields…
+/// body   = version:u8 (= 2)  msg_type:u8  fields…
 /// ```
 /// `length` counts the body only and must be `2 ... maximumFrameSize` (default 1 MiB). A receiver checks the
 /// length prefix as soon as its 4 bytes arrive and fails with `oversized_frame` *before* buffering the body.
@@ -21,7 +21,9 @@
 /// string   varint byte count, then that many bytes of valid UTF-8
 /// opt<T>   one byte 0 (absent) or 1 followed by T
 /// list<T>  varint element count, then the elements (a count larger than the remaining bytes is malformed)
-/// value    tag:u8 then: 0 null | 1 bool | 2 zigzag (int) | 3 f64 (float) | 4 string (str) | 5 string (json text)
+/// value    tag:u8 then: 0 null | 1 bool | 2 zigzag (int) | 3 f64 (float) | 4 string (str)
+///          | 6 list<value> (list) | 7 varint count, then count × (string key, value) with keys strictly
+///          ascending (dict); lists and dicts nest at most 32 deep. (Tag 5, JSON text, was version 1's.)
 /// named    string name, value
 /// ```
 ///
@@ -49,10 +51,12 @@
 /// The encoding is canonical: a body the decoder accepts re-encodes to the same bytes.
 ///
 /// Golden example — `heartbeat(timestamp_ms: 300)`:
-/// `00 00 00 04  01 04 ac 02` (length 4, version 1, msg_type 4, varint 300).
+/// `00 00 00 04  02 04 ac 02` (length 4, version 2, msg_type 4, varint 300).
 public enum WireFormat {
-    /// The protocol version this build speaks (the first byte of every body).
-    public static let version: UInt8 = 1
+    /// The protocol version this build speaks (the first byte of every body). A body of another version is
+    /// refused with ``ProtocolError/Code/unsupportedVersion``. Version 2 replaced version 1's JSON-text values
+    /// with lists and dicts.
+    public static let version: UInt8 = 2
     /// Bytes in the length prefix.
     public static let lengthPrefixSize = 4
     /// The default maximum body size: 1 MiB.

@@ -1,6 +1,7 @@
 import Foundation
 import VEMAgent
 import VEMBatch
+import VEMCore
 
 /// The batch Client's plugins for the replay batch, the same shape as the Slurm driver's: commands
 /// `replay.register node group cpus memory_mb [address]` (the address is accepted, as `slurm.register` takes it,
@@ -14,12 +15,6 @@ public enum ReplayPlugins {
 
     /// The `replay.demand` property plugin.
     public static func demand(_ replay: LiveReplay) -> any PropertyPlugin { ReplayDemandPlugin(replay: replay) }
-
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
 }
 
 /// `replay.register`, `replay.drain`, `replay.resume`, `replay.remove`.
@@ -94,8 +89,8 @@ public struct ReplayNodeCommand: CommandPlugin {
     }
 }
 
-/// `replay.demand [group…]`: the demand and nodes of every group (or of those named), as the JSON of a
-/// ``VEMBatch/BatchSnapshot`` — the same as the Slurm driver's `slurm.demand`.
+/// `replay.demand [group…]`: the demand and nodes of every group (or of those named), as a
+/// ``VEMBatch/BatchSnapshot`` dict — the same as the Slurm driver's `slurm.demand`.
 public struct ReplayDemandPlugin: PropertyPlugin {
     /// `replay.demand`.
     public let name = "replay.demand"
@@ -104,10 +99,10 @@ public struct ReplayDemandPlugin: PropertyPlugin {
     /// Creates the plugin.
     public init(replay: LiveReplay) { self.replay = replay }
 
-    /// The snapshot as JSON text.
+    /// The snapshot as a dict.
     public func read(parameters: [String], context: PropertyContext) async throws -> PropertyValue {
         var snapshot = replay.snapshot()
         if !parameters.isEmpty { snapshot.groups = snapshot.groups.filter { parameters.contains($0.group) } }
-        return .string(try ReplayPlugins.json(snapshot))
+        return try PropertyValue(encoding: snapshot)
     }
 }

@@ -20,7 +20,9 @@ struct CheckConfig: ParsableCommand {
     @Argument(help: "The configuration files, loaded in order.")
     var files: [String]
 
-    @Flag(help: "Print the loaded configuration as JSON (on standard output; diagnostics stay on standard error).")
+    @Flag(
+        help: "Print the loaded configuration as JSON (on standard output; diagnostics stay on standard error; an inline token is redacted)."
+    )
     var json = false
 
     func validate() throws {
@@ -51,7 +53,10 @@ struct CheckConfig: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(site.configuration), as: UTF8.self))
+            // Never a secret on standard output: an inline token is shown as redacted.
+            var configuration = site.configuration
+            if configuration.client?.token != nil { configuration.client?.token = "(redacted)" }
+            print(String(decoding: try encoder.encode(configuration), as: UTF8.self))
         } else {
             print(SiteSummary(site: site, files: files, warnings: warnings).text)
         }

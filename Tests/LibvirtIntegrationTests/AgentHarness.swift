@@ -41,13 +41,14 @@ final class ManagerHarness: Sendable {
         }
     }
 
-    /// Submits a command with positional arguments and waits for its result.
-    func run(_ command: String, _ arguments: [String], on client: String, timeout: Int? = nil) async throws
-        -> CommandResult
+    /// Submits a command with named arguments and waits for its result.
+    func run(_ command: String, _ arguments: [String: WireValue], on client: String, timeout: Int? = nil)
+        async throws -> CommandResult
     {
         let named = timeout.map { [NamedValue("timeout", .int(Int64($0)))] } ?? []
         let pending = try server.submit(
-            command, arguments: arguments.map { NamedValue("", .string($0)) } + named, to: client)
+            command, arguments: arguments.sorted { $0.key < $1.key }.map { NamedValue($0.key, $0.value) } + named,
+            to: client)
         guard case .result(let result) = await pending.outcome() else {
             Issue.record("\(command) on \(client) has no result")
             throw CancellationError()
@@ -80,9 +81,10 @@ func vmList(_ result: CommandResult) throws -> [String: [String: PropertyValue]]
 }
 
 /// A hypervisor Client's configuration.
-func hypervisorAgentConfig(name: String, port: Int, uri: String, template: String, extraGroupLines: String = "")
-    -> String
-{
+func hypervisorAgentConfig(
+    name: String, port: Int, uri: String, template: String, extraGroupLines: String = "",
+    migrationDestinations: [String] = []
+) -> String {
     """
     [client]
     name = \(name)
@@ -91,7 +93,7 @@ func hypervisorAgentConfig(name: String, port: Int, uri: String, template: Strin
     token = t0k3n
     heartbeat_interval = 2s
     hypervisor = \(uri)
-    allow = vm.create, vm.destroy, vm.list, vm.migrate
+    allow = vm.create, vm.destroy, vm.list, vm.migrate\(migrationDestinations.isEmpty ? "" : "\nmigration_destinations = " + migrationDestinations.joined(separator: ", "))
 
     [hv_uri]
     command = hypervisor

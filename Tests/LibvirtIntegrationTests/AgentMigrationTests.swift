@@ -30,7 +30,8 @@ extension QEMUGuestTests {
                             let config = dir.appendingPathComponent("\(name).ini").path
                             try hypervisorAgentConfig(
                                 name: name, port: manager.port, uri: daemon.uri, template: template,
-                                extraGroupLines: "kernel = \(guest.kernel)\ninitrd = \(guest.initrd)\n"
+                                extraGroupLines: "kernel = \(guest.kernel)\ninitrd = \(guest.initrd)\n",
+                                migrationDestinations: daemons.map(\.uri)
                             ).write(toFile: config, atomically: true, encoding: .utf8)
                             agents.append(
                                 try await AgentProcess.start(
@@ -57,7 +58,7 @@ extension QEMUGuestTests {
             try await eventually("both joins", timeout: .seconds(60)) {
                 manager.joined("hv-src") && manager.joined("hv-dst")
             }
-            let created = try await manager.run("vm.create", ["group=atlas", "vm=atlas-m2"], on: "hv-src", timeout: 90)
+            let created = try await manager.run("vm.create", ["group": "atlas", "vm": "atlas-m2"], on: "hv-src", timeout: 90)
             #expect(created.status == .ok, "\(created.error ?? "")")
             try #require(created.status == .ok)
             try await console.waitFor("GUEST BOOTED OK", timeout: .seconds(90))
@@ -66,20 +67,20 @@ extension QEMUGuestTests {
 
             let t0 = ContinuousClock.now
             let migrated = try await manager.run(
-                "vm.migrate", ["vm=atlas-m2", "to=\(daemons[1].uri)", "migrate_uri=tcp://127.0.0.1"], on: "hv-src",
+                "vm.migrate", ["vm": "atlas-m2", "to": "\(daemons[1].uri)", "migrate_uri": "tcp://127.0.0.1"], on: "hv-src",
                 timeout: 90)
             #expect(migrated.status == .ok, "\(migrated.error ?? "")")
             print("agent migration: vm.migrate through the bus took \(seconds(since: t0))")
 
             // Gone from the source agent's list; on the destination daemon, running, with VEM's metadata.
-            let onSource = try vmList(try await manager.run("vm.list", ["all=yes"], on: "hv-src"))
+            let onSource = try vmList(try await manager.run("vm.list", ["all": true], on: "hv-src"))
             #expect(onSource.isEmpty, "the source still has \(onSource.keys.sorted())")
             let direct = try await LibvirtConnection.open(daemons[1].uri)
             let info = try await direct.domain(named: "atlas-m2")
             await direct.close()
             #expect(info?.state == .running)
             #expect(info?.instance?.group == "atlas" && info?.instance?.vmID == "atlas-m2")
-            let onDestination = try vmList(try await manager.run("vm.list", [], on: "hv-dst"))
+            let onDestination = try vmList(try await manager.run("vm.list", [:], on: "hv-dst"))
             #expect(onDestination["atlas-m2"]?["vm"] == .string("atlas-m2"))
             let before = console.lastTick
             try await eventually("ticks after migration", timeout: .seconds(30)) { console.lastTick > before }
@@ -92,9 +93,9 @@ extension QEMUGuestTests {
                 }
             }
 
-            let destroyed = try await manager.run("vm.destroy", ["vm=atlas-m2"], on: "hv-dst", timeout: 60)
+            let destroyed = try await manager.run("vm.destroy", ["vm": "atlas-m2"], on: "hv-dst", timeout: 60)
             #expect(destroyed.status == .ok, "\(destroyed.error ?? "")")
-            let left = try vmList(try await manager.run("vm.list", ["all=yes"], on: "hv-dst"))
+            let left = try vmList(try await manager.run("vm.list", ["all": true], on: "hv-dst"))
             #expect(left.isEmpty, "the destination still has \(left.keys.sorted())")
         }
     }

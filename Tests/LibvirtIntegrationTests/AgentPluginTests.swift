@@ -40,7 +40,7 @@ import VEMLibvirt
             #expect(agent.registry.commandPluginNames.contains("vm.create"))
 
             let c1 = await runner.execute(
-                CommandRequest(sequence: 1, name: "vm.create", arguments: ["group=atlas", "vm=atlas-1"]))
+                CommandRequest(sequence: 1, name: "vm.create", options: ["group": "atlas", "vm": "atlas-1"]))
             #expect(c1.status == .ok, "\(c1.error ?? "")")
             guard case .object(let created) = try json(c1) else {
                 Issue.record("not an object: \(c1.output)")
@@ -54,7 +54,7 @@ import VEMLibvirt
             let c2 = await runner.execute(
                 CommandRequest(
                     sequence: 2, name: "vm.create",
-                    arguments: ["group=cms", "vm=cms-9", "name=cms-vm-9", "vcpus=3", "command=c-77"]))
+                    options: ["group": "cms", "vm": "cms-9", "name": "cms-vm-9", "vcpus": 3, "command": "c-77"]))
             #expect(c2.status == .ok, "\(c2.error ?? "")")
 
             // vm.list reads VEM's metadata back from libvirt; the preexisting domain is not VEM's.
@@ -74,7 +74,7 @@ import VEMLibvirt
             #expect(byName["cms-vm-9"]?["vm"] == .string("cms-9"))
             #expect(byName["cms-vm-9"]?["command"] == .string("c-77"))
             #expect(byName["cms-vm-9"]?["vcpus"] == .int(3))
-            let all = await runner.execute(CommandRequest(sequence: 4, name: "vm.list", arguments: ["all=yes"]))
+            let all = await runner.execute(CommandRequest(sequence: 4, name: "vm.list", options: ["all": true]))
             #expect(all.output.contains("\"preexisting\""))
 
             // The hypervisor property: 8 CPUs − (2 preexisting + 2 + 3) = 1 free vCPU.
@@ -95,21 +95,20 @@ import VEMLibvirt
                 PropertyRequest(name: "x", plugin: "hypervisor", parameters: ["free_cpus"], returnType: .int), now: 0)
             #expect(wrong.error?.code == .badParameters)
 
-            // Migration: the test driver cannot migrate; the error says so and the VM stays.
+            // Migration: a Dom0 refuses any destination but a plain qemu+ssh/qemu+tls host (a test:/// file here).
             let other = try writeTestHost(dir, name: "other.xml", preexisting: nil)
             let m = await runner.execute(
-                CommandRequest(sequence: 5, name: "vm.migrate", arguments: ["vm=atlas-1", "to=\(other)"]))
+                CommandRequest(sequence: 5, name: "vm.migrate", options: ["vm": "atlas-1", "to": "\(other)"]))
             #expect(m.status == .failed)
-            #expect(m.error?.contains("libvirt.migration_failed") == true, "\(m.error ?? "")")
-            #expect(m.error?.contains("not supported") == true, "\(m.error ?? "")")
+            #expect(m.error?.hasPrefix("not_allowed: vm.migrate: destination refused") == true, "\(m.error ?? "")")
 
-            let d1 = await runner.execute(CommandRequest(sequence: 6, name: "vm.destroy", arguments: ["vm=atlas-1"]))
+            let d1 = await runner.execute(CommandRequest(sequence: 6, name: "vm.destroy", options: ["vm": "atlas-1"]))
             #expect(d1.status == .ok, "\(d1.error ?? "")")
             #expect(try json(d1) == .object(["name": .string("atlas-1"), "shutdown": .string("graceful")]))
             let d2 = await runner.execute(
-                CommandRequest(sequence: 7, name: "vm.destroy", arguments: ["name=cms-vm-9", "timeout=0"]))
+                CommandRequest(sequence: 7, name: "vm.destroy", options: ["name": "cms-vm-9", "shutdown_timeout": 0]))
             #expect(d2.status == .ok, "\(d2.error ?? "")")
-            let after = await runner.execute(CommandRequest(sequence: 8, name: "vm.list", arguments: ["all=yes"]))
+            let after = await runner.execute(CommandRequest(sequence: 8, name: "vm.list", options: ["all": true]))
             guard case .array(let left) = try json(after) else {
                 Issue.record("\(after.output)")
                 return
@@ -125,31 +124,54 @@ import VEMLibvirt
             let agent = try makeAgent(uri: try writeTestHost(dir))
             let runner = agent.runner
             var seq: UInt64 = 0
-            func run(_ name: String, _ args: [String]) async -> CommandOutcome {
+            func run(_ name: String, _ args: [String: PropertyValue]) async -> CommandOutcome {
                 seq += 1
-                return await runner.execute(CommandRequest(sequence: seq, name: name, arguments: args))
+                return await runner.execute(CommandRequest(sequence: seq, name: name, options: args))
             }
-            let unknownGroup = await run("vm.create", ["group=alice", "vm=a-1"])
+            let unknownGroup = await run("vm.create", ["group": "alice", "vm": "a-1"])
             #expect(unknownGroup.status == .failed)
             #expect(
                 unknownGroup.error
                     == "not_found: vm.create: no VM definition for group 'alice' on this host (known: atlas, cms)")
-            let missingVM = await run("vm.create", ["group=atlas"])
-            #expect(missingVM.error == "bad_parameters: vm.create: missing argument 'vm=…'")
-            let exists = await run("vm.create", ["group=atlas", "vm=preexisting"])
+            let missingVM = await run("vm.create", ["group": "atlas"])
+            #expect(missingVM.error == "bad_parameters: vm.create: missing argument 'vm'")
+            seq += 1
+            let words = await runner.execute(CommandRequest(sequence: seq, name: "vm.list", arguments: ["all=yes"]))
+            #expect(words.error?.contains("takes named arguments only") == true)  // no key=value words
+            let unknown = await run("vm.list", ["every": true])
+            #expect(unknown.status == .refused && unknown.error?.contains("unknown named argument 'every'") == true)
+            let exists = await run("vm.create", ["group": "atlas", "vm": "preexisting"])
             #expect(exists.status == .failed)
             #expect(
                 exists.error?.hasPrefix("libvirt.domain_exists: vm.create: a domain named 'preexisting' already exists")
                     == true)
-            let badUUID = await run("vm.create", ["group=atlas", "vm=a-2", "uuid=xyz"])
+            let badUUID = await run("vm.create", ["group": "atlas", "vm": "a-2", "uuid": "xyz"])
             #expect(badUUID.error?.hasPrefix("libvirt.bad_argument") == true)
-            let notVEM = await run("vm.destroy", ["name=preexisting"])
+            let notVEM = await run("vm.destroy", ["name": "preexisting"])
             #expect(notVEM.status == .failed)
             #expect(
                 notVEM.error == "not_allowed: vm.destroy: domain 'preexisting' was not created by VEM; not touching it")
-            let noSuchVM = await run("vm.migrate", ["vm=ghost", "to=test:///default"])
+            let noSuchVM = await run("vm.migrate", ["vm": "ghost", "to": "qemu+ssh://h2/system"])
             #expect(noSuchVM.error == "not_found: vm.migrate: no VEM domain with vm id 'ghost' on this host")
-            let list = await run("vm.list", ["all=yes"])
+            // The probe of the security review: a URI whose query string makes libvirt run a program, and others
+            // that reach libvirt options through the URI; a Dom0 refuses them whatever the Manager says.
+            let marker = dir.appendingPathComponent("ran").path
+            let script = dir.appendingPathComponent("evil.sh")
+            try "#!/bin/sh\ntouch \(marker)\n".write(to: script, atomically: true, encoding: .utf8)
+            chmod(script.path, 0o755)
+            for escape in [
+                "qemu+ext:///system?command=\(script.path)", "qemu+ssh://evil:2222/system?no_verify=1&x=",
+                "qemu+ssh://h2/system?keyfile=/root/.ssh/id_rsa", "qemu+unix:///system?socket=/tmp/s",
+                "qemu+ssh://h2/system#x", "qemu+tcp://h2/system", "test:///default",
+            ] {
+                let refused = await run("vm.migrate", ["vm": "ghost", "to": .string(escape)])
+                #expect(refused.status == .failed)
+                #expect(refused.error?.hasPrefix("not_allowed: vm.migrate: destination refused") == true, "\(escape)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: marker))
+            let badData = await run("vm.migrate", ["vm": "ghost", "to": "qemu+ssh://h2/system", "migrate_uri": "unix:///tmp/x"])
+            #expect(badData.error == "not_allowed: vm.migrate: migrate_uri must be tcp://host[:port]")
+            let list = await run("vm.list", ["all": true])
             guard case .array(let left) = try json(list) else {
                 Issue.record("\(list.output)")
                 return

@@ -22,7 +22,7 @@ import VEMProtocol
             let agent = try await AgentProcess.start(config: config, logPath: dir.appendingPathComponent("log").path)
             defer { if agent.status == nil { kill(agent.pid, SIGKILL) } }  // not reaped: the PID is still ours
             do {
-                try await scenario(manager: manager, uri: uri)
+                try await scenario(manager: manager, uri: uri, dir: dir)
             } catch {
                 print("--- agent log:\n\(agent.log)")
                 await agent.stop()
@@ -35,7 +35,7 @@ import VEMProtocol
         }
     }
 
-    private func scenario(manager: ManagerHarness, uri: String) async throws {
+    private func scenario(manager: ManagerHarness, uri: String, dir: URL) async throws {
         try await eventually("the agent's join", timeout: .seconds(60)) { manager.joined("hv-1") }
 
         // The hypervisor property reads the host.
@@ -43,11 +43,23 @@ import VEMProtocol
         let reading = try #require(round.replies["hv-1"]?.readings.first { $0.name == "hv_uri" })
         #expect(reading.outcome == .value(.string(uri)))
 
-        let created = try await manager.run("vm.create", ["group=atlas", "vm=atlas-7"], on: "hv-1")
+        let created = try await manager.run("vm.create", ["group": "atlas", "vm": "atlas-7"], on: "hv-1")
         #expect(created.status == .ok, "\(created.error ?? "")")
         #expect(created.output.contains("\"name\":\"atlas-7\""), "\(created.output)")
 
-        let listed = try vmList(try await manager.run("vm.list", [], on: "hv-1"))
+        // The review's probe through the bus: a destination whose query string makes libvirt run a program as
+        // root. The Dom0 refuses it, whatever the Manager says; the program never runs.
+        let marker = dir.appendingPathComponent("ran").path
+        let script = dir.appendingPathComponent("evil.sh")
+        try "#!/bin/sh\ntouch \(marker)\n".write(to: script, atomically: true, encoding: .utf8)
+        chmod(script.path, 0o755)
+        let escape = try await manager.run(
+            "vm.migrate", ["vm": "atlas-7", "to": .string("qemu+ext:///system?command=\(script.path)")], on: "hv-1")
+        #expect(escape.status == .failed)
+        #expect(escape.error?.hasPrefix("not_allowed: vm.migrate: destination refused") == true, "\(escape.error ?? "")")
+        #expect(!FileManager.default.fileExists(atPath: marker))
+
+        let listed = try vmList(try await manager.run("vm.list", [:], on: "hv-1"))
         let vm = try #require(listed["atlas-7"], "vm.list: \(listed.keys.sorted())")
         #expect(vm["group"] == .string("atlas"))
         #expect(vm["vm"] == .string("atlas-7"))
@@ -63,13 +75,13 @@ import VEMProtocol
         }
 
         // A group without a definition is refused with the known groups named.
-        let unknown = try await manager.run("vm.create", ["group=cms", "vm=cms-1"], on: "hv-1")
+        let unknown = try await manager.run("vm.create", ["group": "cms", "vm": "cms-1"], on: "hv-1")
         #expect(unknown.status != .ok)
         #expect(unknown.error?.contains("no VM definition for group 'cms'") == true, "\(unknown.error ?? "")")
 
-        let destroyed = try await manager.run("vm.destroy", ["vm=atlas-7", "timeout=5"], on: "hv-1")
+        let destroyed = try await manager.run("vm.destroy", ["vm": "atlas-7", "shutdown_timeout": 5], on: "hv-1")
         #expect(destroyed.status == .ok, "\(destroyed.error ?? "")")
-        let after = try vmList(try await manager.run("vm.list", [], on: "hv-1"))
+        let after = try vmList(try await manager.run("vm.list", [:], on: "hv-1"))
         #expect(after["atlas-7"] == nil, "still listed: \(after.keys.sorted())")
         try await eventually("the undefined event", timeout: .seconds(30)) {
             manager.clientEvents(from: "hv-1").contains {

@@ -8,7 +8,9 @@ import VEMLibvirt
 /// the `vm.*` command plugins of two agents' Runners.
 extension QEMUGuestTests {
     @Suite struct MigrationTests {
-        func agent(uri: String, template: DomainTemplate, guest: TestGuest, console: String) throws -> (
+        func agent(
+            uri: String, template: DomainTemplate, guest: TestGuest, console: String, destinations: Set<String> = []
+        ) throws -> (
             HypervisorHost, Runner
         ) {
             var config = HypervisorHost.Configuration(
@@ -19,6 +21,8 @@ extension QEMUGuestTests {
                         extra: ["console_log": console])
                 ], manager: "127.0.0.1:7070")
             config.shutdownTimeout = .seconds(30)
+            // The other libvirtd is reached over its private socket (a query string a Dom0 refuses unless listed).
+            config.migrationDestinations = destinations
             let host = HypervisorHost(configuration: config)
             var registry = PluginRegistry()
             try HypervisorPlugins.register(into: &registry, host: host)
@@ -47,7 +51,8 @@ extension QEMUGuestTests {
                     let template = try DomainTemplate(
                         qemuGuestTemplate, origin: "atlas.xml", extraPlaceholders: ["console_log"])
                     let (source, runner1) = try agent(
-                        uri: daemons[0].uri, template: template, guest: guest, console: console.path)
+                        uri: daemons[0].uri, template: template, guest: guest, console: console.path,
+                        destinations: [daemons[1].uri])
                     let (destination, runner2) = try agent(
                         uri: daemons[1].uri, template: template, guest: guest, console: console.path)
                     let events = EventLog<DomainEvent>()
@@ -55,7 +60,7 @@ extension QEMUGuestTests {
 
                     let created = await runner1.execute(
                         CommandRequest(
-                            sequence: 1, name: "vm.create", arguments: ["group=atlas", "vm=atlas-m1"],
+                            sequence: 1, name: "vm.create", options: ["group": "atlas", "vm": "atlas-m1"],
                             timeout: .seconds(120)))
                     #expect(created.status == .ok, "\(created.error ?? "")")
                     print("migration: guest defined and started after \(seconds(since: started))")
@@ -68,7 +73,7 @@ extension QEMUGuestTests {
                     let migrated = await runner1.execute(
                         CommandRequest(
                             sequence: 2, name: "vm.migrate",
-                            arguments: ["vm=atlas-m1", "to=\(daemons[1].uri)", "migrate_uri=tcp://127.0.0.1"],
+                            options: ["vm": "atlas-m1", "to": "\(daemons[1].uri)", "migrate_uri": "tcp://127.0.0.1"],
                             timeout: .seconds(120)))
                     #expect(migrated.status == .ok, "\(migrated.error ?? "")")
                     if migrated.status != .ok {
@@ -88,7 +93,7 @@ extension QEMUGuestTests {
                     #expect(vm["command"] == .string("1"))
                     #expect(vm["persistent"] == .bool(true))
                     let onSource = try names(
-                        await runner1.execute(CommandRequest(sequence: 3, name: "vm.list", arguments: ["all=yes"])))
+                        await runner1.execute(CommandRequest(sequence: 3, name: "vm.list", options: ["all": true])))
                     #expect(onSource.isEmpty, "the source still has \(onSource.keys.sorted())")
 
                     // The same guest keeps running: its tick counter goes on from where it was (no second boot).
@@ -104,11 +109,11 @@ extension QEMUGuestTests {
 
                     let destroyed = await runner2.execute(
                         CommandRequest(
-                            sequence: 2, name: "vm.destroy", arguments: ["vm=atlas-m1"], timeout: .seconds(60)))
+                            sequence: 2, name: "vm.destroy", options: ["vm": "atlas-m1"], timeout: .seconds(60)))
                     #expect(destroyed.status == .ok, "\(destroyed.error ?? "")")
                     #expect(destroyed.output.contains("\"shutdown\":\"graceful\""), "\(destroyed.output)")
                     let left = try names(
-                        await runner2.execute(CommandRequest(sequence: 3, name: "vm.list", arguments: ["all=yes"])))
+                        await runner2.execute(CommandRequest(sequence: 3, name: "vm.list", options: ["all": true])))
                     #expect(left.isEmpty)
                     await events.stop()
                     await source.close()

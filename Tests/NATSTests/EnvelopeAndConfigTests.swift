@@ -22,7 +22,7 @@ struct EnvelopeAndConfigTests {
 
     @Test func envelopeKeepsTheGoodPrefixAndReportsTheBadFrame() throws {
         var bytes = NATSEnvelope(session: 9, messages: [.event(Event(kind: "ok"))]).encoded().bytes
-        bytes += [0x00, 0x00, 0x00, 0x04, 0x01, 0xEE, 0xEE, 0xEE]  // unknown msg_type
+        bytes += [0x00, 0x00, 0x00, 0x04, 0x02, 0xEE, 0xEE, 0xEE]  // unknown msg_type
         let (envelope, error) = try bytes.withUnsafeBytes { try NATSEnvelope.decodePrefix($0) }
         #expect(envelope.messages == [.event(Event(kind: "ok"))])
         #expect(error?.code == .unknownMessageType)

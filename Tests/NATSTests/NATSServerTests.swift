@@ -123,6 +123,33 @@ struct NATSServerTests {
         await site.stop()
     }
 
+    @Test func aSilentSessionIsDeclaredGoneWithinTwoHeartbeats() async throws {
+        let site = try await NATSSite.start(nodes: 1, clients: [])
+        defer { Task { await site.stop() } }
+        let interval = Duration.seconds(1)
+        // No system account: the peer's NATS connection stays open, so only the heartbeats can tell.
+        let bus = try site.manager(heartbeat: interval, system: false)
+        try await bus.start()
+        let events = Recorder(bus.events)
+        let peer = try await NATSConnection.connect(site.options(user: NATSAccountsConfig.managerUser))
+        let hello = Message.hello(Hello(name: "mute", role: .dom0, host: "h", version: "1.0.0", incarnation: 5, token: "tok"))
+        let sent = ContinuousClock.now
+        try peer.publish(bus.subjects.manager("mute"), NATSEnvelope(session: 1, messages: [hello]).encoded().bytes)
+        try await peer.flush()
+        try await waitUntil("join") { events.all.contains { $0.joinName == "mute" } }
+        try await waitUntil("heartbeat timeout") { events.all.contains { $0.disconnectName == "mute" } }
+        let elapsed = ContinuousClock.now - sent
+        #expect(events.all.contains(.disconnect(name: "mute", reason: "heartbeat timeout")))
+        #expect(elapsed >= interval * 1.5, "not before 1.5 intervals of silence: \(elapsed)")
+        // The promise: gone within 2 intervals of the last message. The bus detects it within 1.75 (timeout 1.5,
+        // checked every quarter); 250 ms cover this measurement's own delays on a loaded 2-core machine (the
+        // hello's trip through nats-server, the check's timer firing late, this test's 10 ms polling).
+        #expect(elapsed <= interval * 2 + .milliseconds(250), "within 2 intervals (+ scheduling allowance): \(elapsed)")
+        await peer.close()
+        await bus.shutdown()
+        await site.stop()
+    }
+
     @Test func staleSessionsAndForgedNamesAreDropped() async throws {
         let site = try await NATSSite.start(nodes: 1, clients: [])
         defer { Task { await site.stop() } }

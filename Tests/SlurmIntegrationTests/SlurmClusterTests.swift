@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VEMAgent
 import VEMBatch
+import VEMCore
 import VEMSlurm
 import VEMTestSupport
 
@@ -80,8 +81,8 @@ struct SlurmClusterTests {
             // Demand through the agent's property plugin, as the Manager will see it.
             let demand = await r.read(
                 PropertyRequest(name: "demand", plugin: "slurm.demand", returnType: .json), now: 0)
-            let text = try #require(demand.value?.jsonText, "\(demand)")
-            let snapshot = try JSONDecoder().decode(BatchSnapshot.self, from: Data(text.utf8))
+            let value = try #require(demand.value, "\(demand)")
+            let snapshot = try value.decode(BatchSnapshot.self)  // a dict, as it goes on the wire: no JSON text
             #expect(snapshot.groups.map(\.group) == ["a", "b"])
             #expect(snapshot[group: "a"]?.pendingJobs == 1)
             #expect(snapshot[group: "a"]?.pendingMemoryMB == 100)

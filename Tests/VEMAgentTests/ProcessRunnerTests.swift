@@ -40,7 +40,8 @@ import Testing
         let r = try await runner(timeout: .milliseconds(300)).run("/bin/sleep", arguments: ["30"])
         #expect(r.timedOut)
         #expect(r.termination == .signaled(SIGTERM))
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // Stopped, not run to its 30 s end (the margin is for a loaded machine, not a bound on the timeout).
+        #expect(ContinuousClock.now - started < .seconds(25))
         #expect(processIsGone(r.pid))
     }
 
@@ -59,7 +60,7 @@ import Testing
         #expect(!r.timedOut)
         let leftover = try #require(Int32(r.outputText.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(await grandchildIsGone(leftover))
-        #expect(r.duration < .seconds(5))
+        #expect(r.duration < .seconds(25), "the program's exit ends the run; the leftover's 30 s are not waited for")
     }
 
     @Test func aProgramIgnoringSIGTERMGetsSIGKILL() async throws {

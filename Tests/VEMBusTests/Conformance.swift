@@ -186,10 +186,11 @@ enum Conformance {
 
         // Raw bytes: garbage, a wrong protocol version byte, an oversized frame, a truncated frame.
         let cases: [(bytes: [UInt8], closeAfter: Bool, code: String)] = [
-            ([0x00, 0x00, 0x00, 0x04, 0x01, 0xEE, 0xEE, 0xEE], false, "unknown_message_type"),
+            ([0x00, 0x00, 0x00, 0x04, 0x02, 0xEE, 0xEE, 0xEE], false, "unknown_message_type"),
+            ([0x00, 0x00, 0x00, 0x04, 0x01, 0x04, 0xAC, 0x02], false, "unsupported_version"),  // protocol 1
             ([0x00, 0x00, 0x00, 0x04, 0x07, 0x04, 0xAC, 0x02], false, "unsupported_version"),
             ([0x7F, 0xFF, 0xFF, 0xFF, 0x01], false, "oversized_frame"),
-            ([0x00, 0x00, 0x00, 0x10, 0x01, 0x04], true, "truncated_frame"),
+            ([0x00, 0x00, 0x00, 0x10, 0x02, 0x04], true, "truncated_frame"),
         ]
         for item in cases {
             let raw = try await bus.openRaw()
@@ -205,7 +206,7 @@ enum Conformance {
         var hello: [UInt8] = []
         try Message.hello(Hello(name: "rogue", role: .dom0, host: "h", version: "1.0.0", incarnation: 7, token: bus.token))
             .encodeFrame(into: &hello)
-        await raw.write(hello + [0x00, 0x00, 0x00, 0x03, 0x01, 0x07, 0xFF])
+        await raw.write(hello + [0x00, 0x00, 0x00, 0x03, 0x02, 0x07, 0xFF])
         _ = try await bus.events.first("rogue disconnected") {
             if case .disconnect("rogue", let reason) = $0 { reason.hasPrefix("truncated_frame") || reason.hasPrefix("malformed_field") } else { false }
         }

@@ -35,7 +35,11 @@ struct HubTests {
         let elapsed = ContinuousClock.now - sent
         #expect(event == .disconnect(name: "mute", reason: "heartbeat timeout"))
         #expect(elapsed >= interval * 1.5, "not before 1.5 intervals of silence")
-        #expect(elapsed <= interval * 2 + .milliseconds(500), "within 2× the interval (plus scheduling slack): \(elapsed)")
+        // The promise: gone within 2 intervals of the last frame. The hub's design detects it within 1.75
+        // (Liveness: timeout 1.5, checked every quarter). The allowance of 250 ms covers what this measurement
+        // adds on a 2-core machine running the other integration suites in parallel: the hello's trip to the
+        // hub's event loop after `sent`, the sweeper's timer firing late, and the event's trip to this task.
+        #expect(elapsed <= interval * 2 + .milliseconds(250), "within 2 intervals (+ scheduling allowance): \(elapsed)")
         await bus.shutdown()
     }
 

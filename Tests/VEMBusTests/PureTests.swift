@@ -29,17 +29,54 @@ struct PureTests {
     @Test func livenessSendsHeartbeatsAndTimesOutWithinTwoIntervals() {
         let interval: Int64 = 1_000
         var liveness = Liveness(intervalNanoseconds: interval, now: 0)
-        #expect(liveness.checkPeriodNanoseconds == 500)
+        #expect(liveness.checkPeriodNanoseconds == 250)
+        #expect(liveness.detectionBoundNanoseconds == 1_750, "the promise is 2 intervals, with a quarter to spare")
         var actions: [Liveness.Action] = []
-        actions.append(liveness.tick(now: 400))
-        actions.append(liveness.tick(now: 900))  // idle for half an interval: heartbeat
-        liveness.didRead(now: 1_000)
-        liveness.didWrite(now: 1_200)
-        actions.append(liveness.tick(now: 1_400))
-        actions.append(liveness.tick(now: 1_900))  // idle since 1,200
-        actions.append(liveness.tick(now: 2_400))
-        actions.append(liveness.tick(now: 2_900))  // silent since 1,000 for 1.9 intervals
-        #expect(actions == [.none, .sendHeartbeat, .none, .sendHeartbeat, .sendHeartbeat, .timeout])
+        actions.append(liveness.tick(now: 250))
+        actions.append(liveness.tick(now: 500))  // idle for half an interval: heartbeat
+        liveness.didRead(now: 600)
+        liveness.didWrite(now: 700)
+        actions.append(liveness.tick(now: 750))
+        actions.append(liveness.tick(now: 1_000))
+        actions.append(liveness.tick(now: 1_250))  // idle since 700
+        actions.append(liveness.tick(now: 2_000))  // silent since 600 for 1.4 intervals: not yet
+        actions.append(liveness.tick(now: 2_250))  // 1.65 intervals
+        #expect(actions == [.none, .sendHeartbeat, .none, .none, .sendHeartbeat, .sendHeartbeat, .timeout])
+    }
+
+    @Test func aSilentPeerIsDeclaredGoneBetweenOneAndAHalfAndOneAndThreeQuarterIntervalsWhateverThePhase() {
+        let interval: Int64 = 1_000
+        for lastFrame in stride(from: Int64(0), to: 250, by: 7) {
+            var liveness = Liveness(intervalNanoseconds: interval, now: 0)
+            liveness.didRead(now: lastFrame)
+            var now: Int64 = 0
+            var gone: Int64?
+            while gone == nil, now < 10 * interval {
+                now += liveness.checkPeriodNanoseconds
+                if liveness.tick(now: now) == .timeout { gone = now }
+            }
+            let silence = (gone ?? .max) - lastFrame
+            #expect(silence >= 1_500 && silence <= liveness.detectionBoundNanoseconds, "phase \(lastFrame): \(silence)")
+        }
+    }
+
+    @Test func aLivePeersHeartbeatsNeverComeCloseToTheTimeout() {
+        // Both sides tick every quarter interval, out of phase: the gap between two frames a peer sends stays at
+        // most 0.75 intervals, half an interval inside the 1.5-interval timeout.
+        let interval: Int64 = 1_000
+        var sender = Liveness(intervalNanoseconds: interval, now: 0)
+        var lastSent: Int64 = 0
+        var longestGap: Int64 = 0
+        var now: Int64 = 113
+        while now < 20 * interval {
+            if sender.tick(now: now) == .sendHeartbeat {
+                longestGap = max(longestGap, now - lastSent)
+                lastSent = now
+            }
+            sender.didRead(now: now)  // the other side is alive too
+            now += sender.checkPeriodNanoseconds
+        }
+        #expect(longestGap <= 750, "\(longestGap)")
     }
 
     @Test func tokenBucketRefillsAtItsRate() {
@@ -67,7 +104,7 @@ struct PureTests {
         #expect(shared.check(hello(version: "2.0.0"))?.reason == .unsupportedVersion)
         #expect(shared.check(hello(version: "garbage"))?.reason == .unsupportedVersion)
         #expect(shared.check(hello(""))?.reason == .forbidden)
-        let perClient = Admission(perClientTokens: ["a": "ta", "b": "tb"])
+        let perClient = Admission(perClientTokens: ["a": .init(token: "ta", role: .dom0), "b": .init(token: "tb", role: .dom0)])
         #expect(perClient.check(hello("a", token: "ta")) == nil)
         #expect(perClient.check(hello("a", token: "tb"))?.reason == .badCredentials)
         #expect(perClient.check(hello("c", token: "ta"))?.reason == .forbidden)

@@ -116,8 +116,10 @@ struct SetupTests {
     func mappings() {
         #expect(PropertyMapping.parameters("") == [])
         #expect(PropertyMapping.parameters(" /scratch ,  free") == ["/scratch", "free"])
-        #expect(PropertyMapping.wireValue(.object(["a": .int(1)])) == .json(#"{"a":1}"#))
-        #expect(PropertyMapping.wireValue(.bool(true)) == .bool(true))
+        let nested = PropertyValue.object(["a": .array([.int(1), .object(["b": .null])])])
+        let sample = PropertySample(name: "n", result: .success(nested), timestamp: 0)
+        // A dict stays a dict on the wire (protocol 2): no JSON text on the way.
+        #expect(PropertyMapping.reading(sample, clock: ManualTimeline(unixOrigin: 1_700_000_000)).outcome == .value(nested))
         let timeout = CommandMapping.result(
             VEMAgent.CommandOutcome(
                 status: .timeout, output: "partial", error: "x did not finish", duration: .milliseconds(1500)),

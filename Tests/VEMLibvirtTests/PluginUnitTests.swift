@@ -5,22 +5,26 @@ import VEMAgent
 @testable import VEMLibvirt
 
 @Suite struct PluginUnitTests {
-    @Test func argumentsAreKeyValueWithKnownKeys() throws {
-        let args = try CommandArguments(
-            ["group=atlas", "vm=a=1", "p2p=yes"], allowed: ["group", "vm", "p2p"], command: "c")
-        #expect(args["group"] == "atlas")
-        #expect(args["vm"] == "a=1")
-        #expect(try args.flag("p2p", "c"))
-        let unknown = #expect(throws: AgentError.self) {
-            try CommandArguments(["grup=atlas"], allowed: ["group", "vm"], command: "vm.create")
+    @Test func argumentsAreNamedAndTyped() throws {
+        func request(_ options: [String: PropertyValue], _ words: [String] = []) -> CommandRequest {
+            CommandRequest(sequence: 1, name: "c", arguments: words, options: options)
         }
-        #expect(unknown?.message == "vm.create: unknown argument 'grup' (known: group, vm)")
-        #expect(throws: AgentError.self) { try CommandArguments(["novalue"], allowed: [], command: "c") }
-        #expect(throws: AgentError.self) { try CommandArguments(["a=1", "a=2"], allowed: ["a"], command: "c") }
-        let bad = try CommandArguments(["vcpus=0", "timeout=-1"], allowed: ["vcpus", "timeout"], command: "c")
+        let args = try CommandArguments(request(["group": "atlas", "vm": "a=1", "p2p": true, "vcpus": 2]), command: "c")
+        #expect(args["group"] == "atlas")
+        #expect(args["vm"] == "a=1")  // a value is never split on '='
+        #expect(try args.flag("p2p", "c"))
+        #expect(try args.int("vcpus", "c") == 2)
+        let words = #expect(throws: AgentError.self) {
+            try CommandArguments(request([:], ["group=atlas"]), command: "vm.create")
+        }
+        #expect(words?.message.hasPrefix("vm.create: takes named arguments only") == true)
+        let bad = try CommandArguments(
+            request(["vcpus": 0, "shutdown_timeout": -1, "p2p": "maybe", "name": ["x"]]), command: "c")
         #expect(throws: AgentError.self) { try bad.int("vcpus", "c") }
-        #expect(throws: AgentError.self) { try bad.seconds("timeout", "c") }
+        #expect(throws: AgentError.self) { try bad.seconds("shutdown_timeout", "c") }
+        #expect(throws: AgentError.self) { try bad.flag("p2p", "c") }
         #expect(throws: AgentError.self) { try bad.required("missing", "c") }
+        #expect(bad["name"] == nil)  // a list is not a name
     }
 
     @Test func summaryCountsCapacityAndGroups() {

@@ -25,9 +25,12 @@ import VEMRules
                 }
                 #expect(h.stats("client_query")?.fired == 1)
 
-                // Not before 30 s have passed again.
+                // Not before 30 s have passed again: TriggerWatch sleeps until the next tick, 30 s on, so 29 s
+                // wake nobody (no pass can run), and nothing more was sent.
+                let nextTick = h.clock.now() + 30
+                await waitUntil("TriggerWatch asleep until the next tick") { h.clock.deadlines.contains(nextTick) }
                 h.clock.advance(by: 29)
-                try await Task.sleep(for: .milliseconds(20))
+                #expect(h.clock.deadlines.contains(nextTick), "the periodic pass woke before its tick")
                 #expect(host.requestCount == 1)
                 await h.advance(by: 1)
                 await waitUntil("second get_property") { host.requestCount == 2 }

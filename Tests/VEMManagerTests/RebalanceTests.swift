@@ -75,19 +75,20 @@ final class WireFakeClient: Sendable {
             bus: bus,
             identity: ClientIdentity(name: name, role: .dom0, host: name, version: "1.0.0", incarnation: 1),
             properties: [
-                "hypervisor": .json(
-                    #"{"cpus":8,"memory_kib":16777216,"free_vcpus":8,"unallocated_memory_kib":16777216,"free_memory_kib":16777216}"#)
+                "hypervisor": .object([
+                    "cpus": .int(8), "memory_kib": .int(16_777_216), "free_vcpus": .int(8),
+                    "unallocated_memory_kib": .int(16_777_216), "free_memory_kib": .int(16_777_216),
+                ])
             ])
     }
 
     static func batch(_ bus: InMemoryBus, property: String = "slurm.demand") throws -> WireFakeClient {
         let snapshot = BatchSnapshot(
             time: 0, groups: [GroupDemand(group: "B", pendingJobs: 3, pendingCPUs: 6, longestWait: 120)])
-        let text = String(decoding: try JSONEncoder().encode(snapshot), as: UTF8.self)
         return WireFakeClient(
             bus: bus,
             identity: ClientIdentity(name: "slurmctl", role: .batch, host: "slurmctl", version: "1.0.0", incarnation: 1),
-            properties: [property: .string(text)])
+            properties: [property: try WireValue(encoding: snapshot)])
     }
 
     /// A site's batch Client reports the demand as a configured property, `[slurm_demand] command = slurm.demand`
@@ -165,19 +166,21 @@ final class WireFakeClient: Sendable {
                 }
                 let creates = hosts.flatMap(\.executedCommands).filter { $0.name == "vm.create" }
                 #expect(creates.count == planned.count)
-                // Positional `key=value` words, as the vm.* plugins take them (a Client refuses other named arguments).
-                #expect(creates.allSatisfy { $0.arguments.contains(NamedValue("", .string("group=B"))) })
+                // Named arguments, typed, as the vm.* plugins take them (no `key=value` words).
+                #expect(creates.allSatisfy { $0.arguments.contains(NamedValue("group", .string("B"))) })
+                #expect(creates.allSatisfy { $0.arguments.contains(NamedValue("vcpus", .int(2))) })
                 let create = try #require(creates.first)
                 let vm = try #require(
                     create.arguments.lazy.compactMap { a -> String? in
-                        guard a.name.isEmpty, case .string(let s) = a.value, s.hasPrefix("vm=") else { return nil }
-                        return String(s.dropFirst(3))
+                        guard a.name == "vm", case .string(let s) = a.value else { return nil }
+                        return s
                     }.first)
-                let target = JSON.string("vm=" + vm)
                 let journaled = try #require(
                     try await h.journal.allCommands().first { command in
-                        command.name == "vm.create" && command.arguments.contains { $0.name.isEmpty && $0.value == target }
+                        command.name == "vm.create" && command.arguments.contains { $0.name == "vm" && $0.value == .string(vm) }
                     })
+                // Journaled with its types: resent exactly after a restart.
+                #expect(journaled.command.arguments == create.arguments)
                 #expect(journaled.trigger == "rebalance")
 
                 let decisions = try await h.journal.recentDecisions()

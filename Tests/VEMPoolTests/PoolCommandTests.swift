@@ -1,5 +1,6 @@
 import Testing
 import VEMBatch
+import VEMCore
 
 @testable import VEMPool
 
@@ -15,10 +16,10 @@ import VEMBatch
         let migrate = mapping.command(
             for: PoolOperation(id: 8, vm: "atlas-vm-3", kind: .migrateVM(from: "h1", to: "h2")))
         #expect(migrate.target == .host("h1"))
-        #expect(migrate.arguments == ["vm=atlas-vm-3", "to=test:///h2"])
+        #expect(migrate.arguments == [NamedValue("vm", .string("atlas-vm-3")), NamedValue("to", .string("test:///h2"))])
         let elsewhere = PoolCommandMapping().command(
             for: PoolOperation(id: 9, vm: "x", kind: .migrateVM(from: "h1", to: "h9")))
-        #expect(elsewhere.arguments == ["vm=x", "to=qemu+ssh://h9/system"])
+        #expect(elsewhere.arguments == [NamedValue("vm", .string("x")), NamedValue("to", .string("qemu+ssh://h9/system"))])
         let destroy = mapping.command(for: PoolOperation(id: 10, vm: "atlas-vm-3", kind: .destroyVM(host: "h2")))
         #expect(destroy.description == "vm.destroy vm=atlas-vm-3 @h2")
         let register = mapping.command(
@@ -29,7 +30,9 @@ import VEMBatch
         #expect(register.description == "replay.register atlas-vm-3 atlas 2 4096 @batch")
         let drain = PoolCommandMapping().command(
             for: PoolOperation(id: 12, vm: "atlas-vm-3", kind: .drainNode(reason: "atlas holds 3 VMs")))
-        #expect(drain.description == "slurm.drain atlas-vm-3 atlas holds 3 VMs @batch")
+        #expect(drain.description == "slurm.drain atlas-vm-3 \"atlas holds 3 VMs\" @batch")
+        // The reason is one argument, not one per word.
+        #expect(drain.arguments == [NamedValue("", .string("atlas-vm-3")), NamedValue("", .string("atlas holds 3 VMs"))])
         let remove = mapping.command(for: PoolOperation(id: 13, vm: "atlas-vm-3", kind: .removeNode))
         #expect(remove.description == "replay.remove atlas-vm-3 @batch")
     }

@@ -142,15 +142,19 @@ import VEMPolicy
         let op = try #require(r.apply(plan([Directive(.create(group: "atlas", host: "h1"), reason: "")]), now: 0).first)
         _ = r.onSucceeded(op.id, now: 0)
         let first = try #require(r.onClientJoined(op.vm, now: 60).first)
-        let retry = r.onFailed(first.id, message: "slurmctld down", now: 61)
+        // Retried after the back-off (10 s), not at once.
+        #expect(r.onFailed(first.id, message: "slurmctld down", now: 61).isEmpty)
+        #expect(r.vms[op.vm]?.stage == .registering)
+        #expect(r.tick(now: 70).isEmpty)
+        let retry = r.tick(now: 71)
         #expect(retry.names == ["register atlas-vm-1"])
-        let giveUp = r.onFailed(try #require(retry.first).id, message: "slurmctld down", now: 62)
+        let giveUp = r.onFailed(try #require(retry.first).id, message: "slurmctld down", now: 72)
         #expect(giveUp.names == ["destroy atlas-vm-1"])
         #expect(r.vms[op.vm]?.stage == .destroying)
-        #expect(r.onSucceeded(giveUp[0].id, now: 63).isEmpty)
+        #expect(r.onSucceeded(giveUp[0].id, now: 73).isEmpty)
         // Never registered by VEM: kept (out of the inventory) until a batch snapshot shows no node of its own.
         #expect(r.inventory.isEmpty)
-        #expect(r.observe(batch(63), now: 64).isEmpty)
+        #expect(r.observe(batch(73), now: 74).isEmpty)
         #expect(r.vms.isEmpty)
         #expect(r.counters.failed == 2)
     }

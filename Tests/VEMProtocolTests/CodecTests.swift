@@ -34,8 +34,9 @@ import VEMProtocol
     @Test func everyWireValueRoundTrips() {
         let values: [WireValue] = [
             .null, .bool(false), .bool(true), .int(0), .int(-1), .int(.min), .int(.max), .float(0), .float(-0.0),
-            .float(.infinity), .float(1.5), .string(""), .string("MemFree"), .string("漢字🙂"), .json("{\"a\":[1,2]}"),
-            .json(""),
+            .float(.infinity), .float(1.5), .string(""), .string("MemFree"), .string("漢字🙂"), .array([]), .object([:]),
+            .object(["a": .array([.int(1), .int(2)]), "b": .object(["c": .null, "d": .float(0.5)])]),
+            .array([.array([.string("x")]), .object(["": .bool(true)])]),
         ]
         for value in values {
             expectRoundTrip(.event(Event(kind: "k", attributes: [NamedValue("v", value)])))
@@ -54,7 +55,7 @@ import VEMProtocol
 
     @Test func goldenHeartbeat() throws {
         let frame = try Message.heartbeat(Heartbeat(timestampMilliseconds: 300)).encodedFrame()
-        #expect(frame == [0x00, 0x00, 0x00, 0x04, 0x01, 0x04, 0xAC, 0x02])
+        #expect(frame == [0x00, 0x00, 0x00, 0x04, 0x02, 0x04, 0xAC, 0x02])
     }
 
     @Test func goldenProperty() throws {
@@ -62,15 +63,25 @@ import VEMProtocol
             PropertyReport(readings: [PropertyReading(name: "ram_free", timestampMilliseconds: 1, value: .int(42))]))
         let frame = try message.encodedFrame()
         let expected: [UInt8] =
-            [0x00, 0x00, 0x00, 0x10, 0x01, 0x06, 0x00, 0x01, 0x08] + Array("ram_free".utf8) + [0x01, 0x02, 0x54]
+            [0x00, 0x00, 0x00, 0x10, 0x02, 0x06, 0x00, 0x01, 0x08] + Array("ram_free".utf8) + [0x01, 0x02, 0x54]
         #expect(frame == expected)
+        #expect(try Message(decodingFrame: expected) == message)
+    }
+
+    @Test func goldenDict() throws {
+        // A reading whose value is {"a": [1]}: tag 7, one key "a", tag 6, one item, int 1.
+        let message = Message.property(
+            PropertyReport(
+                readings: [PropertyReading(name: "p", timestampMilliseconds: 1, value: .object(["a": .array([.int(1)])]))]))
+        let expected: [UInt8] = [0x00, 0x00, 0x00, 0x0F, 0x02, 0x06, 0x00, 0x01, 0x01, 0x70, 0x01, 0x07, 0x01, 0x01, 0x61, 0x06, 0x01, 0x02, 0x02]
+        #expect(try message.encodedFrame() == expected)
         #expect(try Message(decodingFrame: expected) == message)
     }
 
     @Test func goldenCommand() throws {
         let message = Message.command(Command(seq: 1, name: "ls", arguments: [NamedValue("", .bool(true))]))
         let frame = try message.encodedFrame()
-        #expect(frame == [0x00, 0x00, 0x00, 0x0A, 0x01, 0x07, 0x01, 0x02, 0x6C, 0x73, 0x01, 0x00, 0x01, 0x01])
+        #expect(frame == [0x00, 0x00, 0x00, 0x0A, 0x02, 0x07, 0x01, 0x02, 0x6C, 0x73, 0x01, 0x00, 0x01, 0x01])
     }
 
     @Test func encodingRefusesOversizedFrames() {

@@ -69,6 +69,29 @@ typealias ClientSide = CommandStream.ClientSide
         #expect(m.onRetransmitTimer() == [.transmit(.resultAck(ResultAck(through: 2)))])
     }
 
+    @Test func confirmsAResultOnlyOnceItIsStored() {
+        var m = ManagerSide(configuration: .init(resultConfirmation: .whenStored))
+        _ = m.onConnected(hello: hello, welcome: welcome)
+        _ = m.onSubmit(name: "a")
+        _ = m.onSubmit(name: "b")
+        let result = CommandResult(seq: 1, status: .ok)
+        let first = m.onCommandResult(result)
+        #expect(first == [.deliverResult(seq: 1, result)])
+        #expect(m.unstoredCount == 1)
+        // The Client resends it (a retransmission, a reconnect): not delivered again, still not confirmed.
+        #expect(m.onCommandResult(result) == [.transmit(.resultAck(ResultAck(through: 0)))])
+        _ = m.onDisconnected()
+        var again = hello
+        again.lastExecutedSeq = 2
+        #expect(sentWelcome(m.onConnected(hello: again, welcome: welcome))?.resultsReceivedThrough == 0)
+        #expect(m.onResultsStored([1]) == [.transmit(.resultAck(ResultAck(through: 1)))])
+        #expect(m.onResultsStored([1]).isEmpty)  // already confirmed
+        #expect(m.unstoredCount == 0)
+        _ = m.onCommandResult(CommandResult(seq: 2, status: .ok))
+        _ = m.onClientLeft()
+        #expect(m.onResultsStored([2]).isEmpty)  // the incarnation ended: nothing to confirm to anyone
+    }
+
     @Test func newIncarnationEndsSentCommandsAndKeepsUnsentOnes() {
         var m = ManagerSide(configuration: .init(window: 2))
         _ = m.onConnected(hello: hello, welcome: welcome)

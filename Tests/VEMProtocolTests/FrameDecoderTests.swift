@@ -92,26 +92,35 @@ import VEMProtocol
     }
 
     @Test func typedErrors() {
-        expectError([0, 0, 0, 2, 2, 4], .unsupportedVersion)
+        expectError([0, 0, 0, 2, 1, 4], .unsupportedVersion)  // protocol 1 (JSON-text values)
+        expectError([0, 0, 0, 2, 3, 4], .unsupportedVersion)
         expectError([0, 0, 0, 2, 0, 4], .unsupportedVersion)
-        expectError([0, 0, 0, 2, 1, 0], .unknownMessageType)
-        expectError([0, 0, 0, 2, 1, 200], .unknownMessageType)
+        expectError([0, 0, 0, 2, 2, 0], .unknownMessageType)
+        expectError([0, 0, 0, 2, 2, 200], .unknownMessageType)
         expectError([0, 0, 0, 1, 1], .malformedField)  // shorter than version + msg_type
         expectError([0, 0, 0, 0], .malformedField)
-        expectError([0, 0, 0, 3, 1, 4, 0x80], .truncatedFrame)  // varint runs past the body
-        expectError([0, 0, 0, 4, 1, 4, 0x80, 0x00], .malformedField)  // overlong varint
-        expectError([0, 0, 0, 13, 1, 4] + [UInt8](repeating: 0xFF, count: 10) + [0x01], .malformedField)  // > 64 bits
-        expectError([0, 0, 0, 4, 1, 4, 1, 9], .malformedField)  // trailing byte
-        expectError([0, 0, 0, 4, 1, 12, 2, 0xC3], .truncatedFrame)  // bye.reason says 2 bytes, has 1
-        expectError([0, 0, 0, 4, 1, 12, 1, 0xC3], .invalidUTF8)  // lone lead byte
-        expectError([0, 0, 0, 5, 1, 12, 2, 0xC0, 0x80], .invalidUTF8)  // overlong NUL
-        expectError([0, 0, 0, 9, 1, 2, 0, 0, 2, 0, 0, 0, 0], .malformedField)  // welcome.resumed = 2
-        expectError([0, 0, 0, 4, 1, 5, 0, 0x7F], .malformedField)  // 127 names in 0 bytes
-        expectError([0, 0, 0, 6, 1, 11, 0, 0, 1, 0], .malformedField)  // 1 attribute cannot fit in 1 byte
-        expectError([0, 0, 0, 7, 1, 11, 0, 0, 1, 0, 3], .truncatedFrame)  // float attribute without its 8 bytes
-        expectError([0, 0, 0, 5, 1, 6, 0, 1, 0], .malformedField)  // 1 reading cannot fit in 1 byte
-        expectError([0, 0, 0, 7, 1, 11, 0, 0, 1, 0, 9], .malformedField)  // unknown value tag
-        expectError([0, 0, 0, 4, 1, 3, 77, 0], .malformedField)  // unknown reject reason
+        expectError([0, 0, 0, 3, 2, 4, 0x80], .truncatedFrame)  // varint runs past the body
+        expectError([0, 0, 0, 4, 2, 4, 0x80, 0x00], .malformedField)  // overlong varint
+        expectError([0, 0, 0, 13, 2, 4] + [UInt8](repeating: 0xFF, count: 10) + [0x01], .malformedField)  // > 64 bits
+        expectError([0, 0, 0, 4, 2, 4, 1, 9], .malformedField)  // trailing byte
+        expectError([0, 0, 0, 4, 2, 12, 2, 0xC3], .truncatedFrame)  // bye.reason says 2 bytes, has 1
+        expectError([0, 0, 0, 4, 2, 12, 1, 0xC3], .invalidUTF8)  // lone lead byte
+        expectError([0, 0, 0, 5, 2, 12, 2, 0xC0, 0x80], .invalidUTF8)  // overlong NUL
+        expectError([0, 0, 0, 9, 2, 2, 0, 0, 2, 0, 0, 0, 0], .malformedField)  // welcome.resumed = 2
+        expectError([0, 0, 0, 4, 2, 5, 0, 0x7F], .malformedField)  // 127 names in 0 bytes
+        expectError([0, 0, 0, 6, 2, 11, 0, 0, 1, 0], .malformedField)  // 1 attribute cannot fit in 1 byte
+        expectError([0, 0, 0, 7, 2, 11, 0, 0, 1, 0, 3], .truncatedFrame)  // float attribute without its 8 bytes
+        expectError([0, 0, 0, 5, 2, 6, 0, 1, 0], .malformedField)  // 1 reading cannot fit in 1 byte
+        expectError([0, 0, 0, 7, 2, 11, 0, 0, 1, 0, 9], .malformedField)  // unknown value tag
+        expectError([0, 0, 0, 4, 2, 3, 77, 0], .malformedField)  // unknown reject reason
+        expectError([0, 0, 0, 7, 2, 11, 0, 0, 1, 0, 5], .malformedField)  // tag 5 (protocol 1's JSON text) is gone
+        // A dict's keys must be strictly ascending (canonical): {"b": null, "a": null} is refused.
+        expectError([0, 0, 0, 14, 2, 11, 0, 0, 1, 0, 7, 2, 1, 0x62, 0, 1, 0x61, 0], .malformedField)
+        expectError([0, 0, 0, 14, 2, 11, 0, 0, 1, 0, 7, 2, 1, 0x61, 0, 1, 0x61, 0], .malformedField)  // twice
+        // Lists nest at most 32 deep.
+        let deep: [UInt8] = Array(repeating: [UInt8]([6, 1]), count: 40).flatMap { $0 } + [0]
+        let header: [UInt8] = [0, 0, 0, UInt8(6 + deep.count), 2, 11, 0, 0, 1, 0]
+        expectError(header + deep, .malformedField)
     }
 
     @Test func peekBodyLengthForATransportAdapter() throws {
@@ -128,7 +137,7 @@ import VEMProtocol
 
     @Test func errorsCarryCodeMessageAndOffset() {
         do {
-            _ = try Message(decodingBody: [1, 12, 1, 0xFF])
+            _ = try Message(decodingBody: [2, 12, 1, 0xFF])
             Issue.record("invalid UTF-8 accepted")
         } catch {
             #expect(error.code == .invalidUTF8)

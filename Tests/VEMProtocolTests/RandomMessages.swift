@@ -58,14 +58,16 @@ enum RandomMessages {
         }
     }
 
-    static func value<R: RandomNumberGenerator>(_ rng: inout R) -> WireValue {
-        switch Int.random(in: 0..<6, using: &rng) {
+    static func value<R: RandomNumberGenerator>(_ rng: inout R, depth: Int = 0) -> WireValue {
+        switch Int.random(in: 0..<(depth < 3 ? 7 : 5), using: &rng) {
         case 0: .null
         case 1: .bool(Bool.random(using: &rng))
         case 2: .int(int64(&rng))
         case 3: .float(double(&rng))
         case 4: .string(string(&rng))
-        default: .json("{\"k\": \(Int.random(in: 0...99, using: &rng))}")
+        case 5: .array(list(&rng, max: 3) { value(&$0, depth: depth + 1) })
+        default:
+            .object(Dictionary(list(&rng, max: 3) { (string(&$0), value(&$0, depth: depth + 1)) }) { a, _ in a })
         }
     }
 
@@ -141,7 +143,14 @@ extension Message {
 extension Message {
     /// `true` when a float value inside is NaN (so `==` cannot hold even for identical bytes).
     var containsNaN: Bool {
-        func isNaN(_ v: WireValue) -> Bool { if case .float(let d) = v { d.isNaN } else { false } }
+        func isNaN(_ v: WireValue) -> Bool {
+            switch v {
+            case .float(let d): d.isNaN
+            case .array(let a): a.contains(where: isNaN)
+            case .object(let o): o.values.contains(where: isNaN)
+            default: false
+            }
+        }
         switch self {
         case .property(let p):
             return p.readings.contains { if case .value(let v) = $0.outcome { isNaN(v) } else { false } }

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import VEMAgent
 import VEMBatch
+import VEMCore
 import VEMReplayAgent
 
 /// A wall clock moved by hand.
@@ -74,15 +75,15 @@ final class HandClock: Sendable {
         #expect(twice.error?.contains("already registered") == true)
     }
 
-    @Test func theDemandPropertyIsABatchSnapshotInJSON() async throws {
+    @Test func theDemandPropertyIsABatchSnapshotAsADict() async throws {
         let (replay, _) = try make()
         let value = try await ReplayPlugins.demand(replay).read(
             parameters: [], context: PropertyContext(propertyName: "demand", now: 0))
-        guard case .string(let text) = value else {
+        guard case .object(let fields) = value, case .array? = fields["groups"] else {
             Issue.record("replay.demand returned \(value)")
             return
         }
-        let snapshot = try JSONDecoder().decode(BatchSnapshot.self, from: Data(text.utf8))
+        let snapshot = try value.decode(BatchSnapshot.self)
         #expect(snapshot[group: "a"]?.pendingJobs == 1)
         #expect(
             ReplayPlugins.commands(replay).map(\.name).sorted()

@@ -43,8 +43,11 @@ import VEMBatch
             Issue.record("no groups")
             return
         }
-        #expect(groups.count == 2)
-        guard case .object(let b) = groups[1] else { return }
+        try #require(groups.count == 2)
+        guard case .object(let b) = groups[1] else {
+            Issue.record("group b is not an object: \(groups[1])")
+            return
+        }
         #expect(b["group"] == .string("b"))
         #expect(b["pendingJobs"] == .int(1))
         #expect(b["pendingMemoryMB"] == .int(200))

@@ -1,4 +1,5 @@
 import Foundation
+import VEMAgent
 import VEMBatch
 import VEMSlurm
 
@@ -168,9 +169,13 @@ public final class SlurmTestCluster: @unchecked Sendable {
 
     /// Submits a batch job of one CPU and 100 MB, `sleep seconds`, to a partition (on `node` when given);
     /// returns its id.
-    public func submit(partition: String, name: String, seconds: Int, node: String? = nil) async throws -> Int {
+    /// With `held`, the job waits (held, so no batch snapshot counts it as demand) until ``release(_:)``.
+    public func submit(
+        partition: String, name: String, seconds: Int, node: String? = nil, held: Bool = false
+    ) async throws -> Int {
         var args = ["--parsable", "-p", partition, "-J", name, "--mem=100", "-o", "/dev/null", "-c", "1"]
         if let node { args += ["-w", node] }
+        if held { args.append("--hold") }
         args += ["--wrap", "sleep \(seconds)"]
         let out = try await runTool("/usr/bin/sbatch", args, environment: environment)
         guard let id = Int(out.split(separator: ";").first?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
@@ -179,10 +184,31 @@ public final class SlurmTestCluster: @unchecked Sendable {
     }
 
     /// Submits `count` such jobs, named `<name>0`, `<name>1`…; returns their ids.
-    public func submit(partition: String, name: String, seconds: Int, count: Int) async throws -> [Int] {
+    public func submit(
+        partition: String, name: String, seconds: Int, count: Int, held: Bool = false
+    ) async throws -> [Int] {
         var ids: [Int] = []
-        for i in 0..<count { ids.append(try await submit(partition: partition, name: "\(name)\(i)", seconds: seconds)) }
+        for i in 0..<count {
+            ids.append(try await submit(partition: partition, name: "\(name)\(i)", seconds: seconds, held: held))
+        }
         return ids
+    }
+
+    /// Releases held jobs with one `scontrol release`, so that they become pending in the same batch snapshot.
+    ///
+    /// Slurm 22.05 releases a job whose partition has no node yet but still exits 1 ("Requested partition
+    /// configuration not available now"), so the outcome is read back from `squeue`: no job may still be held.
+    public func release(_ ids: [Int]) async throws {
+        guard !ids.isEmpty else { return }
+        let list = ids.map(String.init).joined(separator: ",")
+        var config = ProcessRunner.Configuration(timeout: .seconds(20))
+        config.environment.merge(environment) { $1 }
+        let result = try await ProcessRunner(configuration: config).run("/usr/bin/scontrol", arguments: ["release", list])
+        guard result.succeeded || result.errorText.contains("Requested partition configuration not available now")
+        else { throw HarnessError("scontrol release \(list) failed: \(result.errorText)") }
+        let reasons = try await runTool("/usr/bin/squeue", ["-h", "-j", list, "-o", "%i %r"], environment: environment)
+        let held = reasons.split(separator: "\n").filter { $0.contains("JobHeld") }
+        guard held.isEmpty else { throw HarnessError("still held after scontrol release: \(held)") }
     }
 
     /// Cancels jobs (failures ignored).

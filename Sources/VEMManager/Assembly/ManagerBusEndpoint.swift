@@ -74,7 +74,8 @@ public struct ManagerBusEndpoint: Sendable {
             return hub(
                 HubConfiguration(
                     host: settings.listen.host, port: settings.listen.port, engine: engine,
-                    inboundMessagesPerSecond: inboundRate, inboundBurst: inboundBurst),
+                    inboundMessagesPerSecond: inboundRate, inboundBurst: inboundBurst,
+                    maximumConnections: connectionBudget()),
                 logger: Logger(label: "vem.hub"))
         case .nats:
             return try nats(settings.nats, engine: engine)
@@ -152,4 +153,12 @@ struct IdleService: Service {
         let (stream, _) = AsyncStream.makeStream(of: Void.self)
         for await _ in stream.cancelOnGracefulShutdown() {}
     }
+}
+
+/// Connections the hub may hold: 16,384, or fewer so that 64 descriptors of the process's limit stay free for the
+/// journal, the operator API and the Manager's own files (a flood of connections must not starve them).
+func connectionBudget() -> Int {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return 16_384 }
+    return max(1, min(16_384, Int(clamping: limit.rlim_cur) - 64))
 }

@@ -34,6 +34,8 @@ public struct ManagerService: Sendable {
         public var transport: (@Sendable (ManagerEngine.Configuration) throws(ManagerError) -> ManagerBusEndpoint)?
         /// The Manager's clock (the demo's trace time, a ``ManualClock`` in tests).
         public var clock: any ManagerClock = SystemClock()
+        /// Time-outs, retries and how often hosts are listed (nil: the site's `[manager]` settings).
+        public var healing: Manager.Healing?
         /// The Manager's logger.
         public var logger = Logger(label: "vem.manager")
         /// Whether to serve the operator's HTTP API (`vem manager` does; the demo and tests do not).
@@ -55,6 +57,9 @@ public struct ManagerService: Sendable {
     public let hubPort: Int
     /// Everything that runs: the bus, the Manager's services and (when asked) the operator's HTTP API.
     public let services: [any Service]
+    /// The journal's exclusive lock, held as long as this service exists (none for an in-memory journal or one
+    /// a test opened itself).
+    public let journalLock: JournalLock?
 
     /// Opens the journal, makes the bus, recovers the journal, starts the bus and prepares the HTTP API.
     /// - Throws: ``ManagerError`` `.configuration` (unreadable token file), `.journal`, `.bus`.
@@ -64,18 +69,30 @@ public struct ManagerService: Sendable {
         var admission = Admission()
         if let token = options.token {
             admission.sharedToken = token
-        } else if let tokenFile = settings.tokenFile {
-            guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
-                throw ManagerError(.configuration, "cannot read token_file \(tokenFile)")
+        } else {
+            do { admission = try ManagerCredentials.admission(settings) } catch {
+                throw ManagerError(.configuration, "\(error)")
             }
-            admission.sharedToken = token.trimmingCharacters(in: .whitespacesAndNewlines)
         }
+        // What listening as configured exposes: a Manager reachable off loopback without authentication refuses
+        // to start unless the site says `insecure = yes`.
+        let http = settings.httpListen ?? HostPort(host: OperatorHTTP.defaultHost, port: OperatorHTTP.defaultPort)
+        let exposure = ManagerCredentials.exposure(settings, admission: admission, http: options.operatorAPI ? http : nil)
+        for warning in exposure.warnings { logger.warning("\(warning)") }
+        if !exposure.errors.isEmpty {
+            throw ManagerError(
+                .configuration, exposure.errors.joined(separator: "\nerror: ") + "\nthe manager does not start")
+        }
+        if !admission.authenticates { logger.warning("no token_file: any Client may join (loopback only)") }
         let journal: Journal
+        var lock: JournalLock?
         if let open = options.journal {
             journal = open
         } else {
             let path = options.journalPath ?? settings.journal
             if path == nil { logger.warning("no journal file: commands are kept in memory only") }
+            // Before the journal is opened and recovered: a second Manager on it refuses to start.
+            lock = try path.map { path throws(ManagerError) in try JournalLock.acquire(journal: path) }
             journal = try Journal(path: path)
         }
         var engine = ManagerEngine.Configuration(admission: admission, heartbeatInterval: settings.heartbeatInterval)
@@ -91,7 +108,7 @@ public struct ManagerService: Sendable {
         let manager = Manager(
             site: site, bus: endpoint.bus, journal: journal, clock: options.clock, busDescription: endpoint.description,
             restore: { stream throws(BusError) in try busEngine.restore(stream) },
-            acknowledgements: { busEngine.acknowledgedThrough($0) }, logger: logger)
+            acknowledgements: { busEngine.acknowledgedThrough($0) }, healing: options.healing, logger: logger)
         let recovery = try await manager.recover()
         logger.info(
             "journal recovered",
@@ -102,7 +119,6 @@ public struct ManagerService: Sendable {
         let hubPort = try await endpoint.start()
         var services = [endpoint.service] + manager.services
         if options.operatorAPI {
-            let http = settings.httpListen ?? HostPort(host: OperatorHTTP.defaultHost, port: OperatorHTTP.defaultPort)
             let onListening = options.onListening
             services.append(
                 OperatorHTTP.service(
@@ -116,11 +132,13 @@ public struct ManagerService: Sendable {
                     }))
         }
         return ManagerService(
-            manager: manager, endpoint: endpoint, recovery: recovery, hubPort: hubPort, services: services)
+            manager: manager, endpoint: endpoint, recovery: recovery, hubPort: hubPort, services: services,
+            journalLock: lock)
     }
 
     /// Runs every service in one `ServiceGroup` until the signals (or cancellation) stop it gracefully.
     public func run(gracefulShutdownSignals: [UnixSignal] = []) async throws {
+        defer { withExtendedLifetime(journalLock) {} }  // held until the Manager stops
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: gracefulShutdownSignals,

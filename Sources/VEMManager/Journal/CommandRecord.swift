@@ -1,3 +1,4 @@
+import Foundation
 import VEMProtocol
 import VEMRules
 
@@ -53,41 +54,31 @@ public struct CommandRecord: Hashable, Sendable, Codable {
     }
 }
 
-/// A command argument stored with its wire type, so it can be resent exactly.
+/// A command argument stored with its type, so it can be resent exactly (JSON would turn a float `2.0` into the
+/// integer 2).
 public struct StoredArgument: Hashable, Sendable, Codable {
     /// The argument's name.
     public var name: String
-    /// `null`, `bool`, `int`, `float`, `str`, `json`.
+    /// `null`, `bool`, `int`, `float`, `str`, `list`, `dict` (`json`: a JSON-text argument of protocol 1).
     public var type: String
-    /// The value (`json` arguments as their text).
+    /// The value.
     public var value: JSON
 
     /// Stores a wire argument.
     public init(_ argument: NamedValue) {
         name = argument.name
         type = argument.value.typeName
-        switch argument.value {
-        case .null: value = .null
-        case .bool(let b): value = .bool(b)
-        case .int(let i): value = .int(i)
-        case .float(let d): value = .double(d)
-        case .string(let s), .json(let s): value = .string(s)
-        }
+        value = argument.value
     }
 
     /// Back to the wire.
     public var namedValue: NamedValue {
-        let wire: WireValue
         switch (type, value) {
-        case ("bool", .bool(let b)): wire = .bool(b)
-        case ("int", .int(let i)): wire = .int(i)
-        case ("float", .double(let d)): wire = .float(d)
-        case ("float", .int(let i)): wire = .float(Double(i))
-        case ("str", .string(let s)): wire = .string(s)
-        case ("json", .string(let s)): wire = .json(s)
-        default: wire = .null
+        case ("float", .int(let i)): NamedValue(name, .float(Double(i)))
+        case ("json", .string(let text)):
+            NamedValue(name, (try? JSONDecoder().decode(JSON.self, from: Data(text.utf8))) ?? .string(text))
+        default: NamedValue(name, value)
         }
-        return NamedValue(name, wire)
     }
 }
 
@@ -131,14 +122,19 @@ public struct InventoryRecord: Hashable, Sendable, Codable {
     public var state: String
     /// When last changed.
     public var updatedAt: Double
+    /// When the VM was ordered created (nil in a journal written before creation times were kept).
+    public var createdAt: Double?
 
     /// Creates a record.
-    public init(name: String, group: String?, host: String?, state: String, updatedAt: Double) {
+    public init(
+        name: String, group: String?, host: String?, state: String, updatedAt: Double, createdAt: Double? = nil
+    ) {
         self.name = name
         self.group = group
         self.host = host
         self.state = state
         self.updatedAt = updatedAt
+        self.createdAt = createdAt
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 import VEMBus
 import VEMProtocol
 
@@ -11,11 +12,21 @@ public final class Journal: Sendable {
     let database: DatabaseQueue
     /// Where it is (`:memory:` for an in-memory journal).
     public let path: String
+    let onWrite: (@Sendable () -> Void)?
+    let results: ResultWriter
 
     /// Opens (creating and migrating) a journal.
-    /// - Parameter path: A file, or nil for an in-memory journal (kept only while the process lives).
+    /// - Parameters:
+    ///   - path: A file, or nil for an in-memory journal (kept only while the process lives).
+    ///   - groupCommitWindow: How long a command result waits for others to share its transaction (default
+    ///     2 ms; see ``resultObserver(clock:)``).
+    ///   - onWrite: Called inside every write transaction before it commits, on the journal's own queue (tests
+    ///     slow every write with it). Default nil.
     /// - Throws: ``ManagerError/Code/journal``.
-    public init(path: String?) throws(ManagerError) {
+    public init(
+        path: String?, groupCommitWindow: Duration = .milliseconds(2), onWrite: (@Sendable () -> Void)? = nil
+    ) throws(ManagerError) {
+        if let path { try Self.makePrivate(path) }
         do {
             var configuration = Configuration()
             configuration.label = "vem.journal"
@@ -31,6 +42,13 @@ public final class Journal: Sendable {
         } catch {
             throw ManagerError(.journal, "cannot open the journal \(path ?? ":memory:"): \(error)")
         }
+        self.onWrite = onWrite
+        let logger = Logger(label: "vem.journal")
+        let window = groupCommitWindow.components
+        results = ResultWriter(
+            database: database,
+            window: .microseconds(Int(window.seconds) * 1_000_000 + Int(window.attoseconds / 1_000_000_000_000)),
+            onWrite: onWrite, onError: { logger.error("\($0)") })
     }
 
     /// The schema, one migration per version.
@@ -58,6 +76,7 @@ public final class Journal: Sendable {
         migrator.registerMigration("v2") { db in
             try db.execute(sql: "ALTER TABLE decision ADD COLUMN vm TEXT; ALTER TABLE decision ADD COLUMN grp TEXT")
         }
+        registerInventoryMigrations(&migrator)
         return migrator
     }
 
@@ -65,13 +84,16 @@ public final class Journal: Sendable {
         async throws(ManagerError) -> T
     {
         do {
-            return try await database.write(body)
+            return try await database.write { [onWrite] db in
+                onWrite?()
+                return try body(db)
+            }
         } catch {
             throw ManagerError(.journal, "journal: cannot \(what): \(error)")
         }
     }
 
-    private func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T)
+    func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T)
         async throws(ManagerError) -> T
     {
         do {
@@ -137,29 +159,14 @@ public final class Journal: Sendable {
         }
     }
 
-    /// Records a command's result at once, synchronously (write-ahead of the Client's `result_ack`).
-    /// - Throws: ``ManagerError/Code/journal``.
-    public func recordResultNow(client: String, result: CommandResult, at now: Double) throws(ManagerError) {
-        let state: CommandState = result.status == .ok ? .done : .failed
-        do {
-            try database.write { db in
-                try db.execute(
-                    sql: """
-                        UPDATE command SET state = ?, result = ?, updated_at = ?
-                        WHERE client = ? AND seq = ? AND state IN ('queued', 'sent', 'acknowledged')
-                        """,
-                    arguments: [state.rawValue, result.summary, now, client, Int64(bitPattern: result.seq)])
-            }
-        } catch {
-            throw ManagerError(.journal, "journal: cannot record a result: \(error)")
-        }
-    }
-
     /// A ``VEMBus/ManagerEngine/Configuration/resultObserver`` that journals every result before the bus lets the
-    /// Client forget it, so a Manager killed at any moment loses no result. It blocks the calling (transport)
-    /// thread for one SQLite transaction.
-    public func resultObserver(clock: any ManagerClock) -> @Sendable (String, CommandResult) -> Void {
-        { [self] client, result in try? recordResultNow(client: client, result: result, at: clock.now()) }
+    /// Client forget it, so a Manager killed at any moment loses no result. Results are written off the
+    /// transport's threads, with group commit: those arriving within `groupCommitWindow` of each other (or while
+    /// the previous transaction runs) share one transaction, and each is confirmed once that transaction commits.
+    public func resultObserver(clock: any ManagerClock) -> ManagerEngine.ResultStore {
+        { [results] client, result, stored in
+            results.enqueue(client: client, result: result, at: clock.now(), stored: stored)
+        }
     }
 
     /// Marks open commands of `client` with `seq <= through` as acknowledged.
@@ -244,26 +251,5 @@ public final class Journal: Sendable {
         DecisionRecord(
             time: row["time"], trigger: row["trigger"], action: row["action"], reason: row["reason"], vm: row["vm"],
             group: row["grp"])
-    }
-
-    /// Replaces VEM's VM inventory (written by `policy.rebalance()` after each change of the pool).
-    public func replaceInventory(_ records: [InventoryRecord]) async throws(ManagerError) {
-        try await write("write the inventory") { db in
-            try db.execute(sql: "DELETE FROM vm_inventory")
-            for r in records {
-                try db.execute(
-                    sql: "INSERT INTO vm_inventory (name, grp, host, state, updated_at) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [r.name, r.group, r.host, r.state, r.updatedAt])
-            }
-        }
-    }
-
-    /// VEM's VM inventory (empty until the policy layer writes it).
-    public func inventory() async throws(ManagerError) -> [InventoryRecord] {
-        try await read("read the inventory") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM vm_inventory ORDER BY name").map {
-                InventoryRecord(name: $0["name"], group: $0["grp"], host: $0["host"], state: $0["state"], updatedAt: $0["updated_at"])
-            }
-        }
     }
 }

@@ -135,6 +135,8 @@ public struct OperatorAPI: Sendable {
         let snapshot = manager.state.snapshot(at: now)
         var cache: PoolInputs.DecodedBatch?
         let demand = try? PoolInputs.batch(in: snapshot, configured: manager.pool.demandProperties, cache: &cache).get()
-        return WorldView(snapshot, groups: manager.site.configuration.groups, demand: demand?.batch).snapshotDocument
+        return WorldView(
+            snapshot, groups: manager.site.configuration.groups, demand: demand?.batch, pool: manager.pool.currentVMs()
+        ).snapshotDocument
     }
 }

@@ -5,12 +5,19 @@ import ServiceLifecycle
 
 /// The operator's HTTP JSON endpoint (Hummingbird): `GET /v1/status`, `/v1/clients`, `/v1/props?client=`,
 /// `/v1/commands?limit=`, `/v1/triggers`, `/v1/snapshot`, `/v1/decisions?limit=`,
-/// `/v1/explain?name=`. Read-only.
+/// `/v1/explain?name=`. Read-only, and without authentication yet: `vem manager` serves it on loopback unless
+/// `insecure = yes`; requests whose Host header names another host are refused (DNS rebinding), and a request's
+/// header must arrive within ``headerTimeout``.
 public enum OperatorHTTP {
     /// The default address: loopback only (the API has no authentication).
     public static let defaultHost = "127.0.0.1"
     /// The default port (`vem status` looks here without `--manager-url`).
     public static let defaultPort = 7480
+    /// How long a client may take to send a request's header (from connecting, or from the end of its previous
+    /// request). 10 s.
+    public static let headerTimeout: TimeAmount = .seconds(10)
+    /// How long a connection may stay idle between requests. 30 s.
+    public static let idleTimeout: TimeAmount = .seconds(30)
 
     /// The HTTP server as a service.
     /// - Parameters:
@@ -24,6 +31,7 @@ public enum OperatorHTTP {
         onBound: @escaping @Sendable (Int) async -> Void
     ) -> any Service {
         let router = Router()
+        router.add(middleware: HostCheckMiddleware(boundHost: host))
         for route in OperatorAPI.routes {
             router.get(RouterPath(stringLiteral: route)) { request, _ -> Response in
                 var query: [String: String] = [:]
@@ -37,6 +45,9 @@ public enum OperatorHTTP {
         }
         return Application(
             router: router,
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [HeaderDeadlineHandler(timeout: headerTimeout)], idleTimeout: idleTimeout)),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "vem-manager"),
             onServerRunning: { channel in await onBound(channel.localAddress?.port ?? port) },
             logger: logger)

@@ -1,5 +1,7 @@
 import Foundation
+import Synchronization
 import VEMBatch
+import VEMBus
 import VEMConfig
 import VEMPolicy
 import VEMPool
@@ -25,8 +27,14 @@ public actor PoolController {
         var trigger = "policy"
     }
 
-    /// The reconciler's state (inventory, decisions).
-    public internal(set) var reconciler: Reconciler?
+    /// The reconciler's state (inventory, decisions). Each change is published for the triggers' `manager.vms`
+    /// (a `nil` while a method holds the only copy is not).
+    public internal(set) var reconciler: Reconciler? {
+        didSet { if reconciler != nil { published.withLock { $0 = vmReports() } } }
+    }
+    /// The VMs as of the reconciler's last change, readable from any thread (a trigger pass does not wait for the
+    /// pool's actor).
+    private nonisolated let published = Mutex<[VMReport]>([])
     /// Why the configured groups could not be used (nil when they could).
     public let configurationError: String?
     /// The planner's explanation of the last rebalance (nil before the first).
@@ -43,18 +51,26 @@ public actor PoolController {
     var triggers: [Int: String] = [:]
     /// The address each VM's DomU Client connected from (its node address in the batch system).
     var addresses: [String: String] = [:]
+    /// The Dom0 hosts of the last snapshot (the only destinations a migration may name).
+    var inventoryHosts: Set<String> = []
     /// The demand properties the site's files define (looked for first).
     let demandProperties: [(name: String, prefix: String)]
+    /// When each Dom0 Client was last asked for its domains, and the connection that was.
+    var listed: [String: ListedHost] = [:]
+    /// Seconds between two `vm.list` of one host (besides the one after each of its joins).
+    let listInterval: Double
 
     init(
         groups: [GroupDefinition], policy: PolicyConfiguration = PolicyConfiguration(),
-        migrationURI: String = PoolCommandMapping.defaultMigrationURI, properties: [PropertyDefinition] = []
+        migrationURI: String = PoolCommandMapping.defaultMigrationURI, properties: [PropertyDefinition] = [],
+        reconciler configuration: Reconciler.Configuration = Reconciler.Configuration(), listInterval: Double = 60
     ) {
+        self.listInterval = listInterval
         planner = Planner(configuration: policy)
         demandProperties = PoolInputs.configured(properties)
         mapping.migrationURITemplate = migrationURI
         do {
-            reconciler = try Reconciler(groups: groups.map(PoolGroup.init))
+            reconciler = try Reconciler(groups: groups.map(PoolGroup.init), configuration: configuration)
             configurationError = nil
         } catch {
             reconciler = nil
@@ -62,9 +78,13 @@ public actor PoolController {
         }
     }
 
+    /// The pool's VMs as of the reconciler's last change (`manager.vms` in triggers, `vem vms`).
+    nonisolated func currentVMs() -> [VMReport] { published.withLock { $0 } }
+
     /// The VMs for `vem vms`.
     func vmReports() -> [VMReport] {
-        (reconciler?.vms.values.filter { $0.nodeCheckAfter == nil }.sorted { $0.id < $1.id } ?? []).map { vm in
+        let vms = reconciler?.vms.values.filter { $0.nodeCheckAfter == nil && !$0.isStrayNode } ?? []
+        return vms.sorted { $0.id < $1.id }.map { vm in
             VMReport(
                 name: vm.id, group: vm.group, host: vm.host, stage: vm.stage.rawValue, cpus: vm.cpus,
                 memoryMiB: vm.memoryMiB, createdAt: vm.createdAt, clientJoined: vm.clientJoined,
@@ -76,13 +96,16 @@ public actor PoolController {
     /// The inventory as journal records.
     func inventory(at now: Double) -> [InventoryRecord] {
         (reconciler?.inventory ?? []).map {
-            InventoryRecord(name: $0.id, group: $0.group, host: $0.host, state: $0.phase.rawValue, updatedAt: now)
+            InventoryRecord(
+                name: $0.id, group: $0.group, host: $0.host, state: $0.phase.rawValue, updatedAt: now,
+                createdAt: Double($0.createdAt))
         }
     }
 
     /// Takes back the journal's VM inventory after a restart: each VM of a configured group joins the
     /// reconciler as it was (a VM past `booting` counts as registered with the batch system; its creation time
-    /// is taken to be its last change). Returns the VMs adopted and the reasons others were not.
+    /// is the journal's, or its last change in a journal written before creation times were kept). Returns the
+    /// VMs adopted and the reasons others were not.
     func adopt(_ records: [InventoryRecord]) -> (adopted: Int, skipped: [String]) {
         guard var reconciler else { return (0, records.map { "\($0.name): no usable groups" }) }
         self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
@@ -96,7 +119,7 @@ public actor PoolController {
                 continue
             }
             let record = VMRecord(
-                id: r.name, group: group.name, host: host, phase: phase, createdAt: Int(r.updatedAt),
+                id: r.name, group: group.name, host: host, phase: phase, createdAt: Int(r.createdAt ?? r.updatedAt),
                 cpus: group.vmCPUs, memoryMiB: group.vmMemoryMiB)
             do {
                 try reconciler.adopt(record, registered: phase != .booting)
@@ -122,6 +145,7 @@ public actor PoolController {
         }
         batchClient = inputs.batchClient
         mapping.batchPrefix = inputs.batchPrefix
+        inventoryHosts = Set(inputs.hosts.map(\.name))
         let t = Int(now)
         self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
         let step: Reconciler.Step
@@ -134,7 +158,7 @@ public actor PoolController {
         self.reconciler = reconciler
         lastExplanation = step.plan.explanation
         lastTrigger = trigger
-        var outcome = dispatches(step.operations, trigger: trigger)
+        var outcome = dispatches(step.operations, trigger: trigger, now: now)
         if outcome.dispatches.isEmpty && outcome.decisions.isEmpty { outcome.refusal = nil }
         return outcome
     }
@@ -149,19 +173,67 @@ public actor PoolController {
                 reconciler.onSucceeded(operation, now: Int(now))
             }
         self.reconciler = reconciler
-        return dispatches(next, trigger: trigger)
+        return dispatches(next, trigger: trigger, now: now)
     }
+
+    /// Moves the reconciler's time on (time-outs, retries after their back-off); the name in the journal's
+    /// decisions is ``timerTrigger``. The batch Client is looked up in `snapshot` first, so that batch
+    /// operations have a Client to go to before (or without) any `policy.rebalance()`.
+    func tick(_ snapshot: StateSnapshot, now: Double) -> Outcome {
+        guard var reconciler else { return Outcome() }
+        let batch = PoolInputs.batch(in: snapshot, configured: demandProperties, cache: &decodedBatch)
+        if case .success(let found) = batch {
+            batchClient = found.client
+            mapping.batchPrefix = found.prefix
+        }
+        self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
+        let next = reconciler.tick(now: Int(now))
+        self.reconciler = reconciler
+        return dispatches(next, trigger: Self.timerTrigger, now: now)
+    }
+
+    /// What the journal names as the cause of the pool's own time-outs and retries.
+    static let timerTrigger = "vem.timer"
 
     /// A DomU Client joined: its VM's node is registered with the batch system, at `address` (the address its
     /// connection came from; a loopback address names no VM and is not used: the batch Client then resolves the
     /// node's name).
+    /// Why a DomU Client's claim to be the guest of `vm` is not believed (nil: it is, or the VM is not the
+    /// pool's): a guest speaks only for itself, so it must announce its VM's group, and once a VM's guest has
+    /// joined from an address, another address cannot claim the VM.
+    func guestRefusal(vm: String, group: String?, address: String?) -> String? {
+        guard let record = reconciler?.vms[vm] else { return nil }
+        if group != record.group {
+            return "a guest announcing group \(LogText.quoted(group ?? "")) claims VM \(vm) of group \(record.group)"
+        }
+        if record.clientJoined, let known = addresses[vm], let address, address != known {
+            return "a guest at \(address) claims VM \(vm), whose guest joined from \(known)"
+        }
+        return nil
+    }
+
     func clientJoined(vm: String, address: String? = nil, now: Double) -> Outcome {
         guard var reconciler, reconciler.vms[vm] != nil else { return Outcome() }
         self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
         if let address, !Self.isLoopback(address) { addresses[vm] = address } else { addresses[vm] = nil }
         let next = reconciler.onClientJoined(vm, now: Int(now))
         self.reconciler = reconciler
-        return dispatches(next, trigger: lastTrigger ?? "policy")
+        return dispatches(next, trigger: lastTrigger ?? "policy", now: now)
+    }
+
+    /// Why a migration to `to` must not be sent (nil: it may): the destination must be a Dom0 of the inventory
+    /// whose name is a host-name word, and the URI built from the site's `migration_uri` must carry no query
+    /// string, fragment, space or control character (a Client's name pasted into it cannot add any).
+    func migrationRefusal(to: String, command: PoolCommand) -> String? {
+        guard Admission.isHostNameWord(to), inventoryHosts.contains(to) else {
+            return "migration refused: \(LogText.quoted(to)) is not a Dom0 of the inventory"
+        }
+        var uri = ""
+        if case .string(let text) = command.arguments.first(where: { $0.name == "to" })?.value { uri = text }
+        if uri.isEmpty || uri.contains("?") || uri.contains("#") || uri.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value >= 0x7F }) {
+            return "migration refused: the destination URI \(LogText.quoted(uri)) carries a query string or odd characters"
+        }
+        return nil
     }
 
     /// `127.0.0.0/8`, `::1` or `::ffff:127.…`.
@@ -169,19 +241,28 @@ public actor PoolController {
         address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
     }
 
-    /// The commands for `operations` and the decisions logged since the last call.
-    func dispatches(_ operations: [PoolOperation], trigger: String) -> Outcome {
+    /// The commands for `operations` and the decisions logged since the last call. A batch operation with no
+    /// batch Client to carry it fails at once, at `now` (the Manager's clock), and what follows from that
+    /// failure is dispatched too.
+    func dispatches(_ operations: [PoolOperation], trigger: String, now: Double) -> Outcome {
         var outcome = Outcome(trigger: trigger)
-        for op in operations {
+        var queue = operations[...]
+        while let op = queue.popFirst() {
             var command = mapping.command(for: op)
-            if case .registerNode = op.kind, let address = addresses[op.vm] { command.arguments.append(address) }
+            if case .migrateVM(_, let to) = op.kind, let refusal = migrationRefusal(to: to, command: command) {
+                queue += reconciler?.onFailed(op.id, message: refusal, now: Int(now)) ?? []
+                continue
+            }
+            if case .registerNode = op.kind, let address = addresses[op.vm] {
+                command.arguments.append(NamedValue("", .string(address)))
+            }
             if case .removeNode = op.kind { addresses[op.vm] = nil }
             let client: String
             switch command.target {
             case .host(let h): client = h
             case .batch:
                 guard let batch = batchClient else {
-                    _ = reconciler?.onFailed(op.id, message: "no batch client", now: 0)
+                    queue += reconciler?.onFailed(op.id, message: "no batch client", now: Int(now)) ?? []
                     continue
                 }
                 client = batch

@@ -1,11 +1,11 @@
-import Foundation
 import VEMBatch
+import VEMCore
 import VEMConfig
 import VEMPolicy
 import VEMRules
 
 /// What `policy.rebalance()` reads from the Manager's state: the batch Client's demand property (`slurm_demand`
-/// or `replay_demand`, the JSON of a ``VEMBatch/BatchSnapshot``; see ``demandProperties``) and every connected
+/// or `replay_demand`, a ``VEMBatch/BatchSnapshot`` as a dict; see ``demandProperties``) and every connected
 /// Dom0 Client's `hypervisor` property (its vCPUs and memory, free and total).
 struct PoolInputs: Sendable {
     /// Why the inputs could not be read.
@@ -38,7 +38,7 @@ struct PoolInputs: Sendable {
     }
 
     /// The last batch snapshot decoded, by the reading it came from: a rebalance that finds the same reading
-    /// (same Client, property and arrival) reuses it instead of decoding the JSON again.
+    /// (same Client, property and arrival) reuses it instead of decoding the dict again.
     struct DecodedBatch: Sendable {
         var client: String
         var property: String
@@ -80,7 +80,7 @@ struct PoolInputs: Sendable {
             func int(_ key: String) -> Int? {
                 switch fields[key] {
                 case .int(let i)?: Int(i)
-                case .double(let d)? where d.isFinite: Int(d)
+                case .float(let d)? where d.isFinite: Int(d)
                 default: nil
                 }
             }
@@ -122,15 +122,8 @@ struct PoolInputs: Sendable {
         return .failure(Missing(message: why))
     }
 
-    /// A demand property's value as a snapshot: JSON text, or the JSON object itself.
+    /// A demand property's value as a snapshot: the dict the plugin reported, as it came off the wire.
     static func decodeBatch(_ value: JSON) -> BatchSnapshot? {
-        let data: Data?
-        if case .string(let text) = value {
-            data = Data(text.utf8)
-        } else {
-            data = try? JSONEncoder().encode(value)
-        }
-        guard let data else { return nil }
-        return try? JSONDecoder().decode(BatchSnapshot.self, from: data)
+        try? value.decode(BatchSnapshot.self)
     }
 }

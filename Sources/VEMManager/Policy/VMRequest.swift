@@ -36,27 +36,34 @@ extension PoolController {
         }
         let reason = "asked by trigger \(trigger)"
         let hosts = PoolInputs.hosts(in: snapshot)
+        inventoryHosts = Set(hosts.map(\.name))
         let action: Directive.Action
         switch request {
         case .create(let group, let host):
             guard let definition = reconciler.group(named: group) else {
                 return Outcome(refusal: "no group named '\(group)'")
             }
+            let rooms = hosts.map { Self.room(on: $0, reconciler: reconciler, snapshot: snapshot) }
+            let fits = { (room: HostRoom) in
+                room.cpus >= definition.vmCPUs && room.memoryMiB >= definition.vmMemoryMiB
+            }
+            let size = "\(definition.vmCPUs) vCPUs and \(definition.vmMemoryMiB) MiB"
             if let host {
-                guard hosts.contains(where: { $0.name == host }) else {
+                guard let room = rooms.first(where: { $0.host == host }) else {
                     return Outcome(refusal: "no Dom0 Client named '\(host)' has reported its hypervisor property")
+                }
+                guard fits(room) else {
+                    return Outcome(
+                        refusal: "\(host) has no room for a VM of '\(group)' (\(size)): \(room.cpus) vCPUs and "
+                            + "\(room.memoryMiB) MiB free, counting the VMs it does not report yet")
                 }
                 action = .create(group: group, host: host)
             } else {
-                // The reported free room, less what VMs not yet visible on the host will take.
-                let booked = Dictionary(
-                    reconciler.vms.values.filter { $0.stage == .creating }.map { ($0.host, $0.cpus) }, uniquingKeysWith: +)
-                let room = hosts.map { ($0.name, $0.freeCPUs - (booked[$0.name] ?? 0)) }
-                    .filter { $0.1 >= definition.vmCPUs }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+                let room = rooms.filter(fits).sorted { $0.cpus != $1.cpus ? $0.cpus > $1.cpus : $0.host < $1.host }
                 guard let best = room.first else {
-                    return Outcome(refusal: "no host has \(definition.vmCPUs) free vCPUs for a VM of '\(group)'")
+                    return Outcome(refusal: "no host has \(size) free for a VM of '\(group)'")
                 }
-                action = .create(group: group, host: best.0)
+                action = .create(group: group, host: best.host)
             }
         case .destroy(let vm), .drain(let vm), .migrate(let vm, _):
             guard let managed = reconciler.vms[vm] else { return Outcome(refusal: "no VM named '\(vm)' in the pool") }
@@ -75,7 +82,29 @@ extension PoolController {
             let stage = request.vmName.flatMap { reconciler.vms[$0]?.stage.rawValue } ?? "?"
             return Outcome(refusal: "\(request) does not apply to a VM that is \(stage)")
         }
-        return dispatches(operations, trigger: trigger)
+        return dispatches(operations, trigger: trigger, now: now)
+    }
+}
+
+/// A host's free room for a new VM: what its `hypervisor` property reports, less what the pool's VMs not yet in
+/// that report will take.
+struct HostRoom: Sendable, Hashable {
+    var host: String
+    var cpus: Int
+    var memoryMiB: Int
+}
+
+extension PoolController {
+    /// The room on `host`: its reported free vCPUs and memory, less the VMs being created on it and those created
+    /// since its report was received (the host cannot show them yet).
+    static func room(on host: HostState, reconciler: Reconciler, snapshot: StateSnapshot) -> HostRoom {
+        let reportedAt = snapshot.clients[host.name]?.properties["hypervisor"]?.receivedAt ?? -Double.infinity
+        let unseen = reconciler.vms.values.filter {
+            $0.host == host.name && !$0.gone && ($0.stage == .creating || Double($0.createdAt) + 1 > reportedAt)
+        }
+        return HostRoom(
+            host: host.name, cpus: host.freeCPUs - unseen.reduce(0) { $0 + $1.cpus },
+            memoryMiB: host.freeMemoryMiB - unseen.reduce(0) { $0 + $1.memoryMiB })
     }
 }
 

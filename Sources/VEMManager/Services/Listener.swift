@@ -13,13 +13,13 @@ public final class Listener: Service, Sendable {
     let clock: any ManagerClock
     let logger: Logger
     let propertiesUpdated: @Sendable ([String]) -> Void
-    /// A DomU Client joined: its VM id and the address its connection came from.
-    let domUJoined: @Sendable (_ vm: String, _ address: String?) async -> Void
+    /// A DomU Client joined (its identity holds its VM id, group and the address its connection came from).
+    let domUJoined: @Sendable (_ identity: ClientIdentity) async -> Void
 
     init(
         bus: any ManagerBus, journal: Journal, state: ManagerState, clock: any ManagerClock, logger: Logger,
         propertiesUpdated: @escaping @Sendable ([String]) -> Void,
-        domUJoined: @escaping @Sendable (String, String?) async -> Void = { _, _ in }
+        domUJoined: @escaping @Sendable (ClientIdentity) async -> Void = { _ in }
     ) {
         self.domUJoined = domUJoined
         self.bus = bus
@@ -57,7 +57,7 @@ public final class Listener: Service, Sendable {
                     "client": "\(identity.name)", "role": "\(identity.role.name)", "host": "\(identity.host)",
                     "resumed": "\(resumed)",
                 ])
-            if identity.role == .domU, let vm = identity.vmID { await domUJoined(vm, identity.address) }
+            if identity.role == .domU, identity.vmID != nil { await domUJoined(identity) }
         case .leave(let name, let reason):
             state.clientGone(name, reason: "left: \(reason)", at: now)
             logger.info("client left", metadata: ["client": "\(name)", "reason": "\(reason)"])

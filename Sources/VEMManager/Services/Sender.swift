@@ -13,6 +13,7 @@ public final class Sender: Service, Sendable {
         case actions([TriggerAction], trigger: String)
         case recovered([PendingCommand])
         case pool(PoolController.Outcome)
+        case lists([PoolController.HostList])
     }
 
     private struct Counters {
@@ -36,6 +37,8 @@ public final class Sender: Service, Sendable {
     private let tracker = OutcomeTracker()
     /// The pool operation each command carries out, by its pending command.
     private let operations = Mutex<[ObjectIdentifier: Int]>([:])
+    /// The host list (`vm.list`) each command asks for, by its pending command.
+    private let lists = Mutex<[ObjectIdentifier: PoolController.HostList]>([:])
 
     init(
         bus: any ManagerBus, journal: Journal, state: ManagerState, clock: any ManagerClock, logger: Logger,
@@ -85,6 +88,8 @@ public final class Sender: Service, Sendable {
                         for pending in pendings { watch(pending, in: &group) }
                     case .pool(let outcome):
                         for pending in await carryOut(outcome) { watch(pending, in: &group) }
+                    case .lists(let hosts):
+                        for pending in await askForLists(hosts) { watch(pending, in: &group) }
                     }
                 }
             } onGracefulShutdown: {
@@ -106,6 +111,13 @@ public final class Sender: Service, Sendable {
             let outcome = await pending.outcome()
             guard self.tracker.finish(pending) else { return }
             await self.record(outcome, of: pending)
+            if let list = self.lists.withLock({ $0.removeValue(forKey: ObjectIdentifier(pending)) }) {
+                guard case .result(let r) = outcome, r.status == .ok, !r.outputTruncated else { return }
+                let now = self.clock.now()
+                let snapshot = self.state.snapshot(at: now)
+                let next = await self.pool.hostListed(list, output: r.output, snapshot: snapshot, now: now)
+                if !next.dispatches.isEmpty || !next.decisions.isEmpty { self.enqueuePool(next) }
+            }
             if let operation = self.operations.withLock({ $0.removeValue(forKey: ObjectIdentifier(pending)) }) {
                 let error: String? =
                     switch outcome {
@@ -118,6 +130,29 @@ public final class Sender: Service, Sendable {
                 self.enqueuePool(next)
             }
         }
+    }
+
+    /// Queues `vm.list` to these hosts (their domains are reconciled with the pool's inventory).
+    func enqueueLists(_ hosts: [PoolController.HostList]) {
+        inboxContinuation.yield(.lists(hosts))
+    }
+
+    /// Sends `vm.list` to each host (journaled with the trigger ``PoolController/reconcileTrigger``).
+    private func askForLists(_ hosts: [PoolController.HostList]) async -> [PendingCommand] {
+        var pendings: [PendingCommand] = []
+        for list in hosts {
+            let now = clock.now()
+            do {
+                let pending = try await submit(
+                    client: list.host, name: "vm.list", arguments: [], trigger: PoolController.reconcileTrigger,
+                    at: now)
+                lists.withLock { $0[ObjectIdentifier(pending)] = list }
+                pendings.append(pending)
+            } catch {
+                logger.notice("vm.list not sent", metadata: ["client": "\(list.host)", "error": "\(error)"])
+            }
+        }
+        return pendings
     }
 
     /// Queues the commands and decisions of the pool (follow-ups of an outcome, a DomU join); the journal's
@@ -159,12 +194,10 @@ public final class Sender: Service, Sendable {
         }
         var pendings: [PendingCommand] = []
         for d in outcome.dispatches {
-            // Positional, as the plugins take them (`vm.create group=a vm=a-vm-1 …`, `slurm.register node …`):
-            // a Client refuses named arguments other than `timeout`.
-            let arguments = d.command.arguments.map { NamedValue("", .string($0)) }
+            // As the plugins take them: named for `vm.*`, positional for `slurm.*`/`replay.*`.
             do {
                 let pending = try await submit(
-                    client: d.client, name: d.command.name, arguments: arguments, trigger: d.trigger, at: now)
+                    client: d.client, name: d.command.name, arguments: d.command.arguments, trigger: d.trigger, at: now)
                 operations.withLock { $0[ObjectIdentifier(pending)] = d.operation.id }
                 pendings.append(pending)
                 logger.info(

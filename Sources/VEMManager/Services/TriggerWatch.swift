@@ -32,13 +32,16 @@ public final class TriggerWatch: Service, Sendable {
     let demandProperties: [(name: String, prefix: String)]
     /// The batch demand last decoded (reused while the reading has not changed).
     private let decodedDemand = Mutex<PoolInputs.DecodedBatch?>(nil)
+    /// The pool's VMs now (`manager.vms`).
+    let poolVMs: @Sendable () -> [VMReport]
 
     init(
         triggers: [CompiledTrigger], groups: [GroupDefinition], state: ManagerState, sender: Sender,
         clock: any ManagerClock, logger: Logger, updateInterval: Double = 1,
-        demandProperties: [(name: String, prefix: String)] = []
+        demandProperties: [(name: String, prefix: String)] = [], poolVMs: @escaping @Sendable () -> [VMReport] = { [] }
     ) {
         self.demandProperties = demandProperties
+        self.poolVMs = poolVMs
         self.updateInterval = updateInterval
         self.triggers = triggers
         self.groups = groups
@@ -63,16 +66,20 @@ public final class TriggerWatch: Service, Sendable {
     /// Passes run so far (tests wait on it).
     public var passCount: Int { passes.load(ordering: .acquiring) }
 
-    /// Runs the periodic and the on-update evaluations until graceful shutdown or cancellation.
+    /// Runs the periodic and the on-update evaluations until graceful shutdown or cancellation. Graceful
+    /// shutdown stops it at once: a wait for the next tick (or the debounce) is cancelled, not waited out.
     public func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await self.periodic() }
-                group.addTask { await self.onUpdates() }
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask { try await self.periodic() }
+                    group.addTask { await self.onUpdates() }
+                }
             }
-        } onGracefulShutdown: {
-            self.updatesContinuation.finish()
+        } catch is CancellationError {
+            // Shut down (gracefully or by cancellation): a pass is never cut in half, there is nothing to finish.
         }
+        updatesContinuation.finish()
     }
 
     /// One pass of the `on_update_check` triggers after properties arrive, at most one per ``updateInterval``
@@ -98,10 +105,9 @@ public final class TriggerWatch: Service, Sendable {
             due[i] = start + Double(trigger.definition.ticks)
         }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            guard let next = due.values.min() else {
-                try await clock.sleep(until: .infinity)
-                return
-            }
+            // No periodic trigger (a site without groups, or only on-update triggers): nothing to wait for here;
+            // the on-update task runs until shutdown.
+            guard let next = due.values.min() else { return }
             do {
                 try await clock.sleep(until: next)
             } catch {
@@ -128,7 +134,7 @@ public final class TriggerWatch: Service, Sendable {
             let demand = decodedDemand.withLock { cache in
                 try? PoolInputs.batch(in: snapshot, configured: demandProperties, cache: &cache).get().batch
             }
-            let view = WorldView(snapshot, groups: groups, demand: demand)
+            let view = WorldView(snapshot, groups: groups, demand: demand, pool: poolVMs())
             let manager = view.managerObject
             for i in indices { evaluate(triggers[i], index: i, manager: manager, at: now) }
             passes.add(1, ordering: .releasing)

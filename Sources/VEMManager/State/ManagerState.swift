@@ -96,7 +96,7 @@ public final class ManagerState: Sendable {
             for reading in report.readings {
                 let new: PropertyEntry
                 switch reading.outcome {
-                case .value(let wire): new = PropertyEntry(value: JSON(wire), error: nil, receivedAt: now)
+                case .value(let value): new = PropertyEntry(value: value, error: nil, receivedAt: now)
                 case .error(let message): new = PropertyEntry(value: nil, error: message, receivedAt: now)
                 }
                 let old = entry.properties[reading.name]

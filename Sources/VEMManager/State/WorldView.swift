@@ -23,7 +23,10 @@ public struct WorldView: Sendable {
     public var clients: [ClientView]
     /// `manager.hosts`: one per real host a connected Client runs on.
     public var hosts: [[String: JSON]]
-    /// `manager.vms`: one per connected DomU Client.
+    /// `manager.vms`: the pool's VMs as the reconciler follows them, by name: `name`, `group`, `host`, `stage`
+    /// (`creating` … `destroying`), `busy`, `cpus`, `memory_mib`, `registered`, `client_connected` (its DomU
+    /// Client is connected now), `idle_since`, `migrating_to`, `operation_pending`. Connected guests are in
+    /// ``clients``.
     public var vms: [[String: JSON]]
     /// `manager.groups`: the configured groups.
     public var groups: [[String: JSON]]
@@ -33,7 +36,11 @@ public struct WorldView: Sendable {
     ///   - snapshot: The state.
     ///   - groups: The configured groups.
     ///   - demand: The batch system's demand per group (the batch Client's demand property), when known.
-    public init(_ snapshot: StateSnapshot, groups definitions: [GroupDefinition], demand: BatchSnapshot? = nil) {
+    ///   - pool: The pool's VMs (``PoolController``), sorted by name.
+    public init(
+        _ snapshot: StateSnapshot, groups definitions: [GroupDefinition], demand: BatchSnapshot? = nil,
+        pool: [VMReport] = []
+    ) {
         let now = snapshot.takenAt
         let connected = snapshot.connectedClients
         clients = connected.map { entry in
@@ -42,7 +49,7 @@ public struct WorldView: Sendable {
                 "name": .string(id.name), "role": .string(id.role.name), "host": .string(id.host),
                 "group": id.group.map(JSON.string) ?? .null, "vm": id.vmID.map(JSON.string) ?? .null,
                 "incarnation": .int(Int64(truncatingIfNeeded: id.incarnation)), "connected": .bool(entry.connected),
-                "connected_since": .double(entry.connectedSince), "last_seen": .double(entry.lastSeen),
+                "connected_since": .float(entry.connectedSince), "last_seen": .float(entry.lastSeen),
             ]
             var properties: [String: JSON] = [:]
             var ages: [String: Double] = [:]
@@ -54,23 +61,20 @@ public struct WorldView: Sendable {
         }
         var hostNames: [String] = []
         var hostClients: [String: Int] = [:]
-        var hostVMs: [String: Int] = [:]
-        var groupVMs: [String: Int] = [:]
-        var vms: [[String: JSON]] = []
+        var guests: Set<String> = []
         for entry in connected {
             let id = entry.identity
             if hostClients[id.host] == nil { hostNames.append(id.host) }
             hostClients[id.host, default: 0] += 1
-            if id.role == .domU {
-                hostVMs[id.host, default: 0] += 1
-                if let group = id.group { groupVMs[group, default: 0] += 1 }
-                vms.append([
-                    "name": .string(id.name), "host": .string(id.host), "group": id.group.map(JSON.string) ?? .null,
-                    "vm_id": id.vmID.map(JSON.string) ?? .null, "state": .string("running"),
-                ])
-            }
+            if id.role == .domU, let vm = id.vmID { guests.insert(vm) }
         }
-        self.vms = vms
+        var hostVMs: [String: Int] = [:]
+        var groupVMs: [String: Int] = [:]
+        for vm in pool {
+            hostVMs[vm.host, default: 0] += 1
+            groupVMs[vm.group, default: 0] += 1
+        }
+        vms = pool.map { Self.fields(of: $0, connected: guests.contains($0.name)) }
         hosts = hostNames.sorted().map { name in
             ["name": .string(name), "clients": .int(Int64(hostClients[name] ?? 0)), "vms": .int(Int64(hostVMs[name] ?? 0))]
         }
@@ -93,6 +97,17 @@ public struct WorldView: Sendable {
         }
     }
 
+    /// One pool VM as `manager.vms` shows it.
+    static func fields(of vm: VMReport, connected: Bool) -> [String: JSON] {
+        [
+            "name": .string(vm.name), "group": .string(vm.group), "host": .string(vm.host),
+            "stage": .string(vm.stage), "busy": .bool(vm.busy), "cpus": .int(Int64(vm.cpus)),
+            "memory_mib": .int(Int64(vm.memoryMiB)), "registered": .bool(vm.registered),
+            "client_connected": .bool(connected), "idle_since": vm.idleSince.map { .int(Int64($0)) } ?? .null,
+            "migrating_to": vm.migratingTo.map(JSON.string) ?? .null, "operation_pending": .bool(vm.operationPending),
+        ]
+    }
+
     /// The snapshot document (docs/SNAPSHOT.md): `{"clients": […], "hosts": […], "vms": […], "groups": […]}`.
     /// Each Client carries its `properties` and their `ages` (seconds).
     public var snapshotDocument: JSON {
@@ -100,7 +115,7 @@ public struct WorldView: Sendable {
             "clients": .array(clients.map { c in
                 var fields = c.fields
                 fields["properties"] = .object(c.properties)
-                fields["ages"] = .object(c.ages.mapValues(JSON.double))
+                fields["ages"] = .object(c.ages.mapValues(JSON.float))
                 return .object(fields)
             }),
             "hosts": .array(hosts.map(JSON.object)),
@@ -156,7 +171,7 @@ final class ClientObject: HostObject {
         let value: Value
         switch name {
         case "props": value = JSON.object(view.properties).value
-        case "ages": value = JSON.object(view.ages.mapValues(JSON.double)).value
+        case "ages": value = JSON.object(view.ages.mapValues(JSON.float)).value
         case "age":
             let ages = view.ages
             value = .hostFunction("age") { positional, keyword in

@@ -1,6 +1,7 @@
 import Foundation
 import VEMAgent
 import VEMBatch
+import VEMCore
 
 /// The Slurm plugins of the Client on the batch server node, as the paper has it.
 ///
@@ -61,8 +62,9 @@ public enum SlurmPlugins {
     }
 }
 
-/// `slurm.demand`: the demand and nodes of every mapped group (or of the groups named as parameters), as the
-/// JSON of a `BatchSnapshot` (`{"groups":[{"group":…,"pendingJobs":…,"nodes":[…]}],"time":…}`, decodable as `BatchSnapshot`).
+/// `slurm.demand`: the demand and nodes of every mapped group (or of the groups named as parameters), as a
+/// `BatchSnapshot` dict (`{"groups":[{"group":…,"pendingJobs":…,"nodes":[…]}],"time":…}`), which travels as it is
+/// and decodes back with `StructuredValue.decode(BatchSnapshot.self)`.
 public struct SlurmDemandPlugin: PropertyPlugin {
     /// `slurm.demand`.
     public let name = "slurm.demand"
@@ -73,7 +75,7 @@ public struct SlurmDemandPlugin: PropertyPlugin {
     /// Creates the plugin.
     public init(batch: SlurmBatch) { self.batch = batch }
 
-    /// Runs `squeue` and `sinfo` and returns the snapshot as JSON text.
+    /// Runs `squeue` and `sinfo` and returns the snapshot as a dict (decodable as `BatchSnapshot`).
     /// - Throws: `AgentError` (`timeout` when slurmctld does not answer in time, `bad_parameters` for an
     ///   unmapped group, `malformed_input`, `program_failed`).
     public func read(parameters: [String], context: PropertyContext) async throws -> PropertyValue {
@@ -82,12 +84,12 @@ public struct SlurmDemandPlugin: PropertyPlugin {
         }
         var snapshot = batch.groups.snapshot(of: try await SlurmPlugins.read(batch, context))
         if !parameters.isEmpty { snapshot.groups = snapshot.groups.filter { parameters.contains($0.group) } }
-        return .string(try SlurmPlugins.json(snapshot))
+        return try PropertyValue(encoding: snapshot)
     }
 }
 
 /// `slurm.nodes`: every node Slurm lists (or those of the groups named as parameters) with its group and
-/// state, as a JSON array of ``SlurmNodeReport``.
+/// state, as a list of ``SlurmNodeReport`` dicts.
 public struct SlurmNodesPlugin: PropertyPlugin {
     /// `slurm.nodes`.
     public let name = "slurm.nodes"
@@ -98,11 +100,11 @@ public struct SlurmNodesPlugin: PropertyPlugin {
     /// Creates the plugin.
     public init(batch: SlurmBatch) { self.batch = batch }
 
-    /// Runs `squeue` and `sinfo` and returns the nodes as JSON text.
+    /// Runs `squeue` and `sinfo` and returns the nodes as a list of dicts.
     /// - Throws: `AgentError`, as ``SlurmDemandPlugin``.
     public func read(parameters: [String], context: PropertyContext) async throws -> PropertyValue {
         var nodes = batch.groups.nodeReports(of: try await SlurmPlugins.read(batch, context))
         if !parameters.isEmpty { nodes = nodes.filter { $0.group.map(parameters.contains) ?? false } }
-        return .string(try SlurmPlugins.json(nodes))
+        return try PropertyValue(encoding: nodes)
     }
 }

@@ -26,7 +26,9 @@ final class HubHarness: BusHarness {
     static func make(configure: (inout HubConfiguration) -> Void = { _ in }) async throws -> HubHarness {
         var configuration = HubConfiguration(
             port: 0,
-            engine: .init(admission: Admission(sharedToken: "s3cret-hub"), heartbeatInterval: .seconds(1)))
+            engine: .init(admission: Admission(sharedToken: "s3cret-hub"), heartbeatInterval: .seconds(1)),
+            // The conformance suite runs 100 Clients, all from loopback.
+            maximumConnectionsPerAddress: 1_024)
         configure(&configuration)
         var logger = Logger(label: "vem.hub.test")
         logger.logLevel = .error

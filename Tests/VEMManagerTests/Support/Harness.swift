@@ -28,9 +28,12 @@ func paperConfiguration() throws -> String {
     try String(contentsOf: examplesDirectory.appendingPathComponent("paper.ini"), encoding: .utf8)
 }
 
-/// Polls `condition` until it holds or `seconds` of real time pass (then records an issue).
+/// Polls `condition` until it holds or `seconds` of real time pass (then records an issue). The limit is a hang
+/// guard, not a bound on the code under test: what the tests wait for are events (a journal row, a state change,
+/// a pass of TriggerWatch), and the Manager's own deadlines run on the test's manual clock. It is generous, since
+/// a loaded 2-core machine can take seconds to work through a flood in a debug build.
 func waitUntil(
-    _ what: String, seconds: Double = 10, sourceLocation: Testing.SourceLocation = #_sourceLocation,
+    _ what: String, seconds: Double = 60, sourceLocation: Testing.SourceLocation = #_sourceLocation,
     _ condition: () async throws -> Bool
 ) async rethrows {
     let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))

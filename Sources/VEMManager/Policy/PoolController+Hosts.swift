@@ -1,0 +1,77 @@
+import Foundation
+import VEMPool
+
+extension PoolController {
+    /// A host to ask for its domains, with the reconciler's mark for that list.
+    struct HostList: Sendable, Hashable {
+        var host: String
+        var mark: Int
+    }
+
+    /// When a host was last listed, and on which connection.
+    struct ListedHost: Sendable, Hashable {
+        var connectedSince: Double
+        var at: Double
+    }
+
+    /// What the journal names as the cause of the reconciliation with the hosts (`vm.list` and what follows).
+    static let reconcileTrigger = "vem.reconcile"
+
+    /// The Dom0 Clients to ask for their domains now: each connected one that reports its `hypervisor` property,
+    /// once after each of its joins and then every ``listInterval``.
+    func hostsToList(_ snapshot: StateSnapshot, now: Double) -> [HostList] {
+        guard var reconciler else { return [] }
+        var due: [HostList] = []
+        for (name, entry) in snapshot.clients.sorted(by: { $0.key < $1.key })
+        where entry.connected && entry.identity.role == .dom0 && entry.properties["hypervisor"]?.value != nil {
+            if let last = listed[name], last.connectedSince == entry.connectedSince, now - last.at < listInterval {
+                continue
+            }
+            listed[name] = ListedHost(connectedSince: entry.connectedSince, at: now)
+            self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
+            due.append(HostList(host: name, mark: reconciler.listMark()))
+            self.reconciler = reconciler
+        }
+        return due
+    }
+
+    /// A host's `vm.list` output, reconciled with the inventory
+    /// (``VEMPool/Reconciler/onHostListed(_:domains:mark:now:)``); an adopted VM whose DomU Client is connected
+    /// already has its node registered at once. Output that is not a list of domains changes nothing.
+    func hostListed(_ list: HostList, output: String, snapshot: StateSnapshot, now: Double) -> Outcome {
+        guard var reconciler, let domains = Self.domains(in: output) else { return Outcome() }
+        self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
+        let t = Int(now)
+        var next = reconciler.onHostListed(list.host, domains: domains, mark: list.mark, now: t)
+        for entry in snapshot.clients.values.sorted(by: { $0.identity.name < $1.identity.name })
+        where entry.connected && entry.identity.role == .domU {
+            guard let vm = entry.identity.vmID, reconciler.vms[vm]?.clientJoined == false else { continue }
+            next += reconciler.onClientJoined(vm, now: t)
+        }
+        self.reconciler = reconciler
+        return dispatches(next, trigger: Self.reconcileTrigger, now: now)
+    }
+
+    /// The VEM domains of a `vm.list` output (a JSON array of domains, VEM's metadata as `vm` and `group`; a
+    /// domain `shutoff` or `crashed` is not running), or nil when it is not one.
+    static func domains(in output: String) -> [HostDomain]? {
+        struct Listed: Decodable {
+            var vm: String?
+            var group: String?
+            var vcpus: Int?
+            var memoryKiB: Int?
+            var state: String?
+            enum CodingKeys: String, CodingKey {
+                case vm, group, vcpus, state
+                case memoryKiB = "memory_kib"
+            }
+        }
+        guard let listed = try? JSONDecoder().decode([Listed].self, from: Data(output.utf8)) else { return nil }
+        return listed.compactMap { d in
+            guard let vm = d.vm, let group = d.group else { return nil }
+            let dead = d.state == "shutoff" || d.state == "crashed"
+            return HostDomain(
+                vm: vm, group: group, cpus: d.vcpus ?? 0, memoryMiB: (d.memoryKiB ?? 0) / 1024, running: !dead)
+        }
+    }
+}

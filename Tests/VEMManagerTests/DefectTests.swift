@@ -1,0 +1,160 @@
+import Foundation
+import Testing
+import VEMBus
+import VEMManager
+import VEMProtocol
+
+/// Defects of issue 18, each kept fixed: the clock's infinite sleep, decisions dated 1970, creation times lost
+/// on restart, and `vm.create` on a named host that has no room.
+@Suite struct DefectTests {
+    /// A Dom0 Client reporting `freeVCPUs` and `freeMiB` of free room.
+    static func dom0(_ bus: InMemoryBus, _ name: String, freeVCPUs: Int = 8, freeMiB: Int = 16_384) -> WireFakeClient {
+        WireFakeClient(
+            bus: bus,
+            identity: ClientIdentity(name: name, role: .dom0, host: name, version: "1.0.0", incarnation: 1),
+            properties: [
+                "hypervisor": .json(
+                    #"{"cpus":8,"memory_kib":16777216,"free_vcpus":\#(freeVCPUs),"#
+                        + #""unallocated_memory_kib":\#(freeMiB * 1024)}"#)
+            ])
+    }
+
+    /// The DomU Client of `vm` on `host`.
+    static func domU(_ bus: InMemoryBus, _ vm: String, host: String) -> WireFakeClient {
+        WireFakeClient(
+            bus: bus,
+            identity: ClientIdentity(
+                name: vm, role: .domU, host: host, group: "B", vmID: vm, version: "1.0.0", incarnation: 1),
+            properties: [:])
+    }
+
+    /// The system clock waits for an infinite deadline until cancelled (it used to trap converting `.infinity`
+    /// to a duration).
+    @Test func theSystemClockSleepsUntilInfinityUntilCancelled() async {
+        let sleeper = Task { try await SystemClock().sleep(until: .infinity) }
+        sleeper.cancel()
+        let result = await sleeper.result
+        #expect(throws: CancellationError.self) { try result.get() }
+    }
+
+    static let site = """
+        [manager]
+        default_triggers = no
+
+        [group:B]
+        share = 100
+        vm_vcpus = 2
+        vm_memory_mib = 2048
+
+        [query]
+        expr = { True }
+        cmd = { sender.send_get_property() }
+        ticks = 5
+
+        [make]
+        expr = { len(manager.clients) >= 1 }
+        cmd = { vm.create("B", host="h1") }
+        ticks = 10
+        """
+
+    /// A decision made when a DomU joins with no batch Client to register its node carries the Manager's time,
+    /// not 1970.
+    @Test func aFailureForWantOfABatchClientCarriesTheManagersTime() async throws {
+        let start = 1_700_000_000.0
+        try await Harness.run(site: try loadSite(Self.site), clock: ManualClock(start: start)) { h in
+            let host = Self.dom0(h.bus, "h1")
+            try await h.with([host]) {
+                await h.advance(by: 5)
+                await waitUntil("the hypervisor property") { h.snapshot.clients["h1"]?.properties["hypervisor"] != nil }
+                await h.advance(by: 5)  // t=10: vm.create
+                await waitUntil("B-vm-1 created") { await h.manager.pool.reconciler?.vms["B-vm-1"]?.stage == .booting }
+                h.clock.advance(by: 3)  // t=13: its DomU Client joins; no batch Client to register its node
+                try await h.with([Self.domU(h.bus, "B-vm-1", host: "h1")]) {
+                    await waitUntil("the registration failure decided") {
+                        ((try? await h.journal.recentDecisions()) ?? []).contains { $0.action == "failed" }
+                    }
+                }
+                let failed = try await h.journal.recentDecisions().filter { $0.action == "failed" }
+                #expect(!failed.isEmpty && failed.allSatisfy { $0.time == start + 13 }, "\(failed)")
+                #expect(failed.allSatisfy { $0.reason.contains("no batch client") })
+            }
+        }
+    }
+
+    /// A restarted Manager takes back each VM's creation time, not the time of the last journal write.
+    @Test func creationTimesSurviveARestart() async throws {
+        let journal = try Journal(path: nil)
+        let start = 1_700_000_000.0
+        try await Harness.run(site: try loadSite(Self.site), journal: journal, clock: ManualClock(start: start)) { h in
+            try await h.with([Self.dom0(h.bus, "h1")]) {
+                await h.advance(by: 5)
+                await waitUntil("the hypervisor property") { h.snapshot.clients["h1"]?.properties["hypervisor"] != nil }
+                await h.advance(by: 5)  // t=10: B-vm-1
+                await waitUntil("B-vm-1 created") { await h.manager.pool.reconciler?.vms["B-vm-1"]?.stage == .booting }
+                await h.advance(by: 10)  // t=20: B-vm-2, and the inventory is written again
+                await waitUntil("B-vm-2 in the journal's inventory") {
+                    ((try? await h.journal.inventory()) ?? []).contains { $0.name == "B-vm-2" }
+                }
+            }
+        }
+        let first = try #require(try await journal.inventory().first { $0.name == "B-vm-1" })
+        #expect(first.updatedAt == start + 20 && first.createdAt == start + 10)
+        let restartSite = try loadSite("[manager]\ndefault_triggers = no\n\n[group:B]\nshare = 100\n")
+        try await Harness.run(site: restartSite, journal: journal, clock: ManualClock(start: start + 1000)) { h in
+            #expect(h.recovery.vms == 2)
+            let vms = await h.manager.pool.reconciler?.vms ?? [:]
+            #expect(vms["B-vm-1"]?.createdAt == Int(start + 10))
+            #expect(vms["B-vm-2"]?.createdAt == Int(start + 20))
+        }
+    }
+
+    /// `vm.create` on a named host checks its room: a host with room for one VM gets one, not one per action
+    /// (the VM being created is counted before the host reports it), and a host reporting no free memory none.
+    @Test func aCreateOnANamedHostChecksItsRoom() async throws {
+        let site = try loadSite(
+            """
+            [manager]
+            default_triggers = no
+
+            [group:B]
+            share = 100
+            vm_vcpus = 2
+            vm_memory_mib = 2048
+
+            [query]
+            expr = { True }
+            cmd = { sender.send_get_property() }
+            ticks = 5
+
+            [make]
+            expr = { len(manager.clients) == 2 }
+            cmd = {
+                vm.create("B", host="h1")
+                vm.create("B", host="h1")
+                vm.create("B", host="full")
+            }
+            ticks = 10
+            """)
+        try await Harness.run(site: site) { h in
+            let hosts = [Self.dom0(h.bus, "h1", freeVCPUs: 2, freeMiB: 4096), Self.dom0(h.bus, "full", freeMiB: 0)]
+            try await h.with(hosts) {
+                await h.advance(by: 5)
+                await waitUntil("hypervisor properties") {
+                    h.snapshot.clients["h1"]?.properties["hypervisor"] != nil
+                        && h.snapshot.clients["full"]?.properties["hypervisor"] != nil
+                }
+                await h.advance(by: 5)  // t=10: one create on h1, none on full
+                await waitUntil("the three actions decided") {
+                    ((try? await h.journal.recentDecisions()) ?? []).filter { $0.action.hasPrefix("vm.create") }.count
+                        == 3
+                }
+                let creates = try await h.journal.allCommands().filter { $0.name == "vm.create" }
+                #expect(creates.map(\.client) == ["h1"])
+                let refusals = try await h.journal.recentDecisions().filter { $0.reason.contains("has no room") }
+                #expect(refusals.map(\.action).sorted() == ["vm.create(B, host=full)", "vm.create(B, host=h1)"])
+                #expect(refusals.contains { $0.reason.contains("0 vCPUs and 2048 MiB free") })
+                #expect(refusals.contains { $0.reason.contains("8 vCPUs and 0 MiB free") })
+            }
+        }
+    }
+}
