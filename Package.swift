@@ -145,7 +145,8 @@ let package = Package(
         .testTarget(
             name: "ManagerIntegrationTests",
             dependencies: [
-                "VEMCore", "VEMRules", "VEMManager", "VEMNATS", "VEMTestKit", "VEMHub", "VEMBus", "vem", logging,
+                "VEMCore", "VEMRules", "VEMManager", "VEMNATS", "VEMTestKit", "VEMBench", "VEMHub", "VEMBus", "vem",
+                logging,
             ] + nio),
         .testTarget(name: "VEMPoolTests", dependencies: ["VEMPool", "VEMPolicy", "VEMBatch", "VEMConfig"]),
         .testTarget(name: "VEMReplayAgentTests", dependencies: ["VEMReplayAgent", "VEMAgent", "VEMBatch"]),

@@ -3,6 +3,7 @@ import Logging
 import NIOPosix
 import Synchronization
 import Testing
+import VEMBench
 import VEMBus
 import VEMHub
 import VEMManager

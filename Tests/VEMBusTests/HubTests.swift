@@ -11,8 +11,7 @@ import VEMProtocol
 struct HubTests {
     @Test func aJoinCarriesTheAddressTheClientConnectedFrom() async throws {
         let bus = try await HubHarness.make()
-        let (raw, _) = try await bus.openCollectingRaw()
-        await raw.write(try helloFrame(name: "vm-7", token: bus.token, incarnation: 1))
+        _ = try await bus.openCollectingRaw(hello: try helloFrame(name: "vm-7", token: bus.token, incarnation: 1))
         let event = try await bus.events.first("join vm-7") {
             if case .join(let id, _) = $0 { id.name == "vm-7" } else { false }
         }
@@ -22,14 +21,13 @@ struct HubTests {
     }
 
     @Test func silentPeerIsDisconnectedWithinTwoHeartbeats() async throws {
-        // 1 s, not less: the hub also closes a connection that stays silent *before* its hello for 1.5
-        // intervals, and on a loaded 2-core machine the test task can be descheduled for hundreds of ms
-        // between connecting and writing the hello.
+        // The hello goes out from the connection's event loop as soon as it is connected (`openCollectingRaw`),
+        // so a descheduled test task cannot leave the connection silent before its hello. `sent` is read before
+        // connecting: the silence measured here is never shorter than the hub's.
         let interval = Duration.seconds(1)
         let bus = try await HubHarness.make { $0.engine.heartbeatInterval = interval }
-        let (raw, _) = try await bus.openCollectingRaw()
         let sent = ContinuousClock.now
-        await raw.write(try helloFrame(name: "mute", token: bus.token, incarnation: 1))
+        _ = try await bus.openCollectingRaw(hello: try helloFrame(name: "mute", token: bus.token, incarnation: 1))
         _ = try await bus.events.first("join mute") { if case .join(let id, _) = $0 { id.name == "mute" } else { false } }
         let event = try await bus.events.first("heartbeat timeout") { if case .disconnect("mute", _) = $0 { true } else { false } }
         let elapsed = ContinuousClock.now - sent
@@ -50,8 +48,7 @@ struct HubTests {
             configuration.outboundByteCap = 64 * 1024
             configuration.socketSendBufferSize = 16 * 1024
         }
-        let (slow, _) = try await bus.openCollectingRaw(reading: false)
-        await slow.write(try helloFrame(name: "slow", token: bus.token, incarnation: 9))
+        let (slow, _) = try await bus.openCollectingRaw(reading: false, hello: try helloFrame(name: "slow", token: bus.token, incarnation: 9))
         _ = try await bus.events.first("join slow") { if case .join(let id, _) = $0 { id.name == "slow" } else { false } }
         let command = try bus.server.submit("keep-me", arguments: [], to: "slow")
         let blob = Message.event(Event(kind: "blob", attributes: [NamedValue("data", .string(String(repeating: "x", count: 8192)))]))
@@ -61,8 +58,7 @@ struct HubTests {
         #expect(command.currentOutcome == nil, "the command stays in the stream")
 
         // The same incarnation reconnects: the stream resumes and the command is sent again.
-        let (again, received) = try await bus.openCollectingRaw()
-        await again.write(try helloFrame(name: "slow", token: bus.token, incarnation: 9))
+        let (again, received) = try await bus.openCollectingRaw(hello: try helloFrame(name: "slow", token: bus.token, incarnation: 9))
         let welcome = try await received.first("welcome") { if case .welcome = $0 { true } else { false } }
         guard case .welcome(let w) = welcome else { return }
         #expect(w.resumed)
@@ -80,8 +76,7 @@ struct HubTests {
         let log = CommandLog()
         let good = try await bus.startClient(name: "good", log: log)
         _ = try await bus.events.first("join good") { if case .join(let id, _) = $0 { id.name == "good" } else { false } }
-        let (flooder, _) = try await bus.openCollectingRaw()
-        await flooder.write(try helloFrame(name: "flooder", token: bus.token, incarnation: 3))
+        let (flooder, _) = try await bus.openCollectingRaw(hello: try helloFrame(name: "flooder", token: bus.token, incarnation: 3))
         _ = try await bus.events.first("join flooder") { if case .join(let id, _) = $0 { id.name == "flooder" } else { false } }
         var flood: [UInt8] = []
         for i in 0..<60_000 { try Message.event(Event(kind: "spam", timestampMilliseconds: UInt64(i))).encodeFrame(into: &flood) }
@@ -126,8 +121,7 @@ struct HubTests {
         let bus = try await HubHarness.make()
         let client = try await bus.startClient(name: "talker", group: "g")
         _ = try await bus.events.first("join talker") { if case .join(let id, _) = $0 { id.name == "talker" } else { false } }
-        let (mute, _) = try await bus.openCollectingRaw()
-        await mute.write(try helloFrame(name: "mute", token: bus.token, incarnation: 5))
+        _ = try await bus.openCollectingRaw(hello: try helloFrame(name: "mute", token: bus.token, incarnation: 5))
         _ = try await bus.events.first("join mute") { if case .join(let id, _) = $0 { id.name == "mute" } else { false } }
         let round = await bus.server.collectProperties([], from: .all, timeout: .milliseconds(300))
         #expect(Set(round.replies.keys) == ["talker"])

@@ -3,6 +3,7 @@ import Testing
 import VEMBus
 import VEMManager
 import VEMProtocol
+import VEMTestKit
 
 /// Defects of issue 18, each kept fixed: the clock's infinite sleep, decisions dated 1970, creation times lost
 /// on restart, and `vm.create` on a named host that has no room.
@@ -13,9 +14,10 @@ import VEMProtocol
             bus: bus,
             identity: ClientIdentity(name: name, role: .dom0, host: name, version: "1.0.0", incarnation: 1),
             properties: [
-                "hypervisor": .json(
-                    #"{"cpus":8,"memory_kib":16777216,"free_vcpus":\#(freeVCPUs),"#
-                        + #""unallocated_memory_kib":\#(freeMiB * 1024)}"#)
+                "hypervisor": .object([
+                    "cpus": .int(8), "memory_kib": .int(16_777_216), "free_vcpus": .int(Int64(freeVCPUs)),
+                    "unallocated_memory_kib": .int(Int64(freeMiB * 1024)),
+                ])
             ])
     }
 

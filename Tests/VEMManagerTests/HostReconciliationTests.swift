@@ -4,6 +4,7 @@ import Testing
 import VEMBus
 import VEMManager
 import VEMProtocol
+import VEMTestKit
 
 /// A Dom0 Client with a table of VEM domains: `vm.list` lists them, `vm.create` adds one, `vm.destroy` removes
 /// one (or fails `not_found` when absent), as the hypervisor plugins do.
@@ -59,9 +60,10 @@ final class HypervisorFake: Sendable {
                         readings: [
                             PropertyReading(
                                 name: "hypervisor", timestampMilliseconds: 0,
-                                value: .json(
-                                    #"{"cpus":8,"memory_kib":16777216,"free_vcpus":8,"#
-                                        + #""unallocated_memory_kib":16777216}"#))
+                                value: .object([
+                                    "cpus": .int(8), "memory_kib": .int(16_777_216), "free_vcpus": .int(8),
+                                    "unallocated_memory_kib": .int(16_777_216),
+                                ]))
                         ])
                 }))
     }

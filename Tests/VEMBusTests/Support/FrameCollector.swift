@@ -29,7 +29,10 @@ final class FrameCollector: ChannelInboundHandler, Sendable {
 extension HubHarness {
     /// A raw TCP peer whose inbound frames are decoded and recorded; with `reading: false` it never reads (a slow
     /// consumer).
-    func openCollectingRaw(reading: Bool = true) async throws -> (TCPRawPeer, EventRecorder<Message>) {
+    /// Opens a raw connection that collects what the hub sends. `hello`, when given, is written by the
+    /// connection's event loop the moment it is connected, not later by the test's task: the hub closes a
+    /// connection that stays silent before its hello, and a loaded machine may not run the test's task in time.
+    func openCollectingRaw(reading: Bool = true, hello: [UInt8]? = nil) async throws -> (TCPRawPeer, EventRecorder<Message>) {
         let collector = FrameCollector()
         let channel = try await ClientBootstrap(group: clientGroup)
             .channelOption(ChannelOptions.autoRead, value: reading)
@@ -37,7 +40,11 @@ extension HubHarness {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
             }
-            .connect(host: "127.0.0.1", port: port).get()
+            .connect(host: "127.0.0.1", port: port)
+            .flatMap { channel -> EventLoopFuture<any Channel> in
+                guard let hello else { return channel.eventLoop.makeSucceededFuture(channel) }
+                return channel.writeAndFlush(channel.allocator.buffer(bytes: hello)).map { channel }
+            }.get()
         return (TCPRawPeer(channel: channel), EventRecorder(collector.messages))
     }
 }
