@@ -2,8 +2,10 @@
 import PackageDescription
 
 // Layout (dependencies point down only; see docs/ARCHITECTURE.md):
-//   vem (executable) -> VEMClient -> VEMHub (SwiftNIO) -> VEMBus -> VEMProtocol -> VEMCore
-//                       VEMClient -> VEMHypervisorPlugins -> VEMLibvirt (+ CLibvirt), VEMAgent
+//   vem (executable) -> VEMManager (ManagerService) -> VEMHub, VEMNATS, VEMSite, VEMPool
+//                    -> VEMClient (ClientService) -> VEMHub (SwiftNIO) -> VEMBus -> VEMProtocol -> VEMCore
+//                       VEMClient -> VEMHypervisorPlugins -> VEMLibvirt (+ CLibvirt), VEMAgent, VEMSlurm
+//                    -> VEMBench, VEMTestKit (benchmarks and test scaffolding, out of the production modules)
 //                    -> VEMSite -> VEMConfig, VEMRules -> VEMCore
 //                    -> VEMSlurm -> VEMAgent, VEMBatch (+ CZlib) -> VEMCore
 //                    -> VEMPolicy -> VEMCore
@@ -101,7 +103,7 @@ let package = Package(
         .testTarget(name: "VEMSiteTests", dependencies: ["VEMSite", "VEMConfig", "VEMCore"]),
         .testTarget(name: "VEMProtocolTests", dependencies: ["VEMProtocol", propertyBased]),
         .testTarget(name: "VEMPolicyTests", dependencies: ["VEMPolicy", propertyBased]),
-        .testTarget(name: "VEMAgentTests", dependencies: ["VEMAgent"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VEMAgentTests", dependencies: ["VEMAgent", "VEMCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VEMBatchTests", dependencies: ["VEMBatch", "VEMCore"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "VEMSlurmTests", dependencies: ["VEMSlurm", "VEMBatch", "VEMAgent"], resources: [.copy("Fixtures")]),
@@ -119,7 +121,7 @@ let package = Package(
             name: "VEMClientTests",
             dependencies: [
                 "VEMClient", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol", "VEMHypervisorPlugins", "VEMLibvirt",
-                "VEMNATS", "VEMTestKit",
+                "VEMNATS", "VEMTestKit", "VEMCore",
             ],
             resources: [.copy("Fixtures")]),
         .testTarget(

@@ -1,30 +1,36 @@
 import Foundation
 import VEMCore
 
-/// The Client's source of time: seconds on a monotonic timeline (they never go backwards).
-///
-/// Everything in the plugin layer that needs time (rates, schedules, timestamps, durations) is fed
-/// it from an `AgentClock`, so that tests drive time with a ``ManualAgentClock`` and never sleep.
-/// The origin is arbitrary: only differences between two readings mean something.
-public protocol AgentClock: Sendable {
-    /// The current time in seconds.
-    func now() -> Double
-}
+/// The Client's real clock: `CLOCK_MONOTONIC` (it does not jump when the wall clock is set) for schedules, rates
+/// and durations, anchored to the wall clock once at creation for timestamps on the wire. Everything in the
+/// plugin layer that needs time is given a ``VEMCore/Timeline`` (this one, or a ``VEMCore/ManualTimeline`` in
+/// tests and simulations); only differences between two readings mean something.
+public struct MonotonicClock: Timeline {
+    private let anchorMonotonic: Double
+    private let anchorUnix: Double
 
-/// The real clock: `CLOCK_MONOTONIC`, which does not jump when the wall clock is set.
-public struct SystemAgentClock: AgentClock {
-    /// Creates the system clock.
-    public init() {}
+    /// Creates the clock and anchors it to the wall clock now.
+    public init() {
+        anchorMonotonic = Self.monotonicSeconds()
+        anchorUnix = Date().timeIntervalSince1970
+    }
 
     /// Seconds since an arbitrary point (usually boot).
-    public func now() -> Double {
+    public func now() -> Double { Self.monotonicSeconds() }
+
+    /// Sleeps until `deadline` (at most a billion seconds at a time).
+    public func sleep(until deadline: Double) async throws {
+        let remaining = deadline - now()
+        if remaining > 0 { try await Task.sleep(for: .nanoseconds(Int64(min(remaining, 1e9) * 1e9))) }
+    }
+
+    /// The wall-clock time of a monotonic reading.
+    public func unixTime(at time: Double) -> Double { anchorUnix + (time - anchorMonotonic) }
+
+    /// `CLOCK_MONOTONIC` in seconds.
+    static func monotonicSeconds() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
-
-/// A clock that only moves when told to, for tests and simulations: a ``VEMCore/ManualTimeline``.
-public typealias ManualAgentClock = ManualTimeline
-
-extension ManualTimeline: AgentClock {}

@@ -112,7 +112,7 @@ public struct CommandOutcome: Hashable, Sendable, Codable {
 
 /// What a command plugin is told besides the request.
 public struct CommandContext: Sendable {
-    /// The current time from the Client's ``AgentClock``.
+    /// The current time from the Client's ``VEMCore/Timeline``.
     public var now: Double
     /// The effective timeout (the request's, or the Runner's default).
     public var timeout: Duration

@@ -1,4 +1,5 @@
 import Foundation
+import VEMCore
 
 #if canImport(Glibc)
     import Glibc
@@ -279,7 +280,7 @@ struct Capture {
     }
 }
 
-func monotonicSeconds() -> Double { SystemAgentClock().now() }
+func monotonicSeconds() -> Double { MonotonicClock.monotonicSeconds() }
 
 func errnoError(_ call: String) -> AgentError {
     AgentError(.systemCall, "\(call) failed", cause: String(cString: strerror(errno)))

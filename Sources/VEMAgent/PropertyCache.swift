@@ -1,4 +1,4 @@
-/// One reading of a property: its name, what was read, and when (``AgentClock`` seconds).
+/// One reading of a property: its name, what was read, and when (the Client's ``VEMCore/Timeline``).
 public struct PropertySample: Hashable, Sendable, Codable {
     /// The property's name.
     public var name: String

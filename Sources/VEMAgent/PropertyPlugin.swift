@@ -32,7 +32,7 @@ public struct PropertyContext: Hashable, Sendable {
     /// The name of the property being read. Stateful plugins (`cpu`, `net`) key their previous
     /// sample by it, so two properties on the same counter do not disturb each other's deltas.
     public var propertyName: String
-    /// The current time from the Client's ``AgentClock``, in seconds.
+    /// The current time from the Client's ``VEMCore/Timeline``, in seconds.
     public var now: Double
     /// How long the read may take.
     public var timeout: Duration

@@ -1,3 +1,5 @@
+import VEMCore
+
 /// A sample the Reader just took, and whether it changed the property's value.
 public struct ReaderUpdate: Hashable, Sendable {
     /// The sample.
@@ -11,14 +13,14 @@ public struct ReaderUpdate: Hashable, Sendable {
 /// A shell around ``ReaderSchedule`` (when) and ``PropertyCache`` (last values): the hosting agent
 /// asks ``nextDue`` to know when to wake up, then calls ``collectDue()``, and pushes the updates whose
 /// `change.shouldPush` is true (or all of them, for a periodic push). Time comes from the injected
-/// ``AgentClock``; the Reader never sleeps.
+/// ``VEMCore/Timeline``; the Reader never sleeps.
 public actor Reader {
     private var schedule: ReaderSchedule
     private var cache = PropertyCache()
     private let definitions: [String: PropertyDefinition]
     private let order: [String]
     private let registry: PluginRegistry
-    private let clock: any AgentClock
+    private let clock: any Timeline
 
     /// Creates a Reader whose schedule starts now.
     /// - Parameters:
@@ -29,7 +31,7 @@ public actor Reader {
     ///   - seed: The schedule's seed.
     /// - Throws: ``AgentError`` `.badParameters` for a bad `ticks` or a repeated name.
     public init(
-        definitions: [PropertyDefinition], registry: PluginRegistry, clock: any AgentClock,
+        definitions: [PropertyDefinition], registry: PluginRegistry, clock: any Timeline,
         jitter: Double = 0.1, seed: UInt64 = 0
     ) throws {
         schedule = try ReaderSchedule(definitions: definitions, start: clock.now(), jitter: jitter, seed: seed)

@@ -1,3 +1,5 @@
+import VEMCore
+
 /// The paper's *Runner*: executes the Manager's commands through command plugins, strictly in sequence
 /// order, one at a time, each at most once, and only when the allowlist permits.
 ///
@@ -31,7 +33,7 @@ public actor Runner {
     private var duplicateWaiters: [UInt64: [CheckedContinuation<CommandOutcome, Never>]] = [:]
     private let registry: PluginRegistry
     private let allowlist: Allowlist
-    private let clock: any AgentClock
+    private let clock: any Timeline
     private let configuration: Configuration
 
     /// Creates a Runner.
@@ -41,7 +43,7 @@ public actor Runner {
     ///   - clock: The Client's clock (for durations and plugin contexts).
     ///   - configuration: Timeouts and limits.
     public init(
-        registry: PluginRegistry, allowlist: Allowlist, clock: any AgentClock = SystemAgentClock(),
+        registry: PluginRegistry, allowlist: Allowlist, clock: any Timeline = MonotonicClock(),
         configuration: Configuration = Configuration()
     ) {
         sequencer = CommandSequencer(first: configuration.firstSequence, memory: configuration.rememberedOutcomes)

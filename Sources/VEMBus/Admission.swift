@@ -1,4 +1,5 @@
 import VEMProtocol
+import VEMCore
 
 /// Who may join: the Manager's check of a `hello` (names, credentials, role and version).
 ///
@@ -68,7 +69,7 @@ public struct Admission: Sendable {
                 return Reject(.badCredentials, detail: "token not accepted")
             }
             if hello.role != credential.role {
-                return Reject(.forbidden, detail: "this token may join as \(credential.role.wireName) only")
+                return Reject(.forbidden, detail: "this token may join as \(credential.role.name) only")
             }
             if let group = credential.group, hello.group != group {
                 return Reject(.forbidden, detail: "this token may join for its own group only")
@@ -78,7 +79,7 @@ public struct Admission: Sendable {
                 return Reject(.badCredentials, detail: "token not accepted")
             }
             if !sharedTokenRoles.contains(hello.role) {
-                return Reject(.forbidden, detail: "the shared token may not join as \(hello.role.wireName)")
+                return Reject(.forbidden, detail: "the shared token may not join as \(hello.role.name)")
             }
         } else if !perClientTokens.isEmpty {
             return Reject(.forbidden, detail: "unknown client")
@@ -132,16 +133,5 @@ public struct Admission: Sendable {
             difference |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
         }
         return difference == 0
-    }
-}
-
-extension ClientRole {
-    /// `dom0`, `domU` or `batch` (for refusal details).
-    var wireName: String {
-        switch self {
-        case .dom0: "dom0"
-        case .domU: "domU"
-        case .batch: "batch"
-        }
     }
 }

@@ -1,4 +1,5 @@
 import VEMProtocol
+import VEMCore
 
 /// Who a Client is, as announced in its `hello` and checked by the Manager: the membership payload of a `join`.
 ///

@@ -1,5 +1,6 @@
 import VEMAgent
 import VEMConfig
+import VEMCore
 
 /// Everything built from one loaded configuration: the Readers, the Runner and its allowlist. `reload` builds
 /// a new generation and swaps it in between two commands.
@@ -17,7 +18,7 @@ struct ClientGeneration: Sendable {
 
     init(
         configuration: ClientConfiguration, propertyRegistry: PluginRegistry, extraCommands: [any CommandPlugin],
-        clock: any ClientClock, options: ClientService.Configuration, seed: UInt64, firstSequence: UInt64
+        clock: any Timeline, options: ClientService.Configuration, seed: UInt64, firstSequence: UInt64
     ) throws(ClientError) {
         self.configuration = configuration
         readers = try PropertyReaders(

@@ -65,7 +65,7 @@ public struct ClientIdentityResolver: Sendable {
             throw ClientError(.identity, "error: the client has no name: set [client] name")
         }
         return ClientIdentity(
-            name: finalName, role: Self.wireRole(settings.role), host: host ?? hostName, group: group, vmID: vmID,
+            name: finalName, role: settings.role, host: host ?? hostName, group: group, vmID: vmID,
             version: version, incarnation: incarnation)
     }
 
@@ -131,15 +131,6 @@ public struct ClientIdentityResolver: Sendable {
             if !value.isEmpty, result[key] == nil { result[key] = value }
         }
         return result
-    }
-
-    /// The configuration's role as the wire's.
-    public static func wireRole(_ role: VEMConfig.ClientRole) -> VEMProtocol.ClientRole {
-        switch role {
-        case .dom0: .dom0
-        case .domU: .domU
-        case .batch: .batch
-        }
     }
 
     /// The machine's host name from `gethostname(2)` (`localhost` when it fails).

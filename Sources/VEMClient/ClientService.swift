@@ -5,6 +5,7 @@ import VEMBus
 import VEMConfig
 import VEMHypervisorPlugins
 import VEMProtocol
+import VEMCore
 
 /// The Client (`vem agent`): the configuration wired to a Reader, a Runner and the bus.
 ///
@@ -47,7 +48,7 @@ public actor ClientService {
     /// Who this Client is on the bus.
     public nonisolated let identity: ClientIdentity
     let loader: ClientConfigurationLoader
-    let clock: any ClientClock
+    let clock: any Timeline
     let options: Configuration
     let busFactory: BusFactory
     let token: String
@@ -77,7 +78,7 @@ public actor ClientService {
     /// - Throws: ``ClientError`` `.setup` when the Reader or Runner cannot be built.
     public init(
         configuration: ClientConfiguration, loader: ClientConfigurationLoader, identity: ClientIdentity,
-        token: String, clock: any ClientClock = SystemClientClock(), options: Configuration = Configuration(),
+        token: String, clock: any Timeline = MonotonicClock(), options: Configuration = Configuration(),
         logger: Logger = Logger(label: "vem.agent"), busFactory: BusFactory? = nil
     ) throws(ClientError) {
         self.identity = identity

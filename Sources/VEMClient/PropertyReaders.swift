@@ -1,5 +1,6 @@
 import VEMAgent
 import VEMConfig
+import VEMCore
 
 /// The properties of one loaded configuration: a ``VEMAgent/Reader`` for those collected every `ticks`
 /// seconds, and one for `ticks = 0` properties (read only when the Manager asks, never scheduled).
@@ -24,7 +25,7 @@ public struct PropertyReaders: Sendable {
     ///   - seed: The schedule's seed (per Client).
     /// - Throws: ``ClientError`` `.setup` when the Reader refuses a definition.
     public init(
-        properties: [VEMConfig.PropertyDefinition], registry: PluginRegistry, clock: any ClientClock,
+        properties: [VEMConfig.PropertyDefinition], registry: PluginRegistry, clock: any Timeline,
         timeout: Duration, jitter: Double, seed: UInt64
     ) throws(ClientError) {
         var scheduledDefinitions: [VEMAgent.PropertyDefinition] = []

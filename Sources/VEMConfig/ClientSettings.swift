@@ -1,15 +1,5 @@
 import VEMCore
 
-/// What a Client runs on (the paper's words).
-public enum ClientRole: String, Hashable, Sendable, Codable, CaseIterable {
-    /// A real host (Xen's Dom0): manages the VMs on it.
-    case dom0
-    /// A virtual machine built for a group.
-    case domU
-    /// The batch system's server node: reads queues, drains nodes.
-    case batch
-}
-
 /// A Client's own settings, from the `[client]` section of an agent file.
 public struct ClientSettings: Hashable, Sendable, Codable {
     /// The Client's name on the Bus. Default: nil (the host name at start-up).
@@ -80,7 +70,7 @@ extension ClientSettings {
         var c = ClientSettings()
         c.location = section.location
         c.name = d.string("name")
-        c.role = d.choice("role", as: ClientRole.self) ?? c.role
+        c.role = d.choice("role", as: ClientRole.self, name: \.name) ?? c.role
         c.host = d.string("host")
         c.group = d.string("group")
         c.vmID = d.string("vm_id")

@@ -8,14 +8,6 @@ public enum BusKind: String, Hashable, Sendable, Codable, CaseIterable {
     case nats
 }
 
-/// Where new VMs go.
-public enum PlacementStrategy: String, Hashable, Sendable, Codable, CaseIterable {
-    /// Fill the fullest host that still has room (keeps whole hosts free).
-    case pack
-    /// Use the emptiest host (spreads load and failure risk).
-    case spread
-}
-
 /// The Manager's own settings, from the `[manager]` section. Every field has a default, so an
 /// absent section means "all defaults".
 public struct ManagerSettings: Hashable, Sendable, Codable {
@@ -48,8 +40,8 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
     public var maxBooting: Int
     /// At most this many VMs booting at once on one host. Default: 2.
     public var maxBootingPerHost: Int
-    /// Placement of new VMs. Default: ``PlacementStrategy/pack``.
-    public var placement: PlacementStrategy
+    /// Placement of new VMs. Default: ``VEMCore/Placement/pack``.
+    public var placement: Placement
     /// Evaluation steps one trigger may take before it is stopped. Default: 100 000; at most
     /// ``maximumStepBudget``.
     public var stepBudget: Int
@@ -144,7 +136,7 @@ extension ManagerSettings {
         m.journalRetention = d.seconds("journal_retention", in: 3_600...(3_660 * 86_400)) ?? m.journalRetention
         m.maxBooting = d.integer("max_booting", in: 1...10_000) ?? m.maxBooting
         m.maxBootingPerHost = d.integer("max_booting_per_host", in: 1...10_000) ?? m.maxBootingPerHost
-        m.placement = d.choice("placement", as: PlacementStrategy.self) ?? m.placement
+        m.placement = d.choice("placement", as: Placement.self) ?? m.placement
         m.stepBudget = d.integer("step_budget", in: 1...Self.maximumStepBudget) ?? m.stepBudget
         m.starvationGrace = d.duration("starvation_grace", minimumMilliseconds: 0) ?? m.starvationGrace
         m.idleTimeout = d.duration("idle_timeout", minimumMilliseconds: 0) ?? m.idleTimeout

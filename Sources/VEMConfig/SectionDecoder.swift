@@ -146,11 +146,16 @@ struct SectionDecoder {
     /// One of an enumeration's raw values (compared case-insensitively).
     mutating func choice<E: RawRepresentable & CaseIterable>(_ key: String, as type: E.Type = E.self) -> E?
     where E.RawValue == String {
+        choice(key, as: type, name: \.rawValue)
+    }
+
+    /// A value out of a fixed set, each case spelled `name(case)` (case-insensitive).
+    mutating func choice<E: CaseIterable>(_ key: String, as type: E.Type, name: (E) -> String) -> E? {
         guard let value = plain(key) else { return nil }
-        if let match = E.allCases.first(where: { $0.rawValue.lowercased() == value.text.lowercased() }) {
+        if let match = E.allCases.first(where: { name($0).lowercased() == value.text.lowercased() }) {
             return match
         }
-        let names = E.allCases.map(\.rawValue)
+        let names = E.allCases.map(name)
         var message = "unknown value \(quoted(value.text)) for '\(key)'"
         if let guess = closestMatch(to: value.text, in: names) {
             message += "; did you mean '\(guess)'?"

@@ -1,14 +1,22 @@
 import Synchronization
 
-/// Time for the parts that wait: seconds on a timeline and a way to wait for a point on it. The Manager's clock
-/// (wall-clock seconds), the Client's (monotonic seconds) and the demo's (trace seconds) are timelines; tests
-/// drive a ``ManualTimeline`` and never sleep.
+/// VEM's one clock: seconds on a timeline, a way to wait for a point on it, and the Unix time of a point (for
+/// timestamps on the wire). The Manager's clock (wall-clock seconds), the Client's (monotonic seconds, anchored to
+/// the wall clock) and the demo's (trace seconds) are timelines; tests drive a ``ManualTimeline`` and never sleep.
 public protocol Timeline: Sendable {
     /// The current time in seconds (the origin depends on the timeline).
     func now() -> Double
     /// Returns when ``now()`` has reached `deadline` (at once when it already has).
     /// - Throws: `CancellationError` when the task is cancelled first.
     func sleep(until deadline: Double) async throws
+    /// The Unix time (seconds since 1970) of a point on this timeline. Default: the reading itself (a wall-clock
+    /// timeline, or the demo's trace time).
+    func unixTime(at time: Double) -> Double
+}
+
+extension Timeline {
+    /// The reading itself.
+    public func unixTime(at time: Double) -> Double { time }
 }
 
 /// A timeline that moves only when told to (``advance(by:)``); sleepers wake when it passes their deadline.
@@ -25,9 +33,17 @@ public final class ManualTimeline: Timeline {
     }
 
     private let state: Mutex<State>
+    private let unixOrigin: Double
 
-    /// A timeline showing `start`.
-    public init(start: Double = 0) { state = Mutex(State(now: start)) }
+    /// A timeline showing `start`, whose reading 0 is the Unix time `unixOrigin` (default 0: its readings are Unix
+    /// times; a Client's tests use 1,700,000,000).
+    public init(start: Double = 0, unixOrigin: Double = 0) {
+        state = Mutex(State(now: start))
+        self.unixOrigin = unixOrigin
+    }
+
+    /// `unixOrigin + time`.
+    public func unixTime(at time: Double) -> Double { unixOrigin + time }
 
     /// The time last set.
     public func now() -> Double { state.withLock { $0.now } }

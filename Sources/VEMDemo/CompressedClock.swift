@@ -1,6 +1,5 @@
 import Foundation
 import Synchronization
-import VEMClient
 import VEMManager
 
 /// A ``VEMManager/ManagerClock`` that runs at a time compression: virtual seconds (the replay batch's trace
@@ -89,14 +88,4 @@ public final class CompressedClock: ManagerClock {
             try await Task.sleep(until: s + .nanoseconds(Int64(wall * 1e9)), clock: .continuous)
         }
     }
-}
-
-/// The site's clock as a Client's clock: the demo's Dom0 and batch Clients collect their properties every
-/// `ticks` seconds of the same trace time the Manager and the replay batch read, and stamp them with it.
-struct SiteClientClock: ClientClock {
-    let clock: any ManagerClock
-
-    func now() -> Double { clock.now() }
-    func sleep(until deadline: Double) async throws { try await clock.sleep(until: deadline) }
-    func unixTime(at time: Double) -> Double { time }
 }

@@ -156,17 +156,12 @@ public func withInProcessSite<T: Sendable>(
         port: port)
 
     @Sendable func client(
-        _ name: String, role: VEMProtocol.ClientRole, host: String, group: String? = nil, vmID: String? = nil,
+        _ name: String, role: ClientRole, host: String, group: String? = nil, vmID: String? = nil,
         commands: [any CommandPlugin] = [], properties: [(definition: String, plugin: any PropertyPlugin)] = []
     ) throws -> ClientService {
         var settings = ClientSettings()
         settings.name = name
-        settings.role =
-            switch role {
-            case .dom0: .dom0
-            case .domU: .domU
-            case .batch: .batch
-            }
+        settings.role = role
         settings.host = host
         settings.group = group
         settings.vmID = vmID
@@ -189,7 +184,7 @@ public func withInProcessSite<T: Sendable>(
         return try ClientService(
             configuration: ClientConfiguration(settings: settings, properties: definitions), loader: ClientConfigurationLoader(paths: []),
             identity: identity, token: token,
-            clock: properties.isEmpty ? SystemClientClock() : SiteClientClock(clock: clock), options: options,
+            clock: properties.isEmpty ? MonotonicClock() : clock, options: options,
             logger: logger)
     }
 

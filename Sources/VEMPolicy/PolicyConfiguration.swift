@@ -1,12 +1,9 @@
+import VEMCore
+
 /// The knobs of the planner, with the defaults a site gets when it says nothing.
 public struct PolicyConfiguration: Sendable, Hashable, Codable {
-    /// Where new VMs go.
-    public enum Placement: String, Sendable, Hashable, Codable, CaseIterable {
-        /// Fill the fullest host that fits (fewest free vCPUs, then least free memory): keeps hosts empty.
-        case pack
-        /// Use the emptiest host (most free vCPUs, then most free memory): spreads load.
-        case spread
-    }
+    /// Where new VMs go (``VEMCore/Placement``, the type `[manager] placement` reads).
+    public typealias Placement = VEMCore.Placement
 
     /// VMs booting at once over the whole site (default 4).
     public var maxBootingSiteWide: Int

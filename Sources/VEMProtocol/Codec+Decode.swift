@@ -1,3 +1,5 @@
+import VEMCore
+
 // The decoding half of the codec (see the wire format in WireFormat.swift). Every read is bounds-checked and
 // throws a typed `ProtocolError`; no input can trap, and no count read from the wire is trusted for an
 // allocation before it has been checked against the bytes actually present.

@@ -1,12 +1,4 @@
-/// What a Client is: a real host, a VM, or the batch system's server node.
-public enum ClientRole: UInt8, Hashable, Sendable, CaseIterable {
-    /// An agent on a real host (Xen's Dom0, a KVM host).
-    case dom0 = 0
-    /// An agent inside a virtual machine.
-    case domU = 1
-    /// The agent on the batch system's server node.
-    case batch = 2
-}
+import VEMCore
 
 /// The first message of every connection: who the Client is, and where its command stream stands.
 public struct Hello: Hashable, Sendable {

@@ -30,7 +30,7 @@ public struct SiteSummary: Sendable {
                     + "starvation grace \(formatDuration(m.starvationGrace)), migration \(m.migration ? "yes" : "no")")
         }
         if let client = c.client {
-            lines.append("client: \(client.name ?? "(host name)") role \(client.role.rawValue), manager \(client.manager)")
+            lines.append("client: \(client.name ?? "(host name)") role \(client.role.name), manager \(client.manager)")
         }
         section("properties", c.properties.map {
             [$0.name, "plugin \($0.command)" + ($0.parameters.isEmpty ? "" : "(\($0.parameters))"),

@@ -3,6 +3,7 @@ import Foundation
 import VEMBus
 import VEMProtocol
 import VEMTestKit
+import VEMCore
 
 #if canImport(Glibc)
     import Glibc
@@ -79,11 +80,9 @@ struct ManagerTestClient: AsyncParsableCommand {
     @Option(help: "A property answered to get_property, NAME=INTEGER (repeatable).") var property: [String] = []
     @Option(help: "Milliseconds each command takes after its line is written.") var commandDelayMs = 0
 
-    static let roles: [String: ClientRole] = ["dom0": .dom0, "domU": .domU, "batch": .batch]
-
     func validate() throws {
         if hostPort(connect) == nil { throw ValidationError("--connect must be HOST:PORT") }
-        if Self.roles[role] == nil { throw ValidationError("--role must be dom0, domU or batch") }
+        if ClientRole(name: role) == nil { throw ValidationError("--role must be dom0, domU or batch") }
         for p in property where p.split(separator: "=").count != 2 || Int64(p.split(separator: "=")[1]) == nil {
             throw ValidationError("--property must be NAME=INTEGER")
         }
@@ -96,7 +95,7 @@ struct ManagerTestClient: AsyncParsableCommand {
             return PropertyReading(name: String(parts[0]), timestampMilliseconds: 0, value: .int(Int64(parts[1]) ?? 0))
         }
         let identity = ClientIdentity(
-            name: name, role: Self.roles[role] ?? .dom0, host: "test-host", group: group, version: "1.0.0",
+            name: name, role: ClientRole(name: role) ?? .dom0, host: "test-host", group: group, version: "1.0.0",
             incarnation: UInt64.random(in: 1...UInt64.max))
         var client = LoggingTestClient(
             identity: identity, token: token, logPath: log, heartbeatInterval: .milliseconds(500),

@@ -1,4 +1,5 @@
 import Testing
+import VEMCore
 
 @testable import VEMAgent
 
@@ -95,7 +96,7 @@ func definition(_ name: String, ticks: Double, plugin: String = "ram", _ paramet
         let root = try ScratchRoot()
         defer { root.remove() }
         try root.write("/proc/meminfo", "MemFree: 100 kB\nMemTotal: 200 kB\n")
-        let clock = ManualAgentClock(start: 50)
+        let clock = ManualTimeline(start: 50)
         let reader = try Reader(
             definitions: [definition("free", ticks: 10), definition("total", ticks: 60, ["MemTotal"])],
             registry: PluginRegistry.builtin(root: root.path), clock: clock, jitter: 0)
@@ -120,7 +121,7 @@ func definition(_ name: String, ticks: Double, plugin: String = "ram", _ paramet
     }
 
     @Test func refreshReadsNamedPropertiesOutsideTheSchedule() async throws {
-        let clock = ManualAgentClock()
+        let clock = ManualTimeline()
         let reader = try Reader(
             definitions: [definition("free", ticks: 60), definition("load", ticks: 60, plugin: "load", [])],
             registry: try registry("proc-basic"), clock: clock, jitter: 0)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VEMCore
 
 @testable import VEMAgent
 
@@ -69,12 +70,12 @@ struct Harness {
         try registry.registerCommand(RecordPlugin(log: log, gate: gate))
         try registry.registerCommand(StuckPlugin())
         try registry.registerCommand(BigPlugin())
-        let reader = try reader ?? Reader(definitions: [], registry: registry, clock: ManualAgentClock())
+        let reader = try reader ?? Reader(definitions: [], registry: registry, clock: ManualTimeline())
         try registry.registerBuiltinCommands(allowlist: allowlist, reader: reader)
         var configuration = Runner.Configuration()
         configuration.rememberedOutcomes = memory
         runner = Runner(
-            registry: registry, allowlist: allowlist, clock: ManualAgentClock(), configuration: configuration)
+            registry: registry, allowlist: allowlist, clock: ManualTimeline(), configuration: configuration)
     }
 
     /// Waits (yielding, never sleeping) until the Runner has admitted exactly these waiting commands.
@@ -229,7 +230,7 @@ func command(_ seq: UInt64, _ name: String = "record", _ arguments: [String] = [
     @Test func getPropertyRefreshesAndPublishes() async throws {
         let reader = try Reader(
             definitions: [definition("ram_free", ticks: 60), definition("load5", ticks: 60, plugin: "load", ["5"])],
-            registry: try registry("proc-basic"), clock: ManualAgentClock(start: 9), jitter: 0)
+            registry: try registry("proc-basic"), clock: ManualTimeline(start: 9), jitter: 0)
         let h = try Harness(reader: reader)
         let outcome = await h.runner.execute(command(1, "get_property", ["ram_free"]))
         #expect(outcome.status == .ok)

@@ -5,6 +5,7 @@ import VEMBus
 import VEMProtocol
 
 @testable import VEMHub
+import VEMCore
 
 /// The admission and connection limits of issue 17 as pure values: names, tokens, roles, floods, back-off.
 @Suite("Trust (pure)")

@@ -5,6 +5,7 @@ import VEMAgent
 import VEMBus
 import VEMConfig
 import VEMProtocol
+import VEMCore
 
 @testable import VEMClient
 
@@ -118,7 +119,7 @@ struct SetupTests {
         let nested = PropertyValue.object(["a": .array([.int(1), .object(["b": .null])])])
         let sample = PropertySample(name: "n", result: .success(nested), timestamp: 0)
         // A dict stays a dict on the wire (protocol 2): no JSON text on the way.
-        #expect(PropertyMapping.reading(sample, clock: ManualClientClock()).outcome == .value(nested))
+        #expect(PropertyMapping.reading(sample, clock: ManualTimeline(unixOrigin: 1_700_000_000)).outcome == .value(nested))
         let timeout = CommandMapping.result(
             VEMAgent.CommandOutcome(
                 status: .timeout, output: "partial", error: "x did not finish", duration: .milliseconds(1500)),
@@ -130,7 +131,7 @@ struct SetupTests {
 
     @Test("the manual clock wakes sleepers when it passes their deadline, and cancellation ends a sleep")
     func manualClock() async throws {
-        let clock = ManualClientClock()
+        let clock = ManualTimeline(unixOrigin: 1_700_000_000)
         let sleeper = Task { try await clock.sleep(until: 10) }
         try await eventually("the sleeper") { clock.sleeperCount == 1 }
         clock.advance(by: 9)

@@ -9,6 +9,7 @@ import VEMProtocol
 
 @testable import VEMClient
 import VEMTestKit
+import VEMCore
 
 /// The fixture trees (`host`, `domu-cmdline`, …).
 func fixture(_ name: String) throws -> URL {
@@ -60,7 +61,7 @@ final class ManagerLog: Sendable {
 /// and configuration files written in the scratch directory.
 final class Harness: Sendable {
     let bus = InMemoryBus()
-    let clock = ManualClientClock()
+    let clock = ManualTimeline(unixOrigin: 1_700_000_000)
     let directory: URL
     let root: URL
     let service: ClientService

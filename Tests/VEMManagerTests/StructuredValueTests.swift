@@ -91,7 +91,7 @@ import VEMProtocol
             let bus = h.bus
             let service = try ClientService(
                 configuration: loaded.configuration, loader: loader, identity: identity, token: "",
-                clock: ManualClientClock(), options: options,
+                clock: ManualTimeline(unixOrigin: 1_700_000_000), options: options,
                 busFactory: { identity, token, _, handlers in
                     bus.makeClient(identity: identity, token: token, handlers: handlers)
                 })

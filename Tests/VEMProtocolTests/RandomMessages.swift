@@ -1,3 +1,4 @@
+import VEMCore
 import VEMProtocol
 
 /// A small, fast, seedable generator (SplitMix64): schedules and inputs are reproducible from their seed.

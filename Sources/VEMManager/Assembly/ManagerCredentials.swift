@@ -2,6 +2,7 @@ import Foundation
 import VEMBus
 import VEMConfig
 import VEMProtocol
+import VEMCore
 
 /// What `vem manager` reads before it listens: the shared token, the per-Client tokens, and whether the
 /// addresses it would listen on may be reached without authentication.
@@ -36,7 +37,7 @@ public enum ManagerCredentials {
             throw Problem("client_tokens \(directory) is not a directory")
         }
         var credentials: [String: Admission.Credential] = [:]
-        for (folder, role) in [("dom0", VEMProtocol.ClientRole.dom0), ("batch", VEMProtocol.ClientRole.batch), ("domU", VEMProtocol.ClientRole.domU)] {
+        for (folder, role) in [("dom0", ClientRole.dom0), ("batch", ClientRole.batch), ("domU", ClientRole.domU)] {
             let path = (directory as NSString).appendingPathComponent(folder)
             guard let names = try? fm.contentsOfDirectory(atPath: path) else { continue }
             for name in names.sorted() where !name.hasPrefix(".") {

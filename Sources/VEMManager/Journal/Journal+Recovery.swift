@@ -1,6 +1,7 @@
 import GRDB
 import VEMBus
 import VEMProtocol
+import VEMCore
 
 /// What a restarted Manager takes back from its journal.
 public struct RecoveryPlan: Sendable {
@@ -49,12 +50,7 @@ extension Journal {
             return try await database.read { db in
                 var clients: [String: ClientIdentity] = [:]
                 for row in try Row.fetchAll(db, sql: "SELECT * FROM client") {
-                    let role: VEMProtocol.ClientRole =
-                        switch row["role"] as String {
-                        case "dom0": .dom0
-                        case "batch": .batch
-                        default: .domU
-                        }
+                    let role = ClientRole(name: row["role"] as String) ?? .domU
                     let identity = ClientIdentity(
                         name: row["name"], role: role, host: row["host"], group: row["grp"], vmID: row["vm_id"],
                         version: row["version"], incarnation: UInt64(bitPattern: row["incarnation"] as Int64))

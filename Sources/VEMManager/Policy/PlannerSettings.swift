@@ -12,6 +12,6 @@ extension PolicyConfiguration {
             maxBootingSiteWide: settings.maxBooting, maxBootingPerHost: settings.maxBootingPerHost,
             minLifetime: seconds(settings.minLifetime), idleTimeout: seconds(settings.idleTimeout),
             starvationGrace: seconds(settings.starvationGrace),
-            placement: settings.placement == .spread ? .spread : .pack, migrationAllowed: settings.migration)
+            placement: settings.placement, migrationAllowed: settings.migration)
     }
 }

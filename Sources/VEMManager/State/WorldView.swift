@@ -141,13 +141,3 @@ public struct WorldView: Sendable {
     }
 }
 
-extension VEMProtocol.ClientRole {
-    /// `dom0`, `domU`, `batch`.
-    public var name: String {
-        switch self {
-        case .dom0: "dom0"
-        case .domU: "domU"
-        case .batch: "batch"
-        }
-    }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import VEMProtocol
+import VEMCore
 
 #if canImport(Glibc)
     import Glibc

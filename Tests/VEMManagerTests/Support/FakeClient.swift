@@ -1,5 +1,6 @@
 import Synchronization
 import VEMBus
+import VEMCore
 import VEMProtocol
 import VEMTestKit
 
