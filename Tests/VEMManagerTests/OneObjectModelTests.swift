@@ -4,6 +4,7 @@ import VEMBatch
 import VEMBus
 import VEMManager
 import VEMProtocol
+import VEMTestKit
 import VEMRules
 
 /// One trigger object model: a table of 100 expressions gives the same value against a running Manager's view
