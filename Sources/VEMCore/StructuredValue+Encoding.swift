@@ -173,7 +173,9 @@ private struct ListSlot: UnkeyedEncodingContainer {
         try slot.append().encode(value, codingPath: codingPath + [index])
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type
+    ) -> KeyedEncodingContainer<NestedKey> {
         let index = IndexKey(count)
         return SlotEncoder(slot: slot.append(), codingPath: codingPath + [index]).container(keyedBy: keyType)
     }
@@ -256,7 +258,8 @@ extension ValueDecoder: SingleValueDecodingContainer {
             default: throw mismatch("an integer")
             }
         guard let exact else {
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "\(value) does not fit \(I.self)"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: codingPath, debugDescription: "\(value) does not fit \(I.self)"))
         }
         return exact
     }

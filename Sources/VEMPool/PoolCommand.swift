@@ -85,7 +85,9 @@ public struct PoolCommandMapping: Sendable, Hashable, Codable {
             return PoolCommand(target: .host(host), name: "vm.destroy", arguments: [NamedValue("vm", .string(vm))])
         case .migrateVM(let from, let to):
             let uri = migrationURIs[to] ?? migrationURITemplate.replacing("{host}", with: to)
-            return PoolCommand(target: .host(from), name: "vm.migrate", arguments: [NamedValue("vm", .string(vm)), NamedValue("to", .string(uri))])
+            return PoolCommand(
+                target: .host(from), name: "vm.migrate",
+                arguments: [NamedValue("vm", .string(vm)), NamedValue("to", .string(uri))])
         case .registerNode(let r):
             return PoolCommand(
                 target: .batch, name: batchPrefix + ".register",

@@ -145,14 +145,18 @@ struct WireReader {
         case .float: return .float(try double(what))
         case .string: return .string(try string(what))
         case .list:
-            guard depth < WireValue.maximumWireDepth else { throw malformed("\(what) nests deeper than \(WireValue.maximumWireDepth)") }
+            guard depth < WireValue.maximumWireDepth else {
+                throw malformed("\(what) nests deeper than \(WireValue.maximumWireDepth)")
+            }
             let n = try count(what)
             var items: [WireValue] = []
             items.reserveCapacity(WireReader.reservation(n))
             for _ in 0..<n { items.append(try value(what, depth: depth + 1)) }
             return .array(items)
         case .map:
-            guard depth < WireValue.maximumWireDepth else { throw malformed("\(what) nests deeper than \(WireValue.maximumWireDepth)") }
+            guard depth < WireValue.maximumWireDepth else {
+                throw malformed("\(what) nests deeper than \(WireValue.maximumWireDepth)")
+            }
             let n = try count(what, minimumElementSize: 2)
             var map: [String: WireValue] = [:]
             map.reserveCapacity(WireReader.reservation(n))

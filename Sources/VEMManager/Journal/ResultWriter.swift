@@ -75,7 +75,9 @@ final class ResultWriter: Sendable {
                             UPDATE command SET state = ?, result = ?, updated_at = ?
                             WHERE client = ? AND seq = ? AND state IN ('queued', 'sent', 'acknowledged')
                             """,
-                        arguments: [state.rawValue, result.summary, item.time, item.client, Int64(bitPattern: result.seq)])
+                        arguments: [
+                            state.rawValue, result.summary, item.time, item.client, Int64(bitPattern: result.seq),
+                        ])
                 }
             }
         } catch {

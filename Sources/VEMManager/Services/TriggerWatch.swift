@@ -38,7 +38,8 @@ public final class TriggerWatch: Service, Sendable {
     init(
         triggers: [CompiledTrigger], groups: [GroupDefinition], state: ManagerState, sender: Sender,
         clock: any ManagerClock, logger: Logger, updateInterval: Double = 1,
-        demandProperties: [(name: String, prefix: String)] = [], poolVMs: @escaping @Sendable () -> [VMReport] = { [] }
+        demandProperties: [(name: String, prefix: String)] = [],
+        poolVMs: @escaping @Sendable () -> [VMReport] = { [] }
     ) {
         self.demandProperties = demandProperties
         self.poolVMs = poolVMs

@@ -63,8 +63,8 @@ public enum SlurmPlugins {
 }
 
 /// `slurm.demand`: the demand and nodes of every mapped group (or of the groups named as parameters), as a
-/// `BatchSnapshot` dict (`{"groups":[{"group":…,"pendingJobs":…,"nodes":[…]}],"time":…}`), which travels as it is
-/// and decodes back with `StructuredValue.decode(BatchSnapshot.self)`.
+/// `BatchSnapshot` dict (`{"groups":[{"group":…,"pendingJobs":…,"nodes":[…]}],"time":…}`), which travels as
+/// it is and decodes back with `StructuredValue.decode(BatchSnapshot.self)`.
 public struct SlurmDemandPlugin: PropertyPlugin {
     /// `slurm.demand`.
     public let name = "slurm.demand"
