@@ -4,8 +4,8 @@ import VEMBatch
 import VEMBus
 import VEMManager
 import VEMProtocol
-import VEMTestKit
 import VEMRules
+import VEMTestKit
 
 /// One trigger object model: a table of 100 expressions gives the same value against a running Manager's view
 /// (what TriggerWatch evaluates) as `vem eval --snapshot` gives against that Manager's `vem snapshot` document
