@@ -16,9 +16,9 @@ build: deps
 	$(SWIFT) build --build-tests
 
 test: build
-	@scripts/test-phases all | while read -r phase; do \
-		echo "== swift test --skip-build $$phase"; \
-		$(SWIFT) test --skip-build $$phase < /dev/null || exit 1; \
+	@scripts/test-phases all | while read -r width phase; do \
+		echo "== swift test --skip-build $$phase ($$width at a time)"; \
+		SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=$$width $(SWIFT) test --skip-build $$phase < /dev/null || exit 1; \
 	done
 
 # The whole loop on one machine: a window of the LCG trace (../shared/traces, else a built-in workload), about

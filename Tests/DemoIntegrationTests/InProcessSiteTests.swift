@@ -153,6 +153,8 @@ func reportedRoom(_ manager: Manager, _ host: String) -> (cpus: Int64, free: Int
         try await clock.sleep(until: 1020)  // 0.2 s of wall time at ×100
         let waited = ContinuousClock.now - started
         #expect(clock.now() >= 1020)
-        #expect(waited >= .milliseconds(190) && waited < .seconds(5), "waited \(waited)")
+        // Not before its instant (how late it wakes is the machine's scheduling, not the clock's arithmetic,
+        // which the wall/virtual conversions above check exactly).
+        #expect(waited >= .milliseconds(190), "waited \(waited)")
     }
 }

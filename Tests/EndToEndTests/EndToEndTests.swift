@@ -23,9 +23,6 @@ struct EndToEndTests {
     static let managerSettings = """
         [manager]
         listen = {hub}:0
-        # The hub listens on the host side of the test's veth links, off loopback but inside network namespaces
-        # this test made: no token yet (TLS and per-VM credentials are issue 17's next step).
-        insecure = yes
         http_listen = 127.0.0.1:0
         # The hub listens on a private veth link, off loopback, and the Clients present no token.
         insecure = yes

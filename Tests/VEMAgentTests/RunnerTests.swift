@@ -79,12 +79,15 @@ struct Harness {
     }
 
     /// Waits (yielding, never sleeping) until the Runner has admitted exactly these waiting commands.
+    /// Waits until the runner holds exactly `expected` back. Polls every millisecond (a `Task.yield()` loop kept
+    /// one of the two cooperative threads busy); the 60 s limit is a hang guard, checked after one last look.
     func untilWaiting(_ expected: [UInt64]) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if await runner.waiting == expected { return }
-            await Task.yield()
+            try await Task.sleep(for: .milliseconds(1))
         }
+        if await runner.waiting == expected { return }
         Issue.record("the runner never had \(expected) waiting; has \(await runner.waiting)")
     }
 }

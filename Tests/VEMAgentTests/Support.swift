@@ -62,17 +62,17 @@ extension PropertyResult {
     var code: AgentError.Code? { error?.code }
 }
 
-/// True when process `pid` (not our child: a grandchild that got `SIGKILL`) is gone within two seconds.
+/// True when process `pid` (not our child: a grandchild that got `SIGKILL`) is gone.
 ///
 /// `kill(2)` only queues a signal; the target dies when the kernel next schedules it, and nothing
-/// notifies a non-parent of that. So this polls, yielding, until the process is gone or the deadline
-/// passes. Our own children are checked with ``processIsGone(_:)`` directly: they are reaped before
-/// ``ProcessRunner/run(_:arguments:onSpawn:)`` returns.
+/// notifies a non-parent of that. So this polls every 5 ms until the process is gone; the 30 s limit is a
+/// hang guard (a process that survives SIGKILL that long is not going away). Our own children are checked with
+/// ``processIsGone(_:)`` directly: they are reaped before ``ProcessRunner/run(_:arguments:onSpawn:)`` returns.
 func grandchildIsGone(_ pid: Int32) async -> Bool {
-    let deadline = ContinuousClock.now + .seconds(2)
+    let deadline = ContinuousClock.now + .seconds(30)
     while ContinuousClock.now < deadline {
         if processIsGone(pid) { return true }
-        await Task.yield()
+        try? await Task.sleep(for: .milliseconds(5))
     }
     return processIsGone(pid)
 }
