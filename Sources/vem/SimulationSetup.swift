@@ -67,14 +67,15 @@ struct SimulationSetup {
     var sample: Int
 
     init(
-        trace path: String, groups: Int, names: String?, window: String, hosts: Int, cpusPerHost: Int, vmCPUs: Int,
-        sample: Int, bootDelay: String, tick: String, maxBooting: Int, idleTimeout: String, minLifetime: String,
-        placement: String
+        trace path: String, groups: Int, names: String?, groupBy: TraceGroupRule.Key = .group, window: String,
+        hosts: Int, cpusPerHost: Int, vmCPUs: Int, sample: Int, bootDelay: String, tick: String, maxBooting: Int,
+        idleTimeout: String, minLifetime: String, placement: String
     ) throws {
         let trace = try SWFReader.read(path: path, name: (path as NSString).lastPathComponent)
         let rule = TraceGroupRule(
             topGroups: groups,
-            names: names.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? [])
+            names: names.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? [],
+            key: groupBy)
         workload = try Workload(trace: trace, rule: rule, sample: sample, vmCPUs: vmCPUs)
         self.window = try SimulationDefaults.parseWindow(window)
         let policy = PolicyConfiguration(
@@ -91,32 +92,42 @@ struct SimulationSetup {
         self.sample = sample
     }
 
-    var jobsInWindow: Int { workload.jobs.filter { window.contains($0.submitTime) }.count }
+    func jobs(in window: ReplayWindow) -> Int { workload.jobs.count { window.contains($0.submitTime) } }
 
     var summary: [String: String] {
         [
             "trace": traceName, "window_start": String(window.start), "window_duration": String(window.duration ?? 0),
-            "jobs": String(jobsInWindow), "sample": String(sample), "hosts": String(configuration.hosts),
+            "jobs": String(jobs(in: window)), "sample": String(sample), "hosts": String(configuration.hosts),
             "cpus_per_host": String(configuration.cpusPerHost), "boot_delay": String(configuration.bootDelay),
             "tick": String(configuration.tick), "max_booting": String(configuration.policy.maxBootingSiteWide),
+            "idle_timeout": String(configuration.policy.idleTimeout),
+            "min_lifetime": String(configuration.policy.minLifetime),
             "groups": workload.groups.map { "\($0.name)=\(Int($0.share))" }.joined(separator: ","),
-            "group_rule": "top \(workload.map.rule.topGroups) trace groups by CPU time, the rest in 'other'",
+            "group_rule": ruleText,
         ]
     }
 
-    var text: String {
-        var out = "trace     \(traceName): \(jobsInWindow) jobs submitted in "
-        out += "[\(formatSeconds(window.start)), +\(formatSeconds(window.duration ?? 0)))"
+    var ruleText: String {
+        let rule = workload.map.rule
+        return "top \(rule.topGroups) trace \(rule.key.rawValue)s by CPU time, the rest in 'other'"
+    }
+
+    /// The header: the trace, the groups and the pool; `window` is nil for a sweep.
+    func text(window: ReplayWindow?) -> String {
+        var out = "trace     \(traceName)"
+        if let window {
+            out += ": \(jobs(in: window)) jobs submitted in "
+            out += "[\(formatSeconds(window.start)), +\(formatSeconds(window.duration ?? 0)))"
+        }
         out += sample > 1 ? ", one job in \(sample) kept\n" : "\n"
-        let groupText = workload.map.groups.map { g in
-            let ids =
+        let groupText = workload.map.groups.map { (g: MappedGroup) -> String in
+            let ids: String =
                 g.traceGroups.count > 3
-                ? "\(g.traceGroups.count) trace groups"
-                : "trace group "
-                    + g.traceGroups.map(String.init).joined(separator: ",")
+                ? "\(g.traceGroups.count) trace \(workload.map.rule.key.rawValue)s"
+                : "trace \(workload.map.rule.key.rawValue) " + g.traceGroups.map(String.init).joined(separator: ",")
             return "\(g.name) (\(ids))"
         }.joined(separator: ", ")
-        out += "groups    top \(workload.map.rule.topGroups) by CPU time + other: \(groupText)\n"
+        out += "groups    \(ruleText): \(groupText)\n"
         out += "shares    " + workload.groups.map { "\($0.name) \(Int($0.share))" }.joined(separator: ", ")
         out += "  (% of the trace's CPU time)\n"
         let c = configuration
@@ -132,47 +143,121 @@ struct SimulationSetup {
 /// The side-by-side table of a ``Comparison``.
 enum ComparisonText {
     static func render(_ c: Comparison, shares: [PoolGroup]) -> String {
+        let hasIdeal = c.ideal != nil
         var rows: [[String]] = [
-            ["", "", "", "dynamic pool", "", "", "static partitions", "", ""],
-            ["group", "share", "jobs", "mean wait", "p95 wait", "peak VMs", "mean wait", "p95 wait", "nodes"],
+            ["", "", "", "static partitions", "", "", "", "dynamic pool", "", "", ""]
+                + (hasIdeal ? ["ideal", "", "", ""] : []),
+            ["group", "share", "jobs", "mean wait", "p95", "bsld", "nodes", "mean wait", "p95", "bsld", "VMs"]
+                + (hasIdeal ? ["mean wait", "p95", "bsld", "guarantee"] : []),
         ]
         let share = Dictionary(uniqueKeysWithValues: shares.map { ($0.name, Int($0.share)) })
-        for d in c.dynamic.groups + [c.dynamic.total] {
-            let s = d.group == "*" ? c.staticLayout.total : c.staticLayout[group: d.group]
+        let check = Dictionary(uniqueKeysWithValues: c.guarantee.map { ($0.group, $0) })
+        func cells(_ l: LayoutReport.Line?, nodes: Bool) -> [String] {
+            guard let l else { return nodes ? ["-", "-", "-", "-"] : ["-", "-", "-"] }
+            let base = [
+                formatSeconds(Int(l.meanWait.rounded())), formatSeconds(l.p95Wait),
+                String(format: "%.1f", l.meanBoundedSlowdown),
+            ]
+            return nodes ? base + [String(l.peakNodes)] : base
+        }
+        for s in c.staticLayout.groups + [c.staticLayout.total] {
+            let g = s.group
+            let d = g == "*" ? c.dynamic.total : c.dynamic[group: g]
+            let i = g == "*" ? c.ideal?.total : c.ideal?[group: g]
+            var row = [g == "*" ? "all" : g, share[g].map { "\($0)%" } ?? "", String(s.jobs)]
+            row += cells(s, nodes: true) + cells(d, nodes: true)
+            if hasIdeal {
+                let verdict: String
+                if g == "*" {
+                    verdict = c.guaranteeHolds ? "holds" : "BROKEN"
+                } else if let k = check[g] {
+                    verdict = !k.withinShare ? "beyond share" : k.holds ? "holds" : "BROKEN"
+                } else {
+                    verdict = ""
+                }
+                row += cells(i, nodes: false) + [verdict]
+            }
+            rows.append(row)
+        }
+        var out = Table(rows: rows).lines.joined(separator: "\n") + "\n\n"
+        out += "waits     every job submitted in the window counts; one not started by the horizon "
+        out += "(\(formatSeconds(c.dynamic.elapsed)) after the window's start) with its wait so far\n"
+        out += "bsld      mean bounded slowdown, max(1, (wait + run) / max(run, 10 s))\n"
+        if hasIdeal {
+            out += "guarantee a group whose jobs never wait in their own partition must not wait longer in the pool, "
+            out += "plus \(formatSeconds(c.guarantee.first?.allowance ?? 0)) (a planner step and a boot)\n"
+        }
+        func notStarted(_ r: LayoutReport) -> String {
+            "\(r.total.pending)" + (r.total.neverRuns > 0 ? " (\(r.total.neverRuns) never can: too wide)" : "")
+        }
+        var unstarted = "static \(notStarted(c.staticLayout)), pool \(notStarted(c.dynamic))"
+        if let i = c.ideal { unstarted += ", ideal \(notStarted(i))" }
+        out += "unstarted at the horizon: \(unstarted)"
+        out += c.poolLeftBehind > 0 ? "; \(c.poolLeftBehind) of the pool's were finished by the ideal\n" : "\n"
+        let k = c.dynamic.counters
+        out += "pool VMs  created \(k.created), destroyed \(k.destroyed), migrated \(k.migrated), "
+        out += "drained \(k.drained); failed operations \(k.failed); jobs lost \(k.busyDestroyed)\n"
+        out += String(
+            format: "use       jobs used %.1f %% (pool), %.1f %% (static) of %d vCPUs; the pool kept %.1f %% of "
+                + "its vCPU time in VMs\n", c.dynamic.utilisation * 100, c.staticLayout.utilisation * 100,
+            c.dynamic.totalCPUs, c.dynamic.occupancy * 100)
+        let dm = c.dynamic.total.meanWait
+        let sm = c.staticLayout.total.meanWait
+        out += "verdict   mean wait \(formatSeconds(Int(dm.rounded()))) (pool) vs "
+        out += "\(formatSeconds(Int(sm.rounded()))) (static)"
+        if dm > 0, sm > 0 {
+            out += String(
+                format: ": %.2f× %@", dm < sm ? sm / dm : dm / sm,
+                dm <= sm ? "shorter with the pool" : "longer with the pool")
+        } else {
+            out += dm <= sm ? ": no longer with the pool" : ": longer with the pool"
+        }
+        if let i = c.ideal?.total.meanWait {
+            out += "; ideal \(formatSeconds(Int(i.rounded())))"
+            if i > 0 { out += String(format: " (pool/ideal %.2f)", dm / i) }
+        }
+        return out + "\n"
+    }
+}
+
+/// The one-screen summary of a ``Sweep``.
+enum SweepText {
+    static func render(_ sweep: Sweep) -> String {
+        func w(_ v: Double) -> String { formatSeconds(Int(v.rounded())) }
+        var rows: [[String]] = [
+            ["", "", "mean wait", "", "", "p95 wait", "", "", "bsld", "", "", "unstarted", "", "", ""],
+            [
+                "window", "jobs", "static", "pool", "ideal", "static", "pool", "ideal", "static", "pool", "ideal",
+                "static", "pool", "ideal", "guarantee",
+            ],
+        ]
+        for r in sweep.rows {
+            func unstarted(_ pending: Double, _ never: Double) -> String {
+                String(Int(pending)) + (never > 0 ? " (\(Int(never)) ∞)" : "")
+            }
             rows.append([
-                d.group == "*" ? "all" : d.group, share[d.group].map { "\($0)%" } ?? "", String(d.jobs),
-                formatSeconds(Int(d.meanWait.rounded())), formatSeconds(d.p95Wait), String(d.peakNodes),
-                s.map { formatSeconds(Int($0.meanWait.rounded())) } ?? "-", s.map { formatSeconds($0.p95Wait) } ?? "-",
-                s.map { String($0.peakNodes) } ?? "-",
+                "\(formatSeconds(r.window.start)):\(formatSeconds(r.window.duration ?? 0))", String(r.jobs),
+                w(r.meanWait.fixed), w(r.meanWait.pool), w(r.meanWait.ideal), w(r.p95Wait.fixed), w(r.p95Wait.pool),
+                w(r.p95Wait.ideal), String(format: "%.1f", r.boundedSlowdown.fixed),
+                String(format: "%.1f", r.boundedSlowdown.pool), String(format: "%.1f", r.boundedSlowdown.ideal),
+                unstarted(r.pending.fixed, r.neverRuns.fixed), unstarted(r.pending.pool, r.neverRuns.pool),
+                unstarted(r.pending.ideal, r.neverRuns.ideal),
+                r.guaranteeBroken.isEmpty
+                    ? "holds (\(r.withinShare.count) within share)"
+                    : "BROKEN: " + r.guaranteeBroken.joined(separator: ","),
             ])
         }
         var out = Table(rows: rows).lines.joined(separator: "\n") + "\n\n"
-        let k = c.dynamic.counters
-        out += "dynamic pool       VMs created \(k.created), destroyed \(k.destroyed), migrated \(k.migrated), "
-        out += "drained \(k.drained); failed operations \(k.failed); jobs lost \(k.busyDestroyed)\n"
-        out += String(
-            format: "utilisation        jobs used %.1f %% (dynamic) and %.1f %% (static) of %d vCPUs over %@\n",
-            c.dynamic.utilisation * 100, c.staticLayout.utilisation * 100, c.dynamic.totalCPUs,
-            formatSeconds(c.dynamic.elapsed))
-        let busy =
-            c.dynamic.vmCPUSeconds > 0
-            ? Double(c.dynamic.total.cpuSecondsUsed) / Double(c.dynamic.vmCPUSeconds) * 100 : 0
-        out += String(
-            format: "VM time            the pool kept %.1f %% of its vCPU time in VMs, %.1f %% of it running jobs "
-                + "(static: 100 %%, %.1f %%)\n", c.dynamic.occupancy * 100, busy, c.staticLayout.utilisation * 100)
-        let pendingD = c.dynamic.total.pending
-        let pendingS = c.staticLayout.total.pending
-        if pendingD > 0 || pendingS > 0 || !c.dynamicFinished {
-            out += "unfinished         dynamic \(pendingD) job(s) waiting, static \(pendingS)\n"
-        }
-        let dm = c.dynamic.total.meanWait
-        let sm = c.staticLayout.total.meanWait
-        if sm > 0, dm > 0 {
-            out += String(
-                format: "verdict            mean wait %@ (dynamic) vs %@ (static): %.1f× %@\n",
-                formatSeconds(Int(dm.rounded())), formatSeconds(Int(sm.rounded())),
-                dm < sm ? sm / dm : dm / sm, dm <= sm ? "shorter with the pool" : "longer with the pool")
-        }
+        let m = sweep.meanWait
+        out += "over \(sweep.rows.count) windows: mean wait static \(w(m.fixed)), pool \(w(m.pool)), "
+        out += "ideal \(w(m.ideal)); "
+        out += String(format: "static/pool %.2f×, pool/ideal %.2f×\n", sweep.poolGain, sweep.poolOverIdeal)
+        out += "pool no worse than static in \(sweep.poolNoWorseThanStatic) of \(sweep.rows.count) windows; "
+        out += "guarantee held in \(sweep.guaranteeHeld) of \(sweep.rows.count); "
+        let behind = sweep.rows.reduce(0) { $0 + $1.poolLeftBehind }
+        out += "jobs the ideal finished that the pool had not started: \(behind)\n"
+        out += "unstarted: jobs not started at the horizon, counted with their wait so far; (N ∞): N of them too "
+        out += "wide ever to run there\n"
         return out
     }
 }
