@@ -27,8 +27,10 @@ struct Simulate: ParsableCommand {
 
             Groups: the --groups heaviest trace groups (or users, queues, partitions: --group-by) by CPU time, \
             the rest in 'other'; each group's share is its percentage of the trace's CPU time. --sample K keeps \
-            one job in K to scale a large trace down to a small pool. Preemption is off: the replay batch cannot \
-            kill a running job (graceful reclaim — drain, the job finishes — stays on).
+            one job in K to scale a large trace down to a small pool. Preemption (--grace): a group below its \
+            guaranteed share whose oldest job has waited that long takes VMs back by destroying busy ones; the \
+            replay batch requeues their jobs, whose work is lost (graceful reclaim — drain, the job finishes — \
+            always stays on).
 
             --sweep N replays N windows of --days days spread evenly over the trace (the first at the first \
             submission, the last ending at the last one) and prints one line per window and their means.
@@ -89,6 +91,15 @@ struct Simulate: ParsableCommand {
     @Option(help: "A VM younger than this is not drained.")
     var minLifetime: String = SimulationDefaults.minLifetime
 
+    @Option(
+        help: ArgumentHelp(
+            "How long a group below its guaranteed share waits before VMs of groups above theirs are preempted "
+                + "(their jobs requeued, their work lost), or 'off'.", valueName: "DURATION|off"))
+    var grace: String = SimulationDefaults.grace
+
+    @Flag(help: "Drain idle VMs after --idle-timeout even when no other group wants their room.")
+    var releaseIdle = false
+
     @Option(help: "Placement of new VMs: pack or spread.")
     var placement: String = "pack"
 
@@ -118,7 +129,7 @@ struct Simulate: ParsableCommand {
         for (name, value) in [
             ("--boot-delay", bootDelay), ("--tick", tick), ("--idle-timeout", idleTimeout),
             ("--min-lifetime", minLifetime), ("--limit", limit),
-        ] {
+        ] + (grace == "off" ? [] : [("--grace", grace)]) {
             guard let s = SimulationDefaults.parseDuration(value) else {
                 throw ValidationError("\(name): '\(value)' is not a duration (like 90s, 5m, 1h30m, 2d)")
             }
@@ -132,18 +143,24 @@ struct Simulate: ParsableCommand {
             trace: trace, groups: groups, names: names, groupBy: TraceGroupRule.Key(rawValue: groupBy) ?? .group,
             window: window, hosts: hosts, cpusPerHost: cpusPerHost, vmCPUs: vmCPUs, sample: sample,
             bootDelay: bootDelay, tick: tick, maxBooting: maxBooting, idleTimeout: idleTimeout,
-            minLifetime: minLifetime, placement: placement)
+            minLifetime: minLifetime, grace: grace, placement: placement, keepIdle: !releaseIdle)
         let limitSeconds = SimulationDefaults.parseDuration(limit) ?? 30 * 86_400
         if let count = sweep {
             let windows = Sweep.windows(jobs: setup.workload.jobs, count: count, duration: days * 86_400)
-            var rows: [Sweep.Row] = []
-            for w in windows {
-                let comparison = try Comparison(
-                    jobs: setup.workload.jobs, groups: setup.workload.groups, window: w,
-                    configuration: setup.configuration, limit: limitSeconds)
-                rows.append(Sweep.Row(window: w, comparison: comparison))
+            // The windows are independent: replayed on every core.
+            let results = Results(count: windows.count)
+            let (jobs, groups, configuration) = (setup.workload.jobs, setup.workload.groups, setup.configuration)
+            DispatchQueue.concurrentPerform(iterations: windows.count) { i in
+                results.set(
+                    i,
+                    Result { () throws(PoolError) -> Sweep.Row in
+                        let c = try Comparison(
+                            jobs: jobs, groups: groups, window: windows[i], configuration: configuration,
+                            limit: limitSeconds)
+                        return Sweep.Row(window: windows[i], comparison: c)
+                    })
             }
-            let result = Sweep(rows: rows)
+            let result = Sweep(rows: try results.values.map { try $0.get() })
             let seconds = wallSeconds(since: started)
             if json {
                 try printJSON(SweepJSON(setup: setup.summary, sweep: result, wallSeconds: seconds))
@@ -191,4 +208,24 @@ private struct SweepJSON: Encodable {
     var setup: [String: String]
     var sweep: Sweep
     var wallSeconds: Double
+}
+
+/// One slot per window, filled from several threads.
+private final class Results: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<Sweep.Row, PoolError>?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ value: Result<Sweep.Row, PoolError>) {
+        lock.lock()
+        slots[i] = value
+        lock.unlock()
+    }
+
+    var values: [Result<Sweep.Row, PoolError>] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots.map { $0 ?? .failure(PoolError(.planner, "a window was not replayed")) }
+    }
 }

@@ -15,6 +15,7 @@ enum SimulationDefaults {
     static let maxBooting = 8
     static let idleTimeout = "5m"
     static let minLifetime = "10m"
+    static let grace = "off"
 
     /// `90`, `90s`, `5m`, `1h30m`, `2d` → seconds; `nil` when malformed.
     static func parseDuration(_ text: String) -> Int? {
@@ -69,7 +70,8 @@ struct SimulationSetup {
     init(
         trace path: String, groups: Int, names: String?, groupBy: TraceGroupRule.Key = .group, window: String,
         hosts: Int, cpusPerHost: Int, vmCPUs: Int, sample: Int, bootDelay: String, tick: String, maxBooting: Int,
-        idleTimeout: String, minLifetime: String, placement: String
+        idleTimeout: String, minLifetime: String, grace: String = SimulationDefaults.grace, placement: String,
+        keepIdle: Bool = true
     ) throws {
         let trace = try SWFReader.read(path: path, name: (path as NSString).lastPathComponent)
         let rule = TraceGroupRule(
@@ -82,8 +84,10 @@ struct SimulationSetup {
             maxBootingSiteWide: maxBooting, maxBootingPerHost: max(1, (maxBooting + 1) / 2),
             minLifetime: SimulationDefaults.parseDuration(minLifetime) ?? 600,
             idleTimeout: SimulationDefaults.parseDuration(idleTimeout) ?? 300,
-            starvationGrace: PoolSimulation.preemptionOff,
-            placement: PolicyConfiguration.Placement(rawValue: placement) ?? .pack)
+            starvationGrace: grace == "off"
+                ? PoolSimulation.preemptionOff
+                : SimulationDefaults.parseDuration(grace) ?? PoolSimulation.preemptionOff,
+            placement: PolicyConfiguration.Placement(rawValue: placement) ?? .pack, keepIdleVMs: keepIdle)
         configuration = PoolSimulation.Configuration(
             hosts: hosts, cpusPerHost: cpusPerHost, memoryPerHostMiB: cpusPerHost * 2048,
             bootDelay: SimulationDefaults.parseDuration(bootDelay) ?? 60,
@@ -101,6 +105,7 @@ struct SimulationSetup {
             "cpus_per_host": String(configuration.cpusPerHost), "boot_delay": String(configuration.bootDelay),
             "tick": String(configuration.tick), "max_booting": String(configuration.policy.maxBootingSiteWide),
             "idle_timeout": String(configuration.policy.idleTimeout),
+            "starvation_grace": String(configuration.policy.starvationGrace),
             "min_lifetime": String(configuration.policy.minLifetime),
             "groups": workload.groups.map { "\($0.name)=\(Int($0.share))" }.joined(separator: ","),
             "group_rule": ruleText,
@@ -134,8 +139,12 @@ struct SimulationSetup {
         out += "pool      \(c.hosts) hosts × \(c.cpusPerHost) vCPUs = \(c.hosts * c.cpusPerHost) vCPUs; "
         out += "VMs of \(workload.groups.first?.vmCPUs ?? 1) vCPU; boot \(formatSeconds(c.bootDelay)); "
         out += "planner every \(formatSeconds(c.tick)); ≤ \(c.policy.maxBootingSiteWide) booting; "
-        out += "idle \(formatSeconds(c.policy.idleTimeout)) / min life \(formatSeconds(c.policy.minLifetime)) "
-        out += "before a drain\n\n"
+        out += c.policy.keepIdleVMs
+            ? "idle VMs kept until wanted; min life \(formatSeconds(c.policy.minLifetime)) before a busy VM's drain; "
+            : "idle \(formatSeconds(c.policy.idleTimeout)) / min life \(formatSeconds(c.policy.minLifetime)) "
+                + "before a drain; "
+        let g = c.policy.starvationGrace
+        out += g >= PoolSimulation.preemptionOff ? "no preemption\n\n" : "preemption after \(formatSeconds(g))\n\n"
         return out
     }
 }
@@ -171,7 +180,8 @@ enum ComparisonText {
                 if g == "*" {
                     verdict = c.guaranteeHolds ? "holds" : "BROKEN"
                 } else if let k = check[g] {
-                    verdict = !k.withinShare ? "beyond share" : k.holds ? "holds" : "BROKEN"
+                    let figures = "\(k.jobs) jobs, \(formatSeconds(Int(k.poolMeanWait.rounded())))"
+                    verdict = !k.withinShare ? "no job within share" : (k.holds ? "holds" : "BROKEN") + " (\(figures))"
                 } else {
                     verdict = ""
                 }
@@ -184,8 +194,10 @@ enum ComparisonText {
         out += "(\(formatSeconds(c.dynamic.elapsed)) after the window's start) with its wait so far\n"
         out += "bsld      mean bounded slowdown, max(1, (wait + run) / max(run, 10 s))\n"
         if hasIdeal {
-            out += "guarantee a group whose jobs never wait in their own partition must not wait longer in the pool, "
-            out += "plus \(formatSeconds(c.guarantee.first?.allowance ?? 0)) (a planner step and a boot)\n"
+            out += "guarantee jobs sent while their group's demand was within its share (its partition starts them at "
+            out += "once) must not wait longer on average in the pool than there, plus "
+            out += "\(formatSeconds(c.guarantee.first?.allowance ?? 0)) (a planner step and a boot); "
+            out += "(N jobs, their mean wait in the pool)\n"
         }
         func notStarted(_ r: LayoutReport) -> String {
             "\(r.total.pending)" + (r.total.neverRuns > 0 ? " (\(r.total.neverRuns) never can: too wide)" : "")
@@ -243,7 +255,7 @@ enum SweepText {
                 unstarted(r.pending.fixed, r.neverRuns.fixed), unstarted(r.pending.pool, r.neverRuns.pool),
                 unstarted(r.pending.ideal, r.neverRuns.ideal),
                 r.guaranteeBroken.isEmpty
-                    ? "holds (\(r.withinShare.count) within share)"
+                    ? "holds (\(r.withinShare.count) groups)"
                     : "BROKEN: " + r.guaranteeBroken.joined(separator: ","),
             ])
         }

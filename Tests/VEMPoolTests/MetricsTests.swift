@@ -45,12 +45,13 @@ import VEMPolicy
 
     @Test func theIdealMachineBackfillsWithoutDelayingTheReservedJob() {
         // Four CPUs. 1 (a, 2 CPUs, 100 s) runs; 2 (a, 4 CPUs) is reserved for 100; 3 (b, 2 CPUs, 50 s) ends before
-        // it and backfills at once; 4 (b, 2 CPUs, 200 s) would delay it and waits; 5 is wider than the machine.
+        // it and backfills at once; 4 (a, 2 CPUs, 200 s) would delay it and waits; 5 is wider than the machine.
+        // (Had 4 been b's, b — using nothing at 52 — would come first in fair-share order and start it then.)
         let jobs = [
             ReplayJob(jobNumber: 1, group: "a", submitTime: 0, runTime: 100, processors: 2),
             ReplayJob(jobNumber: 2, group: "a", submitTime: 1, runTime: 10, processors: 4),
             ReplayJob(jobNumber: 3, group: "b", submitTime: 2, runTime: 50, processors: 2),
-            ReplayJob(jobNumber: 4, group: "b", submitTime: 3, runTime: 200, processors: 2),
+            ReplayJob(jobNumber: 4, group: "a", submitTime: 3, runTime: 200, processors: 2),
             ReplayJob(jobNumber: 5, group: "b", submitTime: 4, runTime: 10, processors: 5),
         ]
         var ideal = IdealLayout(
@@ -80,10 +81,11 @@ import VEMPolicy
         let groups = [PoolGroup(name: "a", share: 50), PoolGroup(name: "b", share: 50)]
         let c = try Comparison(jobs: jobs, groups: groups, window: nil, configuration: configuration, limit: 86_400)
         #expect(c.dynamicFinished)
-        #expect(c.horizon == 160)  // the pool's 3 VMs join at 60, the job ends at 160
+        // The pool's 3 VMs join at 60, the job ends at 160, seen finished at the next planner step (180).
+        #expect(c.horizon == 180)
         #expect(c.staticLayout[group: "a"]?.pending == 1)
         #expect(c.staticLayout[group: "a"]?.neverRuns == 1)
-        #expect(c.staticLayout[group: "a"]?.meanWait == 160)  // its wait so far, at the common horizon
+        #expect(c.staticLayout[group: "a"]?.meanWait == 180)  // its wait so far, at the common horizon
         #expect(c.staticLayout.total.jobs == 2)
         #expect(c.dynamic[group: "a"]?.meanWait == 60)
         #expect(c.dynamic.total.neverRuns == 0)
@@ -91,9 +93,9 @@ import VEMPolicy
         #expect(c.ideal?.total.meanWait == 0)
         // b never waits in its partition: the pool owes it the same, plus a planner step and a boot (120 s).
         let b = try #require(c.guarantee.first { $0.group == "b" })
-        #expect(b.withinShare && b.allowance == 120 && b.poolMeanWait == 60 && b.holds)
+        #expect(b.jobs == 1 && b.allowance == 120 && b.poolMeanWait == 60 && b.staticMeanWait == 0 && b.holds)
         #expect(c.guarantee.first { $0.group == "a" }?.withinShare == false)
-        #expect(!GuaranteeCheck(group: "x", withinShare: true, poolMeanWait: 121, staticMeanWait: 0, allowance: 120)
+        #expect(!GuaranteeCheck(group: "x", jobs: 1, poolMeanWait: 121, staticMeanWait: 0, allowance: 120)
             .holds)
     }
 
@@ -103,6 +105,26 @@ import VEMPolicy
         #expect(try sim.runToCompletion(limit: 30 * 86_400))
         #expect(sim.now < 3600)
         #expect(sim.capacityCPUs == ["a": 4])
+    }
+
+    @Test func jobsWithinShareAreThoseTheirPartitionStartsAtOnce() {
+        // A partition of 2 CPUs: 1 at 0 (ends 100) and 2 at 10 fit; 3 at 20 makes 3 CPUs of demand; 4 at 150
+        // comes after 1 and 2 ended (but 3, started at 100, still runs until 300) and fits beside it.
+        let o = [
+            JobOutcome(group: "a", processors: 1, submit: 0, runTime: 100, start: 0, end: 100),
+            JobOutcome(group: "a", processors: 1, submit: 10, runTime: 90, start: 10, end: 100),
+            JobOutcome(group: "a", processors: 1, submit: 20, runTime: 200, start: 100, end: 300),
+            JobOutcome(group: "a", processors: 1, submit: 150, runTime: 10, start: 150, end: 160),
+            JobOutcome(group: "b", processors: 4, submit: 0, runTime: 10),
+        ]
+        #expect(GuaranteeCheck.withinShare(o, partition: ["a": 2, "b": 2]) == [true, true, false, true, false])
+        var pool = o
+        pool[0].start = 200  // the pool kept job 1 waiting 200 s: the mean of a's 3 jobs within share is 66.7 s
+        let checks = GuaranteeCheck.checks(
+            groups: ["a", "b"], fixed: o, pool: pool, partition: ["a": 2, "b": 2], horizon: 1000, allowance: 60)
+        #expect(checks.map(\.jobs) == [3, 0])
+        #expect(checks[0].staticMeanWait == 0 && !checks[0].holds)
+        #expect(checks[1].holds)
     }
 
     @Test func sweepWindowsSpreadOverTheTrace() {

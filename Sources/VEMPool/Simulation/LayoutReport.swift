@@ -112,32 +112,74 @@ public struct LayoutReport: Sendable, Hashable, Codable {
     public subscript(group name: String) -> Line? { groups.first { $0.group == name } }
 }
 
-/// The paper's promise for one group in one window: a group whose demand stays within its share — in its own
-/// static partition none of its jobs waits — must not wait longer in the pool than in that partition, plus one
-/// VM's lead time (a planner step and a boot).
+/// The paper's promise for one group in one window: while a group's demand stays within its share, it must not
+/// wait longer in the pool than in its own static partition, plus one VM's lead time (a planner step and a boot).
+///
+/// Checked on the group's jobs *within share*: those submitted when the group's jobs not yet finished in its
+/// partition, the job itself included, needed no more CPUs than the partition has (so the partition starts it at
+/// once). Their mean wait in the pool must not exceed their mean wait in the partition plus the allowance.
 public struct GuaranteeCheck: Sendable, Hashable, Codable {
     /// The group.
     public var group: String
-    /// Whether its demand stayed within its share (no job of it waited in its own partition).
-    public var withinShare: Bool
-    /// Its mean wait in the pool, seconds.
+    /// Its jobs within share.
+    public var jobs: Int
+    /// Their mean wait in the pool, seconds.
     public var poolMeanWait: Double
-    /// Its mean wait in its own partition, seconds.
+    /// Their mean wait in the group's own partition, seconds.
     public var staticMeanWait: Double
     /// The allowance, seconds: the planner's tick plus the VM boot delay.
     public var allowance: Int
 
     /// Creates a check.
-    public init(group: String, withinShare: Bool, poolMeanWait: Double, staticMeanWait: Double, allowance: Int) {
+    public init(group: String, jobs: Int, poolMeanWait: Double, staticMeanWait: Double, allowance: Int) {
         self.group = group
-        self.withinShare = withinShare
+        self.jobs = jobs
         self.poolMeanWait = poolMeanWait
         self.staticMeanWait = staticMeanWait
         self.allowance = allowance
     }
 
-    /// True when nothing was promised (demand beyond the share) or the pool kept the promise.
-    public var holds: Bool { !withinShare || poolMeanWait <= staticMeanWait + Double(allowance) }
+    /// Whether the group had jobs within its share (else nothing was promised).
+    public var withinShare: Bool { jobs > 0 }
+
+    /// True when nothing was promised or the pool kept the promise.
+    public var holds: Bool { jobs == 0 || poolMeanWait <= staticMeanWait + Double(allowance) }
+
+    /// Which of `outcomes` (one layout's, in submission order) were within their group's share of `partition`
+    /// CPUs: at its submission, the CPUs of its group's jobs submitted so far (itself included) and not finished
+    /// in that layout fit the partition.
+    public static func withinShare(_ outcomes: [JobOutcome], partition: [String: Int]) -> [Bool] {
+        var open: [String: [(end: Int?, cpus: Int)]] = [:]
+        return outcomes.map { o in
+            var list = open[o.group] ?? []
+            list.removeAll { $0.end.map { $0 <= o.submit } ?? false }
+            list.append((o.end, o.processors))
+            open[o.group] = list
+            return list.reduce(0) { $0 + $1.cpus } <= (partition[o.group] ?? 0)
+        }
+    }
+
+    /// The check of every group in `groups`, from the same jobs' outcomes in the static layout and in the pool
+    /// (both in submission order).
+    public static func checks(
+        groups: [String], fixed: [JobOutcome], pool: [JobOutcome], partition: [String: Int], horizon: Int,
+        allowance: Int
+    ) -> [GuaranteeCheck] {
+        let within = withinShare(fixed, partition: partition)
+        var sums: [String: (jobs: Int, pool: Int, fixed: Int)] = [:]
+        for (k, o) in fixed.enumerated() where within[k] && k < pool.count && pool[k].group == o.group {
+            sums[o.group, default: (0, 0, 0)].jobs += 1
+            sums[o.group, default: (0, 0, 0)].pool += pool[k].wait(at: horizon)
+            sums[o.group, default: (0, 0, 0)].fixed += o.wait(at: horizon)
+        }
+        return groups.map { g in
+            let s = sums[g] ?? (0, 0, 0)
+            let n = Double(max(1, s.jobs))
+            return GuaranteeCheck(
+                group: g, jobs: s.jobs, poolMeanWait: Double(s.pool) / n, staticMeanWait: Double(s.fixed) / n,
+                allowance: allowance)
+        }
+    }
 }
 
 /// The dynamic pool, static partitions and the ideal machine on the same window, side by side, measured at one
@@ -205,25 +247,22 @@ public struct Comparison: Sendable, Hashable, Codable {
             layout: "dynamic pool", outcomes: poolOutcomes, groups: groups.map(\.name), origin: origin,
             totalCPUs: totalCPUs, horizon: horizon, counters: simulation.reconciler.counters,
             peakVMs: simulation.peakVMs, peakTotal: simulation.peakTotalVMs, vmCPUSeconds: simulation.vmCPUSeconds)
+        let fixedOutcomes = fixed.records().filter { $0.status != .future }.map {
+            JobOutcome($0, capacity: partitionCPUs[$0.group])
+        }
         staticLayout = LayoutReport(
-            layout: "static partitions", batch: fixed, totalCPUs: totalCPUs, horizon: horizon, peakVMs: partition,
-            capacity: partitionCPUs)
+            layout: "static partitions", outcomes: fixedOutcomes, groups: groups.map(\.name), origin: origin,
+            totalCPUs: totalCPUs, horizon: horizon, peakVMs: partition,
+            vmCPUSeconds: fixed.statistics().total.cpuSecondsOffered)
         self.ideal = LayoutReport(
             layout: "ideal", outcomes: idealOutcomes, groups: groups.map(\.name), origin: origin,
             totalCPUs: totalCPUs, horizon: horizon)
         poolLeftBehind = Self.leftBehind(pool: poolOutcomes, ideal: idealOutcomes, horizon: horizon)
         dynamicFinished = finished
         self.horizon = horizon
-        let allowance = configuration.tick + configuration.bootDelay
-        let dynamicLines = dynamic.groups
-        let staticLines = staticLayout.groups
-        guarantee = groups.map { g in
-            let d = dynamicLines.first { $0.group == g.name }
-            let s = staticLines.first { $0.group == g.name }
-            return GuaranteeCheck(
-                group: g.name, withinShare: (s?.jobs ?? 0) > 0 && s?.maxWait == 0 && s?.pending == 0,
-                poolMeanWait: d?.meanWait ?? 0, staticMeanWait: s?.meanWait ?? 0, allowance: allowance)
-        }
+        guarantee = GuaranteeCheck.checks(
+            groups: groups.map(\.name), fixed: fixedOutcomes, pool: poolOutcomes, partition: partitionCPUs,
+            horizon: horizon, allowance: configuration.tick + configuration.bootDelay)
     }
 
     /// Whether the guarantee holds for every group.
