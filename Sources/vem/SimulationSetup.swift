@@ -207,7 +207,7 @@ enum ComparisonText {
         out += "unstarted at the horizon: \(unstarted)"
         out += c.poolLeftBehind > 0 ? "; \(c.poolLeftBehind) of the pool's were finished by the ideal\n" : "\n"
         let k = c.dynamic.counters
-        out += "pool VMs  created \(k.created), destroyed \(k.destroyed), migrated \(k.migrated), "
+        out += "pool      VMs created \(k.created), destroyed \(k.destroyed), migrated \(k.migrated), "
         out += "drained \(k.drained); failed operations \(k.failed); jobs lost \(k.busyDestroyed)\n"
         out += String(
             format: "use       jobs used %.1f %% (pool), %.1f %% (static) of %d vCPUs; the pool kept %.1f %% of "
