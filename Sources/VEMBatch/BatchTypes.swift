@@ -37,12 +37,16 @@ public struct BatchNode: Sendable, Hashable, Codable {
     public var runningJobs: Int
     /// The node's state.
     public var state: NodeState
+    /// When the last job running on it ends by its time limit (the batch system's estimate), if it runs any and
+    /// the batch system says; `nil` otherwise.
+    public var busyUntil: Int?
 
     /// Creates a node description.
     public init(
         name: String, group: String, cpus: Int, memoryMB: Int,
-        allocatedCPUs: Int = 0, runningJobs: Int = 0, state: NodeState = .idle
+        allocatedCPUs: Int = 0, runningJobs: Int = 0, state: NodeState = .idle, busyUntil: Int? = nil
     ) {
+        self.busyUntil = busyUntil
         self.name = name
         self.group = group
         self.cpus = cpus
@@ -69,14 +73,19 @@ public struct GroupDemand: Sendable, Hashable, Codable {
     public var runningCPUs: Int
     /// How long (seconds) the oldest waiting job has waited; 0 when none waits.
     public var longestWait: Int
+    /// CPUs the first job in the group's queue asks for (0 when none waits): the group cannot start it before it
+    /// has that many CPUs free at once.
+    public var headJobCPUs: Int
     /// The nodes serving the group, in registration order.
     public var nodes: [BatchNode]
 
     /// Creates a demand record.
     public init(
         group: String, pendingJobs: Int = 0, pendingCPUs: Int = 0, pendingMemoryMB: Int = 0,
-        runningJobs: Int = 0, runningCPUs: Int = 0, longestWait: Int = 0, nodes: [BatchNode] = []
+        runningJobs: Int = 0, runningCPUs: Int = 0, longestWait: Int = 0, headJobCPUs: Int = 0,
+        nodes: [BatchNode] = []
     ) {
+        self.headJobCPUs = headJobCPUs
         self.group = group
         self.pendingJobs = pendingJobs
         self.pendingCPUs = pendingCPUs
@@ -85,6 +94,25 @@ public struct GroupDemand: Sendable, Hashable, Codable {
         self.runningCPUs = runningCPUs
         self.longestWait = longestWait
         self.nodes = nodes
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case group, pendingJobs, pendingCPUs, pendingMemoryMB, runningJobs, runningCPUs, longestWait, headJobCPUs
+        case nodes
+    }
+
+    /// Decodes a record; `headJobCPUs` may be missing (a batch Client of an earlier version): 0.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        group = try c.decode(String.self, forKey: .group)
+        pendingJobs = try c.decode(Int.self, forKey: .pendingJobs)
+        pendingCPUs = try c.decode(Int.self, forKey: .pendingCPUs)
+        pendingMemoryMB = try c.decode(Int.self, forKey: .pendingMemoryMB)
+        runningJobs = try c.decode(Int.self, forKey: .runningJobs)
+        runningCPUs = try c.decode(Int.self, forKey: .runningCPUs)
+        longestWait = try c.decode(Int.self, forKey: .longestWait)
+        headJobCPUs = try c.decodeIfPresent(Int.self, forKey: .headJobCPUs) ?? 0
+        nodes = try c.decode([BatchNode].self, forKey: .nodes)
     }
 
     /// CPUs of the group's nodes that accept jobs (not draining, drained or down).

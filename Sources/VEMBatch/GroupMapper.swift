@@ -1,13 +1,48 @@
-/// How the groups of a trace (SWF field 13) become VEM groups.
+/// How the groups of a trace (SWF field 13; or the user, queue or partition: ``key``) become VEM groups.
 ///
-/// **The rule.** Every trace group is weighed by its CPU time: the sum over its jobs of run time (field 4)
-/// × processors (requested, field 8, or allocated, field 5, when the request is unknown); jobs whose run
-/// time or processors are unknown weigh 0. The groups are ranked by CPU time, descending (ties: the smaller
-/// group id first). The first ``topGroups`` of the ranking become VEM groups of their own, named in rank order
-/// by ``names`` (the heaviest gets `names[0]`, …); a group past the end of `names` is named `g<id>` (`g12`),
-/// and the unknown group `-1` is named `unknown`. Every other trace group goes to the group ``otherGroup``
+/// **The rule.** Every trace group (every value of the ``key`` field) is weighed by its CPU time: the sum over
+/// its jobs of run time (field 4) × processors (requested, field 8, or allocated, field 5, when the request is
+/// unknown); jobs whose run time or processors are unknown weigh 0. The groups are ranked by CPU time,
+/// descending (ties: the smaller id first). The first ``topGroups`` of the ranking become VEM groups of their
+/// own, named in rank order by ``names`` (the heaviest gets `names[0]`, …); a group past the end of `names` is
+/// named `g<id>` (`g12`; `u12`, `q12`, `p12` by user, queue or partition), and the unknown id `-1` is named
+/// `unknown`. Every other trace group goes to the group ``otherGroup``
 /// (default `other`), or, when `otherGroup` is `nil`, its jobs are dropped from the replay.
 public struct TraceGroupRule: Sendable, Hashable, Codable {
+    /// The SWF field that says which group a job belongs to (some public traces carry no group field).
+    public enum Key: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Field 13, the group id.
+        case group
+        /// Field 12, the user id.
+        case user
+        /// Field 15, the queue number.
+        case queue
+        /// Field 16, the partition number.
+        case partition
+
+        /// The job's value of this field (-1 when unknown).
+        public func id(of job: SWFJob) -> Int {
+            switch self {
+            case .group: job.groupID
+            case .user: job.userID
+            case .queue: job.queueID
+            case .partition: job.partitionID
+            }
+        }
+
+        /// The letter of default names: `g12`, `u12`, `q12`, `p12`.
+        var prefix: String {
+            switch self {
+            case .group: "g"
+            case .user: "u"
+            case .queue: "q"
+            case .partition: "p"
+            }
+        }
+    }
+
+    /// The field jobs are grouped by (default ``Key/group``).
+    public var key: Key
     /// How many of the heaviest trace groups get a VEM group of their own.
     public var topGroups: Int
     /// Names for the top groups, in rank order; may be shorter than `topGroups`.
@@ -21,19 +56,25 @@ public struct TraceGroupRule: Sendable, Hashable, Codable {
     ///   - topGroups: How many of the heaviest trace groups get a VEM group of their own (≥ 0).
     ///   - names: Names for them, in rank order (default: `g<id>`).
     ///   - otherGroup: Where the rest go (default `other`; `nil` drops them).
-    public init(topGroups: Int, names: [String] = [], otherGroup: String? = "other") {
+    ///   - key: The field jobs are grouped by (default the group id).
+    public init(topGroups: Int, names: [String] = [], otherGroup: String? = "other", key: Key = .group) {
+        self.key = key
         self.topGroups = topGroups
         self.names = names
         self.otherGroup = otherGroup
     }
 
     /// The default name of a trace group: `g<id>`, or `unknown` for id -1.
-    public static func defaultName(of groupID: Int) -> String { groupID < 0 ? "unknown" : "g\(groupID)" }
+    public static func defaultName(of groupID: Int) -> String { defaultName(of: groupID, key: .group) }
+
+    /// The default name of a value of `key`: `g<id>` (group), `u<id>` (user), `q<id>` (queue), `p<id>`
+    /// (partition), or `unknown` for -1.
+    public static func defaultName(of id: Int, key: Key) -> String { id < 0 ? "unknown" : key.prefix + String(id) }
 }
 
 /// One trace group's weight.
 public struct TraceGroupShare: Sendable, Hashable, Codable {
-    /// The trace's group id (field 13; -1 when unknown).
+    /// The trace's id in the rule's key field (the group id, field 13, by default; -1 when unknown).
     public var groupID: Int
     /// Jobs of the group.
     public var jobs: Int
@@ -71,7 +112,7 @@ public struct TraceGroupMap: Sendable, Hashable {
     public var droppedJobs: Int
 
     /// The VEM group of a job, or `nil` when its group is dropped.
-    public func group(of job: SWFJob) -> String? { assignment[job.groupID] }
+    public func group(of job: SWFJob) -> String? { assignment[rule.key.id(of: job)] }
 
     /// Applies a rule to a trace's jobs.
     ///
@@ -83,8 +124,9 @@ public struct TraceGroupMap: Sendable, Hashable {
         var total = 0
         for job in jobs {
             let c = job.cpuSeconds
-            weights[job.groupID, default: (0, 0)].jobs += 1
-            weights[job.groupID, default: (0, 0)].cpu += c
+            let id = rule.key.id(of: job)
+            weights[id, default: (0, 0)].jobs += 1
+            weights[id, default: (0, 0)].cpu += c
             total += c
         }
         let share: (Int) -> Double = { total > 0 ? Double($0) / Double(total) : 0 }
@@ -97,7 +139,8 @@ public struct TraceGroupMap: Sendable, Hashable {
         var assignment: [Int: String] = [:]
         var used = Set<String>()
         for (rank, g) in ranking.prefix(rule.topGroups).enumerated() {
-            let name = rank < rule.names.count ? rule.names[rank] : TraceGroupRule.defaultName(of: g.groupID)
+            let name =
+                rank < rule.names.count ? rule.names[rank] : TraceGroupRule.defaultName(of: g.groupID, key: rule.key)
             guard !name.isEmpty else { throw BatchError(.invalidMapping, "group name \(rank + 1) is empty") }
             guard used.insert(name).inserted, name != rule.otherGroup else {
                 throw BatchError(.invalidMapping, "group name '\(name)' is used twice")

@@ -17,10 +17,10 @@ struct NodeSlot: Sendable {
         return allocated >= cpus ? .allocated : .mixed
     }
 
-    func snapshot(group name: String) -> BatchNode {
+    func snapshot(group name: String, busyUntil: Int?) -> BatchNode {
         BatchNode(
             name: self.name, group: name, cpus: cpus, memoryMB: memoryMB,
-            allocatedCPUs: allocated, runningJobs: jobs, state: state
+            allocatedCPUs: allocated, runningJobs: jobs, state: state, busyUntil: jobs > 0 ? busyUntil : nil
         )
     }
 }
@@ -108,6 +108,54 @@ extension ReplayBatch {
         groups[g].nodes.removeAll { $0 == n }
         // A removal can make the head job impossible (no reservation any more): reschedule.
         schedule(g)
+    }
+
+    /// The node's machine is gone (its VM destroyed under running jobs): every job running on it, wholly or
+    /// partly, is killed and requeued at its place in its group's queue, as Slurm does with `JobRequeue=1` (or
+    /// `scontrol requeue`). The work they did is lost (``lostCPUSeconds``); their wait, when they start again,
+    /// still counts from their submission. The node takes no new job (it is drained) and may then be removed.
+    ///
+    /// - Returns: how many jobs were requeued.
+    /// - Throws: ``BatchError`` (`unknownNode`).
+    @discardableResult
+    public mutating func requeueJobs(onNode name: String) throws -> Int {
+        let n = try activeNode(name)
+        try drain(node: name)
+        let g = nodes[n].group
+        let victims = groups[g].running.filter { r in
+            allocations[r]?.contains { Int($0.node) == n } ?? false
+        }
+        for r in victims {
+            let i = Int(r)
+            for share in allocations.removeValue(forKey: r) ?? [] {
+                let m = Int(share.node)
+                nodes[m].allocated -= Int(share.cpus)
+                nodes[m].jobs -= 1
+                if !nodes[m].draining { groups[g].freeCPUs += Int(share.cpus) }
+            }
+            let pos = Int(runningIndex[i])
+            let last = groups[g].running.removeLast()
+            if Int(last) != i {
+                groups[g].running[pos] = last
+                runningIndex[Int(last)] = Int32(pos)
+            }
+            runningIndex[i] = -1
+            groups[g].runningCPUs -= jobs[i].processors
+            lostCPUSeconds += jobs[i].processors * Swift.max(0, now - startTime[i])
+            requeuedJobs += 1
+            startTime[i] = -1
+            status[i] = .pending
+            // Back at its place: the live queue is in submission (index) order.
+            let head = groups[g].head
+            var k = groups[g].pending.count
+            while k > head, Int(groups[g].pending[k - 1]) > i { k -= 1 }
+            groups[g].pending.insert(r, at: k)
+            groups[g].pendingCPUs += jobs[i].processors
+            groups[g].pendingMemoryMB += jobs[i].memoryMB
+        }
+        markDirty(g)
+        scheduleDirtyGroups()
+        return victims.count
     }
 
     /// The state of a registered node, or `nil` when no node of that name is registered.

@@ -46,6 +46,10 @@ public struct ReplayBatch: BatchSystem, Sendable {
     public internal(set) var now: Int
     /// Jobs left out when the replay was built from a trace (unreplayable records, dropped groups).
     public internal(set) var skippedJobs = 0
+    /// Jobs killed and requeued because their node's VM was destroyed (``requeueJobs(onNode:)``).
+    public internal(set) var requeuedJobs = 0
+    /// CPU-seconds of work lost by requeued jobs.
+    public internal(set) var lostCPUSeconds = 0
 
     // Jobs, sorted by submit time (stable), and their state.
     var jobs: [ReplayJob]
@@ -155,7 +159,10 @@ public struct ReplayBatch: BatchSystem, Sendable {
         now = Swift.max(now, t)
         while let e = completions.min, e.time <= t {
             _ = completions.pop()
-            finish(Int(e.job))
+            let i = Int(e.job)
+            // A job requeued since this completion was scheduled ends at another time, or not at all.
+            guard status[i] == .running, startTime[i] + jobs[i].runTime == e.time else { continue }
+            finish(i)
         }
         while nextSubmission < jobs.count, jobs[nextSubmission].submitTime <= t {
             submit(nextSubmission)
@@ -172,12 +179,23 @@ public struct ReplayBatch: BatchSystem, Sendable {
         out.reserveCapacity(groups.count)
         for g in groups {
             let head = g.pendingCount > 0 ? g.pending[g.head] : nil
+            // When each node's jobs end by their estimates (start + requested time).
+            var until: [Int: Int] = [:]
+            for r in g.running {
+                let j = Int(r)
+                let end = startTime[j] + jobs[j].estimatedTime
+                for share in allocations[r] ?? [] {
+                    let n = Int(share.node)
+                    until[n] = Swift.max(until[n] ?? end, end)
+                }
+            }
             out.append(
                 GroupDemand(
                     group: g.name, pendingJobs: g.pendingCount, pendingCPUs: g.pendingCPUs,
                     pendingMemoryMB: g.pendingMemoryMB, runningJobs: g.running.count, runningCPUs: g.runningCPUs,
                     longestWait: head.map { now - jobs[Int($0)].submitTime } ?? 0,
-                    nodes: g.nodes.map { nodes[$0].snapshot(group: g.name) }
+                    headJobCPUs: head.map { jobs[Int($0)].processors } ?? 0,
+                    nodes: g.nodes.map { nodes[$0].snapshot(group: g.name, busyUntil: until[$0]) }
                 ))
         }
         return BatchSnapshot(time: now, groups: out.sorted { $0.group < $1.group })
@@ -191,7 +209,7 @@ public struct ReplayBatch: BatchSystem, Sendable {
     func record(of i: Int) -> JobRecord {
         let j = jobs[i]
         return JobRecord(
-            jobNumber: j.jobNumber, group: j.group, processors: j.processors, status: status[i],
+            jobNumber: j.jobNumber, group: j.group, processors: j.processors, runTime: j.runTime, status: status[i],
             submit: j.submitTime, start: startTime[i] >= 0 ? startTime[i] : nil, end: endTime[i] >= 0 ? endTime[i] : nil
         )
     }

@@ -69,6 +69,8 @@ public struct JobRecord: Sendable, Hashable, Codable {
     public var group: String
     /// CPUs it used.
     public var processors: Int
+    /// How long it runs once started (seconds, the trace's run time).
+    public var runTime: Int
     /// Where it stands.
     public var status: Status
     /// When it was submitted.

@@ -21,15 +21,23 @@ extension Planner.Step {
         }
     }
 
-    /// Groups above target drain idle VMs, youngest first — only VMs idle past `idleTimeout` and older than
-    /// `minLifetime`, so the pool does not oscillate. VMs of groups no longer configured have a target of 0.
+    /// Groups above what they may keep drain idle VMs, youngest first — only VMs idle past `idleTimeout` and
+    /// older than `minLifetime`, so the pool does not oscillate. What a group may keep: nothing for a group no
+    /// longer configured; with `keepIdleVMs` (the default) everything up to `maxVMs`, since idle VMs are given up
+    /// only when another group wants their room (``takeRoomBack()``); otherwise its target.
     mutating func drainSurplus() {
         var names = Set(vms.map(\.group))
         names.formUnion(groups.map(\.name))
         for name in names.sorted() {
             let holding = vms.filter { $0.group == name && ($0.phase == .booting || $0.phase == .active) }
             let target = targets[name]?.targetVMs ?? 0
-            let surplus = holding.count - target
+            let keep: Int
+            if let g = snapshot[group: name] {
+                keep = configuration.keepIdleVMs ? max(target, g.maxVMs ?? Int.max) : target
+            } else {
+                keep = 0
+            }
+            let surplus = holding.count - keep
             guard surplus > 0 else { continue }
             let eligible =
                 holding
@@ -60,9 +68,17 @@ extension Planner.Step {
         }
     }
 
-    /// Drain order: idle first, then the youngest, then by id.
+    /// Drain order: idle first; then busy VMs by when their jobs end (by the batch system's time limits, those it
+    /// does not know last): a drain waits least behind the job that ends first; then the youngest, then by id.
     static func drainOrder(_ a: VMState, _ b: VMState) -> Bool {
         if a.busy != b.busy { return !a.busy }
+        if a.busy, a.busyUntil != b.busyUntil {
+            switch (a.busyUntil, b.busyUntil) {
+            case (let x?, let y?): return x < y
+            case (.some, nil): return true
+            default: return false
+            }
+        }
         if a.createdAt != b.createdAt { return a.createdAt > b.createdAt }
         return a.id < b.id
     }
@@ -71,8 +87,9 @@ extension Planner.Step {
 
     /// How room is taken back from groups above their targets.
     enum Reclaim {
-        /// For a group below target that found no room: drain VMs older than `minLifetime` (idle ones first,
-        /// then the youngest busy ones); their jobs finish first, no job is lost.
+        /// For a group below target that found no room: idle VMs first (with `keepIdleVMs`, destroyed at once
+        /// whatever their age: their group has no job waiting; otherwise drained past `minLifetime`), then busy
+        /// VMs older than `minLifetime` are drained, those whose jobs end first first; their jobs finish.
         case graceful
         /// For a starving group: any VM above target may be drained, and a busy VM that is already draining is
         /// destroyed (its job is lost).
@@ -135,7 +152,9 @@ extension Planner.Step {
             }
             if !need.fits(in: room) {
                 let active = onHost.filter {
-                    $0.phase == .active && (mode == .preempt || $0.age(at: now) >= configuration.minLifetime)
+                    $0.phase == .active
+                        && (mode == .preempt || (!$0.busy && configuration.keepIdleVMs)
+                            || $0.age(at: now) >= configuration.minLifetime)
                 }
                 let idle = active.filter { !$0.busy }.sorted(by: Self.drainOrder)
                 let busy = active.filter { $0.busy }.sorted(by: Self.drainOrder)
@@ -158,8 +177,10 @@ extension Planner.Step {
                 }
             }
             let kills = victims.filter { $0.phase == .draining }.count
-            let busyDrains = victims.filter { $0.phase == .active && $0.busy }.count
-            let cost = [kills, move == nil ? 0 : 1, busyDrains, victims.count]
+            let busyDrains = victims.filter { $0.phase == .active && $0.busy }
+            // The room comes when the last busy victim's jobs end: the sooner the better (unknown: last).
+            let freeAt = busyDrains.map { $0.busyUntil ?? Int.max }.max() ?? 0
+            let cost = [kills, move == nil ? 0 : 1, busyDrains.count, freeAt, victims.count]
             if best.map({ cost.lexicographicallyPrecedes($0.cost) }) ?? true { best = (host.name, victims, move, cost) }
         }
         guard let choice = best else { return false }
@@ -184,6 +205,15 @@ extension Planner.Step {
             release(vm)
             if vm.phase == .draining {
                 destroys.append(Directive(.destroy(vm: vm.id), reason: "\(because); the job on \(vm.id) is lost"))
+            } else if !vm.busy && configuration.keepIdleVMs {
+                // Idle: its group has no job waiting (else the batch system would have given it one). No drain.
+                drained[vm.group, default: 0] += 1
+                let holds = targets[vm.group].map {
+                    "; \(vm.group) holds \($0.currentVMs) for a target of \($0.targetVMs)"
+                }
+                destroys.append(
+                    Directive(
+                        .destroy(vm: vm.id), reason: because + (holds ?? "") + "; \(vm.id) is idle: destroyed at once"))
             } else {
                 drained[vm.group, default: 0] += 1
                 let holds = targets[vm.group].map {

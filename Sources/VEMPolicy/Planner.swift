@@ -2,15 +2,17 @@
 /// group's fair share (DESIGN.md §6). A pure instance: no I/O, no clock; the same input gives the same plan.
 ///
 /// One step:
-/// 1. targets by weighted max–min fairness (``FairShare``) over the pool's capacity;
+/// 1. targets by weighted max–min fairness (``FairShare``) over the pool's capacity; one group whose first
+///    waiting job needs more VMs at once than its target gets them, if the other groups' guarantees leave room;
 /// 2. draining VMs that are idle are destroyed;
 /// 3. groups above target drain idle VMs, youngest first — only VMs idle for `idleTimeout` and older than
-///    `minLifetime` (hysteresis);
+///    `minLifetime` (hysteresis); with `keepIdleVMs`, idle VMs are kept until another group wants their room;
 /// 4. groups below target get VMs placed on hosts with room (`pack` or `spread`), at most
 ///    `maxBootingSiteWide` / `maxBootingPerHost` booting at once, lowest water level first;
 /// 5. a VM that fits nowhere only because free room is scattered gets room by one live migration;
-/// 6. a group below target that still finds no room takes it back from groups above their targets: VMs older than
-///    `minLifetime` are drained (idle first, then the youngest busy ones — their jobs finish first);
+/// 6. a group below target that still finds no room takes it back from groups above their targets: idle VMs first
+///    (with `keepIdleVMs` destroyed at once), then busy VMs older than `minLifetime` are drained, those whose jobs
+///    end first first (their jobs finish first);
 /// 7. only a group below its guaranteed share whose oldest job has waited past `starvationGrace` preempts: any VM
 ///    above target may be drained, and a busy VM already draining is destroyed (its job is lost).
 ///
@@ -181,8 +183,9 @@ extension Planner {
                     name: g.name, share: g.share, vmCPUs: g.vmCPUs, vmMemoryMiB: g.vmMemoryMiB, minVMs: g.minVMs,
                     maxVMs: g.maxVMs, demandVMs: (counts[g.name]?.busy ?? 0) + g.pendingVMs)
             }
-            let allocations = FairShare.compute(
+            var allocations = FairShare.compute(
                 claimList, capacityCPUs: capacity.cpus, capacityMemoryMiB: capacity.memory)
+            let reserved = reserveForWideHeadJob(claimList, &allocations)
             for (g, (claim, a)) in zip(groups, zip(claimList, allocations)) {
                 let c = counts[g.name] ?? (0, 0, 0, 0)
                 let current = c.booting + c.active
@@ -195,8 +198,64 @@ extension Planner {
                     activeVMs: c.active, drainingVMs: c.draining,
                     starving: waiting && current < min(a.guaranteedVMs, a.targetVMs)
                         && g.oldestPendingWait >= configuration.starvationGrace,
-                    why: GroupTarget.reasonText(a, claim: claim))
+                    why: GroupTarget.reasonText(a, claim: claim)
+                        + (reserved == g.name
+                            ? "; raised to \(a.targetVMs) for its first waiting job (\(g.headJobCPUs) CPUs at once)"
+                            : ""))
             }
+        }
+
+        /// VMs a group's first waiting job needs at once.
+        func headVMs(_ g: GroupState) -> Int { g.headJobCPUs > 0 ? (g.headJobCPUs + g.vmCPUs - 1) / g.vmCPUs : 0 }
+
+        /// A group's first waiting job may need more VMs at once than the group's fair target: a wide job that
+        /// would otherwise wait until every other group's demand falls, while every group holds part of what its
+        /// own wide job needs and none can start it. One group — the one whose first job has waited longest, then
+        /// by name — gets its target raised to what that job needs (EASY backfill's reservation, across groups),
+        /// when the room exists beside what the other groups are guaranteed and use: `min(share, demand)`, where
+        /// the demand of a group that cannot start its own first job within its target is only its busy and
+        /// booting VMs (its waiting jobs wait behind that job anyway: they protect nothing). The other groups'
+        /// targets are then water-filled over the rest, each keeping that much. Returns the group, if one was
+        /// raised.
+        func reserveForWideHeadJob(_ claims: [FairShare.Claim], _ allocations: inout [FairShare.Allocation])
+            -> String?
+        {
+            var running: [String: Int] = [:]
+            for vm in vms where (vm.busy && vm.phase == .active) || vm.phase == .booting {
+                running[vm.group, default: 0] += 1
+            }
+            // What each group keeps under another's reservation: its busy and booting VMs, and its waiting jobs
+            // too unless it cannot start its own first job within its target (then they wait behind it anyway).
+            let kept = groups.indices.map { j -> Int in
+                let g = groups[j]
+                let stuck = headVMs(g) > allocations[j].targetVMs
+                let usable = (running[g.name] ?? 0) + (stuck ? 0 : g.pendingVMs)
+                return max(allocations[j].minimumVMs, min(allocations[j].guaranteedVMs, usable))
+            }
+            var best: (index: Int, need: Int)?
+            for (i, g) in groups.enumerated() {
+                let need = headVMs(g)
+                guard need > allocations[i].targetVMs, need <= claims[i].capVMs else { continue }
+                var cpus = capacity.cpus - need * g.vmCPUs
+                var memory = capacity.memory - need * g.vmMemoryMiB
+                for (j, h) in groups.enumerated() where j != i {
+                    cpus -= kept[j] * h.vmCPUs
+                    memory -= kept[j] * h.vmMemoryMiB
+                }
+                guard cpus >= 0, memory >= 0 else { continue }
+                if let b = best {
+                    let other = groups[b.index]
+                    guard g.oldestPendingWait > other.oldestPendingWait else { continue }
+                }
+                best = (i, need)
+            }
+            guard let (index, need) = best else { return nil }
+            var raised = claims
+            for j in raised.indices { raised[j].minVMs = j == index ? max(claims[j].minVMs, need) : kept[j] }
+            let again = FairShare.compute(raised, capacityCPUs: capacity.cpus, capacityMemoryMiB: capacity.memory)
+            guard again[index].targetVMs >= need else { return nil }
+            for j in allocations.indices { allocations[j].targetVMs = again[j].targetVMs }
+            return groups[index].name
         }
     }
 }

@@ -11,7 +11,8 @@ public struct PolicyConfiguration: Sendable, Hashable, Codable {
     public var maxBootingPerHost: Int
     /// Seconds a VM lives at least before it may be drained (default 600).
     public var minLifetime: Int
-    /// Seconds a VM must have been idle before it may be drained (default 300).
+    /// Seconds a VM must have been idle before it may be drained when nobody wants its room (default 300; not
+    /// with `keepIdleVMs`).
     public var idleTimeout: Int
     /// Seconds the oldest waiting job of a group below its guaranteed share must have waited before other
     /// groups' VMs are preempted for it (default 1800).
@@ -20,12 +21,37 @@ public struct PolicyConfiguration: Sendable, Hashable, Codable {
     public var placement: Placement
     /// Whether the planner may propose live migrations to gather scattered free room (default true).
     public var migrationAllowed: Bool
+    /// Whether a group's idle VMs are kept until another group wants their room (default false; `vem simulate`
+    /// turns it on): they are then destroyed at once for it, whatever their age. When false, idle VMs beyond a
+    /// group's target are drained once idle for `idleTimeout` and older than `minLifetime`, and taken for another
+    /// group only past `minLifetime`, drained first.
+    public var keepIdleVMs: Bool
+
+    private enum CodingKeys: String, CodingKey {
+        case maxBootingSiteWide, maxBootingPerHost, minLifetime, idleTimeout, starvationGrace, placement
+        case migrationAllowed, keepIdleVMs
+    }
+
+    /// Decodes a configuration; `keepIdleVMs` may be missing (written by an earlier version): false.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        maxBootingSiteWide = try c.decode(Int.self, forKey: .maxBootingSiteWide)
+        maxBootingPerHost = try c.decode(Int.self, forKey: .maxBootingPerHost)
+        minLifetime = try c.decode(Int.self, forKey: .minLifetime)
+        idleTimeout = try c.decode(Int.self, forKey: .idleTimeout)
+        starvationGrace = try c.decode(Int.self, forKey: .starvationGrace)
+        placement = try c.decode(Placement.self, forKey: .placement)
+        migrationAllowed = try c.decode(Bool.self, forKey: .migrationAllowed)
+        keepIdleVMs = try c.decodeIfPresent(Bool.self, forKey: .keepIdleVMs) ?? false
+    }
 
     /// Creates a configuration; every parameter has the documented default.
     public init(
         maxBootingSiteWide: Int = 4, maxBootingPerHost: Int = 2, minLifetime: Int = 600, idleTimeout: Int = 300,
-        starvationGrace: Int = 1800, placement: Placement = .pack, migrationAllowed: Bool = true
+        starvationGrace: Int = 1800, placement: Placement = .pack, migrationAllowed: Bool = true,
+        keepIdleVMs: Bool = false
     ) {
+        self.keepIdleVMs = keepIdleVMs
         self.maxBootingSiteWide = maxBootingSiteWide
         self.maxBootingPerHost = maxBootingPerHost
         self.minLifetime = minLifetime

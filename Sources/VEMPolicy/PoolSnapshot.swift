@@ -49,13 +49,38 @@ public struct GroupState: Sendable, Hashable, Codable {
     public var runningJobs: Int
     /// How long (seconds) the oldest waiting job has waited; 0 when none waits.
     public var oldestPendingWait: Int
+    /// CPUs the first job in the group's queue needs at once (0 when none waits or the batch system does not say).
+    public var headJobCPUs: Int
+
+    private enum CodingKeys: String, CodingKey {
+        case name, share, minVMs, maxVMs, vmCPUs, vmMemoryMiB, pendingCPUs, pendingJobs, runningCPUs, runningJobs
+        case oldestPendingWait, headJobCPUs
+    }
+
+    /// Decodes a record; `headJobCPUs` may be missing (a snapshot written by an earlier version): 0.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        share = try c.decode(Double.self, forKey: .share)
+        minVMs = try c.decode(Int.self, forKey: .minVMs)
+        maxVMs = try c.decodeIfPresent(Int.self, forKey: .maxVMs)
+        vmCPUs = try c.decode(Int.self, forKey: .vmCPUs)
+        vmMemoryMiB = try c.decode(Int.self, forKey: .vmMemoryMiB)
+        pendingCPUs = try c.decode(Int.self, forKey: .pendingCPUs)
+        pendingJobs = try c.decode(Int.self, forKey: .pendingJobs)
+        runningCPUs = try c.decode(Int.self, forKey: .runningCPUs)
+        runningJobs = try c.decode(Int.self, forKey: .runningJobs)
+        oldestPendingWait = try c.decode(Int.self, forKey: .oldestPendingWait)
+        headJobCPUs = try c.decodeIfPresent(Int.self, forKey: .headJobCPUs) ?? 0
+    }
 
     /// Creates a group record.
     public init(
         name: String, share: Double, minVMs: Int = 0, maxVMs: Int? = nil, vmCPUs: Int, vmMemoryMiB: Int,
         pendingCPUs: Int = 0, pendingJobs: Int = 0, runningCPUs: Int = 0, runningJobs: Int = 0,
-        oldestPendingWait: Int = 0
+        oldestPendingWait: Int = 0, headJobCPUs: Int = 0
     ) {
+        self.headJobCPUs = headJobCPUs
         self.name = name
         self.share = share
         self.minVMs = minVMs
@@ -138,12 +163,16 @@ public struct VMState: Sendable, Hashable, Codable {
     /// The host the VM is being live-migrated to, while a migration runs (`nil` otherwise). The VM holds room
     /// on both hosts meanwhile, is left alone by the planner, and no other migration is proposed.
     public var migratingTo: String?
+    /// When the jobs running on it end by their time limits, if it is busy and the batch system says (`nil`
+    /// otherwise): the VM to drain first is the one that will be free first.
+    public var busyUntil: Int?
 
     /// Creates a VM record.
     public init(
         id: String, group: String, host: String, phase: Phase, busy: Bool = false, idleSince: Int? = nil,
-        createdAt: Int, cpus: Int, memoryMiB: Int, migratingTo: String? = nil
+        createdAt: Int, cpus: Int, memoryMiB: Int, migratingTo: String? = nil, busyUntil: Int? = nil
     ) {
+        self.busyUntil = busyUntil
         self.migratingTo = migratingTo
         self.id = id
         self.group = group

@@ -34,14 +34,14 @@ public enum PoolSnapshotBuilder {
                 name: g.name, share: g.share, minVMs: g.minVMs, maxVMs: g.maxVMs, vmCPUs: g.vmCPUs,
                 vmMemoryMiB: g.vmMemoryMiB, pendingCPUs: d?.pendingCPUs ?? 0, pendingJobs: d?.pendingJobs ?? 0,
                 runningCPUs: d?.runningCPUs ?? 0, runningJobs: d?.runningJobs ?? 0,
-                oldestPendingWait: max(0, d?.longestWait ?? 0))
+                oldestPendingWait: max(0, d?.longestWait ?? 0), headJobCPUs: max(0, d?.headJobCPUs ?? 0))
         }
         let vmStates = vms.map { vm in
             let busy = nodes[vm.id].map(isBusy) ?? false
             return VMState(
                 id: vm.id, group: vm.group, host: vm.host, phase: vm.phase, busy: busy,
                 idleSince: busy ? nil : vm.idleSince, createdAt: vm.createdAt, cpus: vm.cpus,
-                memoryMiB: vm.memoryMiB, migratingTo: vm.migratingTo)
+                memoryMiB: vm.memoryMiB, migratingTo: vm.migratingTo, busyUntil: busy ? nodes[vm.id]?.busyUntil : nil)
         }
         return PoolSnapshot(groups: groupStates, hosts: hosts, vms: vmStates)
     }

@@ -4,24 +4,36 @@ import VEMBatch
 import VEMPolicy
 import VEMPool
 
-/// `vem simulate --trace FILE …`: the whole decision loop on a trace window, fully simulated, beside the
-/// static one-partition-per-group layout of the paper's fig. 1.
+/// `vem simulate --trace FILE …`: the whole decision loop on a trace window (or `--sweep N` windows), fully
+/// simulated, beside the static one-partition-per-group layout of the paper's fig. 1 and the ideal machine.
 struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Replay a trace window on a simulated dynamic pool and on static partitions; compare waits.",
+        abstract: "Replay trace windows on a simulated pool, static partitions and an ideal machine; compare waits.",
         discussion: """
             A closed loop with no bus and no hypervisor: simulated hosts (a VM's Client joins --boot-delay \
             seconds after its creation), the replay batch (FCFS + EASY backfill per group) as the batch system, \
             the fair-share planner every --tick seconds and the reconciler that turns its plans into VM and \
             node operations. The same jobs then run on static partitions of the same CPUs, one per group, sized \
-            by share (the paper's fig. 1). Both run until every job has finished; utilisation is measured over \
-            the same stretch of time for both.
+            by share (the paper's fig. 1), and on the ideal machine: one machine of all CPUs, no VM cost, one \
+            queue in fair-share order with EASY backfill.
 
-            Groups: the --groups heaviest trace groups by CPU time, the rest in 'other'; each group's share is \
-            its percentage of the trace's CPU time. --sample K keeps one job in K to scale a large trace down to \
-            a small pool. Preemption is off: the replay batch cannot kill a running job (graceful reclaim — drain, \
-            the job finishes — stays on).
+            Every job submitted in the window counts in every layout, measured at one horizon (the latest \
+            instant a layout still runs a job it can run): a job not started by then counts with its wait so \
+            far, and is reported; so is a job a layout can never run (wider than its group's partition). Mean \
+            wait, p95 wait and mean bounded slowdown (threshold 10 s) per group and overall. The guarantee \
+            check: a group whose jobs never wait in their own partition must not wait longer in the pool than \
+            there plus one planner step and one boot.
+
+            Groups: the --groups heaviest trace groups (or users, queues, partitions: --group-by) by CPU time, \
+            the rest in 'other'; each group's share is its percentage of the trace's CPU time. --sample K keeps \
+            one job in K to scale a large trace down to a small pool. Preemption (--grace): a group below its \
+            guaranteed share whose oldest job has waited that long takes VMs back by destroying busy ones; the \
+            replay batch requeues their jobs, whose work is lost (graceful reclaim — drain, the job finishes — \
+            always stays on).
+
+            --sweep N replays N windows of --days days spread evenly over the trace (the first at the first \
+            submission, the last ending at the last one) and prints one line per window and their means.
 
             Durations accept s, m, h and d suffixes (90m, 1d12h); --window START:DURATION counts from the \
             trace's time 0.
@@ -36,6 +48,15 @@ struct Simulate: ParsableCommand {
 
     @Option(help: "Comma-separated names for those groups, heaviest first.")
     var names: String?
+
+    @Option(help: "The trace field jobs are grouped by: group, user, queue or partition.")
+    var groupBy: String = "group"
+
+    @Option(help: "Replay N windows spread over the trace instead of --window.")
+    var sweep: Int?
+
+    @Option(help: "Days per window of a sweep.")
+    var days: Int = 7
 
     @Option(
         help: ArgumentHelp(
@@ -70,6 +91,15 @@ struct Simulate: ParsableCommand {
     @Option(help: "A VM younger than this is not drained.")
     var minLifetime: String = SimulationDefaults.minLifetime
 
+    @Option(
+        help: ArgumentHelp(
+            "How long a group below its guaranteed share waits before VMs of groups above theirs are preempted "
+                + "(their jobs requeued, their work lost), or 'off'.", valueName: "DURATION|off"))
+    var grace: String = SimulationDefaults.grace
+
+    @Flag(help: "Drain idle VMs after --idle-timeout even when no other group wants their room.")
+    var releaseIdle = false
+
     @Option(help: "Placement of new VMs: pack or spread.")
     var placement: String = "pack"
 
@@ -81,6 +111,11 @@ struct Simulate: ParsableCommand {
 
     func validate() throws {
         guard groups >= 0 else { throw ValidationError("--groups must be 0 or more") }
+        guard TraceGroupRule.Key(rawValue: groupBy) != nil else {
+            throw ValidationError("--group-by is group, user, queue or partition")
+        }
+        if let n = sweep, n < 1 { throw ValidationError("--sweep must be at least 1") }
+        guard days >= 1 else { throw ValidationError("--days must be at least 1") }
         guard hosts >= 1, cpusPerHost >= 1, vmCPUs >= 1 else {
             throw ValidationError("--hosts, --cpus-per-host and --vm-cpus must be at least 1")
         }
@@ -94,7 +129,7 @@ struct Simulate: ParsableCommand {
         for (name, value) in [
             ("--boot-delay", bootDelay), ("--tick", tick), ("--idle-timeout", idleTimeout),
             ("--min-lifetime", minLifetime), ("--limit", limit),
-        ] {
+        ] + (grace == "off" ? [] : [("--grace", grace)]) {
             guard let s = SimulationDefaults.parseDuration(value) else {
                 throw ValidationError("\(name): '\(value)' is not a duration (like 90s, 5m, 1h30m, 2d)")
             }
@@ -103,27 +138,63 @@ struct Simulate: ParsableCommand {
     }
 
     func run() throws {
-        let clock = ContinuousClock()
-        let started = clock.now
+        let started = ContinuousClock.now
         let setup = try SimulationSetup(
-            trace: trace, groups: groups, names: names, window: window, hosts: hosts, cpusPerHost: cpusPerHost,
-            vmCPUs: vmCPUs, sample: sample, bootDelay: bootDelay, tick: tick, maxBooting: maxBooting,
-            idleTimeout: idleTimeout, minLifetime: minLifetime, placement: placement)
+            trace: trace, groups: groups, names: names, groupBy: TraceGroupRule.Key(rawValue: groupBy) ?? .group,
+            window: window, hosts: hosts, cpusPerHost: cpusPerHost, vmCPUs: vmCPUs, sample: sample,
+            bootDelay: bootDelay, tick: tick, maxBooting: maxBooting, idleTimeout: idleTimeout,
+            minLifetime: minLifetime, grace: grace, placement: placement, keepIdle: !releaseIdle)
+        let limitSeconds = SimulationDefaults.parseDuration(limit) ?? 30 * 86_400
+        if let count = sweep {
+            let windows = Sweep.windows(jobs: setup.workload.jobs, count: count, duration: days * 86_400)
+            // The windows are independent: replayed on every core.
+            let results = Results(count: windows.count)
+            let (jobs, groups, configuration) = (setup.workload.jobs, setup.workload.groups, setup.configuration)
+            DispatchQueue.concurrentPerform(iterations: windows.count) { i in
+                results.set(
+                    i,
+                    Result { () throws(PoolError) -> Sweep.Row in
+                        let c = try Comparison(
+                            jobs: jobs, groups: groups, window: windows[i], configuration: configuration,
+                            limit: limitSeconds)
+                        return Sweep.Row(window: windows[i], comparison: c)
+                    })
+            }
+            let result = Sweep(rows: try results.values.map { try $0.get() })
+            let seconds = wallSeconds(since: started)
+            if json {
+                try printJSON(SweepJSON(setup: setup.summary, sweep: result, wallSeconds: seconds))
+            } else {
+                print(setup.text(window: nil), terminator: "")
+                print(SweepText.render(result), terminator: "")
+                print(String(format: "simulated in %.2f s of wall time\n", seconds), terminator: "")
+            }
+            return
+        }
         let comparison = try Comparison(
             jobs: setup.workload.jobs, groups: setup.workload.groups, window: setup.window,
-            configuration: setup.configuration, limit: SimulationDefaults.parseDuration(limit) ?? 30 * 86_400)
-        let wall = (clock.now - started).components
-        let seconds = Double(wall.seconds) + Double(wall.attoseconds) / 1e18
+            configuration: setup.configuration, limit: limitSeconds)
+        let seconds = wallSeconds(since: started)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let report = SimulationJSON(setup: setup.summary, comparison: comparison, wallSeconds: seconds)
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printJSON(SimulationJSON(setup: setup.summary, comparison: comparison, wallSeconds: seconds))
         } else {
-            print(setup.text, terminator: "")
+            print(setup.text(window: setup.window), terminator: "")
             print(ComparisonText.render(comparison, shares: setup.workload.groups), terminator: "")
             print(String(format: "simulated in %.2f s of wall time\n", seconds), terminator: "")
         }
+    }
+
+    func wallSeconds(since start: ContinuousClock.Instant) -> Double {
+        let c = (ContinuousClock.now - start).components
+        return Double(c.seconds) + Double(c.attoseconds) / 1e18
+    }
+
+    func printJSON(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 }
 
@@ -131,4 +202,30 @@ private struct SimulationJSON: Encodable {
     var setup: [String: String]
     var comparison: Comparison
     var wallSeconds: Double
+}
+
+private struct SweepJSON: Encodable {
+    var setup: [String: String]
+    var sweep: Sweep
+    var wallSeconds: Double
+}
+
+/// One slot per window, filled from several threads.
+private final class Results: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<Sweep.Row, PoolError>?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ value: Result<Sweep.Row, PoolError>) {
+        lock.lock()
+        slots[i] = value
+        lock.unlock()
+    }
+
+    var values: [Result<Sweep.Row, PoolError>] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots.map { $0 ?? .failure(PoolError(.planner, "a window was not replayed")) }
+    }
 }

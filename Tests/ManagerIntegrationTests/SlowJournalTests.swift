@@ -72,7 +72,11 @@ import VEMProtocol
         }
         var logger = Logger(label: "vem.test.slow-journal")
         logger.logLevel = .critical
-        let hub = HubServer(configuration: HubConfiguration(port: 0, engine: engine), logger: logger)
+        // The 1,000 simulated Clients all connect from loopback, at once.
+        let hub = HubServer(
+            configuration: HubConfiguration(
+                port: 0, engine: engine, helloTimeout: .seconds(120), maximumConnectionsPerAddress: 4_096),
+            logger: logger)
         let port = try await hub.start()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let simulated = SimulatedClients(

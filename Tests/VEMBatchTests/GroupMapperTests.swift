@@ -14,6 +14,22 @@ import Testing
         SWFJob(jobNumber: 6, submitTime: 5, runTime: -1, allocatedProcessors: 1, groupID: 5),
     ]
 
+    @Test func jobsCanBeGroupedByUserQueueOrPartition() throws {
+        // A trace without group ids: users 4 (300 CPU-s) and 8 (200); queue and partition the other way round.
+        let jobs = [
+            SWFJob(jobNumber: 1, submitTime: 0, runTime: 300, allocatedProcessors: 1, userID: 4, queueID: 2),
+            SWFJob(jobNumber: 2, submitTime: 1, runTime: 200, allocatedProcessors: 1, userID: 8, partitionID: 5),
+        ]
+        let byUser = try TraceGroupMap(jobs: jobs, rule: TraceGroupRule(topGroups: 1, key: .user))
+        #expect(byUser.groups.map(\.name) == ["u4", "other"])
+        #expect(byUser.group(of: jobs[1]) == "other")
+        let byQueue = try TraceGroupMap(jobs: jobs, rule: TraceGroupRule(topGroups: 2, key: .queue))
+        #expect(byQueue.groups.map(\.name) == ["q2", "unknown"])
+        let byPartition = try TraceGroupMap(jobs: jobs, rule: TraceGroupRule(topGroups: 2, key: .partition))
+        #expect(byPartition.group(of: jobs[0]) == "unknown")
+        #expect(byPartition.group(of: jobs[1]) == "p5")
+    }
+
     @Test func topGroupsByCPUTimeAndTheRestInOther() throws {
         let map = try TraceGroupMap(jobs: Self.jobs, rule: TraceGroupRule(topGroups: 2, names: ["atlas"]))
         #expect(map.ranking.map(\.groupID) == [3, 7, 9, -1, 5])

@@ -112,9 +112,26 @@ public struct PoolSimulation: Sendable {
     /// The current simulated time.
     public var now: Int { batch.now }
 
-    /// True when every job has been submitted and none runs or waits.
+    /// True when every job has been submitted, none runs, and none waits that the pool could ever run (a job
+    /// wider than ``capacityCPUs`` allows never runs).
     public var isFinished: Bool {
-        batch.isFinished && batch.snapshot().groups.allSatisfy { $0.pendingJobs == 0 }
+        guard batch.isFinished else { return false }
+        guard batch.snapshot().groups.contains(where: { $0.pendingJobs > 0 }) else { return true }
+        let capacity = capacityCPUs
+        return batch.records().allSatisfy { r in
+            r.status != .pending || r.processors > capacity[r.group, default: Int.max]
+        }
+    }
+
+    /// Per group, the most CPUs the pool can ever give it: every host filled with its VMs.
+    public var capacityCPUs: [String: Int] {
+        var out: [String: Int] = [:]
+        for g in reconciler.groups {
+            let byCPU = configuration.cpusPerHost / max(1, g.vmCPUs)
+            let byMemory = g.vmMemoryMiB > 0 ? configuration.memoryPerHostMiB / g.vmMemoryMiB : byCPU
+            out[g.name] = configuration.hosts * min(byCPU, byMemory) * g.vmCPUs
+        }
+        return out
     }
 
     /// Runs every event and planner step up to `time` (simulated seconds), then moves the batch's clock there.
@@ -219,7 +236,10 @@ public struct PoolSimulation: Sendable {
                 try batch.remove(node: op.vm)
             case .destroyVM(let host):
                 guard let vm = reconciler.vms[op.vm] else { return .failure("unknown VM") }
-                guard !vm.busy else { return .failure("the replay batch cannot kill the job running on \(op.vm)") }
+                if batch.state(of: op.vm).map({ $0 == .draining || $0 == .mixed || $0 == .allocated }) == true {
+                    // Preemption: the VM dies under its jobs; the batch system requeues them (their work is lost).
+                    try batch.requeueJobs(onNode: op.vm)
+                }
                 hosts.release(cpus: vm.cpus, memoryMiB: vm.memoryMiB, on: host)
                 if let to = vm.migratingTo { hosts.release(cpus: vm.cpus, memoryMiB: vm.memoryMiB, on: to) }
                 events.removeAll { $0.event == .joined(vm: op.vm) }

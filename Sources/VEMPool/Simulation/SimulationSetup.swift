@@ -6,22 +6,15 @@ import VEMPolicy
 /// The defaults of `vem simulate` (and of the demo's window), chosen on the LCG trace: see the README's
 /// "Policy" section for the figures they give.
 public enum SimulationDefaults {
-    /// The default of `--window`.
     public static let window = "3d:12h"
-    /// The default of `--hosts`.
     public static let hosts = 8
-    /// The default of `--cpusPerHost`.
     public static let cpusPerHost = 8
-    /// The default of `--vmCPUs`.
     public static let vmCPUs = 1
-    /// The default of `--sample`.
     public static let sample = 20
-    /// The default of `--maxBooting`.
     public static let maxBooting = 8
-    /// The default of `--idleTimeout`.
     public static let idleTimeout = "5m"
-    /// The default of `--minLifetime`.
     public static let minLifetime = "10m"
+    public static let grace = "off"
 
     /// `90`, `90s`, `5m`, `1h30m`, `2d` → seconds; `nil` when malformed.
     public static func parseDuration(_ text: String) -> Int? {
@@ -54,7 +47,6 @@ public enum SimulationDefaults {
     }
 
     /// `START:DURATION` → a replay window.
-    /// - Throws: ``PoolError`` `.invalidInput` when it is not `START:DURATION`.
     public static func parseWindow(_ text: String) throws(PoolError) -> ReplayWindow {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let start = parseDuration(String(parts[0])),
@@ -68,37 +60,33 @@ public enum SimulationDefaults {
 
 /// A simulation's inputs, read and checked: the workload from the trace, the window, the pool's configuration.
 public struct SimulationSetup: Sendable {
-    /// See the initializer.
     public var workload: Workload
-    /// See the initializer.
     public var window: ReplayWindow
-    /// See the initializer.
     public var configuration: PoolSimulation.Configuration
-    /// See the initializer.
     public var traceName: String
-    /// See the initializer.
     public var sample: Int
 
-    /// Reads the trace and checks the options of `vem simulate` (durations as ``SimulationDefaults/parseDuration(_:)``
-    /// reads them).
-    /// - Throws: ``VEMBatch/BatchError`` for an unreadable trace, ``PoolError`` for a bad window.
     public init(
-        trace path: String, groups: Int, names: String?, window: String, hosts: Int, cpusPerHost: Int, vmCPUs: Int,
-        sample: Int, bootDelay: String, tick: String, maxBooting: Int, idleTimeout: String, minLifetime: String,
-        placement: String
+        trace path: String, groups: Int, names: String?, groupBy: TraceGroupRule.Key = .group, window: String,
+        hosts: Int, cpusPerHost: Int, vmCPUs: Int, sample: Int, bootDelay: String, tick: String, maxBooting: Int,
+        idleTimeout: String, minLifetime: String, grace: String = SimulationDefaults.grace, placement: String,
+        keepIdle: Bool = true
     ) throws {
         let trace = try SWFReader.read(path: path, name: (path as NSString).lastPathComponent)
         let rule = TraceGroupRule(
             topGroups: groups,
-            names: names.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? [])
+            names: names.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? [],
+            key: groupBy)
         workload = try Workload(trace: trace, rule: rule, sample: sample, vmCPUs: vmCPUs)
         self.window = try SimulationDefaults.parseWindow(window)
         let policy = PolicyConfiguration(
             maxBootingSiteWide: maxBooting, maxBootingPerHost: max(1, (maxBooting + 1) / 2),
             minLifetime: SimulationDefaults.parseDuration(minLifetime) ?? 600,
             idleTimeout: SimulationDefaults.parseDuration(idleTimeout) ?? 300,
-            starvationGrace: PoolSimulation.preemptionOff,
-            placement: PolicyConfiguration.Placement(rawValue: placement) ?? .pack)
+            starvationGrace: grace == "off"
+                ? PoolSimulation.preemptionOff
+                : SimulationDefaults.parseDuration(grace) ?? PoolSimulation.preemptionOff,
+            placement: PolicyConfiguration.Placement(rawValue: placement) ?? .pack, keepIdleVMs: keepIdle)
         configuration = PoolSimulation.Configuration(
             hosts: hosts, cpusPerHost: cpusPerHost, memoryPerHostMiB: cpusPerHost * 2048,
             bootDelay: SimulationDefaults.parseDuration(bootDelay) ?? 60,
@@ -107,96 +95,185 @@ public struct SimulationSetup: Sendable {
         self.sample = sample
     }
 
-    /// Jobs submitted in the window.
-    public var jobsInWindow: Int { workload.jobs.filter { window.contains($0.submitTime) }.count }
+    public func jobs(in window: ReplayWindow) -> Int { workload.jobs.count { window.contains($0.submitTime) } }
 
-    /// The setup as JSON fields.
     public var summary: [String: String] {
         [
             "trace": traceName, "window_start": String(window.start), "window_duration": String(window.duration ?? 0),
-            "jobs": String(jobsInWindow), "sample": String(sample), "hosts": String(configuration.hosts),
+            "jobs": String(jobs(in: window)), "sample": String(sample), "hosts": String(configuration.hosts),
             "cpus_per_host": String(configuration.cpusPerHost), "boot_delay": String(configuration.bootDelay),
             "tick": String(configuration.tick), "max_booting": String(configuration.policy.maxBootingSiteWide),
+            "idle_timeout": String(configuration.policy.idleTimeout),
+            "starvation_grace": String(configuration.policy.starvationGrace),
+            "min_lifetime": String(configuration.policy.minLifetime),
             "groups": workload.groups.map { "\($0.name)=\(Int($0.share))" }.joined(separator: ","),
-            "group_rule": "top \(workload.map.rule.topGroups) trace groups by CPU time, the rest in 'other'",
+            "group_rule": ruleText,
         ]
     }
 
-    /// The setup for people.
-    public var text: String {
-        var out = "trace     \(traceName): \(jobsInWindow) jobs submitted in "
-        out += "[\(formatSeconds(window.start)), +\(formatSeconds(window.duration ?? 0)))"
+    public var ruleText: String {
+        let rule = workload.map.rule
+        return "top \(rule.topGroups) trace \(rule.key.rawValue)s by CPU time, the rest in 'other'"
+    }
+
+    /// The header: the trace, the groups and the pool; `window` is nil for a sweep.
+    public func text(window: ReplayWindow?) -> String {
+        var out = "trace     \(traceName)"
+        if let window {
+            out += ": \(jobs(in: window)) jobs submitted in "
+            out += "[\(formatSeconds(window.start)), +\(formatSeconds(window.duration ?? 0)))"
+        }
         out += sample > 1 ? ", one job in \(sample) kept\n" : "\n"
-        let groupText = workload.map.groups.map { g in
-            let ids =
+        let groupText = workload.map.groups.map { (g: MappedGroup) -> String in
+            let ids: String =
                 g.traceGroups.count > 3
-                ? "\(g.traceGroups.count) trace groups"
-                : "trace group "
-                    + g.traceGroups.map(String.init).joined(separator: ",")
+                ? "\(g.traceGroups.count) trace \(workload.map.rule.key.rawValue)s"
+                : "trace \(workload.map.rule.key.rawValue) " + g.traceGroups.map(String.init).joined(separator: ",")
             return "\(g.name) (\(ids))"
         }.joined(separator: ", ")
-        out += "groups    top \(workload.map.rule.topGroups) by CPU time + other: \(groupText)\n"
+        out += "groups    \(ruleText): \(groupText)\n"
         out += "shares    " + workload.groups.map { "\($0.name) \(Int($0.share))" }.joined(separator: ", ")
         out += "  (% of the trace's CPU time)\n"
         let c = configuration
         out += "pool      \(c.hosts) hosts × \(c.cpusPerHost) vCPUs = \(c.hosts * c.cpusPerHost) vCPUs; "
         out += "VMs of \(workload.groups.first?.vmCPUs ?? 1) vCPU; boot \(formatSeconds(c.bootDelay)); "
         out += "planner every \(formatSeconds(c.tick)); ≤ \(c.policy.maxBootingSiteWide) booting; "
-        out += "idle \(formatSeconds(c.policy.idleTimeout)) / min life \(formatSeconds(c.policy.minLifetime)) "
-        out += "before a drain\n\n"
+        out += c.policy.keepIdleVMs
+            ? "idle VMs kept until wanted; min life \(formatSeconds(c.policy.minLifetime)) before a busy VM's drain; "
+            : "idle \(formatSeconds(c.policy.idleTimeout)) / min life \(formatSeconds(c.policy.minLifetime)) "
+                + "before a drain; "
+        let g = c.policy.starvationGrace
+        out += g >= PoolSimulation.preemptionOff ? "no preemption\n\n" : "preemption after \(formatSeconds(g))\n\n"
         return out
     }
 }
 
 /// The side-by-side table of a ``Comparison``.
 public enum ComparisonText {
-    /// The table and the verdict lines.
     public static func render(_ c: Comparison, shares: [PoolGroup]) -> String {
+        let hasIdeal = c.ideal != nil
         var rows: [[String]] = [
-            ["", "", "", "dynamic pool", "", "", "static partitions", "", ""],
-            ["group", "share", "jobs", "mean wait", "p95 wait", "peak VMs", "mean wait", "p95 wait", "nodes"],
+            ["", "", "", "static partitions", "", "", "", "dynamic pool", "", "", ""]
+                + (hasIdeal ? ["ideal", "", "", ""] : []),
+            ["group", "share", "jobs", "mean wait", "p95", "bsld", "nodes", "mean wait", "p95", "bsld", "VMs"]
+                + (hasIdeal ? ["mean wait", "p95", "bsld", "guarantee"] : []),
         ]
         let share = Dictionary(uniqueKeysWithValues: shares.map { ($0.name, Int($0.share)) })
-        for d in c.dynamic.groups + [c.dynamic.total] {
-            let s = d.group == "*" ? c.staticLayout.total : c.staticLayout[group: d.group]
-            rows.append([
-                d.group == "*" ? "all" : d.group, share[d.group].map { "\($0)%" } ?? "", String(d.jobs),
-                formatSeconds(Int(d.meanWait.rounded())), formatSeconds(d.p95Wait), String(d.peakNodes),
-                s.map { formatSeconds(Int($0.meanWait.rounded())) } ?? "-", s.map { formatSeconds($0.p95Wait) } ?? "-",
-                s.map { String($0.peakNodes) } ?? "-",
-            ])
+        let check = Dictionary(uniqueKeysWithValues: c.guarantee.map { ($0.group, $0) })
+        func cells(_ l: LayoutReport.Line?, nodes: Bool) -> [String] {
+            guard let l else { return nodes ? ["-", "-", "-", "-"] : ["-", "-", "-"] }
+            let base = [
+                formatSeconds(Int(l.meanWait.rounded())), formatSeconds(l.p95Wait),
+                String(format: "%.1f", l.meanBoundedSlowdown),
+            ]
+            return nodes ? base + [String(l.peakNodes)] : base
         }
-        var out = TextTable(rows: rows).lines.joined(separator: "\n") + "\n\n"
+        for s in c.staticLayout.groups + [c.staticLayout.total] {
+            let g = s.group
+            let d = g == "*" ? c.dynamic.total : c.dynamic[group: g]
+            let i = g == "*" ? c.ideal?.total : c.ideal?[group: g]
+            var row = [g == "*" ? "all" : g, share[g].map { "\($0)%" } ?? "", String(s.jobs)]
+            row += cells(s, nodes: true) + cells(d, nodes: true)
+            if hasIdeal {
+                let verdict: String
+                if g == "*" {
+                    verdict = c.guaranteeHolds ? "holds" : "BROKEN"
+                } else if let k = check[g] {
+                    let figures = "\(k.jobs) jobs, \(formatSeconds(Int(k.poolMeanWait.rounded())))"
+                    verdict = !k.withinShare ? "no job within share" : (k.holds ? "holds" : "BROKEN") + " (\(figures))"
+                } else {
+                    verdict = ""
+                }
+                row += cells(i, nodes: false) + [verdict]
+            }
+            rows.append(row)
+        }
+        var out = Table(rows: rows).lines.joined(separator: "\n") + "\n\n"
+        out += "waits     every job submitted in the window counts; one not started by the horizon "
+        out += "(\(formatSeconds(c.dynamic.elapsed)) after the window's start) with its wait so far\n"
+        out += "bsld      mean bounded slowdown, max(1, (wait + run) / max(run, 10 s))\n"
+        if hasIdeal {
+            out += "guarantee jobs sent while their group's demand was within its share (its partition starts them at "
+            out += "once) must not wait longer on average in the pool than there, plus "
+            out += "\(formatSeconds(c.guarantee.first?.allowance ?? 0)) (a planner step and a boot); "
+            out += "(N jobs, their mean wait in the pool)\n"
+        }
+        func notStarted(_ r: LayoutReport) -> String {
+            "\(r.total.pending)" + (r.total.neverRuns > 0 ? " (\(r.total.neverRuns) never can: too wide)" : "")
+        }
+        var unstarted = "static \(notStarted(c.staticLayout)), pool \(notStarted(c.dynamic))"
+        if let i = c.ideal { unstarted += ", ideal \(notStarted(i))" }
+        out += "unstarted at the horizon: \(unstarted)"
+        out += c.poolLeftBehind > 0 ? "; \(c.poolLeftBehind) of the pool's were finished by the ideal\n" : "\n"
         let k = c.dynamic.counters
-        out += "dynamic pool       VMs created \(k.created), destroyed \(k.destroyed), migrated \(k.migrated), "
+        out += "pool      VMs created \(k.created), destroyed \(k.destroyed), migrated \(k.migrated), "
         out += "drained \(k.drained); failed operations \(k.failed); jobs lost \(k.busyDestroyed)\n"
         out += String(
-            format: "utilisation        jobs used %.1f %% (dynamic) and %.1f %% (static) of %d vCPUs over %@\n",
-            c.dynamic.utilisation * 100, c.staticLayout.utilisation * 100, c.dynamic.totalCPUs,
-            formatSeconds(c.dynamic.elapsed))
-        let busy =
-            c.dynamic.vmCPUSeconds > 0
-            ? Double(c.dynamic.total.cpuSecondsUsed) / Double(c.dynamic.vmCPUSeconds) * 100 : 0
-        out += String(
-            format: "VM time            the pool kept %.1f %% of its vCPU time in VMs, %.1f %% of it running jobs "
-                + "(static: 100 %%, %.1f %%)\n", c.dynamic.occupancy * 100, busy, c.staticLayout.utilisation * 100)
-        let pendingD = c.dynamic.total.pending
-        let pendingS = c.staticLayout.total.pending
-        if pendingD > 0 || pendingS > 0 || !c.dynamicFinished {
-            out += "unfinished         dynamic \(pendingD) job(s) waiting, static \(pendingS)\n"
-        }
+            format: "use       jobs used %.1f %% (pool), %.1f %% (static) of %d vCPUs; the pool kept %.1f %% of "
+                + "its vCPU time in VMs\n", c.dynamic.utilisation * 100, c.staticLayout.utilisation * 100,
+            c.dynamic.totalCPUs, c.dynamic.occupancy * 100)
         let dm = c.dynamic.total.meanWait
         let sm = c.staticLayout.total.meanWait
-        if sm > 0, dm > 0 {
+        out += "verdict   mean wait \(formatSeconds(Int(dm.rounded()))) (pool) vs "
+        out += "\(formatSeconds(Int(sm.rounded()))) (static)"
+        if dm > 0, sm > 0 {
             out += String(
-                format: "verdict            mean wait %@ (dynamic) vs %@ (static): %.1f× %@\n",
-                formatSeconds(Int(dm.rounded())), formatSeconds(Int(sm.rounded())),
-                dm < sm ? sm / dm : dm / sm, dm <= sm ? "shorter with the pool" : "longer with the pool")
+                format: ": %.2f× %@", dm < sm ? sm / dm : dm / sm,
+                dm <= sm ? "shorter with the pool" : "longer with the pool")
+        } else {
+            out += dm <= sm ? ": no longer with the pool" : ": longer with the pool"
         }
+        if let i = c.ideal?.total.meanWait {
+            out += "; ideal \(formatSeconds(Int(i.rounded())))"
+            if i > 0 { out += String(format: " (pool/ideal %.2f)", dm / i) }
+        }
+        return out + "\n"
+    }
+}
+
+/// The one-screen summary of a ``Sweep``.
+public enum SweepText {
+    public static func render(_ sweep: Sweep) -> String {
+        func w(_ v: Double) -> String { formatSeconds(Int(v.rounded())) }
+        var rows: [[String]] = [
+            ["", "", "mean wait", "", "", "p95 wait", "", "", "bsld", "", "", "unstarted", "", "", ""],
+            [
+                "window", "jobs", "static", "pool", "ideal", "static", "pool", "ideal", "static", "pool", "ideal",
+                "static", "pool", "ideal", "guarantee",
+            ],
+        ]
+        for r in sweep.rows {
+            func unstarted(_ pending: Double, _ never: Double) -> String {
+                String(Int(pending)) + (never > 0 ? " (\(Int(never)) ∞)" : "")
+            }
+            rows.append([
+                "\(formatSeconds(r.window.start)):\(formatSeconds(r.window.duration ?? 0))", String(r.jobs),
+                w(r.meanWait.fixed), w(r.meanWait.pool), w(r.meanWait.ideal), w(r.p95Wait.fixed), w(r.p95Wait.pool),
+                w(r.p95Wait.ideal), String(format: "%.1f", r.boundedSlowdown.fixed),
+                String(format: "%.1f", r.boundedSlowdown.pool), String(format: "%.1f", r.boundedSlowdown.ideal),
+                unstarted(r.pending.fixed, r.neverRuns.fixed), unstarted(r.pending.pool, r.neverRuns.pool),
+                unstarted(r.pending.ideal, r.neverRuns.ideal),
+                r.guaranteeBroken.isEmpty
+                    ? "holds (\(r.withinShare.count) groups)"
+                    : "BROKEN: " + r.guaranteeBroken.joined(separator: ","),
+            ])
+        }
+        var out = Table(rows: rows).lines.joined(separator: "\n") + "\n\n"
+        let m = sweep.meanWait
+        out += "over \(sweep.rows.count) windows: mean wait static \(w(m.fixed)), pool \(w(m.pool)), "
+        out += "ideal \(w(m.ideal)); "
+        out += String(format: "static/pool %.2f×, pool/ideal %.2f×\n", sweep.poolGain, sweep.poolOverIdeal)
+        out += "pool no worse than static in \(sweep.poolNoWorseThanStatic) of \(sweep.rows.count) windows; "
+        out += "guarantee held in \(sweep.guaranteeHeld) of \(sweep.rows.count); "
+        let behind = sweep.rows.reduce(0) { $0 + $1.poolLeftBehind }
+        out += "jobs the ideal finished that the pool had not started: \(behind)\n"
+        out += "unstarted: jobs not started at the horizon, counted with their wait so far; (N ∞): N of them too "
+        out += "wide ever to run there\n"
         return out
     }
 }
 
+/// `42s`, `7m03s`, `5h12m`, `3d04h`.
 /// `42s`, `7m03s`, `5h12m`, `3d04h`.
 public func formatSeconds(_ seconds: Int) -> String {
     let s = max(0, seconds)

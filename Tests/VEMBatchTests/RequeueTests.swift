@@ -1,0 +1,44 @@
+import Testing
+
+@testable import VEMBatch
+
+/// A node's VM destroyed under its jobs (preemption): the batch system requeues them.
+@Suite struct RequeueTests {
+    @Test func jobsOfADestroyedNodeGoBackToTheirPlaceInTheQueue() throws {
+        // Nodes a1 and a2 (1 CPU each). J1(0, 100) on a1, J2(0, 100) on a2, J3(10, 50) waits.
+        // At 40, a1's VM is destroyed: J1 is requeued ahead of J3 (it was submitted first) and a1 is drained.
+        // J1 restarts when J2 ends on a2 (100) and ends at 200; J3 starts there at 200 and ends at 250.
+        var batch = try ReplayBatch(jobs: [
+            ReplayJob(jobNumber: 1, group: "a", submitTime: 0, runTime: 100),
+            ReplayJob(jobNumber: 2, group: "a", submitTime: 0, runTime: 100),
+            ReplayJob(jobNumber: 3, group: "a", submitTime: 10, runTime: 50),
+        ])
+        try batch.register([
+            NodeRegistration(name: "a1", group: "a", cpus: 1), NodeRegistration(name: "a2", group: "a", cpus: 1),
+        ])
+        batch.advance(to: 40)
+        #expect(try batch.requeueJobs(onNode: "a1") == 1)
+        #expect(batch.state(of: "a1") == .drained)
+        #expect(batch.snapshot()[group: "a"]?.pendingJobs == 2)
+        #expect(batch.snapshot()[group: "a"]?.headJobCPUs == 1)
+        try batch.remove(node: "a1")
+        batch.runToCompletion()
+        #expect(batch.records().map(\.start) == [100, 0, 200])
+        #expect(batch.records().map(\.end) == [200, 100, 250])
+        #expect(batch.requeuedJobs == 1 && batch.lostCPUSeconds == 40)
+        #expect(batch.invariantViolations().isEmpty)
+    }
+
+    @Test func nodesSayWhenTheirJobsEndByTheirEstimates() throws {
+        var batch = try ReplayBatch(jobs: [
+            ReplayJob(jobNumber: 1, group: "a", submitTime: 0, runTime: 100, estimatedTime: 300, processors: 2)
+        ])
+        try batch.register([
+            NodeRegistration(name: "a1", group: "a", cpus: 1), NodeRegistration(name: "a2", group: "a", cpus: 1),
+            NodeRegistration(name: "a3", group: "a", cpus: 1),
+        ])
+        batch.advance(to: 10)
+        let nodes = try #require(batch.snapshot()[group: "a"]?.nodes)
+        #expect(nodes.map(\.busyUntil) == [300, 300, nil])
+    }
+}

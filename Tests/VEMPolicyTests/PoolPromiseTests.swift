@@ -1,0 +1,73 @@
+import Testing
+
+@testable import VEMPolicy
+
+/// The causes found when the pool lost to static partitions on the traces, each as a scripted scenario.
+@Suite struct PoolPromiseTests {
+    @Test func idleVMsAreKeptWhileNobodyWantsTheirRoom() throws {
+        // atlas's three VMs have been idle for hours and nobody else waits: a new atlas job would find them.
+        let vms = (0..<3).map { Build.vm("atlas-\($0)", "atlas", on: "h1", busy: false, idleSince: 0, createdAt: 0) }
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [Build.group("atlas"), Build.group("cms")], hosts: [Build.host("h1", cpus: 8)], vms: vms))
+        let plan = try Planner(configuration: PolicyConfiguration(keepIdleVMs: true)).plan(snapshot, now: 10_000)
+        #expect(plan.directives.isEmpty)
+        // Without keepIdleVMs, the old rule: drained after the idle timeout.
+        let releasing = Planner(configuration: PolicyConfiguration(keepIdleVMs: false))
+        #expect(try releasing.plan(snapshot, now: 10_000).drains.count == 3)
+    }
+
+    @Test func idleVMsAreDestroyedAtOnceForAGroupThatWantsTheirRoom() throws {
+        // The host is full of atlas's idle VMs, two of them created a minute ago; cms's jobs wait.
+        let vms = (0..<4).map {
+            Build.vm("atlas-\($0)", "atlas", on: "h1", busy: false, idleSince: 940, createdAt: $0 < 2 ? 0 : 940)
+        }
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [Build.group("atlas"), Build.group("cms", pendingCPUs: 2)],
+                hosts: [Build.host("h1", cpus: 4)], vms: vms))
+        let plan = try Planner(configuration: PolicyConfiguration(keepIdleVMs: true)).plan(snapshot, now: 1000)
+        // Idle VMs, young or not, are destroyed (no drain step, no idle timeout): their group has nothing waiting.
+        #expect(plan.destroys == ["atlas-2", "atlas-3"])
+        #expect(plan.drains.isEmpty)
+        #expect(plan.reason(for: "atlas-3")?.hasSuffix("atlas-3 is idle: destroyed at once") == true)
+        // Before: only VMs past their minimum lifetime, drained, and destroyed a step later.
+    }
+
+    @Test func reclaimDrainsTheVMsWhoseJobsEndFirst() throws {
+        // atlas's four busy VMs hold the host; cms needs two. The batch system knows when their jobs end.
+        let ends: [Int?] = [5000, 2000, 9000, nil]
+        var vms = (0..<4).map { Build.vm("atlas-\($0)", "atlas", on: "h1", createdAt: $0 * 100) }
+        for i in vms.indices { vms[i].busyUntil = ends[i] }
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [Build.group("atlas", pendingCPUs: 10), Build.group("cms", pendingCPUs: 2)],
+                hosts: [Build.host("h1", cpus: 4)], vms: vms))
+        let planner = Planner(configuration: PolicyConfiguration(minLifetime: 150, starvationGrace: 1800))
+        let plan = try planner.plan(snapshot, now: 1000)
+        #expect(plan.drains == ["atlas-1", "atlas-0"])
+    }
+
+    /// Three hosts of 3 vCPUs, three groups of equal share (3 VMs each): a's first job needs `head` CPUs at once,
+    /// b has 10 CPUs of work waiting, c none.
+    func wideHead(_ head: Int) -> PoolSnapshot {
+        var a = Build.group("a", pendingCPUs: head)
+        a.headJobCPUs = head
+        return PoolSnapshot(
+            groups: [a, Build.group("b", pendingCPUs: 10), Build.group("c")],
+            hosts: (1...3).map { Build.host("h\($0)", cpus: 3) })
+    }
+
+    @Test func aWideFirstJobGetsAllItsVMsWhenTheOthersSharesLeaveRoom() throws {
+        // Water-filling alone gives a 5 VMs and b 4: a's 6-CPU job would wait until b's demand falls. b is above
+        // its share (3), so a's job may have 6 and b keeps its 3.
+        let plan = try Planner().plan(wideHead(6), now: 0)
+        #expect(plan[group: "a"]?.targetVMs == 6)
+        #expect(plan[group: "b"]?.targetVMs == 3)
+        #expect(plan[group: "a"]?.why.contains("raised to 6 for its first waiting job (6 CPUs at once)") == true)
+        // A job of 8 would eat into b's share: no reservation, plain water-filling.
+        let wider = try Planner().plan(wideHead(8), now: 0)
+        #expect(wider[group: "a"]?.targetVMs == 5)
+        #expect(wider[group: "b"]?.targetVMs == 4)
+    }
+}
