@@ -188,7 +188,7 @@ public enum ComparisonText {
             }
             rows.append(row)
         }
-        var out = Table(rows: rows).lines.joined(separator: "\n") + "\n\n"
+        var out = TextTable(rows: rows).lines.joined(separator: "\n") + "\n\n"
         out += "waits     every job submitted in the window counts; one not started by the horizon "
         out += "(\(formatSeconds(c.dynamic.elapsed)) after the window's start) with its wait so far\n"
         out += "bsld      mean bounded slowdown, max(1, (wait + run) / max(run, 10 s))\n"
@@ -258,7 +258,7 @@ public enum SweepText {
                     : "BROKEN: " + r.guaranteeBroken.joined(separator: ","),
             ])
         }
-        var out = Table(rows: rows).lines.joined(separator: "\n") + "\n\n"
+        var out = TextTable(rows: rows).lines.joined(separator: "\n") + "\n\n"
         let m = sweep.meanWait
         out += "over \(sweep.rows.count) windows: mean wait static \(w(m.fixed)), pool \(w(m.pool)), "
         out += "ideal \(w(m.ideal)); "
