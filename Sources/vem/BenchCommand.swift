@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VEMBench
+import VEMConfig
 
 /// `vem bench …`: benchmark programs (benchmarks are programs, not timed tests), thin wrappers over VEMBench.
 struct Bench: ParsableCommand {
@@ -90,16 +91,12 @@ struct BenchClients: AsyncParsableCommand {
     func validate() throws {
         if !LoadProcess.modes.contains(mode) { throw ValidationError("--mode must be hub, nats or echo") }
         if clients < 1 || threads < 1 { throw ValidationError("--clients and --threads must be at least 1") }
-        guard let colon = connect.lastIndex(of: ":"), Int(connect[connect.index(after: colon)...]) != nil else {
-            throw ValidationError("--connect must be HOST:PORT")
-        }
+        if HostPort(parsing: connect) == nil { throw ValidationError("--connect must be HOST:PORT") }
     }
 
     func run() async throws {
-        guard let colon = connect.lastIndex(of: ":"), let port = Int(connect[connect.index(after: colon)...]) else {
-            throw ValidationError("--connect must be HOST:PORT")
-        }
-        var options = LoadProcess.Options(host: String(connect[..<colon]), port: port)
+        guard let address = HostPort(parsing: connect) else { throw ValidationError("--connect must be HOST:PORT") }
+        var options = LoadProcess.Options(host: address.host, port: address.port)
         (options.clients, options.token, options.site) = (clients, token, site)
         (options.credentials, options.mode, options.threads) = (credentials, mode, threads)
         try await LoadProcess(options: options).run()

@@ -85,6 +85,5 @@ struct ManagerCommand: AsyncParsableCommand {
 
 /// Writes `{"hub": H, "http": P}` atomically.
 func writePortFile(_ path: String, hub: Int, http: Int) {
-    let text = "{\"hub\": \(hub), \"http\": \(http)}\n"
-    try? Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    try? Data("{\"hub\": \(hub), \"http\": \(http)}\n".utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
 }

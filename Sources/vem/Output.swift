@@ -7,9 +7,6 @@ func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
-/// The executable's name for ``VEMCore/TextTable``.
-typealias Table = TextTable
-
 /// Logs to standard error at `level` (the long-running commands: `manager`, `agent`).
 func bootstrapLogging(_ level: Logger.Level) {
     LoggingSystem.bootstrap { label in

@@ -116,12 +116,10 @@ struct Simulate: ParsableCommand {
         }
         if let n = sweep, n < 1 { throw ValidationError("--sweep must be at least 1") }
         guard days >= 1 else { throw ValidationError("--days must be at least 1") }
-        guard hosts >= 1, cpusPerHost >= 1, vmCPUs >= 1 else {
-            throw ValidationError("--hosts, --cpus-per-host and --vm-cpus must be at least 1")
+        guard min(hosts, cpusPerHost, vmCPUs, sample, maxBooting) >= 1 else {
+            throw ValidationError("--hosts, --cpus-per-host, --vm-cpus, --sample and --max-booting must be at least 1")
         }
         guard vmCPUs <= cpusPerHost else { throw ValidationError("--vm-cpus cannot exceed --cpus-per-host") }
-        guard sample >= 1 else { throw ValidationError("--sample must be at least 1") }
-        guard maxBooting >= 1 else { throw ValidationError("--max-booting must be at least 1") }
         guard PolicyConfiguration.Placement(rawValue: placement) != nil else {
             throw ValidationError("--placement is 'pack' or 'spread'")
         }
@@ -146,86 +144,18 @@ struct Simulate: ParsableCommand {
             minLifetime: minLifetime, grace: grace, placement: placement, keepIdle: !releaseIdle)
         let limitSeconds = SimulationDefaults.parseDuration(limit) ?? 30 * 86_400
         if let count = sweep {
-            let windows = Sweep.windows(jobs: setup.workload.jobs, count: count, duration: days * 86_400)
-            // The windows are independent: replayed on every core.
-            let results = Results(count: windows.count)
-            let (jobs, groups, configuration) = (setup.workload.jobs, setup.workload.groups, setup.configuration)
-            DispatchQueue.concurrentPerform(iterations: windows.count) { i in
-                results.set(
-                    i,
-                    Result { () throws(PoolError) -> Sweep.Row in
-                        let c = try Comparison(
-                            jobs: jobs, groups: groups, window: windows[i], configuration: configuration,
-                            limit: limitSeconds)
-                        return Sweep.Row(window: windows[i], comparison: c)
-                    })
-            }
-            let result = Sweep(rows: try results.values.map { try $0.get() })
-            let seconds = wallSeconds(since: started)
-            if json {
-                try printJSON(SweepJSON(setup: setup.summary, sweep: result, wallSeconds: seconds))
-            } else {
-                print(setup.text(window: nil), terminator: "")
-                print(SweepText.render(result), terminator: "")
-                print(String(format: "simulated in %.2f s of wall time\n", seconds), terminator: "")
-            }
+            let result = try SimulationRun.sweep(setup, count: count, days: days, limit: limitSeconds)
+            let seconds = (ContinuousClock.now - started) / .seconds(1)
+            if json { return print(try SimulationRun.json(setup: setup, sweep: result, wallSeconds: seconds)) }
+            print(setup.text(window: nil) + SweepText.render(result), terminator: "")
+            print(String(format: "simulated in %.2f s of wall time", seconds))
             return
         }
-        let comparison = try Comparison(
-            jobs: setup.workload.jobs, groups: setup.workload.groups, window: setup.window,
-            configuration: setup.configuration, limit: limitSeconds)
-        let seconds = wallSeconds(since: started)
-        if json {
-            try printJSON(SimulationJSON(setup: setup.summary, comparison: comparison, wallSeconds: seconds))
-        } else {
-            print(setup.text(window: setup.window), terminator: "")
-            print(ComparisonText.render(comparison, shares: setup.workload.groups), terminator: "")
-            print(String(format: "simulated in %.2f s of wall time\n", seconds), terminator: "")
-        }
-    }
-
-    func wallSeconds(since start: ContinuousClock.Instant) -> Double {
-        let c = (ContinuousClock.now - start).components
-        return Double(c.seconds) + Double(c.attoseconds) / 1e18
-    }
-
-    func printJSON(_ value: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
-    }
-}
-
-private struct SimulationJSON: Encodable {
-    var setup: [String: String]
-    var comparison: Comparison
-    var wallSeconds: Double
-}
-
-private struct SweepJSON: Encodable {
-    var setup: [String: String]
-    var sweep: Sweep
-    var wallSeconds: Double
-}
-
-/// One slot per window, filled from several threads.
-private final class Results: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [Result<Sweep.Row, PoolError>?]
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    func set(_ i: Int, _ value: Result<Sweep.Row, PoolError>) {
-        lock.lock()
-        slots[i] = value
-        lock.unlock()
-    }
-
-    var values: [Result<Sweep.Row, PoolError>] {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots.map { $0 ?? .failure(PoolError(.planner, "a window was not replayed")) }
+        let comparison = try SimulationRun.single(setup, limit: limitSeconds)
+        let seconds = (ContinuousClock.now - started) / .seconds(1)
+        if json { return print(try SimulationRun.json(setup: setup, comparison: comparison, wallSeconds: seconds)) }
+        print(setup.text(window: setup.window), terminator: "")
+        print(ComparisonText.render(comparison, shares: setup.workload.groups), terminator: "")
+        print(String(format: "simulated in %.2f s of wall time", seconds))
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VEMCore
 import VEMManager
 
 /// `vem status`: the bus, Clients by role, triggers, commands and the last errors.
@@ -48,7 +49,7 @@ struct ClientsCommand: AsyncParsableCommand {
                 formatTime(c.connectedSince), formatTime(c.lastSeen), String(c.properties),
             ])
         }
-        print(clients.isEmpty ? "no clients" : Table(rows: rows).lines.joined(separator: "\n"))
+        print(clients.isEmpty ? "no clients" : TextTable(rows: rows).lines.joined(separator: "\n"))
     }
 }
 
@@ -69,7 +70,7 @@ struct PropsCommand: AsyncParsableCommand {
         for p in props {
             rows.append([p.client, p.name, p.value?.brief ?? "error: \(p.error ?? "?")", formatAge(p.age)])
         }
-        print(props.isEmpty ? "no properties" : Table(rows: rows).lines.joined(separator: "\n"))
+        print(props.isEmpty ? "no properties" : TextTable(rows: rows).lines.joined(separator: "\n"))
     }
 }
 
@@ -92,7 +93,7 @@ struct CommandsCommand: AsyncParsableCommand {
                 formatTime(c.updatedAt), c.result ?? "",
             ])
         }
-        print(commands.isEmpty ? "no commands" : Table(rows: rows).lines.joined(separator: "\n"))
+        print(commands.isEmpty ? "no commands" : TextTable(rows: rows).lines.joined(separator: "\n"))
     }
 }
 
@@ -113,7 +114,7 @@ struct TriggersCommand: AsyncParsableCommand {
                 t.lastDurationMilliseconds.map { String(format: "%.2f", $0) } ?? "-",
             ])
         }
-        var lines = Table(rows: rows).lines
+        var lines = TextTable(rows: rows).lines
         for t in triggers where t.lastError != nil {
             lines.append("\(t.name): last error at \(formatTime(t.lastErrorTime)): \(t.lastError ?? "")")
         }

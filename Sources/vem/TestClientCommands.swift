@@ -2,12 +2,9 @@ import ArgumentParser
 import Foundation
 import VEMBus
 import VEMProtocol
-import VEMTestKit
+import VEMConfig
 import VEMCore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import VEMTestKit
 
 /// `vem bus-client` (hidden): a ``VEMTestKit/LoggingTestClient`` on the hub or NATS for the bus's tests and
 /// benches. It exits when its standard input reaches end of file, so it never outlives the test (or bench) that
@@ -31,15 +28,10 @@ struct BusClient: AsyncParsableCommand {
     @Option(help: "Milliseconds each command takes (after its line is written).") var commandDelayMs = 0
 
     func validate() throws {
-        if hostPort(connect) == nil && nats == nil { throw ValidationError("--connect must be HOST:PORT") }
+        if HostPort(parsing: connect) == nil && nats == nil { throw ValidationError("--connect must be HOST:PORT") }
     }
 
     func run() async throws {
-        Thread.detachNewThread {
-            var byte: UInt8 = 0
-            while read(STDIN_FILENO, &byte, 1) > 0 {}
-            Glibc.exit(0)
-        }
         let identity = ClientIdentity(
             name: name, role: .domU, host: ProcessInfo.processInfo.hostName, group: group, version: version,
             incarnation: UInt64.random(in: 1...UInt64.max))
@@ -50,15 +42,15 @@ struct BusClient: AsyncParsableCommand {
                 servers: nats.split(separator: ",").map(String.init), user: credentials.first,
                 password: credentials.count > 1 ? credentials[1] : nil, site: site)
         } else {
-            guard let (host, port) = hostPort(connect) else { throw ValidationError("--connect must be HOST:PORT") }
-            transport = .hub(host: host, port: port, maximumBackoff: .seconds(1))
+            guard let address = HostPort(parsing: connect) else { throw ValidationError("--connect must be HOST:PORT") }
+            transport = .hub(host: address.host, port: address.port, maximumBackoff: .seconds(1))
         }
         var client = LoggingTestClient(
             identity: identity, token: token, logPath: log, heartbeatInterval: .milliseconds(heartbeatMs),
             transport: transport,
             answer: { _ in [PropertyReading(name: "name", timestampMilliseconds: 0, value: .string(identity.name))] })
         client.commandDelay = .milliseconds(commandDelayMs)
-        try await client.run()
+        try await client.runUntilEndOfInput()
     }
 }
 
@@ -81,7 +73,7 @@ struct ManagerTestClient: AsyncParsableCommand {
     @Option(help: "Milliseconds each command takes after its line is written.") var commandDelayMs = 0
 
     func validate() throws {
-        if hostPort(connect) == nil { throw ValidationError("--connect must be HOST:PORT") }
+        if HostPort(parsing: connect) == nil { throw ValidationError("--connect must be HOST:PORT") }
         if ClientRole(name: role) == nil { throw ValidationError("--role must be dom0, domU or batch") }
         for p in property where p.split(separator: "=").count != 2 || Int64(p.split(separator: "=")[1]) == nil {
             throw ValidationError("--property must be NAME=INTEGER")
@@ -89,7 +81,7 @@ struct ManagerTestClient: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let (host, port) = hostPort(connect) else { throw ValidationError("--connect must be HOST:PORT") }
+        guard let address = HostPort(parsing: connect) else { throw ValidationError("--connect must be HOST:PORT") }
         let readings = property.map { p -> PropertyReading in
             let parts = p.split(separator: "=")
             return PropertyReading(name: String(parts[0]), timestampMilliseconds: 0, value: .int(Int64(parts[1]) ?? 0))
@@ -99,23 +91,9 @@ struct ManagerTestClient: AsyncParsableCommand {
             incarnation: UInt64.random(in: 1...UInt64.max))
         var client = LoggingTestClient(
             identity: identity, token: token, logPath: log, heartbeatInterval: .milliseconds(500),
-            transport: .hub(host: host, port: port, maximumBackoff: .milliseconds(200)),
+            transport: .hub(host: address.host, port: address.port, maximumBackoff: .milliseconds(200)),
             answer: { request in readings.filter { request.names.isEmpty || request.names.contains($0.name) } })
         client.commandDelay = .milliseconds(commandDelayMs)
-        signal(SIGTERM, SIG_IGN)
-        let task = Task { try await client.run() }
-        let source = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
-        source.setEventHandler { task.cancel() }
-        source.resume()
-        defer { source.cancel() }
-        try await task.value
+        try await client.runUntilTerminated()
     }
-}
-
-/// `HOST:PORT` with a port in 1…65535, or nil.
-func hostPort(_ text: String) -> (host: String, port: Int)? {
-    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-        (1...65535).contains(port)
-    else { return nil }
-    return (String(text[..<colon]), port)
 }

@@ -7,10 +7,10 @@ struct VEM: AsyncParsableCommand {
         commandName: "vem",
         abstract: "VEM, the Virtual Environment Manager: group VMs on a shared cluster, following the batch queues.",
         subcommands: [
-            Agent.self, CheckConfig.self, Eval.self, Bench.self, TraceInfoCommand.self, ManagerCommand.self, StatusCommand.self,
-            ClientsCommand.self, VMsCommand.self, PropsCommand.self, CommandsCommand.self, TriggersCommand.self, SnapshotCommand.self,
-            ExplainCommand.self,
-            ManagerTestClient.self, BusClient.self, BenchClients.self, NatsConfig.self, Simulate.self, Demo.self,
+            Agent.self, CheckConfig.self, Eval.self, Bench.self, TraceInfoCommand.self, ManagerCommand.self,
+            StatusCommand.self, ClientsCommand.self, VMsCommand.self, PropsCommand.self, CommandsCommand.self,
+            TriggersCommand.self, SnapshotCommand.self, ExplainCommand.self, ManagerTestClient.self, BusClient.self,
+            BenchClients.self, NatsConfig.self, Simulate.self, Demo.self,
         ]
     )
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VEMCore
 import VEMManager
 
 /// `vem vms`: the pool's VMs as the Manager follows them.
@@ -34,7 +35,7 @@ struct VMsCommand: AsyncParsableCommand {
         if vms.isEmpty {
             print(group.map { "no VMs of group \($0)" } ?? "no VMs")
         } else {
-            print(Table(rows: rows).lines.joined(separator: "\n"))
+            print(TextTable(rows: rows).lines.joined(separator: "\n"))
             if vms.contains(where: \.operationPending) { print("* an operation is under way") }
         }
     }
