@@ -20,7 +20,8 @@ struct ExplainCommand: AsyncParsableCommand {
             let data = try await api.get("/v1/explain" + query)
             let report = try? JSONDecoder().decode(ExplainReport.self, from: data)
             if report?.decisions.isEmpty ?? true {
-                try api.require(name, among: try await api.knownNames(["vms", "groups", "clients"]), kind: "VM or group")
+                let known = try await api.knownNames(["vms", "groups", "clients"])
+                try api.require(name, among: known, kind: "VM or group")
             }
         }
         guard let r = try await api.fetch(ExplainReport.self, "/v1/explain" + query) else { return }

@@ -9,7 +9,8 @@ import VEMManager
 
 /// Options shared by the operator's commands: where the Manager's API is, and JSON output.
 struct ManagerAPIOptions: ParsableArguments {
-    @Option(help: "The Manager's operator API (default: $VEM_MANAGER_URL, else \(ManagerAPIOptions.defaultManagerURL)).")
+    @Option(
+        help: "The Manager's operator API (default: $VEM_MANAGER_URL, else \(ManagerAPIOptions.defaultManagerURL)).")
     var managerURL: String?
 
     /// Where a Manager started without `http_listen` serves its API (the same port as examples/site.ini).
@@ -34,7 +35,8 @@ struct ManagerAPIOptions: ParsableArguments {
         guard let url = URL(string: baseURL + path), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
             url.host != nil
         else {
-            printError("error: invalid --manager-url \(baseURL): expected http://HOST:PORT (e.g. \(Self.defaultManagerURL))")
+            printError(
+                "error: invalid --manager-url \(baseURL): expected http://HOST:PORT (e.g. \(Self.defaultManagerURL))")
             throw ExitCode.failure
         }
         var request = URLRequest(url: url)

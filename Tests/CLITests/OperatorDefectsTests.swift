@@ -25,7 +25,8 @@ import Testing
     @Test func aManagerURLOfAnotherSchemeSaysWhatIsExpected() async throws {
         let out = try await runVEM(["status", "--manager-url", "ftp://127.0.0.1:1"])
         #expect(out.status == 1)
-        #expect(out.stderr.contains("invalid --manager-url ftp://127.0.0.1:1: expected http://HOST:PORT"), "\(out.stderr)")
+        #expect(
+            out.stderr.contains("invalid --manager-url ftp://127.0.0.1:1: expected http://HOST:PORT"), "\(out.stderr)")
     }
 
     @Test func anExpressionStartingWithMinusIsNotAnOption() async throws {

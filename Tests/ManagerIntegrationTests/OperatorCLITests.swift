@@ -76,7 +76,9 @@ import VEMManager
         // A name the Manager does not know: exit 1, saying so and what it knows.
         let noClient = try await runVEM(["props", "nosuch"], in: dir, environment: env)
         #expect(noClient.status == 1 && noClient.stdout.isEmpty)
-        #expect(noClient.stderr.contains("no Client named 'nosuch'") && noClient.stderr.contains("h1, vm1"), "\(noClient.stderr)")
+        #expect(
+            noClient.stderr.contains("no Client named 'nosuch'") && noClient.stderr.contains("h1, vm1"),
+            "\(noClient.stderr)")
         let noVM = try await runVEM(["explain", "nosuchvm"], in: dir, environment: env)
         #expect(noVM.status == 1 && noVM.stderr.contains("no VM or group named 'nosuchvm'"), "\(noVM.stderr)")
         let knownVM = try await runVEM(["explain", "vm1"], in: dir, environment: env)
@@ -104,7 +106,8 @@ import VEMManager
         #expect(status.status == 0, "\(status.stderr)")
         #expect(status.stdout.contains("1 dom0, 1 domU"))
         // Uptime in human units: seconds with one decimal under a minute, not `(5458ms)`.
-        #expect(status.stdout.range(of: #"UTC \((\d+\.\ds|\d+m\d+s)\)"#, options: .regularExpression) != nil, "\(status.stdout)")
+        let uptime = status.stdout.range(of: #"UTC \((\d+\.\ds|\d+m\d+s)\)"#, options: .regularExpression)
+        #expect(uptime != nil, "\(status.stdout)")
         #expect(status.stdout.contains("trigger:broken"))
         let statusJSON = try JSONDecoder().decode(
             StatusReport.self, from: Data(try await runVEM(["status", "--json"], in: dir, environment: env).stdout.utf8))
