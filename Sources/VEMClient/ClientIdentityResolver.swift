@@ -141,6 +141,7 @@ public struct ClientIdentityResolver: Sendable {
         return name.isEmpty ? "localhost" : name
     }
 
-    /// A fresh incarnation: random, never 0.
-    public static func newIncarnation() -> UInt64 { UInt64.random(in: 1...UInt64.max) }
+    /// A fresh incarnation: random, never 0, and below 2^63, so that logs (unsigned), the journal and the
+    /// snapshot JSON (signed 64-bit) print the same number.
+    public static func newIncarnation() -> UInt64 { UInt64.random(in: 1...UInt64(Int64.max)) }
 }

@@ -62,10 +62,16 @@ public enum ConfigLoader {
     public static func load(_ sources: [ConfigSource]) -> LoadResult {
         var merger = Merger()
         var fileOrder: [String: Int] = [:]
+        var documents: [IniDocument] = []
         for (index, source) in sources.enumerated() {
             if fileOrder[source.name] == nil { fileOrder[source.name] = index }
             let decoded = DecodedSource(file: source.name, bytes: source.bytes)
-            let document = IniReader.read(decoded, log: &merger.log)
+            documents.append(IniReader.read(decoded, log: &merger.log))
+        }
+        // An agent's own files ([client] without [manager]) name groups for their templates only: no share.
+        let names = Set(documents.flatMap { $0.sections.map { $0.name.trimmingSpaces } })
+        merger.sharesRequired = names.contains("manager") || !names.contains("client")
+        for document in documents {
             for section in document.sections { merger.add(section) }
         }
         merger.checkAcrossSections()
@@ -101,6 +107,8 @@ private struct Merger {
     var seen: [String: IniSection] = [:]
     /// Each (first-defined) group section, for the share check.
     var groupSections: [IniSection] = []
+    /// Whether groups need a `share` (not in an agent's own files: a [client] and no [manager]).
+    var sharesRequired = true
 
     mutating func add(_ section: IniSection) {
         guard let (kind, name) = classify(section) else { return }
@@ -147,7 +155,7 @@ private struct Merger {
             }
         case .group:
             if keep { groupSections.append(section) }
-            if let value = GroupDefinition.decode(section, name: name, log: &log), keep {
+            if let value = GroupDefinition.decode(section, name: name, shareRequired: sharesRequired, log: &log), keep {
                 configuration.groups.append(value)
             }
         }
@@ -217,7 +225,9 @@ private struct Merger {
         if !configuration.commands.isEmpty, let allow = clientSection.entry("allow")?.value {
             let names = configuration.commands.map(\.name)
             // The Client's built-in commands need no [command:…] section.
-            let builtin: Set<String> = ["exec", "get_property", "reload", "shutdown"]
+            let builtin: Set<String> = [
+                "exec", "get_property", "reload", "shutdown", "vm.create", "vm.destroy", "vm.migrate", "vm.list",
+            ]
             for name in client.allow where !names.contains(name) && !builtin.contains(name) {
                 var message = "'allow' lists '\(name)', which no [command:…] section defines"
                 if let guess = closestMatch(to: name, in: names) { message += "; did you mean '\(guess)'?" }

@@ -15,7 +15,8 @@ import VEMCore
 public struct GroupDefinition: Hashable, Sendable, Codable {
     /// The group's name (after `group:`).
     public var name: String
-    /// Guaranteed share of the pool, in percent (0...100). Required. All shares together may not exceed 100.
+    /// Guaranteed share of the pool, in percent (0...100). Required, except in an agent's own files (a [client]
+    /// section and no [manager]), where it defaults to 0. All shares together may not exceed 100.
     public var share: Int
     /// The VM template (image or libvirt domain definition) the group's VMs are built from. Default: the group's name.
     public var template: String
@@ -74,9 +75,13 @@ public struct GroupDefinition: Hashable, Sendable, Codable {
 
 extension GroupDefinition {
     /// Decodes a group section; nil (with errors logged) when it is invalid.
-    static func decode(_ section: IniSection, name: String, log: inout DiagnosticLog) -> GroupDefinition? {
+    /// - Parameter shareRequired: Whether `share` must be given (an agent's own file names groups for their
+    ///   templates only; their share is then 0).
+    static func decode(
+        _ section: IniSection, name: String, shareRequired: Bool = true, log: inout DiagnosticLog
+    ) -> GroupDefinition? {
         var d = SectionDecoder(section, title: "group [\(section.name)]", keys: keys)
-        let share = d.integer("share", in: 0...100, required: true)
+        let share = d.integer("share", in: 0...100, required: shareRequired) ?? (shareRequired ? nil : 0)
         let template = d.string("template")
         let memory = d.integer("vm_memory_mib", in: 64...(16 * 1024 * 1024)) ?? 2048
         let vcpus = d.integer("vm_vcpus", in: 1...1024) ?? 1

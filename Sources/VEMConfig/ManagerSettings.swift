@@ -28,7 +28,7 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
     public var insecure: Bool
     /// How often Clients send heartbeats; a Client silent for twice this is disconnected. Default: 5 s.
     public var heartbeatInterval: Duration
-    /// Where the operator's HTTP API listens. Default: nil, which `vem manager` serves on `127.0.0.1:7480`
+    /// Where the operator's HTTP API listens. Default: nil, which `vem manager` serves on `127.0.0.1:7401`
     /// (loopback); an address off loopback needs ``insecure`` (the API has no authentication yet).
     public var httpListen: HostPort?
     /// The journal file recording decisions and commands. Default: nil (kept in memory only).

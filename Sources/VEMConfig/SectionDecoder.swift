@@ -181,7 +181,7 @@ struct SectionDecoder {
         plain(key).map { ValueParser.list($0.text) }
     }
 
-    /// Warns about every key this kind of section does not know, suggesting the closest known one.
+    /// Refuses (an error) every key this kind of section does not know, suggesting the closest known one.
     mutating func finish() {
         for entry in section.entries where !knownKeys.contains(entry.key) {
             var message = "unknown key '\(entry.key)'"
@@ -190,7 +190,7 @@ struct SectionDecoder {
             } else {
                 message += " in \(title) (known keys: \(knownKeys.joined(separator: ", ")))"
             }
-            log.warning(entry.keyLocation, message, length: entry.key.count)
+            log.error(entry.keyLocation, message, length: entry.key.count)
         }
     }
 

@@ -15,8 +15,15 @@ struct Eval: ParsableCommand {
             """
     )
 
-    @Argument(help: "The expression, e.g. 'len(manager.clients) != 0'. Statements may be separated by ';'.")
-    var expression: String
+    /// The expression's words: `.allUnrecognized` keeps an expression that starts with `-` (`vem eval '-7 // 2'`)
+    /// from being read as an unknown option.
+    @Argument(
+        parsing: .allUnrecognized,
+        help: "The expression, e.g. 'len(manager.clients) != 0'. Statements may be separated by ';'.")
+    var words: [String] = []
+
+    /// The expression: its words joined by spaces.
+    var expression: String { words.joined(separator: " ") }
 
     @Option(help: "A JSON snapshot of clients, hosts, vms and groups.")
     var snapshot: String?
@@ -28,6 +35,7 @@ struct Eval: ParsableCommand {
     var budget: Int?
 
     func validate() throws {
+        if words.isEmpty { throw ValidationError("Missing expected argument '<expression>'") }
         if let budget, budget <= 0 { throw ValidationError("--budget must be positive") }
     }
 

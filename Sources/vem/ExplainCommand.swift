@@ -15,6 +15,15 @@ struct ExplainCommand: AsyncParsableCommand {
 
     func run() async throws {
         let query = name.map { "?name=" + ($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0) } ?? ""
+        if let name {
+            // A name with no decisions must at least be a VM, a group or a Client the Manager knows.
+            let data = try await api.get("/v1/explain" + query)
+            let report = try? JSONDecoder().decode(ExplainReport.self, from: data)
+            if report?.decisions.isEmpty ?? true {
+                let known = try await api.knownNames(["vms", "groups", "clients"])
+                try api.require(name, among: known, kind: "VM or group")
+            }
+        }
         guard let r = try await api.fetch(ExplainReport.self, "/v1/explain" + query) else { return }
         var lines: [String] = []
         if let explanation = r.explanation {

@@ -9,21 +9,34 @@ import VEMManager
 
 /// Options shared by the operator's commands: where the Manager's API is, and JSON output.
 struct ManagerAPIOptions: ParsableArguments {
-    @Option(help: "The Manager's operator API (default: $VEM_MANAGER_URL, else http://127.0.0.1:7480).")
+    @Option(
+        help: "The Manager's operator API (default: $VEM_MANAGER_URL, else \(ManagerAPIOptions.defaultManagerURL)).")
     var managerURL: String?
+
+    /// Where a Manager started without `http_listen` serves its API (the same port as examples/site.ini).
+    static let defaultManagerURL = "http://\(OperatorHTTP.defaultHost):\(OperatorHTTP.defaultPort)"
 
     @Flag(help: "Print the API's JSON instead of a table.")
     var json = false
 
     var baseURL: String {
-        let url = managerURL ?? ProcessInfo.processInfo.environment["VEM_MANAGER_URL"] ?? "http://127.0.0.1:7480"
-        return url.hasSuffix("/") ? String(url.dropLast()) : url
+        Self.normalized(managerURL ?? ProcessInfo.processInfo.environment["VEM_MANAGER_URL"] ?? Self.defaultManagerURL)
+    }
+
+    /// `127.0.0.1:7401` → `http://127.0.0.1:7401`: a URL without a scheme is taken as plain HTTP; a trailing
+    /// `/` is dropped.
+    static func normalized(_ url: String) -> String {
+        let withScheme = url.contains("://") ? url : "http://" + url
+        return withScheme.hasSuffix("/") ? String(withScheme.dropLast()) : withScheme
     }
 
     /// GETs a path; exits 1 with a clear message when the Manager cannot be reached or answers an error.
     func get(_ path: String) async throws -> Data {
-        guard let url = URL(string: baseURL + path) else {
-            printError("error: invalid --manager-url \(baseURL)")
+        guard let url = URL(string: baseURL + path), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+            url.host != nil
+        else {
+            printError(
+                "error: invalid --manager-url \(baseURL): expected http://HOST:PORT (e.g. \(Self.defaultManagerURL))")
             throw ExitCode.failure
         }
         var request = URLRequest(url: url)
@@ -41,6 +54,28 @@ struct ManagerAPIOptions: ParsableArguments {
             throw ExitCode.failure
         }
         return data
+    }
+
+    /// The names in the Manager's snapshot (`/v1/snapshot`) under the given keys (`clients`, `vms`, `groups`):
+    /// what an operator's argument can name.
+    func knownNames(_ keys: [String]) async throws -> Set<String> {
+        let data = try await get("/v1/snapshot")
+        let document = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        var names = Set<String>()
+        for key in keys {
+            for item in document[key] as? [[String: Any]] ?? [] {
+                if let name = item["name"] as? String { names.insert(name) }
+            }
+        }
+        return names
+    }
+
+    /// Exits 1 with `error: no <kind> named 'NAME' (known: …)` unless `name` is among `known`.
+    func require(_ name: String, among known: Set<String>, kind: String) throws {
+        guard !known.contains(name) else { return }
+        let list = known.sorted().prefix(20).joined(separator: ", ")
+        printError("error: no \(kind) named '\(name)' at \(baseURL) (known: \(list.isEmpty ? "none" : list))")
+        throw ExitCode.failure
     }
 
     /// GETs and decodes, or prints the raw JSON with `--json` (returns nil then).
@@ -69,9 +104,16 @@ func formatTime(_ seconds: Double?) -> String {
     return formatter.string(from: Date(timeIntervalSince1970: seconds))
 }
 
-/// `12s`, `3m4s` for an age in seconds.
+/// A human age for a number of seconds: `850ms`, `5.5s`, `3m4s`, `2d3h` (the two largest units past a minute).
 func formatAge(_ seconds: Double) -> String {
-    seconds < 10
-        ? formatDuration(.milliseconds(Int64((seconds * 1000).rounded())))
-        : formatDuration(.seconds(Int64(seconds.rounded())))
+    if seconds < 1 { return "\(Int((max(0, seconds) * 1000).rounded()))ms" }
+    if seconds < 60 { return String(format: "%.1fs", seconds) }
+    var rest = Int(seconds.rounded())
+    var parts: [String] = []
+    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] where rest >= size || !parts.isEmpty {
+        parts.append("\(rest / size)\(unit)")
+        rest %= size
+        if parts.count == 2 { break }
+    }
+    return parts.joined()
 }

@@ -16,7 +16,7 @@ struct ManagerCommand: AsyncParsableCommand {
             Loads the site's INI files (a broken file is reported as file:line:col and the Manager does not \
             start), takes back its journal (commands without an outcome are resent to Clients that reconnect \
             with the same incarnation, and marked unknown otherwise), listens for Clients on [manager] listen \
-            and serves the operator's JSON API on [manager] http_listen (default 127.0.0.1:7480, loopback). \
+            and serves the operator's JSON API on [manager] http_listen (default 127.0.0.1:7401, loopback). \
             SIGTERM or SIGINT stop it gracefully.
             """
     )

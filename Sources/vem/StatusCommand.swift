@@ -65,6 +65,7 @@ struct PropsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let query = client.map { "?client=" + ($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0) } ?? ""
+        if let client { try api.require(client, among: try await api.knownNames(["clients"]), kind: "Client") }
         guard let props = try await api.fetch([PropertyRow].self, "/v1/props" + query) else { return }
         var rows = [["CLIENT", "PROPERTY", "VALUE", "AGE"]]
         for p in props {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VEMBus
+import VEMClient
 import VEMProtocol
 import VEMConfig
 import VEMCore
@@ -34,7 +35,7 @@ struct BusClient: AsyncParsableCommand {
     func run() async throws {
         let identity = ClientIdentity(
             name: name, role: .domU, host: ProcessInfo.processInfo.hostName, group: group, version: version,
-            incarnation: UInt64.random(in: 1...UInt64.max))
+            incarnation: ClientIdentityResolver.newIncarnation())
         let transport: LoggingTestClient.Transport
         if let nats {
             let credentials = natsUser?.split(separator: ":", maxSplits: 1).map(String.init) ?? []
@@ -88,7 +89,7 @@ struct ManagerTestClient: AsyncParsableCommand {
         }
         let identity = ClientIdentity(
             name: name, role: ClientRole(name: role) ?? .dom0, host: "test-host", group: group, version: "1.0.0",
-            incarnation: UInt64.random(in: 1...UInt64.max))
+            incarnation: ClientIdentityResolver.newIncarnation())
         var client = LoggingTestClient(
             identity: identity, token: token, logPath: log, heartbeatInterval: .milliseconds(500),
             transport: .hub(host: address.host, port: address.port, maximumBackoff: .milliseconds(200)),

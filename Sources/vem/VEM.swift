@@ -1,4 +1,6 @@
 import ArgumentParser
+import VEMClient
+import VEMProtocol
 
 /// The one executable: `vem manager`, `vem agent`, `vem check-config`, `vem eval`, `vem bench`, …
 @main
@@ -6,6 +8,7 @@ struct VEM: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vem",
         abstract: "VEM, the Virtual Environment Manager: group VMs on a shared cluster, following the batch queues.",
+        version: "vem \(ClientService.version) (wire format \(WireFormat.version))",
         subcommands: [
             Agent.self, CheckConfig.self, Eval.self, Bench.self, TraceInfoCommand.self, ManagerCommand.self,
             StatusCommand.self, ClientsCommand.self, VMsCommand.self, PropsCommand.self, CommandsCommand.self,

@@ -42,7 +42,7 @@ import Testing
             """.write(to: file, atomically: true, encoding: .utf8)
         let out = try await runVEM(["check-config", file.path])
         #expect(out.status == 1)
-        #expect(out.stderr.contains("\(file.path):3:1: warning: unknown key 'tick'; did you mean 'ticks'?"))
+        #expect(out.stderr.contains("\(file.path):3:1: error: unknown key 'tick'; did you mean 'ticks'?"))
         #expect(out.stderr.contains("\(file.path):4:"))
         #expect(out.stderr.contains("\(file.path):8:"))
         #expect(out.stderr.contains("^"))

@@ -73,6 +73,16 @@ import VEMManager
         let props = try await runVEM(["props", "vm1", "--manager-url", "http://127.0.0.1:\(ports.http)"], in: dir)
         #expect(props.status == 0)
         #expect(props.stdout.contains("ram_free") && props.stdout.contains("300") && !props.stdout.contains("5000"))
+        // A name the Manager does not know: exit 1, saying so and what it knows.
+        let noClient = try await runVEM(["props", "nosuch"], in: dir, environment: env)
+        #expect(noClient.status == 1 && noClient.stdout.isEmpty)
+        #expect(
+            noClient.stderr.contains("no Client named 'nosuch'") && noClient.stderr.contains("h1, vm1"),
+            "\(noClient.stderr)")
+        let noVM = try await runVEM(["explain", "nosuchvm"], in: dir, environment: env)
+        #expect(noVM.status == 1 && noVM.stderr.contains("no VM or group named 'nosuchvm'"), "\(noVM.stderr)")
+        let knownVM = try await runVEM(["explain", "vm1"], in: dir, environment: env)
+        #expect(knownVM.status == 0 && knownVM.stdout.contains("decisions about vm1:"), "\(knownVM.stderr)")
 
         // A command from the `hello` trigger, traced to it.
         _ = try await poll("a greet command done") { () -> Bool? in
@@ -95,6 +105,9 @@ import VEMManager
         let status = try await runVEM(["status"], in: dir, environment: env)
         #expect(status.status == 0, "\(status.stderr)")
         #expect(status.stdout.contains("1 dom0, 1 domU"))
+        // Uptime in human units: seconds with one decimal under a minute, not `(5458ms)`.
+        let uptime = status.stdout.range(of: #"UTC \((\d+\.\ds|\d+m\d+s)\)"#, options: .regularExpression)
+        #expect(uptime != nil, "\(status.stdout)")
         #expect(status.stdout.contains("trigger:broken"))
         let statusJSON = try JSONDecoder().decode(
             StatusReport.self, from: Data(try await runVEM(["status", "--json"], in: dir, environment: env).stdout.utf8))

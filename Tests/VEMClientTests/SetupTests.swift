@@ -84,6 +84,14 @@ struct SetupTests {
         #expect(values.count == 100 && !values.contains(0))
     }
 
+    @Test("an incarnation prints the same unsigned (logs) and signed (journal, snapshot JSON)")
+    func incarnationsFitInt64() {
+        for _ in 0..<1000 {
+            let value = ClientIdentityResolver.newIncarnation()
+            #expect(String(value) == String(Int64(truncatingIfNeeded: value)))
+        }
+    }
+
     @Test("token from token_file; bus = nats needs a site and a readable password file")
     func tokenAndBus() throws {
         var s = ClientSettings()

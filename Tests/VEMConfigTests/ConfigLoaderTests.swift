@@ -94,10 +94,39 @@ import VEMCore
         #expect(result.diagnostics.first?.location.file == "2.ini")
     }
 
+    @Test func aMisspelledKeyInAKnownSectionIsAnErrorWithASuggestion() {
+        let result = load("[manager]\nidle_timout = 5m\n")
+        #expect(result.configuration == nil)
+        #expect(messages(result, .error) == ["unknown key 'idle_timout'; did you mean 'idle_timeout'?"])
+    }
+
+    @Test func anAgentsOwnFileNamesGroupsWithoutShares() {
+        let agent = load(
+            """
+            [client]
+            name = h1
+            role = dom0
+            allow = vm.create, vm.destroy, drop
+            exec_allow = /bin/true
+            [command:drop]
+            plugin = exec
+            program = /bin/true
+            [group:atlas]
+            template = el9
+            """)
+        #expect(agent.diagnostics.isEmpty, "\(agent.diagnostics.map(\.message))")
+        #expect(agent.configuration?.groups.first?.share == 0)
+        // A site's groups still need one.
+        let site = load("[manager]\n[group:atlas]\ntemplate = el9\n")
+        #expect(site.configuration == nil)
+    }
+
     @Test func configurationIsNilIffThereIsAnError() {
-        let warningOnly = load("[p]\ncommand = ram\ntick = 5\n")
+        let warningOnly = load("[t]\nexpr = { true }\ncmd = { log(\"x\") }\n")
         #expect(warningOnly.configuration != nil)
-        #expect(messages(warningOnly, .warning) == ["unknown key 'tick'; did you mean 'ticks'?"])
+        #expect(messages(warningOnly, .warning) == [
+            "trigger [t] never fires: set 'ticks' (seconds) or 'on_update_check = yes'"
+        ])
         let broken = load("[p]\ncommand = ram\nticks = soon\n")
         #expect(broken.configuration == nil)
         #expect(broken.hasErrors)

@@ -11,8 +11,9 @@ import ServiceLifecycle
 public enum OperatorHTTP {
     /// The default address: loopback only (the API has no authentication).
     public static let defaultHost = "127.0.0.1"
-    /// The default port (`vem status` looks here without `--manager-url`).
-    public static let defaultPort = 7480
+    /// The default port, next to the hub's 7400 (`vem status` looks here without `--manager-url`; examples/site.ini
+    /// listens here too).
+    public static let defaultPort = 7401
     /// How long a client may take to send a request's header (from connecting, or from the end of its previous
     /// request). 10 s.
     public static let headerTimeout: TimeAmount = .seconds(10)
