@@ -12,25 +12,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let s = try await api.fetch(StatusReport.self, "/v1/status") else { return }
-        let roles = ["dom0", "domU", "batch"].map { "\(s.connectedByRole[$0] ?? 0) \($0)" }.joined(separator: ", ")
-        var lines = [
-            "manager: up since \(formatTime(s.startedAt)) UTC (\(formatAge(s.now - s.startedAt)))",
-            "bus: \(s.bus); \(s.busEvents) events, \(s.propertyUpdates) property readings, \(s.rejectedConnections) refused connections",
-            "clients: \(roles) connected; \(s.knownClients) known",
-            "triggers: \(s.triggers), \(s.triggerErrors) failed evaluations",
-            "commands: " + (s.commands.isEmpty ? "none" : s.commands.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")),
-            "journal: \(s.journal)",
-        ]
-        if let r = s.recovery, r.clients > 0 || r.markedUnknown > 0 {
-            lines.append("recovered: \(r.clients) client streams, \(r.resumed) open commands resumed, \(r.markedUnknown) marked unknown")
-        }
-        if s.lastErrors.isEmpty {
-            lines.append("last errors: none")
-        } else {
-            lines.append("last errors:")
-            lines += s.lastErrors.suffix(10).map { "  \(formatTime($0.time))  \($0.source)  \($0.message)" }
-        }
-        print(lines.joined(separator: "\n"))
+        print(s.text)
     }
 }
 
@@ -42,14 +24,7 @@ struct ClientsCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let clients = try await api.fetch([ClientReport].self, "/v1/clients") else { return }
-        var rows = [["NAME", "ROLE", "HOST", "GROUP", "STATE", "SINCE", "LAST SEEN", "PROPS"]]
-        for c in clients {
-            rows.append([
-                c.name, c.role, c.host, c.group ?? "-", c.connected ? "connected" : (c.goneReason ?? "gone"),
-                formatTime(c.connectedSince), formatTime(c.lastSeen), String(c.properties),
-            ])
-        }
-        print(clients.isEmpty ? "no clients" : TextTable(rows: rows).lines.joined(separator: "\n"))
+        print(ClientReport.table(clients))
     }
 }
 
@@ -87,14 +62,7 @@ struct CommandsCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let commands = try await api.fetch([CommandRecord].self, "/v1/commands?limit=\(limit)") else { return }
-        var rows = [["ID", "CLIENT", "SEQ", "COMMAND", "TRIGGER", "STATE", "UPDATED", "RESULT"]]
-        for c in commands {
-            rows.append([
-                String(c.id), c.client, String(c.seq), c.name, c.trigger ?? "-", c.state.rawValue,
-                formatTime(c.updatedAt), c.result ?? "",
-            ])
-        }
-        print(commands.isEmpty ? "no commands" : TextTable(rows: rows).lines.joined(separator: "\n"))
+        print(CommandRecord.table(commands))
     }
 }
 
@@ -107,19 +75,7 @@ struct TriggersCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let triggers = try await api.fetch([TriggerStats].self, "/v1/triggers") else { return }
-        var rows = [["TRIGGER", "EVERY", "ON UPDATE", "EVALS", "FIRED", "ERRORS", "LAST", "RESULT", "MS"]]
-        for t in triggers {
-            rows.append([
-                t.name, t.ticks > 0 ? "\(t.ticks)s" : "-", t.onUpdateCheck ? "yes" : "no", String(t.evaluations),
-                String(t.fired), String(t.errors), formatTime(t.lastEvaluation), t.lastResult ?? "-",
-                t.lastDurationMilliseconds.map { String(format: "%.2f", $0) } ?? "-",
-            ])
-        }
-        var lines = TextTable(rows: rows).lines
-        for t in triggers where t.lastError != nil {
-            lines.append("\(t.name): last error at \(formatTime(t.lastErrorTime)): \(t.lastError ?? "")")
-        }
-        print(triggers.isEmpty ? "no triggers" : lines.joined(separator: "\n"))
+        print(TriggerStats.table(triggers))
     }
 }
 

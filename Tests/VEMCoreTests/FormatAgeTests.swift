@@ -1,6 +1,5 @@
 import Testing
-
-@testable import vem
+import VEMCore
 
 /// Ages and uptimes in `vem status` and `vem props`: human units, never `5458ms`.
 @Suite struct FormatAgeTests {
