@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VEMCore
 import VEMManager
 
 /// `vem explain [VM|GROUP]`: why the pool looks as it does.
