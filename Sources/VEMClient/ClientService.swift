@@ -59,6 +59,8 @@ public actor ClientService {
     var nextSequence: UInt64
     var bus: (any ClientBus)?
     var readerTask: Task<Void, Never>?
+    /// Properties whose last push found no connection; pushed again when the Manager admits this Client.
+    var unsentPushes: Set<String> = []
     var reloads = 0
     nonisolated let shutdownSeq = Mutex<UInt64?>(nil)
     nonisolated let stopSignal: AsyncStream<String>
@@ -185,6 +187,7 @@ public actor ClientService {
                 switch event {
                 case .connected(let welcome):
                     logger.info("connected to the manager", metadata: ["resumed": "\(welcome.resumed)"])
+                    await flushUnsentPushes()
                 case .disconnected(let reason):
                     logger.info("lost the manager; reconnecting", metadata: ["reason": "\(reason)"])
                 case .rejected(let reject):
@@ -228,11 +231,29 @@ public actor ClientService {
         send(PropertyReport(requestID: request.requestID, readings: readings), what: "property answer")
     }
 
-    private func send(_ report: PropertyReport, what: String) {
-        guard report.requestID != 0 || !report.readings.isEmpty, let bus else { return }
+    @discardableResult
+    private func send(_ report: PropertyReport, what: String) -> Bool {
+        guard report.requestID != 0 || !report.readings.isEmpty else { return true }
+        guard let bus else { return false }
         do { try bus.send(.property(report)) } catch {
             logger.debug("\(what) not sent", metadata: ["error": "\(error)"])
+            return false
         }
+        return true
+    }
+
+    /// Pushes the latest samples of the properties whose push found no connection (the first collection usually
+    /// comes before the Manager has admitted this Client): the Manager gets them as soon as it can.
+    private func flushUnsentPushes() async {
+        guard !unsentPushes.isEmpty else { return }
+        let names = unsentPushes.sorted()
+        unsentPushes.removeAll()
+        var samples: [PropertySample] = []
+        for name in names {
+            if let sample = await generation.readers.lastSample(of: name) { samples.append(sample) }
+        }
+        let report = PropertyReport(readings: samples.map { PropertyMapping.reading($0, clock: clock) })
+        if !send(report, what: "property push") { unsentPushes.formUnion(names) }
     }
 
     // MARK: The Reader
@@ -256,9 +277,10 @@ public actor ClientService {
                 case .always: true
                 }
             }
-            send(
+            let sent = send(
                 PropertyReport(readings: pushed.map { PropertyMapping.reading($0.sample, clock: clock) }),
                 what: "property push")
+            if !sent { unsentPushes.formUnion(pushed.map(\.sample.name)) }
         }
     }
 }

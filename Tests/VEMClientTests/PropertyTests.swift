@@ -175,7 +175,9 @@ struct PropertyTests {
                 """
         ) { h in
             let name = h.name
-            try await eventually("the first push") { h.log.pushes(from: name).count == 1 }
+            // The first collection may come before the Client is admitted (its push is then not sent): wait for
+            // the sample, and count pushes only once a command has reached the Client (so it is connected).
+            try await h.waitForSample("ram_free")
             // The command runs until the test releases it, so "still running" does not depend on timing.
             let started = h.directory.appendingPathComponent("started").path
             let release = h.directory.appendingPathComponent("release").path
@@ -184,7 +186,9 @@ struct PropertyTests {
                 "exec", arguments: ["/bin/sh", "-c", script].map { NamedValue("", .string($0)) }, to: name)
             try await eventually("the command to start") { FileManager.default.fileExists(atPath: started) }
             h.clock.advance(by: 60)
-            try await eventually("a push during the command") { h.log.pushes(from: name).count == 2 }
+            try await eventually("the push of the collection at t=60, during the command") {
+                h.log.pushes(from: name).contains { $0.readings.contains { $0.timestampMilliseconds == 1_700_000_060_000 } }
+            }
             #expect(pending.currentOutcome == nil, "the command should still be running")
             FileManager.default.createFile(atPath: release, contents: nil)
             guard case .result(let result) = await pending.outcome() else {
