@@ -59,6 +59,14 @@ public final class ClientEngine: Sendable {
         (commands, commandContinuation) = AsyncStream.makeStream(of: Command.self)
     }
 
+    /// The command stream's position and whether a link is up and admitted, for diagnostics.
+    public var streamDescription: String {
+        state.withLock { "link=\($0.link != nil) admitted=\($0.admitted) \($0.stream)" }
+    }
+
+    /// `true` while results wait for the Manager's `result_ack`.
+    public var hasHeldResults: Bool { state.withLock { !$0.stream.heldResults.isEmpty } }
+
     /// `true` while a connection is up and the Manager has welcomed this Client.
     public var isAdmitted: Bool { state.withLock { $0.admitted } }
 

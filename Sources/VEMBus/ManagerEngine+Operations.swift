@@ -52,6 +52,13 @@ extension ManagerEngine {
         return pending
     }
 
+    /// A Client's command stream position and session, for diagnostics (nil for a name that never joined).
+    /// - Parameter client: The Client's name.
+    public func streamDescription(of client: String) -> String? {
+        guard let record = registry.withLock({ $0.records[client] }) else { return nil }
+        return record.state.withLock { "session=\($0.session != nil) \($0.stream)" }
+    }
+
     /// Gives up on a Client's incarnation (it will not come back): its commands without a result become
     /// `.unknown` (unsent ones follow the unsent policy). A connected Client is disconnected first.
     /// - Parameter client: The Client's name.
@@ -119,12 +126,16 @@ extension ManagerEngine {
     }
 
     /// Repairs losses within connections: every connected stream resends what is unacknowledged. Over TCP this
-    /// is optional; the in-memory bus with dropped messages needs it.
-    public func retransmit() {
+    /// is optional; the in-memory bus with dropped messages needs it, and NATS (at most once) calls it every
+    /// heartbeat interval.
+    /// - Parameter unresolvedOnly: Skips streams with no command awaiting its result (their lost `result_ack`s
+    ///   are repaired by the Client, whose resent result is acknowledged again), so an idle site sends nothing.
+    public func retransmit(unresolvedOnly: Bool = false) {
         let records = registry.withLock { Array($0.records.values) }
         for record in records {
             var effects = StreamEffects()
-            let link = record.state.withLock { state in
+            let link = record.state.withLock { state -> (any ManagerLink)? in
+                if unresolvedOnly && state.stream.unresolvedCount == 0 { return nil }
                 effects.take(state.stream.onRetransmitTimer(), from: &state)
                 return state.session?.link
             }

@@ -217,6 +217,7 @@ public final class NATSClient: ClientBus {
     }
 
     private func tickLoop() async {
+        var lastRetransmit = monotonicNanoseconds()
         while !Task.isCancelled {
             let (interval, link) = state.withLock { ($0.heartbeatInterval, $0.link) }
             let period = min(interval / 2, configuration.helloTimeout / 2)
@@ -229,6 +230,10 @@ public final class NATSClient: ClientBus {
                 }
             } else if now &- lastHeard.load(ordering: .relaxed) > (interval * 3).nanoseconds {
                 restartSession(link, reason: "the manager is silent")
+            } else if now &- lastRetransmit >= interval.nanoseconds && engine.hasHeldResults {
+                // At most once: results whose `result_ack` never came are resent once an interval.
+                lastRetransmit = now
+                engine.retransmit()
             } else if now &- link.lastSent.load(ordering: .relaxed) >= (interval / 2).nanoseconds {
                 // Idle for half an interval, checked every half interval: frames at most one interval apart,
                 // half an interval inside the Manager's 1.5-interval timeout.

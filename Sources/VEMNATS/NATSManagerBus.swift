@@ -266,6 +266,9 @@ public final class NATSManagerBus: ManagerBus {
             if now &- lastHeartbeat >= interval.nanoseconds {
                 lastHeartbeat = now
                 publish(NATSEnvelope(session: 0, messages: [.heartbeat(Heartbeat())]), to: subjects.all)
+                // NATS delivers at most once (a slow consumer, a route between servers going down): what a
+                // session lost is resent once an interval; Clients drop duplicates.
+                engine.retransmit(unresolvedOnly: true)
             }
             let silent = table.withLock { table in
                 table.values.compactMap(\.link).filter { now &- $0.lastHeard.load(ordering: .relaxed) > timeout }

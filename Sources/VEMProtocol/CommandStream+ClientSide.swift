@@ -35,6 +35,9 @@ extension CommandStream {
         /// `true` between a `welcome` and the end of that connection: commands are accepted only then.
         public private(set) var isSessionActive = false
         private var streamStarted = false
+        /// Between `hello` and `welcome`: commands of this connection may overtake the `welcome` on transports
+        /// that publish from several threads (NATS), so they are kept, not dropped.
+        private var awaitingWelcome = false
         private var buffered: [UInt64: Command] = [:]
         private var running: Set<UInt64> = []
         private var held: [UInt64: CommandResult] = [:]
@@ -58,6 +61,10 @@ extension CommandStream {
         /// - Returns: `.transmit(.hello)`.
         public mutating func onConnected(hello: Hello) -> [Directive] {
             isSessionActive = false
+            awaitingWelcome = true
+            // Commands kept beyond a gap are resent by the Manager after the welcome; from here on, `buffered`
+            // holds only this connection's commands.
+            buffered.removeAll()
             var hello = hello
             hello.incarnation = incarnation
             hello.lastExecutedSeq = lastExecutedSeq
@@ -69,6 +76,7 @@ extension CommandStream {
         /// - Returns: Nothing to do (always empty; kept for symmetry).
         public mutating func onDisconnected() -> [Directive] {
             isSessionActive = false
+            awaitingWelcome = false
             return []
         }
 
@@ -85,7 +93,8 @@ extension CommandStream {
             guard !isSessionActive else { return [] }
             if !welcome.resumed || !streamStarted {
                 lastExecutedSeq = welcome.commandBase
-                buffered.removeAll()
+                // Kept commands came on this connection, so they belong to the new stream when above its base.
+                buffered = buffered.filter { $0.key > welcome.commandBase }
                 held.removeAll()
                 running.removeAll()
             } else if welcome.commandBase > lastExecutedSeq {
@@ -93,6 +102,7 @@ extension CommandStream {
             }
             streamStarted = true
             isSessionActive = true
+            awaitingWelcome = false
             managerIncarnation = welcome.managerIncarnation
             forgetConfirmed(through: welcome.resultsReceivedThrough, above: welcome.resultsReceivedAbove)
             buffered = buffered.filter { $0.key > lastExecutedSeq }
@@ -105,11 +115,17 @@ extension CommandStream {
         }
 
         /// A command arrived. Executed if it is the next in sequence (then any buffered followers too);
-        /// a duplicate is re-acknowledged, never executed; beyond a gap it waits.
+        /// a duplicate is re-acknowledged, never executed; beyond a gap it waits. One that overtook the `welcome`
+        /// of its connection is kept until the welcome comes.
         /// - Parameter command: The command.
         /// - Returns: `.execute` for each command now in order, then a `.transmit(.commandAck)`.
         public mutating func onCommand(_ command: Command) -> [Directive] {
-            guard isSessionActive else { return [] }
+            guard isSessionActive else {
+                if awaitingWelcome && buffered.count < configuration.maximumBufferedCommands {
+                    buffered[command.seq] = command
+                }
+                return []
+            }
             if command.seq <= lastExecutedSeq {
                 return [.transmit(.commandAck(CommandAck(through: lastExecutedSeq)))]
             }
@@ -186,5 +202,13 @@ extension CommandStream {
             held = held.filter { $0.key > through }
             for seq in above { held.removeValue(forKey: seq) }
         }
+    }
+}
+
+extension CommandStream.ClientSide: CustomStringConvertible {
+    /// The stream's position, for diagnostics: last executed, buffered, running and held sequence numbers.
+    public var description: String {
+        "client stream: active=\(isSessionActive) lastExecuted=\(lastExecutedSeq) buffered=\(buffered.keys.sorted()) "
+            + "running=\(running.sorted()) held=\(heldResults)"
     }
 }

@@ -312,3 +312,12 @@ extension CommandStream {
         }
     }
 }
+
+extension CommandStream.ManagerSide: CustomStringConvertible {
+    /// The stream's position, for diagnostics: next, highest sent, acknowledged, results and pending numbers.
+    public var description: String {
+        "manager stream: connected=\(isConnected) next=\(nextSeq) highestSent=\(highestSent) "
+            + "acknowledged=\(acknowledgedThrough) results=\(resultsThrough)+\(resultsAbove.sorted()) "
+            + "pending=\(pending.keys.sorted())"
+    }
+}

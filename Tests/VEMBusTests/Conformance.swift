@@ -120,7 +120,15 @@ enum Conformance {
             for i in flaky where random.next() % 4 == 0 { clients[i].dropConnection() }
             await Task.yield()
         }
-        let outcomes = try await awaitOutcomes(of: pending.flatMap { $0 }, within: .seconds(60))
+        let outcomes: [CommandOutcome]
+        do {
+            outcomes = try await awaitOutcomes(of: pending.flatMap { $0 }, within: .seconds(60))
+        } catch {
+            for i in 0..<clientCount where pending[i].contains(where: { $0.currentOutcome == nil }) {
+                Issue.record("c\(i): manager \(bus.diagnose("c\(i)")); client \(clients[i].diagnosis)")
+            }
+            throw error
+        }
         for i in 0..<clientCount {
             let mine = outcomes[(i * perClient)..<((i + 1) * perClient)]
             #expect(mine.allSatisfy { $0.isResult }, "client c\(i): every command has a result")

@@ -50,6 +50,7 @@ struct NATSConformanceTests {
 /// The conformance harness for NATS.
 final class NATSHarness: BusHarness {
     let name = "nats"
+    func diagnose(_ client: String) -> String { bus.engine.streamDescription(of: client) ?? "never joined" }
     let token = "s3cret-nats"
     static let site = "conf"
     let servers: [NATSServerProcess]
@@ -203,6 +204,7 @@ final class NATSTestClient: TestClient {
     }
 
     var identity: ClientIdentity { client.engine.identity }
+    var diagnosis: String { "session=\(client.currentSession) \(client.engine.streamDescription)" }
     func dropConnection() { client.dropSession(reason: "connection dropped by the test") }
     func stop() async {
         task.cancel()

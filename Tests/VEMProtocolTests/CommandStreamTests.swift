@@ -135,6 +135,41 @@ typealias ClientSide = CommandStream.ClientSide
         #expect(c.onCommand(Command(seq: 12, name: "b")) == [.transmit(.commandAck(CommandAck(through: 13)))])
     }
 
+    /// Over NATS the Manager's threads publish independently: a command submitted right after a `hello` was
+    /// admitted can reach the Client before that `welcome` (seen: the command was dropped and nothing resent it).
+    @Test func aCommandThatOvertakesTheWelcomeIsKeptForIt() {
+        var c = ClientSide(incarnation: 5)
+        _ = c.onConnected(hello: hello)
+        #expect(c.onCommand(Command(seq: 11, name: "first of the new stream")).isEmpty)
+        let fresh = c.onWelcome(Welcome(managerIncarnation: 9, heartbeatIntervalMilliseconds: 1, commandBase: 10))
+        #expect(executed(fresh) == [11])
+        #expect(fresh.last == .transmit(.commandAck(CommandAck(through: 11))))
+
+        // A resumed stream: the reconnect's welcome resends 12, and 13 (submitted meanwhile) overtook it.
+        _ = c.onDisconnected()
+        _ = c.onConnected(hello: hello)
+        #expect(c.onCommand(Command(seq: 13, name: "overtook")).isEmpty)
+        var resumed = Welcome(managerIncarnation: 9, heartbeatIntervalMilliseconds: 1, commandBase: 10)
+        resumed.resumed = true
+        #expect(executed(c.onWelcome(resumed)).isEmpty)  // 12 is still missing: 13 waits
+        #expect(executed(c.onCommand(Command(seq: 12, name: "resent"))) == [12, 13])
+    }
+
+    @Test func commandsKeptBeyondAGapAreDroppedAtReconnectAndComeAgain() {
+        var c = ClientSide(incarnation: 5)
+        _ = c.onConnected(hello: hello)
+        _ = c.onWelcome(Welcome(managerIncarnation: 9, heartbeatIntervalMilliseconds: 1, commandBase: 0))
+        #expect(executed(c.onCommand(Command(seq: 2, name: "beyond a gap"))).isEmpty)
+        _ = c.onDisconnected()
+        #expect(c.onCommand(Command(seq: 1, name: "late, no connection")).isEmpty)
+        _ = c.onConnected(hello: hello)
+        var resumed = Welcome(managerIncarnation: 9, heartbeatIntervalMilliseconds: 1, commandBase: 0)
+        resumed.resumed = true
+        #expect(executed(c.onWelcome(resumed)).isEmpty)
+        #expect(executed(c.onCommand(Command(seq: 2, name: "resent"))).isEmpty)
+        #expect(executed(c.onCommand(Command(seq: 1, name: "resent"))) == [1, 2])
+    }
+
     @Test func clientHoldsResultsUntilConfirmedAndResendsThem() {
         var c = ClientSide(incarnation: 5)
         _ = c.onConnected(hello: hello)

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import VEMBus
 import VEMProtocol
 
@@ -24,9 +25,13 @@ protocol BusHarness: Sendable {
     func openRaw() async throws -> any RawPeer
     /// Stops everything.
     func shutdown() async
+    /// The Manager's view of a Client's command stream, for a failure message.
+    func diagnose(_ client: String) -> String
 }
 
 extension BusHarness {
+    func diagnose(_ client: String) -> String { "" }
+
     func startClient(name: String, group: String? = nil, log: CommandLog = CommandLog()) async throws
         -> any TestClient
     {
@@ -44,6 +49,12 @@ protocol TestClient: Sendable {
     func stop() async
     /// How `run()` ended (for rejected clients): the error, if it threw.
     func runResult() async -> (any Error)?
+    /// The Client's view of its command stream, for a failure message.
+    var diagnosis: String { get }
+}
+
+extension TestClient {
+    var diagnosis: String { "" }
 }
 
 /// A Client that can die abruptly.
@@ -114,9 +125,16 @@ final class RunningClient: TestClient, KillableClient {
 
 /// Waits for every outcome, in order.
 func awaitOutcomes(of commands: [PendingCommand], within timeout: Duration = .seconds(30)) async throws -> [CommandOutcome] {
-    try await withTimeout(timeout, "\(commands.count) command outcomes") {
-        var outcomes: [CommandOutcome] = []
-        for command in commands { outcomes.append(await command.outcome()) }
-        return outcomes
+    do {
+        return try await withTimeout(timeout, "\(commands.count) command outcomes") {
+            var outcomes: [CommandOutcome] = []
+            for command in commands { outcomes.append(await command.outcome()) }
+            return outcomes
+        }
+    } catch {
+        let missing = commands.filter { $0.currentOutcome == nil }
+        let names = missing.prefix(20).map { "\($0.client)#\($0.seq)" }.joined(separator: ", ")
+        Issue.record("\(missing.count) of \(commands.count) commands have no outcome: \(names)")
+        throw error
     }
 }
