@@ -1,7 +1,7 @@
 /// The one error type of the Client's plugin layer.
 ///
 /// Property plugins report a value that cannot be read or converted as a `PropertyResult.failure`
-/// carrying an `AgentError`; command plugins put its message in `CommandOutcome.error`. It is a
+/// carrying an `AgentError`; command plugins put its message in `PluginOutcome.error`. It is a
 /// plain value (`Hashable`, `Codable`), so that it can travel on the bus and be compared in tests.
 public struct AgentError: Error, Hashable, Sendable, Codable, CustomStringConvertible {
     /// What kind of failure this is. Extensible: later modules add their own codes.

@@ -34,8 +34,9 @@ public enum AgentDirective: Hashable, Sendable, Codable {
     case publish([PropertySample])
 }
 
-/// How a command ended, as reported to the Manager.
-public struct CommandOutcome: Hashable, Sendable, Codable {
+/// How a command plugin's run ended, with what the hosting agent must do next; the Client turns it into the wire
+/// `CommandResult` (VEMProtocol), which the Manager sees as a `CommandOutcome` (VEMBus).
+public struct PluginOutcome: Hashable, Sendable, Codable {
     /// The broad result.
     public enum Status: String, Hashable, Sendable, Codable {
         /// The command ran and succeeded.
@@ -81,18 +82,18 @@ public struct CommandOutcome: Hashable, Sendable, Codable {
     }
 
     /// A refusal, with the reason.
-    public static func refused(_ reason: String) -> CommandOutcome {
-        CommandOutcome(status: .refused, error: reason)
+    public static func refused(_ reason: String) -> PluginOutcome {
+        PluginOutcome(status: .refused, error: reason)
     }
 
     /// A failure built from an ``AgentError`` (a `.timeout` code gives the `timeout` status).
-    public static func failed(_ error: AgentError) -> CommandOutcome {
-        CommandOutcome(status: error.code == .timeout ? .timeout : .failed, error: error.description)
+    public static func failed(_ error: AgentError) -> PluginOutcome {
+        PluginOutcome(status: error.code == .timeout ? .timeout : .failed, error: error.description)
     }
 
     /// The outcome with its output cut to at most `limit` UTF-8 bytes, at a Unicode scalar boundary.
     /// - Parameter limit: The cap in bytes.
-    public func capped(at limit: Int) -> CommandOutcome {
+    public func capped(at limit: Int) -> PluginOutcome {
         guard output.utf8.count > limit else { return self }
         var copy = self
         let scalars = output.unicodeScalars
@@ -120,7 +121,7 @@ public struct CommandContext: Sendable {
     public var outputLimit: Int
 
     /// Creates a context.
-    public init(now: Double, timeout: Duration, outputLimit: Int = CommandOutcome.defaultOutputLimit) {
+    public init(now: Double, timeout: Duration, outputLimit: Int = PluginOutcome.defaultOutputLimit) {
         self.now = now
         self.timeout = timeout
         self.outputLimit = outputLimit
@@ -148,7 +149,7 @@ public protocol CommandPlugin: Sendable {
     ///   - request: The command with its arguments.
     ///   - context: The time, timeout and output cap.
     /// - Returns: The outcome (never throws: failures are outcomes).
-    func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome
+    func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome
 }
 
 extension CommandPlugin {

@@ -14,7 +14,7 @@ public struct CommandSequencer: Sendable {
         /// A duplicate of a command that is queued or running: wait for that one's outcome.
         case pending
         /// A duplicate of a finished command: this was its outcome.
-        case completed(CommandOutcome)
+        case completed(PluginOutcome)
         /// A duplicate of a finished command whose outcome is no longer remembered (or a sequence
         /// number below the first one): refuse it, do not run it.
         case forgotten
@@ -23,7 +23,7 @@ public struct CommandSequencer: Sendable {
     /// The sequence number of the next command to run.
     public private(set) var next: UInt64
     private var admitted = Set<UInt64>()
-    private var outcomes: [UInt64: CommandOutcome] = [:]
+    private var outcomes: [UInt64: PluginOutcome] = [:]
     private var finishedOrder: [UInt64] = []
     private let memory: Int
 
@@ -54,7 +54,7 @@ public struct CommandSequencer: Sendable {
     /// Records the outcome of the command whose turn it was, and moves to the next sequence number.
     /// - Returns: false (and changes nothing) when it was not `sequence`'s turn.
     @discardableResult
-    public mutating func complete(_ sequence: UInt64, _ outcome: CommandOutcome) -> Bool {
+    public mutating func complete(_ sequence: UInt64, _ outcome: PluginOutcome) -> Bool {
         guard isTurn(sequence) else { return false }
         admitted.remove(sequence)
         outcomes[sequence] = outcome

@@ -56,14 +56,14 @@ public struct ProcessRunner: Sendable {
         /// How long after `SIGTERM` the group gets `SIGKILL`. Default 1 s.
         public var killGrace: Duration = .seconds(1)
         /// At most this many bytes of standard output are kept. Default 64 KiB.
-        public var outputLimit: Int = CommandOutcome.defaultOutputLimit
+        public var outputLimit: Int = PluginOutcome.defaultOutputLimit
         /// At most this many bytes of standard error are kept. Default 4 KiB.
         public var errorLimit: Int = 4096
         /// The program's environment. Default `PATH=/usr/sbin:/usr/bin:/sbin:/bin`, `LC_ALL=C`.
         public var environment: [String: String] = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"]
 
         /// Creates a configuration with the defaults, changing the timeout and output limit if given.
-        public init(timeout: Duration = .seconds(30), outputLimit: Int = CommandOutcome.defaultOutputLimit) {
+        public init(timeout: Duration = .seconds(30), outputLimit: Int = PluginOutcome.defaultOutputLimit) {
             self.timeout = timeout
             self.outputLimit = outputLimit
         }

@@ -1,3 +1,5 @@
+import VEMCore
+
 /// What to read: one property as the configuration defines it, without its schedule.
 ///
 /// The integrator maps the configuration's `[name] command = … parameters = … return_type = …`

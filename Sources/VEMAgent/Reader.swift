@@ -17,7 +17,7 @@ public struct ReaderUpdate: Hashable, Sendable {
 public actor Reader {
     private var schedule: ReaderSchedule
     private var cache = PropertyCache()
-    private let definitions: [String: PropertyDefinition]
+    private let definitions: [String: ScheduledProperty]
     private let order: [String]
     private let registry: PluginRegistry
     private let clock: any Timeline
@@ -31,7 +31,7 @@ public actor Reader {
     ///   - seed: The schedule's seed.
     /// - Throws: ``AgentError`` `.badParameters` for a bad `ticks` or a repeated name.
     public init(
-        definitions: [PropertyDefinition], registry: PluginRegistry, clock: any Timeline,
+        definitions: [ScheduledProperty], registry: PluginRegistry, clock: any Timeline,
         jitter: Double = 0.1, seed: UInt64 = 0
     ) throws {
         schedule = try ReaderSchedule(definitions: definitions, start: clock.now(), jitter: jitter, seed: seed)

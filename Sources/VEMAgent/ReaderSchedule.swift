@@ -1,5 +1,5 @@
 /// One property with its schedule: what to read and every how many seconds (`ticks`).
-public struct PropertyDefinition: Hashable, Sendable, Codable {
+public struct ScheduledProperty: Hashable, Sendable, Codable {
     /// What to read.
     public var request: PropertyRequest
     /// Seconds between two collections (the paper's `ticks`); must be positive.
@@ -47,7 +47,7 @@ public struct ReaderSchedule: Sendable {
     ///   - seed: Picks the offsets; use something per Client (a hash of its name) in production.
     /// - Throws: ``AgentError`` `.badParameters` when a `ticks` is not a positive finite number or a
     ///   name repeats.
-    public init(definitions: [PropertyDefinition], start: Double, jitter: Double = 0.1, seed: UInt64 = 0) throws {
+    public init(definitions: [ScheduledProperty], start: Double, jitter: Double = 0.1, seed: UInt64 = 0) throws {
         self.start = start
         self.jitter = jitter.isFinite ? min(max(jitter, 0), 0.999) : 0
         self.seed = seed

@@ -1,6 +1,7 @@
 import Foundation
+import VEMCore
 
-/// A property's `return_type`: the type its value is converted to before it is reported.
+/// Conversion of plugin output to a property's `return_type` (``VEMCore/ReturnType``).
 ///
 /// Conversion never crashes: anything that does not convert becomes
 /// `PropertyResult.failure(AgentError(.conversion, …))`.
@@ -11,18 +12,7 @@ import Foundation
 /// | `int` | itself | exact | decimal | `0` false, else true | itself |
 /// | `float` | rounded to nearest | itself | decimal | `0` false, else true | itself |
 /// | `bool` | 1/0 | 1/0 | `true`/`false` | itself | itself |
-public enum ReturnType: String, Hashable, Sendable, Codable, CaseIterable {
-    /// A 64-bit signed integer.
-    case int
-    /// A finite double.
-    case float
-    /// Text.
-    case str
-    /// A boolean.
-    case bool
-    /// Any JSON value.
-    case json
-
+extension ReturnType {
     /// Converts a raw plugin value (often `.string` text) to this type.
     /// - Parameter value: What the plugin produced.
     /// - Returns: The converted value, or a `.conversion` failure saying what did not convert.

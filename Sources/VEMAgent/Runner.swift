@@ -18,7 +18,7 @@ public actor Runner {
         /// The timeout of commands that do not give one. Default 60 s.
         public var defaultTimeout: Duration = .seconds(60)
         /// The cap on a command's output, in UTF-8 bytes. Default 64 KiB.
-        public var outputLimit: Int = CommandOutcome.defaultOutputLimit
+        public var outputLimit: Int = PluginOutcome.defaultOutputLimit
         /// The first sequence number expected. Default 1.
         public var firstSequence: UInt64 = 1
         /// How many finished outcomes are kept to answer duplicates. Default 256.
@@ -30,7 +30,7 @@ public actor Runner {
 
     private var sequencer: CommandSequencer
     private var turnWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-    private var duplicateWaiters: [UInt64: [CheckedContinuation<CommandOutcome, Never>]] = [:]
+    private var duplicateWaiters: [UInt64: [CheckedContinuation<PluginOutcome, Never>]] = [:]
     private let registry: PluginRegistry
     private let allowlist: Allowlist
     private let clock: any Timeline
@@ -65,7 +65,7 @@ public actor Runner {
     /// (`refused`). Cancelling the calling task does not skip the command: once admitted it runs in its
     /// turn, so that the ones after it are not blocked.
     /// - Parameter request: The command.
-    public func execute(_ request: CommandRequest) async -> CommandOutcome {
+    public func execute(_ request: CommandRequest) async -> PluginOutcome {
         let seq = request.sequence
         switch sequencer.admit(seq) {
         case .completed(let outcome):
@@ -88,7 +88,7 @@ public actor Runner {
         return outcome
     }
 
-    private func perform(_ request: CommandRequest) async -> CommandOutcome {
+    private func perform(_ request: CommandRequest) async -> PluginOutcome {
         if let refusal = allowlist.check(request) {
             return .refused(refusal.message)
         }
@@ -105,7 +105,7 @@ public actor Runner {
         // a little later, so that their own, more informative, outcome wins.
         let limit = plugin.enforcesTimeout ? timeout + .seconds(5) : timeout
         let started = clock.now()
-        var outcome: CommandOutcome
+        var outcome: PluginOutcome
         do {
             outcome = try await withTimeout(limit, what: "command '\(request.name)' (\(request.sequence))") {
                 await plugin.run(request, context: context)

@@ -54,7 +54,7 @@ struct ClientGeneration: Sendable {
 struct RefusingCommandPlugin: CommandPlugin {
     let name: String
     let reason: String
-    func run(_ request: CommandRequest, context: CommandContext) async -> VEMAgent.CommandOutcome {
+    func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
         .refused(reason)
     }
 }

@@ -29,7 +29,7 @@ extension ClientService {
 
     /// Re-reads the configuration files; on success the new properties, commands and allowlist take effect,
     /// on failure the old configuration stays and the outcome carries the diagnostics.
-    private func reload(_ requested: VEMAgent.CommandOutcome) -> VEMAgent.CommandOutcome {
+    private func reload(_ requested: PluginOutcome) -> PluginOutcome {
         var outcome = requested
         outcome.directive = nil
         let current = generation.configuration

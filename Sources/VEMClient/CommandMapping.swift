@@ -42,7 +42,7 @@ public enum CommandMapping {
     }
 
     /// The wire result of an outcome. `timeout` becomes `failed` with an error that says so.
-    public static func result(_ outcome: VEMAgent.CommandOutcome, seq: UInt64) -> CommandResult {
+    public static func result(_ outcome: PluginOutcome, seq: UInt64) -> CommandResult {
         let status: CommandResult.Status
         var error = outcome.error
         switch outcome.status {
@@ -112,7 +112,7 @@ public struct DefinedCommandPlugin: CommandPlugin {
     public var enforcesTimeout: Bool { target.enforcesTimeout }
 
     /// Runs the target with the definition's program and arguments.
-    public func run(_ request: CommandRequest, context: CommandContext) async -> VEMAgent.CommandOutcome {
+    public func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
         guard request.arguments.isEmpty, request.options.isEmpty else {
             return .refused("command '\(name)' is defined by this client's configuration and takes no arguments")
         }

@@ -17,7 +17,7 @@ public enum PropertyMapping {
     ) -> PropertyRequest {
         PropertyRequest(
             name: definition.name, plugin: definition.command, parameters: parameters(definition.parameters),
-            returnType: returnType(definition.returnType), timeout: timeout)
+            returnType: definition.returnType, timeout: timeout)
     }
 
     /// The parameter list of a `parameters = …` value: split on commas, trimmed; empty text gives none.
@@ -26,17 +26,6 @@ public enum PropertyMapping {
         guard !trimmed.isEmpty else { return [] }
         return trimmed.split(separator: ",", omittingEmptySubsequences: false).map {
             $0.trimmingCharacters(in: .whitespaces)
-        }
-    }
-
-    /// The configuration's return type as the plugin layer's.
-    public static func returnType(_ type: VEMConfig.ReturnType) -> VEMAgent.ReturnType {
-        switch type {
-        case .int: .int
-        case .float: .float
-        case .str: .str
-        case .bool: .bool
-        case .json: .json
         }
     }
 

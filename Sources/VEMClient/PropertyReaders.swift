@@ -28,15 +28,15 @@ public struct PropertyReaders: Sendable {
         properties: [VEMConfig.PropertyDefinition], registry: PluginRegistry, clock: any Timeline,
         timeout: Duration, jitter: Double, seed: UInt64
     ) throws(ClientError) {
-        var scheduledDefinitions: [VEMAgent.PropertyDefinition] = []
-        var onDemandDefinitions: [VEMAgent.PropertyDefinition] = []
+        var scheduledDefinitions: [ScheduledProperty] = []
+        var onDemandDefinitions: [ScheduledProperty] = []
         for p in properties {
             let request = PropertyMapping.request(for: p, timeout: timeout)
             if p.ticks > 0 {
-                scheduledDefinitions.append(VEMAgent.PropertyDefinition(request, ticks: Double(p.ticks)))
+                scheduledDefinitions.append(ScheduledProperty(request, ticks: Double(p.ticks)))
             } else {
                 // Never collected on a schedule (collectDue is not called on this Reader); ticks only satisfies it.
-                onDemandDefinitions.append(VEMAgent.PropertyDefinition(request, ticks: 1))
+                onDemandDefinitions.append(ScheduledProperty(request, ticks: 1))
             }
         }
         do {
@@ -80,7 +80,7 @@ struct ClientGetPropertyPlugin: CommandPlugin {
     let name = "get_property"
     let readers: PropertyReaders
 
-    func run(_ request: CommandRequest, context: CommandContext) async -> VEMAgent.CommandOutcome {
+    func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
         let names = request.arguments.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let (samples, unknown) = await readers.refresh(names)
         var object: [String: PropertyValue] = [:]
@@ -90,7 +90,7 @@ struct ClientGetPropertyPlugin: CommandPlugin {
             case .failure(let e): object[s.name] = .object(["error": .string(e.description)])
             }
         }
-        var outcome = VEMAgent.CommandOutcome(
+        var outcome = PluginOutcome(
             status: .ok, output: PropertyValue.object(object).jsonText, directive: .publish(samples))
         if !unknown.isEmpty {
             outcome.status = .failed

@@ -1,19 +1,5 @@
 import VEMCore
 
-/// The type a property plugin's output is converted to.
-public enum ReturnType: String, Hashable, Sendable, Codable, CaseIterable {
-    /// A 64-bit signed integer.
-    case int
-    /// A double-precision number.
-    case float
-    /// Text, as the plugin printed it (trimmed).
-    case str
-    /// A boolean (`yes/no`, `true/false`, `on/off`, `1/0`).
-    case bool
-    /// A JSON document.
-    case json
-}
-
 /// When a Client sends a property's value to the Manager without being asked.
 public enum PushPolicy: String, Hashable, Sendable, Codable, CaseIterable {
     /// Only when the Manager asks (`get_property`): the paper's behaviour.

@@ -104,7 +104,7 @@ struct GuestStarting: CommandPlugin {
     var enforcesTimeout: Bool { inner.enforcesTimeout }
     var options: Set<String> { inner.options }
 
-    func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+    func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
         let outcome = await inner.run(request, context: context)
         guard outcome.status == .ok else { return outcome }
         guard case .string(let vm)? = request.options["vm"] else { return outcome }

@@ -158,7 +158,7 @@ struct StandInCommand: CommandPlugin {
     /// The named arguments of the real `vm.*` plugins.
     var options: Set<String> { ["group", "vm", "name", "uuid", "memory_mib", "vcpus", "command", "to"] }
 
-    func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+    func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
         var args: [String: String] = [:]
         for (key, value) in request.options {
             switch value {
@@ -168,7 +168,7 @@ struct StandInCommand: CommandPlugin {
             }
         }
         do {
-            return CommandOutcome(status: .ok, output: try hosts.run(name, on: host, args))
+            return PluginOutcome(status: .ok, output: try hosts.run(name, on: host, args))
         } catch let error as AgentError {
             return .failed(error)
         } catch {

@@ -19,7 +19,7 @@ public struct VMCreateCommand: CommandPlugin {
     public init(host: HypervisorHost) { self.host = host }
 
     /// Creates the VM.
-    public func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+    public func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
         do {
             let args = try CommandArguments(request, command: name)
             let group = try args.required("group", name)
@@ -43,7 +43,7 @@ public struct VMCreateCommand: CommandPlugin {
                 vcpus: try args.int("vcpus", name) ?? definition.vcpus, instance: instance, manager: config.manager,
                 kernel: definition.kernel, initrd: definition.initrd, disk: definition.disk, extra: extra)
             let info = try await host.connection().create(from: definition.template, spec: spec)
-            return CommandOutcome(status: .ok, output: info.propertyValue.jsonText)
+            return PluginOutcome(status: .ok, output: info.propertyValue.jsonText)
         } catch {
             return .failed(AgentError(error, doing: name))
         }
@@ -64,7 +64,7 @@ public struct VMDestroyCommand: CommandPlugin {
     public init(host: HypervisorHost) { self.host = host }
 
     /// Destroys the VM.
-    public func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+    public func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
         do {
             let args = try CommandArguments(request, command: name)
             let timeout = try args.seconds("shutdown_timeout", name) ?? host.configuration.shutdownTimeout
@@ -72,7 +72,7 @@ public struct VMDestroyCommand: CommandPlugin {
             let domain = try findVEMDomain(args, in: try await connection.domains(), command: name)
             let outcome = try await connection.remove(domain.name, timeout: timeout)
             let output = PropertyValue.object(["name": .string(domain.name), "shutdown": .string(outcome.rawValue)])
-            return CommandOutcome(status: .ok, output: output.jsonText)
+            return PluginOutcome(status: .ok, output: output.jsonText)
         } catch {
             return .failed(AgentError(error, doing: name))
         }
@@ -99,7 +99,7 @@ public struct VMMigrateCommand: CommandPlugin {
     public init(host: HypervisorHost) { self.host = host }
 
     /// Migrates the VM.
-    public func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+    public func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
         do {
             let args = try CommandArguments(request, command: name)
             let destination = try args.required("to", name)
@@ -123,7 +123,7 @@ public struct VMMigrateCommand: CommandPlugin {
             let domain = try findVEMDomain(args, in: try await connection.domains(), command: name)
             try await connection.migrate(domain.name, to: destination, options: options)
             let output = PropertyValue.object(["name": .string(domain.name), "to": .string(destination)])
-            return CommandOutcome(status: .ok, output: output.jsonText)
+            return PluginOutcome(status: .ok, output: output.jsonText)
         } catch {
             return .failed(AgentError(error, doing: name))
         }
@@ -143,12 +143,12 @@ public struct VMListCommand: CommandPlugin {
     public init(host: HypervisorHost) { self.host = host }
 
     /// Lists the VMs.
-    public func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+    public func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
         do {
             let args = try CommandArguments(request, command: name)
             let all = try args.flag("all", name)
             let domains = try await host.connection().domains().filter { all || $0.instance != nil }
-            return CommandOutcome(status: .ok, output: PropertyValue.array(domains.map(\.propertyValue)).jsonText)
+            return PluginOutcome(status: .ok, output: PropertyValue.array(domains.map(\.propertyValue)).jsonText)
         } catch {
             return .failed(AgentError(error, doing: name))
         }

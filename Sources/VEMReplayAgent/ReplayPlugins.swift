@@ -46,7 +46,7 @@ public struct ReplayNodeCommand: CommandPlugin {
 
     /// Runs the command on the replay. Outcomes: `ok`; `failed` with the replay's reason (unknown node, busy
     /// node, duplicate name, bad argument).
-    public func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+    public func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
         let args = request.arguments
         do {
             switch action {
@@ -57,19 +57,19 @@ public struct ReplayNodeCommand: CommandPlugin {
                 try replay.withBatch {
                     try $0.register(NodeRegistration(name: args[0], group: args[1], cpus: cpus, memoryMB: memory))
                 }
-                return CommandOutcome(status: .ok, output: "registered \(args[0])")
+                return PluginOutcome(status: .ok, output: "registered \(args[0])")
             case .drain:
                 guard args.count >= 1 else { return usage("node reason…") }
                 try replay.withBatch { try $0.drain(node: args[0], reason: args.dropFirst().joined(separator: " ")) }
-                return CommandOutcome(status: .ok, output: "drained \(args[0])")
+                return PluginOutcome(status: .ok, output: "drained \(args[0])")
             case .resume:
                 guard args.count == 1 else { return usage("node") }
                 try replay.withBatch { try $0.resume(node: args[0]) }
-                return CommandOutcome(status: .ok, output: "resumed \(args[0])")
+                return PluginOutcome(status: .ok, output: "resumed \(args[0])")
             case .remove:
                 guard args.count == 1 else { return usage("node") }
                 try replay.withBatch { try $0.remove(node: args[0]) }
-                return CommandOutcome(status: .ok, output: "removed \(args[0])")
+                return PluginOutcome(status: .ok, output: "removed \(args[0])")
             }
         } catch let error as BatchError {
             let code: AgentError.Code =
@@ -84,7 +84,7 @@ public struct ReplayNodeCommand: CommandPlugin {
         }
     }
 
-    private func usage(_ form: String) -> CommandOutcome {
+    private func usage(_ form: String) -> PluginOutcome {
         .failed(AgentError(.badParameters, "usage: \(name) \(form)"))
     }
 }

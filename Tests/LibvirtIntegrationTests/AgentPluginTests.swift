@@ -29,7 +29,7 @@ import VEMLibvirt
         return Agent(host: host, runner: runner, registry: registry)
     }
 
-    func json(_ outcome: CommandOutcome) throws -> PropertyValue {
+    func json(_ outcome: PluginOutcome) throws -> PropertyValue {
         try JSONDecoder().decode(PropertyValue.self, from: Data(outcome.output.utf8))
     }
 
@@ -124,7 +124,7 @@ import VEMLibvirt
             let agent = try makeAgent(uri: try writeTestHost(dir))
             let runner = agent.runner
             var seq: UInt64 = 0
-            func run(_ name: String, _ args: [String: PropertyValue]) async -> CommandOutcome {
+            func run(_ name: String, _ args: [String: PropertyValue]) async -> PluginOutcome {
                 seq += 1
                 return await runner.execute(CommandRequest(sequence: seq, name: name, options: args))
             }

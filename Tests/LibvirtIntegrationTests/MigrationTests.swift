@@ -30,7 +30,7 @@ extension QEMUGuestTests {
             return (host, runner)
         }
 
-        func names(_ outcome: CommandOutcome) throws -> [String: PropertyValue] {
+        func names(_ outcome: PluginOutcome) throws -> [String: PropertyValue] {
             guard case .array(let items) = try JSONDecoder().decode(PropertyValue.self, from: Data(outcome.output.utf8))
             else {
                 return [:]

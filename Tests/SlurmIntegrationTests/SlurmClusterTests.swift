@@ -19,7 +19,7 @@ struct SlurmClusterTests {
     }
 
     func command(_ r: PluginRegistry, _ name: String, _ args: [String], timeout: Duration = .seconds(10)) async throws
-        -> CommandOutcome
+        -> PluginOutcome
     {
         let plugin = try #require(r.commandPlugin(named: name))
         return await plugin.run(
@@ -31,7 +31,7 @@ struct SlurmClusterTests {
     }
 
     /// The JSON output of a successful `slurm.register`.
-    func registered(_ outcome: CommandOutcome) throws -> RegisteredNode {
+    func registered(_ outcome: PluginOutcome) throws -> RegisteredNode {
         try #require(outcome.status == .ok, "\(outcome.error ?? "")")
         return try JSONDecoder().decode(RegisteredNode.self, from: Data(outcome.output.utf8))
     }

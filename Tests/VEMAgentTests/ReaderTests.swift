@@ -4,9 +4,9 @@ import VEMCore
 @testable import VEMAgent
 
 func definition(_ name: String, ticks: Double, plugin: String = "ram", _ parameters: [String] = ["MemFree"])
-    -> PropertyDefinition
+    -> ScheduledProperty
 {
-    PropertyDefinition(
+    ScheduledProperty(
         PropertyRequest(name: name, plugin: plugin, parameters: parameters, returnType: .int), ticks: ticks)
 }
 

@@ -1,3 +1,4 @@
+import VEMCore
 import Testing
 
 @testable import VEMAgent

@@ -30,27 +30,27 @@ struct RecordPlugin: CommandPlugin {
     let name = "record"
     let log: RunLog
     let gate: Gate
-    func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+    func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
         if request.arguments.first == "gate" { await gate.wait() }
         await log.append(request.sequence)
-        return CommandOutcome(status: .ok, output: "ran \(request.sequence)")
+        return PluginOutcome(status: .ok, output: "ran \(request.sequence)")
     }
 }
 
 /// `stuck`: never finishes by itself (but honours cancellation).
 struct StuckPlugin: CommandPlugin {
     let name = "stuck"
-    func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+    func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
         try? await Task.sleep(for: .seconds(3600))
-        return CommandOutcome(status: .ok)
+        return PluginOutcome(status: .ok)
     }
 }
 
 /// `big`: prints `count` copies of `text`.
 struct BigPlugin: CommandPlugin {
     let name = "big"
-    func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
-        CommandOutcome(status: .ok, output: String(repeating: request.arguments.first ?? "x", count: 70_000))
+    func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
+        PluginOutcome(status: .ok, output: String(repeating: request.arguments.first ?? "x", count: 70_000))
     }
 }
 
@@ -107,12 +107,12 @@ func command(_ seq: UInt64, _ name: String = "record", _ arguments: [String] = [
         #expect(s.admit(2) == .pending)
         #expect(s.admit(1) == .accepted)
         #expect(s.isTurn(1))
-        let early = s.complete(2, CommandOutcome(status: .ok))
+        let early = s.complete(2, PluginOutcome(status: .ok))
         #expect(!early)
-        let inTurn = s.complete(1, CommandOutcome(status: .ok, output: "one"))
+        let inTurn = s.complete(1, PluginOutcome(status: .ok, output: "one"))
         #expect(inTurn)
         #expect(s.isTurn(2))
-        #expect(s.admit(1) == .completed(CommandOutcome(status: .ok, output: "one")))
+        #expect(s.admit(1) == .completed(PluginOutcome(status: .ok, output: "one")))
         #expect(s.waiting == [3])
     }
 
@@ -121,10 +121,10 @@ func command(_ seq: UInt64, _ name: String = "record", _ arguments: [String] = [
         #expect(s.admit(9) == .forgotten)
         for seq in UInt64(10)...12 {
             #expect(s.admit(seq) == .accepted)
-            s.complete(seq, CommandOutcome(status: .ok))
+            s.complete(seq, PluginOutcome(status: .ok))
         }
         #expect(s.admit(10) == .forgotten)
-        #expect(s.admit(11) == .completed(CommandOutcome(status: .ok)))
+        #expect(s.admit(11) == .completed(PluginOutcome(status: .ok)))
         #expect(s.next == 13)
     }
 }
@@ -215,9 +215,9 @@ func command(_ seq: UInt64, _ name: String = "record", _ arguments: [String] = [
     @Test func outputIsCappedAtACharacterBoundary() async throws {
         let h = try Harness()
         let ascii = await h.runner.execute(command(1, "big"))
-        #expect(ascii.truncated && ascii.output.utf8.count == CommandOutcome.defaultOutputLimit)
+        #expect(ascii.truncated && ascii.output.utf8.count == PluginOutcome.defaultOutputLimit)
         let wide = await h.runner.execute(command(2, "big", ["€"]))
-        #expect(wide.truncated && wide.output.utf8.count <= CommandOutcome.defaultOutputLimit)
+        #expect(wide.truncated && wide.output.utf8.count <= PluginOutcome.defaultOutputLimit)
         #expect(wide.output.allSatisfy { $0 == "€" })
         let small = await h.runner.execute(command(3))
         #expect(!small.truncated)

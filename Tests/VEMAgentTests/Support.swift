@@ -1,3 +1,4 @@
+import VEMCore
 import Foundation
 import Testing
 

@@ -17,33 +17,23 @@ import VEMTestKit
 @Suite("Bus conformance on NATS")
 struct NATSConformanceTests {
     @Test(arguments: [1, 3]) func membership(nodes: Int) async throws {
-        let bus = try await NATSHarness.make(nodes: nodes)
-        try await Conformance.membership(bus)
-        await bus.shutdown()
+        try await NATSHarness.with(nodes: nodes) { try await Conformance.membership($0) }
     }
 
     @Test(arguments: [1, 3]) func killAndRestart(nodes: Int) async throws {
-        let bus = try await NATSHarness.make(nodes: nodes)
-        try await Conformance.killAndRestart(bus)
-        await bus.shutdown()
+        try await NATSHarness.with(nodes: nodes) { try await Conformance.killAndRestart($0) }
     }
 
     @Test(arguments: [1, 3]) func orderedCommandsUnderDisconnects(nodes: Int) async throws {
-        let bus = try await NATSHarness.make(nodes: nodes)
-        try await Conformance.orderedCommandsUnderDisconnects(bus)
-        await bus.shutdown()
+        try await NATSHarness.with(nodes: nodes) { try await Conformance.orderedCommandsUnderDisconnects($0) }
     }
 
     @Test(arguments: [1, 3]) func broadcastToGroup(nodes: Int) async throws {
-        let bus = try await NATSHarness.make(nodes: nodes)
-        try await Conformance.broadcastToGroup(bus)
-        await bus.shutdown()
+        try await NATSHarness.with(nodes: nodes) { try await Conformance.broadcastToGroup($0) }
     }
 
     @Test(arguments: [1, 3]) func badInputIsContained(nodes: Int) async throws {
-        let bus = try await NATSHarness.make(nodes: nodes)
-        try await Conformance.badInputIsContained(bus)
-        await bus.shutdown()
+        try await NATSHarness.with(nodes: nodes) { try await Conformance.badInputIsContained($0) }
     }
 }
 
@@ -72,6 +62,18 @@ final class NATSHarness: BusHarness {
         list += (0..<100).map { .init(name: "c\($0)", group: $0 % 2 == 0 ? "even" : "odd") }
         list += (0..<6).map { .init(name: "g\($0)", group: $0 < 3 ? "atlas" : "cms") }
         return list
+    }
+
+    /// Runs `body` on a new harness, which is shut down (its servers stopped) however `body` ends.
+    static func with(nodes: Int, _ body: (NATSHarness) async throws -> Void) async throws {
+        let bus = try await make(nodes: nodes)
+        do {
+            try await body(bus)
+        } catch {
+            await bus.shutdown()
+            throw error
+        }
+        await bus.shutdown()
     }
 
     /// Starts `nodes` servers (1: a single server; 3: a cluster) and the Manager's bus on the first.

@@ -129,7 +129,7 @@ struct SetupTests {
         // A dict stays a dict on the wire (protocol 2): no JSON text on the way.
         #expect(PropertyMapping.reading(sample, clock: ManualTimeline(unixOrigin: 1_700_000_000)).outcome == .value(nested))
         let timeout = CommandMapping.result(
-            VEMAgent.CommandOutcome(
+            PluginOutcome(
                 status: .timeout, output: "partial", error: "x did not finish", duration: .milliseconds(1500)),
             seq: 7)
         #expect(timeout.status == .failed && timeout.error == "timeout: x did not finish" && timeout.seq == 7)

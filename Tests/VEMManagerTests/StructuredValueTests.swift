@@ -32,9 +32,9 @@ import VEMProtocol
         let name = "record"
         var options: Set<String> { ["vms", "first"] }
         let seen = Mutex<[[String: PropertyValue]]>([])
-        func run(_ request: CommandRequest, context: CommandContext) async -> VEMAgent.CommandOutcome {
+        func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
             seen.withLock { $0.append(request.options) }
-            return VEMAgent.CommandOutcome(status: .ok)
+            return PluginOutcome(status: .ok)
         }
     }
 

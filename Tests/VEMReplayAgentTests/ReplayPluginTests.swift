@@ -26,7 +26,7 @@ final class HandClock: Sendable {
         return (replay, clock)
     }
 
-    func run(_ replay: LiveReplay, _ action: ReplayNodeCommand.Action, _ args: [String]) async -> CommandOutcome {
+    func run(_ replay: LiveReplay, _ action: ReplayNodeCommand.Action, _ args: [String]) async -> PluginOutcome {
         await ReplayNodeCommand(action, replay: replay).run(
             CommandRequest(sequence: 1, name: "replay.\(action.rawValue)", arguments: args),
             context: CommandContext(now: 0, timeout: .seconds(5)))

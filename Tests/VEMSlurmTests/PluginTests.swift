@@ -84,7 +84,7 @@ import VEMBatch
         let executor = try table.executor()
         let r = try registry(executor)
         let context = CommandContext(now: 0, timeout: .seconds(5))
-        func run(_ name: String, _ args: [String]) async throws -> CommandOutcome {
+        func run(_ name: String, _ args: [String]) async throws -> PluginOutcome {
             try await #require(r.commandPlugin(named: name)).run(
                 CommandRequest(sequence: 1, name: name, arguments: args), context: context)
         }

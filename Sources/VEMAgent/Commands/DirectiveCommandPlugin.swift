@@ -21,8 +21,8 @@ public struct DirectiveCommandPlugin: CommandPlugin {
     public static let shutdown = DirectiveCommandPlugin(name: "shutdown", directive: .shutdown)
 
     /// Returns the directive.
-    public func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
-        CommandOutcome(status: .ok, output: "\(name) requested", directive: directive)
+    public func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
+        PluginOutcome(status: .ok, output: "\(name) requested", directive: directive)
     }
 }
 

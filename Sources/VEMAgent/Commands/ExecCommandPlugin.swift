@@ -24,7 +24,7 @@ public struct ExecCommandPlugin: CommandPlugin {
     }
 
     /// Runs the program.
-    public func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+    public func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
         guard let program = request.arguments.first else {
             return .refused("exec needs the absolute path of a program")
         }
@@ -40,7 +40,7 @@ public struct ExecCommandPlugin: CommandPlugin {
         } catch {
             return .failed(AgentError(.spawnFailed, "cannot start \(program)", cause: "\(error)"))
         }
-        var outcome = CommandOutcome(
+        var outcome = PluginOutcome(
             status: .ok, output: result.outputText, truncated: result.outputTruncated, duration: result.duration)
         switch result.termination {
         case .exited(let code):

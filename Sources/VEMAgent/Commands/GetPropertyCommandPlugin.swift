@@ -15,7 +15,7 @@ public struct GetPropertyCommandPlugin: CommandPlugin {
     public init(reader: Reader) { self.reader = reader }
 
     /// Refreshes the properties.
-    public func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+    public func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
         let names = request.arguments.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let (updates, unknown) = await reader.refresh(names)
         var object: [String: PropertyValue] = [:]
@@ -26,7 +26,7 @@ public struct GetPropertyCommandPlugin: CommandPlugin {
             }
         }
         let samples = updates.map(\.sample)
-        var outcome = CommandOutcome(
+        var outcome = PluginOutcome(
             status: .ok, output: PropertyValue.object(object).jsonText, directive: .publish(samples))
         if !unknown.isEmpty {
             outcome.status = .failed

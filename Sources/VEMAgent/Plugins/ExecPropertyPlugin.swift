@@ -24,7 +24,7 @@ public struct ExecPropertyPlugin: PropertyPlugin {
 
     /// Creates the plugin.
     /// - Parameter outputLimit: The largest accepted output, in bytes (default 64 KiB).
-    public init(outputLimit: Int = CommandOutcome.defaultOutputLimit) { self.outputLimit = outputLimit }
+    public init(outputLimit: Int = PluginOutcome.defaultOutputLimit) { self.outputLimit = outputLimit }
 
     /// Runs the program and returns its output as `.string`.
     /// - Throws: ``AgentError`` `.badParameters`, `.spawnFailed`, `.programFailed`, `.timeout`,

@@ -39,7 +39,7 @@ public struct SlurmNodeCommandPlugin: CommandPlugin {
     }
 
     /// Runs the command.
-    public func run(_ request: CommandRequest, context: CommandContext) async -> CommandOutcome {
+    public func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
         var batch = self.batch
         batch.timeout = context.timeout
         let args = request.arguments
@@ -63,19 +63,19 @@ public struct SlurmNodeCommandPlugin: CommandPlugin {
                     }
                 }
                 let node = try await batch.registerNode(registration, address: address)
-                return CommandOutcome(status: .ok, output: try SlurmPlugins.json(node))
+                return PluginOutcome(status: .ok, output: try SlurmPlugins.json(node))
             case .drain:
                 guard args.count >= 2 else { return usage("node reason…") }
                 try await batch.drainNode(args[0], reason: args.dropFirst().joined(separator: " "))
-                return CommandOutcome(status: .ok, output: "drained \(args[0])")
+                return PluginOutcome(status: .ok, output: "drained \(args[0])")
             case .resume:
                 guard args.count == 1 else { return usage("node") }
                 try await batch.resumeNode(args[0])
-                return CommandOutcome(status: .ok, output: "resumed \(args[0])")
+                return PluginOutcome(status: .ok, output: "resumed \(args[0])")
             case .remove:
                 guard args.count == 1 else { return usage("node") }
                 try await batch.deleteNode(args[0])
-                return CommandOutcome(status: .ok, output: "removed \(args[0])")
+                return PluginOutcome(status: .ok, output: "removed \(args[0])")
             }
         } catch let error as SlurmError {
             return .failed(SlurmPlugins.agentError(error))
@@ -84,7 +84,7 @@ public struct SlurmNodeCommandPlugin: CommandPlugin {
         }
     }
 
-    private func usage(_ form: String) -> CommandOutcome {
+    private func usage(_ form: String) -> PluginOutcome {
         .failed(AgentError(.badParameters, "usage: \(name) \(form)"))
     }
 }
