@@ -28,6 +28,10 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
     public var insecure: Bool
     /// How often Clients send heartbeats; a Client silent for twice this is disconnected. Default: 5 s.
     public var heartbeatInterval: Duration
+    /// At most this many hub connections from one IP address (more are closed as soon as they are accepted).
+    /// Guests behind one NAT address (libvirt's default network) share it: raise it above the number of VMs behind
+    /// one such address. Default: 64.
+    public var maxConnectionsPerAddress: Int
     /// Where the operator's HTTP API listens. Default: nil, which `vem manager` serves on `127.0.0.1:7401`
     /// (loopback); an address off loopback needs ``insecure`` (the API has no authentication yet).
     public var httpListen: HostPort?
@@ -84,7 +88,7 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         "max_booting",
         "max_booting_per_host", "placement", "step_budget", "starvation_grace", "idle_timeout", "min_lifetime",
         "migration", "migration_uri", "default_triggers", "poll_interval", "rebalance_interval", "operation_timeout",
-        "boot_timeout", "host_list_interval",
+        "boot_timeout", "host_list_interval", "max_connections_per_address",
     ] + NATSSettings.managerKeys
 
     /// The default settings.
@@ -96,6 +100,7 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         clientTokens = nil
         insecure = false
         heartbeatInterval = .seconds(5)
+        maxConnectionsPerAddress = 64
         httpListen = nil
         journal = nil
         journalRetention = 30 * 86_400
@@ -131,6 +136,8 @@ extension ManagerSettings {
         m.clientTokens = d.string("client_tokens")
         m.insecure = d.boolean("insecure") ?? m.insecure
         m.heartbeatInterval = d.duration("heartbeat_interval", minimumMilliseconds: 10) ?? m.heartbeatInterval
+        m.maxConnectionsPerAddress =
+            d.integer("max_connections_per_address", in: 1...1_000_000) ?? m.maxConnectionsPerAddress
         m.httpListen = d.address("http_listen", allowPortZero: true)
         m.journal = d.string("journal")
         m.journalRetention = d.seconds("journal_retention", in: 3_600...(3_660 * 86_400)) ?? m.journalRetention

@@ -29,3 +29,19 @@ import VEMCore
         #expect(diagnostics.contains { $0.message.contains("'boot_timeout' must be between 1 and 604800 seconds") })
     }
 }
+
+/// `[manager] max_connections_per_address`: guests behind one NAT address share one address's connections.
+@Suite struct ConnectionCapSettingsTests {
+    @Test func theCapIs64UnlessSet() throws {
+        #expect(ManagerSettings().maxConnectionsPerAddress == 64)
+        let (settings, diagnostics) = HealingSettingsTests.manager("max_connections_per_address = 500\n")
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        #expect(try #require(settings).maxConnectionsPerAddress == 500)
+    }
+
+    @Test func zeroIsRefusedWithItsRange() {
+        let (settings, diagnostics) = HealingSettingsTests.manager("max_connections_per_address = 0\n")
+        #expect(settings == nil)
+        #expect(diagnostics.contains { $0.message.contains("max_connections_per_address") })
+    }
+}

@@ -75,7 +75,8 @@ public struct ManagerBusEndpoint: Sendable {
                 HubConfiguration(
                     host: settings.listen.host, port: settings.listen.port, engine: engine,
                     inboundMessagesPerSecond: inboundRate, inboundBurst: inboundBurst,
-                    maximumConnections: connectionBudget()),
+                    maximumConnections: connectionBudget(),
+                    maximumConnectionsPerAddress: settings.maxConnectionsPerAddress),
                 logger: Logger(label: "vem.hub"))
         case .nats:
             return try nats(settings.nats, engine: engine)
