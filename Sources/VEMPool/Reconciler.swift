@@ -86,6 +86,11 @@ public struct Reconciler: Sendable {
     public internal(set) var decisionsLogged = 0
     /// Running totals.
     public internal(set) var counters = PoolCounters()
+    /// Whether the operator paused the planner (`vem pause`): ``rebalance(batch:hosts:now:planner:)`` then only
+    /// observes and moves time on; it plans nothing.
+    public internal(set) var paused = false
+    /// The hosts the operator drained (`vem host drain`): they take no new VM and their VMs are moved off.
+    public internal(set) var drainedHosts: Set<String> = []
 
     var nextNumber: [String: Int] = [:]
     var nextOperationID = 1
@@ -140,6 +145,14 @@ public struct Reconciler: Sendable {
     ) throws(PoolError) -> Step {
         var operations = tick(now: now)
         operations += observe(batch, now: now)
+        let hosts = hostsForPlanner(hosts)
+        guard !paused else {
+            let snapshot = snapshot(batch: batch, hosts: hosts)
+            return Step(
+                snapshot: snapshot, plan: .notRun(now: now, note: "paused by the operator (vem resume to go on)"),
+                operations: operations)
+        }
+        operations += evacuate(batch: batch, hosts: hosts, configuration: planner.configuration, now: now)
         let snapshot = snapshot(batch: batch, hosts: hosts)
         let plan: Plan
         do { plan = try planner.plan(snapshot, now: now) } catch { throw PoolError(.planner, error.message) }

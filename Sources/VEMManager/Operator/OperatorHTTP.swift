@@ -1,11 +1,12 @@
 import Hummingbird
 import Logging
+import HTTPTypes
 import NIOCore
 import ServiceLifecycle
 
 /// The operator's HTTP JSON endpoint (Hummingbird): `GET /v1/status`, `/v1/clients`, `/v1/props?client=`,
 /// `/v1/commands?limit=`, `/v1/triggers`, `/v1/snapshot`, `/v1/decisions?limit=`,
-/// `/v1/explain?name=`. Read-only, and without authentication yet: `vem manager` serves it on loopback unless
+/// `/v1/explain?name=`; and the operator's actions, `POST` (``OperatorAPI/actionRoutes``). Without authentication yet: `vem manager` serves it on loopback unless
 /// `insecure = yes`; requests whose Host header names another host are refused (DNS rebinding), and a request's
 /// header must arrive within ``headerTimeout``.
 public enum OperatorHTTP {
@@ -31,13 +32,26 @@ public enum OperatorHTTP {
         api: OperatorAPI, host: String = defaultHost, port: Int = defaultPort, logger: Logger,
         onBound: @escaping @Sendable (Int) async -> Void
     ) -> any Service {
-        let router = Router()
+        let router = Router(context: OperatorRequestContext.self)
         router.add(middleware: HostCheckMiddleware(boundHost: host))
         for route in OperatorAPI.routes {
             router.get(RouterPath(stringLiteral: route)) { request, _ -> Response in
                 var query: [String: String] = [:]
                 for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
                 let answer = await api.get(route, query: query)
+                return Response(
+                    status: HTTPResponse.Status(code: answer.status),
+                    headers: [.contentType: "application/json"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
+            }
+        }
+        for route in OperatorAPI.actionRoutes {
+            router.post(RouterPath(stringLiteral: route)) { request, context -> Response in
+                var query: [String: String] = [:]
+                for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+                let name = OperatorAPI.operatorName(
+                    user: request.headers[HTTPField.Name("X-VEM-User")!], address: context.remoteAddress?.ipAddress)
+                let answer = await api.post(route, query: query, operatorName: name)
                 return Response(
                     status: HTTPResponse.Status(code: answer.status),
                     headers: [.contentType: "application/json"],
@@ -52,5 +66,17 @@ public enum OperatorHTTP {
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "vem-manager"),
             onServerRunning: { channel in await onBound(channel.localAddress?.port ?? port) },
             logger: logger)
+    }
+}
+
+/// A request's context with the address it came from (the operator's name in the journal).
+struct OperatorRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// The peer's address.
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 }
