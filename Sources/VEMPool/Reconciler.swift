@@ -76,8 +76,8 @@ public struct Reconciler: Sendable {
 
     /// The knobs.
     public let configuration: Configuration
-    /// The configured groups.
-    public let groups: [PoolGroup]
+    /// The configured groups (``replaceGroups(_:)`` swaps in a reloaded configuration's).
+    public internal(set) var groups: [PoolGroup]
     /// The VMs, by id.
     public internal(set) var vms: [String: ManagedVM] = [:]
     /// The most recent decisions, oldest first (at most `decisionLogLimit`).
@@ -186,6 +186,23 @@ public struct Reconciler: Sendable {
         if record.id.hasPrefix(prefix), let n = Int(record.id.dropFirst(prefix.count)) {
             nextNumber[record.group] = max(nextNumber[record.group] ?? 1, n + 1)
         }
+    }
+
+    /// Swaps in a reloaded configuration's groups (shares, bounds, VM sizes, templates). VMs keep the size they
+    /// were created with.
+    /// - Throws: ``PoolError`` (`invalid_group`) for an unusable list, or one without a group that still has VMs.
+    public mutating func replaceGroups(_ new: [PoolGroup]) throws(PoolError) {
+        try PoolGroup.validate(new)
+        let names = Set(new.map(\.name))
+        let orphans = Set(vms.values.filter { !names.contains($0.group) }.map(\.group)).sorted()
+        guard orphans.isEmpty else {
+            throw PoolError(
+                .invalidGroup,
+                "group\(orphans.count == 1 ? "" : "s") \(orphans.joined(separator: ", ")) still "
+                    + "\(orphans.count == 1 ? "has" : "have") VMs: drain them (vem vm drain) before removing "
+                    + "\(orphans.count == 1 ? "it" : "them")")
+        }
+        groups = new
     }
 
     // MARK: - Internals shared by the extensions

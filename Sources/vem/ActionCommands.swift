@@ -129,3 +129,19 @@ struct VMCommand: AsyncParsableCommand {
         func run() async throws { try await runAction(api, "/v1/vms/forget", query: ["vm": vm]) }
     }
 }
+
+/// `vem reload`: the Manager reads its configuration files again.
+struct ReloadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload",
+        abstract: "Make the Manager read its configuration files again (as SIGHUP does).",
+        discussion: """
+            The new triggers, groups, demand properties and planner settings are swapped in at once; a \
+            configuration with errors is refused with its file:line:col diagnostics (exit 1) and the running one \
+            stays. The bus, listen addresses, journal, credentials and time-outs are read at start only.
+            """)
+
+    @OptionGroup var api: ManagerAPIOptions
+
+    func run() async throws { try await runAction(api, "/v1/reload") }
+}

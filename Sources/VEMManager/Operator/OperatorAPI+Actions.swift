@@ -44,7 +44,10 @@ extension OperatorAPI {
     /// action.
     public func post(_ path: String, query: [String: String] = [:], operatorName: String) async -> Response {
         do {
-            // RELOAD-HOOK
+            if path == "/v1/reload" {
+                let report = await manager.reload(by: operatorName)
+                return try encode(report, status: report.accepted ? 200 : 409)
+            }
             switch Self.action(path, query: query) {
             case .failure(let e): return try encode(["error": e.message], status: e.status)
             case .success(let action):
