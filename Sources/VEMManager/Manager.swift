@@ -139,7 +139,8 @@ public final class Manager: Sendable {
         self.sender = sender
         let watch = TriggerWatch(
             triggers: site.triggers, groups: site.configuration.groups, state: state, sender: sender, clock: clock,
-            logger: logger, demandProperties: pool.demandProperties, poolVMs: { pool.currentVMs() })
+            logger: logger, demandProperties: pool.demandProperties,
+            declaredProperties: site.configuration.properties.map(\.name), poolVMs: { pool.currentVMs() })
         triggerWatch = watch
         poolTimer = PoolTimer(pool: pool, sender: sender, state: state, clock: clock, interval: healing.timerInterval)
         pruner = JournalPruner(

@@ -48,7 +48,7 @@ extension Manager {
         }
         triggerWatch.swap(
             triggers: new.triggers, groups: new.configuration.groups,
-            demandProperties: pool.demandProperties)
+            demandProperties: pool.demandProperties, declaredProperties: new.configuration.properties.map(\.name))
         replaceSite(new)
         var parts = ["reloaded \(configPaths.joined(separator: ", ")): \(new.triggers.count) triggers"]
         let before = Dictionary(old.triggers.map { ($0.name, $0.definition) }, uniquingKeysWith: { a, _ in a })

@@ -141,7 +141,8 @@ public struct OperatorAPI: Sendable {
         var cache: PoolInputs.DecodedBatch?
         let demand = try? PoolInputs.batch(in: snapshot, configured: manager.pool.demandProperties, cache: &cache).get()
         return WorldView(
-            snapshot, groups: manager.site.configuration.groups, demand: demand?.batch, pool: manager.pool.currentVMs())
+            snapshot, groups: manager.site.configuration.groups, demand: demand?.batch, pool: manager.pool.currentVMs(),
+            declaredProperties: manager.site.configuration.properties.map(\.name))
     }
 
     /// The snapshot document (docs/SNAPSHOT.md).

@@ -24,6 +24,8 @@ public final class TriggerWatch: Service, Sendable {
         var demandProperties: [(name: String, prefix: String)]
         /// When its ticks count from (the Manager's creation, or the reload).
         var since: Double
+        /// The properties the site's files define (`None` on a Client until it reports them).
+        var declaredProperties: [String]
     }
 
     let state: ManagerState
@@ -48,7 +50,7 @@ public final class TriggerWatch: Service, Sendable {
     init(
         triggers: [CompiledTrigger], groups: [GroupDefinition], state: ManagerState, sender: Sender,
         clock: any ManagerClock, logger: Logger, updateInterval: Double = 1,
-        demandProperties: [(name: String, prefix: String)] = [],
+        demandProperties: [(name: String, prefix: String)] = [], declaredProperties: [String] = [],
         poolVMs: @escaping @Sendable () -> [VMReport] = { [] }
     ) {
         self.poolVMs = poolVMs
@@ -59,7 +61,8 @@ public final class TriggerWatch: Service, Sendable {
         self.logger = logger
         current = Mutex(
             Generation(
-                number: 0, triggers: triggers, groups: groups, demandProperties: demandProperties, since: clock.now()))
+                number: 0, triggers: triggers, groups: groups, demandProperties: demandProperties, since: clock.now(),
+                declaredProperties: declaredProperties))
         stats = Mutex(triggers.map(Self.freshStats))
         (updates, updatesContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -74,12 +77,15 @@ public final class TriggerWatch: Service, Sendable {
     /// Swaps in a new configuration's triggers, groups and demand properties, between two passes (a pass runs
     /// wholly on the old ones or wholly on the new). A trigger kept by name keeps its counters; the new ones'
     /// ticks count from now.
-    func swap(triggers: [CompiledTrigger], groups: [GroupDefinition], demandProperties: [(name: String, prefix: String)]) {
+    func swap(
+        triggers: [CompiledTrigger], groups: [GroupDefinition], demandProperties: [(name: String, prefix: String)],
+        declaredProperties: [String]
+    ) {
         let waiters = passLock.withLock { _ -> [CheckedContinuation<Void, Never>] in
             let number = current.withLock { g -> Int in
                 g = Generation(
                     number: g.number + 1, triggers: triggers, groups: groups, demandProperties: demandProperties,
-                    since: clock.now())
+                    since: clock.now(), declaredProperties: declaredProperties)
                 return g.number
             }
             stats.withLock { all in
@@ -223,7 +229,9 @@ public final class TriggerWatch: Service, Sendable {
             let demand = decodedDemand.withLock { cache in
                 try? PoolInputs.batch(in: snapshot, configured: generation.demandProperties, cache: &cache).get().batch
             }
-            let view = WorldView(snapshot, groups: generation.groups, demand: demand, pool: poolVMs())
+            let view = WorldView(
+                snapshot, groups: generation.groups, demand: demand, pool: poolVMs(),
+                declaredProperties: generation.declaredProperties)
             let manager = view.managerObject
             for i in indices { evaluate(generation.triggers[i], index: i, manager: manager, at: now) }
             passes.add(1, ordering: .releasing)
