@@ -244,7 +244,8 @@ public final class ManagerEngine: Sendable {
     // MARK: Inbound routing
 
     private func deliverReply(_ report: PropertyReport, from name: String) -> Bool {
-        let (known, completion) = rounds.withLock { $0.reply(report, from: name) }
+        let (known, completion, observer) = rounds.withLock { $0.reply(report, from: name) }
+        observer?(name, report)
         if let (continuation, result) = completion { continuation.resume(returning: result) }
         return known
     }

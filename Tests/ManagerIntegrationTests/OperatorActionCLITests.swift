@@ -122,4 +122,71 @@ import VEMManager
         let exit = await manager.waitForExit()
         #expect(exit == 0, "manager exit \(exit): \(manager.stderr)")
     }
+
+    /// `vem ask`: each answer printed as it arrives, a line for each Client that did not answer (here one stopped
+    /// with SIGSTOP: connected, silent), exit status 1 then; everyone answers once it runs again.
+    @Test func askPrintsEachAnswerAsItArrivesAndWhoDidNotAnswer() async throws {
+        let dir = try scratchDirectory("ask")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.site(dir, trigger: "idle").write(to: dir.appendingPathComponent("site.ini"), atomically: true, encoding: .utf8)
+        let portFile = dir.appendingPathComponent("ports.json")
+        let manager = try Daemon.start(
+            ["manager", "-c", "site.ini", "--port-file", portFile.path], in: dir,
+            stdout: dir.appendingPathComponent("manager.out"), stderr: dir.appendingPathComponent("manager.err"))
+        var clients: [String: Daemon] = [:]
+        defer {
+            for client in clients.values where !client.hasExited {
+                kill(client.pid, SIGCONT)
+                kill(client.pid, SIGKILL)
+            }
+            if !manager.hasExited { kill(manager.pid, SIGKILL) }
+        }
+        let ports = try #require(await waitForPorts(portFile, manager: manager))
+        for (name, ram) in [("h1", 5000), ("h2", 6000), ("vm1", 300)] {
+            clients[name] = try Daemon.start(
+                [
+                    "manager-test-client", "--connect", "127.0.0.1:\(ports.hub)", "--name", name, "--role",
+                    name.hasPrefix("h") ? "dom0" : "domU", "--log", dir.appendingPathComponent("\(name).log").path,
+                    "--property", "ram_free=\(ram)",
+                ], in: dir, stdout: dir.appendingPathComponent("\(name).out"),
+                stderr: dir.appendingPathComponent("\(name).err"))
+        }
+        let env = ["VEM_MANAGER_URL": "http://127.0.0.1:\(ports.http)"]
+        _ = try await poll("three clients connected") { () -> Bool? in
+            let out = try await runVEM(["clients", "--json"], in: dir, environment: env)
+            let rows = (try? JSONDecoder().decode([ClientReport].self, from: Data(out.stdout.utf8))) ?? []
+            return rows.filter(\.connected).count == 3 ? true : nil
+        }
+
+        let all = try await runVEM(["ask", "ram_free"], in: dir, environment: env)
+        #expect(all.status == 0, "\(all.stdout)\(all.stderr)")
+        #expect(all.stdout.contains("h1: ram_free=5000\n") && all.stdout.contains("vm1: ram_free=300\n"), "\(all.stdout)")
+        #expect(all.stdout.contains("3 of 3 Clients answered in"), "\(all.stdout)")
+
+        // h2 stopped: still connected for a while (heartbeats), but silent.
+        let h2 = try #require(clients["h2"])
+        kill(h2.pid, SIGSTOP)
+        let partial = try await runVEM(["ask", "ram_free", "--clients", "h*", "--timeout", "1.5", "--json"], in: dir, environment: env)
+        let partialText = try await runVEM(["ask", "ram_free", "--clients", "h?", "--timeout", "0.5"], in: dir, environment: env)
+        kill(h2.pid, SIGCONT)
+        #expect(partialText.status == 1)
+        #expect(partialText.stdout.hasPrefix("h1: ram_free=5000\nh2: no answer within 0.5 s\n1 of 2 Clients answered in "), "\(partialText.stdout)")
+        #expect(partial.status == 1, "\(partial.stdout)\(partial.stderr)")
+        let lines = partial.stdout.split(separator: "\n").compactMap {
+            try? JSONDecoder().decode(AskLine.self, from: Data($0.utf8))
+        }
+        #expect(lines.count == 2, "\(partial.stdout)")
+        let answer = try #require(lines.first)
+        #expect(answer.client == "h1" && answer.readings?.first?.value == .int(5000))
+        // Printed as it arrived, long before the time-out that ended the round.
+        #expect(answer.elapsed < 1.0, "\(answer.elapsed)")
+        let last = try #require(lines.last)
+        #expect(last.client == nil && last.missing == ["h2"] && last.asked == 2 && last.elapsed >= 1.5)
+        let text = try await runVEM(["ask", "ram_free", "--clients", "nobody*"], in: dir, environment: env)
+        #expect(text.status == 0 && text.stdout.hasPrefix("0 of 0 Clients answered in "), "\(text.stdout)")
+
+        for client in clients.values { await client.stop() }
+        await manager.stop(SIGTERM)
+        #expect(await manager.waitForExit() == 0)
+    }
 }

@@ -18,7 +18,8 @@ public struct OperatorAPI: Sendable {
         "/v1/explain", "/v1/vms",
     ]
 
-    let manager: Manager
+    /// The Manager it serves.
+    public let manager: Manager
     let recovery: Manager.RecoverySummary?
 
     /// An API over a Manager.

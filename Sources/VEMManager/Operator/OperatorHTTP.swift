@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import HTTPTypes
@@ -57,6 +58,38 @@ public enum OperatorHTTP {
                     headers: [.contentType: "application/json"],
                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
             }
+        }
+        router.post("/v1/ask") { request, _ -> Response in
+            var query: [String: String] = [:]
+            for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+            let names = (query["names"] ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty }
+            let timeout = query["timeout"].flatMap(Double.init).map { min(max($0, 0.01), 600) } ?? 5
+            let pattern = query["clients"].flatMap { $0.isEmpty ? nil : $0 }
+            // One JSON object a line, each written as its answer arrives.
+            let (lines, continuation) = AsyncStream.makeStream(of: AskLine.self, bufferingPolicy: .unbounded)
+            let manager = api.manager
+            return Response(
+                status: .ok, headers: [.contentType: "application/x-ndjson"],
+                body: ResponseBody { writer in
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            let last = await manager.ask(
+                                names, clients: pattern, timeout: .milliseconds(Int64(timeout * 1000)),
+                                onLine: { continuation.yield($0) })
+                            continuation.yield(last)
+                            continuation.finish()
+                        }
+                        let encoder = JSONEncoder()
+                        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                        for await line in lines {
+                            var bytes = try encoder.encode(line)
+                            bytes.append(0x0A)
+                            try await writer.write(ByteBuffer(bytes: bytes))
+                        }
+                        try await group.waitForAll()
+                    }
+                    try await writer.finish(nil)
+                })
         }
         return Application(
             router: router,
