@@ -41,6 +41,24 @@ public protocol ManagerBus: Sendable {
     /// - Returns: The replies by Client name, and who did not answer in time.
     func collectProperties(_ names: [String], from recipients: Recipients, timeout: Duration) async
         -> PropertyRoundResult
+
+    /// A property round that tells `onReply` of each reply as it arrives (`vem ask`), then returns them all.
+    func collectProperties(
+        _ names: [String], from recipients: Recipients, timeout: Duration,
+        onReply: @escaping @Sendable (String, PropertyReport) -> Void
+    ) async -> PropertyRoundResult
+}
+
+extension ManagerBus {
+    /// A bus that cannot stream a round's replies tells of them all once the round ends.
+    public func collectProperties(
+        _ names: [String], from recipients: Recipients, timeout: Duration,
+        onReply: @escaping @Sendable (String, PropertyReport) -> Void
+    ) async -> PropertyRoundResult {
+        let result = await collectProperties(names, from: recipients, timeout: timeout)
+        for (name, report) in result.replies.sorted(by: { $0.key < $1.key }) { onReply(name, report) }
+        return result
+    }
 }
 
 /// The Client's side of the bus: connect (and reconnect), receive commands for the Runner, answer property

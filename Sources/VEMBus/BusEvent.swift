@@ -38,6 +38,8 @@ public enum Recipients: Hashable, Sendable {
     case group(String)
     /// Every connected Client.
     case all
+    /// Every connected Client whose name is in the set (`vem ask --clients PATTERN`).
+    case clients(Set<String>)
 
     /// Whether a Client with `identity` is addressed.
     /// - Parameter identity: The Client's identity.
@@ -47,6 +49,7 @@ public enum Recipients: Hashable, Sendable {
         case .client(let name): identity.name == name
         case .group(let group): identity.group == group
         case .all: true
+        case .clients(let names): names.contains(identity.name)
         }
     }
 }

@@ -29,4 +29,12 @@ extension EngineBackedBus {
     ) async -> PropertyRoundResult {
         await engine.collectProperties(names, from: recipients, timeout: timeout)
     }
+
+    /// A property round whose replies are told as they arrive.
+    public func collectProperties(
+        _ names: [String], from recipients: Recipients, timeout: Duration,
+        onReply: @escaping @Sendable (String, PropertyReport) -> Void
+    ) async -> PropertyRoundResult {
+        await engine.collectProperties(names, from: recipients, timeout: timeout, onReply: onReply)
+    }
 }

@@ -14,6 +14,8 @@ extension ManagerEngine {
                 return registry.live[name].map { [$0] } ?? []
             case .all:
                 return Array(registry.live.values)
+            case .clients(let names):
+                return names.sorted().compactMap { registry.live[$0] }
             case .group:
                 return registry.live.values.filter { recipients.includes($0.identity) }
             }
@@ -82,11 +84,14 @@ extension ManagerEngine {
     }
 
     /// A property round (see ``ManagerBus/collectProperties(_:from:timeout:)``).
+    /// `onReply`, when given, is called with each reply as it arrives (off the round's lock, on the transport's
+    /// thread: it must not block), before the round's result gathers them all.
     public func collectProperties(
-        _ names: [String], from recipients: Recipients, timeout: Duration
+        _ names: [String], from recipients: Recipients, timeout: Duration,
+        onReply: (@Sendable (String, PropertyReport) -> Void)? = nil
     ) async -> PropertyRoundResult {
         let targets = sessions(for: recipients)
-        let id = rounds.withLock { $0.open(expecting: Set(targets.map(\.identity.name))) }
+        let id = rounds.withLock { $0.open(expecting: Set(targets.map(\.identity.name)), observer: onReply) }
         if !targets.isEmpty {
             let request = Message.getProperty(GetProperty(requestID: id, names: names))
             if targets.count == 1 { targets[0].link.transmit([request]) } else { fanOut(request, targets.map(\.link)) }

@@ -171,7 +171,7 @@ public final class ManagerEngine: Sendable {
 
     private func admit(_ hello: Hello, phase: inout LinkPhase, link: any ManagerLink) -> LinkAction {
         if let reject = configuration.admission.check(hello) {
-            return refuse(reject, phase: &phase, link: link)
+            return refuse(reject, client: hello.name, phase: &phase, link: link)
         }
         var identity = ClientIdentity(hello: hello)
         identity.address = link.peerAddress
@@ -206,7 +206,8 @@ public final class ManagerEngine: Sendable {
         }
         guard let replaced else {
             return refuse(
-                Reject(.duplicateName, detail: "another live client uses this name"), phase: &phase, link: link)
+                Reject(.duplicateName, detail: "another live client uses this name"), client: identity.name,
+                phase: &phase, link: link)
         }
         registry.withLock { $0.live[identity.name] = session }
         if let old = replaced {
@@ -226,11 +227,15 @@ public final class ManagerEngine: Sendable {
         return .proceed
     }
 
-    private func refuse(_ reject: Reject, phase: inout LinkPhase, link: any ManagerLink) -> LinkAction {
-        let reason = "\(reject.reason): \(reject.detail)"
+    /// Refuses a `hello` from `client` (the name it claims, quoted and escaped in the log and the event's
+    /// reason: an administrator reading the refusal learns which Client to fix).
+    private func refuse(_ reject: Reject, client: String, phase: inout LinkPhase, link: any ManagerLink) -> LinkAction {
+        let reason = "\(reject.reason): \(reject.detail) (client \(LogText.quoted(client)))"
         phase = .closed
         configuration.refusalObserver?(link.peerAddress, reject.reason)
-        logger.warning("client refused", metadata: ["peer": "\(link.peer)", "reason": "\(reason)"])
+        logger.warning(
+            "client refused",
+            metadata: ["client": "\(LogText.quoted(client))", "peer": "\(link.peer)", "reason": "\(reason)"])
         continuation.yield(.connectionRejected(peer: link.peer, reason: reason))
         link.transmit([.reject(reject)])
         return .close(reason: reason)
@@ -239,7 +244,8 @@ public final class ManagerEngine: Sendable {
     // MARK: Inbound routing
 
     private func deliverReply(_ report: PropertyReport, from name: String) -> Bool {
-        let (known, completion) = rounds.withLock { $0.reply(report, from: name) }
+        let (known, completion, observer) = rounds.withLock { $0.reply(report, from: name) }
+        observer?(name, report)
         if let (continuation, result) = completion { continuation.resume(returning: result) }
         return known
     }

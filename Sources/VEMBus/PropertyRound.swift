@@ -27,39 +27,47 @@ struct RoundTable {
         var replies: [String: PropertyReport] = [:]
         var continuation: CheckedContinuation<PropertyRoundResult, Never>?
         var finished: Bool
+        /// Told of each reply as it arrives.
+        let observer: Observer?
 
-        init(waiting: Set<String>) {
+        init(waiting: Set<String>, observer: Observer?) {
             self.waiting = waiting
+            self.observer = observer
             finished = waiting.isEmpty
             replies.reserveCapacity(waiting.count)
         }
     }
 
     typealias Completion = (CheckedContinuation<PropertyRoundResult, Never>, PropertyRoundResult)
+    /// Called with each reply of a round as it arrives.
+    typealias Observer = @Sendable (String, PropertyReport) -> Void
 
     private var nextID: UInt64 = 1
     private var rounds: [UInt64: Round] = [:]
 
     /// Opens a round expecting replies from `names`.
-    mutating func open(expecting names: Set<String>) -> UInt64 {
+    mutating func open(expecting names: Set<String>, observer: Observer? = nil) -> UInt64 {
         let id = nextID
         nextID &+= 1
         if nextID == 0 { nextID = 1 }
-        rounds[id] = Round(waiting: names)
+        rounds[id] = Round(waiting: names, observer: observer)
         return id
     }
 
     /// Records a reply. Returns whether the request id names a round in flight (otherwise the report is
-    /// unsolicited), and the continuation to resume when this reply completed the round.
-    mutating func reply(_ report: PropertyReport, from name: String) -> (known: Bool, completion: Completion?) {
-        guard let round = rounds[report.requestID] else { return (false, nil) }
-        guard !round.finished, round.waiting.remove(name) != nil else { return (true, nil) }
+    /// unsolicited), the continuation to resume when this reply completed the round, and the round's observer
+    /// to tell of this reply (both to call once the lock is released).
+    mutating func reply(
+        _ report: PropertyReport, from name: String
+    ) -> (known: Bool, completion: Completion?, observer: Observer?) {
+        guard let round = rounds[report.requestID] else { return (false, nil, nil) }
+        guard !round.finished, round.waiting.remove(name) != nil else { return (true, nil, nil) }
         round.replies[name] = report
-        guard round.waiting.isEmpty else { return (true, nil) }
+        guard round.waiting.isEmpty else { return (true, nil, round.observer) }
         round.finished = true
-        guard let continuation = round.continuation else { return (true, nil) }
+        guard let continuation = round.continuation else { return (true, nil, round.observer) }
         rounds[report.requestID] = nil
-        return (true, (continuation, result(of: round, id: report.requestID)))
+        return (true, (continuation, result(of: round, id: report.requestID)), round.observer)
     }
 
     /// Whether `id` names a round in flight.

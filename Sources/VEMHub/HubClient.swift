@@ -91,9 +91,25 @@ public final class HubClient: ClientBus {
     private func connectLoop() async throws {
         var backoff = Backoff(configuration: configuration.backoff)
         var random = SystemRandomNumberGenerator()
+        var reachability = ReachabilityLog()
+        let manager = "\(configuration.host):\(configuration.port)"
         while !Task.isCancelled && !state.withLock({ $0.stopping }) {
             let outcome = ConnectionOutcome()
-            if let channel = await connect(outcome: outcome) {
+            let connected = await connect(outcome: outcome)
+            switch connected {
+            case .success:
+                if let failures = reachability.reached() {
+                    logger.info(
+                        "reached the Manager", metadata: ["manager": "\(manager)", "failed_attempts": "\(failures)"])
+                }
+            case .failure(let error):
+                if reachability.failed() {
+                    logger.info(
+                        "cannot reach the Manager; retrying with back-off",
+                        metadata: ["manager": "\(manager)", "attempt": "\(reachability.failures)", "error": "\(error)"])
+                }
+            }
+            if case .success(let channel) = connected {
                 let stopping = state.withLock { state in
                     state.channel = channel
                     return state.stopping
@@ -115,7 +131,7 @@ public final class HubClient: ClientBus {
         }
     }
 
-    private func connect(outcome: ConnectionOutcome) async -> (any Channel)? {
+    private func connect(outcome: ConnectionOutcome) async -> Result<any Channel, any Error> {
         let engine = engine
         let configuration = configuration
         let bootstrap = ClientBootstrap(group: group)
@@ -128,10 +144,10 @@ public final class HubClient: ClientBus {
                 }
             }
         do {
-            return try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
+            return .success(try await bootstrap.connect(host: configuration.host, port: configuration.port).get())
         } catch {
             logger.debug("connect failed", metadata: ["error": "\(error)"])
-            return nil
+            return .failure(error)
         }
     }
 }

@@ -96,6 +96,7 @@ public final class LibvirtConnection: Sendable {
     ) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
+                vem_silence_libxml2()  // this thread may not have called libvirt before
                 do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
             }
         }

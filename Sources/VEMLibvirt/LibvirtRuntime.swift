@@ -12,9 +12,12 @@ struct CPointer: @unchecked Sendable {
 /// libvirt's default event loop must be registered **before** `virConnectOpen` (events, keep-alives and the
 /// embedded QEMU driver need it), and `virEventRunDefaultImpl` blocks, so it runs on its own thread for the
 /// life of the process. A periodic no-op timeout keeps that loop turning. libvirt's habit of printing every
-/// error to standard error is switched off: errors are reported as ``LibvirtError`` values instead.
+/// error to standard error is switched off: errors are reported as ``LibvirtError`` values instead; so is
+/// libxml2's (`I/O warning : failed to load external entity …` for a `test:///` file that does not exist), on
+/// every thread that calls libvirt (libxml2 keeps its handler per thread).
 enum LibvirtRuntime {
     private static let started: Bool = {
+        vem_silence_libxml2()
         _ = virInitialize()
         virSetErrorFunc(nil, { _, _ in })
         _ = virEventRegisterDefaultImpl()
@@ -33,6 +36,7 @@ enum LibvirtRuntime {
     /// Opens a connection (after the process-wide set-up).
     static func open(_ uri: String) -> OpaquePointer? {
         ensureStarted()
+        vem_silence_libxml2()
         return virConnectOpen(uri)
     }
 

@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import Synchronization
 import VEMBus
 import VEMConfig
 import VEMPolicy
@@ -63,8 +64,11 @@ public final class Manager: Sendable {
         public var vms = 0
     }
 
-    /// The site (configuration and compiled triggers).
-    public let site: Site
+    /// The site (configuration and compiled triggers) now: the one it started with, or the last `vem reload`.
+    public var site: Site { siteBox.withLock { $0 } }
+    private let siteBox: Mutex<Site>
+    /// The files the site was read from (what `vem reload` reads again; empty: it cannot reload).
+    public let configPaths: [String]
     /// The bus.
     public let bus: any ManagerBus
     /// The journal.
@@ -105,13 +109,15 @@ public final class Manager: Sendable {
     ///   - acknowledgements: Where the journal learns which commands reached their Client's Runner (nil: the
     ///     `acknowledged` state is not used).
     ///   - healing: Time-outs, retries and how often hosts are listed (nil: the site's `[manager]` settings).
+    ///   - configPaths: The files `site` was read from, for `vem reload`.
     ///   - logger: Structured logs (trigger, client and command in metadata; never payloads or credentials).
     public init(
         site: Site, bus: any ManagerBus, journal: Journal, clock: any ManagerClock = SystemClock(),
         busDescription: @escaping @Sendable () -> String = { "bus" }, restore: Restore? = nil, acknowledgements: Acknowledgements? = nil,
-        healing: Healing? = nil, logger: Logger = Logger(label: "vem.manager")
+        healing: Healing? = nil, configPaths: [String] = [], logger: Logger = Logger(label: "vem.manager")
     ) {
-        self.site = site
+        siteBox = Mutex(site)
+        self.configPaths = configPaths
         self.bus = bus
         self.journal = journal
         self.clock = clock
@@ -133,7 +139,8 @@ public final class Manager: Sendable {
         self.sender = sender
         let watch = TriggerWatch(
             triggers: site.triggers, groups: site.configuration.groups, state: state, sender: sender, clock: clock,
-            logger: logger, demandProperties: pool.demandProperties, poolVMs: { pool.currentVMs() })
+            logger: logger, demandProperties: pool.demandProperties,
+            declaredProperties: site.configuration.properties.map(\.name), poolVMs: { pool.currentVMs() })
         triggerWatch = watch
         poolTimer = PoolTimer(pool: pool, sender: sender, state: state, clock: clock, interval: healing.timerInterval)
         pruner = JournalPruner(
@@ -150,6 +157,9 @@ public final class Manager: Sendable {
                 sender.enqueuePool(await pool.clientJoined(vm: vm, address: identity.address, now: clock.now()))
             })
     }
+
+    /// Makes `site` the Manager's site (`vem reload`, once its parts are swapped in).
+    func replaceSite(_ site: Site) { siteBox.withLock { $0 = site } }
 
     /// The Manager's services: Listener, Sender, TriggerWatch, the pool's timer and the journal's pruner.
     public var services: [any Service] { [listener, sender, triggerWatch, poolTimer, pruner] }

@@ -117,6 +117,7 @@ public final class NATSClient: ClientBus {
     private func connectUntilUp() async throws -> NATSConnection {
         var options = configuration.connection
         if options.name == "vem" { options.name = "vem-client \(engine.identity.name)" }
+        var reachability = ReachabilityLog()
         while true {
             try Task.checkCancellation()
             do throws(NATSError) {
@@ -129,9 +130,18 @@ public final class NATSClient: ClientBus {
                             self?.logger.warning("NATS error", metadata: ["error": "\(error)"])
                         }))
                 state.withLock { $0.connection = connection }
+                if let failures = reachability.reached() {
+                    logger.info("reached NATS", metadata: ["failed_attempts": "\(failures)"])
+                }
                 return connection
             } catch {
-                logger.debug("NATS connect failed; retrying", metadata: ["error": "\(error)"])
+                if reachability.failed() {
+                    logger.info(
+                        "cannot reach NATS; retrying",
+                        metadata: ["attempt": "\(reachability.failures)", "error": "\(error)"])
+                } else {
+                    logger.debug("NATS connect failed; retrying", metadata: ["error": "\(error)"])
+                }
                 try await Task.sleep(for: configuration.connectRetry)
             }
         }

@@ -116,7 +116,7 @@ public final class NATSManagerBus: ManagerBus {
     @discardableResult
     public func send(_ message: Message, to recipients: Recipients) -> Int {
         switch recipients {
-        case .client:
+        case .client, .clients:
             return engine.send(message, to: recipients)
         case .group(let group):
             let count = engine.members().count { recipients.includes($0) }

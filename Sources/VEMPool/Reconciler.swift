@@ -76,8 +76,8 @@ public struct Reconciler: Sendable {
 
     /// The knobs.
     public let configuration: Configuration
-    /// The configured groups.
-    public let groups: [PoolGroup]
+    /// The configured groups (``replaceGroups(_:)`` swaps in a reloaded configuration's).
+    public internal(set) var groups: [PoolGroup]
     /// The VMs, by id.
     public internal(set) var vms: [String: ManagedVM] = [:]
     /// The most recent decisions, oldest first (at most `decisionLogLimit`).
@@ -86,6 +86,11 @@ public struct Reconciler: Sendable {
     public internal(set) var decisionsLogged = 0
     /// Running totals.
     public internal(set) var counters = PoolCounters()
+    /// Whether the operator paused the planner (`vem pause`): ``rebalance(batch:hosts:now:planner:)`` then only
+    /// observes and moves time on; it plans nothing.
+    public internal(set) var paused = false
+    /// The hosts the operator drained (`vem host drain`): they take no new VM and their VMs are moved off.
+    public internal(set) var drainedHosts: Set<String> = []
 
     var nextNumber: [String: Int] = [:]
     var nextOperationID = 1
@@ -140,6 +145,14 @@ public struct Reconciler: Sendable {
     ) throws(PoolError) -> Step {
         var operations = tick(now: now)
         operations += observe(batch, now: now)
+        let hosts = hostsForPlanner(hosts)
+        guard !paused else {
+            let snapshot = snapshot(batch: batch, hosts: hosts)
+            return Step(
+                snapshot: snapshot, plan: .notRun(now: now, note: "paused by the operator (vem resume to go on)"),
+                operations: operations)
+        }
+        operations += evacuate(batch: batch, hosts: hosts, configuration: planner.configuration, now: now)
         let snapshot = snapshot(batch: batch, hosts: hosts)
         let plan: Plan
         do { plan = try planner.plan(snapshot, now: now) } catch { throw PoolError(.planner, error.message) }
@@ -173,6 +186,23 @@ public struct Reconciler: Sendable {
         if record.id.hasPrefix(prefix), let n = Int(record.id.dropFirst(prefix.count)) {
             nextNumber[record.group] = max(nextNumber[record.group] ?? 1, n + 1)
         }
+    }
+
+    /// Swaps in a reloaded configuration's groups (shares, bounds, VM sizes, templates). VMs keep the size they
+    /// were created with.
+    /// - Throws: ``PoolError`` (`invalid_group`) for an unusable list, or one without a group that still has VMs.
+    public mutating func replaceGroups(_ new: [PoolGroup]) throws(PoolError) {
+        try PoolGroup.validate(new)
+        let names = Set(new.map(\.name))
+        let orphans = Set(vms.values.filter { !names.contains($0.group) }.map(\.group)).sorted()
+        guard orphans.isEmpty else {
+            throw PoolError(
+                .invalidGroup,
+                "group\(orphans.count == 1 ? "" : "s") \(orphans.joined(separator: ", ")) still "
+                    + "\(orphans.count == 1 ? "has" : "have") VMs: drain them (vem vm drain) before removing "
+                    + "\(orphans.count == 1 ? "it" : "them")")
+        }
+        groups = new
     }
 
     // MARK: - Internals shared by the extensions

@@ -30,6 +30,32 @@ struct ManagerAPIOptions: ParsableArguments {
         return withScheme.hasSuffix("/") ? String(withScheme.dropLast()) : withScheme
     }
 
+    /// POSTs an action (`/v1/pause`, `/v1/hosts/drain` with `query`), naming the login user in `X-VEM-User`
+    /// (the journal records `user@address`); returns the HTTP status and body. Exits 1 when the Manager cannot be
+    /// reached.
+    func post(_ path: String, query: [String: String] = [:], timeout: Double = 30) async throws -> (Int, Data) {
+        var components = URLComponents(string: baseURL + path)
+        if !query.isEmpty { components?.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) } }
+        guard let url = components?.url, ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil
+        else {
+            printError(
+                "error: invalid --manager-url \(baseURL): expected http://HOST:PORT (e.g. \(Self.defaultManagerURL))")
+            throw ExitCode.failure
+        }
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.timeoutInterval = timeout
+        let user = ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"]
+        if let user, !user.isEmpty { request.setValue(user, forHTTPHeaderField: "X-VEM-User") }
+        do {
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        } catch {
+            printError("error: cannot reach the Manager at \(baseURL): \(error.localizedDescription)")
+            throw ExitCode.failure
+        }
+    }
+
     /// GETs a path; exits 1 with a clear message when the Manager cannot be reached or answers an error.
     func get(_ path: String) async throws -> Data {
         guard let url = URL(string: baseURL + path), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),

@@ -17,7 +17,9 @@ struct ManagerCommand: AsyncParsableCommand {
             start), takes back its journal (commands without an outcome are resent to Clients that reconnect \
             with the same incarnation, and marked unknown otherwise), listens for Clients on [manager] listen \
             and serves the operator's JSON API on [manager] http_listen (default 127.0.0.1:7401, loopback). \
-            SIGTERM or SIGINT stop it gracefully.
+            SIGHUP (or `vem reload`) reads the files again and swaps in their triggers, groups and policy; a \
+            broken configuration is refused with its diagnostics and the running one stays. SIGTERM or SIGINT \
+            stop it gracefully.
             """
     )
 
@@ -50,6 +52,7 @@ struct ManagerCommand: AsyncParsableCommand {
         var options = ManagerService.Options()
         (options.journalPath, options.inboundRate, options.inboundBurst) = (journal, inboundRate, inboundBurst)
         options.operatorAPI = true
+        (options.configPaths, options.reloadOnHangup) = (config, true)
         if let portFile { options.onListening = { hub, http in writePortFile(portFile, hub: hub, http: http) } }
         let service: ManagerService
         do {
@@ -62,21 +65,10 @@ struct ManagerCommand: AsyncParsableCommand {
     }
 
     private func loadSite() throws -> Site {
-        var sources: [ConfigSource] = []
-        for path in config {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                printError("\(path): error: cannot read file")
-                throw ExitCode.failure
-            }
-            sources.append(ConfigSource(name: path, bytes: [UInt8](data)))
-        }
-        let result = Site.load(sources)
-        var renderer = DiagnosticRenderer()
-        renderer.addConfigSources(sources)
-        for diagnostic in result.diagnostics { printError(renderer.render(diagnostic)) }
-        guard let site = result.site else {
-            let errors = result.diagnostics.filter { $0.severity == .error }.count
-            printError("the manager does not start: \(errors) error\(errors == 1 ? "" : "s") in its configuration")
+        let loaded = SiteFiles.load(config)
+        for diagnostic in loaded.diagnostics { printError(diagnostic) }
+        guard let site = loaded.site else {
+            printError("the manager does not start: \(loaded.errors) error\(loaded.errors == 1 ? "" : "s") in its configuration")
             throw ExitCode.failure
         }
         return site

@@ -181,8 +181,11 @@ enum Conformance {
             name: "intruder", group: nil, token: "wrong", version: "1.0.0", log: CommandLog())
         let tokenError = await wrongToken.runResult()
         #expect((tokenError as? BusError)?.reject?.reason == .badCredentials)
-        _ = try await bus.events.first("bad token refused") {
-            if case .connectionRejected(_, let reason) = $0 { reason.hasPrefix("badCredentials") } else { false }
+        // The refusal names the Client that was refused (issue 20).
+        _ = try await bus.events.first("bad token refused, naming the Client") {
+            if case .connectionRejected(_, let reason) = $0 {
+                reason.hasPrefix("badCredentials") && reason.hasSuffix(#"(client "intruder")"#)
+            } else { false }
         }
         let oldVersion = try await bus.startClient(
             name: "ancient", group: nil, token: nil, version: "0.9.1", log: CommandLog())

@@ -22,21 +22,22 @@ public final class AgentProcess: Sendable {
     }
 
     /// Starts `vem agent -c config`.
-    public static func start(config: String, logPath: String) async throws -> AgentProcess {
+    public static func start(config: String, logPath: String, logLevel: String = "debug") async throws -> AgentProcess {
         guard FileManager.default.isExecutableFile(atPath: vemExecutable.path) else {
             throw HarnessError("vem is not built at \(vemExecutable.path)")
         }
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try startBlocking(config: config, logPath: logPath) })
+                continuation.resume(
+                    with: Result { try startBlocking(config: config, logPath: logPath, logLevel: logLevel) })
             }
         }
     }
 
-    private static func startBlocking(config: String, logPath: String) throws -> AgentProcess {
+    private static func startBlocking(config: String, logPath: String, logLevel: String) throws -> AgentProcess {
         let process = Process()
         process.executableURL = vemExecutable
-        process.arguments = ["agent", "-c", config, "--log-level", "debug"]
+        process.arguments = ["agent", "-c", config, "--log-level", logLevel]
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardError = log

@@ -40,6 +40,10 @@ public struct ManagerService: Sendable {
         public var logger = Logger(label: "vem.manager")
         /// Whether to serve the operator's HTTP API (`vem manager` does; the demo and tests do not).
         public var operatorAPI = false
+        /// The files the site was read from: `vem reload` and SIGHUP read them again (empty: no reload).
+        public var configPaths: [String] = []
+        /// Whether SIGHUP reloads the configuration from ``configPaths`` (`vem manager` does).
+        public var reloadOnHangup = false
         /// Called once the hub and the HTTP API listen, with their ports (for port 0).
         public var onListening: (@Sendable (_ hub: Int, _ http: Int) -> Void)?
 
@@ -108,7 +112,8 @@ public struct ManagerService: Sendable {
         let manager = Manager(
             site: site, bus: endpoint.bus, journal: journal, clock: options.clock, busDescription: endpoint.description,
             restore: { stream throws(BusError) in try busEngine.restore(stream) },
-            acknowledgements: { busEngine.acknowledgedThrough($0) }, healing: options.healing, logger: logger)
+            acknowledgements: { busEngine.acknowledgedThrough($0) }, healing: options.healing,
+            configPaths: options.configPaths, logger: logger)
         let recovery = try await manager.recover()
         logger.info(
             "journal recovered",
@@ -118,6 +123,7 @@ public struct ManagerService: Sendable {
             ])
         let hubPort = try await endpoint.start()
         var services = [endpoint.service] + manager.services
+        if options.reloadOnHangup && !options.configPaths.isEmpty { services.append(ReloadOnHangup(manager: manager)) }
         if options.operatorAPI {
             let onListening = options.onListening
             services.append(

@@ -18,7 +18,8 @@ public struct OperatorAPI: Sendable {
         "/v1/explain", "/v1/vms",
     ]
 
-    let manager: Manager
+    /// The Manager it serves.
+    public let manager: Manager
     let recovery: Manager.RecoverySummary?
 
     /// An API over a Manager.
@@ -63,7 +64,7 @@ public struct OperatorAPI: Sendable {
         query["limit"].flatMap(Int.init).map { min(max($0, 1), 10_000) } ?? 100
     }
 
-    private func encode(_ value: some Encodable, status: Int = 200) throws -> Response {
+    func encode(_ value: some Encodable, status: Int = 200) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Response(status: status, body: try encoder.encode(value))
@@ -77,13 +78,17 @@ public struct OperatorAPI: Sendable {
         for client in snapshot.connectedClients { byRole[client.identity.role.name, default: 0] += 1 }
         let stats = manager.triggerWatch.triggerStats
         try await manager.refreshAcknowledgements()
-        return StatusReport(
+        let (paused, drained) = await manager.pool.operatorState()
+        var report = StatusReport(
             bus: manager.busDescription(), startedAt: manager.startedAt, now: now, connectedByRole: byRole,
             knownClients: snapshot.clients.count, busEvents: snapshot.busEvents,
             propertyUpdates: snapshot.propertyUpdates, rejectedConnections: snapshot.rejectedConnections,
             triggers: stats.count, triggerErrors: stats.reduce(0) { $0 + $1.errors },
             commands: try await manager.journal.commandCounts(), recovery: recovery,
             journal: manager.journal.path, lastErrors: snapshot.lastErrors)
+        report.paused = paused
+        report.drainedHosts = drained
+        return report
     }
 
     /// Every Client known since start.
@@ -137,7 +142,8 @@ public struct OperatorAPI: Sendable {
         var cache: PoolInputs.DecodedBatch?
         let demand = try? PoolInputs.batch(in: snapshot, configured: manager.pool.demandProperties, cache: &cache).get()
         return WorldView(
-            snapshot, groups: manager.site.configuration.groups, demand: demand?.batch, pool: manager.pool.currentVMs())
+            snapshot, groups: manager.site.configuration.groups, demand: demand?.batch, pool: manager.pool.currentVMs(),
+            declaredProperties: manager.site.configuration.properties.map(\.name))
     }
 
     /// The snapshot document (docs/SNAPSHOT.md).

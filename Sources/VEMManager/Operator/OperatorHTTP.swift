@@ -1,11 +1,13 @@
+import Foundation
 import Hummingbird
 import Logging
+import HTTPTypes
 import NIOCore
 import ServiceLifecycle
 
 /// The operator's HTTP JSON endpoint (Hummingbird): `GET /v1/status`, `/v1/clients`, `/v1/props?client=`,
 /// `/v1/commands?limit=`, `/v1/triggers`, `/v1/snapshot`, `/v1/decisions?limit=`,
-/// `/v1/explain?name=`. Read-only, and without authentication yet: `vem manager` serves it on loopback unless
+/// `/v1/explain?name=`; and the operator's actions, `POST` (``OperatorAPI/actionRoutes``). Without authentication yet: `vem manager` serves it on loopback unless
 /// `insecure = yes`; requests whose Host header names another host are refused (DNS rebinding), and a request's
 /// header must arrive within ``headerTimeout``.
 public enum OperatorHTTP {
@@ -31,7 +33,7 @@ public enum OperatorHTTP {
         api: OperatorAPI, host: String = defaultHost, port: Int = defaultPort, logger: Logger,
         onBound: @escaping @Sendable (Int) async -> Void
     ) -> any Service {
-        let router = Router()
+        let router = Router(context: OperatorRequestContext.self)
         router.add(middleware: HostCheckMiddleware(boundHost: host))
         for route in OperatorAPI.routes {
             router.get(RouterPath(stringLiteral: route)) { request, _ -> Response in
@@ -44,6 +46,51 @@ public enum OperatorHTTP {
                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
             }
         }
+        for route in OperatorAPI.actionRoutes {
+            router.post(RouterPath(stringLiteral: route)) { request, context -> Response in
+                var query: [String: String] = [:]
+                for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+                let name = OperatorAPI.operatorName(
+                    user: request.headers[HTTPField.Name("X-VEM-User")!], address: context.remoteAddress?.ipAddress)
+                let answer = await api.post(route, query: query, operatorName: name)
+                return Response(
+                    status: HTTPResponse.Status(code: answer.status),
+                    headers: [.contentType: "application/json"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
+            }
+        }
+        router.post("/v1/ask") { request, _ -> Response in
+            var query: [String: String] = [:]
+            for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+            let names = (query["names"] ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty }
+            let timeout = query["timeout"].flatMap(Double.init).map { min(max($0, 0.01), 600) } ?? 5
+            let pattern = query["clients"].flatMap { $0.isEmpty ? nil : $0 }
+            // One JSON object a line, each written as its answer arrives.
+            let (lines, continuation) = AsyncStream.makeStream(of: AskLine.self, bufferingPolicy: .unbounded)
+            let manager = api.manager
+            return Response(
+                status: .ok, headers: [.contentType: "application/x-ndjson"],
+                body: ResponseBody { writer in
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            let last = await manager.ask(
+                                names, clients: pattern, timeout: .milliseconds(Int64(timeout * 1000)),
+                                onLine: { continuation.yield($0) })
+                            continuation.yield(last)
+                            continuation.finish()
+                        }
+                        let encoder = JSONEncoder()
+                        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                        for await line in lines {
+                            var bytes = try encoder.encode(line)
+                            bytes.append(0x0A)
+                            try await writer.write(ByteBuffer(bytes: bytes))
+                        }
+                        try await group.waitForAll()
+                    }
+                    try await writer.finish(nil)
+                })
+        }
         return Application(
             router: router,
             server: .http1(
@@ -52,5 +99,17 @@ public enum OperatorHTTP {
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "vem-manager"),
             onServerRunning: { channel in await onBound(channel.localAddress?.port ?? port) },
             logger: logger)
+    }
+}
+
+/// A request's context with the address it came from (the operator's name in the journal).
+struct OperatorRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// The peer's address.
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 }

@@ -15,6 +15,10 @@ extension StatusReport {
             "commands: " + (commands.isEmpty ? "none" : counts),
             "journal: \(journal)",
         ]
+        if paused == true { lines.append("planner: paused by the operator (vem resume)") }
+        if let hosts = drainedHosts, !hosts.isEmpty {
+            lines.append("hosts drained: " + hosts.joined(separator: ", ") + " (vem host resume HOST)")
+        }
         if let r = recovery, r.clients > 0 || r.markedUnknown > 0 {
             lines.append(
                 "recovered: \(r.clients) client streams, \(r.resumed) open commands resumed, "

@@ -30,6 +30,10 @@ public struct StatusReport: Hashable, Sendable, Codable {
     public var journal: String
     /// The latest errors, newest last.
     public var lastErrors: [LoggedError]
+    /// Whether the operator paused the planner (`vem pause`); nil from a Manager that predates it.
+    public var paused: Bool? = nil
+    /// The hosts the operator is draining (`vem host drain`), by name.
+    public var drainedHosts: [String]? = nil
 }
 
 /// One Client in `GET /v1/clients`.

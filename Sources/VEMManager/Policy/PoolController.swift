@@ -36,12 +36,12 @@ public actor PoolController {
     /// pool's actor).
     private nonisolated let published = Mutex<[VMReport]>([])
     /// Why the configured groups could not be used (nil when they could).
-    public let configurationError: String?
+    public internal(set) var configurationError: String?
     /// The planner's explanation of the last rebalance (nil before the first).
     public private(set) var lastExplanation: String?
     /// The trigger of the last rebalance.
     public private(set) var lastTrigger: String?
-    let planner: Planner
+    var planner: Planner
     var mapping = PoolCommandMapping()
     var batchClient: String?
     var seenDecisions = 0
@@ -54,9 +54,12 @@ public actor PoolController {
     /// The Dom0 hosts of the last snapshot (the only destinations a migration may name).
     var inventoryHosts: Set<String> = []
     /// The demand properties the site's files define (looked for first).
-    let demandProperties: [(name: String, prefix: String)]
+    nonisolated var demandProperties: [(name: String, prefix: String)] { demandBox.withLock { $0 } }
+    nonisolated let demandBox: Mutex<[(name: String, prefix: String)]>
     /// When each Dom0 Client was last asked for its domains, and the connection that was.
     var listed: [String: ListedHost] = [:]
+    /// The reconciler's knobs (for a reconciler made by a reload when the start had no usable groups).
+    let reconcilerConfiguration: Reconciler.Configuration
     /// Seconds between two `vm.list` of one host (besides the one after each of its joins).
     let listInterval: Double
 
@@ -66,8 +69,9 @@ public actor PoolController {
         reconciler configuration: Reconciler.Configuration = Reconciler.Configuration(), listInterval: Double = 60
     ) {
         self.listInterval = listInterval
+        reconcilerConfiguration = configuration
         planner = Planner(configuration: policy)
-        demandProperties = PoolInputs.configured(properties)
+        demandBox = Mutex(PoolInputs.configured(properties))
         mapping.migrationURITemplate = migrationURI
         do {
             reconciler = try Reconciler(groups: groups.map(PoolGroup.init), configuration: configuration)
@@ -159,7 +163,9 @@ public actor PoolController {
         lastExplanation = step.plan.explanation
         lastTrigger = trigger
         var outcome = dispatches(step.operations, trigger: trigger, now: now)
-        if outcome.dispatches.isEmpty && outcome.decisions.isEmpty { outcome.refusal = nil }
+        if outcome.dispatches.isEmpty && outcome.decisions.isEmpty {
+            outcome.refusal = reconciler.paused ? "the planner is paused by the operator (vem resume)" : nil
+        }
         return outcome
     }
 

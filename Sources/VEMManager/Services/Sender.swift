@@ -164,11 +164,13 @@ public final class Sender: Service, Sendable {
     /// `policy.rebalance()`: plans, then journals the decisions and sends the commands.
     /// Carries out a pool outcome (`policy.rebalance()`, `vm.*`): its commands, or its refusal with the words
     /// `refusedAs` (`not run`, `refused`). `changed` is false when it sent nothing.
+    /// A refusal is logged at notice level, or at debug level when `quiet` (the same refusal as last time).
     private func carryOut(
-        _ outcome: PoolController.Outcome, refusedAs: String, action: String, trigger: String
+        _ outcome: PoolController.Outcome, refusedAs: String, action: String, trigger: String, quiet: Bool = false
     ) async -> (reason: String, pendings: [PendingCommand], changed: Bool) {
         if let refusal = outcome.refusal {
-            logger.notice("\(action) \(refusedAs): \(refusal)", metadata: ["trigger": "\(trigger)"])
+            logger.log(
+                level: quiet ? .debug : .notice, "\(action) \(refusedAs): \(refusal)", metadata: ["trigger": "\(trigger)"])
             return ("\(refusedAs): \(refusal)", [], false)
         }
         let pendings = await carryOut(outcome)
@@ -268,9 +270,14 @@ public final class Sender: Service, Sendable {
             logger.info("trigger log: \(text)", metadata: metadata)
         case .rebalance:
             let outcome = await pool.rebalance(state.snapshot(at: now), trigger: trigger, now: now)
+            // The same refusal at every pass (no batch Client yet) is logged once at notice level, when it starts
+            // or changes, not at every poll.
+            let sameRefusal = outcome.refusal.map { refusal in
+                counters.withLock { $0.quietRebalance[trigger] } == "not run: \(refusal)"
+            } ?? false
             let changed: Bool
             (reason, pendings, changed) = await carryOut(
-                outcome, refusedAs: "not run", action: "policy.rebalance()", trigger: trigger)
+                outcome, refusedAs: "not run", action: "policy.rebalance()", trigger: trigger, quiet: sameRefusal)
             // A rebalance that changed nothing is journaled once, not at every pass (the default trigger runs it
             // after every property round): again only when its outcome differs, or after one that acted.
             let repeated = counters.withLock { c -> Bool in

@@ -37,9 +37,12 @@ public struct WorldView: Sendable {
     ///   - groups: The configured groups.
     ///   - demand: The batch system's demand per group (the batch Client's demand property), when known.
     ///   - pool: The pool's VMs (``PoolController``), sorted by name.
+    ///   - declaredProperties: The properties the site's files define (`[ram_free] command = ram`): a Client
+    ///     that has not reported one yet has it as `None` (so `c.ram_free != None` guards it), while a name no
+    ///     file defines stays an error (`'client' object has no attribute 'ram_fre'`, a typo caught).
     public init(
         _ snapshot: StateSnapshot, groups definitions: [GroupDefinition], demand: BatchSnapshot? = nil,
-        pool: [VMReport] = []
+        pool: [VMReport] = [], declaredProperties: [String] = []
     ) {
         let now = snapshot.takenAt
         let connected = snapshot.connectedClients
@@ -52,6 +55,7 @@ public struct WorldView: Sendable {
                 "connected_since": .float(entry.connectedSince), "last_seen": .float(entry.lastSeen),
             ]
             var properties: [String: JSON] = [:]
+            for name in declaredProperties { properties[name] = .null }
             var ages: [String: Double] = [:]
             for (name, property) in entry.properties {
                 properties[name] = property.value ?? .null

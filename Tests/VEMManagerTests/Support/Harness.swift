@@ -56,12 +56,13 @@ struct Harness {
     /// stopped at the end.
     static func run(
         site: Site, journal: Journal? = nil, faults: InMemoryBus.Faults = .none, clock: ManualClock = ManualClock(start: 1_700_000_000),
-        _ body: (Harness) async throws -> Void
+        logger: Logger? = nil, _ body: (Harness) async throws -> Void
     ) async throws {
         let journal = try journal ?? Journal(path: nil)
         var options = ManagerService.Options()
         (options.journal, options.clock) = (journal, clock)
         options.logger.logLevel = .critical
+        if let logger { options.logger = logger }
         options.transport = { engine throws(ManagerError) in
             ManagerBusEndpoint(bus: InMemoryBus(configuration: engine, faults: faults), description: "memory")
         }
