@@ -5,7 +5,7 @@ import ServiceLifecycle
 
 /// The operator's HTTP JSON endpoint (Hummingbird): `GET /v1/status`, `/v1/clients`, `/v1/props?client=`,
 /// `/v1/commands?limit=`, `/v1/triggers`, `/v1/snapshot`, `/v1/decisions?limit=`,
-/// `/v1/explain?name=`. Read-only, and without authentication yet: `vem manager` serves it on loopback unless
+/// `/v1/explain?name=`; beside them `/metrics` and the dashboard at `/` (``ObservabilityRoutes``). Read-only, and without authentication yet: `vem manager` serves it on loopback unless
 /// `insecure = yes`; requests whose Host header names another host are refused (DNS rebinding), and a request's
 /// header must arrive within ``headerTimeout``.
 public enum OperatorHTTP {
@@ -44,6 +44,7 @@ public enum OperatorHTTP {
                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
             }
         }
+        ObservabilityRoutes.add(to: router, manager: api.manager, title: "VEM Manager")
         return Application(
             router: router,
             server: .http1(
