@@ -47,7 +47,7 @@ public enum DashboardPage {
         let latest = state.history.last?.groups ?? []
         var html = "<div class=\"charts\">"
         for group in state.groups {
-            html += chart(group: group, history: state.history)
+            html += chart(group: group, history: state.history, now: state.now, held: state.held[group] ?? 0)
         }
         html += "</div>"
         let rows: [[HTML.Cell]] = state.groups.map { name in
@@ -56,36 +56,39 @@ public enum DashboardPage {
                 HTML.Cell(name, className: "group"),
                 HTML.Cell(g.map { String(format: "%.1f%%", $0.share * 100) } ?? "–"),
                 HTML.Cell(g.map { String($0.demand) } ?? "–"), HTML.Cell(g.map { String($0.target) } ?? "–"),
-                HTML.Cell(g.map { String($0.held) } ?? "–"),
+                HTML.Cell(String(state.held[name] ?? 0)),
                 HTML.Cell(String(state.vms.filter { $0.group == name }.count)),
             ]
         }
         return html + HTML.table(["group", "share", "demand", "target", "held", "VMs"], rows, id: "groups")
     }
 
-    /// One group's held (solid), target (dashed) and demand (dotted) VMs over the history, as an SVG.
-    static func chart(group: String, history: [PoolHistory.Sample]) -> String {
+    /// One group's held (solid), target (dashed) and demand (dotted) VMs over the history, as an SVG: each plan's
+    /// figures until the next, and the VMs held now at the right end.
+    static func chart(group: String, history: [PoolHistory.Sample], now: Double, held: Int) -> String {
         let (width, height) = (360.0, 110.0)
         let points = history.compactMap { s in s.groups.first { $0.group == group }.map { (s, $0) } }
-        let start = history.first?.time ?? 0
-        let end = max((history.last?.until ?? start), start + 1)
-        let top = Double(max(1, points.map { max($0.1.held, $0.1.target, $0.1.demand) }.max() ?? 1))
+        let start = min(history.first?.time ?? now, now)
+        let end = max(history.last?.until ?? now, now, start + 1)
+        let peak = points.map { max($0.1.held, $0.1.target, $0.1.demand) }.max() ?? 0
+        let top = Double(max(1, peak, held))
         func x(_ t: Double) -> String { String(format: "%.1f", 4 + (t - start) / (end - start) * (width - 8)) }
         func y(_ v: Int) -> String { String(format: "%.1f", height - 14 - Double(v) / top * (height - 24)) }
-        func line(_ value: (PoolHistory.Group) -> Int) -> String {
+        func line(_ value: (PoolHistory.Group) -> Int, last: Int? = nil) -> String {
             var coordinates: [String] = []
-            for (sample, g) in points {
+            for (i, (sample, g)) in points.enumerated() {
+                let next = i + 1 < points.count ? points[i + 1].0.time : end
                 coordinates.append("\(x(sample.time)),\(y(value(g)))")
-                coordinates.append("\(x(sample.until)),\(y(value(g)))")
+                coordinates.append("\(x(next)),\(y(value(g)))")
             }
-            if let (last, g) = points.last { coordinates.append("\(x(end)),\(y(value(g)))"); _ = last }
+            if let last { coordinates.append("\(x(end)),\(y(last))") }
             return coordinates.joined(separator: " ")
         }
         return """
             <figure class="chart"><svg viewBox="0 0 \(Int(width)) \(Int(height))" width="\(Int(width))" height="\(Int(height))" \
             role="img" aria-label="\(HTML.escape(group))">\
             <polyline class="demand" points="\(line(\.demand))"/><polyline class="target" points="\(line(\.target))"/>\
-            <polyline class="held" points="\(line(\.held))"/>\
+            <polyline class="held" points="\(line(\.held, last: held))"/>\
             <text x="4" y="\(Int(height) - 2)">0</text><text x="4" y="10">\(Int(top))</text></svg>\
             <figcaption>\(HTML.escape(group)): held <span class="held">━</span> target <span class="target">┅</span> \
             demand <span class="demand">┈</span></figcaption></figure>

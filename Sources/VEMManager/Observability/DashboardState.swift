@@ -46,6 +46,16 @@ public struct DashboardState: Sendable, Hashable {
     /// The triggers' counters.
     public var triggers: [TriggerStats]
 
+    /// The stages in which a VM counts as its group's (`held`): on its way up or running, not on its way out.
+    public static let heldStages: Set<String> = ["creating", "booting", "registering", "active"]
+
+    /// VMs each group holds now (``heldStages``), by group.
+    public var held: [String: Int] {
+        var held: [String: Int] = [:]
+        for vm in vms where Self.heldStages.contains(vm.stage) { held[vm.group, default: 0] += 1 }
+        return held
+    }
+
     /// Reads a Manager.
     /// - Parameters:
     ///   - manager: The Manager.

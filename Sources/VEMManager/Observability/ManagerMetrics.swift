@@ -104,12 +104,13 @@ public final class ManagerMetrics: Sendable {
         var target: [[String]: Double] = [:]
         var held: [[String]: Double] = [:]
         for group in groups { (demand[[group]], target[[group]], held[[group]]) = (0, 0, 0) }
-        for t in targets {
-            (demand[[t.group]], target[[t.group]], held[[t.group]]) = (Double(t.demand), Double(t.target), Double(t.held))
+        for t in targets { (demand[[t.group]], target[[t.group]]) = (Double(t.demand), Double(t.target)) }
+        for vm in manager.pool.currentVMs() where DashboardState.heldStages.contains(vm.stage) {
+            held[[vm.group], default: 0] += 1
         }
         setLevels("vem_group_demand_vms", help: "VMs each group's jobs need (busy + pending), at the last plan.", ["group"], demand)
         setLevels("vem_group_target_vms", help: "VMs each group should hold, at the last plan.", ["group"], target)
-        setLevels("vem_group_held_vms", help: "VMs each group holds (booting + active), at the last plan.", ["group"], held)
+        setLevels("vem_group_held_vms", help: "VMs each group holds now (creating, booting, registering or active).", ["group"], held)
 
         if let counts = try? await manager.journal.commandCounts() {
             var byState: [[String]: Double] = [:]
