@@ -5,7 +5,7 @@ VEM := .build/debug/vem
 # The tests run in phases (scripts/test-phases says which and why): the pure, CPU-bound suites; then the
 # timing-sensitive integration suites; then the heavy ones (QEMU guests, migrations, Slurm clusters) one test at
 # a time, so that no timing-sensitive test shares the two cores with a guest booting.
-.PHONY: all build test demo deps clean
+.PHONY: all build test demo deps clean install man
 
 all: build
 
@@ -26,6 +26,26 @@ test: build
 demo: deps
 	$(SWIFT) build --product vem
 	$(VEM) demo
+
+# Installs like a service (scripts/install says what goes where): `make install`, or for a package
+# `make install DESTDIR=/tmp/pkg PREFIX=/usr`. Builds the release executable and the man pages first.
+PREFIX ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc/vem
+STATEDIR ?= /var/lib/vem
+MANPAGES := .build/man
+CONFIGURATION ?= release
+
+# Man pages from swift-argument-parser's manual plugin (one per subcommand: vem.1, vem.manager.1, …); the
+# plugin writes them under .build/plugins/GenerateManual/outputs/vem/.
+man:
+	$(SWIFT) package --disable-sandbox plugin generate-manual --multi-page --configuration $(CONFIGURATION)
+	rm -rf $(MANPAGES) && mkdir -p $(MANPAGES)
+	cp .build/plugins/GenerateManual/outputs/vem/*.1 $(MANPAGES)/
+
+install: man
+	VEM_BIN="$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/vem" MANPAGES=$(MANPAGES) DESTDIR="$(DESTDIR)" \
+		PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" STATEDIR="$(STATEDIR)" scripts/install
 
 clean:
 	rm -rf .build

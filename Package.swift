@@ -31,6 +31,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // /metrics: swift-metrics' API on a per-Manager Prometheus registry (swift-prometheus: one target, needs
+        // only swift-metrics' CoreMetrics and swift-atomics, which NIO already brings).
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "VEMCore"),
@@ -85,6 +89,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
@@ -139,7 +145,7 @@ let package = Package(
             name: "VEMManagerTests",
             dependencies: [
                 "VEMManager", "VEMBus", "VEMProtocol", "VEMSite", "VEMConfig", "VEMRules", "VEMCore", "VEMBatch",
-                "VEMTestKit", "VEMClient", "VEMAgent", logging,
+                "VEMTestKit", "VEMClient", "VEMAgent", "VEMPolicy", logging,
             ]
         ),
         .testTarget(
@@ -151,7 +157,11 @@ let package = Package(
         .testTarget(name: "VEMPoolTests", dependencies: ["VEMPool", "VEMPolicy", "VEMBatch", "VEMConfig"]),
         .testTarget(name: "VEMReplayAgentTests", dependencies: ["VEMReplayAgent", "VEMAgent", "VEMBatch"]),
         .testTarget(
-            name: "DemoIntegrationTests", dependencies: ["VEMDemo", "VEMPool", "VEMBatch", "VEMPolicy", "VEMManager"]),
+            name: "DemoIntegrationTests",
+            dependencies: [
+                "VEMDemo", "VEMPool", "VEMBatch", "VEMPolicy", "VEMManager", logging,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

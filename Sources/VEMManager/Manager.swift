@@ -93,6 +93,8 @@ public final class Manager: Sendable {
     public let busDescription: @Sendable () -> String
     /// When this Manager was created.
     public let startedAt: Double
+    /// Its Prometheus metrics (`GET /metrics`), in a registry of its own.
+    public let metrics: ManagerMetrics
     let restore: Restore?
     let acknowledgements: Acknowledgements?
     let logger: Logger
@@ -126,6 +128,11 @@ public final class Manager: Sendable {
         self.acknowledgements = acknowledgements
         self.logger = logger
         startedAt = clock.now()
+        let metrics = ManagerMetrics()
+        self.metrics = metrics
+        journal.observe(
+            JournalObserver(
+                wrote: { metrics.journalWritten($0, duration: $1) }, decided: { metrics.decisionRecorded(action: $0) }))
         let state = ManagerState()
         self.state = state
         let settings = site.configuration.manager ?? ManagerSettings()
@@ -135,12 +142,14 @@ public final class Manager: Sendable {
             migrationURI: settings.migrationURI, properties: site.configuration.properties,
             reconciler: healing.reconciler, listInterval: healing.listInterval)
         self.pool = pool
-        let sender = Sender(bus: bus, journal: journal, state: state, clock: clock, logger: logger, pool: pool)
+        let sender = Sender(
+            bus: bus, journal: journal, state: state, clock: clock, logger: logger, pool: pool, metrics: metrics)
         self.sender = sender
         let watch = TriggerWatch(
             triggers: site.triggers, groups: site.configuration.groups, state: state, sender: sender, clock: clock,
             logger: logger, demandProperties: pool.demandProperties,
-            declaredProperties: site.configuration.properties.map(\.name), poolVMs: { pool.currentVMs() })
+            declaredProperties: site.configuration.properties.map(\.name), poolVMs: { pool.currentVMs() },
+            metrics: metrics)
         triggerWatch = watch
         poolTimer = PoolTimer(pool: pool, sender: sender, state: state, clock: clock, interval: healing.timerInterval)
         pruner = JournalPruner(

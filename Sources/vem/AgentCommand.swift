@@ -36,13 +36,16 @@ struct Agent: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Log format: text, or json (one JSON object per line; secrets are never logged).")
+    var logFormat: LogFormat = .text
+
     func validate() throws {
         if config.isEmpty { throw ValidationError("name a configuration file with -c agent.ini") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown log level '\(logLevel)'") }
     }
 
     func run() async throws {
-        bootstrapLogging(Logger.Level(rawValue: logLevel) ?? .info)
+        bootstrapLogging(Logger.Level(rawValue: logLevel) ?? .info, format: logFormat)
         let service: ClientService
         do {
             service = try ClientService.assemble(paths: config, root: root, warn: printError)

@@ -41,6 +41,9 @@ struct ManagerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @Option(help: "Log format: text, or json (one JSON object per line; secrets are never logged).")
+    var logFormat: LogFormat = .text
+
     func validate() throws {
         if config.isEmpty { throw ValidationError("name a configuration file with -c") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -48,7 +51,7 @@ struct ManagerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        bootstrapLogging(Logger.Level(rawValue: logLevel) ?? .info)
+        bootstrapLogging(Logger.Level(rawValue: logLevel) ?? .info, format: logFormat)
         var options = ManagerService.Options()
         (options.journalPath, options.inboundRate, options.inboundBurst) = (journal, inboundRate, inboundBurst)
         options.operatorAPI = true

@@ -14,6 +14,7 @@ public final class Journal: Sendable {
     public let path: String
     let onWrite: (@Sendable () -> Void)?
     let results: ResultWriter
+    let observers: JournalObserverSlot
 
     /// Opens (creating and migrating) a journal.
     /// - Parameters:
@@ -45,10 +46,12 @@ public final class Journal: Sendable {
         self.onWrite = onWrite
         let logger = Logger(label: "vem.journal")
         let window = groupCommitWindow.components
+        let observers = JournalObserverSlot()
+        self.observers = observers
         results = ResultWriter(
             database: database,
             window: .microseconds(Int(window.seconds) * 1_000_000 + Int(window.attoseconds / 1_000_000_000_000)),
-            onWrite: onWrite, onError: { logger.error("\($0)") })
+            onWrite: onWrite, onError: { logger.error("\($0)") }, observers: observers)
     }
 
     /// The schema, one migration per version.
@@ -83,6 +86,8 @@ public final class Journal: Sendable {
     func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T)
         async throws(ManagerError) -> T
     {
+        let started = ContinuousClock.now
+        defer { observers.current?.wrote(what, ContinuousClock.now - started) }
         do {
             return try await database.write { [onWrite] db in
                 onWrite?()
@@ -227,6 +232,7 @@ public final class Journal: Sendable {
                     decision.time, decision.trigger, decision.action, decision.reason, decision.vm, decision.group,
                 ])
         }
+        observers.current?.decided(decision.action)
     }
 
     /// The most recent decisions, newest first.

@@ -27,6 +27,7 @@ final class ResultWriter: Sendable {
     private let onError: @Sendable (String) -> Void
     private let queue = DispatchQueue(label: "vem.journal.results")
     private let state = Mutex(State())
+    private let observers: JournalObserverSlot?
 
     /// - Parameters:
     ///   - database: The journal's database.
@@ -36,8 +37,9 @@ final class ResultWriter: Sendable {
     ///     hold them forever, and the Sender journals each outcome again).
     init(
         database: DatabaseQueue, window: DispatchTimeInterval, onWrite: (@Sendable () -> Void)?,
-        onError: @escaping @Sendable (String) -> Void
+        onError: @escaping @Sendable (String) -> Void, observers: JournalObserverSlot? = nil
     ) {
+        self.observers = observers
         self.database = database
         self.window = window
         self.onWrite = onWrite
@@ -64,6 +66,8 @@ final class ResultWriter: Sendable {
             return state.items
         }
         guard !batch.isEmpty else { return }
+        let started = ContinuousClock.now
+        defer { observers?.current?.wrote("record results", ContinuousClock.now - started) }
         do {
             try database.write { db in
                 onWrite?()

@@ -7,7 +7,8 @@ import ServiceLifecycle
 
 /// The operator's HTTP JSON endpoint (Hummingbird): `GET /v1/status`, `/v1/clients`, `/v1/props?client=`,
 /// `/v1/commands?limit=`, `/v1/triggers`, `/v1/snapshot`, `/v1/decisions?limit=`,
-/// `/v1/explain?name=`; and the operator's actions, `POST` (``OperatorAPI/actionRoutes``). Without authentication yet: `vem manager` serves it on loopback unless
+/// `/v1/explain?name=`; the operator's actions, `POST` (``OperatorAPI/actionRoutes``); beside them `/metrics` and the
+/// dashboard at `/` (``ObservabilityRoutes``). Without authentication yet: `vem manager` serves it on loopback unless
 /// `insecure = yes`; requests whose Host header names another host are refused (DNS rebinding), and a request's
 /// header must arrive within ``headerTimeout``.
 public enum OperatorHTTP {
@@ -91,6 +92,7 @@ public enum OperatorHTTP {
                     try await writer.finish(nil)
                 })
         }
+        ObservabilityRoutes.add(to: router, manager: api.manager, title: "VEM Manager")
         return Application(
             router: router,
             server: .http1(

@@ -35,6 +35,8 @@ public actor PoolController {
     /// The VMs as of the reconciler's last change, readable from any thread (a trigger pass does not wait for the
     /// pool's actor).
     private nonisolated let published = Mutex<[VMReport]>([])
+    /// The groups' share, demand, target and held VMs at each plan (the dashboard, `/metrics`).
+    public nonisolated let history = PoolHistory()
     /// Why the configured groups could not be used (nil when they could).
     public internal(set) var configurationError: String?
     /// The planner's explanation of the last rebalance (nil before the first).
@@ -161,6 +163,7 @@ public actor PoolController {
         }
         self.reconciler = reconciler
         lastExplanation = step.plan.explanation
+        history.record(at: now, step.plan.targets)
         lastTrigger = trigger
         var outcome = dispatches(step.operations, trigger: trigger, now: now)
         if outcome.dispatches.isEmpty && outcome.decisions.isEmpty {

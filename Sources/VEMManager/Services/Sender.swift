@@ -39,11 +39,14 @@ public final class Sender: Service, Sendable {
     private let operations = Mutex<[ObjectIdentifier: Int]>([:])
     /// The host list (`vm.list`) each command asks for, by its pending command.
     private let lists = Mutex<[ObjectIdentifier: PoolController.HostList]>([:])
+    /// Where command outcomes and their latency are counted (nil: nowhere).
+    let metrics: ManagerMetrics?
 
     init(
         bus: any ManagerBus, journal: Journal, state: ManagerState, clock: any ManagerClock, logger: Logger,
-        pool: PoolController
+        pool: PoolController, metrics: ManagerMetrics? = nil
     ) {
+        self.metrics = metrics
         self.pool = pool
         self.bus = bus
         self.journal = journal
@@ -107,9 +110,11 @@ public final class Sender: Service, Sendable {
 
     private func watch(_ pending: PendingCommand, in group: inout DiscardingTaskGroup) {
         guard tracker.track(pending) else { return }
+        let started = ContinuousClock.now
         group.addTask {
             let outcome = await pending.outcome()
             guard self.tracker.finish(pending) else { return }
+            self.metrics?.commandFinished(state: Self.stateName(outcome), latency: ContinuousClock.now - started)
             await self.record(outcome, of: pending)
             if let list = self.lists.withLock({ $0.removeValue(forKey: ObjectIdentifier(pending)) }) {
                 guard case .result(let r) = outcome, r.status == .ok, !r.outputTruncated else { return }
@@ -211,6 +216,15 @@ public final class Sender: Service, Sendable {
             }
         }
         return pendings
+    }
+
+    /// The journal's name of an outcome's state (`done`, `failed`, `unknown`).
+    static func stateName(_ outcome: CommandOutcome) -> String {
+        switch outcome {
+        case .result(let result): result.status == .ok ? "done" : "failed"
+        case .unknown: "unknown"
+        case .cancelled: "failed"
+        }
     }
 
     private func record(_ outcome: CommandOutcome, of pending: PendingCommand) async {

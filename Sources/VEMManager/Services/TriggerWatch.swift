@@ -46,13 +46,16 @@ public final class TriggerWatch: Service, Sendable {
     private let decodedDemand = Mutex<PoolInputs.DecodedBatch?>(nil)
     /// The pool's VMs now (`manager.vms`).
     let poolVMs: @Sendable () -> [VMReport]
+    /// Where evaluations are counted and timed (nil: nowhere).
+    let metrics: ManagerMetrics?
 
     init(
         triggers: [CompiledTrigger], groups: [GroupDefinition], state: ManagerState, sender: Sender,
         clock: any ManagerClock, logger: Logger, updateInterval: Double = 1,
         demandProperties: [(name: String, prefix: String)] = [], declaredProperties: [String] = [],
-        poolVMs: @escaping @Sendable () -> [VMReport] = { [] }
+        poolVMs: @escaping @Sendable () -> [VMReport] = { [] }, metrics: ManagerMetrics? = nil
     ) {
+        self.metrics = metrics
         self.poolVMs = poolVMs
         self.updateInterval = updateInterval
         self.state = state
@@ -257,6 +260,7 @@ public final class TriggerWatch: Service, Sendable {
             failure = error
         }
         let elapsed = ContinuousClock.now - started
+        metrics?.triggerEvaluated(trigger.name, result: failure != nil ? "error" : fired ? "true" : "false", duration: elapsed)
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         stats.withLock { all in
             var s = all[index]
