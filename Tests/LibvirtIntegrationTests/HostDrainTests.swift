@@ -48,9 +48,9 @@ extension QEMUGuestTests {
             """
         }
 
-        static func agentConfig(name: String, port: Int, daemon: Libvirtd, all: [Libvirtd], template: String, guest: TestGuest)
-            -> String
-        {
+        static func agentConfig(
+            name: String, port: Int, daemon: Libvirtd, all: [Libvirtd], template: String, guest: TestGuest
+        ) -> String {
             """
             [client]
             name = \(name)
