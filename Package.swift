@@ -138,7 +138,7 @@ let package = Package(
             name: "LibvirtIntegrationTests",
             dependencies: [
                 "VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent", "VEMBus", "VEMHub", "VEMProtocol", "VEMTestSupport",
-                "vem",
+                "VEMManager", "VEMSite", "VEMConfig", "VEMBatch", "VEMPool", "VEMTestKit", "vem",
             ]),
         .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
         .testTarget(

@@ -227,15 +227,17 @@ public final class ManagerEngine: Sendable {
         return .proceed
     }
 
-    /// Refuses a `hello` from `client` (the name it claims, quoted and escaped in the log and the event's
-    /// reason: an administrator reading the refusal learns which Client to fix).
+    /// Refuses a `hello` from `client` (the name it claims): the log and the event's reason name it, so an
+    /// administrator reading the refusal learns which Client to fix — a name that is not a host-name word
+    /// (``Admission/isHostNameWord(_:)``) is not repeated (a forged name could carry anything), only said invalid.
     private func refuse(_ reject: Reject, client: String, phase: inout LinkPhase, link: any ManagerLink) -> LinkAction {
-        let reason = "\(reject.reason): \(reject.detail) (client \(LogText.quoted(client)))"
+        let valid = Admission.isHostNameWord(client)
+        let reason = "\(reject.reason): \(reject.detail) (\(valid ? "client \(LogText.quoted(client))" : "an invalid client name"))"
         phase = .closed
         configuration.refusalObserver?(link.peerAddress, reject.reason)
         logger.warning(
             "client refused",
-            metadata: ["client": "\(LogText.quoted(client))", "peer": "\(link.peer)", "reason": "\(reason)"])
+            metadata: ["client": "\(valid ? client : "(invalid)")", "peer": "\(link.peer)", "reason": "\(reason)"])
         continuation.yield(.connectionRejected(peer: link.peer, reason: reason))
         link.transmit([.reject(reject)])
         return .close(reason: reason)

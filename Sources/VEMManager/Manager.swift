@@ -112,11 +112,13 @@ public final class Manager: Sendable {
     ///     `acknowledged` state is not used).
     ///   - healing: Time-outs, retries and how often hosts are listed (nil: the site's `[manager]` settings).
     ///   - configPaths: The files `site` was read from, for `vem reload`.
+    ///   - routes: Live migration URIs the embedding program gives (tests); none by default.
     ///   - logger: Structured logs (trigger, client and command in metadata; never payloads or credentials).
     public init(
         site: Site, bus: any ManagerBus, journal: Journal, clock: any ManagerClock = SystemClock(),
         busDescription: @escaping @Sendable () -> String = { "bus" }, restore: Restore? = nil, acknowledgements: Acknowledgements? = nil,
-        healing: Healing? = nil, configPaths: [String] = [], logger: Logger = Logger(label: "vem.manager")
+        healing: Healing? = nil, configPaths: [String] = [], routes: MigrationRoutes = MigrationRoutes(),
+        logger: Logger = Logger(label: "vem.manager")
     ) {
         siteBox = Mutex(site)
         self.configPaths = configPaths
@@ -140,7 +142,7 @@ public final class Manager: Sendable {
         let pool = PoolController(
             groups: site.configuration.groups, policy: PolicyConfiguration(settings),
             migrationURI: settings.migrationURI, properties: site.configuration.properties,
-            reconciler: healing.reconciler, listInterval: healing.listInterval)
+            reconciler: healing.reconciler, listInterval: healing.listInterval, routes: routes)
         self.pool = pool
         let sender = Sender(
             bus: bus, journal: journal, state: state, clock: clock, logger: logger, pool: pool, metrics: metrics)

@@ -51,6 +51,9 @@ public struct PoolCommandMapping: Sendable, Hashable, Codable {
     public var migrationURITemplate: String
     /// `qemu+ssh://{host}/system`.
     public static let defaultMigrationURI = "qemu+ssh://{host}/system"
+    /// The address the migration's data goes to (`vm.migrate`'s `migrate_uri`, `tcp://host[:port]`); nil: the one
+    /// libvirt picks (the destination's host name).
+    public var migrationDataURI: String?
 
     /// Creates a mapping.
     public init(
@@ -87,7 +90,8 @@ public struct PoolCommandMapping: Sendable, Hashable, Codable {
             let uri = migrationURIs[to] ?? migrationURITemplate.replacing("{host}", with: to)
             return PoolCommand(
                 target: .host(from), name: "vm.migrate",
-                arguments: [NamedValue("vm", .string(vm)), NamedValue("to", .string(uri))])
+                arguments: [NamedValue("vm", .string(vm)), NamedValue("to", .string(uri))]
+                    + (migrationDataURI.map { [NamedValue("migrate_uri", .string($0))] } ?? []))
         case .registerNode(let r):
             return PoolCommand(
                 target: .batch, name: batchPrefix + ".register",

@@ -42,6 +42,8 @@ public struct ManagerService: Sendable {
         public var operatorAPI = false
         /// The files the site was read from: `vem reload` and SIGHUP read them again (empty: no reload).
         public var configPaths: [String] = []
+        /// Live migration URIs given by the program (tests' daemons on unix sockets); none by default.
+        public var routes = MigrationRoutes()
         /// Whether SIGHUP reloads the configuration from ``configPaths`` (`vem manager` does).
         public var reloadOnHangup = false
         /// Called once the hub and the HTTP API listen, with their ports (for port 0).
@@ -113,7 +115,7 @@ public struct ManagerService: Sendable {
             site: site, bus: endpoint.bus, journal: journal, clock: options.clock, busDescription: endpoint.description,
             restore: { stream throws(BusError) in try busEngine.restore(stream) },
             acknowledgements: { busEngine.acknowledgedThrough($0) }, healing: options.healing,
-            configPaths: options.configPaths, logger: logger)
+            configPaths: options.configPaths, routes: options.routes, logger: logger)
         let recovery = try await manager.recover()
         logger.info(
             "journal recovered",

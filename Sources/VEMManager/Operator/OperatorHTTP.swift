@@ -1,16 +1,17 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
-import HTTPTypes
 import NIOCore
 import ServiceLifecycle
 
 /// The operator's HTTP JSON endpoint (Hummingbird): `GET /v1/status`, `/v1/clients`, `/v1/props?client=`,
 /// `/v1/commands?limit=`, `/v1/triggers`, `/v1/snapshot`, `/v1/decisions?limit=`,
-/// `/v1/explain?name=`; the operator's actions, `POST` (``OperatorAPI/actionRoutes``); beside them `/metrics` and the
-/// dashboard at `/` (``ObservabilityRoutes``). Without authentication yet: `vem manager` serves it on loopback unless
-/// `insecure = yes`; requests whose Host header names another host are refused (DNS rebinding), and a request's
-/// header must arrive within ``headerTimeout``.
+/// `/v1/explain?name=`; the operator's actions, `POST` (``OperatorAPI/actionRoutes``), and `POST
+/// /v1/ask?names=&clients=&timeout=` (`vem ask`: one JSON line per answer, written as it arrives); beside them
+/// `/metrics` and the dashboard at `/` (``ObservabilityRoutes``). Without authentication yet: `vem manager` serves it
+/// on loopback unless `insecure = yes`; requests whose Host header names another host are refused (DNS rebinding),
+/// and a request's header must arrive within ``headerTimeout``.
 public enum OperatorHTTP {
     /// The default address: loopback only (the API has no authentication).
     public static let defaultHost = "127.0.0.1"

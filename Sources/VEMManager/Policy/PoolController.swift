@@ -7,6 +7,23 @@ import VEMPolicy
 import VEMPool
 import VEMProtocol
 
+/// Where live migrations go when the program embedding the Manager says so, beside the site's `migration_uri`
+/// template: per host, a libvirt URI used as given (a test's daemons on unix sockets: `qemu+unix:///system?socket=…`,
+/// which a site file may not write), and the address for the migration's data (`tcp://127.0.0.1`). Code, not
+/// configuration: `vem manager` leaves both empty.
+public struct MigrationRoutes: Sendable, Hashable {
+    /// The destination URI of each host, by Dom0 name.
+    public var uris: [String: String]
+    /// `vm.migrate`'s `migrate_uri` (nil: libvirt's choice).
+    public var dataURI: String?
+
+    /// Routes; none by default.
+    public init(uris: [String: String] = [:], dataURI: String? = nil) {
+        self.uris = uris
+        self.dataURI = dataURI
+    }
+}
+
 /// The Manager's pool: the ``VEMPool/Reconciler`` (VM inventory, operations in flight, decision log) kept for
 /// the Manager's life, the ``VEMPolicy/Planner`` and the mapping of operations to Client commands. The Sender
 /// drives it for `policy.rebalance()` and feeds it the commands' outcomes; the Listener feeds it DomU joins.
@@ -68,8 +85,11 @@ public actor PoolController {
     init(
         groups: [GroupDefinition], policy: PolicyConfiguration = PolicyConfiguration(),
         migrationURI: String = PoolCommandMapping.defaultMigrationURI, properties: [PropertyDefinition] = [],
-        reconciler configuration: Reconciler.Configuration = Reconciler.Configuration(), listInterval: Double = 60
+        reconciler configuration: Reconciler.Configuration = Reconciler.Configuration(), listInterval: Double = 60,
+        routes: MigrationRoutes = MigrationRoutes()
     ) {
+        mapping.migrationURIs = routes.uris
+        mapping.migrationDataURI = routes.dataURI
         self.listInterval = listInterval
         reconcilerConfiguration = configuration
         planner = Planner(configuration: policy)
@@ -237,6 +257,8 @@ public actor PoolController {
         guard Admission.isHostNameWord(to), inventoryHosts.contains(to) else {
             return "migration refused: \(LogText.quoted(to)) is not a Dom0 of the inventory"
         }
+        // A URI the program gave for this host (``MigrationRoutes``) is used as given.
+        if mapping.migrationURIs[to] != nil { return nil }
         var uri = ""
         if case .string(let text) = command.arguments.first(where: { $0.name == "to" })?.value { uri = text }
         if uri.isEmpty || uri.contains("?") || uri.contains("#") || uri.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value >= 0x7F }) {
