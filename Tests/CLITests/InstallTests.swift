@@ -17,13 +17,16 @@ import Testing
                         process.arguments = arguments
                         process.currentDirectoryURL = packageRoot
                         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-                        let out = Pipe(), err = Pipe()
+                        let out = Pipe()
+                        let err = Pipe()
                         (process.standardOutput, process.standardError) = (out, err)
                         process.standardInput = FileHandle.nullDevice
                         try process.run()
                         let group = DispatchGroup()
                         nonisolated(unsafe) var errData = Data()
-                        DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
+                        DispatchQueue.global().async(group: group) {
+                            errData = err.fileHandleForReading.readDataToEndOfFile()
+                        }
                         let outData = out.fileHandleForReading.readDataToEndOfFile()
                         group.wait()
                         process.waitUntilExit()
@@ -55,8 +58,11 @@ import Testing
         let state = try fm.attributesOfItem(atPath: root + "/var/lib/vem")
         #expect((state[.posixPermissions] as? Int) == 0o700)
         // The units name the installed paths, not DESTDIR's.
-        let unit = try String(contentsOfFile: root + "/usr/local/lib/systemd/system/vem-manager.service", encoding: .utf8)
-        #expect(unit.contains("ExecStart=/usr/local/bin/vem manager -c /etc/vem/site.ini --journal /var/lib/vem/journal.sqlite"))
+        let unit = try String(
+            contentsOfFile: root + "/usr/local/lib/systemd/system/vem-manager.service", encoding: .utf8)
+        #expect(
+            unit.contains(
+                "ExecStart=/usr/local/bin/vem manager -c /etc/vem/site.ini --journal /var/lib/vem/journal.sqlite"))
         #expect(!unit.contains(root) && !unit.contains("@BINDIR@") && !unit.contains("@STATEDIR@"))
         for completion in [
             "/usr/local/share/bash-completion/completions/vem", "/usr/local/share/zsh/site-functions/_vem",
@@ -98,7 +104,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let token = "t0k3n-\(UUID().uuidString)"
         try token.write(to: dir.appendingPathComponent("token"), atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: dir.appendingPathComponent("token").path)
+        try FileManager.default.setAttributes(
+            [.posixPermissions: 0o600], ofItemAtPath: dir.appendingPathComponent("token").path)
         let site = dir.appendingPathComponent("site.ini")
         try """
         [manager]
