@@ -54,7 +54,7 @@ let package = Package(
             dependencies: [
                 "VEMPool", "VEMReplayAgent", "VEMClient", "VEMHub", "VEMBus", "VEMAgent", "VEMConfig", "VEMProtocol",
                 "VEMBatch", "VEMPolicy", "VEMLibvirt", "VEMHypervisorPlugins", "VEMManager", "VEMSite", "VEMCore",
-                logging,
+                logging, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(name: "VEMBus", dependencies: ["VEMProtocol", logging]),
         .target(name: "VEMHub", dependencies: ["VEMBus", "VEMProtocol", logging] + nio),

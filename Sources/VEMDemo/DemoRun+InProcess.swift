@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import ServiceLifecycle
 import VEMBatch
 import VEMManager
 import VEMPolicy
@@ -33,62 +35,83 @@ extension DemoRun {
         let maxSeconds = options.maxSeconds
         let source = source
         let siteConfiguration = configuration
+        let (http, onHTTP) = (options.http, options.onHTTP)
         return try await withInProcessSite(siteConfiguration, batch: batch, clock: clock) { site in
-            let begin = ContinuousClock.now
-            clock.start()
-            var peak: [String: Int] = [:]
-            var peakTotal = 0
-            var vmCPUSeconds = 0
-            var accounted = pace.origin
-            var finished = false
-            var wall = 0.0
-            while true {
-                wall = (ContinuousClock.now - begin).secondsValue
-                let now = Int(clock.now())
-                // vCPUs held by VMs: the stand-ins know it; with libvirt, the hosts' last `hypervisor` report does.
-                let snapshot = site.manager.state.snapshot(at: Double(now))
-                let inVMs = site.libvirt == nil ? site.hosts.usedCPUs : Self.reportedUsed(snapshot)
-                vmCPUSeconds += inVMs * max(0, now - accounted)
-                accounted = max(accounted, now)
-                // Read, used and dropped within the pass: a copy held across the sleep would make the Manager
-                // copy its reconciler (and decision log) on its next change.
-                guard let reconciler = await site.manager.pool.reconciler else {
-                    throw InProcessSiteError(
-                        message: "the Manager has no pool: \(await site.manager.pool.configurationError ?? "?")")
+            try await serving(site.manager, port: http, onBound: onHTTP) {
+                let begin = ContinuousClock.now
+                clock.start()
+                var peak: [String: Int] = [:]
+                var peakTotal = 0
+                var vmCPUSeconds = 0
+                var accounted = pace.origin
+                var finished = false
+                var wall = 0.0
+                while true {
+                    wall = (ContinuousClock.now - begin).secondsValue
+                    let now = Int(clock.now())
+                    // vCPUs held by VMs: the stand-ins know it; with libvirt, the hosts' last `hypervisor` report does.
+                    let snapshot = site.manager.state.snapshot(at: Double(now))
+                    let inVMs = site.libvirt == nil ? site.hosts.usedCPUs : Self.reportedUsed(snapshot)
+                    vmCPUSeconds += inVMs * max(0, now - accounted)
+                    accounted = max(accounted, now)
+                    // Read, used and dropped within the pass: a copy held across the sleep would make the Manager
+                    // copy its reconciler (and decision log) on its next change.
+                    guard let reconciler = await site.manager.pool.reconciler else {
+                        throw InProcessSiteError(
+                            message: "the Manager has no pool: \(await site.manager.pool.configurationError ?? "?")")
+                    }
+                    let view = PoolView(reconciler: reconciler, batch: site.replay.snapshot())
+                    for r in view.rows { peak[r.group] = max(peak[r.group] ?? 0, r.booting + r.active + r.draining) }
+                    peakTotal = max(peakTotal, view.rows.reduce(0) { $0 + $1.booting + $1.active + $1.draining })
+                    finished = site.replay.withBatch { b in
+                        b.isFinished && b.snapshot().groups.allSatisfy { $0.pendingJobs == 0 }
+                    }
+                    screen.show(
+                        wall: wall,
+                        block: {
+                            DemoTable.render(
+                                view: view, inVMs: inVMs, total: totalCPUs, counters: reconciler.counters,
+                                decisions: reconciler.decisions.suffix(3), wall: wall, elapsed: now - pace.origin)
+                                + Self.managerLine(site.manager, snapshot, now: now)
+                        }, force: finished || wall >= maxSeconds)
+                    if finished || wall >= maxSeconds { break }
+                    try await Task.sleep(for: .milliseconds(10))
                 }
-                let view = PoolView(reconciler: reconciler, batch: site.replay.snapshot())
-                for r in view.rows { peak[r.group] = max(peak[r.group] ?? 0, r.booting + r.active + r.draining) }
-                peakTotal = max(peakTotal, view.rows.reduce(0) { $0 + $1.booting + $1.active + $1.draining })
-                finished = site.replay.withBatch { b in
-                    b.isFinished && b.snapshot().groups.allSatisfy { $0.pendingJobs == 0 }
-                }
-                screen.show(
-                    wall: wall,
-                    block: {
-                        DemoTable.render(
-                            view: view, inVMs: inVMs, total: totalCPUs, counters: reconciler.counters,
-                            decisions: reconciler.decisions.suffix(3), wall: wall, elapsed: now - pace.origin)
-                            + Self.managerLine(site.manager, snapshot, now: now)
-                    }, force: finished || wall >= maxSeconds)
-                if finished || wall >= maxSeconds { break }
-                try await Task.sleep(for: .milliseconds(10))
+                let final = await site.manager.pool.reconciler
+                let explanation = await site.manager.pool.lastExplanation
+                let trigger = await site.manager.pool.lastTrigger
+                let rebalances = site.manager.triggerWatch.triggerStats.first { $0.name == "vem.rebalance" }?.fired ?? 0
+                // `vem explain` for the group with the largest share: the last plan's account and its last decision.
+                let group = source.groups.max { $0.share < $1.share }?.name
+                var lastAbout: DecisionRecord?
+                if let group { lastAbout = (try? await site.manager.journal.decisions(about: group, limit: 1))?.first }
+                return DemoOutcome(
+                    batch: site.replay.withBatch { $0 }, counters: final?.counters ?? PoolCounters(), peakVMs: peak,
+                    peakTotal: peakTotal, vmCPUSeconds: vmCPUSeconds, finished: finished, wall: wall,
+                    decisions: final?.decisions ?? [],
+                    manager: ManagerReport(
+                        explanation: explanation, trigger: trigger,
+                        rebalances: rebalances, decisions: final?.decisionsLogged ?? 0, group: group,
+                        lastDecision: lastAbout))
             }
-            let final = await site.manager.pool.reconciler
-            let explanation = await site.manager.pool.lastExplanation
-            let trigger = await site.manager.pool.lastTrigger
-            let rebalances = site.manager.triggerWatch.triggerStats.first { $0.name == "vem.rebalance" }?.fired ?? 0
-            // `vem explain` for the group with the largest share: the last plan's account and its last decision.
-            let group = source.groups.max { $0.share < $1.share }?.name
-            var lastAbout: DecisionRecord?
-            if let group { lastAbout = (try? await site.manager.journal.decisions(about: group, limit: 1))?.first }
-            return DemoOutcome(
-                batch: site.replay.withBatch { $0 }, counters: final?.counters ?? PoolCounters(), peakVMs: peak,
-                peakTotal: peakTotal, vmCPUSeconds: vmCPUSeconds, finished: finished, wall: wall,
-                decisions: final?.decisions ?? [],
-                manager: ManagerReport(
-                    explanation: explanation, trigger: trigger,
-                    rebalances: rebalances, decisions: final?.decisionsLogged ?? 0, group: group,
-                    lastDecision: lastAbout))
+        }
+    }
+
+    /// Runs `body` while the Manager's operator API (and `/metrics`, and the dashboard) listens on loopback `port`
+    /// (nil: `body` alone).
+    func serving<T: Sendable>(
+        _ manager: Manager, port: Int?, onBound: (@Sendable (String) -> Void)?, _ body: () async throws -> T
+    ) async throws -> T {
+        guard let port else { return try await body() }
+        var logger = Logger(label: "vem.http")
+        logger.logLevel = .critical
+        let service = OperatorHTTP.service(
+            api: OperatorAPI(manager: manager), host: "127.0.0.1", port: port, logger: logger,
+            onBound: { bound in onBound?("http://127.0.0.1:\(bound)/") })
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await service.run() }
+            defer { group.cancelAll() }
+            return try await body()
         }
     }
 
@@ -154,7 +177,9 @@ extension ManagerReport {
         let lines = explain(group: group).filter { $0.hasPrefix("target:") || $0.hasPrefix("why:") }
         if !lines.isEmpty {
             out += "vem explain \(group)".padding(toLength: 19, withPad: " ", startingAt: 0)
-            out += "last plan: " + lines.map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+            out +=
+                "last plan: "
+                + lines.map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
                 .joined(separator: "; ") + "\n"
         }
         if let d = lastDecision {

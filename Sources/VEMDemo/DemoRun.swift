@@ -35,6 +35,11 @@ public struct DemoRun: Sendable {
         public var libvirtTest = true
         /// Simulate the hosts and the bus too (no TCP, no Clients): the loop of `vem simulate`, live.
         public var simulated = false
+        /// Serve the Manager's operator API, `/metrics` and the dashboard on this loopback port while the demo
+        /// runs (0: a free one; nil: none). Not with ``simulated``.
+        public var http: Int?
+        /// Told the dashboard's address once it listens.
+        public var onHTTP: (@Sendable (String) -> Void)?
 
         /// The defaults.
         public init() {}

@@ -49,6 +49,8 @@ struct Demo: AsyncParsableCommand {
     var hypervisor: String = "test"
     @Flag(help: "Simulate the hosts and the bus too (no TCP, no Clients): the loop of `vem simulate`, live.")
     var simulated = false
+    @Option(help: "Serve the Manager's dashboard, /metrics and API on this loopback port while the demo runs (0: any).")
+    var http: Int?
 
     func validate() throws {
         guard hosts >= 1, cpusPerHost >= 1, sample >= 1 else {
@@ -61,6 +63,9 @@ struct Demo: AsyncParsableCommand {
             throw ValidationError("--seconds, --tail-seconds, --max-seconds and --every must be positive")
         }
         do { _ = try SimulationDefaults.parseWindow(window) } catch { throw ValidationError(error.message) }
+        if let http, !(0...65_535).contains(http) || simulated {
+            throw ValidationError("--http takes a port (0–65535), and not with --simulated (no Manager runs)")
+        }
         guard SimulationDefaults.parseDuration(bootDelay) != nil else {
             throw ValidationError("--boot-delay: '\(bootDelay)' is not a duration")
         }
@@ -73,6 +78,8 @@ struct Demo: AsyncParsableCommand {
         (options.maxSeconds, options.every, options.decisions) = (maxSeconds, every, decisions)
         options.bootSeconds = SimulationDefaults.parseDuration(bootDelay) ?? 60
         (options.libvirtTest, options.simulated) = (hypervisor == "test", simulated)
+        options.http = http
+        options.onHTTP = { url in printError("dashboard: \(url)") }
         let run = try DemoRun(options: options)
         print(run.introduction)
         print(try await run.run(screen: LiveScreen(interactive: isatty(STDOUT_FILENO) == 1, every: every)), terminator: "")

@@ -21,7 +21,8 @@ import VEMPool
 /// Screenshots and DOM dumps are kept in `.build/artefacts/observability/` (the path is printed).
 @Suite(.serialized) struct ObservabilityHeavyTests {
     static let artefacts: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/artefacts/observability")
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+            ".build/artefacts/observability")
 
     /// The site: one host of 4 vCPUs, groups atlas and cms; atlas sends 4 jobs at `submitTime`.
     static func site(submitTime: Int) throws -> (InProcessSite.Configuration, ReplayBatch) {
@@ -43,7 +44,10 @@ import VEMPool
         let clock = ManualClock(start: 0)
         try await withInProcessSite(configuration, batch: batch, clock: clock) { site in
             try await withOperatorHTTP(site.manager) { httpPort in
-                #expect(await advance(clock, upTo: 400) { site.manager.pool.currentVMs().filter { $0.stage == "active" }.count == 4 })
+                #expect(
+                    await advance(clock, upTo: 400) {
+                        site.manager.pool.currentVMs().filter { $0.stage == "active" }.count == 4
+                    })
                 try await withPrometheus(scraping: httpPort, in: scratch) { prometheus in
                     // Waits for a scrape that saw the four VMs (Prometheus scrapes every second).
                     var answer: [String: Double] = [:]
@@ -76,7 +80,8 @@ import VEMPool
         try await withInProcessSite(configuration, batch: batch, clock: clock) { site in
             try await withOperatorHTTP(site.manager) { httpPort in
                 let url = "http://127.0.0.1:\(httpPort)/"
-                let before = try await chromium(["--screenshot=\(Self.artefacts.path)/dashboard-before.png", url], in: scratch)
+                let before = try await chromium(
+                    ["--screenshot=\(Self.artefacts.path)/dashboard-before.png", url], in: scratch)
                 #expect(before.status == 0, "\(before.stderr)")
                 // A browser stays on the page; its script reports each update it rendered to /dashboard/seen.
                 let browser = try startChromium(url, in: scratch)
@@ -88,10 +93,13 @@ import VEMPool
                 #expect(await waitFor("the page to show a VM") { (try? await seen(httpPort))?.vms ?? 0 >= 1 })
                 browser.stop()
                 let dom = try await chromium(["--dump-dom", url], in: scratch)
-                try dom.stdout.write(to: Self.artefacts.appendingPathComponent("dashboard-after.html"), atomically: true, encoding: .utf8)
+                try dom.stdout.write(
+                    to: Self.artefacts.appendingPathComponent("dashboard-after.html"), atomically: true, encoding: .utf8
+                )
                 for group in ["atlas", "cms"] { #expect(dom.stdout.contains(#"<td class="group">\#(group)</td>"#)) }
                 #expect(dom.stdout.contains(#"class="vm "#))
-                let after = try await chromium(["--screenshot=\(Self.artefacts.path)/dashboard-after.png", url], in: scratch)
+                let after = try await chromium(
+                    ["--screenshot=\(Self.artefacts.path)/dashboard-after.png", url], in: scratch)
                 #expect(after.status == 0, "\(after.stderr)")
                 let png = try Data(contentsOf: Self.artefacts.appendingPathComponent("dashboard-after.png"))
                 #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
@@ -143,7 +151,8 @@ func httpGet(_ url: String) async throws -> Data {
 
 /// What the dashboard's last browser reported it rendered.
 func seen(_ port: Int) async throws -> ObservabilityRoutes.SeenReport {
-    try JSONDecoder().decode(ObservabilityRoutes.SeenReport.self, from: try await httpGet("http://127.0.0.1:\(port)/dashboard/seen"))
+    try JSONDecoder().decode(
+        ObservabilityRoutes.SeenReport.self, from: try await httpGet("http://127.0.0.1:\(port)/dashboard/seen"))
 }
 
 /// Polls `condition` every 100 ms for at most `seconds` (a hang guard: what is awaited is an event).
@@ -196,13 +205,16 @@ struct PrometheusServer {
         components.queryItems = [URLQueryItem(name: "query", value: promQL)]
         let data = try await httpGet(components.url!.absoluteString)
         guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-            object["status"] as? String == "success", let result = (object["data"] as? [String: Any])?["result"] as? [[String: Any]]
+            object["status"] as? String == "success",
+            let result = (object["data"] as? [String: Any])?["result"] as? [[String: Any]]
         else { throw TestFailure("Prometheus answered \(String(decoding: data, as: UTF8.self))") }
         var answer: [String: Double] = [:]
         for series in result {
             let labels = series["metric"] as? [String: String] ?? [:]
             let key = labels["group"] ?? labels.filter { $0.key != "__name__" }.values.sorted().first ?? ""
-            if let pair = series["value"] as? [Any], pair.count == 2, let text = pair[1] as? String, let value = Double(text) {
+            if let pair = series["value"] as? [Any], pair.count == 2, let text = pair[1] as? String,
+                let value = Double(text)
+            {
                 answer[key] = value
             }
         }
@@ -248,7 +260,8 @@ func withPrometheus<T>(scraping target: Int, in directory: URL, _ body: (Prometh
         let child = try ChildProcess(
             "/usr/bin/prometheus",
             [
-                "--config.file=\(config.path)", "--storage.tsdb.path=\(directory.appendingPathComponent("data-\(attempt)").path)",
+                "--config.file=\(config.path)",
+                "--storage.tsdb.path=\(directory.appendingPathComponent("data-\(attempt)").path)",
                 "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
             ], log: log)
         defer { child.stop() }
@@ -289,7 +302,8 @@ func chromium(_ arguments: [String], in directory: URL) async throws -> Chromium
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
                 process.arguments = chromiumFlags + ["--user-data-dir=\(profile.path)"] + arguments
                 process.currentDirectoryURL = directory
-                let out = Pipe(), err = Pipe()
+                let out = Pipe()
+                let err = Pipe()
                 (process.standardOutput, process.standardError) = (out, err)
                 process.standardInput = FileHandle.nullDevice
                 try process.run()

@@ -3,9 +3,10 @@ import Logging
 import Synchronization
 import Testing
 import VEMBus
+import VEMProtocol
+
 @testable import VEMManager
 @testable import VEMPolicy
-import VEMProtocol
 
 /// `/metrics` as the Manager emits it, the dashboard's rendering and escaping, and the JSON log handler.
 @Suite struct ObservabilityTests {
@@ -73,11 +74,15 @@ import VEMProtocol
             history: [],
             vms: [
                 VMReport(
-                    name: evil, group: "atlas", host: "host<1>", stage: "active", cpus: 1, memoryMiB: 1024, createdAt: 0,
+                    name: evil, group: "atlas", host: "host<1>", stage: "active", cpus: 1, memoryMiB: 1024,
+                    createdAt: 0,
                     clientJoined: true, registered: true, busy: false, idleSince: nil, migratingTo: nil,
                     operationPending: false)
             ],
-            decisions: [DecisionRecord(time: 90, trigger: "vem.rebalance", action: "create", reason: evil, vm: evil, group: "atlas")],
+            decisions: [
+                DecisionRecord(
+                    time: 90, trigger: "vem.rebalance", action: "create", reason: evil, vm: evil, group: "atlas")
+            ],
             clients: [
                 DashboardState.Client(
                     name: evil, role: "domU", host: "h", group: "atlas", connected: true, properties: [(evil, evil)])
@@ -102,7 +107,8 @@ import VEMProtocol
         logger.logLevel = .info
         logger.debug("not written")
         logger.info(
-            "joined\nsecond line", metadata: ["client": "h1", "token": "s3cret", "nested": ["api_key": "k3y", "n": "1"]])
+            "joined\nsecond line",
+            metadata: ["client": "h1", "token": "s3cret", "nested": ["api_key": "k3y", "n": "1"]])
         let written = lines.withLock { $0 }
         #expect(written.count == 1)
         let line = try #require(written.first)

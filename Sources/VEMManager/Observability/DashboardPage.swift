@@ -27,7 +27,9 @@ public enum DashboardPage {
         ]
         var body = ""
         for id in sectionIDs {
-            body += "<section><h2>\(HTML.escape(titles[id] ?? id))</h2><div id=\"\(id)\">\(sections[id] ?? "")</div></section>\n"
+            body +=
+                "<section><h2>\(HTML.escape(titles[id] ?? id))</h2>"
+                + "<div id=\"\(id)\">\(sections[id] ?? "")</div></section>\n"
         }
         return """
             <!DOCTYPE html>
@@ -103,7 +105,8 @@ public enum DashboardPage {
             var row: [HTML.Cell] = [HTML.Cell(host)]
             for stage in stages { row.append(HTML.Cell(String(here.filter { $0.stage == stage }.count))) }
             let names = here.sorted { $0.name < $1.name }.map {
-                "<span class=\"vm \(HTML.escape($0.stage))\" title=\"\(HTML.escape($0.group)) · \(HTML.escape($0.stage))\">\(HTML.escape($0.name))</span>"
+                let (stage, group, name) = (HTML.escape($0.stage), HTML.escape($0.group), HTML.escape($0.name))
+                return "<span class=\"vm \(stage)\" title=\"\(group) · \(stage)\">\(name)</span>"
             }
             row.append(HTML.Cell(raw: names.joined(separator: " ")))
             return row

@@ -24,7 +24,10 @@ enum HTML {
         var html = id.map { "<table id=\"\(escape($0))\">" } ?? "<table>"
         html += "<thead><tr>" + headers.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>"
         for row in rows {
-            html += "<tr>" + row.map { "<td\($0.className.map { " class=\"\(escape($0))\"" } ?? "")>\($0.html)</td>" }.joined() + "</tr>"
+            html +=
+                "<tr>"
+                + row.map { "<td\($0.className.map { " class=\"\(escape($0))\"" } ?? "")>\($0.html)</td>" }.joined()
+                + "</tr>"
         }
         return html + "</tbody></table>"
     }

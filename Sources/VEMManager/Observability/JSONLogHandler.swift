@@ -62,7 +62,9 @@ public struct JSONLogHandler: LogHandler {
 
     /// `object` as one line of JSON (sorted keys; control characters escaped, so never more than one line).
     static func line(_ object: [String: Any]) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         else { return #"{"message":"unencodable log line"}"# }
         return String(decoding: data, as: UTF8.self)
     }

@@ -59,7 +59,8 @@ public final class ManagerMetrics: Sendable {
     ///   - state: `done`, `failed` or `unknown`.
     ///   - latency: From submission to the outcome.
     public func commandFinished(state: String, latency: Duration) {
-        CoreMetrics.Counter(label: "vem_command_outcomes_total", dimensions: [("state", state)], factory: factory).increment()
+        CoreMetrics.Counter(label: "vem_command_outcomes_total", dimensions: [("state", state)], factory: factory)
+            .increment()
         CoreMetrics.Timer(label: "vem_command_latency_seconds", dimensions: [("state", state)], factory: factory)
             .recordNanoseconds(latency.nanoseconds)
     }
@@ -77,7 +78,8 @@ public final class ManagerMetrics: Sendable {
     /// A decision went to the decision log.
     /// - Parameter action: Its action (`create`, `drain`, `destroy`, `migrate`, `rebalance`, …).
     public func decisionRecorded(action: String) {
-        CoreMetrics.Counter(label: "vem_decisions_total", dimensions: [("action", action)], factory: factory).increment()
+        CoreMetrics.Counter(label: "vem_decisions_total", dimensions: [("action", action)], factory: factory)
+            .increment()
     }
 
     // MARK: Levels
@@ -90,7 +92,9 @@ public final class ManagerMetrics: Sendable {
         for role in ["dom0", "domU", "batch"] {
             for state in ["connected", "gone"] { clients[[role, state]] = 0 }
         }
-        for c in snapshot.allClients { clients[[c.identity.role.name, c.connected ? "connected" : "gone"], default: 0] += 1 }
+        for c in snapshot.allClients {
+            clients[[c.identity.role.name, c.connected ? "connected" : "gone"], default: 0] += 1
+        }
         setLevels("vem_clients", help: "Clients known since start, by role and state.", ["role", "state"], clients)
 
         var vms: [[String]: Double] = [:]
@@ -108,9 +112,13 @@ public final class ManagerMetrics: Sendable {
         for vm in manager.pool.currentVMs() where DashboardState.heldStages.contains(vm.stage) {
             held[[vm.group], default: 0] += 1
         }
-        setLevels("vem_group_demand_vms", help: "VMs each group's jobs need (busy + pending), at the last plan.", ["group"], demand)
+        setLevels(
+            "vem_group_demand_vms", help: "VMs each group's jobs need (busy + pending), at the last plan.", ["group"],
+            demand)
         setLevels("vem_group_target_vms", help: "VMs each group should hold, at the last plan.", ["group"], target)
-        setLevels("vem_group_held_vms", help: "VMs each group holds now (creating, booting, registering or active).", ["group"], held)
+        setLevels(
+            "vem_group_held_vms", help: "VMs each group holds now (creating, booting, registering or active).",
+            ["group"], held)
 
         if let counts = try? await manager.journal.commandCounts() {
             var byState: [[String]: Double] = [:]
@@ -121,8 +129,11 @@ public final class ManagerMetrics: Sendable {
         var errors = 0
         for stats in manager.triggerWatch.triggerStats where stats.lastResult == "error" { errors += 1 }
         setLevels("vem_triggers_failing", help: "Triggers whose last evaluation failed.", [], [[]: Double(errors)])
-        addTotal("vem_property_readings_total", help: "Property readings received from Clients.", snapshot.propertyUpdates)
-        addTotal("vem_bus_events_total", help: "Membership events from the bus (joins, leaves, disconnects).", snapshot.busEvents)
+        addTotal(
+            "vem_property_readings_total", help: "Property readings received from Clients.", snapshot.propertyUpdates)
+        addTotal(
+            "vem_bus_events_total", help: "Membership events from the bus (joins, leaves, disconnects).",
+            snapshot.busEvents)
         addTotal(
             "vem_rejected_connections_total", help: "Connections the bus refused at admission.",
             snapshot.rejectedConnections)

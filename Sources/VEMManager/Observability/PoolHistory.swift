@@ -43,7 +43,9 @@ public final class PoolHistory: Sendable {
     /// Records a plan's targets.
     public func record(at time: Double, _ targets: [GroupTarget]) {
         let groups = targets.map {
-            Group(group: $0.group, share: $0.shareFraction, demand: $0.demandVMs, target: $0.targetVMs, held: $0.currentVMs)
+            Group(
+                group: $0.group, share: $0.shareFraction, demand: $0.demandVMs, target: $0.targetVMs,
+                held: $0.currentVMs)
         }
         samples.withLock { all in
             if let last = all.last, last.groups == groups {
