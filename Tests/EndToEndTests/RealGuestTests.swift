@@ -67,9 +67,13 @@ struct RealGuestTests {
             + "echo \"REAL-GUEST-JOB host=$(hostname) group=$g\" | tee /dev/console"
         let out = try await runTool(
             "/usr/bin/sbatch",
-            ["--parsable", "-p", a.partition, "-J", "real", "--mem=100", "-c", "1", "-o", "/dev/null", "--wrap", script],
+            [
+                "--parsable", "-p", a.partition, "-J", "real", "--mem=100", "-c", "1", "-o", "/dev/null", "--wrap",
+                script,
+            ],
             environment: site.cluster.environment)
-        let job = try #require(Int(out.split(separator: ";").first?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        let id = out.split(separator: ";").first?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let job = try #require(Int(id), "sbatch printed '\(out)'")
         jobs.append(job)
 
         let vm = try await eventually("a VM of \(a.name) created", within: .seconds(60)) {
@@ -79,27 +83,37 @@ struct RealGuestTests {
         print("real guest: \(vm) created \(created - submitted) after the job's submission")
         let console = try #require(site.realHosts).console(vm)
         func text() -> String { (try? String(contentsOfFile: console, encoding: .utf8)) ?? "" }
-        try await eventually("\(vm)'s Client joined", within: .seconds(200)) {
-            let clients = try await site.vem(["clients", "--json"])
-            return clients.contains("\"\(vm)\"") ? true : nil
-        }
-        let joined = ContinuousClock.now
-        print("real guest: boot → join \(joined - created)")
-        #expect(text().contains("=== VEM GUEST IDENTITY vm=\(vm) group=\(a.name)"), "\(text().suffix(2000))")
-        let node = try await eventually("\(vm) registered in Slurm", within: .seconds(60)) {
-            try await batch.readState().nodes.first {
+        // Three things happen in the guest's own order (its slurmd registers the node without waiting for the
+        // Client): each is timed when first seen.
+        var joined: ContinuousClock.Instant?
+        var nodeUp: (at: ContinuousClock.Instant, node: SlurmNode)?
+        var jobDone: (at: ContinuousClock.Instant, job: SlurmJob)?
+        try await eventually("\(vm)'s Client joined, its node up in Slurm and the job done", within: .seconds(200)) {
+            let now = ContinuousClock.now
+            if joined == nil, try await site.vem(["clients", "--json"]).contains("\"\(vm)\"") { joined = now }
+            let state = try await batch.readState()
+            if nodeUp == nil, let node = state.nodes.first(where: {
                 $0.name == vm && !$0.stateFlags.contains("NOT_RESPONDING") && !$0.stateFlags.contains("FUTURE")
                     && ["idle", "mixed", "allocated"].contains($0.state)
+            }) {
+                nodeUp = (now, node)
             }
+            if jobDone == nil, let done = state.jobs.first(where: { $0.id == job && $0.state == "COMPLETED" }) {
+                jobDone = (now, done)
+            }
+            return joined != nil && nodeUp != nil && jobDone != nil ? true : nil
         }
-        print("real guest: join → registered in Slurm \(ContinuousClock.now - joined)")
+        let joinedAt = try #require(joined)
+        let up = try #require(nodeUp)
+        let ran = try #require(jobDone)
+        let node = up.node
+        let done = ran.job
+        print(
+            "real guest: after the VM's creation: Client joined \(joinedAt - created), node up in Slurm "
+                + "\(up.at - created), job done \(ran.at - created)")
+        #expect(text().contains("=== VEM GUEST IDENTITY vm=\(vm) group=\(a.name)"), "\(text().suffix(2000))")
         #expect(node.features == [a.feature])
         #expect(node.partitions == [a.partition])
-        let done = try await eventually("the job completed", within: .seconds(60)) { () -> SlurmJob? in
-            try await batch.readState().jobs.first { $0.id == job && $0.state == "COMPLETED" }
-        }
-        let ran = ContinuousClock.now
-        print("real guest: join → first job done \(ran - joined)")
         #expect(done.nodes == [vm])
         #expect(text().contains("REAL-GUEST-JOB host=\(vm) group=\(a.name)"), "\(text().suffix(2000))")
         try await eventually("\(vm) destroyed", within: .seconds(60)) {
@@ -110,8 +124,10 @@ struct RealGuestTests {
         }
         let gone = ContinuousClock.now
         print(
-            "real guest: figures: boot→join \(joined - created), join→first job \(ran - joined), "
+            "real guest: figures: boot→join \(joinedAt - created), join→first job done \(ran.at - joinedAt), "
                 + "whole cycle (submit → VM gone) \(gone - submitted)")
+        let printed = text().split(whereSeparator: \.isNewline).first { $0.contains("REAL-GUEST-JOB") } ?? "?"
+        print("real guest: the job printed: \(printed)")
         let sent = try await Scenario(site: site, a: a, b: a).commands(about: vm)
         #expect(
             sent.map { "\($0.name) \($0.state)" } == [

@@ -48,8 +48,7 @@ final class RealHosts: @unchecked Sendable {
             throw HarnessError("\(tool) is missing: run scripts/install-deps")
         }
         let script = repository + "/scripts/build-guest-image"
-        let out = try await runTool(
-            script, ["--vem", vemBinary], timeout: .seconds(300))
+        let out = try await runTool(script, ["--vem", vemBinary], timeout: .seconds(300))
         var found: [String: String] = [:]
         for line in out.split(separator: "\n") {
             let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
@@ -76,7 +75,9 @@ final class RealHosts: @unchecked Sendable {
     }
 
     /// Makes the bridge and the DHCP server in `link`'s namespace and starts one libvirtd per host name there.
-    static func start(hostNames: [String], link: NetworkNamespace, image: Image, dir: String) async throws -> RealHosts {
+    static func start(
+        hostNames: [String], link: NetworkNamespace, image: Image, dir: String
+    ) async throws -> RealHosts {
         let hosts = RealHosts(dir: dir, link: link, image: image)
         do {
             try await hosts.makeBridge()
@@ -204,7 +205,8 @@ final class RealHosts: @unchecked Sendable {
                 await c.close()
             }
             let qemu = b + "/run/qemu"
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: qemu)) ?? [] where file.hasSuffix(".pid") {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: qemu)) ?? []
+            for file in files where file.hasSuffix(".pid") {
                 if let pid = pidIn(qemu + "/" + file) { await end(pid) }
             }
             if let pid = pidIn(b + "/libvirtd.pid") { await end(pid) }
