@@ -128,10 +128,15 @@ struct RealGuestTests {
                 + "whole cycle (submit → VM gone) \(gone - submitted)")
         let printed = text().split(whereSeparator: \.isNewline).first { $0.contains("REAL-GUEST-JOB") } ?? "?"
         print("real guest: the job printed: \(printed)")
-        let sent = try await Scenario(site: site, a: a, b: a).commands(about: vm)
-        #expect(
-            sent.map { "\($0.name) \($0.state)" } == [
-                "vm.create done", "slurm.register done", "slurm.drain done", "slurm.remove done", "vm.destroy done",
-            ], "\(sent)")
+        // The domain is gone before the Dom0 Client's answer to vm.destroy reaches the Manager: wait for it.
+        let lifecycle = [
+            "vm.create done", "slurm.register done", "slurm.drain done", "slurm.remove done", "vm.destroy done",
+        ]
+        var sent: [SentCommand] = []
+        _ = try? await eventually("the commands about \(vm) done", within: .seconds(20)) { () -> Bool? in
+            sent = try await Scenario(site: site, a: a, b: a).commands(about: vm)
+            return sent.map { "\($0.name) \($0.state)" } == lifecycle ? true : nil
+        }
+        #expect(sent.map { "\($0.name) \($0.state)" } == lifecycle, "\(sent)")
     }
 }
