@@ -5,7 +5,7 @@ VEM := .build/debug/vem
 # The tests run in phases (scripts/test-phases says which and why): the pure, CPU-bound suites; then the
 # timing-sensitive integration suites; then the heavy ones (QEMU guests, migrations, Slurm clusters) one test at
 # a time, so that no timing-sensitive test shares the two cores with a guest booting.
-.PHONY: all build test demo deps clean install man
+.PHONY: all build test demo demo-real-guest deps clean install man
 
 all: build
 
@@ -46,6 +46,11 @@ man:
 install: man
 	VEM_BIN="$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/vem" MANPAGES=$(MANPAGES) DESTDIR="$(DESTDIR)" \
 		PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" STATEDIR="$(STATEDIR)" scripts/install
+
+# A real guest joining and running a job (issue 19): the real-guest end-to-end test, which builds the guest
+# image (scripts/build-guest-image), boots it under QEMU TCG from a real libvirtd, and prints each step's time.
+demo-real-guest: build
+	$(SWIFT) test --skip-build --filter 'EndToEndTests.RealGuestTests' < /dev/null
 
 clean:
 	rm -rf .build

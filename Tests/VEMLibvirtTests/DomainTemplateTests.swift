@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import VEMLibvirt
@@ -153,4 +154,23 @@ func spec(name: String = "atlas-1", note: String = "plain") -> DomainSpec {
         #expect(e.kind == .stopped && e.detailName == "migrated")
         #expect(DomainEvent.Kind(libvirtEvent: 42) == .unknown)
     }
+}
+
+/// examples/real-guest-domain.xml, the real guest image's template, loads and renders: the identity and the VM's
+/// size on the kernel command line, the image's files, and nothing secret.
+@Test func theRealGuestExampleTemplateRenders() throws {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("examples/real-guest-domain.xml").path
+    let template = try DomainTemplate(String(contentsOfFile: path, encoding: .utf8), origin: path)
+    var s = spec()
+    s.kernel = "/var/cache/vem-guest/k/vmlinuz"
+    s.initrd = "/var/lib/vem/initrd.cpio"
+    s.disk = "/var/cache/vem-guest/k/disk.img"
+    let xml = try template.render(s)
+    #expect(xml.contains("vem.vm=atlas-1 vem.group=atlas vem.manager=10.0.0.1:7070 vem.vcpus=2 vem.memory_mib=256"))
+    #expect(xml.contains("<source file='/var/cache/vem-guest/k/disk.img'/>"))
+    #expect(xml.contains("<initrd>/var/lib/vem/initrd.cpio</initrd>"))
+    let cmdline = xml.components(separatedBy: "<cmdline>").last?.components(separatedBy: "</cmdline>").first ?? ""
+    #expect(cmdline.hasPrefix("console=ttyS0"))
+    #expect(!cmdline.contains("munge") && !cmdline.contains("token"), "secrets stay off the command line")
 }

@@ -34,6 +34,10 @@ public struct NetworkNamespaceScheme: Sendable {
     public static let endToEnd = NetworkNamespaceScheme(
         subnet: 78, namePrefix: "vee", interfacePrefix: "veh", tagLetter: "e")
 
+    /// The real-guest suite's: 10.77.N.0/24, `vrg<pid>g<k>` and `vrh…` (the namespace holds the guests' bridge).
+    public static let realGuest = NetworkNamespaceScheme(
+        subnet: 77, namePrefix: "vrg", interfacePrefix: "vrh", tagLetter: "g")
+
     func namespaceName(pid: Int32, tag: Int) -> String { "\(namePrefix)\(pid)\(tagLetter)\(tag)" }
     func interfaceName(pid: Int32, tag: String) -> String { "\(interfacePrefix)\(pid % 100_000)\(tag)" }
 

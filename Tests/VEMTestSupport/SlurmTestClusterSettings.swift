@@ -14,13 +14,20 @@ public struct SlurmTestClusterSettings: Sendable {
     public var schedulerInterval: Int
     /// `bf_interval`, in seconds: how often the backfill scheduler runs.
     public var backfillInterval: Int
+    /// `SlurmdParameters`, when set: a real guest needs `config_overrides`, as its kernel reports a little less
+    /// memory than the VM's size its node is registered with.
+    public var slurmdParameters: String?
 
     /// Settings; the intervals default to Slurm's shortest useful ones.
-    public init(clusterName: String, groups: [GroupMapping], schedulerInterval: Int = 1, backfillInterval: Int = 1) {
+    public init(
+        clusterName: String, groups: [GroupMapping], schedulerInterval: Int = 1, backfillInterval: Int = 1,
+        slurmdParameters: String? = nil
+    ) {
         self.clusterName = clusterName
         self.groups = groups
         self.schedulerInterval = schedulerInterval
         self.backfillInterval = backfillInterval
+        self.slurmdParameters = slurmdParameters
     }
 
     /// Fails unless every group names a partition and a feature, and the intervals are positive.
@@ -79,6 +86,7 @@ public struct SlurmTestClusterSettings: Sendable {
             TreeWidth=65533
 
             """
+                + (slurmdParameters.map { "SlurmdParameters=\($0)\n" } ?? "")
                 + groups.map { g in
                     let feature = g.feature ?? g.group
                     return "Nodeset=\(feature)_set Feature=\(feature)\n"

@@ -19,7 +19,10 @@ struct SiteGroup: Sendable {
     var vcpus: Int
     var memoryMiB: Int
 
-    var section: String {
+    var section: String { section(image: nil) }
+
+    /// The group's section; with a real guest image, its kernel, initramfs and disk.
+    func section(image: RealHosts.Image?) -> String {
         """
         [group:\(name)]
         share = \(share)
@@ -29,7 +32,7 @@ struct SiteGroup: Sendable {
         partition = \(partition)
         feature = \(feature)
 
-        """
+        """ + (image.map { "kernel = \($0.kernel)\ninitrd = \($0.initrd)\ndisk = \($0.disk)\n\n" } ?? "")
     }
 }
 
@@ -54,6 +57,8 @@ final class Site: @unchecked Sendable {
     let batchAgent: Daemon
     let hosts: [String: HypervisorHost]
     let guests: Guests
+    /// The real guests' hosts (nil: `test:///` hosts with stand-in guests).
+    let realHosts: RealHosts?
     private let dom0Services: [ClientService]
     private var tasks: [Task<Void, Never>] = []
 
@@ -63,8 +68,10 @@ final class Site: @unchecked Sendable {
     private init(
         dir: String, groups: [SiteGroup], networks: NetworkAllocator, hubLink: NetworkNamespace,
         cluster: SlurmTestCluster, manager: Daemon, ports: Ports,
-        batchAgent: Daemon, hosts: [String: HypervisorHost], dom0Services: [ClientService], guests: Guests
+        batchAgent: Daemon, hosts: [String: HypervisorHost], dom0Services: [ClientService], guests: Guests,
+        realHosts: RealHosts?
     ) {
+        self.realHosts = realHosts
         self.dir = dir
         self.groups = groups
         self.networks = networks
@@ -80,31 +87,46 @@ final class Site: @unchecked Sendable {
 
     /// Starts everything, in order: the hub's link, Slurm, the Manager, the batch Client, the Dom0 Clients and
     /// the watch on their domains. On a failure what was started is stopped again.
+    ///
+    /// With `realGuests`, the Dom0 hosts are real libvirtds (QEMU TCG) in the hub link's namespace, with a bridge
+    /// there (``RealHosts``), the groups boot the real guest image, and no stand-in guests are started.
     static func start(
-        managerSettings: String, groups: [SiteGroup], hostNames: [String], hostCPUs: Int, hostMemoryMiB: Int
+        managerSettings: String, groups: [SiteGroup], hostNames: [String], hostCPUs: Int, hostMemoryMiB: Int,
+        realGuests: Bool = false
     ) async throws -> Site {
         guard FileManager.default.isExecutableFile(atPath: vemBinary) else {
             throw HarnessError("the vem executable is missing at \(vemBinary): run swift build first")
         }
-        await NetworkNamespaceScheme.endToEnd.sweepStale()
+        let scheme: NetworkNamespaceScheme = realGuests ? .realGuest : .endToEnd
+        await scheme.sweepStale()
         var template = Array("/tmp/vem-e2e-XXXXXX".utf8CString)
         guard mkdtemp(&template) != nil else { throw HarnessError("mkdtemp failed") }
         let dir = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         var undo: [@Sendable () async -> Void] = []
         func rollback() async { for u in undo.reversed() { await u() } }
         do {
-            let networks = NetworkAllocator(.endToEnd)
+            let networks = NetworkAllocator(scheme)
             let hubLink = try await networks.make()
             undo.append { await networks.removeAll() }
             let cluster = try await SlurmTestCluster.start(
                 SlurmTestClusterSettings(
                     clusterName: "veme2e",
                     groups: groups.map { GroupMapping(group: $0.name, partition: $0.partition, feature: $0.feature) },
-                    schedulerInterval: 1),
+                    schedulerInterval: 1, slurmdParameters: realGuests ? "config_overrides" : nil),
                 networks: networks, in: dir)
             undo.append { await cluster.shutdown() }
 
-            let groupSections = groups.map(\.section).joined(separator: "\n")
+            var realHosts: RealHosts?
+            if realGuests {
+                let image = try await RealHosts.image(
+                    dir: dir, mungeKey: cluster.dir + "/munge/munge.key",
+                    slurmConf: cluster.config(controllerAddress: hubLink.hostAddress),
+                    features: Dictionary(groups.map { ($0.name, $0.feature) }, uniquingKeysWith: { a, _ in a }))
+                let started = try await RealHosts.start(hostNames: hostNames, link: hubLink, image: image, dir: dir)
+                undo.append { await started.stop() }
+                realHosts = started
+            }
+            let groupSections = groups.map { $0.section(image: realHosts?.image) }.joined(separator: "\n")
             try write(
                 dir + "/manager.ini",
                 managerSettings.replacingOccurrences(of: "{hub}", with: hubLink.hostAddress) + "\n" + groupSections)
@@ -145,24 +167,25 @@ final class Site: @unchecked Sendable {
                 environment: cluster.environment, logPath: dir + "/batch-agent.log")
             undo.append { await batchAgent.stop() }
 
-            try write(dir + "/domain.xml", domainTemplate)
+            try write(dir + "/domain.xml", try realHosts?.domainTemplate() ?? domainTemplate)
             let guests = Guests(
                 dir: dir, hub: hub, cluster: cluster, networks: networks, groups: groups)
             var hosts: [String: HypervisorHost] = [:]
             var services: [ClientService] = []
             for name in hostNames {
                 let (host, service) = try dom0(
-                    name, dir: dir, hub: hub, cpus: hostCPUs, memoryMiB: hostMemoryMiB, groupSections: groupSections)
+                    name, dir: dir, hub: hub, cpus: hostCPUs, memoryMiB: hostMemoryMiB, groupSections: groupSections,
+                    uri: realHosts?.uri(name))
                 hosts[name] = host
                 services.append(service)
             }
             let site = Site(
                 dir: dir, groups: groups, networks: networks, hubLink: hubLink, cluster: cluster, manager: manager,
                 ports: ports,
-                batchAgent: batchAgent, hosts: hosts, dom0Services: services, guests: guests)
+                batchAgent: batchAgent, hosts: hosts, dom0Services: services, guests: guests, realHosts: realHosts)
             undo.append { await site.stopClients() }
             // Watch each host's domains on the Dom0 Client's own connection before its Client can create any.
-            for (name, host) in hosts.sorted(by: { $0.key < $1.key }) {
+            for (name, host) in hosts.sorted(by: { $0.key < $1.key }) where !realGuests {
                 let events = try await host.lifecycleEvents()
                 site.tasks.append(Task { await guests.follow(events, of: host, named: name) })
             }
@@ -176,7 +199,7 @@ final class Site: @unchecked Sendable {
 
     /// A Dom0 Client in this process, built from an agent file the way `vem agent` builds it.
     private static func dom0(
-        _ name: String, dir: String, hub: String, cpus: Int, memoryMiB: Int, groupSections: String
+        _ name: String, dir: String, hub: String, cpus: Int, memoryMiB: Int, groupSections: String, uri: String?
     ) throws -> (HypervisorHost, ClientService) {
         let hostFile = dir + "/\(name).xml"
         try write(
@@ -199,7 +222,7 @@ final class Site: @unchecked Sendable {
             host = \(name)
             manager = \(hub)
             heartbeat_interval = 1s
-            hypervisor = test://\(hostFile)
+            hypervisor = \(uri ?? "test://\(hostFile)")
             allow = vm.create, vm.destroy, vm.list
 
             [hypervisor]
@@ -261,6 +284,7 @@ final class Site: @unchecked Sendable {
     func shutdown(keepFiles: Bool) async {
         await guests.stopAll()
         await stopClients()
+        await realHosts?.stop()
         await batchAgent.stop()
         await manager.stop()
         await cluster.shutdown()
