@@ -13,7 +13,7 @@ struct VEM: AsyncParsableCommand {
             Agent.self, CheckConfig.self, Eval.self, Bench.self, TraceInfoCommand.self, ManagerCommand.self,
             StatusCommand.self, ClientsCommand.self, VMsCommand.self, PropsCommand.self, CommandsCommand.self,
             TriggersCommand.self, SnapshotCommand.self, ExplainCommand.self, ManagerTestClient.self, BusClient.self,
-            BenchClients.self, NatsConfig.self, Simulate.self, Demo.self,
+            BenchClients.self, NatsConfig.self, Simulate.self, Demo.self, CACommand.self,
         ]
     )
 }

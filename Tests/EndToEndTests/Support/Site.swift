@@ -6,6 +6,14 @@ import VEMHypervisorPlugins
 import VEMLibvirt
 import VEMSlurm
 import VEMTestSupport
+import VEMTrust
+
+/// The `tls_*` lines of a holder of the site CA in `dir/ca`, issuing its certificate first (mutual TLS on the hub).
+func tlsLines(dir: String, name: String, role: TrustRole, group: String? = nil, hosts: [String] = []) throws -> String {
+    let ca = SiteCADirectory(path: dir + "/ca")
+    let issued = try ca.issue(name: name, role: role, group: group, hosts: hosts, days: 1)
+    return "tls_ca = \(ca.certificatePath)\ntls_certificate = \(issued.certificate)\ntls_key = \(issued.key)"
+}
 
 /// The `vem` executable built beside the test bundle (VEMTestSupport).
 let vemBinary = vemExecutable.path
@@ -105,9 +113,14 @@ final class Site: @unchecked Sendable {
             undo.append { await cluster.shutdown() }
 
             let groupSections = groups.map(\.section).joined(separator: "\n")
+            // The site CA, made with the library calls `vem ca` uses; the Manager's certificate names the hub's
+            // address on the link, which the Clients dial.
+            try SiteCADirectory(path: dir + "/ca").initialize(days: 1)
+            let managerTLS = try tlsLines(dir: dir, name: "manager", role: .manager, hosts: [hubLink.hostAddress])
             try write(
                 dir + "/manager.ini",
-                managerSettings.replacingOccurrences(of: "{hub}", with: hubLink.hostAddress) + "\n" + groupSections)
+                managerSettings.replacingOccurrences(of: "{hub}", with: hubLink.hostAddress) + managerTLS + "\n\n"
+                    + groupSections)
             let manager = try Daemon(
                 name: "manager", program: vemBinary,
                 arguments: [
@@ -131,6 +144,7 @@ final class Site: @unchecked Sendable {
                 host = slurmctl
                 manager = \(hub)
                 heartbeat_interval = 1s
+                \(try tlsLines(dir: dir, name: "slurmctl", role: .batch))
                 allow = slurm.register, slurm.drain, slurm.resume, slurm.remove
 
                 [slurm_demand]
@@ -199,6 +213,7 @@ final class Site: @unchecked Sendable {
             host = \(name)
             manager = \(hub)
             heartbeat_interval = 1s
+            \(try tlsLines(dir: dir, name: name, role: .dom0))
             hypervisor = test://\(hostFile)
             allow = vm.create, vm.destroy, vm.list
 
