@@ -116,43 +116,43 @@ import VEMTrust
 
         // A guest's certificate claiming the batch role (fake demand) or a Dom0 (it would receive vm.create).
         let asBatch = try await tlsFirstAnswer(
-            probeHello("vm-1", role: .batch, token: ""), port: port, files: site.files("vm-1"))
+            probeHello("vm-1", role: .batch, token: ""), port: port, files: site.files("vm-1"), from: "127.0.1.21")
         #expect(rejectReason(asBatch) == .forbidden)
         let asDom0 = try await tlsFirstAnswer(
-            probeHello("vm-1", role: .dom0, token: ""), port: port, files: site.files("vm-1"))
+            probeHello("vm-1", role: .dom0, token: ""), port: port, files: site.files("vm-1"), from: "127.0.1.22")
         #expect(rejectReason(asDom0) == .forbidden)
         // A guest speaking for another group.
         let otherGroup = try await tlsFirstAnswer(
             probeHello("vm-1", role: .domU, group: "cms", vmID: "vm-1", token: ""), port: port,
-            files: site.files("vm-1"))
+            files: site.files("vm-1"), from: "127.0.1.23")
         #expect(rejectReason(otherGroup) == .forbidden)
         // A certificate for name A saying hello as B (a host's name, the batch server's name).
         let asHost = try await tlsFirstAnswer(
-            probeHello("host1", role: .dom0, token: ""), port: port, files: site.files("vm-1"))
+            probeHello("host1", role: .dom0, token: ""), port: port, files: site.files("vm-1"), from: "127.0.1.24")
         #expect(rejectReason(asHost) == .forbidden)
-        let asCtl = try await tlsFirstAnswer(probeHello("ctl", role: .batch, token: ""), port: port, files: site.files("host1"))
+        let asCtl = try await tlsFirstAnswer(probeHello("ctl", role: .batch, token: ""), port: port, files: site.files("host1"), from: "127.0.1.25")
         #expect(rejectReason(asCtl) == .forbidden)
         // The Manager's own certificate is no Client's.
         let asManager = try await tlsFirstAnswer(
-            probeHello("manager", role: .dom0, token: ""), port: port, files: site.files("manager"))
+            probeHello("manager", role: .dom0, token: ""), port: port, files: site.files("manager"), from: "127.0.1.26")
         #expect(rejectReason(asManager) == .forbidden)
         // A revoked certificate gets no answer.
-        let revoked = try await tlsFirstAnswer(probeHello("gone", role: .dom0, token: ""), port: port, files: site.files("gone"))
+        let revoked = try await tlsFirstAnswer(probeHello("gone", role: .dom0, token: ""), port: port, files: site.files("gone"), from: "127.0.1.27")
         #expect(revoked == nil)
         // A certificate of another CA does not get through the handshake.
         let foreign = try await tlsFirstAnswer(
             probeHello("manager", role: .dom0, token: ""), port: port,
             files: TLSFiles(
                 ca: site.ca.certificatePath, certificate: site.foreign.file("manager.pem"),
-                key: site.foreign.file("manager.key")))
+                key: site.foreign.file("manager.key")), from: "127.0.1.30")
         #expect(foreign == nil)
 
         // Each holder as itself is welcomed (the probes above could have passed).
         let guest = try await tlsFirstAnswer(
             probeHello("vm-1", role: .domU, group: "atlas", vmID: "vm-1", token: ""), port: port,
-            files: site.files("vm-1"))
+            files: site.files("vm-1"), from: "127.0.1.28")
         #expect(welcomed(guest))
-        let batch = try await tlsFirstAnswer(probeHello("ctl", role: .batch, token: ""), port: port, files: site.files("ctl"))
+        let batch = try await tlsFirstAnswer(probeHello("ctl", role: .batch, token: ""), port: port, files: site.files("ctl"), from: "127.0.1.29")
         #expect(welcomed(batch))
 
         // A real agent with its certificate joins.

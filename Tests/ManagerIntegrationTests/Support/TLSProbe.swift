@@ -41,12 +41,15 @@ struct TLSSite {
 }
 
 /// Sends one hello over mutual TLS with a certificate and returns the Manager's first answer (nil: closed
-/// without one, or nothing within `seconds`).
-func tlsFirstAnswer(_ hello: Message, port: Int, files: TLSFiles, seconds: Int64 = 30) async throws -> Message? {
+/// without one, or nothing within `seconds`). Each probe that fails a login comes from its own 127.x `source`, since
+/// failed logins back off per address.
+func tlsFirstAnswer(
+    _ hello: Message, port: Int, files: TLSFiles, from source: String, seconds: Int64 = 30
+) async throws -> Message? {
     let context = try TLSContexts.client(files)
     let group = MultiThreadedEventLoopGroup.singleton
     let promise = group.next().makePromise(of: Message?.self)
-    let bootstrap = ClientBootstrap(group: group).channelInitializer { channel in
+    let bootstrap = ClientBootstrap(group: group).bind(to: try SocketAddress(ipAddress: source, port: 0)).channelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
             try channel.pipeline.syncOperations.addHandler(FirstMessage(promise: promise))
@@ -54,7 +57,8 @@ func tlsFirstAnswer(_ hello: Message, port: Int, files: TLSFiles, seconds: Int64
     }
     let channel = try await bootstrap.connect(host: "127.0.0.1", port: port).get()
     let frame = try hello.encodedFrame()
-    try await channel.writeAndFlush(channel.allocator.buffer(bytes: frame))
+    // A refused handshake closes the channel: the write fails and the answer is nil.
+    try? await channel.writeAndFlush(channel.allocator.buffer(bytes: frame))
     let timeout = channel.eventLoop.scheduleTask(in: .seconds(seconds)) { promise.succeed(nil) }
     let answer = try await promise.futureResult.get()
     timeout.cancel()
