@@ -4,6 +4,7 @@ import PackageDescription
 // Layout (dependencies point down only; see docs/ARCHITECTURE.md):
 //   vem (executable) -> VEMManager (ManagerService) -> VEMHub, VEMNATS, VEMSite, VEMPool
 //                    -> VEMClient (ClientService) -> VEMHub (SwiftNIO) -> VEMBus -> VEMProtocol -> VEMCore
+//                       VEMHub, VEMManager, VEMClient -> VEMTrust (site CA, TLS contexts) -> VEMCore
 //                       VEMClient -> VEMHypervisorPlugins -> VEMLibvirt (+ CLibvirt), VEMAgent, VEMSlurm
 //                    -> VEMBench, VEMTestKit (benchmarks and test scaffolding, out of the production modules)
 //                    -> VEMSite -> VEMConfig, VEMRules -> VEMCore
