@@ -74,8 +74,13 @@ import VEMTrust
         let foreign = TLSFiles(
             ca: site.foreign.certificatePath, certificate: site.foreign.file("manager.pem"),
             key: site.foreign.file("manager.key"))
-        // A fake that speaks TLS with a certificate of another CA, and one that speaks plain TCP.
-        for (label, tls) in [("foreign", try fakeManagerContext(foreign)), ("plain", nil)] {
+        // A fake that speaks TLS with a certificate of another CA, one with a Client's certificate of the site CA
+        // (valid for 127.0.0.1, but not a Manager's), and one that speaks plain TCP.
+        try site.issue("host2", .dom0)
+        for (label, tls) in [
+            ("foreign", try fakeManagerContext(foreign)), ("client-cert", try fakeManagerContext(site.files("host2"))),
+            ("plain", nil),
+        ] {
             let fake = FakeManager()
             let port = try await fake.start(tls: tls)
             let config = dir.appendingPathComponent("agent-\(label).ini")
@@ -93,6 +98,9 @@ import VEMTrust
             #expect(fake.connections.withLock { $0 } >= 1, "\(label): the agent dialled the fake")
             #expect(!contains(received, Self.token), "\(label): the token reached the fake")
             #expect(!contains(received, "host1"), "\(label): the hello reached the fake")
+            if label == "client-cert" {
+                #expect(agent.stderr.contains("it presented a dom0 certificate (host2)"), "\(agent.stderr)")
+            }
             if tls != nil {
                 #expect(received.isEmpty, "\(label): no application byte after a refused handshake")
             } else {
