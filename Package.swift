@@ -4,6 +4,7 @@ import PackageDescription
 // Layout (dependencies point down only; see docs/ARCHITECTURE.md):
 //   vem (executable) -> VEMManager (ManagerService) -> VEMHub, VEMNATS, VEMSite, VEMPool
 //                    -> VEMClient (ClientService) -> VEMHub (SwiftNIO) -> VEMBus -> VEMProtocol -> VEMCore
+//                       VEMHub, VEMManager, VEMClient -> VEMTrust (site CA, TLS contexts) -> VEMCore
 //                       VEMClient -> VEMHypervisorPlugins -> VEMLibvirt (+ CLibvirt), VEMAgent, VEMSlurm
 //                    -> VEMBench, VEMTestKit (benchmarks and test scaffolding, out of the production modules)
 //                    -> VEMSite -> VEMConfig, VEMRules -> VEMCore
@@ -35,6 +36,11 @@ let package = Package(
         // only swift-metrics' CoreMetrics and swift-atomics, which NIO already brings).
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The site CA and mutual TLS (issue 17). Each of swift-nio-ssl and swift-crypto compiles its own BoringSSL.
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         .target(name: "VEMCore"),
@@ -54,10 +60,25 @@ let package = Package(
             dependencies: [
                 "VEMPool", "VEMReplayAgent", "VEMClient", "VEMHub", "VEMBus", "VEMAgent", "VEMConfig", "VEMProtocol",
                 "VEMBatch", "VEMPolicy", "VEMLibvirt", "VEMHypervisorPlugins", "VEMManager", "VEMSite", "VEMCore",
-                logging, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "VEMTrust", logging, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(name: "VEMBus", dependencies: ["VEMProtocol", logging]),
-        .target(name: "VEMHub", dependencies: ["VEMBus", "VEMProtocol", logging] + nio),
+        // The site CA (certificates with the role and group encoded) and the TLS contexts built from them.
+        .target(
+            name: "VEMTrust",
+            dependencies: [
+                "VEMCore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
+        .target(
+            name: "VEMHub",
+            dependencies: [
+                "VEMBus", "VEMProtocol", "VEMTrust", logging, .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+            ] + nio),
         .systemLibrary(name: "CNats", path: "Sources/CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
         .target(name: "VEMNATS", dependencies: ["VEMBus", "VEMProtocol", "CNats", logging]),
         // Test scaffolding (the in-memory bus, the nats-server launcher, the test Clients): never in a production
@@ -73,7 +94,8 @@ let package = Package(
             name: "VEMClient",
             dependencies: [
                 "VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", "VEMNATS",
-                "VEMHypervisorPlugins", "VEMLibvirt", "VEMSlurm", "VEMBatch", logging,
+                "VEMHypervisorPlugins", "VEMLibvirt", "VEMSlurm", "VEMBatch", "VEMTrust", logging,
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
         .systemLibrary(
             name: "CLibvirt", path: "Sources/CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
@@ -83,11 +105,15 @@ let package = Package(
             name: "VEMManager",
             dependencies: [
                 "VEMCore", "VEMConfig", "VEMRules", "VEMSite", "VEMProtocol", "VEMBus", "VEMBatch", "VEMPolicy",
-                "VEMPool", "VEMHub", "VEMNATS", logging,
+                "VEMPool", "VEMHub", "VEMNATS", "VEMTrust", logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -98,12 +124,15 @@ let package = Package(
             dependencies: [
                 "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch", "VEMSite", "VEMAgent", "VEMBus",
                 "VEMHub", "VEMNATS", "VEMClient", "VEMManager", "VEMPolicy", "VEMPool", "VEMReplayAgent",
-                "VEMDemo", "VEMSlurm", "VEMBench", "VEMTestKit", logging,
+                "VEMDemo", "VEMSlurm", "VEMBench", "VEMTestKit", "VEMTrust", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ] + nio
         ),
         .testTarget(name: "VEMCoreTests", dependencies: ["VEMCore"]),
+        .testTarget(name: "VEMTrustTests", dependencies: ["VEMTrust", .product(name: "X509", package: "swift-certificates")]),
         .testTarget(name: "VEMConfigTests", dependencies: ["VEMConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VEMRulesTests", dependencies: ["VEMRules"]),
         .testTarget(name: "VEMSiteTests", dependencies: ["VEMSite", "VEMConfig", "VEMCore"]),
@@ -122,7 +151,8 @@ let package = Package(
             name: "VEMBusTests",
             dependencies: ["VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", "VEMTestKit", "VEMBench", "vem", logging] + nio),
         .testTarget(
-            name: "NATSTests", dependencies: ["VEMNATS", "VEMBus", "VEMProtocol", "VEMTestKit", "vem", logging]),
+            name: "NATSTests",
+            dependencies: ["VEMNATS", "VEMBus", "VEMProtocol", "VEMTestKit", "VEMTrust", "vem", logging]),
         .testTarget(
             name: "VEMClientTests",
             dependencies: [
@@ -152,7 +182,7 @@ let package = Package(
             name: "ManagerIntegrationTests",
             dependencies: [
                 "VEMCore", "VEMRules", "VEMManager", "VEMNATS", "VEMTestKit", "VEMBench", "VEMHub", "VEMBus", "vem",
-                logging,
+                "VEMTrust", logging, .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ] + nio),
         .testTarget(name: "VEMPoolTests", dependencies: ["VEMPool", "VEMPolicy", "VEMBatch", "VEMConfig"]),
         .testTarget(name: "VEMReplayAgentTests", dependencies: ["VEMReplayAgent", "VEMAgent", "VEMBatch"]),
@@ -166,7 +196,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "vem", "VEMClient", "VEMHypervisorPlugins", "VEMLibvirt", "VEMSlurm", "VEMBatch", "VEMAgent",
-                "VEMTestSupport", logging,
+                "VEMTestSupport", "VEMTrust", logging,
             ]),
     ],
     swiftLanguageModes: [.v6]

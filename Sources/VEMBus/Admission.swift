@@ -35,6 +35,9 @@ public struct Admission: Sendable {
     public var sharedTokenRoles: Set<ClientRole>
     /// The Manager's software version; a Client is admitted when its major version is the same. Default `1.0.0`.
     public var managerVersion: String
+    /// Whether every Client must come with a certificate (``CertifiedPeer``): set when the hub runs mutual TLS.
+    /// A certified Client's hello must match its certificate; its token is not looked at. Default: no.
+    public var requiresCertificate = false
 
     /// Creates an admission policy.
     /// - Parameters:
@@ -53,17 +56,20 @@ public struct Admission: Sendable {
     }
 
     /// Whether any Client must prove who it is.
-    public var authenticates: Bool { sharedToken != nil || !perClientTokens.isEmpty }
+    public var authenticates: Bool { requiresCertificate || sharedToken != nil || !perClientTokens.isEmpty }
 
     /// Checks a `hello`; `nil` admits it. Every refusal detail is free of the hello's own strings.
     /// - Parameter hello: The Client's hello.
     /// - Returns: The refusal, or `nil`.
-    public func check(_ hello: Hello) -> Reject? {
+    /// - Parameter certificate: Who the connection's client certificate names (nil: no TLS, or none).
+    public func check(_ hello: Hello, certificate: CertifiedPeer? = nil) -> Reject? {
         if let problem = Self.nameProblem(hello) { return Reject(.forbidden, detail: problem) }
         guard Self.major(of: hello.version) != nil, Self.major(of: hello.version) == Self.major(of: managerVersion)
         else {
             return Reject(.unsupportedVersion, detail: "client version is not compatible with \(managerVersion)")
         }
+        if let certificate { return Self.check(hello, against: certificate) }
+        if requiresCertificate { return Reject(.badCredentials, detail: "no client certificate") }
         if let credential = perClientTokens[hello.name] {
             if !Self.constantTimeEquals(credential.token, hello.token) {
                 return Reject(.badCredentials, detail: "token not accepted")
@@ -83,6 +89,28 @@ public struct Admission: Sendable {
             }
         } else if !perClientTokens.isEmpty {
             return Reject(.forbidden, detail: "unknown client")
+        }
+        return nil
+    }
+
+    /// A certified Client says who its certificate says it is: the same name, the same role (a certificate for a
+    /// Manager or an operator is no Client's), and, when the certificate names a group, that group. The details
+    /// name the certificate's holder (signed by the site CA), never the hello's claims.
+    static func check(_ hello: Hello, against certificate: CertifiedPeer) -> Reject? {
+        guard let role = ClientRole(name: certificate.role) else {
+            return Reject(.forbidden, detail: "the certificate of \(certificate.name) is for a \(certificate.role), not a client")
+        }
+        if hello.name != certificate.name {
+            return Reject(.forbidden, detail: "the certificate is for \(certificate.name), not for the name this hello claims")
+        }
+        if hello.role != role {
+            return Reject(.forbidden, detail: "the certificate of \(certificate.name) may join as \(role.name) only")
+        }
+        if let group = certificate.group, hello.group != group {
+            return Reject(.forbidden, detail: "the certificate of \(certificate.name) may join for group \(group) only")
+        }
+        if role == .domU, certificate.group == nil {
+            return Reject(.forbidden, detail: "the guest certificate of \(certificate.name) names no group")
         }
         return nil
     }

@@ -170,7 +170,7 @@ public final class ManagerEngine: Sendable {
     // MARK: Admission
 
     private func admit(_ hello: Hello, phase: inout LinkPhase, link: any ManagerLink) -> LinkAction {
-        if let reject = configuration.admission.check(hello) {
+        if let reject = configuration.admission.check(hello, certificate: link.certifiedPeer) {
             return refuse(reject, client: hello.name, phase: &phase, link: link)
         }
         var identity = ClientIdentity(hello: hello)

@@ -8,6 +8,8 @@ public protocol ManagerLink: AnyObject, Sendable {
     var peer: String { get }
     /// The peer's IP address (no port), when the transport knows it.
     var peerAddress: String? { get }
+    /// Who the peer's TLS certificate (verified against the site CA) names, when the transport has one.
+    var certifiedPeer: CertifiedPeer? { get }
     /// Sends messages on this connection, in order. Safe from any thread; never blocks.
     func transmit(_ messages: [Message])
     /// Closes the connection; the transport then reports it with ``ManagerEngine/linkClosed(phase:link:reason:)``.
@@ -17,6 +19,29 @@ public protocol ManagerLink: AnyObject, Sendable {
 extension ManagerLink {
     /// Unknown, by default.
     public var peerAddress: String? { nil }
+    /// None, by default (no TLS).
+    public var certifiedPeer: CertifiedPeer? { nil }
+}
+
+/// Who a connection's client certificate names: its holder, role and group, as the site CA signed them. With
+/// TLS the certificate is the Client's identity: a `hello` must announce this name, role and group.
+public struct CertifiedPeer: Hashable, Sendable, CustomStringConvertible {
+    /// The holder's name.
+    public var name: String
+    /// The role the certificate grants (`dom0`, `domU`, `batch`, `manager`, `operator`).
+    public var role: String
+    /// The group, for a guest.
+    public var group: String?
+
+    /// Creates a certified peer.
+    public init(name: String, role: String, group: String? = nil) {
+        self.name = name
+        self.role = role
+        self.group = group
+    }
+
+    /// `name (role[, group G])`.
+    public var description: String { "\(name) (\(role)\(group.map { ", group \($0)" } ?? ""))" }
 }
 
 /// Where one connection stands, kept by the transport beside the connection (on its event loop) and handed to

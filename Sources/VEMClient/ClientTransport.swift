@@ -4,6 +4,8 @@ import VEMBus
 import VEMConfig
 import VEMHub
 import VEMNATS
+import VEMTrust
+import NIOSSL
 
 /// The production bus for a Client's settings.
 public enum ClientTransport {
@@ -20,9 +22,17 @@ public enum ClientTransport {
     ) throws(ClientError) -> any ClientBus {
         switch settings.bus {
         case .hub:
+            var tls: NIOSSLContext?
+            if let files = settings.tls {
+                do {
+                    tls = try TLSContexts.client(TLSFiles(ca: files.ca, certificate: files.certificate, key: files.key))
+                } catch {
+                    throw ClientError(.busUnavailable, "error: TLS: \(error)")
+                }
+            }
             let configuration = HubClientConfiguration(
                 host: settings.manager.host, port: settings.manager.port,
-                heartbeatInterval: settings.heartbeatInterval)
+                heartbeatInterval: settings.heartbeatInterval, tls: tls)
             return HubClient(
                 configuration: configuration, identity: identity, token: token, handlers: handlers, logger: logger)
         case .nats:
@@ -37,9 +47,12 @@ public enum ClientTransport {
                 }
                 password = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             }
-            let connection = NATSConnectionOptions(
+            var connection = NATSConnectionOptions(
                 servers: nats.servers, user: nats.user ?? identity.name, password: password,
                 name: "vem-\(identity.name)")
+            // With TLS files, the NATS connection presents this Client's certificate too (a server with
+            // `verify_and_map` then takes the NATS user from it).
+            connection.tls = settings.tls.map { ($0.ca, $0.certificate, $0.key) }
             do {
                 return try NATSClient(
                     configuration: NATSClientConfiguration(

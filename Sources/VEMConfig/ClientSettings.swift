@@ -22,6 +22,10 @@ public struct ClientSettings: Hashable, Sendable, Codable {
     public var token: String?
     /// A file holding the token. Default: nil. At most one of `token` and `token_file` may be set.
     public var tokenFile: String?
+    /// Mutual TLS to the Manager (`tls_ca`, `tls_certificate`, `tls_key`): the Manager must prove itself with a
+    /// certificate of the site CA before the hello is sent, and this Client's certificate is its identity.
+    /// Default: nil (plain TCP, token).
+    public var tls: TLSSettings?
     /// Seconds between heartbeats. Default: 5 s.
     public var heartbeatInterval: Duration
     /// The command names the Client agrees to run (allowlist). Default: none.
@@ -40,7 +44,7 @@ public struct ClientSettings: Hashable, Sendable, Codable {
     public static let keys = [
         "name", "role", "host", "group", "vm_id", "manager", "bus", "token", "token_file",
         "heartbeat_interval", "allow", "exec_allow", "hypervisor", "migration_destinations",
-    ] + NATSSettings.clientKeys
+    ] + NATSSettings.clientKeys + TLSSettings.clientKeys
 
     /// The default settings.
     public init() {
@@ -54,6 +58,7 @@ public struct ClientSettings: Hashable, Sendable, Codable {
         nats = NATSSettings()
         token = nil
         tokenFile = nil
+        tls = nil
         heartbeatInterval = .seconds(5)
         allow = []
         execAllow = []
@@ -82,6 +87,7 @@ extension ClientSettings {
         if c.token != nil, c.tokenFile != nil, let value = d.entry("token_file")?.value {
             d.error(value, "set either 'token' or 'token_file', not both")
         }
+        c.tls = TLSSettings.decode(&d, manager: false)
         c.heartbeatInterval = d.duration("heartbeat_interval", minimumMilliseconds: 10) ?? c.heartbeatInterval
         if let value = d.plain("allow") {
             c.allow = ValueParser.list(value.text)

@@ -24,8 +24,11 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
     /// must present that file's token and may join with that role only; the shared token then admits guests
     /// (`domU`) only. Default: nil (every Client presents the shared token, whatever role it announces).
     public var clientTokens: String?
-    /// Whether the Manager may listen off loopback without authentication (hub and operator API). Default: no.
+    /// Whether the Manager may listen off loopback without TLS (hub and operator API). Default: no.
     public var insecure: Bool
+    /// Mutual TLS on the hub (`tls_ca`, `tls_certificate`, `tls_key`, `tls_revoked`): Clients must present a
+    /// certificate of the site CA, which is then their identity. Default: nil (plain TCP, tokens).
+    public var tls: TLSSettings?
     /// How often Clients send heartbeats; a Client silent for twice this is disconnected. Default: 5 s.
     public var heartbeatInterval: Duration
     /// At most this many hub connections from one IP address (more are closed as soon as they are accepted).
@@ -89,7 +92,7 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         "max_booting_per_host", "placement", "step_budget", "starvation_grace", "idle_timeout", "min_lifetime",
         "migration", "migration_uri", "default_triggers", "poll_interval", "rebalance_interval", "operation_timeout",
         "boot_timeout", "host_list_interval", "max_connections_per_address",
-    ] + NATSSettings.managerKeys
+    ] + NATSSettings.managerKeys + TLSSettings.managerKeys
 
     /// The default settings.
     public init() {
@@ -99,6 +102,7 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         tokenFile = nil
         clientTokens = nil
         insecure = false
+        tls = nil
         heartbeatInterval = .seconds(5)
         maxConnectionsPerAddress = 64
         httpListen = nil
@@ -135,6 +139,7 @@ extension ManagerSettings {
         m.tokenFile = d.string("token_file")
         m.clientTokens = d.string("client_tokens")
         m.insecure = d.boolean("insecure") ?? m.insecure
+        m.tls = TLSSettings.decode(&d, manager: true)
         m.heartbeatInterval = d.duration("heartbeat_interval", minimumMilliseconds: 10) ?? m.heartbeatInterval
         m.maxConnectionsPerAddress =
             d.integer("max_connections_per_address", in: 1...1_000_000) ?? m.maxConnectionsPerAddress

@@ -12,6 +12,7 @@ import VEMPolicy
 import VEMPool
 import VEMProtocol
 import VEMReplayAgent
+import VEMTrust
 
 /// A whole site in one process, over real loopback TCP: the embedded hub, a Dom0 Client per host (the `vm.*`
 /// command plugins and the `hypervisor` property, on libvirt `test:///` hosts or stand-ins), the batch Client
@@ -112,6 +113,21 @@ public func withInProcessSite<T: Sendable>(
         return l
     }()
     let token = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
+    // Mutual TLS on: a site CA for this run in a scratch directory, a certificate for the Manager and one for
+    // every Client (issued as it is made), so each Client's identity is its certificate's.
+    let ca = SiteCADirectory(
+        path: FileManager.default.temporaryDirectory.appendingPathComponent("vem-demo-ca-\(UUID().uuidString)").path)
+    defer { try? FileManager.default.removeItem(atPath: ca.path) }
+    let serverTLS: HubServerTLS
+    do {
+        try ca.initialize(days: 2)
+        _ = try ca.issue(name: "manager", role: .manager, hosts: ["127.0.0.1"], days: 2)
+        serverTLS = HubServerTLS(
+            context: try TLSContexts.server(
+                TLSFiles(ca: ca.certificatePath, certificate: ca.file("manager.pem"), key: ca.file("manager.key"))))
+    } catch {
+        throw InProcessSiteError(message: "cannot set up the demo's site CA: \(error)")
+    }
     var options = ManagerService.Options()
     (options.token, options.clock) = (token, clock)
     options.transport = { engine throws(ManagerError) in
@@ -119,7 +135,7 @@ public func withInProcessSite<T: Sendable>(
             HubConfiguration(
                 host: "127.0.0.1", port: 0, engine: engine,
                 // Every Client of the demo (hosts, batch, one per guest) connects from loopback.
-                maximumConnectionsPerAddress: 4_096), logger: logger)
+                maximumConnectionsPerAddress: 4_096, tls: serverTLS), logger: logger)
     }
     options.logger = {
         var l = Logger(label: "vem.manager")
@@ -167,6 +183,8 @@ public func withInProcessSite<T: Sendable>(
         settings.vmID = vmID
         settings.manager = HostPort(host: "127.0.0.1", port: port)
         settings.token = token
+        let issued = try ca.issue(name: name, role: TrustRole(role), group: group, days: 2)
+        settings.tls = TLSSettings(ca: ca.certificatePath, certificate: issued.certificate, key: issued.key)
         settings.heartbeatInterval = configuration.heartbeat
         settings.allow = commands.map(\.name)
         var options = ClientService.Configuration()

@@ -1,8 +1,11 @@
 import Logging
 import NIOCore
+import NIOSSL
+import NIOTLS
 import Synchronization
 import VEMBus
 import VEMProtocol
+import VEMTrust
 
 /// How one connection attempt of a ``HubClient`` ended.
 final class ConnectionOutcome: Sendable {
@@ -21,6 +24,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     let engine: ClientEngine
     let outcome: ConnectionOutcome
+    let logger: Logger
+    /// With TLS, nothing is sent (not even the hello) until the handshake verified the Manager.
+    private var awaitingHandshake: Bool
+    private var handshakeDeadline: Scheduled<Void>?
+    private let handshakeTimeout: Duration
     private var context: ChannelHandlerContext?
     private var link: HubClientLink?
     private var encoder: FrameEncoder
@@ -31,9 +39,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var inRead = false
     private var flushPending = false
 
-    init(engine: ClientEngine, configuration: HubClientConfiguration, outcome: ConnectionOutcome) {
+    init(engine: ClientEngine, configuration: HubClientConfiguration, outcome: ConnectionOutcome, logger: Logger) {
         self.engine = engine
         self.outcome = outcome
+        self.logger = logger
+        awaitingHandshake = configuration.tls != nil
+        handshakeTimeout = configuration.connectTimeout
         encoder = FrameEncoder(maximumFrameSize: configuration.maximumFrameSize)
         frames = InboundFrames(maximumFrameSize: configuration.maximumFrameSize)
         liveness = Liveness(
@@ -44,6 +55,14 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         link = HubClientLink(eventLoop: context.eventLoop, handler: self)
+        if awaitingHandshake {
+            // A peer that never completes the handshake (a plain TCP server waiting for a hello) is left.
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let timeout = handshakeTimeout
+            handshakeDeadline = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
+                bound.value.handshakeDeadlinePassed(timeout)
+            }
+        }
         if context.channel.isActive { start(context: context) }
     }
 
@@ -53,7 +72,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func start(context: ChannelHandlerContext) {
-        guard timer == nil, let link else { return }
+        guard timer == nil, !awaitingHandshake, let link else { return }
         scheduleTimer(context: context)
         engine.linkOpened(link)
     }
@@ -115,12 +134,49 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if awaitingHandshake {
+            logger.warning(
+                "the manager was not verified: no hello sent",
+                metadata: ["reason": "\(error)", "peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
+        }
         close(reason: "transport error: \(error)")
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if awaitingHandshake, let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            verifiedManager(context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func handshakeDeadlinePassed(_ timeout: Duration) {
+        guard awaitingHandshake, closeReason == nil else { return }
+        logger.warning(
+            "the manager was not verified: no hello sent", metadata: ["reason": "no TLS handshake within \(timeout)"])
+        close(reason: "no TLS handshake within \(timeout)")
+    }
+
+    /// The handshake verified the chain against the site CA and the name dialled; the certificate must also
+    /// carry the role `manager` (a Client's certificate from the same CA is no Manager's). Then the hello goes.
+    private func verifiedManager(context: ChannelHandlerContext) {
+        let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).peerCertificate
+        let identity = certificate.flatMap { try? TLSContexts.identity(of: $0) }
+        guard let identity, identity.role == .manager else {
+            let what = identity.map { "a \($0.role) certificate (\($0.name))" } ?? "no VEM certificate"
+            logger.warning("the manager was not verified: no hello sent", metadata: ["reason": "it presented \(what)"])
+            return close(reason: "the peer presented \(what), not a manager's")
+        }
+        awaitingHandshake = false
+        handshakeDeadline?.cancel()
+        handshakeDeadline = nil
+        start(context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        handshakeDeadline?.cancel()
+        handshakeDeadline = nil
         if closeReason == nil {
             do throws(ProtocolError) { try frames.finish() } catch { closeReason = error.description }
         }

@@ -1,6 +1,8 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
+import VEMTrust
 import Synchronization
 import VEMBus
 import VEMProtocol
@@ -134,13 +136,20 @@ public final class HubClient: ClientBus {
     private func connect(outcome: ConnectionOutcome) async -> Result<any Channel, any Error> {
         let engine = engine
         let configuration = configuration
+        let logger = logger
         let bootstrap = ClientBootstrap(group: group)
             .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = configuration.tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(
+                                context: tls, serverHostname: TLSContexts.serverName(for: configuration.host)))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
-                        ClientConnectionHandler(engine: engine, configuration: configuration, outcome: outcome))
+                        ClientConnectionHandler(
+                            engine: engine, configuration: configuration, outcome: outcome, logger: logger))
                 }
             }
         do {

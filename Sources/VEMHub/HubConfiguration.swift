@@ -1,5 +1,22 @@
+import NIOSSL
 import VEMBus
 import VEMProtocol
+
+/// Mutual TLS on the hub: the server's context (its certificate, the site CA, client certificates required) and
+/// the serial numbers of revoked certificates. With it, a connection's certificate is its Client's identity
+/// (``VEMBus/CertifiedPeer``): a `hello` that claims another name, role or group is refused.
+public struct HubServerTLS: Sendable {
+    /// The context (``VEMTrust/TLSContexts/server(_:)``).
+    public var context: NIOSSLContext
+    /// Certificates (serial numbers, lowercase hexadecimal) refused even though the site CA signed them.
+    public var revokedSerials: Set<String>
+
+    /// Creates the TLS settings.
+    public init(context: NIOSSLContext, revokedSerials: Set<String> = []) {
+        self.context = context
+        self.revokedSerials = revokedSerials
+    }
+}
 
 /// Configuration of the embedded hub's Manager side (``HubServer``). Every default is written here.
 ///
@@ -61,6 +78,9 @@ public struct HubConfiguration: Sendable {
     public var maximumConnectionsPerAddress: Int
     /// How long an address whose logins keep failing is refused.
     public var loginBackoff: LoginBackoff.Configuration
+    /// Mutual TLS; nil: plain TCP (tokens only). Default nil. Setting it also requires certificates at admission
+    /// (``VEMBus/Admission/requiresCertificate``).
+    public var tls: HubServerTLS?
 
     /// Creates a configuration; see each property for its default.
     public init(
@@ -70,7 +90,7 @@ public struct HubConfiguration: Sendable {
         inboundMessagesPerSecond: Int = 50_000, inboundBurst: Int = 5_000, maxMessagesPerRead: Int = 4,
         backlog: Int = 4_096, socketSendBufferSize: Int? = nil, helloTimeout: Duration = .seconds(10),
         maximumHelloFrameSize: Int = 4_096, maximumConnections: Int = 16_384, maximumConnectionsPerAddress: Int = 64,
-        loginBackoff: LoginBackoff.Configuration = .init()
+        loginBackoff: LoginBackoff.Configuration = .init(), tls: HubServerTLS? = nil
     ) {
         self.host = host
         self.port = port
@@ -89,6 +109,8 @@ public struct HubConfiguration: Sendable {
         self.maximumConnections = max(1, maximumConnections)
         self.maximumConnectionsPerAddress = max(1, maximumConnectionsPerAddress)
         self.loginBackoff = loginBackoff
+        self.tls = tls
+        if tls != nil { self.engine.admission.requiresCertificate = true }
     }
 }
 
@@ -106,13 +128,17 @@ public struct HubClientConfiguration: Sendable {
     public var connectTimeout: Duration
     /// The largest frame body accepted or sent. Default 1 MiB.
     public var maximumFrameSize: Int
+    /// Mutual TLS (``VEMTrust/TLSContexts/client(_:)``): the Manager's certificate must come from the site CA,
+    /// name the address dialled, and carry the role `manager`, before the `hello` is sent. Default nil (plain TCP).
+    public var tls: NIOSSLContext?
 
     /// Creates a configuration; see each property for its default.
     public init(
         host: String = "127.0.0.1", port: Int = 7420, heartbeatInterval: Duration = .seconds(5),
         backoff: Backoff.Configuration = .init(), connectTimeout: Duration = .seconds(5),
-        maximumFrameSize: Int = WireFormat.defaultMaximumFrameSize
+        maximumFrameSize: Int = WireFormat.defaultMaximumFrameSize, tls: NIOSSLContext? = nil
     ) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.heartbeatInterval = heartbeatInterval

@@ -1,7 +1,11 @@
 import Logging
 import NIOCore
+import NIOSSL
+import NIOTLS
+import Synchronization
 import VEMBus
 import VEMProtocol
+import VEMTrust
 
 /// The Manager's end of one TCP connection, confined to its event loop: decoded messages go to the engine,
 /// outbound messages are encoded here, writes are flushed once per read batch, and the heartbeat, backpressure
@@ -146,6 +150,31 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         close(reason: "transport error: \(error)")
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event { certify(context: context) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// The TLS handshake verified the peer's chain against the site CA: reads who its certificate names, for the
+    /// hello to be checked against. A certificate naming no VEM holder, or a revoked one, ends the connection.
+    private func certify(context: ChannelHandlerContext) {
+        guard let tls = configuration.tls, let link else { return }
+        let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
+        guard let certificate else { return close(reason: "no client certificate") }
+        do {
+            let identity = try TLSContexts.identity(of: certificate)
+            if tls.revokedSerials.contains(identity.serial) {
+                logger.warning(
+                    "revoked certificate refused", metadata: ["peer": "\(link.peer)", "certificate": "\(identity)"])
+                return close(reason: "certificate \(identity.serial) of \(identity.name) is revoked")
+            }
+            link.certify(CertifiedPeer(name: identity.name, role: identity.role.rawValue, group: identity.group))
+        } catch {
+            logger.warning("client certificate refused", metadata: ["peer": "\(link.peer)", "reason": "\(error)"])
+            close(reason: "\(error)")
+        }
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { bytesWhileUnwritable = 0 }
         context.fireChannelWritabilityChanged()
@@ -270,6 +299,12 @@ final class HubServerLink: ManagerLink {
     let peer: String
     let peerAddress: String?
     private let handler: LoopHandle<ServerConnectionHandler>
+    private let certified = Mutex<CertifiedPeer?>(nil)
+
+    /// Who the connection's client certificate names (set once its TLS handshake completed).
+    var certifiedPeer: CertifiedPeer? { certified.withLock { $0 } }
+
+    func certify(_ peer: CertifiedPeer) { certified.withLock { $0 = peer } }
 
     init(peer: String, peerAddress: String?, eventLoop: any EventLoop, handler: ServerConnectionHandler) {
         self.peer = peer

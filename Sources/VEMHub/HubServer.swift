@@ -1,13 +1,14 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 import VEMBus
 import VEMProtocol
 
 /// The embedded hub, Manager side: a SwiftNIO TCP server that Clients connect to. A ``VEMBus/ManagerBus``.
 ///
-/// Pipeline per connection: `[TLS (not yet)] → ServerConnectionHandler`, which decodes frames in place from
+/// Pipeline per connection: `[NIOSSLServerHandler] → ServerConnectionHandler`, which decodes frames in place from
 /// each read (``InboundFrames``) and handles them on the connection's event loop; the shared
 /// ``VEMBus/ManagerEngine`` keeps membership and command streams. Use ``run()`` as a service, or ``start()`` /
 /// ``shutdown()``.
@@ -104,7 +105,9 @@ public final class HubServer: EngineBackedBus {
                     if let size = configuration.socketSendBufferSize {
                         try channel.syncOptions?.setOption(ChannelOptions.socketOption(.so_sndbuf), value: size)
                     }
-                    // A TLS handler (swift-nio-ssl) goes first here when TLS is added.
+                    if let tls = configuration.tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ServerConnectionHandler(
                             engine: engine, configuration: configuration, logger: logger, registry: links,

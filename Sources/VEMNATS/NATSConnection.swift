@@ -32,6 +32,10 @@ public struct NATSConnectionOptions: Sendable {
     public var sharedDelivery: Bool
     /// Try the servers in the order given (default: libnats shuffles them).
     public var noRandomize: Bool
+    /// TLS to the servers with a client certificate: the site CA (`ca`) the server's certificate must come from,
+    /// and this connection's certificate and key (for a server with `verify: true`). Default nil (plain, unless
+    /// the URL says `tls://`).
+    public var tls: (ca: String, certificate: String, key: String)?
 
     /// Creates options.
     public init(
@@ -148,6 +152,12 @@ public final class NATSConnection: @unchecked Sendable {
             status = natsOptions_SetUserInfo(opts, options.user, options.password)
         }
         if status == NATS_OK { status = natsOptions_SetName(opts, options.name) }
+        if status == NATS_OK, let tls = options.tls {
+            status = natsOptions_SetSecure(opts, true)
+            if status == NATS_OK { status = natsOptions_LoadCATrustedCertificates(opts, tls.ca) }
+            if status == NATS_OK { status = natsOptions_LoadCertificatesChain(opts, tls.certificate, tls.key) }
+            if status != NATS_OK { throw NATSError(.connect, "TLS files \(tls.certificate), \(tls.key), \(tls.ca)", status: status) }
+        }
         if status == NATS_OK { status = natsOptions_SetTimeout(opts, options.connectTimeout.milliseconds) }
         if status == NATS_OK { status = natsOptions_SetReconnectWait(opts, options.reconnectWait.milliseconds) }
         if status == NATS_OK { status = natsOptions_SetReconnectJitter(opts, 20, 20) }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VEMCore
 import VEMManager
+import VEMTrust
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -18,6 +19,24 @@ struct ManagerAPIOptions: ParsableArguments {
 
     @Flag(help: "Print the API's JSON instead of a table.")
     var json = false
+
+    @Option(help: "For an https:// URL: the site CA (default: $VEM_TLS_CA).")
+    var tlsCA: String?
+
+    @Option(help: "For an https:// URL: the operator's certificate, `vem ca issue NAME --role operator` (default: $VEM_TLS_CERTIFICATE).")
+    var tlsCertificate: String?
+
+    @Option(help: "For an https:// URL: the operator's key (default: $VEM_TLS_KEY).")
+    var tlsKey: String?
+
+    /// The operator's TLS files from the options or the environment (nil unless all three are given).
+    var tlsFiles: TLSFiles? {
+        let env = ProcessInfo.processInfo.environment
+        guard let ca = tlsCA ?? env["VEM_TLS_CA"], let certificate = tlsCertificate ?? env["VEM_TLS_CERTIFICATE"],
+            let key = tlsKey ?? env["VEM_TLS_KEY"]
+        else { return nil }
+        return TLSFiles(ca: ca, certificate: certificate, key: key)
+    }
 
     var baseURL: String {
         Self.normalized(managerURL ?? ProcessInfo.processInfo.environment["VEM_MANAGER_URL"] ?? Self.defaultManagerURL)
@@ -65,18 +84,33 @@ struct ManagerAPIOptions: ParsableArguments {
                 "error: invalid --manager-url \(baseURL): expected http://HOST:PORT (e.g. \(Self.defaultManagerURL))")
             throw ExitCode.failure
         }
-        var request = URLRequest(url: url)
-        request.timeoutInterval = 10
         let data: Data
-        let response: URLResponse
-        do {
-            (data, response) = try await URLSession.shared.data(for: request)
-        } catch {
-            printError("error: cannot reach the Manager at \(baseURL): \(error.localizedDescription)")
-            throw ExitCode.failure
+        var status = 200
+        if url.scheme?.lowercased() == "https" {
+            guard let files = tlsFiles else {
+                printError("error: https:// needs the operator's certificate: --tls-ca, --tls-certificate, --tls-key")
+                throw ExitCode.failure
+            }
+            do {
+                (status, data) = try await HTTPSGet.get(url, files: files)
+            } catch {
+                printError("error: cannot reach the Manager at \(baseURL): \(error)")
+                throw ExitCode.failure
+            }
+        } else {
+            var request = URLRequest(url: url)
+            request.timeoutInterval = 10
+            let response: URLResponse
+            do {
+                (data, response) = try await URLSession.shared.data(for: request)
+            } catch {
+                printError("error: cannot reach the Manager at \(baseURL): \(error.localizedDescription)")
+                throw ExitCode.failure
+            }
+            if let http = response as? HTTPURLResponse { status = http.statusCode }
         }
-        if let http = response as? HTTPURLResponse, http.statusCode != 200 {
-            printError("error: the Manager answered \(http.statusCode): \(String(decoding: data, as: UTF8.self))")
+        if status != 200 {
+            printError("error: the Manager answered \(status): \(String(decoding: data, as: UTF8.self))")
             throw ExitCode.failure
         }
         return data

@@ -14,7 +14,7 @@ struct VEM: AsyncParsableCommand {
             StatusCommand.self, ClientsCommand.self, VMsCommand.self, PropsCommand.self, CommandsCommand.self,
             TriggersCommand.self, SnapshotCommand.self, ExplainCommand.self, AskCommand.self, PauseCommand.self,
             ResumeCommand.self, HostCommand.self, VMCommand.self, ReloadCommand.self, ManagerTestClient.self,
-            BusClient.self, BenchClients.self, NatsConfig.self, Simulate.self, Demo.self,
+            BusClient.self, BenchClients.self, NatsConfig.self, Simulate.self, Demo.self, CACommand.self,
         ]
     )
 }

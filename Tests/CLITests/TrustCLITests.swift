@@ -31,4 +31,32 @@ import Testing
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout.contains(#"user: "vm_7""#))
     }
+
+    @Test func caInitAndIssueWriteOwnerOnlyKeysAndPrintNone() async throws {
+        let dir = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ca = dir.appendingPathComponent("ca").path
+        func mode(_ path: String) -> Int {
+            ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? NSNumber)?.intValue ?? -1
+        }
+        let created = try await runVEM(["ca", "init", "--dir", ca])
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(mode(ca + "/ca.key") == 0o600)
+        let again = try await runVEM(["ca", "init", "--dir", ca])
+        #expect(again.status != 0 && again.stderr.contains("already holds a CA"), "\(again.stderr)")
+        let guest = try await runVEM(["ca", "issue", "vm-1", "--role", "domU", "--group", "atlas", "--dir", ca])
+        #expect(guest.status == 0, "\(guest.stderr)")
+        #expect(guest.stdout.contains("vm-1 (domU, group atlas"), "\(guest.stdout)")
+        #expect(mode(ca + "/vm-1.key") == 0o600)
+        for output in [created, guest] {
+            #expect(!output.stdout.contains("PRIVATE KEY") && !output.stderr.contains("PRIVATE KEY"))
+        }
+        let groupless = try await runVEM(["ca", "issue", "vm-2", "--role", "domU", "--dir", ca])
+        #expect(groupless.status != 0 && groupless.stderr.contains("needs --group"), "\(groupless.stderr)")
+        let badRole = try await runVEM(["ca", "issue", "x", "--role", "root", "--dir", ca])
+        #expect(badRole.status != 0)
+        let revoked = try await runVEM(["ca", "revoke", "vm-1", "--dir", ca])
+        #expect(revoked.status == 0, "\(revoked.stderr)")
+        #expect((try String(contentsOfFile: ca + "/revoked", encoding: .utf8)).split(separator: "\n").count == 1)
+    }
 }

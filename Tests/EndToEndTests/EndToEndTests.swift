@@ -19,13 +19,14 @@ struct EndToEndTests {
     static let targets = [a.name: 3, b.name: 1]
 
     /// The Manager's settings: short intervals; the triggers are the Manager's defaults (`vem.poll`,
-    /// `vem.rebalance`). `{hub}` is the host side of the hub's link (off loopback: `insecure = yes`).
+    /// `vem.rebalance`). `{hub}` is the host side of the hub's link (off loopback: mutual TLS, the site CA's files
+    /// appended by ``Site``).
     static let managerSettings = """
         [manager]
         listen = {hub}:0
         http_listen = 127.0.0.1:0
-        # The hub listens on a private veth link, off loopback, and the Clients present no token.
-        insecure = yes
+        # The hub listens on a private veth link, off loopback, with mutual TLS: every Client's certificate is
+        # its identity (the tls_* lines follow).
         heartbeat_interval = 1s
         poll_interval = 1s
         rebalance_interval = 2s

@@ -33,6 +33,33 @@ struct TrustTests {
         #expect(refusal?.detail.contains("\n") == false)
     }
 
+    @Test func aCertificateIsTheIdentity() {
+        var admission = Admission(sharedToken: "t")
+        admission.requiresCertificate = true
+        let guest = CertifiedPeer(name: "vm-1", role: "domU", group: "atlas")
+        // Itself, whatever token (the certificate is the credential).
+        #expect(admission.check(hello("vm-1", role: .domU, group: "atlas", token: ""), certificate: guest) == nil)
+        // Another name, another role, another group.
+        #expect(admission.check(hello("host1", role: .domU, group: "atlas"), certificate: guest)?.reason == .forbidden)
+        #expect(admission.check(hello("vm-1", role: .batch), certificate: guest)?.reason == .forbidden)
+        #expect(admission.check(hello("vm-1", role: .dom0), certificate: guest)?.reason == .forbidden)
+        #expect(admission.check(hello("vm-1", role: .domU, group: "cms"), certificate: guest)?.reason == .forbidden)
+        #expect(admission.check(hello("vm-1", role: .domU), certificate: guest)?.reason == .forbidden)
+        // A guest certificate without a group, a Manager's or an operator's certificate.
+        let groupless = CertifiedPeer(name: "vm-2", role: "domU")
+        #expect(admission.check(hello("vm-2", role: .domU, group: "atlas"), certificate: groupless)?.reason == .forbidden)
+        for role in ["manager", "operator"] {
+            let peer = CertifiedPeer(name: "m", role: role)
+            #expect(admission.check(hello("m"), certificate: peer)?.reason == .forbidden, "\(role)")
+        }
+        // No certificate at all, even with the right token.
+        #expect(admission.check(hello(token: "t"))?.reason == .badCredentials)
+        // The refusal names the certificate's holder, never the hello's claim.
+        let refusal = admission.check(hello("forged-name"), certificate: CertifiedPeer(name: "host1", role: "dom0"))
+        #expect(refusal?.detail.contains("forged-name") == false)
+        #expect(refusal?.detail.contains("host1") == true)
+    }
+
     @Test func tokensAreComparedOverTheirFullLength() {
         let admission = Admission(sharedToken: "s3cret")
         #expect(admission.check(hello(token: "s3cret")) == nil)

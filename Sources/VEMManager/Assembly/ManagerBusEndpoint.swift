@@ -5,6 +5,7 @@ import VEMBus
 import VEMConfig
 import VEMHub
 import VEMNATS
+import VEMTrust
 
 /// The Manager's bus as `[manager] bus` names it — the embedded hub or NATS — or one a test gives (the in-memory
 /// bus), with what the Manager's assembly needs of any: the engine (journal recovery), a description for
@@ -76,15 +77,33 @@ public struct ManagerBusEndpoint: Sendable {
                     host: settings.listen.host, port: settings.listen.port, engine: engine,
                     inboundMessagesPerSecond: inboundRate, inboundBurst: inboundBurst,
                     maximumConnections: connectionBudget(),
-                    maximumConnectionsPerAddress: settings.maxConnectionsPerAddress),
+                    maximumConnectionsPerAddress: settings.maxConnectionsPerAddress, tls: try settings.tls.map(serverTLS)),
                 logger: Logger(label: "vem.hub"))
         case .nats:
-            return try nats(settings.nats, engine: engine)
+            return try nats(settings.nats, tls: settings.tls, engine: engine)
+        }
+    }
+
+    /// The hub's mutual TLS from `tls_ca`, `tls_certificate`, `tls_key` and `tls_revoked`.
+    /// - Throws: ``ManagerError`` `.bus` when a file cannot be read.
+    static func serverTLS(_ tls: TLSSettings) throws(ManagerError) -> HubServerTLS {
+        do {
+            let context = try TLSContexts.server(TLSFiles(ca: tls.ca, certificate: tls.certificate, key: tls.key))
+            var revoked: Set<String> = []
+            if let path = tls.revoked {
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw TrustError("cannot read tls_revoked \(path)")
+                }
+                revoked = SiteCADirectory.revokedSerials(in: text)
+            }
+            return HubServerTLS(context: context, revokedSerials: revoked)
+        } catch {
+            throw ManagerError(.bus, "TLS: \(error)")
         }
     }
 
     private static func nats(
-        _ nats: NATSSettings, engine: ManagerEngine.Configuration
+        _ nats: NATSSettings, tls: TLSSettings?, engine: ManagerEngine.Configuration
     ) throws(ManagerError) -> ManagerBusEndpoint {
         guard let site = nats.site else { throw ManagerError(.bus, "bus = nats needs 'site' in [manager]") }
         func options(user: String, passwordFile: String?) throws(ManagerError) -> NATSConnectionOptions {
@@ -95,7 +114,9 @@ public struct ManagerBusEndpoint: Sendable {
                 }
                 password = text.trimmingCharacters(in: .whitespacesAndNewlines)
             }
-            return NATSConnectionOptions(servers: nats.servers, user: user, password: password, name: "vem-\(user)")
+            var options = NATSConnectionOptions(servers: nats.servers, user: user, password: password, name: "vem-\(user)")
+            options.tls = tls.map { ($0.ca, $0.certificate, $0.key) }
+            return options
         }
         let system = try nats.systemPasswordFile.map { file throws(ManagerError) in
             try options(user: NATSAccountsConfig.systemUser, passwordFile: file)

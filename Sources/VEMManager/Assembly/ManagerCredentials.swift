@@ -21,6 +21,7 @@ public enum ManagerCredentials {
     ///   or a directory without any token.
     public static func admission(_ settings: ManagerSettings) throws -> Admission {
         var admission = Admission()
+        admission.requiresCertificate = settings.bus == .hub && settings.tls != nil
         if let tokenFile = settings.tokenFile { admission.sharedToken = try token(in: tokenFile, what: "token_file") }
         if let directory = settings.clientTokens {
             admission.perClientTokens = try clientTokens(in: directory)
@@ -99,23 +100,24 @@ public enum ManagerCredentials {
     ) {
         var errors: [String] = []
         var warnings: [String] = []
-        if settings.bus == .hub, !isLoopback(settings.listen.host) {
-            if !admission.authenticates {
-                let text =
-                    "listen = \(settings.listen) is off loopback and no Client has to present a token: "
-                    + "set token_file (or client_tokens)"
-                if settings.insecure { warnings.append(text + " (insecure = yes)") } else { errors.append(text + ", or insecure = yes") }
-            } else {
-                warnings.append("listen = \(settings.listen) is off loopback: tokens travel in clear text (no TLS yet)")
-            }
-            if admission.perClientTokens.isEmpty {
+        if settings.bus == .hub, !isLoopback(settings.listen.host), settings.tls == nil {
+            // Off loopback the hub needs TLS: without it nothing is encrypted and no Client can tell the real
+            // Manager from a fake one, whatever tokens say.
+            var text =
+                "listen = \(settings.listen) is off loopback without TLS (tokens in clear text, and Clients cannot "
+                + "verify the Manager): set tls_ca, tls_certificate and tls_key"
+            if !admission.authenticates { text += "; no Client has to present a token either" }
+            if settings.insecure { warnings.append(text + " (insecure = yes)") } else { errors.append(text + ", or insecure = yes") }
+            if admission.authenticates, admission.perClientTokens.isEmpty {
                 warnings.append(
                     "one shared token for every Client: a guest holding it can join as a dom0 or batch Client "
-                        + "(set client_tokens)")
+                        + "(set client_tokens, or use TLS certificates)")
             }
         }
-        if let http, !isLoopback(http.host) {
-            let text = "http_listen = \(http) is off loopback: the operator API has no authentication yet"
+        if let http, !isLoopback(http.host), settings.tls == nil {
+            let text =
+                "http_listen = \(http) is off loopback without TLS: the operator API has no authentication "
+                + "(set tls_ca, tls_certificate and tls_key to serve it over TLS to operator certificates)"
             if settings.insecure { warnings.append(text + " (insecure = yes)") } else { errors.append(text + "; set insecure = yes to serve it anyway") }
         }
         return (errors, warnings)

@@ -4,6 +4,7 @@ import ServiceLifecycle
 import UnixSignals
 import VEMBus
 import VEMConfig
+import VEMTrust
 import VEMHub
 import VEMSite
 
@@ -128,16 +129,25 @@ public struct ManagerService: Sendable {
         if options.reloadOnHangup && !options.configPaths.isEmpty { services.append(ReloadOnHangup(manager: manager)) }
         if options.operatorAPI {
             let onListening = options.onListening
-            services.append(
-                OperatorHTTP.service(
+            // Off loopback, the API is served over TLS to operators' certificates (on loopback: plain HTTP).
+            let operatorTLS = ManagerCredentials.isLoopback(http.host)
+                ? nil : settings.tls.map { TLSFiles(ca: $0.ca, certificate: $0.certificate, key: $0.key) }
+            let operatorService: any Service
+            do {
+                operatorService = try OperatorHTTP.service(
                     api: OperatorAPI(manager: manager, recovery: recovery), host: http.host, port: http.port,
-                    logger: Logger(label: "vem.http"),
+                    logger: Logger(label: "vem.http"), tls: operatorTLS,
                     onBound: { port in
                         logger.info(
                             "operator API listening",
                             metadata: ["address": "\(http.host):\(port)", "hub_port": "\(hubPort)"])
                         onListening?(hubPort, port)
-                    }))
+                    })
+            } catch {
+                await endpoint.shutdown()
+                throw ManagerError(.configuration, "operator API: \(error)")
+            }
+            services.append(operatorService)
         }
         return ManagerService(
             manager: manager, endpoint: endpoint, recovery: recovery, hubPort: hubPort, services: services,

@@ -2,6 +2,9 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTPTypes
+import NIOSSL
+import NIOTLS
+import VEMTrust
 
 /// The operator API's defences that need no credentials: the Host header must name the address it serves (a web
 /// page cannot reach it through DNS rebinding), and a request's header must be complete within
@@ -82,5 +85,42 @@ final class HeaderDeadlineHandler: ChannelInboundHandler, RemovableChannelHandle
     private func disarm() {
         deadline?.cancel()
         deadline = nil
+    }
+}
+
+/// With TLS (the API served off loopback), only an operator's certificate may talk to the API: the handshake
+/// verified the chain against the site CA; this closes the connection unless the certificate's role is
+/// `operator`.
+final class OperatorCertificateCheck: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+
+    let logger: Logger
+    private var verified = false
+
+    init(logger: Logger) { self.logger = logger }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Nothing reaches the API before the role was checked.
+        guard verified else { return context.close(promise: nil) }
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
+                .peerCertificate
+            let identity = certificate.flatMap { try? TLSContexts.identity(of: $0) }
+            if let identity, identity.role == .operator {
+                verified = true
+            } else {
+                logger.warning(
+                    "operator API: connection refused",
+                    metadata: ["reason": "\(identity.map { "a \($0.role) certificate (\($0.name))" } ?? "no VEM certificate")"])
+                context.close(promise: nil)
+                return
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }

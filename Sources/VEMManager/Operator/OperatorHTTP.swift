@@ -1,9 +1,12 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import ServiceLifecycle
+import VEMTrust
 
 /// The operator's HTTP JSON endpoint (Hummingbird): `GET /v1/status`, `/v1/clients`, `/v1/props?client=`,
 /// `/v1/commands?limit=`, `/v1/triggers`, `/v1/snapshot`, `/v1/decisions?limit=`,
@@ -30,11 +33,14 @@ public enum OperatorHTTP {
     ///   - host: The address to bind (default loopback).
     ///   - port: The port; 0 picks a free one, reported to `onBound`.
     ///   - logger: Request logs.
+    ///   - tls: With the site CA's files, HTTPS requiring an operator's certificate (role `operator`); nil: plain
+    ///     HTTP (loopback).
     ///   - onBound: Called with the bound port once the server listens.
+    /// - Throws: ``VEMTrust/TrustError`` when the TLS files cannot be read.
     public static func service(
-        api: OperatorAPI, host: String = defaultHost, port: Int = defaultPort, logger: Logger,
+        api: OperatorAPI, host: String = defaultHost, port: Int = defaultPort, logger: Logger, tls: TLSFiles? = nil,
         onBound: @escaping @Sendable (Int) async -> Void
-    ) -> any Service {
+    ) throws -> any Service {
         let router = Router(context: OperatorRequestContext.self)
         router.add(middleware: HostCheckMiddleware(boundHost: host))
         for route in OperatorAPI.routes {
@@ -94,11 +100,23 @@ public enum OperatorHTTP {
                 })
         }
         ObservabilityRoutes.add(to: router, manager: api.manager, title: "VEM Manager")
+        let server: HTTPServerBuilder
+        if let tls {
+            server = try .tls(
+                .http1(
+                    configuration: .init(
+                        additionalChannelHandlers: [
+                            OperatorCertificateCheck(logger: logger), HeaderDeadlineHandler(timeout: headerTimeout),
+                        ], idleTimeout: idleTimeout)),
+                tlsConfiguration: try TLSContexts.serverConfiguration(tls))
+        } else {
+            server = .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [HeaderDeadlineHandler(timeout: headerTimeout)], idleTimeout: idleTimeout))
+        }
         return Application(
             router: router,
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: [HeaderDeadlineHandler(timeout: headerTimeout)], idleTimeout: idleTimeout)),
+            server: server,
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "vem-manager"),
             onServerRunning: { channel in await onBound(channel.localAddress?.port ?? port) },
             logger: logger)

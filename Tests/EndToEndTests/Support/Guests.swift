@@ -86,6 +86,7 @@ actor Guests {
                 vm_id = \(vm)
                 manager = \(hub)
                 heartbeat_interval = 1s
+                \(try tlsLines(dir: dir, name: vm, role: .domU, group: group))
 
                 """)
             let agent = try Daemon(

@@ -6,6 +6,14 @@ import VEMHypervisorPlugins
 import VEMLibvirt
 import VEMSlurm
 import VEMTestSupport
+import VEMTrust
+
+/// The `tls_*` lines of a holder of the site CA in `dir/ca`, issuing its certificate first (mutual TLS on the hub).
+func tlsLines(dir: String, name: String, role: TrustRole, group: String? = nil, hosts: [String] = []) throws -> String {
+    let ca = SiteCADirectory(path: dir + "/ca")
+    let issued = try ca.issue(name: name, role: role, group: group, hosts: hosts, days: 1)
+    return "tls_ca = \(ca.certificatePath)\ntls_certificate = \(issued.certificate)\ntls_key = \(issued.key)"
+}
 
 /// The `vem` executable built beside the test bundle (VEMTestSupport).
 let vemBinary = vemExecutable.path
@@ -127,9 +135,18 @@ final class Site: @unchecked Sendable {
                 realHosts = started
             }
             let groupSections = groups.map { $0.section(image: realHosts?.image) }.joined(separator: "\n")
+            // The site CA, made with the library calls `vem ca` uses; the Manager's certificate names the hub's
+            // address on the link, which the Clients dial. A real guest has no certificate yet (per-VM
+            // credentials are issue 17's part 2): the real-guest site runs without TLS (its settings say
+            // `insecure = yes`).
+            let tls = !realGuests
+            if tls { try SiteCADirectory(path: dir + "/ca").initialize(days: 1) }
+            let managerTLS =
+                tls ? try tlsLines(dir: dir, name: "manager", role: .manager, hosts: [hubLink.hostAddress]) : ""
             try write(
                 dir + "/manager.ini",
-                managerSettings.replacingOccurrences(of: "{hub}", with: hubLink.hostAddress) + "\n" + groupSections)
+                managerSettings.replacingOccurrences(of: "{hub}", with: hubLink.hostAddress) + managerTLS + "\n\n"
+                    + groupSections)
             let manager = try Daemon(
                 name: "manager", program: vemBinary,
                 arguments: [
@@ -153,6 +170,7 @@ final class Site: @unchecked Sendable {
                 host = slurmctl
                 manager = \(hub)
                 heartbeat_interval = 1s
+                \(tls ? try tlsLines(dir: dir, name: "slurmctl", role: .batch) : "")
                 allow = slurm.register, slurm.drain, slurm.resume, slurm.remove
 
                 [slurm_demand]
@@ -175,7 +193,7 @@ final class Site: @unchecked Sendable {
             for name in hostNames {
                 let (host, service) = try dom0(
                     name, dir: dir, hub: hub, cpus: hostCPUs, memoryMiB: hostMemoryMiB, groupSections: groupSections,
-                    uri: realHosts?.uri(name))
+                    uri: realHosts?.uri(name), tls: tls)
                 hosts[name] = host
                 services.append(service)
             }
@@ -199,7 +217,8 @@ final class Site: @unchecked Sendable {
 
     /// A Dom0 Client in this process, built from an agent file the way `vem agent` builds it.
     private static func dom0(
-        _ name: String, dir: String, hub: String, cpus: Int, memoryMiB: Int, groupSections: String, uri: String?
+        _ name: String, dir: String, hub: String, cpus: Int, memoryMiB: Int, groupSections: String, uri: String?,
+        tls: Bool
     ) throws -> (HypervisorHost, ClientService) {
         let hostFile = dir + "/\(name).xml"
         try write(
@@ -222,6 +241,7 @@ final class Site: @unchecked Sendable {
             host = \(name)
             manager = \(hub)
             heartbeat_interval = 1s
+            \(tls ? try tlsLines(dir: dir, name: name, role: .dom0) : "")
             hypervisor = \(uri ?? "test://\(hostFile)")
             allow = vm.create, vm.destroy, vm.list
 
