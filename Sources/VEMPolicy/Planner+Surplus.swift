@@ -148,6 +148,7 @@ extension Planner.Step {
         let need = size(of: group)
         typealias Option = (host: String, victims: [VMState], move: (vm: VMState, to: String)?, cost: [Int])
         var best: Option?
+        let destinations = migrationDestinations()
         for host in hosts where free[host.name] != nil {
             var room = roomSoon(on: host.name)
             var victims: [VMState] = []
@@ -179,7 +180,8 @@ extension Planner.Step {
                 if !need.fits(in: room) {
                     // Short of room: one live migration of another VM on the host may close the gap.
                     let taken = Set(victims.map(\.id))
-                    move = mover(from: host.name, room: room, need: need, excluding: taken)
+                    move = mover(
+                        from: host.name, room: room, need: need, excluding: taken, destinations: destinations)
                     guard let m = move else { continue }
                     room = room + size(of: m.vm)
                 }
@@ -236,19 +238,27 @@ extension Planner.Step {
         return true
     }
 
-    /// A VM on `host` (not among `excluding`) whose live migration to another host with room would, with `room`,
-    /// make room for `need`; only when migrations are allowed and none was proposed yet this step.
-    func mover(from host: String, room: Size, need: Size, excluding: Set<String>) -> (vm: VMState, to: String)? {
-        guard configuration.migrationAllowed, migrations.isEmpty, !migrationRunning else { return nil }
+    /// The hosts a VM could be live-migrated to now, with their room left after this step's promises (name
+    /// order); none when migrations are not allowed or one was proposed or runs already. Computed once per
+    /// reclaim, not once per candidate VM: in a full pool of small VMs every VM is a candidate and no host a
+    /// destination, and this scan was most of `vem simulate`'s time.
+    func migrationDestinations() -> [(host: String, room: Size)] {
+        guard configuration.migrationAllowed, migrations.isEmpty, !migrationRunning else { return [] }
+        return hosts.compactMap { h in free[h.name].map { (h.name, $0 - (reserved[h.name] ?? .zero)) } }
+    }
+
+    /// A VM on `host` (not among `excluding`) whose live migration to one of `destinations` (another host with
+    /// room) would, with `room`, make room for `need`.
+    func mover(
+        from host: String, room: Size, need: Size, excluding: Set<String>, destinations: [(host: String, room: Size)]
+    ) -> (vm: VMState, to: String)? {
+        let elsewhere = destinations.filter { $0.host != host }
+        guard !elsewhere.isEmpty else { return nil }
         var best: (vm: VMState, to: String)?
         for vm in vmsByHost[host] ?? [] where vm.phase == .active && !handled.contains(vm.id) {
             guard !excluding.contains(vm.id), need.fits(in: room + size(of: vm)) else { continue }
-            let destinations = hosts.compactMap { h -> (String, Size)? in
-                guard h.name != host, let r = free[h.name] else { return nil }
-                let left = r - (reserved[h.name] ?? .zero)
-                return size(of: vm).fits(in: left) ? (h.name, left) : nil
-            }
-            guard let (to, _) = choose(destinations) else { continue }
+            let fitting = elsewhere.filter { size(of: vm).fits(in: $0.room) }.map { ($0.host, $0.room) }
+            guard let (to, _) = choose(fitting) else { continue }
             if let b = best, !Self.migrationOrder(vm, b.vm) { continue }
             best = (vm, to)
         }
