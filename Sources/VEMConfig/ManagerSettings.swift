@@ -54,8 +54,12 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
     public var stepBudget: Int
     /// How long a group below its share may starve before running jobs are preempted. Default: 30 min.
     public var starvationGrace: Duration
-    /// How long a VM must have been idle before it may be drained. Default: 5 min.
+    /// How long a VM must have been idle before it may be drained, when idle VMs are not kept
+    /// (`keep_idle_vms = no`). Default: 5 min.
     public var idleTimeout: Duration
+    /// Whether a group's idle VMs are kept until another group wants their room (then destroyed at once), rather
+    /// than drained after `idle_timeout`. Default: yes — what `vem simulate` and `vem demo` run.
+    public var keepIdleVMs: Bool
     /// How long a VM lives at least before it may be drained. Default: 10 min.
     public var minLifetime: Duration
     /// Whether the planner may live-migrate VMs to gather scattered free room. Default: yes.
@@ -89,9 +93,9 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
     public static let keys = [
         "bus", "listen", "token_file", "client_tokens", "insecure", "heartbeat_interval", "http_listen", "journal", "journal_retention",
         "max_booting",
-        "max_booting_per_host", "placement", "step_budget", "starvation_grace", "idle_timeout", "min_lifetime",
-        "migration", "migration_uri", "default_triggers", "poll_interval", "rebalance_interval", "operation_timeout",
-        "boot_timeout", "host_list_interval", "max_connections_per_address",
+        "max_booting_per_host", "placement", "step_budget", "starvation_grace", "idle_timeout", "keep_idle_vms",
+        "min_lifetime", "migration", "migration_uri", "default_triggers", "poll_interval", "rebalance_interval",
+        "operation_timeout", "boot_timeout", "host_list_interval", "max_connections_per_address",
     ] + NATSSettings.managerKeys + TLSSettings.managerKeys
 
     /// The default settings.
@@ -114,6 +118,7 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         stepBudget = 100_000
         starvationGrace = .seconds(30 * 60)
         idleTimeout = .seconds(300)
+        keepIdleVMs = true
         minLifetime = .seconds(600)
         migration = true
         migrationURI = "qemu+ssh://{host}/system"
@@ -152,6 +157,7 @@ extension ManagerSettings {
         m.stepBudget = d.integer("step_budget", in: 1...Self.maximumStepBudget) ?? m.stepBudget
         m.starvationGrace = d.duration("starvation_grace", minimumMilliseconds: 0) ?? m.starvationGrace
         m.idleTimeout = d.duration("idle_timeout", minimumMilliseconds: 0) ?? m.idleTimeout
+        m.keepIdleVMs = d.boolean("keep_idle_vms") ?? m.keepIdleVMs
         m.minLifetime = d.duration("min_lifetime", minimumMilliseconds: 0) ?? m.minLifetime
         m.migration = d.boolean("migration") ?? m.migration
         if let value = d.plain("migration_uri") {

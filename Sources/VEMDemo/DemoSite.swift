@@ -51,6 +51,7 @@ public struct DemoSite: Sendable {
             "max_booting = \(policy.maxBootingSiteWide)",
             "max_booting_per_host = \(policy.maxBootingPerHost)",
             "idle_timeout = \(policy.idleTimeout)s",
+            "keep_idle_vms = \(policy.keepIdleVMs ? "yes" : "no")",
             "min_lifetime = \(policy.minLifetime)s",
             "placement = \(policy.placement.rawValue)",
             "# The replay batch cannot kill a running job: preemption stays off (the longest grace a site can write).",

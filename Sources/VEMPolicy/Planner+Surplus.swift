@@ -25,7 +25,8 @@ extension Planner.Step {
     /// older than `minLifetime`, so the pool does not oscillate. What a group may keep: nothing for a group no
     /// longer configured; with `keepIdleVMs` (the default) everything up to `maxVMs`, since idle VMs are given up
     /// only when another group wants their room (``takeRoomBack()``); otherwise its target.
-    mutating func drainSurplus() {
+    mutating func drainSurplus(keepingIdle: Bool? = nil) {
+        let keepIdle = keepingIdle ?? configuration.keepIdleVMs
         var names = Set(vms.map(\.group))
         names.formUnion(groups.map(\.name))
         for name in names.sorted() {
@@ -33,11 +34,11 @@ extension Planner.Step {
             let target = targets[name]?.targetVMs ?? 0
             let keep: Int
             if let g = snapshot[group: name] {
-                keep = configuration.keepIdleVMs ? max(target, g.maxVMs ?? Int.max) : target
+                keep = keepIdle ? max(target, g.maxVMs ?? Int.max) : target
             } else {
                 keep = 0
             }
-            let surplus = holding.count - keep
+            let surplus = holding.count - keep - drained[name, default: 0]
             guard surplus > 0 else { continue }
             let eligible =
                 holding
@@ -101,6 +102,7 @@ extension Planner.Step {
     /// grace time) preempts for its guaranteed share; beyond it, and for every other group, room is reclaimed
     /// gracefully.
     mutating func takeRoomBack() {
+        var unusableRoom = false
         for shortfall in shortfalls where shortfall.kind == .noRoom {
             guard let target = targets[shortfall.group], !migratedFor.contains(shortfall.group),
                 let group = snapshot[group: shortfall.group]
@@ -114,10 +116,14 @@ extension Planner.Step {
                     notes.append(
                         "\(group.name): no room to take back from groups above their targets"
                             + (mode == .preempt ? " (starving)" : ""))
+                    unusableRoom = true
                     break
                 }
             }
         }
+        // Kept idle VMs whose room no host can give whole (scattered over hosts, each too small alone): release
+        // them as if idle VMs were not kept (past the idle timeout and the minimum lifetime), so the room gathers.
+        if unusableRoom, configuration.keepIdleVMs { drainSurplus(keepingIdle: false) }
     }
 
     /// Room a host will have once this step's directives are carried out, minus what was promised.
@@ -125,13 +131,15 @@ extension Planner.Step {
         (free[host] ?? .zero) + (releasing[host] ?? .zero) - (reserved[host] ?? .zero)
     }
 
-    /// VMs a group may still give up: what it holds above `max(target, minVMs)`, minus this step's drains.
+    /// VMs a group may still give up: what it holds above its target, minus this step's drains. The target
+    /// already holds the group's `minVMs` — unless the minimums of all groups do not fit together, and then the
+    /// water-filling's share of them, not `minVMs`, is what the group keeps.
     func preemptible(_ group: String) -> Int {
-        guard let t = targets[group], let g = snapshot[group: group] else {
+        guard let t = targets[group], snapshot[group: group] != nil else {
             // A group no longer configured: every VM it holds is surplus.
             return vms.filter { $0.group == group && $0.phase != .draining }.count - drained[group, default: 0]
         }
-        return t.currentVMs - drained[group, default: 0] - max(t.targetVMs, g.minVMs)
+        return t.currentVMs - drained[group, default: 0] - t.targetVMs
     }
 
     /// Finds the cheapest host on which room for one VM of `group` can be taken back, emits the drains and
@@ -140,6 +148,7 @@ extension Planner.Step {
         let need = size(of: group)
         typealias Option = (host: String, victims: [VMState], move: (vm: VMState, to: String)?, cost: [Int])
         var best: Option?
+        let destinations = migrationDestinations()
         for host in hosts where free[host.name] != nil {
             var room = roomSoon(on: host.name)
             var victims: [VMState] = []
@@ -171,7 +180,8 @@ extension Planner.Step {
                 if !need.fits(in: room) {
                     // Short of room: one live migration of another VM on the host may close the gap.
                     let taken = Set(victims.map(\.id))
-                    move = mover(from: host.name, room: room, need: need, excluding: taken)
+                    move = mover(
+                        from: host.name, room: room, need: need, excluding: taken, destinations: destinations)
                     guard let m = move else { continue }
                     room = room + size(of: m.vm)
                 }
@@ -228,19 +238,27 @@ extension Planner.Step {
         return true
     }
 
-    /// A VM on `host` (not among `excluding`) whose live migration to another host with room would, with `room`,
-    /// make room for `need`; only when migrations are allowed and none was proposed yet this step.
-    func mover(from host: String, room: Size, need: Size, excluding: Set<String>) -> (vm: VMState, to: String)? {
-        guard configuration.migrationAllowed, migrations.isEmpty, !migrationRunning else { return nil }
+    /// The hosts a VM could be live-migrated to now, with their room left after this step's promises (name
+    /// order); none when migrations are not allowed or one was proposed or runs already. Computed once per
+    /// reclaim, not once per candidate VM: in a full pool of small VMs every VM is a candidate and no host a
+    /// destination, and this scan was most of `vem simulate`'s time.
+    func migrationDestinations() -> [(host: String, room: Size)] {
+        guard configuration.migrationAllowed, migrations.isEmpty, !migrationRunning else { return [] }
+        return hosts.compactMap { h in free[h.name].map { (h.name, $0 - (reserved[h.name] ?? .zero)) } }
+    }
+
+    /// A VM on `host` (not among `excluding`) whose live migration to one of `destinations` (another host with
+    /// room) would, with `room`, make room for `need`.
+    func mover(
+        from host: String, room: Size, need: Size, excluding: Set<String>, destinations: [(host: String, room: Size)]
+    ) -> (vm: VMState, to: String)? {
+        let elsewhere = destinations.filter { $0.host != host }
+        guard !elsewhere.isEmpty else { return nil }
         var best: (vm: VMState, to: String)?
         for vm in vmsByHost[host] ?? [] where vm.phase == .active && !handled.contains(vm.id) {
             guard !excluding.contains(vm.id), need.fits(in: room + size(of: vm)) else { continue }
-            let destinations = hosts.compactMap { h -> (String, Size)? in
-                guard h.name != host, let r = free[h.name] else { return nil }
-                let left = r - (reserved[h.name] ?? .zero)
-                return size(of: vm).fits(in: left) ? (h.name, left) : nil
-            }
-            guard let (to, _) = choose(destinations) else { continue }
+            let fitting = elsewhere.filter { size(of: vm).fits(in: $0.room) }.map { ($0.host, $0.room) }
+            guard let (to, _) = choose(fitting) else { continue }
             if let b = best, !Self.migrationOrder(vm, b.vm) { continue }
             best = (vm, to)
         }

@@ -21,8 +21,8 @@ public struct PolicyConfiguration: Sendable, Hashable, Codable {
     public var placement: Placement
     /// Whether the planner may propose live migrations to gather scattered free room (default true).
     public var migrationAllowed: Bool
-    /// Whether a group's idle VMs are kept until another group wants their room (default false; `vem simulate`
-    /// turns it on): they are then destroyed at once for it, whatever their age. When false, idle VMs beyond a
+    /// Whether a group's idle VMs are kept until another group wants their room (default true, in the Manager,
+    /// `vem simulate` and `vem demo` alike): they are then destroyed at once for it, whatever their age. When false, idle VMs beyond a
     /// group's target are drained once idle for `idleTimeout` and older than `minLifetime`, and taken for another
     /// group only past `minLifetime`, drained first.
     public var keepIdleVMs: Bool
@@ -32,7 +32,7 @@ public struct PolicyConfiguration: Sendable, Hashable, Codable {
         case migrationAllowed, keepIdleVMs
     }
 
-    /// Decodes a configuration; `keepIdleVMs` may be missing (written by an earlier version): false.
+    /// Decodes a configuration; `keepIdleVMs` may be missing (written by an earlier version): true, the default.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         maxBootingSiteWide = try c.decode(Int.self, forKey: .maxBootingSiteWide)
@@ -42,14 +42,14 @@ public struct PolicyConfiguration: Sendable, Hashable, Codable {
         starvationGrace = try c.decode(Int.self, forKey: .starvationGrace)
         placement = try c.decode(Placement.self, forKey: .placement)
         migrationAllowed = try c.decode(Bool.self, forKey: .migrationAllowed)
-        keepIdleVMs = try c.decodeIfPresent(Bool.self, forKey: .keepIdleVMs) ?? false
+        keepIdleVMs = try c.decodeIfPresent(Bool.self, forKey: .keepIdleVMs) ?? true
     }
 
     /// Creates a configuration; every parameter has the documented default.
     public init(
         maxBootingSiteWide: Int = 4, maxBootingPerHost: Int = 2, minLifetime: Int = 600, idleTimeout: Int = 300,
         starvationGrace: Int = 1800, placement: Placement = .pack, migrationAllowed: Bool = true,
-        keepIdleVMs: Bool = false
+        keepIdleVMs: Bool = true
     ) {
         self.keepIdleVMs = keepIdleVMs
         self.maxBootingSiteWide = maxBootingSiteWide

@@ -55,11 +55,37 @@ public struct SlurmGroups: Sendable, Hashable {
     ///   - node: The node.
     ///   - group: The group to report it in.
     ///   - runningJobs: How many active jobs run on it.
-    public static func batchNode(_ node: SlurmNode, group: String, runningJobs: Int) -> BatchNode {
+    ///   - busyUntil: When the last of them ends by its time limit (`nil`: unknown, or none runs).
+    public static func batchNode(_ node: SlurmNode, group: String, runningJobs: Int, busyUntil: Int? = nil)
+        -> BatchNode
+    {
         BatchNode(
             name: node.name, group: group, cpus: node.cpus, memoryMB: node.memoryMB,
             allocatedCPUs: node.allocatedCPUs, runningJobs: runningJobs,
-            state: nodeState(node, runningJobs: runningJobs))
+            state: nodeState(node, runningJobs: runningJobs), busyUntil: runningJobs > 0 ? busyUntil : nil)
+    }
+
+    /// Per node, when its active jobs end by their time limits: the latest end, `nil` when one of them has no
+    /// known end (the reclaim order puts those last).
+    static func busyUntil(_ jobs: [SlurmJob]) -> [String: Int?] {
+        var out: [String: Int?] = [:]
+        for job in jobs where job.isActive {
+            for n in Set(job.nodes) {
+                switch (out[n], job.endTime) {
+                case (nil, let end): out[n] = .some(end)
+                case (.some(let known?), let end?): out[n] = .some(max(known, end))
+                default: out[n] = .some(nil)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Whether `a` is ahead of `b` in Slurm's queue: higher priority, then earlier submission, then lower id.
+    static func queueOrder(_ a: SlurmJob, _ b: SlurmJob) -> Bool {
+        if a.priority != b.priority { return a.priority > b.priority }
+        if a.submitTime != b.submitTime { return a.submitTime < b.submitTime }
+        return a.id < b.id
     }
 
     /// Maps Slurm's base state and flags onto ``NodeState``: `down`, `error`, `future`, `unknown` or the
@@ -94,9 +120,12 @@ public struct SlurmGroups: Sendable, Hashable {
         for job in state.jobs where job.isActive {
             for n in Set(job.nodes) { jobsOnNode[n, default: 0] += 1 }
         }
+        let ends = Self.busyUntil(state.jobs)
+        var heads: [String: SlurmJob] = [:]
         for job in state.jobs {
             guard let g = group(of: job) else { continue }
             if job.isPending {
+                if heads[g].map({ Self.queueOrder(job, $0) }) ?? true { heads[g] = job }
                 demand[g]?.pendingJobs += job.count
                 demand[g]?.pendingCPUs += job.cpus * job.count
                 demand[g]?.pendingMemoryMB += job.memoryMB * job.count
@@ -107,9 +136,13 @@ public struct SlurmGroups: Sendable, Hashable {
                 demand[g]?.runningCPUs += job.cpus
             }
         }
+        // The first waiting job's width: a wide job needs its VMs at once (the planner reserves them).
+        for (g, head) in heads { demand[g]?.headJobCPUs = head.cpus }
         for node in state.nodes {
             guard let g = group(of: node) else { continue }
-            demand[g]?.nodes.append(Self.batchNode(node, group: g, runningJobs: jobsOnNode[node.name] ?? 0))
+            demand[g]?.nodes.append(
+                Self.batchNode(
+                    node, group: g, runningJobs: jobsOnNode[node.name] ?? 0, busyUntil: ends[node.name] ?? nil))
         }
         return BatchSnapshot(time: state.time, groups: demand.values.sorted { $0.group < $1.group })
     }

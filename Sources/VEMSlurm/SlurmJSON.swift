@@ -86,9 +86,16 @@ struct JobRecord: Decodable {
     var submitTime: LenientInt?
     var arrayJobID: LenientInt?
     var arrayTaskString: LenientString?
+    var startTime: LenientInt?
+    var endTime: LenientInt?
+    var timeLimit: LenientInt?
+    var priority: LenientInt?
 
     enum CodingKeys: String, CodingKey {
-        case name, partition, features, account, cpus, nodes
+        case name, partition, features, account, cpus, nodes, priority
+        case startTime = "start_time"
+        case endTime = "end_time"
+        case timeLimit = "time_limit"
         case jobID = "job_id"
         case jobState = "job_state"
         case stateReason = "state_reason"

@@ -71,7 +71,19 @@ public enum SlurmParser {
         return SlurmJob(
             id: id, name: r.name?.value ?? "", state: state, stateReason: r.stateReason?.value ?? "None",
             partitions: list(r.partition?.value), constraint: r.features?.value ?? "", account: r.account?.value ?? "",
-            cpus: cpus, memoryMB: memory, nodes: nodes, submitTime: r.submitTime?.value ?? 0, count: count)
+            cpus: cpus, memoryMB: memory, nodes: nodes, submitTime: r.submitTime?.value ?? 0, count: count,
+            endTime: expectedEnd(r), priority: max(0, r.priority?.value ?? 0))
+    }
+
+    /// When a started job ends by its time limit: `start + time_limit` (minutes), else Slurm's `end_time`; `nil`
+    /// when the job has not started or has no limit (Slurm then sets `end_time` a year after the start).
+    static func expectedEnd(_ r: JobRecord) -> Int? {
+        guard let start = r.startTime?.value, start > 0 else { return nil }
+        if let minutes = r.timeLimit?.value, minutes > 0, minutes < SlurmJob.unlimited / 60 {
+            return start + minutes * 60
+        }
+        guard let end = r.endTime?.value, end > start, end - start < SlurmJob.unlimited else { return nil }
+        return end
     }
 
     static func node(_ r: NodeRecord) -> SlurmNode {

@@ -24,13 +24,23 @@ public struct SlurmJob: Sendable, Hashable, Codable {
     public var submitTime: Int
     /// How many jobs this record stands for: the tasks of a pending array record, else 1.
     public var count: Int
+    /// Unix time at which a started job ends by its time limit; `nil` when it has not started or has no limit.
+    public var endTime: Int?
+    /// Its scheduling priority (higher starts first; 0 when Slurm does not say).
+    public var priority: Int
+
+    /// Seconds from a job's start at or beyond which Slurm's `end_time` means "no time limit" (Slurm sets it a
+    /// year after the start for an unlimited job).
+    public static let unlimited = 365 * 86_400
 
     /// Creates a job record.
     public init(
         id: Int, name: String = "", state: String, stateReason: String = "None", partitions: [String] = [],
         constraint: String = "", account: String = "", cpus: Int = 1, memoryMB: Int = 0, nodes: [String] = [],
-        submitTime: Int = 0, count: Int = 1
+        submitTime: Int = 0, count: Int = 1, endTime: Int? = nil, priority: Int = 0
     ) {
+        self.endTime = endTime
+        self.priority = priority
         self.id = id
         self.name = name
         self.state = state

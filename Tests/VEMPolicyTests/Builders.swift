@@ -73,7 +73,7 @@ enum RandomPool {
             idleTimeout: [0, 120, 300].randomElement(using: &rng)!,
             starvationGrace: [0, 300, 1800].randomElement(using: &rng)!,
             placement: Bool.random(using: &rng) ? .pack : .spread,
-            migrationAllowed: Bool.random(using: &rng))
+            migrationAllowed: Bool.random(using: &rng), keepIdleVMs: Bool.random(using: &rng))
     }
 
     static func snapshot<R: RandomNumberGenerator>(_ rng: inout R, now: Int = 10_000) -> PoolSnapshot {

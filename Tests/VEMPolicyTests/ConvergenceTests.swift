@@ -56,7 +56,7 @@ import Testing
             idleTimeout: [0, 120, 600].randomElement(using: &rng)!,
             starvationGrace: [0, 600, 1800].randomElement(using: &rng)!,
             placement: Bool.random(using: &rng) ? .pack : .spread,
-            migrationAllowed: mixedSizes || Bool.random(using: &rng))
+            migrationAllowed: mixedSizes || Bool.random(using: &rng), keepIdleVMs: Bool.random(using: &rng))
         let snapshot = Build.withFreeFromVMs(PoolSnapshot(groups: groups, hosts: hosts, vms: vms))
         return Case(
             simulation: PoolSimulation(
@@ -100,9 +100,14 @@ import Testing
         do {
             for step in 0..<(limit + 20) {
                 let plan = try sim.tick()
+                // Settled: every group at its target; with `keepIdleVMs` a group may hold more (idle VMs kept)
+                // while every group holds at least its target (nobody wants their room).
+                let keeps = sim.planner.configuration.keepIdleVMs
+                let atTarget = plan.targets.allSatisfy {
+                    keeps ? sim.holding($0.group) >= $0.targetVMs : sim.holding($0.group) == $0.targetVMs
+                }
                 let settled =
-                    plan.targets.allSatisfy { sim.holding($0.group) == $0.targetVMs }
-                    && !sim.snapshot.vms.contains { $0.phase == .draining || $0.phase == .booting }
+                    atTarget && !sim.snapshot.vms.contains { $0.phase == .draining || $0.phase == .booting }
                 if convergedAt == nil, settled, plan.directives.isEmpty { convergedAt = step }
                 if let at = convergedAt, step > at, !plan.directives.isEmpty {
                     return ["oscillates: at step \(step), after converging at \(at): \(plan.directives)"]

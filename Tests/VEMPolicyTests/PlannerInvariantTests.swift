@@ -89,7 +89,7 @@ import Testing
 
         // Hysteresis and preemption: a drain either respects the timers, or gives room to a group below target
         // (busy VMs past min lifetime), or preempts for a starving group. A destroy is of a draining VM that is
-        // idle, or preempts for a starving group.
+        // idle, of a kept idle VM whose room another group wants (`keepIdleVMs`), or preempts for a starving group.
         let starving = plan.targets.contains { $0.starving }
         for id in plan.drains {
             guard let vm = s[vm: id] else { continue }
@@ -102,7 +102,10 @@ import Testing
         }
         for id in plan.destroys {
             guard let vm = s[vm: id] else { continue }
-            if vm.phase != .draining { v.append("destroy of \(vm.phase) VM \(id)") }
+            let keptIdle =
+                cfg.keepIdleVMs && vm.phase == .active && !vm.busy
+                && plan.reason(for: id)?.hasSuffix("is idle: destroyed at once") == true
+            if vm.phase != .draining && !keptIdle { v.append("destroy of \(vm.phase) VM \(id)") }
             if vm.busy && !(starving && plan.reason(for: id)?.hasPrefix("preempted for") == true) {
                 v.append("destroy of busy \(id) without starvation")
             }

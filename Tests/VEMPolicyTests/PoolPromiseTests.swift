@@ -70,4 +70,19 @@ import Testing
         #expect(wider[group: "a"]?.targetVMs == 5)
         #expect(wider[group: "b"]?.targetVMs == 4)
     }
+
+    @Test func minimumsThatDoNotFitDoNotProtectMoreThanTheTarget() throws {
+        // One vCPU, two groups with min_vms 1: the water-filling gives the minimum to alice (larger share), and
+        // atlas, holding the only slot with a busy VM, is above its target of 0. Its min_vms used to protect the VM
+        // all the same, and alice never got its minimum (found by ConvergenceTests' random pools).
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [Build.group("alice", share: 5, min: 1), Build.group("atlas", share: 1, min: 1)],
+                hosts: [Build.host("h1", cpus: 1)],
+                vms: [Build.vm("atlas-1", "atlas", on: "h1", busy: true, idleSince: 0, createdAt: 0)]))
+        let plan = try Planner(configuration: PolicyConfiguration(minLifetime: 0)).plan(snapshot, now: 1000)
+        #expect(plan[group: "alice"]?.targetVMs == 1)
+        #expect(plan[group: "atlas"]?.targetVMs == 0)
+        #expect(plan.drains == ["atlas-1"])
+    }
 }

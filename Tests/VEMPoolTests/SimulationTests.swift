@@ -50,15 +50,15 @@ import VEMPolicy
         #expect(finished)
         let records = sim.batch.records()
         #expect(records.filter { $0.group == "a" }.map(\.wait) == [60, 60, 60, 60])
-        // b's job at 2000: the next planner step is at 2040, its VM joins at 2100.
-        #expect(records.first { $0.group == "b" }?.wait == 100)
-        // a's VMs: idle from 1060 (seen at 1080), drained at 1380 (idle 300 s, older than 600 s), destroyed at 1440.
+        // a's idle VMs are kept (nobody wants their room) until b's job at 2000: at the next planner step (2040)
+        // one of them is destroyed for b, whose VM is created at the step after (2100) and joins at 2160.
+        #expect(records.first { $0.group == "b" }?.wait == 160)
         let drains = sim.reconciler.decisions.filter { $0.action == .drain }
-        #expect(drains.map(\.time) == [1380, 1380, 1380, 1380])
+        #expect(drains.isEmpty)
         let destroys = sim.reconciler.decisions.filter { $0.action == .destroy }
-        #expect(destroys.map(\.time) == [1440, 1440, 1440, 1440])
+        #expect(destroys.map(\.time) == [2040])
         #expect(sim.reconciler.counters.created == 5)
-        #expect(sim.reconciler.counters.destroyed == 4)  // b's VM is still there when the last job ends
+        #expect(sim.reconciler.counters.destroyed == 1)  // the other VMs are still there when the last job ends
         #expect(sim.reconciler.counters.failed == 0)
         #expect(sim.peakVMs == ["a": 4, "b": 1])
     }
@@ -71,11 +71,12 @@ import VEMPolicy
         #expect(c.staticLayout[group: "a"]?.p95Wait == 1000)
         #expect(c.staticLayout[group: "b"]?.meanWait == 0)
         #expect(c.staticLayout.total.meanWait == 400)
-        // Dynamic: every job waits for a VM to boot (60 s), b's for the next planner step too (100 s).
+        // Dynamic: every job waits for a VM to boot (60 s), b's for the next planner step and the destroy of one
+        // of a's idle VMs too (160 s).
         #expect(c.dynamic[group: "a"]?.meanWait == 60)
         #expect(c.dynamic[group: "a"]?.p95Wait == 60)
-        #expect(c.dynamic[group: "b"]?.meanWait == 100)
-        #expect(c.dynamic.total.meanWait == 68)
+        #expect(c.dynamic[group: "b"]?.meanWait == 160)
+        #expect(c.dynamic.total.meanWait == 80)
         #expect(c.dynamic.counters.created == 5)
         #expect(c.dynamic.total.peakNodes == 4)
         #expect(c.staticLayout[group: "a"]?.peakNodes == 2)

@@ -12,6 +12,7 @@ extension PolicyConfiguration {
             maxBootingSiteWide: settings.maxBooting, maxBootingPerHost: settings.maxBootingPerHost,
             minLifetime: seconds(settings.minLifetime), idleTimeout: seconds(settings.idleTimeout),
             starvationGrace: seconds(settings.starvationGrace),
-            placement: settings.placement, migrationAllowed: settings.migration)
+            placement: settings.placement, migrationAllowed: settings.migration,
+            keepIdleVMs: settings.keepIdleVMs)
     }
 }
