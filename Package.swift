@@ -156,7 +156,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "vem", "VEMClient", "VEMHypervisorPlugins", "VEMLibvirt", "VEMSlurm", "VEMBatch", "VEMAgent",
-                "VEMTestSupport", logging,
+                "VEMManager", "VEMTestSupport", logging,
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -4,6 +4,10 @@ import VEMLibvirt
 import VEMSlurm
 import VEMTestSupport
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The stand-in guests: test-driver domains run no guest OS, so for every domain that starts on a Dom0 host the
 /// test starts what the VM's image would: a network namespace (the VM's network, with its own address), and in
 /// it a DomU Client (`vem agent`, role domU, named after the VM, connecting to the Manager's hub from the VM's
@@ -23,9 +27,14 @@ actor Guests {
 
     private final class Guest: @unchecked Sendable {
         let lock = NSLock()
+        let host: String
         var net: NetworkNamespace?
         var agent: Daemon?
         var slurmd: Daemon?
+        var node: DynamicNode?
+        var agentFile: String?
+
+        init(host: String) { self.host = host }
     }
 
     let dir: String
@@ -67,7 +76,7 @@ actor Guests {
             problems.append("domain \(vm) on \(host) started without a known VEM group (\(group ?? "none"))")
             return
         }
-        let guest = Guest()
+        let guest = Guest(host: host)
         running[vm] = guest
         lives[vm] = Life(vm: vm, host: host, group: group, startedAt: .now)
         do {
@@ -88,20 +97,83 @@ actor Guests {
                 heartbeat_interval = 1s
 
                 """)
-            let agent = try Daemon(
-                name: "guest-\(vm)", program: "/usr/bin/nsenter",
-                arguments: ["--net=/run/netns/\(net.name)", vemBinary, "agent", "-c", file],
-                logPath: dir + "/guest-\(vm).log")
-            guest.lock.withLock { guest.agent = agent }
+            let agent = try Self.startAgent(vm, file: file, net: net, dir: dir)
+            guest.lock.withLock {
+                guest.agent = agent
+                guest.agentFile = file
+            }
             // The image's slurmd does not wait for the Manager: started first, `slurmd -Z` creates the node with
             // the group's feature at the guest's address, and the Manager's registration adopts it.
             let node = DynamicNode(
                 name: vm, address: net.address, feature: g.feature, cpus: g.vcpus, memoryMB: g.memoryMiB)
             let slurmd = try cluster.startNode(node, in: net)
-            guest.lock.withLock { guest.slurmd = slurmd }
+            guest.lock.withLock {
+                guest.slurmd = slurmd
+                guest.node = node
+            }
         } catch {
             problems.append("\(vm): the stand-in guest did not start: \(error)")
         }
+    }
+
+    private static func startAgent(_ vm: String, file: String, net: NetworkNamespace, dir: String) throws -> Daemon {
+        try Daemon(
+            name: "guest-\(vm)", program: "/usr/bin/nsenter",
+            arguments: ["--net=/run/netns/\(net.name)", vemBinary, "agent", "-c", file],
+            logPath: dir + "/guest-\(vm).log")
+    }
+
+    /// The guests of a crashed host die at once: every process in their namespaces (the DomU Client, slurmd,
+    /// the jobs' steps) is killed with SIGKILL, by PID (`ip netns pids`), and the namespaces are deleted.
+    func crashHost(_ host: String) async {
+        let victims = running.filter { $0.value.host == host }
+        for (vm, guest) in victims {
+            running[vm] = nil
+            lives[vm]?.stoppedAt = .now
+            let net = guest.lock.withLock { guest.net }
+            if let net {
+                let pids = (try? await runTool("/usr/sbin/ip", ["netns", "pids", net.name])) ?? ""
+                for pid in pids.split(whereSeparator: \.isWhitespace).compactMap({ Int32($0) }) {
+                    _ = Glibc.kill(pid, SIGKILL)
+                }
+            }
+            await Self.stop(guest, networks: networks)
+        }
+    }
+
+    /// A running guest's process, for a fault.
+    enum GuestProcess: String, Sendable {
+        case agent = "DomU Client"
+        case slurmd
+    }
+
+    /// Kills a running guest's DomU Client or slurmd with SIGKILL; false when the VM has no running guest.
+    func kill(_ process: GuestProcess, of vm: String) async -> Bool {
+        guard let guest = running[vm] else { return false }
+        let daemon = guest.lock.withLock { process == .agent ? guest.agent : guest.slurmd }
+        await daemon?.kill9()
+        return daemon != nil
+    }
+
+    /// Starts a guest's DomU Client or slurmd again (as the guest's init would), unless the guest has stopped
+    /// meanwhile or the process runs (a new guest of the same name); false then.
+    func restart(_ process: GuestProcess, of vm: String) throws -> Bool {
+        guard let guest = running[vm] else { return false }
+        let (net, file, node, current) = guest.lock.withLock {
+            (guest.net, guest.agentFile, guest.node, process == .agent ? guest.agent : guest.slurmd)
+        }
+        guard let net, current?.isRunning != true else { return false }
+        switch process {
+        case .agent:
+            guard let file else { return false }
+            let agent = try Self.startAgent(vm, file: file, net: net, dir: dir)
+            guest.lock.withLock { guest.agent = agent }
+        case .slurmd:
+            guard let node else { return false }
+            let slurmd = try cluster.startNode(node, in: net)
+            guest.lock.withLock { guest.slurmd = slurmd }
+        }
+        return true
     }
 
     private func stop(_ vm: String) async {
