@@ -81,7 +81,9 @@ struct ChaosTests {
             await site.shutdown(keepFiles: true)
             throw error
         }
-        await site.shutdown(keepFiles: false)
+        let keep = ProcessInfo.processInfo.environment["VEM_CHAOS_KEEP"] != nil
+        await site.shutdown(keepFiles: keep)
+        if keep { print("chaos: VEM_CHAOS_KEEP: the files are kept in \(site.dir)") }
         print("chaos: seed \(schedule.seed) passed in \(ContinuousClock.now - start)")
     }
 }

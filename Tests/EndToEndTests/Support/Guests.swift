@@ -13,7 +13,7 @@ import VEMTestSupport
 /// it a DomU Client (`vem agent`, role domU, named after the VM, connecting to the Manager's hub from the VM's
 /// address) and the node's `slurmd -Z --conf "… Feature=<group feature>"`, both at boot, as a real image would:
 /// the slurmd registers the node itself, and the Manager's `slurm.register` then adopts it. When the domain
-/// stops, the guest is stopped (by PID) and its namespace deleted.
+/// stops, the guest is stopped (by PID); the namespaces are deleted when the site shuts down.
 actor Guests {
     /// A VM's life as the test saw it.
     struct Life: Sendable {
@@ -124,20 +124,24 @@ actor Guests {
     }
 
     /// The guests of a crashed host die at once: every process in their namespaces (the DomU Client, slurmd,
-    /// the jobs' steps) is killed with SIGKILL, by PID (`ip netns pids`), and the namespaces are deleted.
+    /// the jobs' steps) is killed with SIGKILL, by PID (`ip netns pids`).
     func crashHost(_ host: String) async {
         let victims = running.filter { $0.value.host == host }
         for (vm, guest) in victims {
             running[vm] = nil
             lives[vm]?.stoppedAt = .now
-            let net = guest.lock.withLock { guest.net }
-            if let net {
-                let pids = (try? await runTool("/usr/sbin/ip", ["netns", "pids", net.name])) ?? ""
-                for pid in pids.split(whereSeparator: \.isWhitespace).compactMap({ Int32($0) }) {
-                    _ = Glibc.kill(pid, SIGKILL)
-                }
-            }
+            await Self.killAll(in: guest)
             await Self.stop(guest, networks: networks)
+        }
+    }
+
+    /// Kills every process in a guest's namespace with SIGKILL, by PID (`ip netns pids`): its Clients, its
+    /// slurmd and the jobs' steps, which a slurmd that stops leaves behind.
+    private static func killAll(in guest: Guest) async {
+        guard let net = guest.lock.withLock({ guest.net }) else { return }
+        let pids = (try? await runTool("/usr/sbin/ip", ["netns", "pids", net.name])) ?? ""
+        for pid in pids.split(whereSeparator: \.isWhitespace).compactMap({ Int32($0) }) {
+            _ = Glibc.kill(pid, SIGKILL)
         }
     }
 
@@ -182,19 +186,25 @@ actor Guests {
         await Self.stop(guest, networks: networks)
     }
 
+    /// Stops a guest's DomU Client and slurmd. Its namespace stays (empty) until the site shuts down: its subnet
+    /// then stays taken, so no later guest gets the same address, where slurmctld would still reach a dead VM's
+    /// node and find another guest's slurmd answering for it (the chaos test saw a lost VM's node "responding",
+    /// and busy with a job that had died with the VM, for good).
     private static func stop(_ guest: Guest, networks: NetworkAllocator) async {
-        let (agent, slurmd, net) = guest.lock.withLock { (guest.agent, guest.slurmd, guest.net) }
+        let (agent, slurmd) = guest.lock.withLock { (guest.agent, guest.slurmd) }
         async let a: Void = agent?.stop() ?? ()
         async let s: Void = slurmd?.stop() ?? ()
         _ = await (a, s)
-        if let net { await networks.remove(net) }
     }
 
-    /// Stops every guest still running.
+    /// Stops every guest still running, and whatever its jobs left running in its namespace.
     func stopAll() async {
         let all = running
         running = [:]
-        for guest in all.values { await Self.stop(guest, networks: networks) }
+        for guest in all.values {
+            await Self.killAll(in: guest)
+            await Self.stop(guest, networks: networks)
+        }
     }
 
     /// The guests running now, by VM.
