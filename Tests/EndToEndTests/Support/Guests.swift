@@ -82,6 +82,9 @@ actor Guests {
         do {
             let net = try await networks.make()
             guest.lock.withLock { guest.net = net }
+            // Stopped (its domain destroyed, or its host crashed) while its namespace was made: nothing to start
+            // (the processes would outlive it).
+            guard running[vm] === guest else { return }
             lives[vm]?.address = net.address
             let file = dir + "/guest-\(vm).ini"
             try write(
