@@ -196,7 +196,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "vem", "VEMClient", "VEMHypervisorPlugins", "VEMLibvirt", "VEMSlurm", "VEMBatch", "VEMAgent",
-                "VEMTestSupport", "VEMTrust", logging,
+                "VEMManager", "VEMTestSupport", "VEMTrust", logging,
             ]),
     ],
     swiftLanguageModes: [.v6]

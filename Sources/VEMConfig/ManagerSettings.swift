@@ -83,6 +83,9 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
     /// Seconds between two `vm.list` of a Dom0 Client (besides the one after each of its joins), by which the
     /// inventory is reconciled with the host's domains. Default: 60.
     public var hostListInterval: Int
+    /// Seconds a batch node named like a VM of a group (`atlas-vm-12`) may exist with no VM in the inventory
+    /// before it is removed (once idle). Default: 180.
+    public var strayNodeGrace: Int
     /// Where the `[manager]` section is, when there was one.
     public var location: SourceLocation?
 
@@ -95,7 +98,7 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         "max_booting",
         "max_booting_per_host", "placement", "step_budget", "starvation_grace", "idle_timeout", "keep_idle_vms",
         "min_lifetime", "migration", "migration_uri", "default_triggers", "poll_interval", "rebalance_interval",
-        "operation_timeout", "boot_timeout", "host_list_interval", "max_connections_per_address",
+        "operation_timeout", "boot_timeout", "host_list_interval", "stray_node_grace", "max_connections_per_address",
     ] + NATSSettings.managerKeys + TLSSettings.managerKeys
 
     /// The default settings.
@@ -128,6 +131,7 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         operationTimeout = 300
         bootTimeout = 600
         hostListInterval = 60
+        strayNodeGrace = 180
         location = nil
     }
 }
@@ -181,6 +185,7 @@ extension ManagerSettings {
         m.operationTimeout = d.seconds("operation_timeout", in: 1...(7 * 86_400)) ?? m.operationTimeout
         m.bootTimeout = d.seconds("boot_timeout", in: 1...(7 * 86_400)) ?? m.bootTimeout
         m.hostListInterval = d.seconds("host_list_interval", in: 1...86_400) ?? m.hostListInterval
+        m.strayNodeGrace = d.seconds("stray_node_grace", in: 1...(7 * 86_400)) ?? m.strayNodeGrace
         d.finish()
         log.append(d.log)
         return d.log.hasErrors ? nil : m

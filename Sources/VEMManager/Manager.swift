@@ -32,12 +32,13 @@ public final class Manager: Sendable {
         /// (default 60).
         public var listInterval: Double
 
-        /// A site's healing: `[manager] operation_timeout`, `boot_timeout` and `host_list_interval`.
+        /// A site's healing: `[manager] operation_timeout`, `boot_timeout`, `host_list_interval` and
+        /// `stray_node_grace`.
         public init(_ settings: ManagerSettings) {
             self.init(
                 reconciler: Reconciler.Configuration(
                     operationTimeout: settings.operationTimeout, migrationTimeout: 6 * settings.operationTimeout,
-                    bootTimeout: settings.bootTimeout),
+                    bootTimeout: settings.bootTimeout, strayNodeGrace: settings.strayNodeGrace),
                 listInterval: Double(settings.hostListInterval))
         }
 
@@ -188,8 +189,9 @@ public final class Manager: Sendable {
     }
 
     /// Takes back the journal after a restart: seeds every known Client's command stream (its last incarnation,
-    /// the numbers used, the commands without an outcome) so that a reconnecting Client resumes where it was.
-    /// Call once, before the bus accepts connections.
+    /// the numbers used, the commands without an outcome) so that a reconnecting Client resumes where it was;
+    /// takes back the VM inventory, and reserves every VM name the decision log mentions (a new VM never takes
+    /// the name of one destroyed before the restart). Call once, before the bus accepts connections.
     /// - Throws: ``ManagerError/Code/journal``.
     public func recover() async throws(ManagerError) -> RecoverySummary {
         let plan = try await journal.recoveryPlan()
@@ -197,6 +199,7 @@ public final class Manager: Sendable {
         let now = clock.now()
         let (adopted, skipped) = await pool.adopt(try await journal.inventory())
         summary.vms = adopted
+        await pool.reserveNames(try await journal.decidedVMs())
         for reason in skipped { logger.warning("VM not taken back from the inventory", metadata: ["reason": "\(reason)"]) }
         var abandoned = plan.abandoned
         for stream in plan.streams {

@@ -182,9 +182,21 @@ public struct Reconciler: Sendable {
         vm.idleSince = record.idleSince
         vm.clientJoined = registered
         vms[record.id] = vm
-        let prefix = record.group + "-vm-"
-        if record.id.hasPrefix(prefix), let n = Int(record.id.dropFirst(prefix.count)) {
-            nextNumber[record.group] = max(nextNumber[record.group] ?? 1, n + 1)
+        reserveNames([record.id])
+    }
+
+    /// Never gives these names to a new VM again (nor lower numbers of their groups): after a restart, the names
+    /// the journal ever mentioned, so that a new VM never takes the name of one destroyed before the restart (the
+    /// batch system, the decision log and a late guest would mix the two up). Names of no configured group, or
+    /// not of the `<group>-vm-<n>` form, are ignored.
+    public mutating func reserveNames(_ names: some Sequence<String>) {
+        for name in names {
+            guard let dash = name.range(of: "-vm-", options: .backwards),
+                let n = Int(name[dash.upperBound...]), n > 0
+            else { continue }
+            let group = String(name[..<dash.lowerBound])
+            guard self.group(named: group) != nil else { continue }
+            nextNumber[group] = max(nextNumber[group] ?? 1, n + 1)
         }
     }
 

@@ -13,14 +13,16 @@ import VEMCore
     @Test func theDefaultsAreFiveMinutesTenMinutesAndAMinute() {
         let settings = ManagerSettings()
         #expect(settings.operationTimeout == 300 && settings.bootTimeout == 600 && settings.hostListInterval == 60)
+        #expect(settings.strayNodeGrace == 180)
     }
 
     @Test func theKeysTakeSecondsOrDurations() throws {
         let (settings, diagnostics) = Self.manager(
-            "operation_timeout = 2m\nboot_timeout = 900\nhost_list_interval = 30s\n")
+            "operation_timeout = 2m\nboot_timeout = 900\nhost_list_interval = 30s\nstray_node_grace = 1m\n")
         #expect(diagnostics.isEmpty, "\(diagnostics)")
         let m = try #require(settings)
         #expect(m.operationTimeout == 120 && m.bootTimeout == 900 && m.hostListInterval == 30)
+        #expect(m.strayNodeGrace == 60)
     }
 
     @Test func aZeroTimeoutIsRefused() {

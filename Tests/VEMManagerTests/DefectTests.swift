@@ -110,6 +110,26 @@ import VEMTestKit
         }
     }
 
+    /// After a restart no VM takes a name the journal's decisions mention, even when that VM is long gone (the
+    /// chaos test saw `atlas-vm-2` created again after a restart, while Slurm still held the first one's node).
+    @Test func aRestartedManagerDoesNotReuseTheNameOfAVMDestroyedBeforeIt() async throws {
+        let journal = try Journal(path: nil)
+        let start = 1_700_000_000.0
+        try await journal.recordDecision(
+            DecisionRecord(
+                time: start, trigger: "vem.rebalance", action: "destroy", reason: "idle", vm: "B-vm-7", group: "B"))
+        try await Harness.run(site: try loadSite(Self.site), journal: journal, clock: ManualClock(start: start)) { h in
+            try await h.with([Self.dom0(h.bus, "h1")]) {
+                await h.advance(by: 5)
+                await waitUntil("the hypervisor property") { h.snapshot.clients["h1"]?.properties["hypervisor"] != nil }
+                await h.advance(by: 5)
+                await waitUntil("a VM created") { await h.manager.pool.reconciler?.vms.isEmpty == false }
+                let names = await h.manager.pool.reconciler?.vms.keys.sorted() ?? []
+                #expect(names == ["B-vm-8"])
+            }
+        }
+    }
+
     /// `vm.create` on a named host checks its room: a host with room for one VM gets one, not one per action
     /// (the VM being created is counted before the host reports it), and a host reporting no free memory none.
     @Test func aCreateOnANamedHostChecksItsRoom() async throws {

@@ -79,6 +79,15 @@ public final class Daemon: @unchecked Sendable {
         while isRunning, ContinuousClock.now < hard { try? await Task.sleep(for: .milliseconds(20)) }
     }
 
+    /// Kills the daemon with SIGKILL, by its PID only (children in its process group live on, as when a daemon
+    /// crashes), and waits until it is reaped (at most 10 s).
+    public func kill9() async {
+        guard isRunning else { return }
+        kill(pid, SIGKILL)
+        let hard = ContinuousClock.now + .seconds(10)
+        while isRunning, ContinuousClock.now < hard { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
     /// The last lines of its log, for failure messages.
     public var logTail: String {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""

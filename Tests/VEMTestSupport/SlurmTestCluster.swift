@@ -123,6 +123,9 @@ public final class SlurmTestCluster: @unchecked Sendable {
     /// Starts slurmctld in the foreground and waits until `squeue` answers (also to restart it after
     /// ``stopController()``).
     public func startController() async throws {
+        if let running = daemon("slurmctld"), running.isRunning {
+            throw HarnessError("slurmctld runs already (PID \(running.pid))")
+        }
         let ctld = try Daemon(
             name: "slurmctld", program: "/usr/sbin/slurmctld", arguments: ["-D", "-f", conf], environment: environment,
             logPath: dir + "/slurm/log/slurmctld.out")
@@ -139,6 +142,12 @@ public final class SlurmTestCluster: @unchecked Sendable {
     /// Stops slurmctld by PID.
     public func stopController() async {
         await daemon("slurmctld")?.stop()
+    }
+
+    /// Kills slurmctld with SIGKILL by PID (a crash: its state directory stays as it was); ``startController()``
+    /// starts it again on the same state.
+    public func killController() async {
+        await daemon("slurmctld")?.kill9()
     }
 
     /// A new network namespace standing for a VM, deleted at shutdown.
@@ -178,6 +187,18 @@ public final class SlurmTestCluster: @unchecked Sendable {
         if held { args.append("--hold") }
         args += ["--wrap", "sleep \(seconds)"]
         let out = try await runTool("/usr/bin/sbatch", args, environment: environment)
+        guard let id = Int(out.split(separator: ";").first?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
+        else { throw HarnessError("sbatch printed '\(out)'") }
+        return id
+    }
+
+    /// Submits a batch job of one CPU and 100 MB that runs `script` (a shell command line) in a partition, with
+    /// `--requeue` when `requeue` (a job whose node fails is queued again); returns its id.
+    public func submit(partition: String, name: String, script: String, requeue: Bool) async throws -> Int {
+        var args = ["--parsable", "-p", partition, "-J", name, "--mem=100", "-o", "/dev/null", "-c", "1"]
+        args.append(requeue ? "--requeue" : "--no-requeue")
+        args += ["--wrap", script]
+        let out = try await runTool("/usr/bin/sbatch", args, environment: environment, timeout: .seconds(10))
         guard let id = Int(out.split(separator: ";").first?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
         else { throw HarnessError("sbatch printed '\(out)'") }
         return id

@@ -17,17 +17,25 @@ public struct SlurmTestClusterSettings: Sendable {
     /// `SlurmdParameters`, when set: a real guest needs `config_overrides`, as its kernel reports a little less
     /// memory than the VM's size its node is registered with.
     public var slurmdParameters: String?
+    /// `SlurmdTimeout`, in seconds: how long slurmctld waits for a silent slurmd before it marks the node down
+    /// (and requeues its jobs).
+    public var slurmdTimeout: Int
+    /// `AuthInfo`'s `cred_expire`, in seconds: a job step credential's lifetime, which is also how long a
+    /// requeued job waits before it may start again (Slurm's default: 120).
+    public var credentialLifetime: Int
 
     /// Settings; the intervals default to Slurm's shortest useful ones.
     public init(
         clusterName: String, groups: [GroupMapping], schedulerInterval: Int = 1, backfillInterval: Int = 1,
-        slurmdParameters: String? = nil
+        slurmdParameters: String? = nil, slurmdTimeout: Int = 60, credentialLifetime: Int = 120
     ) {
         self.clusterName = clusterName
         self.groups = groups
         self.schedulerInterval = schedulerInterval
         self.backfillInterval = backfillInterval
         self.slurmdParameters = slurmdParameters
+        self.slurmdTimeout = slurmdTimeout
+        self.credentialLifetime = credentialLifetime
     }
 
     /// Fails unless every group names a partition and a feature, and the intervals are positive.
@@ -35,7 +43,7 @@ public struct SlurmTestClusterSettings: Sendable {
         for g in groups where g.partition == nil || g.feature == nil {
             throw HarnessError("the test cluster's group \(g.group) needs both a partition and a feature")
         }
-        guard schedulerInterval > 0, backfillInterval > 0 else {
+        guard schedulerInterval > 0, backfillInterval > 0, slurmdTimeout > 0, credentialLifetime > 0 else {
             throw HarnessError("the test cluster's scheduler intervals must be positive")
         }
     }
@@ -50,7 +58,7 @@ public struct SlurmTestClusterSettings: Sendable {
             SlurmUser=root
             SlurmdUser=root
             AuthType=auth/munge
-            AuthInfo=socket=\(dir)/munge/munge.socket
+            AuthInfo=socket=\(dir)/munge/munge.socket,cred_expire=\(credentialLifetime)
             CredType=cred/munge
             SlurmctldPort=\(controllerPort)
             SlurmdPort=\(nodePort)
@@ -77,7 +85,7 @@ public struct SlurmTestClusterSettings: Sendable {
             SwitchType=switch/none
             ReturnToService=2
             SlurmctldTimeout=30
-            SlurmdTimeout=60
+            SlurmdTimeout=\(slurmdTimeout)
             InactiveLimit=0
             MinJobAge=300
             KillWait=2

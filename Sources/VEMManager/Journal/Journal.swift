@@ -243,6 +243,13 @@ public final class Journal: Sendable {
         }
     }
 
+    /// Every VM name a decision mentions (in any order): the names given out so far, reserved after a restart.
+    public func decidedVMs() async throws(ManagerError) -> [String] {
+        try await read("read decided VMs") { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT vm FROM decision WHERE vm IS NOT NULL")
+        }
+    }
+
     /// The most recent decisions about a VM or a group (`name` matches either), newest first.
     public func decisions(about name: String, limit: Int = 100) async throws(ManagerError) -> [DecisionRecord] {
         try await read("read decisions") { db in

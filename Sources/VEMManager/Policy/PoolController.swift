@@ -158,6 +158,11 @@ public actor PoolController {
         return (adopted, skipped)
     }
 
+    /// Reserves the names a journal mentions, so that no new VM takes one (``Reconciler/reserveNames(_:)``).
+    func reserveNames(_ names: [String]) {
+        reconciler?.reserveNames(names)
+    }
+
     /// One `policy.rebalance()`: the batch Client's demand, the Dom0 Clients' `hypervisor` property, the groups
     /// and the inventory → the plan → the operations as commands.
     func rebalance(_ snapshot: StateSnapshot, trigger: String, now: Double) -> Outcome {

@@ -60,15 +60,29 @@ final class Site: @unchecked Sendable {
     let networks: NetworkAllocator
     let hubLink: NetworkNamespace
     let cluster: SlurmTestCluster
-    let manager: Daemon
     let ports: Ports
     let batchAgent: Daemon
-    let hosts: [String: HypervisorHost]
     let guests: Guests
     /// The real guests' hosts (nil: `test:///` hosts with stand-in guests).
     let realHosts: RealHosts?
-    private let dom0Services: [ClientService]
-    private var tasks: [Task<Void, Never>] = []
+    /// A Dom0 Client of this process: its host, its service, and the tasks running the service and following
+    /// the host's domains.
+    private struct Dom0 {
+        var host: HypervisorHost
+        var service: ClientService
+        var tasks: [Task<Void, Never>] = []
+    }
+    private let lock = NSLock()
+    private var currentManager: Daemon
+    private var dom0s: [String: Dom0] = [:]
+    private let groupSections: String
+    private let hostCPUs: Int
+    private let hostMemoryMiB: Int
+
+    /// The Manager process now (a new one after ``restartManager()``).
+    var manager: Daemon { lock.withLock { currentManager } }
+    /// The Dom0 hosts up now, by name.
+    var hosts: [String: HypervisorHost] { lock.withLock { dom0s.mapValues(\.host) } }
 
     var managerURL: String { "http://127.0.0.1:\(ports.http)" }
     var hubAddress: String { "\(hubLink.hostAddress):\(ports.hub)" }
@@ -76,7 +90,7 @@ final class Site: @unchecked Sendable {
     private init(
         dir: String, groups: [SiteGroup], networks: NetworkAllocator, hubLink: NetworkNamespace,
         cluster: SlurmTestCluster, manager: Daemon, ports: Ports,
-        batchAgent: Daemon, hosts: [String: HypervisorHost], dom0Services: [ClientService], guests: Guests,
+        batchAgent: Daemon, guests: Guests, groupSections: String, hostCPUs: Int, hostMemoryMiB: Int,
         realHosts: RealHosts?
     ) {
         self.realHosts = realHosts
@@ -85,12 +99,13 @@ final class Site: @unchecked Sendable {
         self.networks = networks
         self.hubLink = hubLink
         self.cluster = cluster
-        self.manager = manager
+        self.currentManager = manager
         self.ports = ports
         self.batchAgent = batchAgent
-        self.hosts = hosts
-        self.dom0Services = dom0Services
         self.guests = guests
+        self.groupSections = groupSections
+        self.hostCPUs = hostCPUs
+        self.hostMemoryMiB = hostMemoryMiB
     }
 
     /// Starts everything, in order: the hub's link, Slurm, the Manager, the batch Client, the Dom0 Clients and
@@ -100,7 +115,7 @@ final class Site: @unchecked Sendable {
     /// there (``RealHosts``), the groups boot the real guest image, and no stand-in guests are started.
     static func start(
         managerSettings: String, groups: [SiteGroup], hostNames: [String], hostCPUs: Int, hostMemoryMiB: Int,
-        realGuests: Bool = false
+        slurmdTimeout: Int = 60, credentialLifetime: Int = 120, realGuests: Bool = false
     ) async throws -> Site {
         guard FileManager.default.isExecutableFile(atPath: vemBinary) else {
             throw HarnessError("the vem executable is missing at \(vemBinary): run swift build first")
@@ -120,7 +135,8 @@ final class Site: @unchecked Sendable {
                 SlurmTestClusterSettings(
                     clusterName: "veme2e",
                     groups: groups.map { GroupMapping(group: $0.name, partition: $0.partition, feature: $0.feature) },
-                    schedulerInterval: 1, slurmdParameters: realGuests ? "config_overrides" : nil),
+                    schedulerInterval: 1, slurmdParameters: realGuests ? "config_overrides" : nil,
+                    slurmdTimeout: slurmdTimeout, credentialLifetime: credentialLifetime),
                 networks: networks, in: dir)
             undo.append { await cluster.shutdown() }
 
@@ -147,12 +163,7 @@ final class Site: @unchecked Sendable {
                 dir + "/manager.ini",
                 managerSettings.replacingOccurrences(of: "{hub}", with: hubLink.hostAddress) + managerTLS + "\n\n"
                     + groupSections)
-            let manager = try Daemon(
-                name: "manager", program: vemBinary,
-                arguments: [
-                    "manager", "-c", dir + "/manager.ini", "--journal", dir + "/journal.sqlite", "--port-file",
-                    dir + "/ports.json",
-                ], logPath: dir + "/manager.log")
+            let manager = try startManager(dir: dir)
             undo.append { await manager.stop() }
             let ports = try await eventually("the manager's port file", within: .seconds(30)) { () -> Ports? in
                 guard manager.isRunning else { throw HarnessError("vem manager exited: \(manager.logTail)") }
@@ -188,26 +199,12 @@ final class Site: @unchecked Sendable {
             try write(dir + "/domain.xml", try realHosts?.domainTemplate() ?? domainTemplate)
             let guests = Guests(
                 dir: dir, hub: hub, cluster: cluster, networks: networks, groups: groups)
-            var hosts: [String: HypervisorHost] = [:]
-            var services: [ClientService] = []
-            for name in hostNames {
-                let (host, service) = try dom0(
-                    name, dir: dir, hub: hub, cpus: hostCPUs, memoryMiB: hostMemoryMiB, groupSections: groupSections,
-                    uri: realHosts?.uri(name), tls: tls)
-                hosts[name] = host
-                services.append(service)
-            }
             let site = Site(
                 dir: dir, groups: groups, networks: networks, hubLink: hubLink, cluster: cluster, manager: manager,
-                ports: ports,
-                batchAgent: batchAgent, hosts: hosts, dom0Services: services, guests: guests, realHosts: realHosts)
+                ports: ports, batchAgent: batchAgent, guests: guests, groupSections: groupSections,
+                hostCPUs: hostCPUs, hostMemoryMiB: hostMemoryMiB, realHosts: realHosts)
             undo.append { await site.stopClients() }
-            // Watch each host's domains on the Dom0 Client's own connection before its Client can create any.
-            for (name, host) in hosts.sorted(by: { $0.key < $1.key }) where !realGuests {
-                let events = try await host.lifecycleEvents()
-                site.tasks.append(Task { await guests.follow(events, of: host, named: name) })
-            }
-            for service in services { site.tasks.append(Task { try? await service.run() }) }
+            for name in hostNames { try await site.startDom0(name) }
             return site
         } catch {
             await rollback()
@@ -293,10 +290,74 @@ final class Site: @unchecked Sendable {
         try await runTool(vemBinary, arguments + ["--manager-url", managerURL], timeout: .seconds(20))
     }
 
+    /// Starts the Dom0 Client `name` on a fresh `test:///` host (no domains), watching the host's domains on the
+    /// Client's own connection before the Client can create any (stand-in guests); with real guests, on its real
+    /// libvirtd.
+    func startDom0(_ name: String) async throws {
+        let (host, service) = try Self.dom0(
+            name, dir: dir, hub: hubAddress, cpus: hostCPUs, memoryMiB: hostMemoryMiB, groupSections: groupSections,
+            uri: realHosts?.uri(name), tls: realHosts == nil)
+        var tasks: [Task<Void, Never>] = []
+        if realHosts == nil {
+            let events = try await host.lifecycleEvents()
+            let guests = guests
+            tasks.append(Task { await guests.follow(events, of: host, named: name) })
+        }
+        tasks.append(Task { _ = try? await service.run() })
+        lock.withLock { dom0s[name] = Dom0(host: host, service: service, tasks: tasks) }
+    }
+
+    /// A host crash: the Dom0 Client `name` ends, its `test:///` host and with it every domain vanish, and the
+    /// guests of those domains die at once (every process in their namespaces killed with SIGKILL). The Client
+    /// in this process ends by cancellation, which still says `bye`, unlike a `kill -9`.
+    func crashDom0(_ name: String) async {
+        guard let dom0 = lock.withLock({ dom0s.removeValue(forKey: name) }) else { return }
+        for task in dom0.tasks { task.cancel() }
+        dom0.service.stop(reason: "host crash")
+        await dom0.host.close()
+        await guests.crashHost(name)
+    }
+
+    /// Kills the Manager with SIGKILL (by PID).
+    func killManager() async {
+        await manager.kill9()
+    }
+
+    /// Starts the Manager again on the same configuration, journal and ports; waits for its port file.
+    func restartManager() async throws {
+        await manager.kill9()
+        try? FileManager.default.removeItem(atPath: dir + "/ports.json")
+        let next = try Self.startManager(dir: dir)
+        lock.withLock { currentManager = next }
+        let expected = ports
+        let got = try await eventually("the restarted manager's port file", within: .seconds(30)) { () -> Ports? in
+            guard next.isRunning else { throw HarnessError("vem manager exited: \(next.logTail)") }
+            guard let data = FileManager.default.contents(atPath: dir + "/ports.json") else { return nil }
+            return try? JSONDecoder().decode(Ports.self, from: data)
+        }
+        guard got.hub == expected.hub, got.http == expected.http else {
+            throw HarnessError("the restarted manager listens on \(got), not \(expected): give it fixed ports")
+        }
+    }
+
+    /// Starts `vem manager` on the site's files.
+    private static func startManager(dir: String) throws -> Daemon {
+        try Daemon(
+            name: "manager", program: vemBinary,
+            arguments: [
+                "manager", "-c", dir + "/manager.ini", "--journal", dir + "/journal.sqlite", "--port-file",
+                dir + "/ports.json",
+            ], logPath: dir + "/manager.log")
+    }
+
     private func stopClients() async {
-        for service in dom0Services { service.stop(reason: "test over") }
-        for task in tasks { task.cancel() }
-        for host in hosts.values { await host.close() }
+        let all = lock.withLock {
+            defer { dom0s = [:] }
+            return dom0s
+        }
+        for dom0 in all.values { dom0.service.stop(reason: "test over") }
+        for dom0 in all.values { for task in dom0.tasks { task.cancel() } }
+        for dom0 in all.values { await dom0.host.close() }
     }
 
     /// Stops everything by PID (the guests, the Dom0 Clients, the batch Client, the Manager, Slurm) and deletes
