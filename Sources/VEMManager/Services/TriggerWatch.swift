@@ -34,6 +34,8 @@ public final class TriggerWatch: Service, Sendable {
     private let decodedDemand = Mutex<PoolInputs.DecodedBatch?>(nil)
     /// The pool's VMs now (`manager.vms`).
     let poolVMs: @Sendable () -> [VMReport]
+    /// Whether any trigger has `on_update_check = yes`.
+    let hasUpdateTriggers: Bool
 
     init(
         triggers: [CompiledTrigger], groups: [GroupDefinition], state: ManagerState, sender: Sender,
@@ -45,6 +47,7 @@ public final class TriggerWatch: Service, Sendable {
         self.poolVMs = poolVMs
         self.updateInterval = updateInterval
         self.triggers = triggers
+        hasUpdateTriggers = triggers.contains(where: \.definition.onUpdateCheck)
         self.groups = groups
         self.state = state
         self.sender = sender
@@ -55,9 +58,10 @@ public final class TriggerWatch: Service, Sendable {
         (updates, updatesContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Properties arrived (called by the Listener).
-    func propertiesUpdated(_ names: [String]) {
-        guard !names.isEmpty, triggers.contains(where: \.definition.onUpdateCheck) else { return }
+    /// `count` property readings arrived (called by the Listener).
+    func propertiesUpdated(count: Int) {
+        guard count > 0, hasUpdateTriggers else { return }
+        sender.activity.updateSignalled()
         updatesContinuation.yield()
     }
 
@@ -89,6 +93,8 @@ public final class TriggerWatch: Service, Sendable {
         let due = triggers.indices.filter { triggers[$0].definition.onUpdateCheck }
         var lastPass = -Double.infinity
         for await _ in updates {
+            // Taken: from here the pass waits for its time (the debounce) or runs at once.
+            sender.activity.updateTaken()
             let earliest = lastPass + updateInterval
             if clock.now() < earliest {
                 do { try await clock.sleep(until: earliest) } catch { return }
