@@ -125,6 +125,7 @@ public final class PacedClock: ManagerClock {
             // Stop at the next deadline: its sleeper runs before the clock goes past it.
             virtual = earliest
             effective = rates.wallSeconds(at: earliest) - rates.wallSeconds(at: rates.origin)
+            s.quietTicks = 0  // what the sleeper does once woken must be quiet twice again before going on
         }
         s.effective = max(s.effective, effective)
         s.virtual = max(s.virtual, virtual)
