@@ -9,6 +9,7 @@ public final class ManagerActivity: Sendable {
     private let commands = Atomic<Int>(0)
     private let replies = Atomic<Int>(0)
     private let updates = Atomic<Int>(0)
+    private let updatePassDue = Atomic<Bool>(false)
 
     /// Nothing pending.
     public init() {}
@@ -16,7 +17,8 @@ public final class ManagerActivity: Sendable {
     /// Whether nothing is pending: the Manager is waiting for time or for its Clients' news.
     public var isQuiet: Bool {
         jobs.load(ordering: .acquiring) <= 0 && commands.load(ordering: .acquiring) <= 0
-            && replies.load(ordering: .acquiring) <= 0 && updates.load(ordering: .acquiring) <= 0
+            && replies.load(ordering: .acquiring) <= 0
+            && (updates.load(ordering: .acquiring) <= 0 || updatePassDue.load(ordering: .acquiring))
     }
 
     /// What is pending, for a report: Sender jobs, commands, property replies, on-update passes.
@@ -37,4 +39,7 @@ public final class ManagerActivity: Sendable {
     func repliesAbandoned(_ count: Int) { replies.subtract(count, ordering: .releasing) }
     func updateSignalled() { updates.store(1, ordering: .releasing) }
     func updateTaken() { updates.store(0, ordering: .releasing) }
+    /// TriggerWatch waits for the time of its next on-update pass (the debounce): that pass covers every update
+    /// signalled meanwhile, so they are not work pending before time moves on.
+    func updatePassWaiting(_ waiting: Bool) { updatePassDue.store(waiting, ordering: .releasing) }
 }

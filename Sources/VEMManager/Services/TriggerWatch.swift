@@ -97,6 +97,8 @@ public final class TriggerWatch: Service, Sendable {
             sender.activity.updateTaken()
             let earliest = lastPass + updateInterval
             if clock.now() < earliest {
+                sender.activity.updatePassWaiting(true)
+                defer { sender.activity.updatePassWaiting(false) }
                 do { try await clock.sleep(until: earliest) } catch { return }
             }
             lastPass = clock.now()
