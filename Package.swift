@@ -88,7 +88,8 @@ let package = Package(
         .target(
             name: "VEMBench",
             dependencies: [
-                "VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", "VEMRules", "VEMCore", "VEMTestKit", logging,
+                "VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", "VEMRules", "VEMCore", "VEMTestKit", "VEMManager",
+                "VEMSite", "VEMBatch", "VEMConfig", logging,
             ] + nio),
         .target(
             name: "VEMClient",

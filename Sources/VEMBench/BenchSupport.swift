@@ -185,6 +185,24 @@ final class ChildProcess: Sendable {
         }
     }
 
+    /// Waits for a line starting with `prefix` (consuming the lines before it) and returns it.
+    func expectPrefix(_ prefix: String, timeout: Duration = .seconds(300)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let found = lines.withLock { lines -> String? in
+                guard let index = lines.firstIndex(where: { $0.hasPrefix(prefix) }) else { return nil }
+                let line = lines[index]
+                lines.removeSubrange(...index)
+                return line
+            }
+            if let found { return found }
+            if ended.withLock({ $0 }) || ContinuousClock.now > deadline {
+                throw BenchError("the child process did not print a line starting with \(prefix)")
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
     /// SIGKILL.
     func kill() { Glibc.kill(process.processIdentifier, SIGKILL) }
 

@@ -24,6 +24,16 @@ public struct LoadProcess: Sendable {
         public var mode = "hub"
         /// Event loop threads.
         public var threads = 1
+        /// Dom0 Clients (site mode).
+        public var hosts = 100
+        /// VMs of the first demand (site mode).
+        public var vms = 200
+        /// Groups (site mode).
+        public var groups = 4
+        /// vCPUs per host (site mode).
+        public var cpusPerHost = 8
+        /// VMs more per demand step (site mode).
+        public var delta = 4
 
         /// Options for a server at `host:port`.
         public init(host: String, port: Int) {
@@ -33,7 +43,7 @@ public struct LoadProcess: Sendable {
     }
 
     /// The modes ``Options/mode`` accepts.
-    public static let modes = ["hub", "nats", "echo"]
+    public static let modes = ["hub", "nats", "echo", "site"]
 
     /// The options.
     public let options: Options
@@ -45,6 +55,7 @@ public struct LoadProcess: Sendable {
     /// - Throws: ``BenchError`` for a bad mode or unreadable credentials; connection errors.
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads)
+        if options.mode == "site" { return try await runSite(group: group) }
         let load: any LoadGenerator
         switch options.mode {
         case "nats":
@@ -85,6 +96,47 @@ public struct LoadProcess: Sendable {
             }
         }
         await load.closeAll()
+        try await group.shutdownGracefully()
+    }
+
+    /// The site mode of `vem bench manager` (``SiteClients``): obeys `step K` (the site prints `create MS` at
+    /// the step's first `vm.create`), `wait-vms N MILLISECONDS` (prints `vms-ready N` once N guests are
+    /// connected, else `vms-timeout N`) and `quit`.
+    private func runSite(group: MultiThreadedEventLoopGroup) async throws {
+        let o = options
+        let say: @Sendable (String) -> Void = { line in
+            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        }
+        let site = SiteClients(
+            configuration: .init(
+                host: o.host, port: o.port, token: o.token, hosts: o.hosts, clients: o.clients, vms: o.vms,
+                groups: o.groups, cpusPerHost: o.cpusPerHost, delta: o.delta),
+            group: group, output: say)
+        try await site.connectAll()
+        say("ready")
+        while let line = readLine() {
+            let words = line.split(separator: " ")
+            switch words.first {
+            case "step":
+                site.step(Int(words.dropFirst().first ?? "") ?? 0)
+            case "wait-vms":
+                let count = Int(words.dropFirst().first ?? "") ?? 0
+                let milliseconds = Int(words.dropFirst(2).first ?? "") ?? 60_000
+                let deadline = ContinuousClock.now + .milliseconds(milliseconds)
+                while site.counts.guests < count && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                let guests = site.counts.guests
+                say(guests >= count ? "vms-ready \(guests)" : "vms-timeout \(guests)")
+            case "quit":
+                break
+            default:
+                say("error unknown command")
+                continue
+            }
+            if words.first == "quit" { break }
+        }
+        await site.closeAll()
         try await group.shutdownGracefully()
     }
 

@@ -23,20 +23,57 @@ public struct RulesBench: Sendable {
         self.clients = clients
     }
 
-    /// A deterministic snapshot: `count` clients with `ram_free` and `load` properties.
-    public static func snapshot(clients count: Int) -> Snapshot {
+    /// One synthetic client, as the baseline loop reads it.
+    struct Client {
+        var name: String
+        var ramFree: Int64
+        var load: Double
+    }
+
+    /// The deterministic clients of a snapshot of `count`.
+    static func clients(_ count: Int) -> [Client] {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next() -> UInt64 {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return state >> 33
         }
-        let clients = (0..<count).map { i in
+        return (0..<count).map { i in
+            let ram = Int64(next() % 64_000)
+            return Client(name: "c\(i)", ramFree: ram, load: Double(next() % 800) / 100)
+        }
+    }
+
+    /// A deterministic snapshot: `count` clients with `ram_free` and `load` properties.
+    public static func snapshot(clients count: Int) -> Snapshot {
+        Snapshot(clients: snapshotObjects(clients(count)))
+    }
+
+    static func snapshotObjects(_ clients: [Client]) -> [SnapshotObject] {
+        clients.enumerated().map { i, c in
             SnapshotObject(typeName: "client", attributes: [
-                "name": .string("c\(i)"), "role": .string("domU"), "host": .string("h\(i / 32)"), "group": .none,
-                "ram_free": .int(Int64(next() % 64_000)), "load": .float(Double(next() % 800) / 100),
+                "name": .string(c.name), "role": .string("domU"), "host": .string("h\(i / 32)"), "group": .none,
+                "ram_free": .int(c.ramFree), "load": .float(c.load),
             ])
         }
-        return Snapshot(clients: clients)
+    }
+
+    /// The same-run baseline: each expression's result computed by a plain Swift loop over the same data.
+    @inline(never)
+    static func baseline(_ index: Int, _ clients: [Client]) -> Value {
+        switch index {
+        case 0:
+            var n = 0
+            for c in clients where c.ramFree < 1000 { n += 1 }
+            return .bool(n > 10)
+        case 1:
+            var sum = 0.0
+            for c in clients { sum += c.load }
+            return .float(sum / Double(max(1, clients.count)))
+        default:
+            guard var best = clients.first else { return .none }
+            for c in clients.dropFirst() where c.ramFree > best.ramFree { best = c }
+            return .string(best.name)
+        }
     }
 
     /// Runs the bench and renders its figures: a table, or (`json`) a JSON array of rows.
@@ -47,11 +84,12 @@ public struct RulesBench: Sendable {
         limits.maxSteps = 100_000_000
         let clock = ContinuousClock()
         var rows: [[String: Any]] = []
-        var lines = ["clients   median ms    p99 ms  result              expression"]
+        var lines = ["clients   median ms    p99 ms  baseline ms   ratio  result              expression"]
         for count in clients {
-            let snap = Self.snapshot(clients: count)
+            let data = Self.clients(count)
+            let snap = Snapshot(clients: Self.snapshotObjects(data))
             let globals = snap.evalGlobals(recorder: CallRecorder())
-            for text in Self.expressions {
+            for (index, text) in Self.expressions.enumerated() {
                 let program = try CompiledProgram(
                     compiling: SourceText(standalone: text), knownGlobals: Snapshot.evalGlobalNames)
                 var times: [Double] = []
@@ -61,14 +99,30 @@ public struct RulesBench: Sendable {
                     result = try program.evaluate(globals: globals, limits: limits)
                     times.append((clock.now - start).milliseconds)
                 }
+                // The baseline, interleaved in the same run: a slow moment weighs on both.
+                var baseTimes: [Double] = []
+                var expected = Value.none
+                for _ in 0..<iterations {
+                    let start = clock.now
+                    expected = Self.baseline(opaque(index), opaque(data))
+                    baseTimes.append((clock.now - start).milliseconds)
+                }
+                guard expected.repr == result.repr else {
+                    throw BenchError("\(text): \(result.repr), but the baseline loop computes \(expected.repr)")
+                }
                 let median = times.sorted()[times.count / 2]
                 let p99 = percentile(times, 0.99)
+                let baseMedian = baseTimes.sorted()[baseTimes.count / 2]
+                let ratio = baseMedian > 0 ? median / baseMedian : 0
                 rows.append([
                     "clients": count, "expression": text, "median_ms": median, "p99_ms": p99,
-                    "iterations": iterations, "result": result.jsonObject,
+                    "iterations": iterations, "result": result.jsonObject, "baseline_median_ms": baseMedian,
+                    "ratio": ratio,
                 ])
                 let r = result.repr.padding(toLength: 18, withPad: " ", startingAt: 0)
-                lines.append(String(format: "%7d %11.3f %9.3f  ", count, median, p99) + r + "  " + text)
+                lines.append(
+                    String(format: "%7d %11.3f %9.3f %12.4f %7.1f  ", count, median, p99, baseMedian, ratio) + r + "  "
+                        + text)
             }
         }
         guard json else { return lines.joined(separator: "\n") }
@@ -76,3 +130,7 @@ public struct RulesBench: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+/// `value`, hidden from the optimizer (a benchmark's loop must not be folded away).
+@inline(never) @_optimize(none)
+func opaque<T>(_ value: T) -> T { value }

@@ -25,13 +25,15 @@ extension DemoRun {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let totalCPUs = totalCPUs
         let pace = pace
-        // The site's clock stands at the origin until the Clients have joined, then runs at the demo's pace.
-        let clock = CompressedClock(
-            origin: Double(pace.origin),
-            phases: [
-                .init(from: Double(pace.origin), rate: pace.windowRate),
-                .init(from: Double(pace.windowEnd), rate: pace.tailRate),
-            ])
+        // The site's clock stands at the origin until the Clients have joined, then runs at the demo's pace,
+        // waiting for the Manager: it leaves an instant only once the Manager has handled what was due then.
+        let clock = PacedClock(
+            rates: CompressedClock(
+                origin: Double(pace.origin),
+                phases: [
+                    .init(from: Double(pace.origin), rate: pace.windowRate),
+                    .init(from: Double(pace.windowEnd), rate: pace.tailRate),
+                ]))
         let maxSeconds = options.maxSeconds
         let source = source
         let siteConfiguration = configuration
@@ -39,7 +41,12 @@ extension DemoRun {
         return try await withInProcessSite(siteConfiguration, batch: batch, clock: clock) { site in
             try await serving(site.manager, port: http, onBound: onHTTP) {
                 let begin = ContinuousClock.now
+                let activity = site.manager.activity
+                clock.setBarrier { activity.isQuiet }
                 clock.start()
+                defer { clock.stop() }
+                var oldestView = 0
+                var viewAge: Int?
                 var peak: [String: Int] = [:]
                 var peakTotal = 0
                 var vmCPUSeconds = 0
@@ -52,6 +59,10 @@ extension DemoRun {
                     // vCPUs held by VMs: the stand-ins know it; with libvirt, the hosts' last `hypervisor` report does.
                     let snapshot = site.manager.state.snapshot(at: Double(now))
                     let inVMs = site.libvirt == nil ? site.hosts.usedCPUs : Self.reportedUsed(snapshot)
+                    if let age = Self.demandAge(snapshot, now: now) {
+                        viewAge = age
+                        oldestView = max(oldestView, age)
+                    }
                     vmCPUSeconds += inVMs * max(0, now - accounted)
                     accounted = max(accounted, now)
                     // Read, used and dropped within the pass: a copy held across the sleep would make the Manager
@@ -92,7 +103,8 @@ extension DemoRun {
                     manager: ManagerReport(
                         explanation: explanation, trigger: trigger,
                         rebalances: rebalances, decisions: final?.decisionsLogged ?? 0, group: group,
-                        lastDecision: lastAbout))
+                        lastDecision: lastAbout, oldestView: oldestView, viewAgeAtEnd: viewAge,
+                        pollInterval: siteConfiguration.pollInterval, holdsLetGo: clock.holds.forced))
             }
         }
     }
@@ -105,7 +117,7 @@ extension DemoRun {
         guard let port else { return try await body() }
         var logger = Logger(label: "vem.http")
         logger.logLevel = .critical
-        let service = OperatorHTTP.service(
+        let service = try OperatorHTTP.service(
             api: OperatorAPI(manager: manager), host: "127.0.0.1", port: port, logger: logger,
             onBound: { bound in onBound?("http://127.0.0.1:\(bound)/") })
         return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -119,13 +131,19 @@ extension DemoRun {
     static func managerLine(_ manager: Manager, _ snapshot: StateSnapshot, now: Int) -> String {
         let stats = manager.triggerWatch.triggerStats
         let counts = stats.map { "\($0.name) ×\($0.evaluations)" }.joined(separator: ", ")
-        var age = "no demand reported yet"
+        let age = demandAge(snapshot, now: now).map { "its demand view is \(formatSeconds($0)) old" }
+        return "manager: \(counts); \(age ?? "no demand reported yet")\n"
+    }
+
+    /// How old the Manager's view of the queues is: now minus the replay time of the batch Client's last
+    /// `replay_demand` the Manager holds (nil before the first).
+    static func demandAge(_ snapshot: StateSnapshot, now: Int) -> Int? {
         for entry in snapshot.clients.values where entry.identity.role == .batch {
             if case .object(let o)? = entry.properties["replay_demand"]?.value, case .int(let t)? = o["time"] {
-                age = "its demand view is \(formatSeconds(max(0, now - Int(t)))) old"
+                return max(0, now - Int(t))
             }
         }
-        return "manager: \(counts); \(age)\n"
+        return nil
     }
 
     /// vCPUs held by VMs as the Dom0 Clients last reported them (`cpus - free_vcpus` of each `hypervisor`).
@@ -149,6 +167,13 @@ struct ManagerReport: Sendable {
     /// The group `vem explain` is shown for, and the last journaled decision about it.
     var group: String?
     var lastDecision: DecisionRecord?
+    /// The oldest the Manager's view of the queues was (trace seconds), and how old it was at the end.
+    var oldestView = 0
+    var viewAgeAtEnd: Int?
+    /// Trace seconds between two property rounds.
+    var pollInterval = 30
+    /// Times the clock stopped waiting for a Manager that did not become quiet within its hold limit.
+    var holdsLetGo = 0
 
     /// The `vem explain` lines of one group in the last explanation (`group g4:` and its indented lines).
     func explain(group: String) -> [String] {
@@ -173,13 +198,15 @@ extension ManagerReport {
     func summary() -> String {
         var out = "manager            \(rebalances) rebalances (trigger \(trigger ?? "none")), \(decisions) pool "
         out += "decisions journaled with their trigger and reason\n"
+        out += "manager view       of the queues at most \(formatSeconds(oldestView)) old "
+        out += "(\(String(format: "%.1f", Double(oldestView) / Double(max(1, pollInterval)))) poll intervals), "
+        out += "\(viewAgeAtEnd.map { formatSeconds($0) } ?? "never reported") at the end; the clock waited for the Manager"
+        out += holdsLetGo == 0 ? "\n" : " (\(holdsLetGo) holds let go after 2 s)\n"
         guard let group else { return out }
         let lines = explain(group: group).filter { $0.hasPrefix("target:") || $0.hasPrefix("why:") }
         if !lines.isEmpty {
             out += "vem explain \(group)".padding(toLength: 19, withPad: " ", startingAt: 0)
-            out +=
-                "last plan: "
-                + lines.map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+            out += "last plan: " + lines.map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
                 .joined(separator: "; ") + "\n"
         }
         if let d = lastDecision {

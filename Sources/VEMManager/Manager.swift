@@ -159,7 +159,7 @@ public final class Manager: Sendable {
             journal: journal, clock: clock, retention: Double(settings.journalRetention), logger: logger)
         listener = Listener(
             bus: bus, journal: journal, state: state, clock: clock, logger: logger,
-            propertiesUpdated: { names in watch.propertiesUpdated(names) },
+            propertiesUpdated: { count in watch.propertiesUpdated(count: count) },
             domUJoined: { identity in
                 guard let vm = identity.vmID else { return }
                 if let refusal = await pool.guestRefusal(vm: vm, group: identity.group, address: identity.address) {
@@ -167,11 +167,13 @@ public final class Manager: Sendable {
                     return
                 }
                 sender.enqueuePool(await pool.clientJoined(vm: vm, address: identity.address, now: clock.now()))
-            })
+            }, activity: sender.activity)
     }
 
     /// Makes `site` the Manager's site (`vem reload`, once its parts are swapped in).
     func replaceSite(_ site: Site) { siteBox.withLock { $0 = site } }
+    /// What the Manager still has to do about what already happened (the demo's clock waits for it).
+    public var activity: ManagerActivity { sender.activity }
 
     /// The Manager's services: Listener, Sender, TriggerWatch, the pool's timer and the journal's pruner.
     public var services: [any Service] { [listener, sender, triggerWatch, poolTimer, pruner] }

@@ -8,7 +8,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark and print its figures.",
-        subcommands: [BenchRules.self, BenchBus.self]
+        subcommands: [BenchRules.self, BenchBus.self, BenchManager.self, BenchAgent.self]
     )
 }
 
@@ -87,9 +87,14 @@ struct BenchClients: AsyncParsableCommand {
     @Option(help: "hub (the VEM protocol), nats (the NATS bus) or echo (fixed-size frames for the baseline).")
     var mode = "hub"
     @Option(help: "Event loop threads.") var threads = 1
+    @Option(help: "Dom0 Clients (site mode).") var hosts = 100
+    @Option(help: "VMs of the first demand (site mode).") var vms = 200
+    @Option(help: "Groups (site mode).") var groups = 4
+    @Option(help: "vCPUs per host (site mode).") var cpusPerHost = 8
+    @Option(help: "VMs more per demand step (site mode).") var delta = 4
 
     func validate() throws {
-        if !LoadProcess.modes.contains(mode) { throw ValidationError("--mode must be hub, nats or echo") }
+        if !LoadProcess.modes.contains(mode) { throw ValidationError("--mode must be hub, nats, echo or site") }
         if clients < 1 || threads < 1 { throw ValidationError("--clients and --threads must be at least 1") }
         if HostPort(parsing: connect) == nil { throw ValidationError("--connect must be HOST:PORT") }
     }
@@ -99,6 +104,68 @@ struct BenchClients: AsyncParsableCommand {
         var options = LoadProcess.Options(host: address.host, port: address.port)
         (options.clients, options.token, options.site) = (clients, token, site)
         (options.credentials, options.mode, options.threads) = (credentials, mode, threads)
+        (options.hosts, options.vms, options.groups) = (hosts, vms, groups)
+        (options.cpusPerHost, options.delta) = (cpusPerHost, delta)
         try await LoadProcess(options: options).run()
+    }
+}
+
+/// `vem bench manager`: ``VEMBench/ManagerBench``.
+struct BenchManager: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "manager",
+        abstract: "Measure the whole Manager (journal, triggers, planner, Sender) under a simulated site.",
+        discussion: """
+            Example: .build/release/vem bench manager --hosts 1000 --clients 10000 --vms 2000 --json
+            A real Manager (journal on disk in a scratch directory, hub on loopback, the default triggers) runs
+            here; a second process holds the Dom0 Clients (hypervisor property), a guest per VM, the batch
+            Client (replay_demand) and plain Clients up to --clients. The demand first asks for --vms VMs, then
+            one group wants more at each of --steps steps.
+            """)
+
+    @Option(help: "Dom0 Clients.") var hosts = 100
+    @Option(help: "Clients in all (hosts, batch, guests and plain Clients).") var clients = 1_000
+    @Option(help: "VMs of the first demand.") var vms = 200
+    @Option(help: "Groups.") var groups = 4
+    @Option(help: "Measured demand steps.") var steps = 10
+    @Option(help: "Commands sent through the Sender in the throughput phase.") var commands = 2_000
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        if hosts < 1 || groups < 1 || steps < 1 || vms < groups || commands < 1 {
+            throw ValidationError("--hosts, --groups, --steps and --commands must be at least 1, --vms at least --groups")
+        }
+        if clients < hosts + 1 + vms {
+            throw ValidationError("--clients must be at least --hosts + --vms + 1 (the batch Client)")
+        }
+    }
+
+    func run() async throws {
+        var options = ManagerBench.Options()
+        (options.hosts, options.clients, options.vms, options.groups) = (hosts, clients, vms, groups)
+        (options.steps, options.commands) = (steps, commands)
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let figures = try await ManagerBench(options: options, executable: executable).run()
+        print(json ? figures.json : figures.table)
+    }
+}
+
+/// `vem bench agent`: ``VEMBench/AgentBench``.
+struct BenchAgent: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Measure an idle vem agent: its RSS and its CPU per collection of ram_free (every second).")
+
+    @Option(help: "Seconds measured (after a 3 s warm-up).") var seconds = 20
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        if seconds < 1 { throw ValidationError("--seconds must be at least 1") }
+    }
+
+    func run() async throws {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let figures = try await AgentBench(seconds: seconds, executable: executable).run()
+        print(json ? figures.json : figures.table)
     }
 }

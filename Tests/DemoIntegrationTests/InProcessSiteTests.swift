@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import VEMBatch
 import VEMDemo
@@ -156,5 +157,46 @@ func reportedRoom(_ manager: Manager, _ host: String) -> (cpus: Int64, free: Int
         // Not before its instant (how late it wakes is the machine's scheduling, not the clock's arithmetic,
         // which the wall/virtual conversions above check exactly).
         #expect(waited >= .milliseconds(190), "waited \(waited)")
+    }
+}
+
+@Suite struct PacedClockTests {
+    /// The demo's clock leaves an instant only when the Manager is quiet (twice in a row), stops at each
+    /// sleeper's deadline until that sleeper has gone on, and lets a hold go after its limit.
+    @Test func thePacedClockWaitsForTheManagerAndForEachSleeper() async throws {
+        let clock = PacedClock(
+            rates: CompressedClock(origin: 1000, phases: [.init(from: 1000, rate: 100)]), maximumHold: .seconds(10))
+        let busy = Mutex(true)
+        clock.setBarrier { !busy.withLock { $0 } }
+        clock.start(ticking: false)
+        var wall = ContinuousClock.now
+        func tick() {
+            wall += .seconds(1)
+            clock.advance(by: .seconds(1), at: wall)
+        }
+        tick()
+        tick()
+        #expect(clock.now() == 1000)  // the Manager is busy: the clock stands
+        busy.withLock { $0 = false }
+        tick()
+        #expect(clock.now() == 1000)  // quiet once: not yet
+        tick()
+        #expect(clock.now() == 1100)
+        let sleeper = Task { try await clock.sleep(until: 1150) }
+        while clock.sleepers == 0 { try await Task.sleep(for: .milliseconds(1)) }  // registered
+        tick()
+        #expect(clock.now() == 1150)  // stopped at the sleeper's deadline, not at 1200
+        try await sleeper.value
+        #expect(clock.sleepers == 0)
+        tick()
+        tick()
+        #expect(clock.now() == 1250)
+        // A Manager that never becomes quiet holds the clock for at most `maximumHold`.
+        busy.withLock { $0 = true }
+        for _ in 0..<11 { tick() }  // held 10 s: not longer than the limit yet
+        #expect(clock.now() == 1250)
+        tick()
+        #expect(clock.now() == 1350)
+        #expect(clock.holds.forced == 1)
     }
 }

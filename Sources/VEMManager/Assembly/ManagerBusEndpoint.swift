@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import ServiceLifecycle
 import VEMBus
 import VEMConfig
@@ -48,8 +49,10 @@ public struct ManagerBusEndpoint: Sendable {
     }
 
     /// The embedded hub.
-    public static func hub(_ configuration: HubConfiguration, logger: Logger) -> ManagerBusEndpoint {
-        let hub = HubServer(configuration: configuration, logger: logger)
+    public static func hub(
+        _ configuration: HubConfiguration, logger: Logger, eventLoopGroup: (any EventLoopGroup)? = nil
+    ) -> ManagerBusEndpoint {
+        let hub = HubServer(configuration: configuration, logger: logger, eventLoopGroup: eventLoopGroup)
         let (host, port) = (configuration.host, configuration.port)
         return ManagerBusEndpoint(
             bus: hub, engine: hub.engine, description: { "hub \(host):\(hub.port ?? port)" },

@@ -81,6 +81,8 @@ public actor PoolController {
     let reconcilerConfiguration: Reconciler.Configuration
     /// Seconds between two `vm.list` of one host (besides the one after each of its joins).
     let listInterval: Double
+    /// The inputs of the last rebalance (what ``purePassMilliseconds(iterations:)`` plans again).
+    var lastInputs: (batch: BatchSnapshot, hosts: [HostState], now: Int)?
 
     init(
         groups: [GroupDefinition], policy: PolicyConfiguration = PolicyConfiguration(),
@@ -119,6 +121,29 @@ public actor PoolController {
         }
     }
 
+    /// The inventory as the journal holds it (each record's `updatedAt` left at 0), so that only what changed is
+    /// written (``inventoryChanges(at:)``).
+    var journaledInventory: [String: InventoryRecord] = [:]
+
+    /// What changed in the inventory since it was last journaled (upserts stamped `now`, names removed); from
+    /// now on the journal is taken to hold the inventory as it is.
+    func inventoryChanges(at now: Double) -> Journal.InventoryChanges {
+        var changes = Journal.InventoryChanges()
+        var current: [String: InventoryRecord] = [:]
+        current.reserveCapacity(journaledInventory.count)
+        for record in inventory(at: 0) {
+            current[record.name] = record
+            if journaledInventory[record.name] != record {
+                var stamped = record
+                stamped.updatedAt = now
+                changes.upserts.append(stamped)
+            }
+        }
+        for name in journaledInventory.keys where current[name] == nil { changes.removed.append(name) }
+        journaledInventory = current
+        return changes
+    }
+
     /// The inventory as journal records.
     func inventory(at now: Double) -> [InventoryRecord] {
         (reconciler?.inventory ?? []).map {
@@ -133,6 +158,10 @@ public actor PoolController {
     /// is the journal's, or its last change in a journal written before creation times were kept). Returns the
     /// VMs adopted and the reasons others were not.
     func adopt(_ records: [InventoryRecord]) -> (adopted: Int, skipped: [String]) {
+        for var r in records {
+            r.updatedAt = 0
+            journaledInventory[r.name] = r  // what the journal holds: a VM not adopted is removed at the next write
+        }
         guard var reconciler else { return (0, records.map { "\($0.name): no usable groups" }) }
         self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
         var adopted = 0
@@ -178,6 +207,7 @@ public actor PoolController {
         mapping.batchPrefix = inputs.batchPrefix
         inventoryHosts = Set(inputs.hosts.map(\.name))
         let t = Int(now)
+        lastInputs = (inputs.batch, inputs.hosts, t)
         self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
         let step: Reconciler.Step
         do {
@@ -195,6 +225,21 @@ public actor PoolController {
             outcome.refusal = reconciler.paused ? "the planner is paused by the operator (vem resume)" : nil
         }
         return outcome
+    }
+
+    /// The pure pass alone, as the limit of a Manager's pass: `iterations` rebalances of copies of the reconciler
+    /// as it is now (snapshot, plan, operations; nothing sent, nothing kept) on the last rebalance's inputs, in
+    /// milliseconds each. Empty before the first rebalance.
+    public func purePassMilliseconds(iterations: Int) -> [Double] {
+        guard let reconciler, let inputs = lastInputs else { return [] }
+        var times: [Double] = []
+        for _ in 0..<max(1, iterations) {
+            var copy = reconciler
+            let started = ContinuousClock.now
+            _ = try? copy.rebalance(batch: inputs.batch, hosts: inputs.hosts, now: inputs.now, planner: planner)
+            times.append(PassTimings.milliseconds(ContinuousClock.now - started))
+        }
+        return times
     }
 
     /// An operation's command finished (`error` nil: it succeeded).

@@ -12,15 +12,19 @@ public final class Listener: Service, Sendable {
     let state: ManagerState
     let clock: any ManagerClock
     let logger: Logger
-    let propertiesUpdated: @Sendable ([String]) -> Void
+    /// Properties arrived: how many readings (no list of names is made per report).
+    let propertiesUpdated: @Sendable (Int) -> Void
+    /// Where replies to the Sender's property requests are counted.
+    let activity: ManagerActivity?
     /// A DomU Client joined (its identity holds its VM id, group and the address its connection came from).
     let domUJoined: @Sendable (_ identity: ClientIdentity) async -> Void
 
     init(
         bus: any ManagerBus, journal: Journal, state: ManagerState, clock: any ManagerClock, logger: Logger,
-        propertiesUpdated: @escaping @Sendable ([String]) -> Void,
-        domUJoined: @escaping @Sendable (ClientIdentity) async -> Void = { _ in }
+        propertiesUpdated: @escaping @Sendable (Int) -> Void,
+        domUJoined: @escaping @Sendable (ClientIdentity) async -> Void = { _ in }, activity: ManagerActivity? = nil
     ) {
+        self.activity = activity
         self.domUJoined = domUJoined
         self.bus = bus
         self.journal = journal
@@ -70,7 +74,8 @@ public final class Listener: Service, Sendable {
             logger.warning("connection refused", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
         case .message(let name, .property(let report)):
             state.propertiesReported(report, from: name, at: now)
-            propertiesUpdated(report.readings.map(\.name))
+            propertiesUpdated(report.readings.count)
+            if report.requestID >= Sender.firstRequestID { activity?.replyTaken() }
         case .message(let name, _):
             state.clientSeen(name, at: now)
         }

@@ -18,12 +18,20 @@ public final class Sender: Service, Sendable {
 
     private struct Counters {
         var lastSeq: [String: UInt64] = [:]
-        var nextRequestID: UInt64 = 1 << 62
+        var nextRequestID: UInt64 = Sender.firstRequestID
         var commandsSent = 0
+        var outcomesRecorded = 0
         var propertyRequests = 0
         /// What each trigger's last `policy.rebalance()` that changed nothing was journaled as.
         var quietRebalance: [String: String] = [:]
+        /// A `policy.rebalance()` is queued and has not started: another one asked for meanwhile is dropped.
+        var rebalanceQueued = false
+        /// Rebalances dropped because one was already queued.
+        var rebalancesCoalesced = 0
     }
+
+    /// The Sender's property requests are numbered from here on (a Client's scheduled reports carry 0).
+    static let firstRequestID: UInt64 = 1 << 62
 
     let bus: any ManagerBus
     let journal: Journal
@@ -56,22 +64,62 @@ public final class Sender: Service, Sendable {
         (inbox, inboxContinuation) = AsyncStream.makeStream(of: Job.self, bufferingPolicy: .unbounded)
     }
 
-    /// Queues a trigger's actions (carried out in order, after the ones queued before).
-    func enqueue(_ actions: [TriggerAction], trigger: String) {
+    /// Queues a trigger's actions (carried out in order, after the ones queued before). At most one
+    /// `policy.rebalance()` waits in the queue: one asked for while another has not started yet is dropped, since
+    /// the queued one reads the state when it runs, later than this request (it keeps its own trigger's name).
+    public func enqueue(_ actions: [TriggerAction], trigger: String) {
+        var actions = actions
+        if actions.contains(.rebalance) {
+            let queued = counters.withLock { c in
+                defer { c.rebalanceQueued = true }
+                if c.rebalanceQueued { c.rebalancesCoalesced += 1 }
+                return c.rebalanceQueued
+            }
+            if queued {
+                // Keep the first of this list's rebalances only if none is queued; drop them all otherwise.
+                actions.removeAll { $0 == .rebalance }
+            } else if let first = actions.firstIndex(of: .rebalance) {
+                actions = actions.enumerated().filter { $0.offset <= first || $0.element != .rebalance }.map(\.element)
+            }
+        }
         guard !actions.isEmpty else { return }
-        inboxContinuation.yield(.actions(actions, trigger: trigger))
+        post(.actions(actions, trigger: trigger))
+    }
+
+    /// `policy.rebalance()` requests dropped because one was already queued (see ``enqueue(_:trigger:)``).
+    public var rebalancesCoalesced: Int { counters.withLock { $0.rebalancesCoalesced } }
+
+    /// Queues a job, counted in ``activity`` until it has been carried out.
+    private func post(_ job: Job) {
+        activity.jobQueued()
+        switch inboxContinuation.yield(job) {
+        case .enqueued: break
+        case .dropped, .terminated: activity.jobDone()
+        @unknown default: break
+        }
     }
 
     /// Sets the numbering of a recovered stream and watches its commands' outcomes.
     func adopt(_ stream: RecoveredStream, pendings: [PendingCommand]) {
         counters.withLock { $0.lastSeq[stream.identity.name] = stream.startingAfter + UInt64(stream.commands.count) }
-        inboxContinuation.yield(.recovered(pendings))
+        post(.recovered(pendings))
     }
 
     /// Commands handed to the bus and property requests sent, since start.
     var counts: (commands: Int, propertyRequests: Int) {
         counters.withLock { ($0.commandsSent, $0.propertyRequests) }
     }
+
+    /// Commands journaled and handed to the bus, their outcomes journaled, and property requests sent, since
+    /// start (`vem bench manager` reads them).
+    public var progress: (commands: Int, outcomes: Int, propertyRequests: Int) {
+        counters.withLock { ($0.commandsSent, $0.outcomesRecorded, $0.propertyRequests) }
+    }
+
+    /// How long each `policy.rebalance()` took (`vem bench manager` reads them).
+    public let passTimings = PassTimings()
+    /// What the Manager still has to do (the demo's clock waits for it to be quiet).
+    public let activity = ManagerActivity()
 
     /// Runs until graceful shutdown or cancellation. Commands still waiting for an outcome keep their journal
     /// state (`sent`) for the next start.
@@ -84,8 +132,19 @@ public final class Sender: Service, Sendable {
                     if Task.isCancelled { break }
                     switch job {
                     case .actions(let actions, let trigger):
-                        for action in actions {
+                        var rest = actions[...]
+                        while let action = rest.first {
+                            // A run of commands is journaled together (one transaction before, one after).
+                            let commands = rest.prefix { if case .command = $0 { true } else { false } }
+                            if commands.count > 1 {
+                                for pending in await performCommands(Array(commands), trigger: trigger) {
+                                    watch(pending, in: &group)
+                                }
+                                rest = rest.dropFirst(commands.count)
+                                continue
+                            }
                             for pending in await perform(action, trigger: trigger) { watch(pending, in: &group) }
+                            rest = rest.dropFirst()
                         }
                     case .recovered(let pendings):
                         for pending in pendings { watch(pending, in: &group) }
@@ -94,6 +153,7 @@ public final class Sender: Service, Sendable {
                     case .lists(let hosts):
                         for pending in await askForLists(hosts) { watch(pending, in: &group) }
                     }
+                    activity.jobDone()
                 }
             } onGracefulShutdown: {
                 self.stop()
@@ -111,7 +171,10 @@ public final class Sender: Service, Sendable {
     private func watch(_ pending: PendingCommand, in group: inout DiscardingTaskGroup) {
         guard tracker.track(pending) else { return }
         let started = ContinuousClock.now
+        activity.commandSent()
         group.addTask {
+            // Settled once its outcome is journaled and what the pool makes of it is queued.
+            defer { self.activity.commandSettled() }
             let outcome = await pending.outcome()
             guard self.tracker.finish(pending) else { return }
             self.metrics?.commandFinished(state: Self.stateName(outcome), latency: ContinuousClock.now - started)
@@ -139,21 +202,23 @@ public final class Sender: Service, Sendable {
 
     /// Queues `vm.list` to these hosts (their domains are reconciled with the pool's inventory).
     func enqueueLists(_ hosts: [PoolController.HostList]) {
-        inboxContinuation.yield(.lists(hosts))
+        post(.lists(hosts))
     }
 
-    /// Sends `vm.list` to each host (journaled with the trigger ``PoolController/reconcileTrigger``).
+    /// Sends `vm.list` to each host (journaled with the trigger ``PoolController/reconcileTrigger``, all in
+    /// one transaction).
     private func askForLists(_ hosts: [PoolController.HostList]) async -> [PendingCommand] {
+        let now = clock.now()
+        let requests = hosts.map {
+            Request(client: $0.host, name: "vm.list", arguments: [], trigger: PoolController.reconcileTrigger)
+        }
         var pendings: [PendingCommand] = []
-        for list in hosts {
-            let now = clock.now()
-            do {
-                let pending = try await submit(
-                    client: list.host, name: "vm.list", arguments: [], trigger: PoolController.reconcileTrigger,
-                    at: now)
+        for (list, result) in zip(hosts, await submit(requests, at: now)) {
+            switch result {
+            case .success(let pending):
                 lists.withLock { $0[ObjectIdentifier(pending)] = list }
                 pendings.append(pending)
-            } catch {
+            case .failure(let error):
                 logger.notice("vm.list not sent", metadata: ["client": "\(list.host)", "error": "\(error)"])
             }
         }
@@ -163,7 +228,7 @@ public final class Sender: Service, Sendable {
     /// Queues the commands and decisions of the pool (follow-ups of an outcome, a DomU join); the journal's
     /// inventory is rewritten even when there are none, since the VM's stage changed.
     func enqueuePool(_ outcome: PoolController.Outcome) {
-        inboxContinuation.yield(.pool(outcome))
+        post(.pool(outcome))
     }
 
     /// `policy.rebalance()`: plans, then journals the decisions and sends the commands.
@@ -183,34 +248,32 @@ public final class Sender: Service, Sendable {
         return ("planned \(count) operation\(count == 1 ? "" : "s")", pendings, count > 0)
     }
 
-    /// Journals the pool's new decisions and inventory, then sends its commands (each journaled with its
-    /// trigger).
+    /// Journals the pool's new decisions, the inventory's changes and its commands (each with its trigger) in
+    /// one transaction, sends the commands, then journals their new states in another.
     private func carryOut(_ outcome: PoolController.Outcome) async -> [PendingCommand] {
         let now = clock.now()
         let trigger = outcome.trigger
-        do {
-            for d in outcome.decisions {
-                try await journal.recordDecision(
-                    DecisionRecord(
-                        time: Double(d.time), trigger: trigger, action: d.action.rawValue, reason: d.reason, vm: d.vm,
-                        group: d.group))
-            }
-            try await journal.replaceInventory(await pool.inventory(at: now))
-        } catch {
-            state.recordError("\(error)", at: now, source: "journal")
+        let decisions = outcome.decisions.map { d in
+            DecisionRecord(
+                time: Double(d.time), trigger: trigger, action: d.action.rawValue, reason: d.reason, vm: d.vm,
+                group: d.group)
         }
+        let inventory = await pool.inventoryChanges(at: now)
+        // As the plugins take them: named for `vm.*`, positional for `slurm.*`/`replay.*`.
+        let requests = outcome.dispatches.map {
+            Request(client: $0.client, name: $0.command.name, arguments: $0.command.arguments, trigger: $0.trigger)
+        }
+        let results = await submit(requests, decisions: decisions, inventory: inventory, at: now)
         var pendings: [PendingCommand] = []
-        for d in outcome.dispatches {
-            // As the plugins take them: named for `vm.*`, positional for `slurm.*`/`replay.*`.
-            do {
-                let pending = try await submit(
-                    client: d.client, name: d.command.name, arguments: d.command.arguments, trigger: d.trigger, at: now)
+        for (d, result) in zip(outcome.dispatches, results) {
+            switch result {
+            case .success(let pending):
                 operations.withLock { $0[ObjectIdentifier(pending)] = d.operation.id }
                 pendings.append(pending)
                 logger.info(
                     "pool command sent",
                     metadata: ["trigger": "\(d.trigger)", "client": "\(d.client)", "command": "\(d.command.name)"])
-            } catch {
+            case .failure(let error):
                 state.recordError("\(d.command): \(error.message)", at: now, source: "trigger:\(d.trigger)")
                 enqueuePool(await pool.settle(d.operation.id, error: error.message, now: now))
             }
@@ -228,6 +291,7 @@ public final class Sender: Service, Sendable {
     }
 
     private func record(_ outcome: CommandOutcome, of pending: PendingCommand) async {
+        defer { counters.withLock { $0.outcomesRecorded += 1 } }
         let (newState, summary): (CommandState, String) =
             switch outcome {
             case .result(let result): (result.status == .ok ? .done : .failed, result.summary)
@@ -244,6 +308,32 @@ public final class Sender: Service, Sendable {
             logger.error("journal write failed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
             state.recordError("\(error)", at: clock.now(), source: "journal")
         }
+    }
+
+    /// `sender.send_command(…)` actions of one trigger: journaled, sent and decided on together.
+    private func performCommands(_ actions: [TriggerAction], trigger: String) async -> [PendingCommand] {
+        let now = clock.now()
+        let requests = actions.compactMap { action -> Request? in
+            guard case .command(let client, let name, let arguments) = action else { return nil }
+            return Request(client: client, name: name, arguments: arguments, trigger: trigger)
+        }
+        var pendings: [PendingCommand] = []
+        var decisions: [DecisionRecord] = []
+        for (action, result) in zip(actions, await submit(requests, at: now)) {
+            var reason = "expr true"
+            switch result {
+            case .success(let pending): pendings.append(pending)
+            case .failure(let error):
+                reason = "refused: \(error.message)"
+                state.recordError("\(action): \(error.message)", at: now, source: "trigger:\(trigger)")
+            }
+            decisions.append(DecisionRecord(time: now, trigger: trigger, action: action.description, reason: reason))
+        }
+        logger.info("commands sent", metadata: ["trigger": "\(trigger)", "commands": "\(pendings.count)"])
+        do { try await journal.record(decisions: decisions, at: now) } catch {
+            state.recordError("\(error)", at: now, source: "journal")
+        }
+        return pendings
     }
 
     private func perform(_ action: TriggerAction, trigger: String) async -> [PendingCommand] {
@@ -266,32 +356,41 @@ public final class Sender: Service, Sendable {
             } else {
                 reached = bus.send(request, to: .all)
             }
+            activity.repliesExpected(reached)
             reason += ", reached \(reached) client\(reached == 1 ? "" : "s")"
             logger.debug("get_property sent", metadata: metadata.merging(["clients": "\(reached)"]) { $1 })
         case .command(let client, let name, let arguments):
             metadata["client"] = "\(client)"
             metadata["command"] = "\(name)"
-            do {
-                pending = try await submit(client: client, name: name, arguments: arguments, trigger: trigger, at: now)
-                metadata["seq"] = "\(pending?.seq ?? 0)"
+            let request = Request(client: client, name: name, arguments: arguments, trigger: trigger)
+            switch await submit([request], at: now).first {
+            case .success(let sent)?:
+                pending = sent
+                metadata["seq"] = "\(sent.seq)"
                 logger.info("command sent", metadata: metadata)
-            } catch {
+            case .failure(let error)?:
                 reason = "refused: \(error.message)"
                 logger.warning("command not sent", metadata: metadata.merging(["error": "\(error)"]) { $1 })
                 state.recordError("\(action): \(error.message)", at: now, source: "trigger:\(trigger)")
+            case nil:
+                break
             }
         case .log(let text):
             logger.info("trigger log: \(text)", metadata: metadata)
         case .rebalance:
+            counters.withLock { $0.rebalanceQueued = false }  // a request from now on plans after this one
+            let started = ContinuousClock.now
             let outcome = await pool.rebalance(state.snapshot(at: now), trigger: trigger, now: now)
             // The same refusal at every pass (no batch Client yet) is logged once at notice level, when it starts
             // or changes, not at every poll.
             let sameRefusal = outcome.refusal.map { refusal in
                 counters.withLock { $0.quietRebalance[trigger] } == "not run: \(refusal)"
             } ?? false
+            let planned = ContinuousClock.now
             let changed: Bool
             (reason, pendings, changed) = await carryOut(
                 outcome, refusedAs: "not run", action: "policy.rebalance()", trigger: trigger, quiet: sameRefusal)
+            passTimings.record(plan: planned - started, pass: ContinuousClock.now - started)
             // A rebalance that changed nothing is journaled once, not at every pass (the default trigger runs it
             // after every property round): again only when its outcome differs, or after one that acted.
             let repeated = counters.withLock { c -> Bool in
@@ -313,39 +412,84 @@ public final class Sender: Service, Sendable {
         return pendings + (pending.map { [$0] } ?? [])
     }
 
+    /// A command to send.
+    struct Request: Sendable {
+        var client: String
+        var name: String
+        var arguments: [NamedValue]
+        var trigger: String
+    }
+
+    /// Journals `requests` as `queued` (with `decisions` and the `inventory`'s changes, in one transaction),
+    /// hands each to its Client's command stream, then journals in one more transaction which were `sent` (their
+    /// Client connected; the others stay `queued` until it comes back) and which failed. A command to a Client
+    /// that never joined is refused before anything is journaled for it.
     private func submit(
-        client: String, name: String, arguments: [NamedValue], trigger: String, at now: Double
-    ) async throws(ManagerError) -> PendingCommand {
-        let known = state.snapshot(at: now).clients[client] != nil || counters.withLock { $0.lastSeq[client] != nil }
-        guard known else { throw ManagerError(.bus, "no client named \(client) has ever joined") }
-        let predicted = counters.withLock { ($0.lastSeq[client] ?? 0) + 1 }
-        _ = try await journal.insertCommand(
-            client: client, seq: predicted, name: name, arguments: arguments, trigger: trigger, at: now)
-        let pending: PendingCommand
+        _ requests: [Request], decisions: [DecisionRecord] = [],
+        inventory: Journal.InventoryChanges = Journal.InventoryChanges(), at now: Double
+    ) async -> [Result<PendingCommand, ManagerError>] {
+        var results = [Result<PendingCommand, ManagerError>?](repeating: nil, count: requests.count)
+        var predicted = [UInt64](repeating: 0, count: requests.count)
+        let known = state.snapshot(at: now).clients
+        var new: [Journal.NewCommand] = []
+        counters.withLock { c in
+            var next: [String: UInt64] = [:]
+            for (i, r) in requests.enumerated() {
+                guard known[r.client] != nil || c.lastSeq[r.client] != nil else {
+                    results[i] = .failure(ManagerError(.bus, "no client named \(r.client) has ever joined"))
+                    continue
+                }
+                let seq = (next[r.client] ?? c.lastSeq[r.client] ?? 0) + 1
+                next[r.client] = seq
+                predicted[i] = seq
+                new.append(
+                    Journal.NewCommand(client: r.client, seq: seq, name: r.name, arguments: r.arguments, trigger: r.trigger))
+            }
+        }
         do {
-            pending = try bus.submit(name, arguments: arguments, to: client)
+            try await journal.record(decisions: decisions, inventory: inventory, commands: new, at: now)
         } catch {
-            try await journal.update(client: client, seq: predicted, to: .failed, result: "not sent: \(error)", at: now)
-            counters.withLock { $0.lastSeq[client] = predicted }
-            throw ManagerError(.bus, error.message)
+            state.recordError("\(error)", at: now, source: "journal")
+            for i in requests.indices where results[i] == nil { results[i] = .failure(error) }
+            return results.map { $0 ?? .failure(ManagerError(.journal, "not journaled")) }
         }
-        counters.withLock {
-            $0.lastSeq[client] = max(pending.seq, predicted)
-            $0.commandsSent += 1
+        let members = Set(bus.members().map(\.name))
+        var updates: [Journal.CommandUpdate] = []
+        for (i, r) in requests.enumerated() where results[i] == nil {
+            let pending: PendingCommand
+            do {
+                pending = try bus.submit(r.name, arguments: r.arguments, to: r.client)
+            } catch {
+                updates.append(Journal.CommandUpdate(client: r.client, seq: predicted[i], state: .failed, result: "not sent: \(error)"))
+                counters.withLock { $0.lastSeq[r.client] = predicted[i] }
+                results[i] = .failure(ManagerError(.bus, error.message))
+                continue
+            }
+            counters.withLock {
+                $0.lastSeq[r.client] = max(pending.seq, predicted[i])
+                $0.commandsSent += 1
+            }
+            if pending.seq != predicted[i] {
+                logger.error(
+                    "command stream numbering differs from the journal",
+                    metadata: ["client": "\(r.client)", "expected": "\(predicted[i])", "seq": "\(pending.seq)"])
+            }
+            // A Client that is not connected now gets the command when it comes back (same incarnation: resumed;
+            // a new one: it was never sent, so it is sent then): it stays `queued` until then.
+            if members.contains(r.client) {
+                updates.append(Journal.CommandUpdate(client: r.client, seq: pending.seq, state: .sent))
+            } else {
+                logger.info(
+                    "command queued until the client reconnects", metadata: ["client": "\(r.client)", "seq": "\(pending.seq)"])
+            }
+            results[i] = .success(pending)
         }
-        if pending.seq != predicted {
-            logger.error(
-                "command stream numbering differs from the journal",
-                metadata: ["client": "\(client)", "expected": "\(predicted)", "seq": "\(pending.seq)"])
+        do {
+            try await journal.record(updates: updates, at: clock.now())
+        } catch {
+            state.recordError("\(error)", at: now, source: "journal")
         }
-        // A Client that is not connected now gets the command when it comes back (same incarnation: resumed; a
-        // new one: it was never sent, so it is sent then): it stays `queued` until then.
-        if bus.members().contains(where: { $0.name == client }) {
-            try await journal.update(client: client, seq: pending.seq, to: .sent, at: clock.now())
-        } else {
-            logger.info("command queued until the client reconnects", metadata: ["client": "\(client)", "seq": "\(pending.seq)"])
-        }
-        return pending
+        return results.map { $0 ?? .failure(ManagerError(.journal, "not journaled")) }
     }
 }
 

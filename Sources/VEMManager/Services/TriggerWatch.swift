@@ -26,6 +26,8 @@ public final class TriggerWatch: Service, Sendable {
         var since: Double
         /// The properties the site's files define (`None` on a Client until it reports them).
         var declaredProperties: [String]
+        /// Whether any trigger has `on_update_check = yes` (asked on every property report).
+        var hasUpdateTriggers: Bool { triggers.contains(where: \.definition.onUpdateCheck) }
     }
 
     let state: ManagerState
@@ -111,9 +113,13 @@ public final class TriggerWatch: Service, Sendable {
         updatesContinuation.yield()  // the new on-update triggers see the state at once
     }
 
-    /// Properties arrived (called by the Listener).
-    func propertiesUpdated(_ names: [String]) {
-        guard !names.isEmpty, triggers.contains(where: \.definition.onUpdateCheck) else { return }
+    /// Whether any trigger now has `on_update_check = yes`.
+    var hasUpdateTriggers: Bool { current.withLock { $0.hasUpdateTriggers } }
+
+    /// `count` property readings arrived (called by the Listener).
+    func propertiesUpdated(count: Int) {
+        guard count > 0, hasUpdateTriggers else { return }
+        sender.activity.updateSignalled()
         updatesContinuation.yield()
     }
 
@@ -144,8 +150,12 @@ public final class TriggerWatch: Service, Sendable {
     private func onUpdates() async {
         var lastPass = -Double.infinity
         for await _ in updates {
+            // Taken: from here the pass waits for its time (the debounce) or runs at once.
+            sender.activity.updateTaken()
             let earliest = lastPass + updateInterval
             if clock.now() < earliest {
+                sender.activity.updatePassWaiting(true)
+                defer { sender.activity.updatePassWaiting(false) }
                 do { try await clock.sleep(until: earliest) } catch { return }
             }
             lastPass = clock.now()

@@ -91,20 +91,19 @@ public final class ManagerState: Sendable {
     public func propertiesReported(_ report: PropertyReport, from name: String, at now: Double) -> [String] {
         data.withLock { data in
             data.busEvents += 1
-            guard var entry = data.clients[name] else { return [] }
+            // Changed in place (no copy of the Client's entry or of its properties per report).
+            guard let index = data.clients.index(forKey: name) else { return [] }
             var changed: [String] = []
+            data.clients.values[index].lastSeen = now
             for reading in report.readings {
                 let new: PropertyEntry
                 switch reading.outcome {
                 case .value(let value): new = PropertyEntry(value: value, error: nil, receivedAt: now)
                 case .error(let message): new = PropertyEntry(value: nil, error: message, receivedAt: now)
                 }
-                let old = entry.properties[reading.name]
+                let old = data.clients.values[index].properties.updateValue(new, forKey: reading.name)
                 if old?.value != new.value || old?.error != new.error { changed.append(reading.name) }
-                entry.properties[reading.name] = new
             }
-            entry.lastSeen = now
-            data.clients[name] = entry
             data.propertyUpdates += UInt64(report.readings.count)
             data.version += 1
             return changed

@@ -1,0 +1,140 @@
+import Foundation
+import Logging
+import VEMBus
+import VEMHub
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `vem bench agent`: an idle `vem agent` process with the paper's `ram_free` property (collected every
+/// second), connected to a hub on loopback: its resident set once settled and its CPU per collection.
+public struct AgentBench: Sendable {
+    /// Seconds measured (after a 3 s warm-up).
+    public var seconds = 20
+    /// This executable (the agent is `vem agent`).
+    public let executable: URL
+
+    /// A bench of `seconds`, running `executable agent`.
+    public init(seconds: Int = 20, executable: URL) {
+        self.seconds = seconds
+        self.executable = executable
+    }
+
+    /// The figures.
+    public struct Figures: Sendable {
+        /// The agent's RSS once settled, KiB.
+        public var rssKiB = 0
+        /// Its peak RSS (VmHWM), KiB.
+        public var peakKiB = 0
+        /// CPU (user + system) per collection, milliseconds.
+        public var cpuPerCollection = 0.0
+        /// Collections in the measured span.
+        public var collections = 0
+
+        /// One JSON object.
+        public var json: String {
+            "{\"agent_rss_kib\": \(rssKiB), \"agent_peak_rss_kib\": \(peakKiB), "
+                + "\"cpu_ms_per_collection\": \(fixed(cpuPerCollection, 3)), \"collections\": \(collections)}"
+        }
+
+        /// A table for people.
+        public var table: String {
+            [
+                "agent bench: an idle vem agent with ram_free every second",
+                "RSS                         \(rssKiB) KiB (\(fixed(Double(rssKiB) / 1_024, 1)) MiB)",
+                "peak RSS                    \(peakKiB) KiB",
+                "CPU per collection          \(fixed(cpuPerCollection, 3)) ms (over \(collections) collections)",
+            ].joined(separator: "\n")
+        }
+    }
+
+    /// Runs the agent against a hub on loopback and measures it.
+    /// - Throws: ``BenchError`` when the agent does not join or exits.
+    public func run() async throws -> Figures {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "vem-bench-agent-\(UInt64.random(in: 0...UInt64.max))")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let token = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let tokenFile = scratch.appendingPathComponent("token")
+        try token.write(to: tokenFile, atomically: true, encoding: .utf8)
+        chmod(tokenFile.path, 0o600)
+        let quiet = {
+            var l = Logger(label: "vem.bench.agent")
+            l.logLevel = .critical
+            return l
+        }()
+        let hub = HubServer(
+            configuration: HubConfiguration(
+                host: "127.0.0.1", port: 0,
+                engine: ManagerEngine.Configuration(admission: Admission(sharedToken: token))),
+            logger: quiet)
+        let port = try await hub.start()
+        let config = scratch.appendingPathComponent("agent.ini")
+        try """
+        [client]
+        name = bench-agent
+        role = dom0
+        host = bench-agent
+        manager = 127.0.0.1:\(port)
+        token_file = \(tokenFile.path)
+
+        [ram_free]
+        command = ram
+        parameters = MemFree
+        return_type = int
+        ticks = 1
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["agent", "-c", config.path, "--log-level", "error"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while hub.members().isEmpty {
+            guard process.isRunning, ContinuousClock.now < deadline else {
+                await hub.shutdown()
+                throw BenchError("the agent did not join the hub within 30 s")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .seconds(3))
+        let pid = process.processIdentifier
+        let cpuBefore = Self.cpuMilliseconds(pid)
+        try await Task.sleep(for: .seconds(seconds))
+        var figures = Figures()
+        figures.collections = seconds
+        figures.cpuPerCollection = (Self.cpuMilliseconds(pid) - cpuBefore) / Double(max(1, seconds))
+        (figures.rssKiB, figures.peakKiB) = (Self.status(pid, "VmRSS:"), Self.status(pid, "VmHWM:"))
+        guard process.isRunning else { throw BenchError("the agent exited") }
+        kill(pid, SIGTERM)
+        process.waitUntilExit()
+        await hub.shutdown()
+        return figures
+    }
+
+    /// A `/proc/PID/status` field in KiB.
+    static func status(_ pid: Int32, _ field: String) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix(field) {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
+        }
+        return 0
+    }
+
+    /// User + system CPU of `pid`, milliseconds (from `/proc/PID/stat`, in clock ticks).
+    static func cpuMilliseconds(_ pid: Int32) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, utime 14 and stime 15 (1-based over the whole line).
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) * 1_000 / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
