@@ -116,7 +116,7 @@ func withOperatorHTTP<T: Sendable>(_ manager: Manager, _ body: (Int) async throw
     let (ports, bound) = AsyncStream.makeStream(of: Int.self)
     var logger = Logger(label: "vem.http")
     logger.logLevel = .critical
-    let service = OperatorHTTP.service(
+    let service = try OperatorHTTP.service(
         api: OperatorAPI(manager: manager), host: "127.0.0.1", port: 0, logger: logger,
         onBound: { bound.yield($0) })
     return try await withThrowingTaskGroup(of: Void.self) { group in
