@@ -73,7 +73,9 @@ struct HostCommand: AsyncParsableCommand {
 struct VMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vm", abstract: "Act on one VM of the pool.",
-        subcommands: [TargetActionCommand<Drain>.self, TargetActionCommand<Destroy>.self, TargetActionCommand<Forget>.self])
+        subcommands: [
+            TargetActionCommand<Drain>.self, TargetActionCommand<Destroy>.self, TargetActionCommand<Forget>.self,
+        ])
 
     enum Drain: OperatorAction { static let spec = ActionSpec.vmDrain }
     enum Destroy: OperatorAction { static let spec = ActionSpec.vmDestroy }
@@ -82,53 +84,42 @@ struct VMCommand: AsyncParsableCommand {
 
 /// The actions, with their help.
 extension ActionSpec {
+    init(_ target: (key: String, help: String)?, _ name: String, abstract: String, discussion: String = "") {
+        let configuration = CommandConfiguration(commandName: name, abstract: abstract, discussion: discussion)
+        self.init(target: target, configuration: configuration)
+    }
+
     static let pause = ActionSpec(
-        target: nil,
-        configuration: CommandConfiguration(
-            commandName: "pause", abstract: "Pause the planner: policy.rebalance() decides nothing until `vem resume`.",
-            discussion: """
-                Property collection, triggers, the pool's time-outs and retries and operations already under way go \
-                on; operator actions (vem vm …) still work. Journaled as a decision with the operator's name.
-                """))
-    static let resume = ActionSpec(
-        target: nil,
-        configuration: CommandConfiguration(commandName: "resume", abstract: "Let the planner decide again after `vem pause`."))
+        nil, "pause", abstract: "Pause the planner: policy.rebalance() decides nothing until `vem resume`.",
+        discussion: """
+            Property collection, triggers, the pool's time-outs and retries and operations already under way go \
+            on; operator actions (vem vm …) still work. Journaled as a decision with the operator's name.
+            """)
+    static let resume = ActionSpec(nil, "resume", abstract: "Let the planner decide again after `vem pause`.")
     static let reload = ActionSpec(
-        target: nil,
-        configuration: CommandConfiguration(
-            commandName: "reload", abstract: "Make the Manager read its configuration files again (as SIGHUP does).",
-            discussion: """
-                The new triggers, groups, demand properties and planner settings are swapped in at once; a \
-                configuration with errors is refused with its file:line:col diagnostics (exit 1) and the running one \
-                stays. The bus, listen addresses, journal, credentials and time-outs are read at start only.
-                """))
+        nil, "reload", abstract: "Make the Manager read its configuration files again (as SIGHUP does).",
+        discussion: """
+            The new triggers, groups, demand properties and planner settings are swapped in at once; a \
+            configuration with errors is refused with its file:line:col diagnostics (exit 1) and the running one \
+            stays. The bus, listen addresses, journal, credentials and time-outs are read at start only.
+            """)
     static let hostDrain = ActionSpec(
-        target: host,
-        configuration: CommandConfiguration(
-            commandName: "drain", abstract: "The host takes no new VMs and its VMs move off.",
-            discussion: """
-                With live migration on ([manager] migration, the default), each VM on the host is live-migrated to \
-                a host with room (two at a time); otherwise, or when no host has room, it is drained (no new jobs) \
-                and destroyed once idle, and the planner creates its group's VMs elsewhere. The host takes no new \
-                VM until `vem host resume HOST`. `vem vms --json` shows where each VM is.
-                """))
-    static let hostResume = ActionSpec(
-        target: host, configuration: CommandConfiguration(commandName: "resume", abstract: "The host takes new VMs again."))
-    static let vmDrain = ActionSpec(
-        target: vm,
-        configuration: CommandConfiguration(
-            commandName: "drain", abstract: "Its node takes no new jobs; the VM is destroyed once idle."))
+        host, "drain", abstract: "The host takes no new VMs and its VMs move off.",
+        discussion: """
+            With live migration on ([manager] migration, the default), each VM on the host is live-migrated to \
+            a host with room (two at a time); otherwise, or when no host has room, it is drained (no new jobs) \
+            and destroyed once idle, and the planner creates its group's VMs elsewhere. The host takes no new \
+            VM until `vem host resume HOST`. `vem vms --json` shows where each VM is.
+            """)
+    static let hostResume = ActionSpec(host, "resume", abstract: "The host takes new VMs again.")
+    static let vmDrain = ActionSpec(vm, "drain", abstract: "Its node takes no new jobs; the VM is destroyed once idle.")
     static let vmDestroy = ActionSpec(
-        target: vm,
-        configuration: CommandConfiguration(
-            commandName: "destroy",
-            abstract: "Its node leaves the batch system and the VM is destroyed now (a busy VM's jobs are lost)."))
+        vm, "destroy",
+        abstract: "Its node leaves the batch system and the VM is destroyed now (a busy VM's jobs are lost).")
     static let vmForget = ActionSpec(
-        target: vm,
-        configuration: CommandConfiguration(
-            commandName: "forget", abstract: "Stop tracking the VM without sending any command.",
-            discussion: """
-                For a VM whose host is gone for good: its domain and batch node are left as they are. A host \
-                that still lists the domain (vm.list) has it adopted again.
-                """))
+        vm, "forget", abstract: "Stop tracking the VM without sending any command.",
+        discussion: """
+            For a VM whose host is gone for good: its domain and batch node are left as they are. A host \
+            that still lists the domain (vm.list) has it adopted again.
+            """)
 }

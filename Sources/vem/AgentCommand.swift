@@ -21,8 +21,7 @@ struct Agent: AsyncParsableCommand {
             slurm.remove commands (when allowed). A broken file (or \
             template) stops the agent at start with file:line:col diagnostics and exit status 1. SIGTERM or \
             SIGINT: say bye and exit 0.
-            """
-    )
+            """)
 
     @Option(
         name: [.customShort("c"), .customLong("config")],

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import VEMManager
 import VEMSite
 
@@ -13,8 +12,7 @@ struct CheckConfig: ParsableCommand {
             across files), compiles every trigger's expr and cmd, and prints every diagnostic as \
             file:line:col: error|warning: message, with the line and a caret. Exits 0 when there is no \
             error, 1 when there is one.
-            """
-    )
+            """)
 
     @Argument(help: "The configuration files, loaded in order.") var files: [String]
     @Flag(

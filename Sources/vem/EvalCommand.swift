@@ -11,8 +11,7 @@ struct Eval: ParsableCommand {
             The expression sees `manager` (clients, hosts, vms, groups from --snapshot, empty lists \
             without one), a recording `sender` and a recording `log(...)`: recorded actions are printed \
             on standard error. The snapshot format is described in docs/SNAPSHOT.md.
-            """
-    )
+            """)
 
     /// The expression's words: `.allUnrecognized` keeps an expression that starts with `-` (`vem eval '-7 // 2'`)
     /// from being read as an unknown option.

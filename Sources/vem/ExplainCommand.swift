@@ -18,7 +18,7 @@ struct ExplainCommand: AsyncParsableCommand {
             let data = try await api.get("/v1/explain" + query)
             let report = try? JSONDecoder().decode(ExplainReport.self, from: data)
             if report?.decisions.isEmpty ?? true {
-                try await api.require(name, among: ["vms", "groups", "clients"], kind: "VM or group")
+                try await api.exitOnError { try await $0.require(name, among: ["vms", "groups", "clients"], kind: "VM or group") }
             }
         }
         guard let report = try await api.fetch(ExplainReport.self, "/v1/explain" + query) else { return }

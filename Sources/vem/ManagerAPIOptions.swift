@@ -37,14 +37,4 @@ struct ManagerAPIOptions: ParsableArguments {
         print(String(decoding: try await get(path), as: UTF8.self))
         return nil
     }
-
-    /// Exits 1 with `error: no <kind> named 'NAME' (known: …)` unless `name` is among the names the Manager's
-    /// snapshot lists under `keys`.
-    func require(_ name: String, among keys: [String], kind: String) async throws {
-        let known = try await exitOnError { try await $0.knownNames(keys) }
-        guard !known.contains(name) else { return }
-        let list = known.sorted().prefix(20).joined(separator: ", ")
-        printError("error: no \(kind) named '\(name)' at \(client.baseURL) (known: \(list.isEmpty ? "none" : list))")
-        throw ExitCode.failure
-    }
 }

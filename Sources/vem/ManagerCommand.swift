@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import VEMConfig
-import VEMCore
 import VEMManager
 import VEMSite
 
@@ -20,8 +18,7 @@ struct ManagerCommand: AsyncParsableCommand {
             SIGHUP (or `vem reload`) reads the files again and swaps in their triggers, groups and policy; a \
             broken configuration is refused with its diagnostics and the running one stays. SIGTERM or SIGINT \
             stop it gracefully.
-            """
-    )
+            """)
 
     @Option(name: [.customShort("c"), .long], help: "A configuration file (repeat for several).")
     var config: [String] = []

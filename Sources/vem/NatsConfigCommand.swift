@@ -17,8 +17,7 @@ struct NatsConfig: ParsableCommand {
             vem.<site>.all. Include the file from each server's configuration (or use it as one). With \
             --site-config, every Client's group must be a [group] of the site. Check it with \
             `nats-server -t -c FILE`.
-            """
-    )
+            """)
 
     @Option(help: "The Client list.") var clients: String
     @Option(help: "The site name (the second subject token).") var site: String

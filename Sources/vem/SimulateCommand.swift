@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import VEMPool
 
 /// `vem simulate --trace FILE …`: the whole decision loop on a trace window (or `--sweep N` windows), fully
@@ -35,8 +34,7 @@ struct Simulate: ParsableCommand {
 
             Durations accept s, m, h and d suffixes (90m, 1d12h); --window START:DURATION counts from the \
             trace's time 0.
-            """
-    )
+            """)
 
     @Option(help: "The SWF trace (plain or .gz).") var trace: String
     @Option(help: "How many of the heaviest trace groups get a VEM group of their own (the rest: 'other').")

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import VEMCore
 import VEMManager
 
 /// `vem status`: the bus, Clients by role, triggers, commands and the last errors.
@@ -38,7 +37,7 @@ struct PropsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let query = client.map { "?client=" + ($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0) } ?? ""
-        if let client { try await api.require(client, among: ["clients"], kind: "Client") }
+        if let client { try await api.exitOnError { try await $0.require(client, among: ["clients"], kind: "Client") } }
         guard let props = try await api.fetch([PropertyRow].self, "/v1/props" + query) else { return }
         print(PropertyRow.table(props))
     }

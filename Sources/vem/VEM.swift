@@ -16,6 +16,5 @@ struct VEM: AsyncParsableCommand {
             ActionCommand<PauseAction>.self, ActionCommand<ResumeAction>.self, HostCommand.self, VMCommand.self,
             ActionCommand<ReloadAction>.self, ManagerTestClient.self, BusClient.self, BenchClients.self,
             NatsConfig.self, Simulate.self, Demo.self, CACommand.self,
-        ]
-    )
+        ])
 }

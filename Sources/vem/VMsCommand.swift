@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import VEMManager
 
 /// `vem vms`: the pool's VMs as the Manager follows them.

@@ -132,4 +132,13 @@ public struct OperatorClient: Sendable {
         }
         return names
     }
+
+    /// Checks that the Manager's snapshot names `name` under one of `keys` (`vem props CLIENT`, `vem explain VM`).
+    /// - Throws: ``OperatorClientError/unknownName(_:kind:url:known:)`` (`kind`: "Client", "VM or group") when
+    ///   it does not.
+    public func require(_ name: String, among keys: [String], kind: String) async throws(OperatorClientError) {
+        let known = try await knownNames(keys)
+        guard !known.contains(name) else { return }
+        throw .unknownName(name, kind: kind, url: baseURL, known: known.sorted())
+    }
 }

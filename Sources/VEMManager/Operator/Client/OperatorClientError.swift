@@ -10,6 +10,8 @@ public enum OperatorClientError: Error, Sendable, CustomStringConvertible {
     case certificateNeeded
     /// The answer at this URL could not be decoded: why.
     case unexpectedAnswer(url: String, reason: String)
+    /// No Client, VM or group (`kind`) of this name at the URL; the names it knows, sorted.
+    case unknownName(String, kind: String, url: String, known: [String])
 
     /// The message `vem` prints after `error: `.
     public var description: String {
@@ -20,6 +22,8 @@ public enum OperatorClientError: Error, Sendable, CustomStringConvertible {
         case .status(let status, let body): "the Manager answered \(status): \(body)"
         case .certificateNeeded: "https:// needs the operator's certificate: --tls-ca, --tls-certificate, --tls-key"
         case .unexpectedAnswer(let url, let reason): "unexpected answer from the Manager at \(url): \(reason)"
+        case .unknownName(let name, let kind, let url, let known):
+            "no \(kind) named '\(name)' at \(url) (known: \(known.isEmpty ? "none" : known.prefix(20).joined(separator: ", ")))"
         }
     }
 }
