@@ -103,21 +103,18 @@ public final class SimulatedClients: Sendable {
 }
 
 /// One simulated Client, on its event loop.
-final class SimulatedClientHandler: ChannelInboundHandler {
+final class SimulatedClientHandler: ChannelInboundHandler, FrameWritingHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let name: String
     let configuration: SimulatedClients.Configuration
     let ready: EventLoopPromise<Void>
-    private var context: ChannelHandlerContext?
-    private var scratch: [UInt8] = []
+    var context: ChannelHandlerContext?
+    var output = FrameOutput()
     private var frames = InboundFrames(maximumFrameSize: WireFormat.defaultMaximumFrameSize)
     private var inbox: [Message] = []
-    private var flushPending = false
-    private var wrote = false
     private var timer: RepeatedTask?
-    private var readyDone = false
     private var pump: (frames: ByteBuffer, deadline: NIODeadline, done: EventLoopPromise<Void>)?
 
     init(name: String, configuration: SimulatedClients.Configuration, ready: EventLoopPromise<Void>) {
@@ -159,10 +156,7 @@ final class SimulatedClientHandler: ChannelInboundHandler {
             settle(RejectedError(reason: reject.reason))
         case .getProperty(let request):
             // Every simulated Client answers a round with the same bytes: encode once per request id and loop.
-            let reply = ReplyCache.forCurrentThread.frame(for: request.requestID)
-            context.write(Self.wrapOutboundOut(reply), promise: nil)
-            flushPending = true
-            wrote = true
+            write(ReplyCache.forCurrentThread.frame(for: request.requestID))
         case .command(let command):
             send(.commandAck(CommandAck(through: command.seq)))
             send(.commandResult(CommandResult(seq: command.seq, status: .ok)))
@@ -187,35 +181,6 @@ final class SimulatedClientHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
 
-    private func settle(_ error: (any Error)?) {
-        guard !readyDone else { return }
-        readyDone = true
-        if let error { ready.fail(error) } else { ready.succeed() }
-    }
-
-    private func send(_ message: Message) {
-        guard let context else { return }
-        scratch.removeAll(keepingCapacity: true)
-        try? message.encodeFrame(into: &scratch)
-        var buffer = context.channel.allocator.buffer(capacity: scratch.count)
-        buffer.writeBytes(scratch)
-        context.write(Self.wrapOutboundOut(buffer), promise: nil)
-        flushPending = true
-        wrote = true
-    }
-
-    private func flush() {
-        guard flushPending, let context else { return }
-        flushPending = false
-        context.flush()
-    }
-
-    private func heartbeatIfIdle() {
-        if !wrote { send(.heartbeat(Heartbeat())) }
-        wrote = false
-        flush()
-    }
-
     func startPumping(_ frames: ByteBuffer, until deadline: NIODeadline, done: EventLoopPromise<Void>) {
         pump = (frames, deadline, done)
         pumpOnce()
@@ -231,7 +196,7 @@ final class SimulatedClientHandler: ChannelInboundHandler {
         }
         guard context.channel.isWritable else { return }  // resumed by channelWritabilityChanged
         context.writeAndFlush(Self.wrapOutboundOut(pump.frames), promise: nil)
-        wrote = true
+        output.wrote = true
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.execute { bound.value.pumpOnce() }
     }

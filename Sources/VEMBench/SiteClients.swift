@@ -291,7 +291,7 @@ public final class SiteClients: Sendable {
 }
 
 /// One Client of the simulated site, on its event loop.
-final class SiteClientHandler: ChannelInboundHandler {
+final class SiteClientHandler: ChannelInboundHandler, FrameWritingHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -299,13 +299,10 @@ final class SiteClientHandler: ChannelInboundHandler {
     let hello: Hello
     let site: SiteClients
     let ready: EventLoopPromise<Void>
-    private var context: ChannelHandlerContext?
-    private var scratch: [UInt8] = []
+    var context: ChannelHandlerContext?
+    var output = FrameOutput()
     private var frames = InboundFrames(maximumFrameSize: WireFormat.defaultMaximumFrameSize)
-    private var flushPending = false
-    private var wrote = false
     private var timer: RepeatedTask?
-    private var settled = false
     private var executed: UInt64 = 0
 
     init(kind: SiteClients.Kind, hello: Hello, site: SiteClients, ready: EventLoopPromise<Void>) {
@@ -353,10 +350,7 @@ final class SiteClientHandler: ChannelInboundHandler {
                     PropertyReading(name: "replay_demand", timestampMilliseconds: now, value: site.demand())
                 ])))
             case .guest, .plain:
-                context.write(
-                    Self.wrapOutboundOut(ReplyCache.forCurrentThread.frame(for: request.requestID)), promise: nil)
-                flushPending = true
-                wrote = true
+                write(ReplyCache.forCurrentThread.frame(for: request.requestID))
             }
         case .command(let command):
             send(.commandAck(CommandAck(through: command.seq)))
@@ -378,33 +372,4 @@ final class SiteClientHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
-
-    private func settle(_ error: (any Error)?) {
-        guard !settled else { return }
-        settled = true
-        if let error { ready.fail(error) } else { ready.succeed() }
-    }
-
-    private func send(_ message: Message) {
-        guard let context else { return }
-        scratch.removeAll(keepingCapacity: true)
-        try? message.encodeFrame(into: &scratch)
-        var buffer = context.channel.allocator.buffer(capacity: scratch.count)
-        buffer.writeBytes(scratch)
-        context.write(Self.wrapOutboundOut(buffer), promise: nil)
-        flushPending = true
-        wrote = true
-    }
-
-    private func flush() {
-        guard flushPending, let context else { return }
-        flushPending = false
-        context.flush()
-    }
-
-    private func heartbeatIfIdle() {
-        if !wrote { send(.heartbeat(Heartbeat())) }
-        wrote = false
-        flush()
-    }
 }

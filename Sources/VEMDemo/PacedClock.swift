@@ -28,6 +28,8 @@ public final class PacedClock: ManagerClock {
         var forced = 0
         var held = Duration.zero
         var barrier: @Sendable () -> Bool = { true }
+        /// Tasks waiting in ``waitForSleepers(_:)``: how many sleepers each waits for.
+        var sleeperWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     /// A task waiting for a deadline: registered until it has woken and gone on.
@@ -57,6 +59,19 @@ public final class PacedClock: ManagerClock {
 
     /// Sleepers registered now (waiting for their deadline, or woken and not yet gone on).
     public var sleepers: Int { state.withLock { $0.sleepers.count } }
+
+    /// Returns once at least `count` sleepers are registered: a test steps the clock (``advance(by:at:)``) only
+    /// after the task it drives has started to sleep, without polling.
+    public func waitForSleepers(_ count: Int = 1) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                guard s.sleepers.count < count else { return true }
+                s.sleeperWaiters.append((count, c))
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
 
     /// Starts the clock moving: a ticker calls ``advance(by:at:)`` about every millisecond (`ticking` false: the
     /// caller does, as tests do).
@@ -140,12 +155,15 @@ public final class PacedClock: ManagerClock {
         guard deadline.isFinite else {
             while true { try await Task.sleep(for: .seconds(60)) }
         }
-        let id = state.withLock { s -> Int? in
-            guard s.virtual < deadline else { return nil }
+        let (id, waiters) = state.withLock { s -> (Int?, [CheckedContinuation<Void, Never>]) in
+            guard s.virtual < deadline else { return (nil, []) }
             s.nextSleeper += 1
             s.sleepers[s.nextSleeper] = Sleeper(deadline: deadline)
-            return s.nextSleeper
+            let due = s.sleeperWaiters.filter { $0.count <= s.sleepers.count }.map(\.continuation)
+            s.sleeperWaiters.removeAll { $0.count <= s.sleepers.count }
+            return (s.nextSleeper, due)
         }
+        for waiter in waiters { waiter.resume() }
         guard let id else { return }
         // Registered until this task goes on: the clock holds at the deadline until then.
         defer { _ = state.withLock { $0.sleepers.removeValue(forKey: id) } }

@@ -155,3 +155,15 @@ extension NATSSubjects {
     /// A scheme from an already validated prefix.
     init(unchecked prefix: String) { self.prefix = prefix }
 }
+
+extension NATSAccountsConfig {
+    /// Checks that every Client's group is one of `groups` (the site's `[group]` sections).
+    /// - Throws: ``NATSError`` naming the first Client whose group is not.
+    public static func check(_ clients: [Client], groups: Set<String>) throws(NATSError) {
+        for client in clients {
+            if let group = client.group, !groups.contains(group) {
+                throw NATSError(.invalidInput, "client '\(client.name)': group '\(group)' is not a [group] of the site")
+            }
+        }
+    }
+}

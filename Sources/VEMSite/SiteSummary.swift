@@ -1,3 +1,4 @@
+import Foundation
 import VEMCore
 
 /// The human summary of a loaded site, as `vem check-config` prints it.
@@ -61,5 +62,17 @@ public struct SiteSummary: Sendable {
         guard !rows.isEmpty else { return }
         lines.append("\(title):")
         lines += TextTable(rows: rows).lines.map { "  " + $0 }
+    }
+}
+
+extension Site {
+    /// The loaded configuration as JSON (`vem check-config --json`), pretty-printed with sorted keys. Never a
+    /// secret: an inline token is shown as `(redacted)`.
+    public func configurationJSON() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var configuration = configuration
+        if configuration.client?.token != nil { configuration.client?.token = "(redacted)" }
+        return String(decoding: try encoder.encode(configuration), as: UTF8.self)
     }
 }

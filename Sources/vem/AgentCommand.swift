@@ -21,21 +21,16 @@ struct Agent: AsyncParsableCommand {
             slurm.remove commands (when allowed). A broken file (or \
             template) stops the agent at start with file:line:col diagnostics and exit status 1. SIGTERM or \
             SIGINT: say bye and exit 0.
-            """
-    )
+            """)
 
     @Option(
         name: [.customShort("c"), .customLong("config")],
         help: "A configuration file (repeat for more; loaded in order).")
     var config: [String] = []
-
     @Option(
         help: ArgumentHelp("The directory standing for / when reading /proc and /sys (tests).", visibility: .hidden))
     var root: String = "/"
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
-
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
     @Option(help: "Log format: text, or json (one JSON object per line; secrets are never logged).")
     var logFormat: LogFormat = .text
 
@@ -46,15 +41,9 @@ struct Agent: AsyncParsableCommand {
 
     func run() async throws {
         bootstrapLogging(Logger.Level(rawValue: logLevel) ?? .info, format: logFormat)
-        let service: ClientService
         do {
-            service = try ClientService.assemble(paths: config, root: root, warn: printError)
-        } catch {
-            printError(error.message)
-            throw ExitCode.failure
-        }
-        service.stopOnTerminationSignals(warn: printError)
-        do {
+            let service = try ClientService.assemble(paths: config, root: root, warn: printError)
+            service.stopOnTerminationSignals(warn: printError)
             try await service.run()
         } catch {
             printError(error.message)

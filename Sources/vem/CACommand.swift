@@ -22,21 +22,13 @@ struct CACommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create the site CA: a new key (0600) and its self-signed certificate.")
 
-        @Option(help: "The CA directory.")
-        var dir = CACommand.defaultDirectory
-
-        @Option(help: "Days the CA is valid.")
-        var days = 3_650
+        @Option(help: "The CA directory.") var dir = CACommand.defaultDirectory
+        @Option(help: "Days the CA is valid.") var days = 3_650
 
         func run() throws {
-            do {
-                let ca = try SiteCADirectory(path: dir).initialize(days: days)
-                let serial = ca.certificate.serialNumber.bytes.map { String(format: "%02x", $0) }.joined()
-                print("created the site CA in \(dir): ca.pem (serial \(serial)), ca.key (mode 0600)")
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode.failure
-            }
+            let ca = try orExit { try SiteCADirectory(path: dir).initialize(days: days) }
+            let serial = ca.certificate.serialNumber.bytes.map { String(format: "%02x", $0) }.joined()
+            print("created the site CA in \(dir): ca.pem (serial \(serial)), ca.key (mode 0600)")
         }
     }
 
@@ -50,23 +42,12 @@ struct CACommand: ParsableCommand {
                 or IP address Clients dial (`manager` in their [client] section).
                 """)
 
-        @Argument(help: "The holder's name.")
-        var name: String
-
-        @Option(help: "dom0, domU, batch, manager or operator.")
-        var role: String
-
-        @Option(help: "The group (required for a domU).")
-        var group: String?
-
-        @Option(help: "A further DNS name or IP address of the holder (repeat it).")
-        var host: [String] = []
-
-        @Option(help: "The CA directory.")
-        var dir = CACommand.defaultDirectory
-
-        @Option(help: "Days the certificate is valid.")
-        var days = 365
+        @Argument(help: "The holder's name.") var name: String
+        @Option(help: "dom0, domU, batch, manager or operator.") var role: String
+        @Option(help: "The group (required for a domU).") var group: String?
+        @Option(help: "A further DNS name or IP address of the holder (repeat it).") var host: [String] = []
+        @Option(help: "The CA directory.") var dir = CACommand.defaultDirectory
+        @Option(help: "Days the certificate is valid.") var days = 365
 
         func validate() throws {
             guard let role = TrustRole(rawValue: role) else {
@@ -77,14 +58,11 @@ struct CACommand: ParsableCommand {
         }
 
         func run() throws {
-            do {
-                let issued = try SiteCADirectory(path: dir).issue(
+            let issued = try orExit {
+                try SiteCADirectory(path: dir).issue(
                     name: name, role: TrustRole(rawValue: role) ?? .domU, group: group, hosts: host, days: days)
-                print("issued \(issued.identity): \(issued.certificate), \(issued.key) (mode 0600)")
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode.failure
             }
+            print("issued \(issued.identity): \(issued.certificate), \(issued.key) (mode 0600)")
         }
     }
 
@@ -94,20 +72,12 @@ struct CACommand: ParsableCommand {
             abstract: "Revoke a certificate (by name or serial number): add it to DIR/revoked.",
             discussion: "Copy DIR/revoked to the Manager's tls_revoked and restart the Manager.")
 
-        @Argument(help: "The holder's name (DIR/NAME.pem) or a serial number in hexadecimal.")
-        var nameOrSerial: String
-
-        @Option(help: "The CA directory.")
-        var dir = CACommand.defaultDirectory
+        @Argument(help: "The holder's name (DIR/NAME.pem) or a serial number in hexadecimal.") var nameOrSerial: String
+        @Option(help: "The CA directory.") var dir = CACommand.defaultDirectory
 
         func run() throws {
-            do {
-                let serial = try SiteCADirectory(path: dir).revoke(nameOrSerial)
-                print("revoked serial \(serial) (in \(SiteCADirectory(path: dir).revokedPath))")
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode.failure
-            }
+            let serial = try orExit { try SiteCADirectory(path: dir).revoke(nameOrSerial) }
+            print("revoked serial \(serial) (in \(SiteCADirectory(path: dir).revokedPath))")
         }
     }
 }

@@ -1,7 +1,5 @@
 import ArgumentParser
-import Foundation
-import VEMConfig
-import VEMCore
+import VEMManager
 import VEMSite
 
 /// `vem check-config FILE…`: loads configuration files, reports every problem, and summarises what loaded.
@@ -14,12 +12,9 @@ struct CheckConfig: ParsableCommand {
             across files), compiles every trigger's expr and cmd, and prints every diagnostic as \
             file:line:col: error|warning: message, with the line and a caret. Exits 0 when there is no \
             error, 1 when there is one.
-            """
-    )
+            """)
 
-    @Argument(help: "The configuration files, loaded in order.")
-    var files: [String]
-
+    @Argument(help: "The configuration files, loaded in order.") var files: [String]
     @Flag(
         help: "Print the loaded configuration as JSON (on standard output; diagnostics stay on standard error; an inline token is redacted)."
     )
@@ -30,35 +25,13 @@ struct CheckConfig: ParsableCommand {
     }
 
     func run() throws {
-        var sources: [ConfigSource] = []
-        var unreadable: [String] = []
-        for path in files {
-            if let data = FileManager.default.contents(atPath: path) {
-                sources.append(ConfigSource(name: path, bytes: [UInt8](data)))
-            } else {
-                unreadable.append(path)
-            }
-        }
-        for path in unreadable { printError("\(path): error: cannot read file") }
-        let result = Site.load(sources)
-        var renderer = DiagnosticRenderer()
-        renderer.addConfigSources(sources)
-        for diagnostic in result.diagnostics { printError(renderer.render(diagnostic)) }
-        let errors = result.diagnostics.filter { $0.severity == .error }.count + unreadable.count
-        let warnings = result.diagnostics.filter { $0.severity == .warning }.count
-        guard let site = result.site, unreadable.isEmpty else {
+        let loaded = SiteFiles.load(files, checkingAll: true)
+        for diagnostic in loaded.diagnostics { printError(diagnostic) }
+        let (errors, warnings) = (loaded.errors, loaded.warnings)
+        guard let site = loaded.site else {
             printError("\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")")
             throw ExitCode.failure
         }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            // Never a secret on standard output: an inline token is shown as redacted.
-            var configuration = site.configuration
-            if configuration.client?.token != nil { configuration.client?.token = "(redacted)" }
-            print(String(decoding: try encoder.encode(configuration), as: UTF8.self))
-        } else {
-            print(SiteSummary(site: site, files: files, warnings: warnings).text)
-        }
+        print(json ? try site.configurationJSON() : SiteSummary(site: site, files: files, warnings: warnings).text)
     }
 }

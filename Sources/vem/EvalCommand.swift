@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import VEMCore
 import VEMRules
 
 /// `vem eval EXPR`: compiles and evaluates a trigger expression, optionally against a snapshot.
@@ -12,8 +11,7 @@ struct Eval: ParsableCommand {
             The expression sees `manager` (clients, hosts, vms, groups from --snapshot, empty lists \
             without one), a recording `sender` and a recording `log(...)`: recorded actions are printed \
             on standard error. The snapshot format is described in docs/SNAPSHOT.md.
-            """
-    )
+            """)
 
     /// The expression's words: `.allUnrecognized` keeps an expression that starts with `-` (`vem eval '-7 // 2'`)
     /// from being read as an unknown option.
@@ -25,14 +23,9 @@ struct Eval: ParsableCommand {
     /// The expression: its words joined by spaces.
     var expression: String { words.joined(separator: " ") }
 
-    @Option(help: "A JSON snapshot of clients, hosts, vms and groups.")
-    var snapshot: String?
-
-    @Flag(help: "Print the value as JSON, or {\"error\": \"…\"} on failure.")
-    var json = false
-
-    @Option(help: "Step budget of the evaluation (default 100000).")
-    var budget: Int?
+    @Option(help: "A JSON snapshot of clients, hosts, vms and groups.") var snapshot: String?
+    @Flag(help: "Print the value as JSON, or {\"error\": \"…\"} on failure.") var json = false
+    @Option(help: "Step budget of the evaluation (default 100000).") var budget: Int?
 
     func validate() throws {
         if words.isEmpty { throw ValidationError("Missing expected argument '<expression>'") }
@@ -40,54 +33,15 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
-        var limits = Limits()
-        if let budget { limits.maxSteps = budget }
-        var snap = Snapshot()
-        if let path = snapshot {
-            do {
-                snap = try Snapshot(json: try Data(contentsOf: URL(fileURLWithPath: path)))
-            } catch {
-                try fail("\(path): \(error)")
-            }
-        }
-        let source = SourceText(standalone: expression)
-        let compiled = CompiledProgram.compile(source, kind: .statements, knownGlobals: Snapshot.evalGlobalNames,
-                                               limits: limits)
-        guard let program = compiled.program else {
-            try fail(compiled.diagnostics.filter { $0.severity == .error })
-        }
-        let recorder = CallRecorder()
-        let value: Value
+        var evaluation: Evaluation
         do {
-            value = try program.evaluate(globals: snap.evalGlobals(recorder: recorder), limits: limits)
+            let snap = try snapshot.map { try Snapshot(json: try Data(contentsOf: URL(fileURLWithPath: $0))) }
+            evaluation = Evaluation(expression: expression, snapshot: snap ?? Snapshot(), budget: budget, json: json)
         } catch {
-            try fail([error.diagnostic])
+            evaluation = .failure("\(snapshot ?? ""): \(error)", json: json)
         }
-        if json {
-            let data = try JSONSerialization.data(withJSONObject: value.jsonObject,
-                                                  options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            for call in recorder.calls { FileHandle.standardError.write(Data("recorded: \(call)\n".utf8)) }
-            print(value.repr)
-        }
-    }
-
-    private func fail(_ diagnostics: [Diagnostic]) throws -> Never {
-        if json { try fail(diagnostics.map(\.description).joined(separator: "\n")) }
-        var renderer = DiagnosticRenderer()
-        renderer.addFile(named: "<expr>", contents: expression)
-        FileHandle.standardError.write(Data((renderer.render(diagnostics) + "\n").utf8))
-        throw ExitCode(1)
-    }
-
-    private func fail(_ message: String) throws -> Never {
-        if json {
-            let data = (try? JSONSerialization.data(withJSONObject: ["error": message], options: [.sortedKeys])) ?? Data()
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-        }
-        throw ExitCode(1)
+        if let errors = evaluation.errors { FileHandle.standardError.write(Data(errors.utf8)) }
+        if let output = evaluation.output { print(output) }
+        if !evaluation.succeeded { throw ExitCode(1) }
     }
 }

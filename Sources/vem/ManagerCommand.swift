@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import VEMConfig
-import VEMCore
 import VEMManager
 import VEMSite
 
@@ -20,27 +18,17 @@ struct ManagerCommand: AsyncParsableCommand {
             SIGHUP (or `vem reload`) reads the files again and swaps in their triggers, groups and policy; a \
             broken configuration is refused with its diagnostics and the running one stays. SIGTERM or SIGINT \
             stop it gracefully.
-            """
-    )
+            """)
 
     @Option(name: [.customShort("c"), .long], help: "A configuration file (repeat for several).")
     var config: [String] = []
-
-    @Option(help: "The journal file (overrides [manager] journal; default: in memory).")
-    var journal: String?
-
+    @Option(help: "The journal file (overrides [manager] journal; default: in memory).") var journal: String?
     @Option(help: "Write {\"hub\": PORT, \"http\": PORT} to this file once both listen (for port 0).")
     var portFile: String?
-
     @Option(help: "Inbound messages per second each Client connection may send (the hub's token bucket).")
     var inboundRate = 1_000
-
-    @Option(help: "Inbound messages a Client connection may send at once above the rate.")
-    var inboundBurst = 2_000
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
-
+    @Option(help: "Inbound messages a Client connection may send at once above the rate.") var inboundBurst = 2_000
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: "Log format: text, or json (one JSON object per line; secrets are never logged).")
     var logFormat: LogFormat = .text
 
@@ -56,7 +44,7 @@ struct ManagerCommand: AsyncParsableCommand {
         (options.journalPath, options.inboundRate, options.inboundBurst) = (journal, inboundRate, inboundBurst)
         options.operatorAPI = true
         (options.configPaths, options.reloadOnHangup) = (config, true)
-        if let portFile { options.onListening = { hub, http in writePortFile(portFile, hub: hub, http: http) } }
+        options.onListening = portFile.map(ManagerService.Options.writingPorts(to:))
         let service: ManagerService
         do {
             service = try await ManagerService.start(site: try loadSite(), options: options)
@@ -76,9 +64,4 @@ struct ManagerCommand: AsyncParsableCommand {
         }
         return site
     }
-}
-
-/// Writes `{"hub": H, "http": P}` atomically.
-func writePortFile(_ path: String, hub: Int, http: Int) {
-    try? Data("{\"hub\": \(hub), \"http\": \(http)}\n".utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VEMConfig
+import VEMManager
 import VEMNATS
 
 /// `vem nats-config`: the nats-server accounts configuration for a site's Clients.
@@ -16,26 +17,15 @@ struct NatsConfig: ParsableCommand {
             vem.<site>.all. Include the file from each server's configuration (or use it as one). With \
             --site-config, every Client's group must be a [group] of the site. Check it with \
             `nats-server -t -c FILE`.
-            """
-    )
+            """)
 
-    @Option(help: "The Client list.")
-    var clients: String
-
-    @Option(help: "The site name (the second subject token).")
-    var site: String
-
-    @Option(help: "The NATS account of the Manager and Clients.")
-    var account = "VEM"
-
+    @Option(help: "The Client list.") var clients: String
+    @Option(help: "The site name (the second subject token).") var site: String
+    @Option(help: "The NATS account of the Manager and Clients.") var account = "VEM"
     @Option(help: "The site's INI files, comma-separated: Client groups are checked against its [group] sections.")
     var siteConfig: String?
-
-    @Option(help: "Where to write the configuration (default: standard output).")
-    var output: String?
-
-    @Option(help: "Where to write `user password` lines for provisioning (mode 0600).")
-    var credentials: String?
+    @Option(help: "Where to write the configuration (default: standard output).") var output: String?
+    @Option(help: "Where to write `user password` lines for provisioning (mode 0600).") var credentials: String?
 
     func run() throws {
         guard let data = FileManager.default.contents(atPath: clients) else {
@@ -43,7 +33,7 @@ struct NatsConfig: ParsableCommand {
         }
         do {
             let list = try NATSAccountsConfig.parseClientList(String(decoding: data, as: UTF8.self))
-            if let siteConfig { try checkGroups(list, against: siteConfig) }
+            if let siteConfig { try NATSAccountsConfig.check(list, groups: try siteGroups(siteConfig)) }
             let config = try NATSAccountsConfig(site: site, account: account, clients: list)
             if let output {
                 try write(config.text, to: output)
@@ -57,20 +47,11 @@ struct NatsConfig: ParsableCommand {
         }
     }
 
-    private func checkGroups(_ list: [NATSAccountsConfig.Client], against files: String) throws {
-        var sources: [ConfigSource] = []
-        for path in files.split(separator: ",").map(String.init) {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw ValidationError("cannot read the site configuration \(path)")
-            }
-            sources.append(ConfigSource(name: path, bytes: [UInt8](data)))
-        }
-        let groups = Set(ConfigLoader.load(sources).partialConfiguration.groups.map(\.name))
-        for client in list {
-            if let group = client.group, !groups.contains(group) {
-                throw NATSError(.invalidInput, "client '\(client.name)': group '\(group)' is not a [group] of the site")
-            }
-        }
+    /// The `[group]` names of the site's files (comma-separated paths).
+    private func siteGroups(_ files: String) throws -> Set<String> {
+        let (sources, unreadable) = SiteFiles.read(files.split(separator: ",").map(String.init))
+        if let path = unreadable.first { throw ValidationError("cannot read the site configuration \(path)") }
+        return Set(ConfigLoader.load(sources).partialConfiguration.groups.map(\.name))
     }
 
     private func write(_ text: String, to path: String) throws {

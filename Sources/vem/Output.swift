@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import VEMCore
 import VEMManager
 
 /// Writes a line to standard error.
@@ -19,16 +18,15 @@ enum LogFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// Logs to standard error at `level` (the long-running commands: `manager`, `agent`).
 func bootstrapLogging(_ level: Logger.Level, format: LogFormat = .text) {
-    LoggingSystem.bootstrap { label in
-        switch format {
-        case .text:
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        case .json:
-            var handler = JSONLogHandler(label: label)
-            handler.logLevel = level
-            return handler
-        }
+    JSONLogHandler.bootstrap(level: level, json: format == .json)
+}
+
+/// Runs `body`; an error is printed as `error: …` and exits 1.
+func orExit<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode.failure
     }
 }

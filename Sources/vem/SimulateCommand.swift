@@ -1,7 +1,4 @@
 import ArgumentParser
-import Foundation
-import VEMBatch
-import VEMPolicy
 import VEMPool
 
 /// `vem simulate --trace FILE …`: the whole decision loop on a trace window (or `--sweep N` windows), fully
@@ -37,125 +34,60 @@ struct Simulate: ParsableCommand {
 
             Durations accept s, m, h and d suffixes (90m, 1d12h); --window START:DURATION counts from the \
             trace's time 0.
-            """
-    )
+            """)
 
-    @Option(help: "The SWF trace (plain or .gz).")
-    var trace: String
-
+    @Option(help: "The SWF trace (plain or .gz).") var trace: String
     @Option(help: "How many of the heaviest trace groups get a VEM group of their own (the rest: 'other').")
     var groups: Int = 3
-
-    @Option(help: "Comma-separated names for those groups, heaviest first.")
-    var names: String?
-
-    @Option(help: "The trace field jobs are grouped by: group, user, queue or partition.")
-    var groupBy: String = "group"
-
-    @Option(help: "Replay N windows spread over the trace instead of --window.")
-    var sweep: Int?
-
-    @Option(help: "Days per window of a sweep.")
-    var days: Int = 7
-
+    @Option(help: "Comma-separated names for those groups, heaviest first.") var names: String?
+    @Option(help: "The trace field jobs are grouped by: group, user, queue or partition.") var groupBy: String = "group"
+    @Option(help: "Replay N windows spread over the trace instead of --window.") var sweep: Int?
+    @Option(help: "Days per window of a sweep.") var days: Int = 7
     @Option(
         help: ArgumentHelp(
             "The part of the trace replayed: jobs submitted in [START, START+DURATION).",
             valueName: "START:DURATION"))
     var window: String = SimulationDefaults.window
-
-    @Option(help: "Real hosts in the pool.")
-    var hosts: Int = SimulationDefaults.hosts
-
-    @Option(help: "vCPUs per host.")
-    var cpusPerHost: Int = SimulationDefaults.cpusPerHost
-
-    @Option(help: "vCPUs per VM (and per static node).")
-    var vmCPUs: Int = SimulationDefaults.vmCPUs
-
+    @Option(help: "Real hosts in the pool.") var hosts: Int = SimulationDefaults.hosts
+    @Option(help: "vCPUs per host.") var cpusPerHost: Int = SimulationDefaults.cpusPerHost
+    @Option(help: "vCPUs per VM (and per static node).") var vmCPUs: Int = SimulationDefaults.vmCPUs
     @Option(help: "Keep one job in K (scales a large trace down to the pool).")
     var sample: Int = SimulationDefaults.sample
-
-    @Option(help: "From creating a VM to its Client joining.")
-    var bootDelay: String = "60s"
-
-    @Option(help: "Time between two planner steps.")
-    var tick: String = "1m"
-
-    @Option(help: "VMs booting at once, site-wide.")
-    var maxBooting: Int = SimulationDefaults.maxBooting
-
-    @Option(help: "A VM idle this long may be drained.")
-    var idleTimeout: String = SimulationDefaults.idleTimeout
-
-    @Option(help: "A VM younger than this is not drained.")
-    var minLifetime: String = SimulationDefaults.minLifetime
-
+    @Option(help: "From creating a VM to its Client joining.") var bootDelay: String = "60s"
+    @Option(help: "Time between two planner steps.") var tick: String = "1m"
+    @Option(help: "VMs booting at once, site-wide.") var maxBooting: Int = SimulationDefaults.maxBooting
+    @Option(help: "A VM idle this long may be drained.") var idleTimeout: String = SimulationDefaults.idleTimeout
+    @Option(help: "A VM younger than this is not drained.") var minLifetime: String = SimulationDefaults.minLifetime
     @Option(
         help: ArgumentHelp(
             "How long a group below its guaranteed share waits before VMs of groups above theirs are preempted "
                 + "(their jobs requeued, their work lost), or 'off'.", valueName: "DURATION|off"))
     var grace: String = SimulationDefaults.grace
-
     @Flag(help: "Drain idle VMs after --idle-timeout even when no other group wants their room.")
     var releaseIdle = false
+    @Option(help: "Placement of new VMs: pack or spread.") var placement: String = "pack"
+    @Option(help: "Stop the dynamic run this long after the window's start, finished or not.") var limit: String = "30d"
+    @Flag(help: "Print one JSON object instead of text.") var json = false
 
-    @Option(help: "Placement of new VMs: pack or spread.")
-    var placement: String = "pack"
-
-    @Option(help: "Stop the dynamic run this long after the window's start, finished or not.")
-    var limit: String = "30d"
-
-    @Flag(help: "Print one JSON object instead of text.")
-    var json = false
+    /// The options, for the simulation.
+    var options: SimulationOptions {
+        var o = SimulationOptions(trace: trace)
+        (o.groups, o.names, o.groupBy, o.sweep, o.days, o.window) = (groups, names, groupBy, sweep, days, window)
+        (o.hosts, o.cpusPerHost, o.vmCPUs, o.sample, o.maxBooting) = (hosts, cpusPerHost, vmCPUs, sample, maxBooting)
+        (o.bootDelay, o.tick, o.idleTimeout, o.minLifetime) = (bootDelay, tick, idleTimeout, minLifetime)
+        (o.grace, o.releaseIdle, o.placement, o.limit) = (grace, releaseIdle, placement, limit)
+        return o
+    }
 
     func validate() throws {
-        guard groups >= 0 else { throw ValidationError("--groups must be 0 or more") }
-        guard TraceGroupRule.Key(rawValue: groupBy) != nil else {
-            throw ValidationError("--group-by is group, user, queue or partition")
-        }
-        if let n = sweep, n < 1 { throw ValidationError("--sweep must be at least 1") }
-        guard days >= 1 else { throw ValidationError("--days must be at least 1") }
-        guard min(hosts, cpusPerHost, vmCPUs, sample, maxBooting) >= 1 else {
-            throw ValidationError("--hosts, --cpus-per-host, --vm-cpus, --sample and --max-booting must be at least 1")
-        }
-        guard vmCPUs <= cpusPerHost else { throw ValidationError("--vm-cpus cannot exceed --cpus-per-host") }
-        guard PolicyConfiguration.Placement(rawValue: placement) != nil else {
-            throw ValidationError("--placement is 'pack' or 'spread'")
-        }
-        _ = try SimulationDefaults.parseWindow(window)
-        for (name, value) in [
-            ("--boot-delay", bootDelay), ("--tick", tick), ("--idle-timeout", idleTimeout),
-            ("--min-lifetime", minLifetime), ("--limit", limit),
-        ] + (grace == "off" ? [] : [("--grace", grace)]) {
-            guard let s = SimulationDefaults.parseDuration(value) else {
-                throw ValidationError("\(name): '\(value)' is not a duration (like 90s, 5m, 1h30m, 2d)")
-            }
-            if name == "--tick" || name == "--limit", s < 1 { throw ValidationError("\(name) must be at least 1s") }
-        }
+        do { try options.validate() } catch let invalid as SimulationOptions.Invalid { throw ValidationError(invalid.message) }
     }
 
     func run() throws {
-        let started = ContinuousClock.now
-        let setup = try SimulationSetup(
-            trace: trace, groups: groups, names: names, groupBy: TraceGroupRule.Key(rawValue: groupBy) ?? .group,
-            window: window, hosts: hosts, cpusPerHost: cpusPerHost, vmCPUs: vmCPUs, sample: sample,
-            bootDelay: bootDelay, tick: tick, maxBooting: maxBooting, idleTimeout: idleTimeout,
-            minLifetime: minLifetime, grace: grace, placement: placement, keepIdle: !releaseIdle)
-        let limitSeconds = SimulationDefaults.parseDuration(limit) ?? 30 * 86_400
-        if let count = sweep {
-            let result = try SimulationRun.sweep(setup, count: count, days: days, limit: limitSeconds)
-            let seconds = (ContinuousClock.now - started) / .seconds(1)
-            if json { return print(try SimulationRun.json(setup: setup, sweep: result, wallSeconds: seconds)) }
-            print(setup.text(window: nil) + SweepText.render(result), terminator: "")
-            print(String(format: "simulated in %.2f s of wall time", seconds))
-            return
-        }
-        let comparison = try SimulationRun.single(setup, limit: limitSeconds)
-        let seconds = (ContinuousClock.now - started) / .seconds(1)
-        if json { return print(try SimulationRun.json(setup: setup, comparison: comparison, wallSeconds: seconds)) }
-        print(setup.text(window: setup.window), terminator: "")
-        print(ComparisonText.render(comparison, shares: setup.workload.groups), terminator: "")
-        print(String(format: "simulated in %.2f s of wall time", seconds))
+        let (started, options) = (ContinuousClock.now, options)
+        let report = try SimulationRun.report(
+            try SimulationSetup(options), sweep: sweep, days: days, limit: options.limitSeconds, json: json,
+            started: started)
+        print(report, terminator: "")
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import VEMCore
 import VEMManager
 
 /// `vem status`: the bus, Clients by role, triggers, commands and the last errors.
@@ -33,20 +32,14 @@ struct PropsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "props", abstract: "Show the latest properties of one Client or of all.")
 
-    @Argument(help: "A Client's name (default: all).")
-    var client: String?
-
+    @Argument(help: "A Client's name (default: all).") var client: String?
     @OptionGroup var api: ManagerAPIOptions
 
     func run() async throws {
         let query = client.map { "?client=" + ($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0) } ?? ""
-        if let client { try api.require(client, among: try await api.knownNames(["clients"]), kind: "Client") }
+        if let client { try await api.exitOnError { try await $0.require(client, among: ["clients"], kind: "Client") } }
         guard let props = try await api.fetch([PropertyRow].self, "/v1/props" + query) else { return }
-        var rows = [["CLIENT", "PROPERTY", "VALUE", "AGE"]]
-        for p in props {
-            rows.append([p.client, p.name, p.value?.brief ?? "error: \(p.error ?? "?")", formatAge(p.age)])
-        }
-        print(props.isEmpty ? "no properties" : TextTable(rows: rows).lines.joined(separator: "\n"))
+        print(PropertyRow.table(props))
     }
 }
 
@@ -55,9 +48,7 @@ struct CommandsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commands", abstract: "Show recent commands, their states and the triggers that sent them.")
 
-    @Option(help: "How many (newest first).")
-    var limit = 50
-
+    @Option(help: "How many (newest first).") var limit = 50
     @OptionGroup var api: ManagerAPIOptions
 
     func run() async throws {

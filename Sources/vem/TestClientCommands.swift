@@ -1,10 +1,6 @@
 import ArgumentParser
-import Foundation
-import VEMBus
-import VEMClient
-import VEMProtocol
-import VEMConfig
 import VEMCore
+import VEMConfig
 import VEMTestKit
 
 /// `vem bus-client` (hidden): a ``VEMTestKit/LoggingTestClient`` on the hub or NATS for the bus's tests and
@@ -33,23 +29,10 @@ struct BusClient: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let identity = ClientIdentity(
-            name: name, role: .domU, host: ProcessInfo.processInfo.hostName, group: group, version: version,
-            incarnation: ClientIdentityResolver.newIncarnation())
-        let transport: LoggingTestClient.Transport
-        if let nats {
-            let credentials = natsUser?.split(separator: ":", maxSplits: 1).map(String.init) ?? []
-            transport = .nats(
-                servers: nats.split(separator: ",").map(String.init), user: credentials.first,
-                password: credentials.count > 1 ? credentials[1] : nil, site: site)
-        } else {
-            guard let address = HostPort(parsing: connect) else { throw ValidationError("--connect must be HOST:PORT") }
-            transport = .hub(host: address.host, port: address.port, maximumBackoff: .seconds(1))
-        }
-        var client = LoggingTestClient(
-            identity: identity, token: token, logPath: log, heartbeatInterval: .milliseconds(heartbeatMs),
-            transport: transport,
-            answer: { _ in [PropertyReading(name: "name", timestampMilliseconds: 0, value: .string(identity.name))] })
+        let hub = HostPort(parsing: connect) ?? HostPort(host: "", port: 0)
+        var client = LoggingTestClient.busClient(
+            name: name, group: group, version: version, token: token, log: log, heartbeat: .milliseconds(heartbeatMs),
+            hub: (hub.host, hub.port), nats: nats, natsUser: natsUser, site: site)
         client.commandDelay = .milliseconds(commandDelayMs)
         try await client.runUntilEndOfInput()
     }
@@ -76,24 +59,16 @@ struct ManagerTestClient: AsyncParsableCommand {
     func validate() throws {
         if HostPort(parsing: connect) == nil { throw ValidationError("--connect must be HOST:PORT") }
         if ClientRole(name: role) == nil { throw ValidationError("--role must be dom0, domU or batch") }
-        for p in property where p.split(separator: "=").count != 2 || Int64(p.split(separator: "=")[1]) == nil {
+        for p in property where LoggingTestClient.integerReading(p) == nil {
             throw ValidationError("--property must be NAME=INTEGER")
         }
     }
 
     func run() async throws {
-        guard let address = HostPort(parsing: connect) else { throw ValidationError("--connect must be HOST:PORT") }
-        let readings = property.map { p -> PropertyReading in
-            let parts = p.split(separator: "=")
-            return PropertyReading(name: String(parts[0]), timestampMilliseconds: 0, value: .int(Int64(parts[1]) ?? 0))
-        }
-        let identity = ClientIdentity(
-            name: name, role: ClientRole(name: role) ?? .dom0, host: "test-host", group: group, version: "1.0.0",
-            incarnation: ClientIdentityResolver.newIncarnation())
-        var client = LoggingTestClient(
-            identity: identity, token: token, logPath: log, heartbeatInterval: .milliseconds(500),
-            transport: .hub(host: address.host, port: address.port, maximumBackoff: .milliseconds(200)),
-            answer: { request in readings.filter { request.names.isEmpty || request.names.contains($0.name) } })
+        guard let hub = HostPort(parsing: connect) else { throw ValidationError("--connect must be HOST:PORT") }
+        var client = LoggingTestClient.managerTestClient(
+            name: name, role: ClientRole(name: role) ?? .dom0, group: group, token: token, log: log,
+            hub: (hub.host, hub.port), properties: property)
         client.commandDelay = .milliseconds(commandDelayMs)
         try await client.runUntilTerminated()
     }

@@ -12,9 +12,9 @@ struct VEM: AsyncParsableCommand {
         subcommands: [
             Agent.self, CheckConfig.self, Eval.self, Bench.self, TraceInfoCommand.self, ManagerCommand.self,
             StatusCommand.self, ClientsCommand.self, VMsCommand.self, PropsCommand.self, CommandsCommand.self,
-            TriggersCommand.self, SnapshotCommand.self, ExplainCommand.self, AskCommand.self, PauseCommand.self,
-            ResumeCommand.self, HostCommand.self, VMCommand.self, ReloadCommand.self, ManagerTestClient.self,
-            BusClient.self, BenchClients.self, NatsConfig.self, Simulate.self, Demo.self, CACommand.self,
-        ]
-    )
+            TriggersCommand.self, SnapshotCommand.self, ExplainCommand.self, AskCommand.self,
+            ActionCommand<PauseAction>.self, ActionCommand<ResumeAction>.self, HostCommand.self, VMCommand.self,
+            ActionCommand<ReloadAction>.self, ManagerTestClient.self, BusClient.self, BenchClients.self,
+            NatsConfig.self, Simulate.self, Demo.self, CACommand.self,
+        ])
 }

@@ -186,7 +186,7 @@ func reportedRoom(_ manager: Manager, _ host: String) -> (cpus: Int64, free: Int
         tick()
         #expect(clock.now() == 1100)
         let sleeper = Task { try await clock.sleep(until: 1150) }
-        while clock.sleepers == 0 { try await Task.sleep(for: .milliseconds(1)) }  // registered
+        await clock.waitForSleepers()  // registered
         tick()
         #expect(clock.now() == 1150)  // stopped at the sleeper's deadline, not at 1200
         try await sleeper.value

@@ -86,11 +86,12 @@ import VEMPool
                 // A browser stays on the page; its script reports each update it rendered to /dashboard/seen.
                 let browser = try startChromium(url, in: scratch)
                 defer { browser.stop() }
-                #expect(await waitFor("the page's first update") { (try? await seen(httpPort))?.updates ?? 0 >= 1 })
-                #expect(try await seen(httpPort).vms == 0)
+                // Each wait is one request the dashboard answers when the browser's report comes (an event).
+                let first = try await seen(httpPort, waitFor: "wait_updates=1")
+                #expect(first.updates >= 1 && first.vms == 0, "\(first)")
                 // The jobs arrive; the Manager creates VMs; the page shows them without a reload.
                 #expect(await advance(clock, upTo: 300) { !site.manager.pool.currentVMs().isEmpty })
-                #expect(await waitFor("the page to show a VM") { (try? await seen(httpPort))?.vms ?? 0 >= 1 })
+                #expect(try await seen(httpPort, waitFor: "wait_vms=1").vms ?? 0 >= 1)
                 browser.stop()
                 let dom = try await chromium(["--dump-dom", url], in: scratch)
                 try dom.stdout.write(
@@ -139,20 +140,21 @@ func scratchDirectory(_ label: String) throws -> URL {
     return url
 }
 
-/// GET `url`'s body (a hang guard of 10 s).
-func httpGet(_ url: String) async throws -> Data {
+/// GET `url`'s body (a hang guard of `timeout` seconds).
+func httpGet(_ url: String, timeout: Double = 10) async throws -> Data {
     guard let u = URL(string: url) else { throw TestFailure("bad URL \(url)") }
     var request = URLRequest(url: u)
-    request.timeoutInterval = 10
+    request.timeoutInterval = timeout
     let (data, response) = try await URLSession.shared.data(for: request)
     guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw TestFailure("\(url): \(response)") }
     return data
 }
 
-/// What the dashboard's last browser reported it rendered.
-func seen(_ port: Int) async throws -> ObservabilityRoutes.SeenReport {
-    try JSONDecoder().decode(
-        ObservabilityRoutes.SeenReport.self, from: try await httpGet("http://127.0.0.1:\(port)/dashboard/seen"))
+/// What the dashboard's last browser reported it rendered, once it shows what `condition` asks for
+/// (`wait_updates=1`, `wait_vms=1`; the dashboard answers at that report, or after 60 s).
+func seen(_ port: Int, waitFor condition: String) async throws -> ObservabilityRoutes.SeenReport {
+    let url = "http://127.0.0.1:\(port)/dashboard/seen?\(condition)&wait=60"
+    return try JSONDecoder().decode(ObservabilityRoutes.SeenReport.self, from: try await httpGet(url, timeout: 70))
 }
 
 /// Polls `condition` every 100 ms for at most `seconds` (a hang guard: what is awaited is an event).

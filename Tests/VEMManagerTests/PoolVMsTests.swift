@@ -41,7 +41,7 @@ import VEMRules
     @Test func managerVMsAreThePoolsVMsFromTheirCreation() async throws {
         let site = try loadSite(Self.configuration)
         try await Harness.run(site: site) { h in
-            let host = RebalanceTests.dom0(h.bus, "h1")
+            let host = PoolFakes.dom0(h.bus, "h1")
             try await h.with([host]) {
                 await h.advance(by: 5)
                 await waitUntil("hypervisor property") { h.snapshot.clients["h1"]?.properties["hypervisor"] != nil }

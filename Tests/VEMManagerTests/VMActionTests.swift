@@ -38,7 +38,7 @@ import VEMProtocol
     @Test func aTriggerCreatesAndDestroysAVMByName() async throws {
         let site = try loadSite(Self.configuration)
         try await Harness.run(site: site) { h in
-            let hosts = [RebalanceTests.dom0(h.bus, "h1"), RebalanceTests.dom0(h.bus, "h2")]
+            let hosts = [PoolFakes.dom0(h.bus, "h1"), PoolFakes.dom0(h.bus, "h2")]
             try await h.with(hosts) {
                 // Properties first (the hosts' free room, at t=5), then the trigger at t=10.
                 await h.advance(by: 5)

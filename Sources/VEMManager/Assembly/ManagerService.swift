@@ -50,6 +50,15 @@ public struct ManagerService: Sendable {
         /// Called once the hub and the HTTP API listen, with their ports (for port 0).
         public var onListening: (@Sendable (_ hub: Int, _ http: Int) -> Void)?
 
+        /// An ``onListening`` that writes `{"hub": H, "http": P}` to `path` atomically (`vem manager
+        /// --port-file`, for a Manager started on port 0).
+        public static func writingPorts(to path: String) -> @Sendable (_ hub: Int, _ http: Int) -> Void {
+            { hub, http in
+                let text = "{\"hub\": \(hub), \"http\": \(http)}\n"
+                try? Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            }
+        }
+
         /// The defaults.
         public init() {}
     }

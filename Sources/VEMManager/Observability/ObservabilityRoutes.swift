@@ -6,7 +6,8 @@ import Synchronization
 
 /// The routes beside the operator's JSON API, on the same port: `GET /metrics` (Prometheus' text format),
 /// `GET /` (the dashboard), `GET /dashboard/events` (its server-sent events) and `GET /dashboard/seen` (what the
-/// last browser rendered).
+/// last browser rendered; `?wait_updates=N&wait_vms=M[&wait=S]` answers once a report shows that much, or after
+/// S seconds, default 30).
 public enum ObservabilityRoutes {
     /// How often an open event stream looks for a change (wall time). 500 ms.
     public static let eventInterval: Duration = .milliseconds(500)
@@ -28,7 +29,7 @@ public enum ObservabilityRoutes {
 
     /// Adds the routes to `router`.
     public static func add<Context: RequestContext>(to router: Router<Context>, manager: Manager, title: String) {
-        let seen = Mutex(SeenReport(updates: 0, vms: nil, reports: 0))
+        let seen = SeenBoard()
         router.get("/metrics") { _, _ -> Response in
             let text = await manager.metrics.collect(manager)
             return Response(
@@ -44,13 +45,12 @@ public enum ObservabilityRoutes {
         }
         router.get("/dashboard/seen") { request, _ -> Response in
             let query = request.uri.queryParameters
-            let report = seen.withLock { report in
-                if let updates = query["updates"].flatMap({ Int(String($0)) }) {
-                    report.updates = updates
-                    report.vms = query["vms"].flatMap { Int(String($0)) }
-                    report.reports += 1
-                }
-                return report
+            let int = { (name: String) in query[name[...]].flatMap { Int(String($0)) } }
+            if let updates = int("updates") { seen.record(updates: updates, vms: int("vms")) }
+            var report = seen.report
+            if int("wait_updates") != nil || int("wait_vms") != nil {
+                let timeout = Duration.seconds(min(max(int("wait") ?? 30, 1), 120))
+                report = await seen.wait(updates: int("wait_updates") ?? 0, vms: int("wait_vms") ?? 0, timeout: timeout)
             }
             let body = (try? JSONEncoder().encode(report)) ?? Data()
             return Response(

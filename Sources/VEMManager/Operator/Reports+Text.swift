@@ -80,3 +80,77 @@ extension TriggerStats {
         return triggers.isEmpty ? "no triggers" : lines.joined(separator: "\n")
     }
 }
+
+extension PropertyRow {
+    /// What `vem props` prints.
+    public static func table(_ props: [PropertyRow]) -> String {
+        var rows = [["CLIENT", "PROPERTY", "VALUE", "AGE"]]
+        for p in props {
+            rows.append([p.client, p.name, p.value?.brief ?? "error: \(p.error ?? "?")", formatAge(p.age)])
+        }
+        return props.isEmpty ? "no properties" : TextTable(rows: rows).lines.joined(separator: "\n")
+    }
+}
+
+extension VMReport {
+    /// What `vem vms` prints: the VMs of `group` (nil: all).
+    public static func table(_ all: [VMReport], group: String?) -> String {
+        let vms = all.filter { group == nil || $0.group == group }
+        guard !vms.isEmpty else { return group.map { "no VMs of group \($0)" } ?? "no VMs" }
+        var rows = [["NAME", "GROUP", "HOST", "STAGE", "SIZE", "CREATED", "NODE", "BUSY", "IDLE SINCE"]]
+        for vm in vms {
+            let stage = vm.migratingTo.map { "\(vm.stage) → \($0)" } ?? vm.stage
+            rows.append([
+                vm.name, vm.group, vm.host, stage + (vm.operationPending ? "*" : ""),
+                "\(vm.cpus) vCPU / \(vm.memoryMiB) MiB", formatTime(Double(vm.createdAt)),
+                vm.registered ? "registered" : (vm.clientJoined ? "joined" : "-"), vm.busy ? "yes" : "no",
+                vm.idleSince.map { formatTime(Double($0)) } ?? "-",
+            ])
+        }
+        var lines = TextTable(rows: rows).lines
+        if vms.contains(where: \.operationPending) { lines.append("* an operation is under way") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension ExplainReport {
+    /// What `vem explain` prints.
+    public var text: String {
+        var lines: [String] = []
+        if let explanation {
+            lines.append("last rebalance (trigger \(trigger ?? "?")):")
+            lines += explanation.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }
+        } else {
+            lines.append("no rebalance yet")
+        }
+        lines.append(subject.map { "decisions about \($0):" } ?? "latest decisions:")
+        if decisions.isEmpty { lines.append("  none") }
+        for d in decisions {
+            let about = [d.vm, d.group.map { "group \($0)" }].compactMap { $0 }.joined(separator: ", ")
+            lines.append(
+                "  \(formatTime(d.time))  [\(d.trigger)] \(d.action)\(about.isEmpty ? "" : " \(about)"): \(d.reason)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension AskLine {
+    /// What `vem ask` prints for this line: `NAME: prop=value …` for an answer (an error reading a property as
+    /// `prop=!error`); on the last line, one line per Client that did not answer within `timeout` seconds and
+    /// the summary.
+    public func text(timeout: Double) -> String {
+        if let client {
+            let readings = (readings ?? []).map { r in
+                "\(r.name)=\(r.error.map { "!\($0)" } ?? r.value?.brief ?? "None")"
+            }
+            return "\(client): \(readings.isEmpty ? "(no properties)" : readings.joined(separator: " "))"
+        }
+        let missing = missing ?? []
+        let asked = asked ?? 0
+        var lines = missing.map { "\($0): no answer within \(timeout.formatted()) s" }
+        lines.append(
+            "\(asked - missing.count) of \(asked) Client\(asked == 1 ? "" : "s") answered in "
+                + String(format: "%.3f s", elapsed))
+        return lines.joined(separator: "\n")
+    }
+}

@@ -32,6 +32,28 @@ public enum SimulationRun {
         return Sweep(rows: rows)
     }
 
+    /// What `vem simulate` prints: one window of `setup` (or a sweep of `sweep` windows of `days` days) as text
+    /// with the wall time since `started`, or as JSON; ends with a newline.
+    /// - Throws: ``PoolError`` when a replay fails.
+    public static func report(
+        _ setup: SimulationSetup, sweep count: Int?, days: Int, limit: Int, json: Bool,
+        started: ContinuousClock.Instant
+    ) throws -> String {
+        func seconds() -> Double { (ContinuousClock.now - started) / .seconds(1) }
+        func wall(_ seconds: Double) -> String { String(format: "simulated in %.2f s of wall time\n", seconds) }
+        if let count {
+            let sweep = try self.sweep(setup, count: count, days: days, limit: limit)
+            let s = seconds()
+            if json { return try self.json(setup: setup, sweep: sweep, wallSeconds: s) + "\n" }
+            return setup.text(window: nil) + SweepText.render(sweep) + wall(s)
+        }
+        let comparison = try single(setup, limit: limit)
+        let s = seconds()
+        if json { return try self.json(setup: setup, comparison: comparison, wallSeconds: s) + "\n" }
+        return setup.text(window: setup.window) + ComparisonText.render(comparison, shares: setup.workload.groups)
+            + wall(s)
+    }
+
     /// The JSON `vem simulate --json` prints for one window or a sweep.
     public static func json(setup: SimulationSetup, comparison: Comparison? = nil, sweep: Sweep? = nil, wallSeconds: Double)
         throws -> String

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Testing
 import VEMBus
 import VEMConfig
@@ -51,6 +52,8 @@ struct Harness {
     let manager: Manager
     let journal: Journal
     let recovery: Manager.RecoverySummary
+    /// The fake Clients ``connect(_:)`` started, stopped when ``run(site:journal:faults:clock:logger:_:)`` ends.
+    let fakes = RunningFakes()
 
     /// Runs a Manager over `site` for the duration of `body`; fake Clients given are connected first and
     /// stopped at the end.
@@ -73,8 +76,21 @@ struct Harness {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for service in manager.services { group.addTask { try await service.run() } }
             defer { group.cancelAll() }
-            try await body(harness)
+            do {
+                try await body(harness)
+            } catch {
+                await harness.fakes.stop()
+                throw error
+            }
+            await harness.fakes.stop()
         }
+    }
+
+    /// Starts fake Clients for the rest of the test (each connects at once; stopped when the harness ends, which
+    /// says `bye`) and waits until the Manager shows each connected.
+    func connect(_ clients: [any RunnableFake]) async {
+        for fake in clients { fakes.start(fake.client) }
+        for fake in clients { await waitForClient(fake.identity.name) }
     }
 
     /// Runs fake Clients while `body` runs (each connects at once; cancelled at the end, which says `bye`).
@@ -109,6 +125,23 @@ struct Harness {
 
     /// Stats of one trigger.
     func stats(_ name: String) -> TriggerStats? { manager.triggerWatch.triggerStats.first { $0.name == name } }
+}
+
+/// The fake Clients a harness runs for the rest of a test (``Harness/connect(_:)``).
+final class RunningFakes: Sendable {
+    private let tasks = Mutex<[Task<Void, any Error>]>([])
+
+    /// Runs `client` until ``stop()``.
+    func start(_ client: InMemoryClient) {
+        tasks.withLock { $0.append(Task { try await client.run() }) }
+    }
+
+    /// Cancels every Client (each says `bye`) and waits until each has ended.
+    func stop() async {
+        let running = tasks.withLock { tasks in defer { tasks = [] }; return tasks }
+        for task in running { task.cancel() }
+        for task in running { _ = await task.result }
+    }
 }
 
 /// A fake Client that runs on the harness's in-memory bus.
