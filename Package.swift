@@ -158,7 +158,7 @@ let package = Package(
             name: "VEMClientTests",
             dependencies: [
                 "VEMClient", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol", "VEMHypervisorPlugins", "VEMLibvirt",
-                "VEMNATS", "VEMTestKit", "VEMCore",
+                "VEMNATS", "VEMTestKit", "VEMCore", "VEMTrust",
             ],
             resources: [.copy("Fixtures")]),
         .testTarget(
@@ -176,7 +176,7 @@ let package = Package(
             name: "VEMManagerTests",
             dependencies: [
                 "VEMManager", "VEMBus", "VEMProtocol", "VEMSite", "VEMConfig", "VEMRules", "VEMCore", "VEMBatch",
-                "VEMTestKit", "VEMClient", "VEMAgent", "VEMPolicy", logging,
+                "VEMTestKit", "VEMClient", "VEMAgent", "VEMPolicy", "VEMTrust", logging,
             ]
         ),
         .testTarget(
