@@ -171,7 +171,7 @@ let package = Package(
                 "VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent", "VEMBus", "VEMHub", "VEMProtocol", "VEMTestSupport",
                 "VEMManager", "VEMSite", "VEMConfig", "VEMBatch", "VEMPool", "VEMTestKit", "vem",
             ]),
-        .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
+        .testTarget(name: "CLITests", dependencies: ["VEMCore", "VEMTrust", "vem"]),
         .testTarget(
             name: "VEMManagerTests",
             dependencies: [
