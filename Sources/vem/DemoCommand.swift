@@ -51,6 +51,8 @@ struct Demo: AsyncParsableCommand {
     var simulated = false
     @Option(help: "Serve the Manager's dashboard, /metrics and API on this loopback port while the demo runs (0: any).")
     var http: Int?
+    @Flag(help: "Instead, a real QEMU guest boots, joins VEM and Slurm, runs jobs and moves on a host drain (root; README).")
+    var realGuest = false
 
     func validate() throws {
         guard hosts >= 1, cpusPerHost >= 1, sample >= 1 else {
@@ -72,6 +74,11 @@ struct Demo: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if realGuest {
+            let status = try RealGuestDemo.run()
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
         var options = DemoRun.Options()
         (options.trace, options.window, options.sample, options.hosts) = (trace, window, sample, hosts)
         (options.cpusPerHost, options.seconds, options.tailSeconds) = (cpusPerHost, seconds, tailSeconds)

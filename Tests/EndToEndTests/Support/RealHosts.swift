@@ -96,6 +96,9 @@ final class RealHosts: @unchecked Sendable {
         daemons[host].map { "qemu+unix:///system?socket=\($0)/sock/libvirt-sock" }
     }
 
+    /// Every host's libvirt URI, by host name.
+    var uris: [String] { daemons.keys.sorted().compactMap { uri($0) } }
+
     /// The serial console of a VM's guest (the template appends it here).
     func console(_ vm: String) -> String { dir + "/console-\(vm).log" }
 

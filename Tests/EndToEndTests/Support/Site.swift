@@ -4,6 +4,7 @@ import VEMBatch
 import VEMClient
 import VEMHypervisorPlugins
 import VEMLibvirt
+import VEMManager
 import VEMSlurm
 import VEMTestSupport
 import VEMTrust
@@ -26,6 +27,8 @@ struct SiteGroup: Sendable {
     var feature: String
     var vcpus: Int
     var memoryMiB: Int
+    /// The group's `max_vms` (nil: none).
+    var maxVMs: Int? = nil
 
     var section: String { section(image: nil) }
 
@@ -39,6 +42,7 @@ struct SiteGroup: Sendable {
         vm_memory_mib = \(memoryMiB)
         partition = \(partition)
         feature = \(feature)
+        \(maxVMs.map { "max_vms = \($0)" } ?? "")
 
         """ + (image.map { "kernel = \($0.kernel)\ninitrd = \($0.initrd)\ndisk = \($0.disk)\n\n" } ?? "")
     }
@@ -48,7 +52,8 @@ struct SiteGroup: Sendable {
 /// guests' namespaces reach it), a batch Client (`vem agent`, role batch, the `slurm.*` plugins) on a private
 /// Slurm controller, two Dom0 Clients on libvirt `test:///` hosts run in this process (a `test:///` host lives
 /// in the memory of the connection that opened it, so the test must share the Dom0 Clients' connections to see
-/// their domains), and a stand-in guest per running domain (``Guests``).
+/// their domains), and a stand-in guest per running domain (``Guests``). With real guests, the hosts are real
+/// libvirtds and the Manager runs in this process (``RealHosts``, ``InProcessManager``).
 final class Site: @unchecked Sendable {
     struct Ports: Decodable {
         var hub: Int
@@ -73,14 +78,15 @@ final class Site: @unchecked Sendable {
         var tasks: [Task<Void, Never>] = []
     }
     private let lock = NSLock()
-    private var currentManager: Daemon
+    private var currentManager: any SiteManager
     private var dom0s: [String: Dom0] = [:]
     private let groupSections: String
     private let hostCPUs: Int
     private let hostMemoryMiB: Int
 
-    /// The Manager process now (a new one after ``restartManager()``).
-    var manager: Daemon { lock.withLock { currentManager } }
+    /// The Manager now (a new process after ``restartManager()``; in this process on a real-guest site, see
+    /// ``InProcessManager``).
+    var manager: any SiteManager { lock.withLock { currentManager } }
     /// The Dom0 hosts up now, by name.
     var hosts: [String: HypervisorHost] { lock.withLock { dom0s.mapValues(\.host) } }
 
@@ -89,7 +95,7 @@ final class Site: @unchecked Sendable {
 
     private init(
         dir: String, groups: [SiteGroup], networks: NetworkAllocator, hubLink: NetworkNamespace,
-        cluster: SlurmTestCluster, manager: Daemon, ports: Ports,
+        cluster: SlurmTestCluster, manager: any SiteManager, ports: Ports,
         batchAgent: Daemon, guests: Guests, groupSections: String, hostCPUs: Int, hostMemoryMiB: Int,
         realHosts: RealHosts?
     ) {
@@ -112,7 +118,9 @@ final class Site: @unchecked Sendable {
     /// the watch on their domains. On a failure what was started is stopped again.
     ///
     /// With `realGuests`, the Dom0 hosts are real libvirtds (QEMU TCG) in the hub link's namespace, with a bridge
-    /// there (``RealHosts``), the groups boot the real guest image, and no stand-in guests are started.
+    /// there (``RealHosts``), the groups boot the real guest image, and no stand-in guests are started; the
+    /// Manager runs in this process (``InProcessManager``) with routes to every libvirtd, and the Dom0 Clients
+    /// allow `vm.migrate` to them, so a drained host's guests live-migrate.
     static func start(
         managerSettings: String, groups: [SiteGroup], hostNames: [String], hostCPUs: Int, hostMemoryMiB: Int,
         slurmdTimeout: Int = 60, credentialLifetime: Int = 120, realGuests: Bool = false
@@ -166,12 +174,25 @@ final class Site: @unchecked Sendable {
                 dir + "/manager.ini",
                 managerSettings.replacingOccurrences(of: "{hub}", with: hubLink.hostAddress) + managerTLS + "\n\n"
                     + groupSections)
-            let manager = try startManager(dir: dir)
-            undo.append { await manager.stop() }
-            let ports = try await eventually("the manager's port file", within: .seconds(30)) { () -> Ports? in
-                guard manager.isRunning else { throw HarnessError("vem manager exited: \(manager.logTail)") }
-                guard let data = FileManager.default.contents(atPath: dir + "/ports.json") else { return nil }
-                return try? JSONDecoder().decode(Ports.self, from: data)
+            let manager: any SiteManager
+            let ports: Ports
+            if let realHosts {
+                // Live migrations between the real libvirtds go to their unix sockets: routes only code may give.
+                let uris = hostNames.compactMap { name in realHosts.uri(name).map { (name, $0) } }
+                (manager, ports) = try await InProcessManager.start(
+                    config: dir + "/manager.ini", journal: dir + "/journal.sqlite",
+                    routes: MigrationRoutes(
+                        uris: Dictionary(uris, uniquingKeysWith: { a, _ in a }), dataURI: "tcp://127.0.0.1"))
+                undo.append { await manager.stop() }
+            } else {
+                let process = try startManager(dir: dir)
+                undo.append { await process.stop() }
+                ports = try await eventually("the manager's port file", within: .seconds(30)) { () -> Ports? in
+                    guard process.isRunning else { throw HarnessError("vem manager exited: \(process.logTail)") }
+                    guard let data = FileManager.default.contents(atPath: dir + "/ports.json") else { return nil }
+                    return try? JSONDecoder().decode(Ports.self, from: data)
+                }
+                manager = process
             }
             let hub = "\(hubLink.hostAddress):\(ports.hub)"
 
@@ -218,8 +239,12 @@ final class Site: @unchecked Sendable {
     /// A Dom0 Client in this process, built from an agent file the way `vem agent` builds it.
     private static func dom0(
         _ name: String, dir: String, hub: String, cpus: Int, memoryMiB: Int, groupSections: String, uri: String?,
-        tls: Bool
+        tls: Bool, migrationDestinations: [String] = []
     ) throws -> (HypervisorHost, ClientService) {
+        let migration =
+            migrationDestinations.isEmpty
+            ? "" : ", vm.migrate\nmigration_destinations = \(migrationDestinations.joined(separator: ", "))"
+
         let hostFile = dir + "/\(name).xml"
         try write(
             hostFile,
@@ -243,7 +268,7 @@ final class Site: @unchecked Sendable {
             heartbeat_interval = 1s
             \(tls ? try tlsLines(dir: dir, name: name, role: .dom0) : "")
             hypervisor = \(uri ?? "test://\(hostFile)")
-            allow = vm.create, vm.destroy, vm.list
+            allow = vm.create, vm.destroy, vm.list\(migration)
 
             [hypervisor]
             command = hypervisor
@@ -299,7 +324,7 @@ final class Site: @unchecked Sendable {
     func startDom0(_ name: String) async throws {
         let (host, service) = try Self.dom0(
             name, dir: dir, hub: hubAddress, cpus: hostCPUs, memoryMiB: hostMemoryMiB, groupSections: groupSections,
-            uri: realHosts?.uri(name), tls: true)
+            uri: realHosts?.uri(name), tls: true, migrationDestinations: realHosts?.uris ?? [])
         var tasks: [Task<Void, Never>] = []
         if realHosts == nil {
             let events = try await host.lifecycleEvents()
