@@ -160,7 +160,7 @@ let package = Package(
             name: "VEMClientTests",
             dependencies: [
                 "VEMClient", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol", "VEMHypervisorPlugins", "VEMLibvirt",
-                "VEMNATS", "VEMTestKit", "VEMCore",
+                "VEMNATS", "VEMTestKit", "VEMCore", "VEMTrust",
             ],
             resources: [.copy("Fixtures")]),
         .testTarget(
@@ -173,12 +173,12 @@ let package = Package(
                 "VEMLibvirt", "VEMHypervisorPlugins", "VEMAgent", "VEMBus", "VEMHub", "VEMProtocol", "VEMTestSupport",
                 "VEMManager", "VEMSite", "VEMConfig", "VEMBatch", "VEMPool", "VEMTestKit", "vem",
             ]),
-        .testTarget(name: "CLITests", dependencies: ["VEMCore", "vem"]),
+        .testTarget(name: "CLITests", dependencies: ["VEMCore", "VEMTrust", "vem"]),
         .testTarget(
             name: "VEMManagerTests",
             dependencies: [
                 "VEMManager", "VEMBus", "VEMProtocol", "VEMSite", "VEMConfig", "VEMRules", "VEMCore", "VEMBatch",
-                "VEMTestKit", "VEMClient", "VEMAgent", "VEMPolicy", logging,
+                "VEMTestKit", "VEMClient", "VEMAgent", "VEMPolicy", "VEMTrust", logging,
             ]
         ),
         .testTarget(

@@ -4,7 +4,8 @@ import VEMConfig
 
 extension ClientService {
     /// The Client of `vem agent`, put together once from its configuration files: the token (`token` or
-    /// `token_file`), the identity (file, kernel command line, SMBIOS), the plugins its role and settings call for
+    /// `token_file`), the guest's credential (`credentials = smbios`: ``GuestCredentials``), the identity (file,
+    /// kernel command line, SMBIOS), the plugins its role and settings call for
     /// (`slurm.*` for a batch Client with groups — ``ClientBatch``; `vm.*` and `hypervisor` with
     /// `hypervisor = <URI>` — ``ClientHypervisor``) and the bus `[client] bus` names (``ClientTransport``).
     /// - Parameters:
@@ -16,8 +17,16 @@ extension ClientService {
         paths: [String], root: String = "/", warn: (String) -> Void
     ) throws(ClientError) -> ClientService {
         let loader = ClientConfigurationLoader(paths: paths)
-        let loaded = try loader.load()
+        var loaded = try loader.load()
         for warning in loaded.warnings { warn(warning) }
+        if loaded.configuration.settings.credentials == .smbios {
+            // A guest's identity from the Manager: the certificate names the VM, and so must the hello.
+            let directory = loaded.configuration.settings.credentialsDirectory
+            let installed = try GuestCredentials(root: root).install(into: directory)
+            loaded.configuration.settings.tls = installed.tls
+            loaded.configuration.settings.name = loaded.configuration.settings.name ?? installed.identity.name
+            loaded.configuration.settings.group = loaded.configuration.settings.group ?? installed.identity.group
+        }
         let settings = loaded.configuration.settings
         let token = try ClientTransport.token(settings) { path in
             FileManager.default.contents(atPath: path).map { [UInt8]($0) }

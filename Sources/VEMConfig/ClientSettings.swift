@@ -1,5 +1,11 @@
 import VEMCore
 
+/// Where a guest's Client takes its TLS identity from instead of `tls_*` files (`credentials`).
+public enum CredentialSource: String, Hashable, Sendable, Codable, CaseIterable {
+    /// The Manager's credential for this VM, in an SMBIOS OEM string of the domain (`vm.create` put it there).
+    case smbios
+}
+
 /// A Client's own settings, from the `[client]` section of an agent file.
 public struct ClientSettings: Hashable, Sendable, Codable {
     /// The Client's name on the Bus. Default: nil (the host name at start-up).
@@ -26,6 +32,12 @@ public struct ClientSettings: Hashable, Sendable, Codable {
     /// certificate of the site CA before the hello is sent, and this Client's certificate is its identity.
     /// Default: nil (plain TCP, token).
     public var tls: TLSSettings?
+    /// A domU's credential from the Manager (`credentials = smbios`): read at start-up from the SMBIOS OEM strings
+    /// (root only), its key kept in a 0600 file under ``credentialsDirectory`` and used as this Client's mutual TLS
+    /// identity. Excludes `tls_*`. Default: nil.
+    public var credentials: CredentialSource?
+    /// Where the credential's files go (`credentials_dir`, a tmpfs: `/run`). Default: `/run/vem/credentials`.
+    public var credentialsDirectory: String
     /// Seconds between heartbeats. Default: 5 s.
     public var heartbeatInterval: Duration
     /// The command names the Client agrees to run (allowlist). Default: none.
@@ -43,7 +55,8 @@ public struct ClientSettings: Hashable, Sendable, Codable {
     /// The keys a `[client]` section accepts.
     public static let keys = [
         "name", "role", "host", "group", "vm_id", "manager", "bus", "token", "token_file",
-        "heartbeat_interval", "allow", "exec_allow", "hypervisor", "migration_destinations",
+        "heartbeat_interval", "allow", "exec_allow", "hypervisor", "migration_destinations", "credentials",
+        "credentials_dir",
     ] + NATSSettings.clientKeys + TLSSettings.clientKeys
 
     /// The default settings.
@@ -59,6 +72,8 @@ public struct ClientSettings: Hashable, Sendable, Codable {
         token = nil
         tokenFile = nil
         tls = nil
+        credentials = nil
+        credentialsDirectory = "/run/vem/credentials"
         heartbeatInterval = .seconds(5)
         allow = []
         execAllow = []
@@ -88,6 +103,18 @@ extension ClientSettings {
             d.error(value, "set either 'token' or 'token_file', not both")
         }
         c.tls = TLSSettings.decode(&d, manager: false)
+        c.credentials = d.choice("credentials", as: CredentialSource.self)
+        c.credentialsDirectory = d.string("credentials_dir") ?? c.credentialsDirectory
+        if c.credentials != nil, let value = d.entry("credentials")?.value {
+            if c.role != .domU {
+                d.error(value, "'credentials = \(value.text)' is for a guest's Client (role = domU)")
+            } else if c.tls != nil {
+                d.error(value, "set either 'credentials' or tls_ca/tls_certificate/tls_key, not both")
+            }
+        }
+        if !c.credentialsDirectory.hasPrefix("/"), let value = d.entry("credentials_dir")?.value {
+            d.error(value, "'credentials_dir' must be an absolute path")
+        }
         c.heartbeatInterval = d.duration("heartbeat_interval", minimumMilliseconds: 10) ?? c.heartbeatInterval
         if let value = d.plain("allow") {
             c.allow = ValueParser.list(value.text)

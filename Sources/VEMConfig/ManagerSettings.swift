@@ -29,6 +29,10 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
     /// Mutual TLS on the hub (`tls_ca`, `tls_certificate`, `tls_key`, `tls_revoked`): Clients must present a
     /// certificate of the site CA, which is then their identity. Default: nil (plain TCP, tokens).
     public var tls: TLSSettings?
+    /// VM credentials (`vm_issuer_certificate`, `vm_issuer_key`, `vm_credential_lifetime`): the Manager issues
+    /// each VM its own certificate at `vm.create` and revokes it when the VM is destroyed. Default: nil (guests
+    /// bring their own certificate, or a token without TLS).
+    public var vmCredentials: VMCredentialSettings?
     /// How often Clients send heartbeats; a Client silent for twice this is disconnected. Default: 5 s.
     public var heartbeatInterval: Duration
     /// At most this many hub connections from one IP address (more are closed as soon as they are accepted).
@@ -99,7 +103,7 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         "max_booting_per_host", "placement", "step_budget", "starvation_grace", "idle_timeout", "keep_idle_vms",
         "min_lifetime", "migration", "migration_uri", "default_triggers", "poll_interval", "rebalance_interval",
         "operation_timeout", "boot_timeout", "host_list_interval", "stray_node_grace", "max_connections_per_address",
-    ] + NATSSettings.managerKeys + TLSSettings.managerKeys
+    ] + NATSSettings.managerKeys + TLSSettings.managerKeys + VMCredentialSettings.keys
 
     /// The default settings.
     public init() {
@@ -110,6 +114,7 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         clientTokens = nil
         insecure = false
         tls = nil
+        vmCredentials = nil
         heartbeatInterval = .seconds(5)
         maxConnectionsPerAddress = 64
         httpListen = nil
@@ -149,6 +154,7 @@ extension ManagerSettings {
         m.clientTokens = d.string("client_tokens")
         m.insecure = d.boolean("insecure") ?? m.insecure
         m.tls = TLSSettings.decode(&d, manager: true)
+        m.vmCredentials = VMCredentialSettings.decode(&d, tls: m.tls)
         m.heartbeatInterval = d.duration("heartbeat_interval", minimumMilliseconds: 10) ?? m.heartbeatInterval
         m.maxConnectionsPerAddress =
             d.integer("max_connections_per_address", in: 1...1_000_000) ?? m.maxConnectionsPerAddress

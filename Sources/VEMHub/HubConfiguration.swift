@@ -1,21 +1,35 @@
 import NIOSSL
 import VEMBus
 import VEMProtocol
+import VEMTrust
 
-/// Mutual TLS on the hub: the server's context (its certificate, the site CA, client certificates required) and
-/// the serial numbers of revoked certificates. With it, a connection's certificate is its Client's identity
+/// Mutual TLS on the hub: the server's context (its certificate, the site CA, client certificates required),
+/// the revoked certificates (live: the Manager adds a VM's credential when it destroys the VM, and a reload reads
+/// `tls_revoked` again) and the site CA's subject. With it, a connection's certificate is its Client's identity
 /// (``VEMBus/CertifiedPeer``): a `hello` that claims another name, role or group is refused.
 public struct HubServerTLS: Sendable {
     /// The context (``VEMTrust/TLSContexts/server(_:)``).
     public var context: NIOSSLContext
     /// Certificates (serial numbers, lowercase hexadecimal) refused even though the site CA signed them.
-    public var revokedSerials: Set<String>
+    public var revocations: RevocationList
+    /// The site CA's subject (distinguished name, as ``VEMTrust/CertificateIdentity/issuer`` spells it): a
+    /// certificate issued by another CA below it (the Manager's issuing intermediate) may name a guest (`domU`)
+    /// only. nil: not checked.
+    public var siteCASubject: String?
 
     /// Creates the TLS settings.
-    public init(context: NIOSSLContext, revokedSerials: Set<String> = []) {
+    public init(
+        context: NIOSSLContext, revokedSerials: Set<String> = [], revocations: RevocationList? = nil,
+        siteCASubject: String? = nil
+    ) {
         self.context = context
-        self.revokedSerials = revokedSerials
+        self.revocations = revocations ?? RevocationList(serials: revokedSerials)
+        if revocations != nil, !revokedSerials.isEmpty { self.revocations.replaceFileSerials(revokedSerials) }
+        self.siteCASubject = siteCASubject
     }
+
+    /// The serials revoked now.
+    public var revokedSerials: Set<String> { revocations.serials }
 }
 
 /// Configuration of the embedded hub's Manager side (``HubServer``). Every default is written here.

@@ -163,10 +163,17 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard let certificate else { return close(reason: "no client certificate") }
         do {
             let identity = try TLSContexts.identity(of: certificate)
-            if tls.revokedSerials.contains(identity.serial) {
+            if tls.revocations.contains(identity.serial) {
                 logger.warning(
                     "revoked certificate refused", metadata: ["peer": "\(link.peer)", "certificate": "\(identity)"])
                 return close(reason: "certificate \(identity.serial) of \(identity.name) is revoked")
+            }
+            // The Manager's issuing intermediate signs VM credentials only: below it, only a guest.
+            if let root = tls.siteCASubject, identity.issuer != root, identity.role != .domU {
+                logger.warning(
+                    "certificate from an intermediate refused",
+                    metadata: ["peer": "\(link.peer)", "certificate": "\(identity)", "issuer": "\(identity.issuer)"])
+                return close(reason: "a certificate issued below the site CA may name a guest (domU) only")
             }
             link.certify(CertifiedPeer(name: identity.name, role: identity.role.rawValue, group: identity.group))
         } catch {

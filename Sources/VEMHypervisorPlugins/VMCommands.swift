@@ -3,16 +3,17 @@ import VEMAgent
 import VEMCore
 import VEMLibvirt
 
-/// `vm.create(group=<g>, vm=<id>, [name=<domain>], [uuid=<uuid>], [memory_mib=<n>], [vcpus=<n>], [command=<id>])`
-/// (named arguments):
-/// renders the group's template, defines and starts the domain with VEM's metadata. The domain name
+/// `vm.create(group=<g>, vm=<id>, [name=<domain>], [uuid=<uuid>], [memory_mib=<n>], [vcpus=<n>], [command=<id>],
+/// [credential=<text>])` (named arguments):
+/// renders the group's template, defines and starts the domain with VEM's metadata. The guest's credential from
+/// the Manager goes into the domain as an SMBIOS OEM string (never into the output or a log). The domain name
 /// defaults to the VM id, the UUID to a random one, the size to the group's, the command id to the
 /// command's sequence number. Output: the new domain as JSON. Nothing is left behind when it fails.
 public struct VMCreateCommand: CommandPlugin {
     /// `vm.create`.
     public let name = "vm.create"
     /// Its named arguments.
-    public var options: Set<String> { ["group", "vm", "name", "uuid", "memory_mib", "vcpus", "command"] }
+    public var options: Set<String> { ["group", "vm", "name", "uuid", "memory_mib", "vcpus", "command", "credential"] }
     private let host: HypervisorHost
 
     /// Creates the plugin for a host.
@@ -41,7 +42,8 @@ public struct VMCreateCommand: CommandPlugin {
                 name: domainName, uuid: args["uuid"] ?? UUID().uuidString.lowercased(),
                 memoryMiB: try args.int("memory_mib", name) ?? definition.memoryMiB,
                 vcpus: try args.int("vcpus", name) ?? definition.vcpus, instance: instance, manager: config.manager,
-                kernel: definition.kernel, initrd: definition.initrd, disk: definition.disk, extra: extra)
+                kernel: definition.kernel, initrd: definition.initrd, disk: definition.disk, extra: extra,
+                credential: args["credential"])
             let info = try await host.connection().create(from: definition.template, spec: spec)
             return PluginOutcome(status: .ok, output: info.propertyValue.jsonText)
         } catch {

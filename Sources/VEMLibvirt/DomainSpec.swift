@@ -20,12 +20,17 @@ public struct DomainSpec: Hashable, Sendable, Codable {
     public var disk: String?
     /// Site-specific values for the template's extra placeholders (`{{console_log}}`).
     public var extra: [String: String]
+    /// The guest's credential from the Manager (`vm.create credential=…`), put into the domain as an SMBIOS OEM
+    /// string (``DomainTemplate/render(_:)``). A secret: never logged. Default nil.
+    public var credential: String?
 
     /// Creates a spec.
     public init(
         name: String, uuid: String, memoryMiB: Int, vcpus: Int, instance: VEMInstance, manager: String? = nil,
-        kernel: String? = nil, initrd: String? = nil, disk: String? = nil, extra: [String: String] = [:]
+        kernel: String? = nil, initrd: String? = nil, disk: String? = nil, extra: [String: String] = [:],
+        credential: String? = nil
     ) {
+        self.credential = credential
         self.name = name
         self.uuid = uuid
         self.memoryMiB = memoryMiB
@@ -60,6 +65,12 @@ public struct DomainSpec: Hashable, Sendable, Codable {
         for (what, value) in [("group", instance.group), ("vm id", instance.vmID), ("manager", manager ?? "x")] {
             guard !value.isEmpty, !value.contains(where: \.isWhitespace) else {
                 throw bad("\(what) '\(value)' must be non-empty and without white space")
+            }
+        }
+        if let credential {
+            // Printable ASCII only (XML and QEMU's -smbios take it as it is); the value itself is never shown.
+            guard !credential.isEmpty, credential.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else {
+                throw bad("the credential must be printable ASCII without white space (\(credential.utf8.count) bytes given)")
             }
         }
     }

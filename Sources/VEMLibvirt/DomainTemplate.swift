@@ -16,7 +16,8 @@ import VEMCore
 ///
 /// A placeholder the template does not know is an error when the template is loaded; one without a value
 /// (no kernel given, say) is an error when it is rendered. The rendered text must be well-formed XML with a
-/// `<domain>` root; ``render(_:)`` then adds VEM's `<metadata>` (``VEMInstance``).
+/// `<domain>` root; ``render(_:)`` then adds VEM's `<metadata>` (``VEMInstance``) and, when the spec carries the
+/// guest's credential, an SMBIOS OEM string with it (``DomainXML/addingOEMString(_:to:origin:)``).
 public struct DomainTemplate: Hashable, Sendable {
     /// The placeholders every template may use.
     public static let standardPlaceholders: Set<String> = [
@@ -118,7 +119,9 @@ public struct DomainTemplate: Hashable, Sendable {
                 out += xmlEscape(value)
             }
         }
-        return try DomainXML.addingMetadata(spec.instance, to: out, origin: origin)
+        let xml = try DomainXML.addingMetadata(spec.instance, to: out, origin: origin)
+        guard let credential = spec.credential else { return xml }
+        return try DomainXML.addingOEMString(credential, to: xml, origin: origin)
     }
 
     static func value(of name: String, in spec: DomainSpec) -> String? {

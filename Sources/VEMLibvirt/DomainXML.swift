@@ -35,6 +35,35 @@ enum DomainXML {
         return result
     }
 
+    /// Adds `text` as an SMBIOS OEM string (`<sysinfo type='smbios'><oemStrings><entry>`, XML-escaped) and makes
+    /// the guest's SMBIOS come from `<sysinfo>` (`<os><smbios mode='sysinfo'/>`): into the template's own
+    /// `<oemStrings>` or `<sysinfo>` when it has one, else a new `<sysinfo>` right after the `<domain>` start tag.
+    /// The guest reads it from `/sys/firmware/dmi/entries/11-*/raw` or `/sys/firmware/dmi/tables/DMI` (root only).
+    /// - Throws: ``LibvirtError`` `.malformedTemplate` when the domain has no `<os>` or the result is not
+    ///   well-formed (never showing `text`).
+    static func addingOEMString(_ text: String, to xml: String, origin: String) throws -> String {
+        guard let rootEnd = endOfRootStartTag(xml) else {
+            throw LibvirtError(.malformedTemplate, "\(origin): cannot find the end of the <domain> start tag")
+        }
+        let entry = "<entry>\(xmlEscape(text))</entry>"
+        var result = xml
+        if let close = result[rootEnd...].range(of: "</oemStrings>") {
+            result.insert(contentsOf: entry, at: close.lowerBound)
+        } else if let close = result[rootEnd...].range(of: "</sysinfo>") {
+            result.insert(contentsOf: "<oemStrings>\(entry)</oemStrings>", at: close.lowerBound)
+        } else {
+            result.insert(contentsOf: "\n  <sysinfo type='smbios'><oemStrings>\(entry)</oemStrings></sysinfo>", at: rootEnd)
+        }
+        if result[rootEnd...].range(of: "<smbios") == nil {
+            guard let close = result[rootEnd...].range(of: "</os>") else {
+                throw LibvirtError(.malformedTemplate, "\(origin): the domain has no <os> element for <smbios mode='sysinfo'/>")
+            }
+            result.insert(contentsOf: "<smbios mode='sysinfo'/>", at: close.lowerBound)
+        }
+        _ = try check(result, origin: origin)
+        return result
+    }
+
     struct Shape {
         var hasMetadata = false
         var hasVEMMetadata = false

@@ -94,6 +94,8 @@ public final class Manager: Sendable {
     public let busDescription: @Sendable () -> String
     /// When this Manager was created.
     public let startedAt: Double
+    /// The live revocation list and the issuer of VM credentials.
+    public let trust: ManagerTrust
     /// Its Prometheus metrics (`GET /metrics`), in a registry of its own.
     public let metrics: ManagerMetrics
     let restore: Restore?
@@ -114,13 +116,15 @@ public final class Manager: Sendable {
     ///   - healing: Time-outs, retries and how often hosts are listed (nil: the site's `[manager]` settings).
     ///   - configPaths: The files `site` was read from, for `vem reload`.
     ///   - routes: Live migration URIs the embedding program gives (tests); none by default.
+    ///   - trust: The live revocation list and the issuer of VM credentials (default: none).
     ///   - logger: Structured logs (trigger, client and command in metadata; never payloads or credentials).
     public init(
         site: Site, bus: any ManagerBus, journal: Journal, clock: any ManagerClock = SystemClock(),
         busDescription: @escaping @Sendable () -> String = { "bus" }, restore: Restore? = nil, acknowledgements: Acknowledgements? = nil,
         healing: Healing? = nil, configPaths: [String] = [], routes: MigrationRoutes = MigrationRoutes(),
-        logger: Logger = Logger(label: "vem.manager")
+        trust: ManagerTrust = ManagerTrust(), logger: Logger = Logger(label: "vem.manager")
     ) {
+        self.trust = trust
         siteBox = Mutex(site)
         self.configPaths = configPaths
         self.bus = bus
@@ -146,7 +150,8 @@ public final class Manager: Sendable {
             reconciler: healing.reconciler, listInterval: healing.listInterval, routes: routes)
         self.pool = pool
         let sender = Sender(
-            bus: bus, journal: journal, state: state, clock: clock, logger: logger, pool: pool, metrics: metrics)
+            bus: bus, journal: journal, state: state, clock: clock, logger: logger, pool: pool, metrics: metrics,
+            trust: trust)
         self.sender = sender
         let watch = TriggerWatch(
             triggers: site.triggers, groups: site.configuration.groups, state: state, sender: sender, clock: clock,

@@ -35,7 +35,8 @@ public struct SiteCA: Sendable {
             CommonName(commonName)
         }
         let extensions = try Certificate.Extensions {
-            Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+            // One intermediate below it: the Manager's issuing CA for VM credentials (`vem ca issuer`).
+            Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 1))
             Critical(KeyUsage(keyCertSign: true, cRLSign: true))
         }
         let certificate = try Certificate(
@@ -83,12 +84,23 @@ public struct SiteCA: Sendable {
     ///   - hosts: Further names (DNS names or IP addresses) the holder answers to as a server: the Manager's
     ///     address as Clients dial it (`127.0.0.1`, `manager.example.org`). The name itself is always included.
     ///   - days: Validity. Default 365.
+    ///   - lifetime: Validity in seconds, instead of `days` (the Manager's short-lived VM credentials).
     ///   - now: The start of validity (a minute earlier, against clock skew).
     /// - Throws: ``TrustError`` for a name or group that is not a host-name word, or a host that is neither a
     ///   DNS name nor an IP address.
     public func issue(
-        name: String, role: TrustRole, group: String? = nil, hosts: [String] = [], days: Int = 365, now: Date = Date()
+        name: String, role: TrustRole, group: String? = nil, hosts: [String] = [], days: Int = 365,
+        lifetime: TimeInterval? = nil, now: Date = Date()
     ) throws -> Issued {
+        try issueCertificate(
+            name: name, role: role, group: group, hosts: hosts, lifetime: lifetime ?? Double(days) * 86_400, now: now
+        ).issued
+    }
+
+    /// ``issue(name:role:group:hosts:days:lifetime:now:)``, with the certificate and key as values.
+    func issueCertificate(
+        name: String, role: TrustRole, group: String?, hosts: [String], lifetime: TimeInterval, now: Date
+    ) throws -> (issued: Issued, certificate: Certificate, key: P256.Signing.PrivateKey) {
         guard Self.isWord(name) else {
             throw TrustError("the name must be 1 to 253 letters, digits, '.', '-' or '_'")
         }
@@ -122,12 +134,51 @@ public struct SiteCA: Sendable {
         let serial = Self.randomSerial()
         let certificate = try Certificate(
             version: .v3, serialNumber: serial, publicKey: Certificate.PrivateKey(holderKey).publicKey,
-            notValidBefore: now.addingTimeInterval(-60), notValidAfter: now.addingTimeInterval(Double(days) * 86_400),
+            notValidBefore: now.addingTimeInterval(-60), notValidAfter: now.addingTimeInterval(lifetime),
             issuer: self.certificate.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
             extensions: extensions, issuerPrivateKey: Certificate.PrivateKey(key))
-        return Issued(
+        let issued = Issued(
             certificatePEM: try certificate.serializeAsPEM().pemString, keyPEM: holderKey.pemRepresentation,
             identity: try CertificateIdentity(certificate: certificate))
+        return (issued, certificate, holderKey)
+    }
+
+    /// Creates an issuing intermediate CA below this one (`vem ca issuer`): the key the Manager holds to sign VM
+    /// credentials, so that the site CA's own key never needs to be on the Manager. It may sign end certificates
+    /// only (path length 0), and the hub accepts only guest (`domU`) certificates below it.
+    /// - Parameters:
+    ///   - name: Its common name (a host-name word, `manager-issuer`).
+    ///   - days: Validity. Default 365.
+    ///   - now: The start of validity (a minute earlier, against clock skew).
+    /// - Throws: ``TrustError`` for a name that is not a host-name word, or when this CA may have no intermediate
+    ///   (one made before intermediates existed has path length 0: use its own key instead, or make a new CA).
+    public func createIssuer(name: String, days: Int = 365, now: Date = Date()) throws -> SiteCA {
+        guard Self.isWord(name) else {
+            throw TrustError("the name must be 1 to 253 letters, digits, '.', '-' or '_'")
+        }
+        if let constraints = try? certificate.extensions.basicConstraints,
+            case .isCertificateAuthority(let maxPathLength) = constraints, maxPathLength == 0
+        {
+            throw TrustError(
+                "this site CA allows no intermediate (path length 0): make a new CA with `vem ca init`, or give "
+                    + "the Manager the CA's own key (vm_issuer_certificate = ca.pem, vm_issuer_key = ca.key)")
+        }
+        let issuerKey = P256.Signing.PrivateKey()
+        let subject = try DistinguishedName {
+            OrganizationName("VEM")
+            OrganizationalUnitName("issuer")
+            CommonName(name)
+        }
+        let extensions = try Certificate.Extensions {
+            Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+            Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+        }
+        let issuerCertificate = try Certificate(
+            version: .v3, serialNumber: Self.randomSerial(), publicKey: Certificate.PrivateKey(issuerKey).publicKey,
+            notValidBefore: now.addingTimeInterval(-60), notValidAfter: now.addingTimeInterval(Double(days) * 86_400),
+            issuer: certificate.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: extensions, issuerPrivateKey: Certificate.PrivateKey(key))
+        return SiteCA(certificate: issuerCertificate, key: issuerKey)
     }
 
     /// 16 random bytes, positive.
@@ -188,6 +239,7 @@ extension CertificateIdentity {
         }
         self.init(
             name: name, role: role, group: groups.first,
-            serial: certificate.serialNumber.bytes.map { String(format: "%02x", $0) }.joined())
+            serial: certificate.serialNumber.bytes.map { String(format: "%02x", $0) }.joined(),
+            issuer: certificate.issuer.description)
     }
 }

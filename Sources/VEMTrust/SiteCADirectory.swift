@@ -70,6 +70,20 @@ public struct SiteCADirectory: Sendable {
         return (certificate, key, issued.identity)
     }
 
+    /// Creates the Manager's issuing intermediate for VM credentials and writes `NAME.pem` (0644) and `NAME.key`
+    /// (0600): give them to the Manager as `vm_issuer_certificate` and `vm_issuer_key`.
+    /// - Returns: The paths written and the intermediate's serial number.
+    public func createIssuer(name: String, days: Int = 365) throws -> (certificate: String, key: String, serial: String) {
+        if name == "ca" { throw TrustError("'ca' is the CA's own file name: choose another name") }
+        let issuer = try load().createIssuer(name: name, days: days)
+        let certificate = file("\(name).pem")
+        let key = file("\(name).key")
+        try Self.write(issuer.keyPEM, to: key, mode: 0o600)
+        try Self.write(try issuer.certificatePEM, to: certificate, mode: 0o644)
+        let serial = issuer.certificate.serialNumber.bytes.map { String(format: "%02x", $0) }.joined()
+        return (certificate, key, serial)
+    }
+
     /// Adds the serial number of `NAME.pem` (or `serial` itself, when it is hexadecimal and no such file exists)
     /// to `revoked`.
     /// - Returns: The serial revoked.

@@ -1,3 +1,4 @@
+import Foundation
 import NIOSSL
 import X509
 
@@ -65,6 +66,15 @@ public enum TLSContexts {
             throw TrustError("unreadable peer certificate: \(error)")
         }
         return try CertificateIdentity(certificate: parsed)
+    }
+
+    /// The subject of the (first) certificate of a PEM file, as ``CertificateIdentity/issuer`` spells it.
+    /// - Throws: ``TrustError`` when the file cannot be read.
+    public static func subject(ofPEMFile path: String) throws -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw TrustError("cannot read \(path)") }
+        do { return try Certificate(pemEncoded: text).subject.description } catch {
+            throw TrustError("cannot read \(path): \(error)")
+        }
     }
 
     /// The server name to send (SNI) for a host: nil for an IP address literal (verified against the address).

@@ -28,13 +28,16 @@ public struct CertificateIdentity: Hashable, Sendable, CustomStringConvertible {
     public var group: String?
     /// The certificate's serial number in lowercase hexadecimal (what `vem ca revoke` lists).
     public var serial: String
+    /// The distinguished name of the certificate's issuer (the site CA, or the Manager's issuing intermediate).
+    public var issuer: String
 
     /// Creates an identity.
-    public init(name: String, role: TrustRole, group: String? = nil, serial: String) {
+    public init(name: String, role: TrustRole, group: String? = nil, serial: String, issuer: String = "") {
         self.name = name
         self.role = role
         self.group = group
         self.serial = serial
+        self.issuer = issuer
     }
 
     /// `name (role[, group G], serial S)`.

@@ -10,9 +10,10 @@ struct CACommand: ParsableCommand {
         discussion: """
             Files in the CA directory: ca.pem (the CA certificate; give it to every Client and the Manager as \
             tls_ca), ca.key (the CA key, 0600; keep it off the hosts), NAME.pem and NAME.key (0600) for each \
-            certificate issued, and revoked (the Manager's tls_revoked). Keys are never printed.
+            certificate issued, and revoked (the Manager's tls_revoked). `vem ca issuer` makes the Manager's \
+            intermediate for per-VM credentials. Keys are never printed.
             """,
-        subcommands: [Init.self, Issue.self, Revoke.self]
+        subcommands: [Init.self, Issue.self, Issuer.self, Revoke.self]
     )
 
     static let defaultDirectory = "/etc/vem/ca"
@@ -29,6 +30,36 @@ struct CACommand: ParsableCommand {
             let ca = try orExit { try SiteCADirectory(path: dir).initialize(days: days) }
             let serial = ca.certificate.serialNumber.bytes.map { String(format: "%02x", $0) }.joined()
             print("created the site CA in \(dir): ca.pem (serial \(serial)), ca.key (mode 0600)")
+        }
+    }
+
+    /// `vem ca issuer`.
+    struct Issuer: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the Manager's issuing intermediate for VM credentials; writes NAME.pem and NAME.key.",
+            discussion: """
+                The Manager signs each VM's short-lived credential (role domU) with this key at vm.create, so \
+                the site CA's key stays off the Manager. The hub accepts only guest certificates below it. Give \
+                the files to the Manager as vm_issuer_certificate and vm_issuer_key.
+                """)
+
+        @Argument(help: "The intermediate's name.")
+        var name = "manager-issuer"
+
+        @Option(help: "The CA directory.")
+        var dir = CACommand.defaultDirectory
+
+        @Option(help: "Days the intermediate is valid.")
+        var days = 365
+
+        func run() throws {
+            do {
+                let made = try SiteCADirectory(path: dir).createIssuer(name: name, days: days)
+                print("issued the VM credential issuer \(name) (serial \(made.serial)): \(made.certificate), \(made.key) (mode 0600)")
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode.failure
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VEMTrust
 
 /// What the command line must never print or write (issue 17): secrets in `check-config --json`, unescaped
 /// names in `vem nats-config`.
@@ -58,5 +59,16 @@ import Testing
         let revoked = try await runVEM(["ca", "revoke", "vm-1", "--dir", ca])
         #expect(revoked.status == 0, "\(revoked.stderr)")
         #expect((try String(contentsOfFile: ca + "/revoked", encoding: .utf8)).split(separator: "\n").count == 1)
+        // The Manager's issuing intermediate for VM credentials.
+        let issuer = try await runVEM(["ca", "issuer", "--dir", ca])
+        #expect(issuer.status == 0, "\(issuer.stderr)")
+        #expect(issuer.stdout.contains("manager-issuer"), "\(issuer.stdout)")
+        #expect(mode(ca + "/manager-issuer.key") == 0o600)
+        #expect(!issuer.stdout.contains("PRIVATE KEY") && !issuer.stderr.contains("PRIVATE KEY"))
+        let loaded = try VMCredentialIssuer(
+            certificatePEM: try String(contentsOfFile: ca + "/manager-issuer.pem", encoding: .utf8),
+            keyPEM: try String(contentsOfFile: ca + "/manager-issuer.key", encoding: .utf8),
+            siteCAPEM: try String(contentsOfFile: ca + "/ca.pem", encoding: .utf8))
+        #expect(!loaded.isSiteCA)
     }
 }

@@ -22,8 +22,6 @@ struct RealGuestTests {
         [manager]
         listen = {hub}:0
         http_listen = 127.0.0.1:0
-        # The hub listens on the bridge's link, off loopback, and the guests present no token.
-        insecure = yes
         heartbeat_interval = 1s
         poll_interval = 1s
         rebalance_interval = 2s
@@ -142,6 +140,8 @@ struct RealGuestTests {
             "real guest: after the VM's creation: Client joined \(joinedAt - created), node up in Slurm "
                 + "\(up.at - created), job done \(ran.at - created)")
         #expect(text().contains("=== VEM GUEST IDENTITY vm=\(vm) group=\(a.name)"), "\(text().suffix(2000))")
+        // It joined over mutual TLS with the credential the Manager issued it, read from its SMBIOS OEM strings.
+        #expect(text().contains("=== VEM GUEST CREDENTIAL from SMBIOS"), "\(text().suffix(2000))")
         #expect(node.features == [a.feature])
         #expect(node.partitions == [a.partition])
         #expect(done.nodes == [vm])

@@ -70,8 +70,10 @@ public struct ManagerBusEndpoint: Sendable {
     ///   - inboundRate: Messages per second each hub connection may send.
     ///   - inboundBurst: Messages a hub connection may send at once above the rate.
     /// - Throws: ``ManagerError`` `.bus` when the NATS settings cannot be used (unreadable password file, no site).
+    ///   - trust: The live revocation list (and site CA) the hub's TLS checks against (default: `tls_revoked`'s).
     public static func make(
-        _ settings: ManagerSettings, engine: ManagerEngine.Configuration, inboundRate: Int, inboundBurst: Int
+        _ settings: ManagerSettings, engine: ManagerEngine.Configuration, inboundRate: Int, inboundBurst: Int,
+        trust: ManagerTrust? = nil
     ) throws(ManagerError) -> ManagerBusEndpoint {
         switch settings.bus {
         case .hub:
@@ -80,26 +82,28 @@ public struct ManagerBusEndpoint: Sendable {
                     host: settings.listen.host, port: settings.listen.port, engine: engine,
                     inboundMessagesPerSecond: inboundRate, inboundBurst: inboundBurst,
                     maximumConnections: connectionBudget(),
-                    maximumConnectionsPerAddress: settings.maxConnectionsPerAddress, tls: try settings.tls.map(serverTLS)),
+                    maximumConnectionsPerAddress: settings.maxConnectionsPerAddress, tls: try settings.tls.map { tls throws(ManagerError) in try serverTLS(tls, trust: trust) }),
                 logger: Logger(label: "vem.hub"))
         case .nats:
             return try nats(settings.nats, tls: settings.tls, engine: engine)
         }
     }
 
-    /// The hub's mutual TLS from `tls_ca`, `tls_certificate`, `tls_key` and `tls_revoked`.
+    /// The hub's mutual TLS from `tls_ca`, `tls_certificate`, `tls_key` and `tls_revoked` (or `trust`'s live list).
     /// - Throws: ``ManagerError`` `.bus` when a file cannot be read.
-    static func serverTLS(_ tls: TLSSettings) throws(ManagerError) -> HubServerTLS {
+    static func serverTLS(_ tls: TLSSettings, trust: ManagerTrust? = nil) throws(ManagerError) -> HubServerTLS {
         do {
             let context = try TLSContexts.server(TLSFiles(ca: tls.ca, certificate: tls.certificate, key: tls.key))
-            var revoked: Set<String> = []
-            if let path = tls.revoked {
-                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    throw TrustError("cannot read tls_revoked \(path)")
-                }
-                revoked = SiteCADirectory.revokedSerials(in: text)
+            let revocations: RevocationList
+            if let trust {
+                revocations = trust.revocations
+            } else if let path = tls.revoked {
+                revocations = RevocationList(serials: try ManagerTrust.readRevoked(path))
+            } else {
+                revocations = RevocationList()
             }
-            return HubServerTLS(context: context, revokedSerials: revoked)
+            return HubServerTLS(
+                context: context, revocations: revocations, siteCASubject: try TLSContexts.subject(ofPEMFile: tls.ca))
         } catch {
             throw ManagerError(.bus, "TLS: \(error)")
         }

@@ -111,6 +111,7 @@ public struct ManagerService: Sendable {
             lock = try path.map { path throws(ManagerError) in try JournalLock.acquire(journal: path) }
             journal = try Journal(path: path)
         }
+        let trust = try ManagerTrust.load(settings, logger: logger)
         var engine = ManagerEngine.Configuration(admission: admission, heartbeatInterval: settings.heartbeatInterval)
         engine.resultObserver = journal.resultObserver(clock: options.clock)
         let endpoint: ManagerBusEndpoint
@@ -118,14 +119,15 @@ public struct ManagerService: Sendable {
             endpoint = try transport(engine)
         } else {
             endpoint = try ManagerBusEndpoint.make(
-                settings, engine: engine, inboundRate: options.inboundRate, inboundBurst: options.inboundBurst)
+                settings, engine: engine, inboundRate: options.inboundRate, inboundBurst: options.inboundBurst,
+                trust: trust)
         }
         let busEngine = endpoint.engine
         let manager = Manager(
             site: site, bus: endpoint.bus, journal: journal, clock: options.clock, busDescription: endpoint.description,
             restore: { stream throws(BusError) in try busEngine.restore(stream) },
             acknowledgements: { busEngine.acknowledgedThrough($0) }, healing: options.healing,
-            configPaths: options.configPaths, routes: options.routes, logger: logger)
+            configPaths: options.configPaths, routes: options.routes, trust: trust, logger: logger)
         let recovery = try await manager.recover()
         logger.info(
             "journal recovered",

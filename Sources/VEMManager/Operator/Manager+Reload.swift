@@ -8,15 +8,18 @@ extension Manager {
     /// the old configuration or wholly on the new. A configuration with errors, or one that removes a group
     /// still holding VMs, is refused with its diagnostics and the running one stays. The bus, listen
     /// addresses, journal, credentials and the pool's time-outs are read at start only (the answer says so
-    /// when they changed). Journaled as a decision by `operatorName`.
+    /// when they changed); the revocation list (`tls_revoked`) is read again every time, whatever the rest.
+    /// Journaled as a decision by `operatorName`.
     public func reload(by operatorName: String) async -> ActionReport {
         let now = clock.now()
-        let result: (accepted: Bool, message: String)
+        let revoked = trust.reloadRevocations()
+        var result: (accepted: Bool, message: String)
         if configPaths.isEmpty {
             result = (false, "this Manager was not started from configuration files")
         } else {
             result = await swapIn(SiteFiles.load(configPaths))
         }
+        if let revoked { result.message += "; " + revoked }
         let message = result.accepted ? result.message : "refused: " + result.message
         do {
             try await journal.recordDecision(

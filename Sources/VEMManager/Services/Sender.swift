@@ -49,11 +49,14 @@ public final class Sender: Service, Sendable {
     private let lists = Mutex<[ObjectIdentifier: PoolController.HostList]>([:])
     /// Where command outcomes and their latency are counted (nil: nowhere).
     let metrics: ManagerMetrics?
+    /// Adds a VM's credential to `vm.create` (on the wire only) and revokes it at `vm.destroy`.
+    let trust: ManagerTrust
 
     init(
         bus: any ManagerBus, journal: Journal, state: ManagerState, clock: any ManagerClock, logger: Logger,
-        pool: PoolController, metrics: ManagerMetrics? = nil
+        pool: PoolController, metrics: ManagerMetrics? = nil, trust: ManagerTrust = ManagerTrust()
     ) {
+        self.trust = trust
         self.metrics = metrics
         self.pool = pool
         self.bus = bus
@@ -458,7 +461,9 @@ public final class Sender: Service, Sendable {
         for (i, r) in requests.enumerated() where results[i] == nil {
             let pending: PendingCommand
             do {
-                pending = try bus.submit(r.name, arguments: r.arguments, to: r.client)
+                // The journal keeps the arguments without the VM credential `vm.create` carries on the wire.
+                let arguments = trust.wireArguments(command: r.name, arguments: r.arguments)
+                pending = try bus.submit(r.name, arguments: arguments, to: r.client)
             } catch {
                 updates.append(Journal.CommandUpdate(client: r.client, seq: predicted[i], state: .failed, result: "not sent: \(error)"))
                 counters.withLock { $0.lastSeq[r.client] = predicted[i] }

@@ -160,13 +160,16 @@ final class Site: @unchecked Sendable {
             }
             let groupSections = groups.map { $0.section(image: realHosts?.image) }.joined(separator: "\n")
             // The site CA, made with the library calls `vem ca` uses; the Manager's certificate names the hub's
-            // address on the link, which the Clients dial. A real guest has no certificate yet (per-VM
-            // credentials are issue 17's part 2): the real-guest site runs without TLS (its settings say
-            // `insecure = yes`).
-            let tls = !realGuests
-            if tls { try SiteCADirectory(path: dir + "/ca").initialize(days: 1) }
-            let managerTLS =
-                tls ? try tlsLines(dir: dir, name: "manager", role: .manager, hosts: [hubLink.hostAddress]) : ""
+            // address on the link, which the Clients dial. Real guests get theirs from the Manager at vm.create
+            // (issue 17 part 2): it holds an issuing intermediate (`vem ca issuer`), and the guest image's agent
+            // reads the credential from the domain's SMBIOS OEM strings.
+            let ca = SiteCADirectory(path: dir + "/ca")
+            try ca.initialize(days: 1)
+            var managerTLS = try tlsLines(dir: dir, name: "manager", role: .manager, hosts: [hubLink.hostAddress])
+            if realGuests {
+                let issuer = try ca.createIssuer(name: "manager-issuer", days: 1)
+                managerTLS += "\nvm_issuer_certificate = \(issuer.certificate)\nvm_issuer_key = \(issuer.key)"
+            }
             try write(
                 dir + "/manager.ini",
                 managerSettings.replacingOccurrences(of: "{hub}", with: hubLink.hostAddress) + managerTLS + "\n\n"
@@ -202,7 +205,7 @@ final class Site: @unchecked Sendable {
                 host = slurmctl
                 manager = \(hub)
                 heartbeat_interval = 1s
-                \(tls ? try tlsLines(dir: dir, name: "slurmctl", role: .batch) : "")
+                \(try tlsLines(dir: dir, name: "slurmctl", role: .batch))
                 allow = slurm.register, slurm.drain, slurm.resume, slurm.remove
 
                 [slurm_demand]
@@ -321,7 +324,7 @@ final class Site: @unchecked Sendable {
     func startDom0(_ name: String) async throws {
         let (host, service) = try Self.dom0(
             name, dir: dir, hub: hubAddress, cpus: hostCPUs, memoryMiB: hostMemoryMiB, groupSections: groupSections,
-            uri: realHosts?.uri(name), tls: realHosts == nil, migrationDestinations: realHosts?.uris ?? [])
+            uri: realHosts?.uri(name), tls: true, migrationDestinations: realHosts?.uris ?? [])
         var tasks: [Task<Void, Never>] = []
         if realHosts == nil {
             let events = try await host.lifecycleEvents()

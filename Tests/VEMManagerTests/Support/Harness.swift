@@ -59,7 +59,7 @@ struct Harness {
     /// stopped at the end.
     static func run(
         site: Site, journal: Journal? = nil, faults: InMemoryBus.Faults = .none, clock: ManualClock = ManualClock(start: 1_700_000_000),
-        logger: Logger? = nil, _ body: (Harness) async throws -> Void
+        logger: Logger? = nil, plainBus: Bool = false, _ body: (Harness) async throws -> Void
     ) async throws {
         let journal = try journal ?? Journal(path: nil)
         var options = ManagerService.Options()
@@ -67,7 +67,10 @@ struct Harness {
         options.logger.logLevel = .critical
         if let logger { options.logger = logger }
         options.transport = { engine throws(ManagerError) in
-            ManagerBusEndpoint(bus: InMemoryBus(configuration: engine, faults: faults), description: "memory")
+            var engine = engine
+            // A site with TLS files on the in-memory bus, which carries no certificates (`plainBus`).
+            if plainBus { engine.admission.requiresCertificate = false }
+            return ManagerBusEndpoint(bus: InMemoryBus(configuration: engine, faults: faults), description: "memory")
         }
         let service = try await ManagerService.start(site: site, options: options)
         guard let bus = service.endpoint.bus as? InMemoryBus else { throw ManagerError(.bus, "not the in-memory bus") }
