@@ -89,7 +89,8 @@ let package = Package(
             name: "VEMBench",
             dependencies: [
                 "VEMBus", "VEMHub", "VEMNATS", "VEMProtocol", "VEMRules", "VEMCore", "VEMTestKit", "VEMManager",
-                "VEMSite", "VEMBatch", "VEMConfig", logging,
+                "VEMSite", "VEMBatch", "VEMConfig", "VEMTrust", logging,
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ] + nio),
         .target(
             name: "VEMClient",

@@ -6,6 +6,7 @@ import Synchronization
 import VEMBus
 import VEMHub
 import VEMProtocol
+import VEMTrust
 
 #if canImport(Glibc)
     import Glibc
@@ -31,6 +32,9 @@ public struct BusBench: Sendable {
         public var blocks = 3
         /// Only the rounds (no commands, ingest or kill detection).
         public var roundsOnly = false
+        /// Also the rounds on a second hub with mutual TLS (``BenchTrust``: a throwaway CA, one certificate per
+        /// Client), in the same blocks as the plain hub's.
+        public var tls = false
 
         /// The defaults.
         public init() {}
@@ -64,25 +68,32 @@ public struct BusBench: Sendable {
             natsFigures = nats
             figures.transport = "hub"
         }
+        let trust = options.tls ? try BenchTrust.create(clients: clients) : nil
+        defer { trust?.remove() }
         let hub = try await HubPhase(executable: executable, clients: clients)
+        var tlsHub: HubPhase?
+        if let trust { tlsHub = try await HubPhase(executable: executable, clients: clients, trust: trust) }
         let echo = try await EchoPhase(executable: executable, clients: clients)
         let perBlock = max(1, (options.rounds + blocks - 1) / blocks)
-        var hubRounds: [Double] = []
+        var plain = RoundSeries()
+        var secure = RoundSeries()
         var echoRounds: [Double] = []
-        var hubCPU = 0.0
         var echoCPU = 0.0
         for block in 0..<blocks {
             try await hub.withClients { rssPerClient in
-                let cpu = processCPUMilliseconds()
-                let times = await hub.rounds(perBlock, warmUp: 2, notes: &figures.notes)
-                hubCPU += processCPUMilliseconds() - cpu
-                hubRounds += times
+                let times = await hub.rounds(perBlock, warmUp: 2, into: &plain, notes: &figures.notes)
                 figures.notes.append("block \(block): hub round p50 \(fixed(percentile(times, 0.5))) ms")
                 if block == 0 && !options.roundsOnly {
                     figures.rssPerClientKiB = rssPerClient
                     try await hub.measureCommands(options.commands, into: &figures)
                     try await hub.measureIngest(burst: options.burst, into: &figures)
                     try await hub.measureKillDetection(into: &figures)
+                }
+            }
+            if let tlsHub {
+                try await tlsHub.withClients { _ in
+                    let times = await tlsHub.rounds(perBlock, warmUp: 2, into: &secure, notes: &figures.notes)
+                    figures.notes.append("block \(block): TLS hub round p50 \(fixed(percentile(times, 0.5))) ms")
                 }
             }
             try await echo.withClients {
@@ -94,20 +105,27 @@ public struct BusBench: Sendable {
             }
         }
         await hub.shutdown()
+        await tlsHub?.shutdown()
         await echo.shutdown()
-        figures.roundP50 = percentile(hubRounds, 0.50)
-        figures.roundP99 = percentile(hubRounds, 0.99)
+        figures.roundP50 = percentile(plain.times, 0.50)
+        figures.roundP99 = percentile(plain.times, 0.99)
         figures.baselineP50 = percentile(echoRounds, 0.50)
         figures.baselineP99 = percentile(echoRounds, 0.99)
-        // Rounds per block include the warm-up ones.
-        figures.roundCPU = hubCPU / Double(blocks * (perBlock + 2))
+        // CPU per round over every round, warm-up ones included.
+        figures.roundCPU = plain.cpuPerRound
         figures.baselineRoundCPU = echoCPU / Double(blocks * (perBlock + 2))
+        figures.extra += plain.tally(prefix: "")
+        if let trust, let tlsHub {
+            figures.extra += secure.tally(prefix: "tls_")
+            figures.extra += tlsFigures(secure, plain: plain, trust: trust, connect: tlsHub.connectMilliseconds)
+        }
         if let natsFigures { figures = natsFigures.compared(with: figures) }
         return figures
     }
 }
 
-/// The hub side of the bench: the real `HubServer`; a load process per block of rounds.
+/// The hub side of the bench: the real `HubServer` (with mutual TLS when given a ``BenchTrust``); a load process
+/// per block of rounds.
 final class HubPhase: Sendable {
     let executable: URL
     let clients: Int
@@ -115,11 +133,23 @@ final class HubPhase: Sendable {
     let port: Int
     let membership: MembershipWatch
     let ingested: Counter
+    let trust: BenchTrust?
     private let load = Mutex<ChildProcess?>(nil)
+    private let connects = Mutex<[Double]>([])
 
-    init(executable: URL, clients: Int) async throws {
+    /// How long each block's Clients took to connect (and, with TLS, to shake hands), to the last welcome.
+    var connectMilliseconds: [Double] { connects.withLock { $0 } }
+
+    init(executable: URL, clients: Int, trust: BenchTrust? = nil) async throws {
         self.executable = executable
         self.clients = clients
+        self.trust = trust
+        var tls: HubServerTLS?
+        if let trust {
+            do { tls = HubServerTLS(context: try TLSContexts.server(trust.serverFiles)) } catch {
+                throw BenchError("cannot set up the hub's TLS: \(error)")
+            }
+        }
         var logger = Logger(label: "vem.bench")
         logger.logLevel = .error
         let counter = Counter()
@@ -130,7 +160,8 @@ final class HubPhase: Sendable {
                 engine: .init(
                     admission: Admission(sharedToken: BusBench.token), heartbeatInterval: BusBench.heartbeat),
                 // Every simulated Client connects from loopback, all at once.
-                helloTimeout: .seconds(300), maximumConnections: 1 << 20, maximumConnectionsPerAddress: 1 << 20),
+                helloTimeout: .seconds(300), maximumConnections: 1 << 20, maximumConnectionsPerAddress: 1 << 20,
+                tls: tls),
             logger: logger,
             messageHandler: { _, message in
                 if case .property = message { counter.value.add(1, ordering: .relaxed) }
@@ -143,31 +174,47 @@ final class HubPhase: Sendable {
     /// them go.
     func withClients(_ body: (Double) async throws -> Void) async throws {
         let rssBefore = residentKiB()
+        let start = ContinuousClock.now
         let process = try ChildProcess(
             executable: executable,
             arguments: [
                 "bench-clients", "--connect", "127.0.0.1:\(port)", "--clients", "\(clients)", "--token", BusBench.token,
                 "--mode", "hub",
-            ])
+            ] + (trust.map { ["--tls", $0.directory.path] } ?? []))
         load.withLock { $0 = process }
         try await process.expect("ready")
         try await membership.waitForMembers(server, count: clients)
+        let connected = (ContinuousClock.now - start).milliseconds
+        connects.withLock { $0.append(connected) }
         try await body(Double(residentKiB() - rssBefore) / Double(clients))
         try await process.send("quit")
         await process.waitForExit()
         try await membership.waitForMembers(server, count: 0)
     }
 
-    /// Property rounds to every Client; the durations in milliseconds (after `warmUp` unrecorded ones).
-    func rounds(_ count: Int, warmUp: Int, notes: inout [String]) async -> [Double] {
+    /// Property rounds to every Client; the durations in milliseconds (after `warmUp` unrecorded ones). Every
+    /// round, warm-up ones included, is counted in `series`: the replies expected (one per member) and received.
+    func rounds(_ count: Int, warmUp: Int, into series: inout RoundSeries, notes: inout [String]) async -> [Double] {
         var times: [Double] = []
+        let cpu = processCPUMilliseconds()
         for index in 0..<(count + warmUp) {
+            let members = server.members().count
             let start = ContinuousClock.now
             let result = await server.collectProperties([BenchFrames.propertyName], from: .all, timeout: .seconds(60))
             let elapsed = (ContinuousClock.now - start).milliseconds
-            if !result.missing.isEmpty { notes.append("a round missed \(result.missing.count) replies") }
+            let received = result.replies.count
+            if !result.missing.isEmpty || received != clients || members != clients {
+                notes.append(
+                    "a \(trust == nil ? "" : "TLS ")round got \(received) of \(clients) replies (\(members) members, "
+                        + "\(result.missing.count) missing)")
+            }
+            series.rounds += 1
+            series.expected += clients
+            series.received += min(received, clients)
             if index >= warmUp { times.append(elapsed) }
         }
+        series.cpu += processCPUMilliseconds() - cpu
+        series.times += times
         return times
     }
 
@@ -260,6 +307,46 @@ final class EchoPhase: Sendable {
         await echo.shutdown()
         try? await group.shutdownGracefully()
     }
+}
+
+/// The rounds of one hub over every block: durations (measured rounds), and counts over every round sent.
+struct RoundSeries {
+    /// Measured round durations, milliseconds.
+    var times: [Double] = []
+    /// Rounds sent, warm-up ones included.
+    var rounds = 0
+    /// Replies expected: one per simulated Client per round.
+    var expected = 0
+    /// Replies received.
+    var received = 0
+    /// This process's CPU time (user + system) over every round, milliseconds.
+    var cpu = 0.0
+
+    var cpuPerRound: Double { rounds > 0 ? cpu / Double(rounds) : 0 }
+
+    /// The counts, as extra figures (`prefix` names the hub: `""` or `"tls_"`).
+    func tally(prefix: String) -> [BenchFigures.Extra] {
+        [
+            .init(name: "\(prefix)rounds_sent", value: "\(rounds)"),
+            .init(name: "\(prefix)replies_expected", value: "\(expected)"),
+            .init(name: "\(prefix)replies_missing", value: "\(expected - received)"),
+        ]
+    }
+}
+
+/// The TLS hub's figures beside the plain hub's of the same run (`vem bench bus --tls`).
+func tlsFigures(_ secure: RoundSeries, plain: RoundSeries, trust: BenchTrust, connect: [Double]) -> [BenchFigures.Extra] {
+    let p50 = percentile(secure.times, 0.50)
+    let plainP50 = percentile(plain.times, 0.50)
+    return [
+        .init(name: "tls_round_p50_ms", value: fixed(p50)),
+        .init(name: "tls_round_p99_ms", value: fixed(percentile(secure.times, 0.99))),
+        .init(name: "tls_round_ratio", value: fixed(plainP50 > 0 ? p50 / plainP50 : 0, 3)),
+        .init(name: "tls_manager_cpu_ms_per_round", value: fixed(secure.cpuPerRound)),
+        .init(name: "tls_client_certificates", value: "\(trust.issued - 1)"),
+        .init(name: "tls_issue_ms", value: fixed(trust.issueMilliseconds, 0)),
+        .init(name: "tls_connect_p50_ms", value: fixed(percentile(connect, 0.50), 0)),
+    ]
 }
 
 /// A counter shared with the hub's message handler.

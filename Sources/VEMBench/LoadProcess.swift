@@ -24,6 +24,8 @@ public struct LoadProcess: Sendable {
         public var mode = "hub"
         /// Event loop threads.
         public var threads = 1
+        /// Mutual TLS (hub mode): the scratch CA directory of `vem bench bus --tls`, one certificate per Client.
+        public var tlsDirectory: String?
         /// Dom0 Clients (site mode).
         public var hosts = 100
         /// VMs of the first demand (site mode).
@@ -70,7 +72,8 @@ public struct LoadProcess: Sendable {
             }
             load = SimulatedClients(
                 configuration: .init(
-                    host: options.host, port: options.port, count: options.clients, token: options.token, mode: mode),
+                    host: options.host, port: options.port, count: options.clients, token: options.token, mode: mode,
+                    tlsDirectory: options.tlsDirectory),
                 group: group)
         }
         try await load.connectAll()

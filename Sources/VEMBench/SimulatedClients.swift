@@ -1,8 +1,10 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 import VEMHub
 import VEMProtocol
+import VEMTrust
 
 /// N simulated Clients in one process on a small event loop group, for `vem bench bus`. In hub mode they speak
 /// the real protocol (hello/welcome, a `property` reply to every `get_property`, a result for every command,
@@ -27,11 +29,14 @@ public final class SimulatedClients: Sendable {
         public var heartbeatInterval: Duration
         /// Connects in flight at once (keeps the listen backlog from overflowing).
         public var concurrentConnects: Int
+        /// Mutual TLS (hub mode): the bench's scratch CA directory (``BenchTrust``); Client `simN` presents
+        /// `simN.pem` and verifies the Manager against `ca.pem`. Nil: plain TCP.
+        public var tlsDirectory: String?
 
         /// Creates a configuration.
         public init(
             host: String, port: Int, count: Int, token: String, mode: Mode, heartbeatInterval: Duration = .seconds(5),
-            concurrentConnects: Int = 256
+            concurrentConnects: Int = 256, tlsDirectory: String? = nil
         ) {
             self.host = host
             self.port = port
@@ -40,6 +45,7 @@ public final class SimulatedClients: Sendable {
             self.mode = mode
             self.heartbeatInterval = heartbeatInterval
             self.concurrentConnects = max(1, concurrentConnects)
+            self.tlsDirectory = tlsDirectory
         }
     }
 
@@ -62,12 +68,21 @@ public final class SimulatedClients: Sendable {
     private func connect(index: Int) async throws {
         let configuration = configuration
         let ready = group.any().makePromise(of: Void.self)
+        // Each Client its own context: its own certificate and key, as a real Client loads them.
+        let tls = try configuration.tlsDirectory.map {
+            try TLSContexts.client(BenchTrust.files(in: $0, name: "sim\(index)"))
+        }
         let channel = try await ClientBootstrap(group: ready.futureResult.eventLoop)
             .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard configuration.mode == .hub else {
                         return try channel.pipeline.syncOperations.addHandler(EchoClientHandler())
+                    }
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(
+                                context: tls, serverHostname: TLSContexts.serverName(for: configuration.host)))
                     }
                     let handler = SimulatedClientHandler(
                         name: "sim\(index)", configuration: configuration, ready: ready)
@@ -125,7 +140,12 @@ final class SimulatedClientHandler: ChannelInboundHandler, FrameWritingHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
-        send(.hello(Hello(name: name, role: .domU, host: "bench", version: "1.0.0", incarnation: 1, token: configuration.token)))
+        // A guest of group `bench` (the group its certificate names with TLS; the same hello without).
+        send(
+            .hello(
+                Hello(
+                    name: name, role: .domU, host: "bench", group: BenchTrust.group, version: "1.0.0", incarnation: 1,
+                    token: configuration.token)))
         flush()
         let period = TimeAmount.nanoseconds(configuration.heartbeatInterval.nanoseconds / 2)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)

@@ -53,6 +53,8 @@ struct BenchBus: AsyncParsableCommand {
     @Flag(help: .hidden) var roundsOnly = false
     @Option(help: "Blocks of rounds, alternating hub and baseline, so load from elsewhere weighs on both alike.")
     var blocks = 3
+    @Flag(help: "Also measure the rounds on a second hub with mutual TLS (a throwaway CA, a certificate per Client).")
+    var tls = false
 
     func validate() throws {
         if transport != "hub" && transport != "nats" { throw ValidationError("--transport must be hub or nats") }
@@ -64,7 +66,7 @@ struct BenchBus: AsyncParsableCommand {
     func run() async throws {
         var options = BusBench.Options()
         (options.transport, options.clients, options.rounds, options.burst) = (transport, clients, rounds, burst)
-        (options.commands, options.blocks, options.roundsOnly) = (commands, blocks, roundsOnly)
+        (options.commands, options.blocks, options.roundsOnly, options.tls) = (commands, blocks, roundsOnly, tls)
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         let figures = try await BusBench(options: options, executable: executable).run()
         print(json ? figures.json : figures.table)
@@ -87,6 +89,7 @@ struct BenchClients: AsyncParsableCommand {
     @Option(help: "hub (the VEM protocol), nats (the NATS bus) or echo (fixed-size frames for the baseline).")
     var mode = "hub"
     @Option(help: "Event loop threads.") var threads = 1
+    @Option(help: "Mutual TLS (hub mode): the scratch CA directory of `vem bench bus --tls`.") var tls: String?
     @Option(help: "Dom0 Clients (site mode).") var hosts = 100
     @Option(help: "VMs of the first demand (site mode).") var vms = 200
     @Option(help: "Groups (site mode).") var groups = 4
@@ -105,7 +108,7 @@ struct BenchClients: AsyncParsableCommand {
         (options.clients, options.token, options.site) = (clients, token, site)
         (options.credentials, options.mode, options.threads) = (credentials, mode, threads)
         (options.hosts, options.vms, options.groups) = (hosts, vms, groups)
-        (options.cpusPerHost, options.delta) = (cpusPerHost, delta)
+        (options.cpusPerHost, options.delta, options.tlsDirectory) = (cpusPerHost, delta, tls)
         try await LoadProcess(options: options).run()
     }
 }

@@ -115,35 +115,73 @@ import VEMBatch
         #expect(error?.code == .malformedOutput)
     }
 
-    @Test func realExecutorReportsAMissingBinaryAndATimeout() async throws {
+    /// The bound is on what the executor controls: the stand-in `sinfo` (and a helper it leaves in its process
+    /// group) would sleep for a day, so `run` returns only because the timeout stopped the group; it must
+    /// return reaped, with the helper killed too. No wall-clock bound on the test's own scheduling (under load
+    /// the cooperative pool can take seconds to resume it); the time limit catches an executor that waits.
+    @Test(.timeLimit(.minutes(1))) func realExecutorReportsAMissingBinaryAndATimeout() async throws {
         let missing = ProcessSlurmExecutor(binDirectory: "/nonexistent")
         let e1 = await #expect(throws: SlurmError.self) { try await missing.run(.queue, timeout: .seconds(1)) }
         #expect(e1?.code == .spawnFailed)
-        // A "binary directory" whose `sinfo` hangs: /usr/bin/sleep stands in via a private directory of links.
+        // A "binary directory" whose `sinfo` hangs: a script in a private directory.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
             "vem-slurm-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
+        let leaderFile = dir.appendingPathComponent("leader").path
+        let helperFile = dir.appendingPathComponent("helper").path
         // Written with O_CLOEXEC: a program spawned meanwhile by a concurrent test must not inherit the
         // write descriptor, or exec would fail with ETXTBSY.
         let script = dir.appendingPathComponent("sinfo").path
         let fd = open(script, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
         try #require(fd >= 0)
-        let text = Array("#!/bin/sh\nexec /bin/sleep 30\n".utf8)
+        let text = Array(
+            """
+            #!/bin/sh
+            /bin/sleep 86400 &
+            echo $! > \(helperFile)
+            echo $$ > \(leaderFile)
+            exec /bin/sleep 86400
+
+            """.utf8)
         #expect(write(fd, text, text.count) == text.count)
         close(fd)
         let hanging = ProcessSlurmExecutor(binDirectory: dir.path)
-        let start = ContinuousClock.now
-        let e2 = await #expect(throws: SlurmError.self) { try await hanging.run(.nodes, timeout: .milliseconds(300)) }
+        // 3 s: ample for the shell to start its helper and write both pids (two built-in echos) under load.
+        let e2 = await #expect(throws: SlurmError.self) { try await hanging.run(.nodes, timeout: .seconds(3)) }
         #expect(e2?.code == .timeout)
-        #expect(e2?.message.contains("sinfo did not answer within 0.3 s") == true)
-        // Stopped at its timeout, not run to its 30 s end (the margin is for a loaded machine).
-        #expect(ContinuousClock.now - start < .seconds(25))
+        #expect(e2?.message.contains("sinfo did not answer within 3 s") == true)
+        // The leader was reaped before `run` returned: its pid is gone.
+        let leader = try #require(pid_t(try String(contentsOfFile: leaderFile, encoding: .utf8).trimmed))
+        #expect(kill(leader, 0) == -1 && errno == ESRCH)
+        // The helper it left in its process group was killed with it (it is no child of ours: wait on a pidfd).
+        let helper = try #require(pid_t(try String(contentsOfFile: helperFile, encoding: .utf8).trimmed))
+        #expect(waitForExit(of: helper, timeoutMilliseconds: 30_000))
     }
 
     @Test func defaultAddressResolution() throws {
         #expect(try SlurmBatch.resolveAddress(of: "localhost") == "127.0.0.1")
         let error = #expect(throws: SlurmError.self) { try SlurmBatch.resolveAddress(of: "bad name") }
         #expect(error?.code == .invalidArgument)
+    }
+}
+
+extension String {
+    fileprivate var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
+}
+
+/// Waits until a process that is not our child has terminated (a zombie counts), on a pidfd: true when it has
+/// (or no longer exists), false at the timeout.
+private func waitForExit(of pid: pid_t, timeoutMilliseconds: Int32) -> Bool {
+    guard let symbol = dlsym(nil, "pidfd_open") else { return kill(pid, 0) == -1 && errno == ESRCH }
+    let pidfdOpen = unsafeBitCast(symbol, to: (@convention(c) (pid_t, UInt32) -> Int32).self)
+    let fd = pidfdOpen(pid, 0)
+    if fd < 0 { return errno == ESRCH }
+    defer { close(fd) }
+    var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    while true {
+        let ready = poll(&entry, 1, timeoutMilliseconds)
+        if ready < 0 && errno == EINTR { continue }
+        return ready == 1
     }
 }
