@@ -250,10 +250,7 @@ final class WireFakeClient: Sendable {
     @Test func rebalanceWithoutABatchClientIsRecordedWithTheReason() async throws {
         let site = try loadSite(Self.configuration)
         try await Harness.run(site: site) { h in
-            await h.advance(by: 60)
-            await waitUntil("rebalance decision recorded") {
-                ((try? await h.journal.recentDecisions()) ?? []).contains { $0.action == "policy.rebalance()" }
-            }
+            await h.step(by: 60)
             let decision = try #require(try await h.journal.recentDecisions().first { $0.action == "policy.rebalance()" })
             #expect(decision.trigger == "rebalance")
             #expect(decision.reason.contains("no connected batch client"))
@@ -280,11 +277,9 @@ final class WireFakeClient: Sendable {
             """)
         try await Harness.run(site: site) { h in
             for pass in 1...3 {
-                await h.advance(by: 60)
-                // The log action comes after the rebalance in the same job: once it is journaled, so is the other.
-                await waitUntil("pass \(pass) carried out") {
-                    ((try? await h.journal.recentDecisions()) ?? []).filter { $0.action == "log(after)" }.count == pass
-                }
+                await h.step(by: 60)
+                let logged = try await h.journal.recentDecisions().filter { $0.action == "log(after)" }
+                #expect(logged.count == pass)
             }
             let rebalances = try await h.journal.recentDecisions().filter { $0.action == "policy.rebalance()" }
             #expect(rebalances.count == 1)

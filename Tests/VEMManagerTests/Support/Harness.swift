@@ -90,11 +90,24 @@ struct Harness {
         }
     }
 
-    /// Advances the test clock and waits until TriggerWatch ran a pass for it.
-    func advance(by seconds: Double) async {
+    /// Steps the test clock and returns once TriggerWatch has evaluated what was due by then (it records an issue
+    /// when that was no pass at all: every caller steps to a tick). Event-driven: no wall time is read.
+    func advance(by seconds: Double, sourceLocation: Testing.SourceLocation = #_sourceLocation) async {
         let before = manager.triggerWatch.passCount
         clock.advance(by: seconds)
-        await waitUntil("a TriggerWatch pass") { manager.triggerWatch.passCount > before }
+        await manager.triggerWatch.caughtUp(to: clock.now())
+        if manager.triggerWatch.passCount == before {
+            Issue.record("no TriggerWatch pass at \(clock.now())", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Steps the test clock, then waits until the Manager has done everything that follows from it: TriggerWatch's
+    /// passes, the Sender's jobs, the commands' outcomes, the replies to its property requests and the passes
+    /// they cause (``ManagerActivity/quiet()``). Event-driven: no wall time is read.
+    func step(by seconds: Double) async {
+        clock.advance(by: seconds)
+        await manager.triggerWatch.caughtUp(to: clock.now())
+        await manager.activity.quiet()
     }
 
     /// Waits until the Manager's state shows `name` connected.
