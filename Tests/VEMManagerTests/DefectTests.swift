@@ -66,10 +66,10 @@ import VEMTestKit
         try await Harness.run(site: try loadSite(Self.site), clock: ManualClock(start: start)) { h in
             let host = Self.dom0(h.bus, "h1")
             try await h.with([host]) {
-                await h.advance(by: 5)
-                await waitUntil("the hypervisor property") { h.snapshot.clients["h1"]?.properties["hypervisor"] != nil }
-                await h.advance(by: 5)  // t=10: vm.create
-                await waitUntil("B-vm-1 created") { await h.manager.pool.reconciler?.vms["B-vm-1"]?.stage == .booting }
+                await h.step(by: 5)
+                #expect(h.snapshot.clients["h1"]?.properties["hypervisor"] != nil)
+                await h.step(by: 5)  // t=10: vm.create, and its outcome
+                #expect(await h.manager.pool.reconciler?.vms["B-vm-1"]?.stage == .booting)
                 h.clock.advance(by: 3)  // t=13: its DomU Client joins; no batch Client to register its node
                 try await h.with([Self.domU(h.bus, "B-vm-1", host: "h1")]) {
                     await waitUntil("the registration failure decided") {
@@ -89,14 +89,13 @@ import VEMTestKit
         let start = 1_700_000_000.0
         try await Harness.run(site: try loadSite(Self.site), journal: journal, clock: ManualClock(start: start)) { h in
             try await h.with([Self.dom0(h.bus, "h1")]) {
-                await h.advance(by: 5)
-                await waitUntil("the hypervisor property") { h.snapshot.clients["h1"]?.properties["hypervisor"] != nil }
-                await h.advance(by: 5)  // t=10: B-vm-1
-                await waitUntil("B-vm-1 created") { await h.manager.pool.reconciler?.vms["B-vm-1"]?.stage == .booting }
-                await h.advance(by: 10)  // t=20: B-vm-2 (only what changed is written: B-vm-1's row stays)
-                await waitUntil("B-vm-2 in the journal's inventory") {
-                    ((try? await h.journal.inventory()) ?? []).contains { $0.name == "B-vm-2" }
-                }
+                await h.step(by: 5)
+                #expect(h.snapshot.clients["h1"]?.properties["hypervisor"] != nil)
+                await h.step(by: 5)  // t=10: B-vm-1
+                #expect(await h.manager.pool.reconciler?.vms["B-vm-1"]?.stage == .booting)
+                await h.step(by: 10)  // t=20: B-vm-2 (only what changed is written: B-vm-1's row stays)
+                let inventory = try await h.journal.inventory()
+                #expect(inventory.contains { $0.name == "B-vm-2" })
             }
         }
         let first = try #require(try await journal.inventory().first { $0.name == "B-vm-1" })
@@ -120,10 +119,9 @@ import VEMTestKit
                 time: start, trigger: "vem.rebalance", action: "destroy", reason: "idle", vm: "B-vm-7", group: "B"))
         try await Harness.run(site: try loadSite(Self.site), journal: journal, clock: ManualClock(start: start)) { h in
             try await h.with([Self.dom0(h.bus, "h1")]) {
-                await h.advance(by: 5)
-                await waitUntil("the hypervisor property") { h.snapshot.clients["h1"]?.properties["hypervisor"] != nil }
-                await h.advance(by: 5)
-                await waitUntil("a VM created") { await h.manager.pool.reconciler?.vms.isEmpty == false }
+                await h.step(by: 5)
+                #expect(h.snapshot.clients["h1"]?.properties["hypervisor"] != nil)
+                await h.step(by: 5)
                 let names = await h.manager.pool.reconciler?.vms.keys.sorted() ?? []
                 #expect(names == ["B-vm-8"])
             }
@@ -160,16 +158,12 @@ import VEMTestKit
         try await Harness.run(site: site) { h in
             let hosts = [Self.dom0(h.bus, "h1", freeVCPUs: 2, freeMiB: 4096), Self.dom0(h.bus, "full", freeMiB: 0)]
             try await h.with(hosts) {
-                await h.advance(by: 5)
-                await waitUntil("hypervisor properties") {
-                    h.snapshot.clients["h1"]?.properties["hypervisor"] != nil
-                        && h.snapshot.clients["full"]?.properties["hypervisor"] != nil
-                }
-                await h.advance(by: 5)  // t=10: one create on h1, none on full
-                await waitUntil("the three actions decided") {
-                    ((try? await h.journal.recentDecisions()) ?? []).filter { $0.action.hasPrefix("vm.create") }.count
-                        == 3
-                }
+                await h.step(by: 5)
+                #expect(h.snapshot.clients["h1"]?.properties["hypervisor"] != nil)
+                #expect(h.snapshot.clients["full"]?.properties["hypervisor"] != nil)
+                await h.step(by: 5)  // t=10: one create on h1, none on full
+                let decided = try await h.journal.recentDecisions().filter { $0.action.hasPrefix("vm.create") }
+                #expect(decided.count == 3)
                 let creates = try await h.journal.allCommands().filter { $0.name == "vm.create" }
                 #expect(creates.map(\.client) == ["h1"])
                 let refusals = try await h.journal.recentDecisions().filter { $0.reason.contains("has no room") }

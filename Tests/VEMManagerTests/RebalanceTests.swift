@@ -116,15 +116,10 @@ final class WireFakeClient: Sendable {
                 }
                 defer { group.cancelAll() }
                 for fake in hosts + [batch] { await h.waitForClient(fake.identity.name) }
-                await h.advance(by: 30)
-                await waitUntil("properties in the state") {
-                    h.snapshot.clients["slurmctl"]?.properties[demandProperty] != nil
-                        && h.snapshot.clients["h1"]?.properties["hypervisor"] != nil
-                }
-                await h.advance(by: 30)
-                await waitUntil("the rebalance decision recorded") {
-                    ((try? await h.journal.recentDecisions()) ?? []).contains { $0.action == "policy.rebalance()" }
-                }
+                await h.step(by: 30)
+                #expect(h.snapshot.clients["slurmctl"]?.properties[demandProperty] != nil)
+                #expect(h.snapshot.clients["h1"]?.properties["hypervisor"] != nil)
+                await h.step(by: 30)
                 let rebalance = try #require(
                     try await h.journal.recentDecisions().first { $0.action == "policy.rebalance()" })
                 #expect(rebalance.reason.hasPrefix("planned"), "\(rebalance.reason)")
@@ -147,23 +142,15 @@ final class WireFakeClient: Sendable {
                 for fake in hosts + [batch] { await h.waitForClient(fake.identity.name) }
 
                 // t=30: the properties arrive in the state.
-                await h.advance(by: 30)
-                await waitUntil("properties in the state") {
-                    h.snapshot.clients["slurmctl"]?.properties["slurm.demand"] != nil
-                        && h.snapshot.clients["h1"]?.properties["hypervisor"] != nil
-                        && h.snapshot.clients["h2"]?.properties["hypervisor"] != nil
-                }
-                // t=60: the rebalance trigger.
-                await h.advance(by: 30)
-                await waitUntil("the rebalance decision recorded") {
-                    ((try? await h.journal.recentDecisions()) ?? []).contains { $0.action == "policy.rebalance()" }
-                }
+                await h.step(by: 30)
+                #expect(h.snapshot.clients["slurmctl"]?.properties["slurm.demand"] != nil)
+                #expect(h.snapshot.clients["h1"]?.properties["hypervisor"] != nil)
+                #expect(h.snapshot.clients["h2"]?.properties["hypervisor"] != nil)
+                // t=60: the rebalance trigger; its commands and their outcomes are in when the step returns.
+                await h.step(by: 30)
                 let planned = try await h.journal.allCommands().filter { $0.name == "vm.create" }
                 #expect(!planned.isEmpty)
-                await waitUntil("every vm.create done in the journal") {
-                    ((try? await h.journal.allCommands()) ?? []).filter { $0.name == "vm.create" && $0.state == .done }
-                        .count == planned.count
-                }
+                #expect(planned.allSatisfy { $0.state == .done })
                 let creates = hosts.flatMap(\.executedCommands).filter { $0.name == "vm.create" }
                 #expect(creates.count == planned.count)
                 // Named arguments, typed, as the vm.* plugins take them (no `key=value` words).
