@@ -54,27 +54,21 @@ import VEMTestKit
                 // Paused before the first rebalance: the demand creates nothing, and the rebalance says why.
                 let paused = await api.post("/v1/pause", operatorName: "alice@127.0.0.1")
                 #expect(paused.status == 200)
-                await h.advance(by: 30)
-                await waitUntil("properties in the state") {
-                    h.snapshot.clients["slurmctl"]?.properties["slurm.demand"] != nil
-                        && h.snapshot.clients["h2"]?.properties["hypervisor"] != nil
-                }
-                await h.advance(by: 30)
-                await waitUntil("the paused rebalance journaled") {
-                    ((try? await h.journal.recentDecisions()) ?? []).contains {
-                        $0.action == "policy.rebalance()" && $0.reason.contains("paused by the operator")
-                    }
-                }
+                await h.step(by: 30)
+                #expect(h.snapshot.clients["slurmctl"]?.properties["slurm.demand"] != nil)
+                #expect(h.snapshot.clients["h2"]?.properties["hypervisor"] != nil)
+                await h.step(by: 30)
+                let pausedPass = try await h.journal.recentDecisions()
+                #expect(pausedPass.contains { $0.action == "policy.rebalance()" && $0.reason.contains("paused by the operator") })
                 #expect(try await h.journal.allCommands().filter { $0.name == "vm.create" }.isEmpty)
                 let status = try await api.status()
                 #expect(status.paused == true && status.text.contains("planner: paused"))
 
                 // Resumed: the next rebalance creates the VM on h1 (equal room: first by name).
                 #expect(await api.post("/v1/resume", operatorName: "alice@127.0.0.1").status == 200)
-                await h.advance(by: 60)
-                await waitUntil("vm.create done") {
-                    ((try? await h.journal.allCommands()) ?? []).contains { $0.name == "vm.create" && $0.state == .done }
-                }
+                await h.step(by: 60)
+                let created = try await h.journal.allCommands()
+                #expect(created.contains { $0.name == "vm.create" && $0.state == .done })
                 let vm = "B-vm-1"
                 #expect(hosts[0].executedCommands.contains { $0.name == "vm.create" })
                 let domU = WireFakeClient(
@@ -100,17 +94,15 @@ import VEMTestKit
                 let report = try JSONDecoder().decode(Manager.ActionReport.self, from: drained.body)
                 #expect(drained.status == 200 && report.accepted && report.commands == 1, "\(report)")
                 #expect(report.operatorName == "bob@127.0.0.1")
-                await waitUntil("vm.migrate done") {
-                    ((try? await h.journal.allCommands()) ?? []).contains { $0.name == "vm.migrate" && $0.state == .done }
-                }
+                await h.settle()  // the operator's commands, their outcomes and what the pool made of them
+                let migrated = try await h.journal.allCommands()
+                #expect(migrated.contains { $0.name == "vm.migrate" && $0.state == .done })
                 let migrate = try #require(hosts[0].executedCommands.first { $0.name == "vm.migrate" })
                 #expect(migrate.arguments.contains { $0.name == "to" && "\($0.value)".contains("h2") })
                 let command = try #require(try await h.journal.allCommands().first { $0.name == "vm.migrate" })
                 #expect(command.trigger == "bob@127.0.0.1")
-                await waitUntil("\(vm) on h2") {
-                    let body = await api.get("/v1/vms").body
-                    return (try? JSONDecoder().decode([VMReport].self, from: body))?.first?.host == "h2"
-                }
+                let moved = try JSONDecoder().decode([VMReport].self, from: await api.get("/v1/vms").body)
+                #expect(moved.first?.host == "h2")
                 let decisions = try await h.journal.recentDecisions(limit: 100)
                 #expect(decisions.contains { $0.trigger == "alice@127.0.0.1" && $0.action == "vem pause" })
                 #expect(decisions.contains { $0.trigger == "alice@127.0.0.1" && $0.action == "vem resume" })
@@ -124,7 +116,8 @@ import VEMTestKit
                 // vem vm drain, then forget: journaled under the operator too.
                 let vmDrain = await api.post("/v1/vms/drain", query: ["vm": vm], operatorName: "carol@127.0.0.1")
                 #expect(vmDrain.status == 200)
-                await waitUntil("slurm.drain executed") { batch.executedCommands.contains { $0.name == "slurm.drain" } }
+                await h.settle()
+                #expect(batch.executedCommands.contains { $0.name == "slurm.drain" })
                 let forget = await api.post("/v1/vms/forget", query: ["vm": "nosuch"], operatorName: "carol@127.0.0.1")
                 #expect(forget.status == 409)
                 #expect(String(decoding: forget.body, as: UTF8.self).contains("no VM named nosuch"))

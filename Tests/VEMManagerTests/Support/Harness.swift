@@ -102,11 +102,20 @@ struct Harness {
     }
 
     /// Steps the test clock, then waits until the Manager has done everything that follows from it: TriggerWatch's
-    /// passes, the Sender's jobs, the commands' outcomes, the replies to its property requests and the passes
-    /// they cause (``ManagerActivity/quiet()``). Event-driven: no wall time is read.
+    /// passes and the pool timer's ticks due by then, the Sender's jobs, the commands' outcomes, the replies to its
+    /// property requests and the passes they cause (``ManagerActivity/quiet()``). Event-driven: no wall time is
+    /// read.
     func step(by seconds: Double) async {
         clock.advance(by: seconds)
-        await manager.triggerWatch.caughtUp(to: clock.now())
+        await settle()
+    }
+
+    /// Waits until the Manager has done what is due by the clock's time and what follows from it (see
+    /// ``step(by:)``).
+    func settle() async {
+        let now = clock.now()
+        await manager.triggerWatch.caughtUp(to: now)
+        await manager.poolTimer.caughtUp(to: now)
         await manager.activity.quiet()
     }
 
