@@ -5,7 +5,7 @@ import VEMTestKit
 
 /// At most one `policy.rebalance()` waits in the Sender's queue: it reads the state when it runs, so a second
 /// one queued behind it would plan from the same news again.
-@Suite struct CoalescingTests {
+@Suite(.timeLimit(.minutes(2))) struct CoalescingTests {
     @Test func rebalancesQueuedBehindOneAreDroppedAndTheActivityEndsQuiet() async throws {
         let site = try loadSite(RebalanceTests.configuration)
         var options = ManagerService.Options()

@@ -4,7 +4,7 @@ import VEMManager
 import VEMProtocol
 
 /// A trigger that fails or runs past its budget is counted, reported and skipped; the others go on.
-@Suite struct ContainmentTests {
+@Suite(.timeLimit(.minutes(2))) struct ContainmentTests {
     static let configuration = """
         [broken]
         expr = { 1 // (len(manager.clients) - len(manager.clients)) == 0 }
@@ -91,7 +91,7 @@ import VEMProtocol
 }
 
 /// A Client that floods property reports does not starve the others: updates are coalesced into few passes.
-@Suite struct FloodTests {
+@Suite(.timeLimit(.minutes(2))) struct FloodTests {
     @Test func aFloodOfReportsIsCoalescedAndOthersAreStillServed() async throws {
         let text = try paperConfiguration() + """
 

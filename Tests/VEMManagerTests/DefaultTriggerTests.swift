@@ -10,7 +10,7 @@ import VEMSite
 
 /// The default trigger set: `vem.poll` asks for properties, their arrival fires `vem.rebalance`, and the pool is
 /// planned with the `[manager]` section's planner settings — no trigger written by the site.
-@Suite struct DefaultTriggerTests {
+@Suite(.timeLimit(.minutes(2))) struct DefaultTriggerTests {
     static let configuration = """
         [manager]
         poll_interval = 10s

@@ -7,7 +7,7 @@ import VEMTestKit
 
 /// Defects of issue 18, each kept fixed: the clock's infinite sleep, decisions dated 1970, creation times lost
 /// on restart, and `vm.create` on a named host that has no room.
-@Suite struct DefectTests {
+@Suite(.timeLimit(.minutes(2))) struct DefectTests {
     /// A Dom0 Client reporting `freeVCPUs` and `freeMiB` of free room.
     static func dom0(_ bus: InMemoryBus, _ name: String, freeVCPUs: Int = 8, freeMiB: Int = 16_384) -> WireFakeClient {
         WireFakeClient(

@@ -75,7 +75,7 @@ final class HypervisorFake: Sendable {
 extension HypervisorFake: RunnableFake {}
 
 /// The inventory healed from what the hosts say (`vm.list` after each Dom0 join and every minute).
-@Suite struct HostReconciliationTests {
+@Suite(.timeLimit(.minutes(2))) struct HostReconciliationTests {
     static let site = """
         [manager]
         default_triggers = no

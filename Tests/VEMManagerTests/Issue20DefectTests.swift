@@ -33,7 +33,7 @@ struct CapturingLogHandler: LogHandler {
 }
 
 /// Defects of issue 20's walk-through, each kept fixed.
-@Suite struct Issue20DefectTests {
+@Suite(.timeLimit(.minutes(2))) struct Issue20DefectTests {
     /// `policy.rebalance() not run: no connected batch client` was logged at notice level at every poll (115 of
     /// 254 lines): now once at notice level when it starts (or changes), then at debug level.
     @Test func aRepeatedRebalanceRefusalIsLoggedAtNoticeOnce() async throws {

@@ -10,7 +10,7 @@ import VEMTestKit
 /// One trigger object model: a table of 100 expressions gives the same value against a running Manager's view
 /// (what TriggerWatch evaluates) as `vem eval --snapshot` gives against that Manager's `vem snapshot` document
 /// (the `/v1/snapshot` body, read by `Snapshot(json:)` with `vem eval`'s globals).
-@Suite struct OneObjectModelTests {
+@Suite(.timeLimit(.minutes(2))) struct OneObjectModelTests {
     static let configuration = """
         [manager]
         default_triggers = no

@@ -8,7 +8,7 @@ import VEMTestKit
 
 /// The operator's actions through the API's POST routes, inside a running Manager (in-memory bus, manual clock):
 /// `vem pause`/`resume` and `vem host drain` move the pool through the Sender, each journaled with the operator.
-@Suite struct OperatorActionTests {
+@Suite(.timeLimit(.minutes(2))) struct OperatorActionTests {
     static let configuration = """
         [manager]
         default_triggers = no

@@ -6,7 +6,7 @@ import VEMRules
 
 /// The paper's example configuration (examples/paper.ini) driven on the in-memory bus with a test clock: each
 /// step moves the clock and waits for the Manager to have done what follows (no wall time is read), then asserts.
-@Suite struct PaperExampleTests {
+@Suite(.timeLimit(.minutes(2))) struct PaperExampleTests {
     @Test func clientQueryFiresEvery30SecondsOnceAClientExists() async throws {
         let site = try loadSite(try paperConfiguration(), name: "paper.ini")
         try await Harness.run(site: site) { h in

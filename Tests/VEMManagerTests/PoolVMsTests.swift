@@ -8,7 +8,7 @@ import VEMRules
 /// `manager.vms` is the pool's VMs as the reconciler follows them (stage, group, host, busy), from the moment
 /// `vm.create` is sent: a trigger guarded by `len(manager.vms) == 0` creates one VM, not one per tick (when it
 /// meant connected DomU Clients, it created a VM every tick until the first guest joined).
-@Suite struct PoolVMsTests {
+@Suite(.timeLimit(.minutes(2))) struct PoolVMsTests {
     static let configuration = """
         [manager]
         default_triggers = no

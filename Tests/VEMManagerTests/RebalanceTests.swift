@@ -44,7 +44,7 @@ final class WireFakeClient: Sendable {
 }
 
 /// `policy.rebalance()` inside the Manager: state → planner → commands through the Sender → decision log.
-@Suite struct RebalanceTests {
+@Suite(.timeLimit(.minutes(2))) struct RebalanceTests {
     static let configuration = """
         [manager]
         default_triggers = no

@@ -5,7 +5,7 @@ import VEMManager
 import VEMProtocol
 
 /// `journal_retention`: old decisions and finished commands go; what a restart needs stays.
-@Suite struct RetentionTests {
+@Suite(.timeLimit(.minutes(2))) struct RetentionTests {
     let identity = ClientIdentity(name: "h1", role: .dom0, host: "h1", version: "1.0.0", incarnation: 7)
 
     @Test func pruningKeepsTheNewestCommandAndTheOpenTailOfEachClient() async throws {

@@ -12,7 +12,7 @@ import VEMProtocol
 /// One structured value end to end: a plugin's dict with a list of dicts goes from a real Client over the bus into
 /// the Manager's state, a trigger reads it as a dict and a list, and sends the list back as a named argument of a
 /// command, which the Client's plugin receives as the same list. At no point is it text.
-@Suite struct StructuredValueTests {
+@Suite(.timeLimit(.minutes(2))) struct StructuredValueTests {
     static let first: PropertyValue = .object(["name": "atlas-1", "cpus": 2, "load": 0.5])
     static let reported: PropertyValue = .object([
         "vms": [first, .object(["name": "atlas-2", "cpus": 4, "tags": ["gpu", "big"]])],

@@ -5,7 +5,7 @@ import VEMManager
 import VEMProtocol
 
 /// A trigger's `vm.*` actions: one VM operation through the pool's reconciler, journaled with the trigger.
-@Suite struct VMActionTests {
+@Suite(.timeLimit(.minutes(2))) struct VMActionTests {
     static let configuration = """
         [manager]
         default_triggers = no

@@ -28,7 +28,9 @@ func paperConfiguration() throws -> String {
     try String(contentsOf: examplesDirectory.appendingPathComponent("paper.ini"), encoding: .utf8)
 }
 
-/// Polls `condition` until it holds or `seconds` of real time pass (then records an issue). The limit is a hang
+/// Polls `condition` until it holds or `seconds` of real time pass (then records an issue). Only for what a test's
+/// own Clients do outside the Manager's clock and signals (a join, a leave, an acknowledgement); what follows from
+/// a step of the clock is awaited with ``Harness/settle()``. The limit is a hang
 /// guard, not a bound on the code under test: what the tests wait for are events (a journal row, a state change,
 /// a pass of TriggerWatch), and the Manager's own deadlines run on the test's manual clock. It is generous, since
 /// a loaded 2-core machine can take seconds to work through a flood in a debug build.
@@ -44,7 +46,9 @@ func waitUntil(
     Issue.record("timed out waiting for: \(what)", sourceLocation: sourceLocation)
 }
 
-/// A Manager on the in-memory bus with a manual clock, its services running while `body` runs.
+/// A Manager on the in-memory bus with a manual clock, its services running while `body` runs. Tests step the
+/// clock (``step(by:)``, ``advance(by:)``) and await what the Manager signals (``settle()``), never wall time;
+/// their suites carry a time limit as the hang guard.
 struct Harness {
     let bus: InMemoryBus
     let clock: ManualClock
