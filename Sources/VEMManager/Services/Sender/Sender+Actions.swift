@@ -80,7 +80,8 @@ extension Sender {
             let planned = ContinuousClock.now
             let changed: Bool
             (reason, pendings, changed) = await carryOut(
-                outcome, refusedAs: "not run", action: "policy.rebalance()", trigger: trigger, quiet: sameRefusal ?? false)
+                outcome, refusedAs: "not run", action: "policy.rebalance()", trigger: trigger,
+                quiet: sameRefusal ?? false)
             passTimings.record(plan: planned - started, pass: ContinuousClock.now - started)
             // A rebalance that changed nothing is journaled once, not at every pass (the default trigger runs it
             // after every property round): again only when its outcome differs, or after one that acted.
@@ -108,7 +109,8 @@ extension Sender {
     ) async -> (reason: String, pendings: [(PendingCommand, SenderCore.FollowUp?)], changed: Bool) {
         if let refusal = outcome.refusal {
             logger.log(
-                level: quiet ? .debug : .notice, "\(action) \(refusedAs): \(refusal)", metadata: ["trigger": "\(trigger)"])
+                level: quiet ? .debug : .notice, "\(action) \(refusedAs): \(refusal)",
+                metadata: ["trigger": "\(trigger)"])
             return ("\(refusedAs): \(refusal)", [], false)
         }
         let pendings = await carryOut(outcome)

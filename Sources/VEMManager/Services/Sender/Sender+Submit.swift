@@ -51,7 +51,8 @@ extension Sender {
                 updates.append(update)
             } else {
                 logger.info(
-                    "command queued until the client reconnects", metadata: ["client": "\(r.client)", "seq": "\(pending.seq)"])
+                    "command queued until the client reconnects",
+                    metadata: ["client": "\(r.client)", "seq": "\(pending.seq)"])
             }
             results[i] = .success(pending)
         }

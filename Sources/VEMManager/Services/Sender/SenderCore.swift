@@ -8,7 +8,8 @@ import VEMProtocol
 /// What it decides:
 /// - **coalescing**: at most one `policy.rebalance()` waits in the queue (``enqueue(_:)``, ``rebalanceStarted()``);
 /// - **quiet passes**: a rebalance that changed nothing is journaled once, not at every pass, and the same refusal
-///   is logged at notice level once (``isRepeatedRefusal(_:trigger:)``, ``rebalanceFinished(trigger:reason:changed:)``);
+///   is logged at notice level once (``isRepeatedRefusal(_:trigger:)``,
+///   ``rebalanceFinished(trigger:reason:changed:)``);
 /// - **numbering**: each command's sequence number in its Client's stream, predicted before it is journaled and
 ///   checked when the bus hands it back (``number(_:known:)``, ``handed(_:seq:predicted:connected:)``);
 /// - **outcomes**: the journal state of each outcome and what the pool is to make of it
@@ -139,7 +140,8 @@ struct SenderCore: Sendable {
             next[r.client] = seq
             numbering.predicted[i] = seq
             numbering.commands.append(
-                Journal.NewCommand(client: r.client, seq: seq, name: r.name, arguments: r.arguments, trigger: r.trigger))
+                Journal.NewCommand(
+                    client: r.client, seq: seq, name: r.name, arguments: r.arguments, trigger: r.trigger))
         }
         return numbering
     }
@@ -152,7 +154,8 @@ struct SenderCore: Sendable {
     ) -> Journal.CommandUpdate? {
         guard let seq else {
             lastSeq[request.client] = predicted
-            return Journal.CommandUpdate(client: request.client, seq: predicted, state: .failed, result: "not sent: \(error)")
+            return Journal.CommandUpdate(
+                client: request.client, seq: predicted, state: .failed, result: "not sent: \(error)")
         }
         lastSeq[request.client] = max(seq, predicted)
         commandsSent += 1
@@ -185,13 +188,16 @@ struct SenderCore: Sendable {
         case .result(let result):
             settlement = Settlement(state: result.status == .ok ? .done : .failed, summary: result.summary)
         case .unknown:
-            settlement = Settlement(state: .unknown, summary: "the client's incarnation ended before its result came back")
+            settlement = Settlement(
+                state: .unknown, summary: "the client's incarnation ended before its result came back")
         case .cancelled:
             settlement = Settlement(state: .failed, summary: "cancelled before it was sent")
         }
         switch followUps.removeValue(forKey: key) {
         case .list(let list)?:
-            if case .result(let r) = outcome, r.status == .ok, !r.outputTruncated { settlement.reconcile = (list, r.output) }
+            if case .result(let r) = outcome, r.status == .ok, !r.outputTruncated {
+                settlement.reconcile = (list, r.output)
+            }
         case .operation(let operation)?:
             let error: String? =
                 switch outcome {
@@ -210,6 +216,7 @@ struct SenderCore: Sendable {
 
 extension Journal.NewCommand: Equatable {
     static func == (a: Self, b: Self) -> Bool {
-        a.client == b.client && a.seq == b.seq && a.name == b.name && a.arguments == b.arguments && a.trigger == b.trigger
+        a.client == b.client && a.seq == b.seq && a.name == b.name && a.arguments == b.arguments
+            && a.trigger == b.trigger
     }
 }

@@ -32,7 +32,8 @@ extension TriggerWatch {
         var fired = false
         var failure: RuleError?
         do {
-            fired = try trigger.condition.evaluate(globals: globals, limits: trigger.limits, trigger: trigger.name).isTruthy
+            fired = try trigger.condition.evaluate(globals: globals, limits: trigger.limits, trigger: trigger.name)
+                .isTruthy
             if fired {
                 let actionCollector = ActionCollector()
                 _ = try trigger.action.evaluate(
@@ -44,7 +45,8 @@ extension TriggerWatch {
             failure = error
         }
         let elapsed = ContinuousClock.now - started
-        metrics?.triggerEvaluated(trigger.name, result: failure != nil ? "error" : fired ? "true" : "false", duration: elapsed)
+        metrics?.triggerEvaluated(
+            trigger.name, result: failure != nil ? "error" : fired ? "true" : "false", duration: elapsed)
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         stats.withLock { all in
             var s = all[index]

@@ -96,8 +96,8 @@ public final class TriggerWatch: Service, Sendable {
             declaredProperties: declaredProperties)
         current = Mutex(generation)
         stats = Mutex(triggers.map(Self.freshStats))
-        inbox = Mutex(
-            Inbox(schedule: TriggerSchedule(generation.entries, since: generation.since, updateInterval: updateInterval)))
+        let schedule = TriggerSchedule(generation.entries, since: generation.since, updateInterval: updateInterval)
+        inbox = Mutex(Inbox(schedule: schedule))
     }
 
     static func freshStats(_ t: CompiledTrigger) -> TriggerStats {
