@@ -5,7 +5,7 @@ import VEMTestKit
 
 /// At most one `policy.rebalance()` waits in the Sender's queue: it reads the state when it runs, so a second
 /// one queued behind it would plan from the same news again.
-@Suite struct CoalescingTests {
+@Suite(.timeLimit(.minutes(2))) struct CoalescingTests {
     @Test func rebalancesQueuedBehindOneAreDroppedAndTheActivityEndsQuiet() async throws {
         let site = try loadSite(RebalanceTests.configuration)
         var options = ManagerService.Options()
@@ -23,7 +23,7 @@ import VEMTestKit
         #expect(service.manager.activity.isQuiet == false)
         let run = Task { await sender.run() }
         defer { run.cancel() }
-        await waitUntil("the Sender's queue worked through") { service.manager.activity.isQuiet }
+        await service.manager.activity.quiet()
         // One pass ran (it found no batch Client: the pass is recorded all the same).
         #expect(sender.passTimings.take().pass.count == 1)
         let decisions = try await service.manager.journal.recentDecisions()
@@ -31,7 +31,8 @@ import VEMTestKit
         #expect(decisions.contains { $0.action.contains("after") })
         // A rebalance asked for once the queued one has started is queued again.
         sender.enqueue([.rebalance], trigger: "again")
-        await waitUntil("the next pass") { sender.passTimings.take().pass.count == 2 }
+        await service.manager.activity.quiet()
+        #expect(sender.passTimings.take().pass.count == 2)
         #expect(sender.rebalancesCoalesced == 49)
     }
 }

@@ -4,7 +4,7 @@ import VEMManager
 import VEMProtocol
 
 /// A trigger that fails or runs past its budget is counted, reported and skipped; the others go on.
-@Suite struct ContainmentTests {
+@Suite(.timeLimit(.minutes(2))) struct ContainmentTests {
     static let configuration = """
         [broken]
         expr = { 1 // (len(manager.clients) - len(manager.clients)) == 0 }
@@ -58,10 +58,7 @@ import VEMProtocol
     @Test func poolActionsWithoutGroupsAreRefusedWithTheReason() async throws {
         let site = try loadSite(Self.configuration)
         try await Harness.run(site: site) { h in
-            await h.advance(by: 10)
-            await waitUntil("decisions recorded") {
-                ((try? await h.journal.recentDecisions()) ?? []).contains { $0.action.hasPrefix("vm.create") }
-            }
+            await h.step(by: 10)
             let decisions = try await h.journal.recentDecisions()
             let rebalance = try #require(decisions.first { $0.action == "policy.rebalance()" })
             #expect(rebalance.trigger == "later_layers")
@@ -83,10 +80,9 @@ import VEMProtocol
             ticks = 5
             """)
         try await Harness.run(site: site) { h in
-            await h.advance(by: 5)
-            await waitUntil("refusal recorded") {
-                ((try? await h.journal.recentDecisions()) ?? []).contains { $0.reason.hasPrefix("refused") }
-            }
+            await h.step(by: 5)
+            let decisions = try await h.journal.recentDecisions()
+            #expect(decisions.contains { $0.reason.hasPrefix("refused") })
             let commands = try await h.journal.allCommands()
             #expect(commands.isEmpty)
             #expect(h.snapshot.lastErrors.contains { $0.source == "trigger:ghost" })
@@ -95,7 +91,7 @@ import VEMProtocol
 }
 
 /// A Client that floods property reports does not starve the others: updates are coalesced into few passes.
-@Suite struct FloodTests {
+@Suite(.timeLimit(.minutes(2))) struct FloodTests {
     @Test func aFloodOfReportsIsCoalescedAndOthersAreStillServed() async throws {
         let text = try paperConfiguration() + """
 
@@ -114,10 +110,8 @@ import VEMProtocol
                     try flooder.client.send(
                         .property(PropertyReport(readings: [PropertyReading(name: "spam", timestampMilliseconds: 0, value: .int(Int64(i)))])))
                 }
-                await h.advance(by: 30)
-                await waitUntil("the quiet client's reply landed") {
-                    h.snapshot.clients["quiet"]?.properties["ram_free"]?.value == .int(42)
-                }
+                await h.step(by: 30)
+                #expect(h.snapshot.clients["quiet"]?.properties["ram_free"]?.value == .int(42))
                 await waitUntil("every report handled") { h.snapshot.propertyUpdates >= UInt64(reports) + 1 }
                 #expect(h.snapshot.clients["flooder"]?.properties["spam"]?.value == .int(Int64(reports - 1)))
                 let evaluations = h.stats("watch_updates")?.evaluations ?? 0

@@ -7,7 +7,29 @@ import VEMTestKit
 
 /// Defects of issue 18, each kept fixed: the clock's infinite sleep, decisions dated 1970, creation times lost
 /// on restart, and `vm.create` on a named host that has no room.
-@Suite struct DefectTests {
+@Suite(.timeLimit(.minutes(2))) struct DefectTests {
+    /// A Dom0 Client reporting `freeVCPUs` and `freeMiB` of free room.
+    static func dom0(_ bus: InMemoryBus, _ name: String, freeVCPUs: Int = 8, freeMiB: Int = 16_384) -> WireFakeClient {
+        WireFakeClient(
+            bus: bus,
+            identity: ClientIdentity(name: name, role: .dom0, host: name, version: "1.0.0", incarnation: 1),
+            properties: [
+                "hypervisor": .object([
+                    "cpus": .int(8), "memory_kib": .int(16_777_216), "free_vcpus": .int(Int64(freeVCPUs)),
+                    "unallocated_memory_kib": .int(Int64(freeMiB * 1024)),
+                ])
+            ])
+    }
+
+    /// The DomU Client of `vm` on `host`.
+    static func domU(_ bus: InMemoryBus, _ vm: String, host: String) -> WireFakeClient {
+        WireFakeClient(
+            bus: bus,
+            identity: ClientIdentity(
+                name: vm, role: .domU, host: host, group: "B", vmID: vm, version: "1.0.0", incarnation: 1),
+            properties: [:])
+    }
+
     /// The system clock waits for an infinite deadline until cancelled (it used to trap converting `.infinity`
     /// to a duration).
     @Test func theSystemClockSleepsUntilInfinityUntilCancelled() async {
@@ -42,14 +64,14 @@ import VEMTestKit
     @Test func aFailureForWantOfABatchClientCarriesTheManagersTime() async throws {
         let start = 1_700_000_000.0
         try await Harness.run(site: try loadSite(Self.site), clock: ManualClock(start: start)) { h in
-            let host = PoolFakes.dom0(h.bus, "h1")
+            let host = Self.dom0(h.bus, "h1")
             try await h.with([host]) {
-                await h.advance(by: 5)
-                await waitUntil("the hypervisor property") { h.snapshot.clients["h1"]?.properties["hypervisor"] != nil }
-                await h.advance(by: 5)  // t=10: vm.create
-                await waitUntil("B-vm-1 created") { await h.manager.pool.reconciler?.vms["B-vm-1"]?.stage == .booting }
+                await h.step(by: 5)
+                #expect(h.snapshot.clients["h1"]?.properties["hypervisor"] != nil)
+                await h.step(by: 5)  // t=10: vm.create, and its outcome
+                #expect(await h.manager.pool.reconciler?.vms["B-vm-1"]?.stage == .booting)
                 h.clock.advance(by: 3)  // t=13: its DomU Client joins; no batch Client to register its node
-                try await h.with([PoolFakes.domU(h.bus, "B-vm-1", host: "h1")]) {
+                try await h.with([Self.domU(h.bus, "B-vm-1", host: "h1")]) {
                     await waitUntil("the registration failure decided") {
                         ((try? await h.journal.recentDecisions()) ?? []).contains { $0.action == "failed" }
                     }
@@ -66,15 +88,14 @@ import VEMTestKit
         let journal = try Journal(path: nil)
         let start = 1_700_000_000.0
         try await Harness.run(site: try loadSite(Self.site), journal: journal, clock: ManualClock(start: start)) { h in
-            try await h.with([PoolFakes.dom0(h.bus, "h1")]) {
-                await h.advance(by: 5)
-                await waitUntil("the hypervisor property") { h.snapshot.clients["h1"]?.properties["hypervisor"] != nil }
-                await h.advance(by: 5)  // t=10: B-vm-1
-                await waitUntil("B-vm-1 created") { await h.manager.pool.reconciler?.vms["B-vm-1"]?.stage == .booting }
-                await h.advance(by: 10)  // t=20: B-vm-2 (only what changed is written: B-vm-1's row stays)
-                await waitUntil("B-vm-2 in the journal's inventory") {
-                    ((try? await h.journal.inventory()) ?? []).contains { $0.name == "B-vm-2" }
-                }
+            try await h.with([Self.dom0(h.bus, "h1")]) {
+                await h.step(by: 5)
+                #expect(h.snapshot.clients["h1"]?.properties["hypervisor"] != nil)
+                await h.step(by: 5)  // t=10: B-vm-1
+                #expect(await h.manager.pool.reconciler?.vms["B-vm-1"]?.stage == .booting)
+                await h.step(by: 10)  // t=20: B-vm-2 (only what changed is written: B-vm-1's row stays)
+                let inventory = try await h.journal.inventory()
+                #expect(inventory.contains { $0.name == "B-vm-2" })
             }
         }
         let first = try #require(try await journal.inventory().first { $0.name == "B-vm-1" })
@@ -97,11 +118,10 @@ import VEMTestKit
             DecisionRecord(
                 time: start, trigger: "vem.rebalance", action: "destroy", reason: "idle", vm: "B-vm-7", group: "B"))
         try await Harness.run(site: try loadSite(Self.site), journal: journal, clock: ManualClock(start: start)) { h in
-            try await h.with([PoolFakes.dom0(h.bus, "h1")]) {
-                await h.advance(by: 5)
-                await waitUntil("the hypervisor property") { h.snapshot.clients["h1"]?.properties["hypervisor"] != nil }
-                await h.advance(by: 5)
-                await waitUntil("a VM created") { await h.manager.pool.reconciler?.vms.isEmpty == false }
+            try await h.with([Self.dom0(h.bus, "h1")]) {
+                await h.step(by: 5)
+                #expect(h.snapshot.clients["h1"]?.properties["hypervisor"] != nil)
+                await h.step(by: 5)
                 let names = await h.manager.pool.reconciler?.vms.keys.sorted() ?? []
                 #expect(names == ["B-vm-8"])
             }
@@ -136,18 +156,14 @@ import VEMTestKit
             ticks = 10
             """)
         try await Harness.run(site: site) { h in
-            let hosts = [PoolFakes.dom0(h.bus, "h1", freeVCPUs: 2, freeMiB: 4096), PoolFakes.dom0(h.bus, "full", freeMiB: 0)]
+            let hosts = [Self.dom0(h.bus, "h1", freeVCPUs: 2, freeMiB: 4096), Self.dom0(h.bus, "full", freeMiB: 0)]
             try await h.with(hosts) {
-                await h.advance(by: 5)
-                await waitUntil("hypervisor properties") {
-                    h.snapshot.clients["h1"]?.properties["hypervisor"] != nil
-                        && h.snapshot.clients["full"]?.properties["hypervisor"] != nil
-                }
-                await h.advance(by: 5)  // t=10: one create on h1, none on full
-                await waitUntil("the three actions decided") {
-                    ((try? await h.journal.recentDecisions()) ?? []).filter { $0.action.hasPrefix("vm.create") }.count
-                        == 3
-                }
+                await h.step(by: 5)
+                #expect(h.snapshot.clients["h1"]?.properties["hypervisor"] != nil)
+                #expect(h.snapshot.clients["full"]?.properties["hypervisor"] != nil)
+                await h.step(by: 5)  // t=10: one create on h1, none on full
+                let decided = try await h.journal.recentDecisions().filter { $0.action.hasPrefix("vm.create") }
+                #expect(decided.count == 3)
                 let creates = try await h.journal.allCommands().filter { $0.name == "vm.create" }
                 #expect(creates.map(\.client) == ["h1"])
                 let refusals = try await h.journal.recentDecisions().filter { $0.reason.contains("has no room") }

@@ -33,7 +33,7 @@ struct CapturingLogHandler: LogHandler {
 }
 
 /// Defects of issue 20's walk-through, each kept fixed.
-@Suite struct Issue20DefectTests {
+@Suite(.timeLimit(.minutes(2))) struct Issue20DefectTests {
     /// `policy.rebalance() not run: no connected batch client` was logged at notice level at every poll (115 of
     /// 254 lines): now once at notice level when it starts (or changes), then at debug level.
     @Test func aRepeatedRebalanceRefusalIsLoggedAtNoticeOnce() async throws {
@@ -42,10 +42,8 @@ struct CapturingLogHandler: LogHandler {
         let logger = Logger(label: "test") { _ in CapturingLogHandler(store: store) }
         try await Harness.run(site: site, logger: logger) { h in
             for pass in 1...3 {
-                await h.advance(by: 60)
-                await waitUntil("rebalance \(pass) logged") {
-                    store.count(containing: "policy.rebalance() not run") >= pass
-                }
+                await h.step(by: 60)
+                #expect(store.count(containing: "policy.rebalance() not run") == pass)
             }
             #expect(store.count(.notice, containing: "policy.rebalance() not run: no connected batch client") == 1)
             #expect(store.count(.debug, containing: "policy.rebalance() not run: no connected batch client") == 2)
@@ -84,9 +82,7 @@ struct CapturingLogHandler: LogHandler {
                 properties: [:])
             try await h.with([silent]) {
                 await h.advance(by: 5)
-                await waitUntil("both triggers evaluated") {
-                    (h.stats("guarded")?.evaluations ?? 0) > 0 && (h.stats("typo")?.evaluations ?? 0) > 0
-                }
+                #expect(h.stats("guarded")?.evaluations == 1 && h.stats("typo")?.evaluations == 1)
                 #expect(h.stats("guarded")?.errors == 0 && h.stats("guarded")?.fired == 1, "\(String(describing: h.stats("guarded")))")
                 #expect(h.stats("typo")?.lastError?.contains("'client' object has no attribute 'ram_fre'") == true)
             }

@@ -9,7 +9,7 @@ import VEMProtocol
 @testable import VEMPolicy
 
 /// `/metrics` as the Manager emits it, the dashboard's rendering and escaping, and the JSON log handler.
-@Suite struct ObservabilityTests {
+@Suite(.timeLimit(.minutes(2))) struct ObservabilityTests {
     /// The value of one sample line of Prometheus' text format (`name{labels} value`), nil when absent.
     static func sample(_ text: String, _ series: String) -> Double? {
         for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {

@@ -8,7 +8,7 @@ import VEMRules
 /// `manager.vms` is the pool's VMs as the reconciler follows them (stage, group, host, busy), from the moment
 /// `vm.create` is sent: a trigger guarded by `len(manager.vms) == 0` creates one VM, not one per tick (when it
 /// meant connected DomU Clients, it created a VM every tick until the first guest joined).
-@Suite struct PoolVMsTests {
+@Suite(.timeLimit(.minutes(2))) struct PoolVMsTests {
     static let configuration = """
         [manager]
         default_triggers = no
@@ -43,15 +43,14 @@ import VEMRules
         try await Harness.run(site: site) { h in
             let host = PoolFakes.dom0(h.bus, "h1")
             try await h.with([host]) {
-                await h.advance(by: 5)
-                await waitUntil("hypervisor property") { h.snapshot.clients["h1"]?.properties["hypervisor"] != nil }
-                await h.advance(by: 5)
-                await waitUntil("vm.create done") {
-                    ((try? await h.journal.allCommands()) ?? []).contains { $0.name == "vm.create" && $0.state == .done }
-                }
+                await h.step(by: 5)
+                #expect(h.snapshot.clients["h1"]?.properties["hypervisor"] != nil)
+                await h.step(by: 5)
+                let created = try await h.journal.allCommands()
+                #expect(created.contains { $0.name == "vm.create" && $0.state == .done })
                 // Created, its guest not joined yet: still in the pool (booting), so no second create.
-                for _ in 0..<3 { await h.advance(by: 10) }
-                await waitUntil("the booting trigger fired") { (h.stats("booting")?.fired ?? 0) >= 1 }
+                for _ in 0..<3 { await h.step(by: 10) }
+                #expect((h.stats("booting")?.fired ?? 0) >= 1, "the booting trigger fired")
                 let creates = try await h.journal.allCommands().filter { $0.name == "vm.create" }
                 #expect(creates.count == 1)
                 #expect(h.stats("one_vm")?.fired == 1)

@@ -5,7 +5,7 @@ import VEMProtocol
 import VEMTestKit
 
 /// A Manager restarted on its journal takes back its Clients' command streams.
-@Suite struct RecoveryTests {
+@Suite(.timeLimit(.minutes(2))) struct RecoveryTests {
     static let pushing = """
         [push]
         expr = { len(manager.clients) > 0 }
@@ -44,15 +44,15 @@ import VEMTestKit
             #expect(h.recovery.resumed == 4)
             let h1 = FakeClient(bus: h.bus, name: "h1", incarnation: 7)
             try await h.with([h1]) {
-                await waitUntil("4 commands executed") { h1.executedCommands.count == 4 }
+                // The recovered commands are resent on the reconnection; quiet once their outcomes are journaled.
+                await h.manager.activity.quiet()
                 #expect(h1.executedCommands.map(\.seq) == [1, 2, 3, 4])
                 #expect(h1.executedCommands.map(\.arguments) == [
                     [NamedValue("", .int(1))], [NamedValue("", .int(2))],
                     [NamedValue("", .int(1))], [NamedValue("", .int(2))],
                 ])
-                await waitUntil("all done") {
-                    ((try? await journal.allCommands()) ?? []).allSatisfy { $0.state == .done }
-                }
+                let states = try await journal.allCommands().map(\.state)
+                #expect(states == [.done, .done, .done, .done])
                 let triggers = try await journal.allCommands().map(\.trigger)
                 #expect(triggers == ["push", "push", "push", "push"])
             }
@@ -65,23 +65,22 @@ import VEMTestKit
         try await Harness.run(site: try loadSite(Self.pushing), journal: journal) { h in
             let h1 = FakeClient(bus: h.bus, name: "h1", incarnation: 8)
             try await h.with([h1]) {
-                await waitUntil("the old commands are unknown") {
-                    ((try? await journal.allCommands()) ?? []).filter { $0.state == .unknown }.count == 4
-                }
+                // The new incarnation's join ends the old commands: unknown, once their outcomes are journaled.
+                await h.manager.activity.quiet()
+                let unknown = try await journal.allCommands().filter { $0.state == .unknown }
+                #expect(unknown.count == 4)
                 // New commands continue the numbering; none of the old ones runs on the new incarnation.
-                await h.advance(by: 10)
-                await waitUntil("2 new commands executed") { h1.executedCommands.count == 2 }
+                await h.step(by: 10)
                 #expect(h1.executedCommands.map(\.seq) == [5, 6])
-                await waitUntil("new commands done") {
-                    ((try? await journal.allCommands()) ?? []).filter { $0.state == .done }.map(\.seq) == [5, 6]
-                }
+                let done = try await journal.allCommands().filter { $0.state == .done }.map(\.seq)
+                #expect(done == [5, 6])
             }
         }
     }
 }
 
 /// The journal follows a command through queued → sent → acknowledged → done.
-@Suite struct CommandStateTests {
+@Suite(.timeLimit(.minutes(2))) struct CommandStateTests {
     @Test func aCommandIsAcknowledgedWhileItRunsThenDone() async throws {
         let site = try loadSite("""
             [once]
@@ -94,14 +93,16 @@ import VEMTestKit
             h1.hold(true)
             try await h.with([h1]) {
                 await h.advance(by: 100)
-                await waitUntil("the command started") { h1.executedCommands.count == 1 }
+                await h1.executed(atLeast: 1)
                 let api = OperatorAPI(manager: h.manager)
                 await waitUntil("acknowledged in the journal") {
                     _ = await api.get("/v1/commands")
                     return (try? await h.journal.allCommands().first?.state) == .acknowledged
                 }
                 h1.hold(false)
-                await waitUntil("done in the journal") { (try? await h.journal.allCommands().first?.state) == .done }
+                await h.manager.activity.quiet()
+                let state = try await h.journal.allCommands().first?.state
+                #expect(state == .done)
                 let status = try await api.status()
                 #expect(status.commands == ["done": 1])
             }

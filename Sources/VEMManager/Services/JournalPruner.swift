@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import ServiceLifecycle
 
 /// Keeps the journal to its retention (`[manager] journal_retention`): every hour of Manager time it deletes the
@@ -10,6 +11,7 @@ public final class JournalPruner: Service, Sendable {
     let retention: Double
     let interval: Double
     let logger: Logger
+    private let schedule: Mutex<Schedule>
 
     init(journal: Journal, clock: any ManagerClock, retention: Double, interval: Double = 3_600, logger: Logger) {
         self.journal = journal
@@ -17,19 +19,52 @@ public final class JournalPruner: Service, Sendable {
         self.retention = retention
         self.interval = interval
         self.logger = logger
+        schedule = Mutex(Schedule(next: clock.now()))
     }
 
     /// Prunes once now, then every ``interval``, until graceful shutdown or cancellation.
     public func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
+                self.ticked(next: self.clock.now())
                 while !Task.isCancelled {
+                    let next = self.schedule.withLock { $0.next }
+                    try await self.clock.sleep(until: next)
                     await self.pruneOnce()
-                    try await self.clock.sleep(until: self.clock.now() + self.interval)
+                    self.ticked(next: max(next + self.interval, self.clock.now()))
                 }
             }
         } catch is CancellationError {
             // Shut down: nothing to finish.
+        }
+    }
+
+    /// When the next pass is due, and the tests waiting for the pruner to catch up with their clock.
+    struct Schedule {
+        var next: Double
+        var waiters: [(time: Double, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+
+    private func ticked(next: Double) {
+        let done = schedule.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.next = next
+            let done = s.waiters.filter { $0.time < next }.map(\.continuation)
+            s.waiters.removeAll { $0.time < next }
+            return done
+        }
+        for continuation in done { continuation.resume() }
+    }
+
+    /// Returns once every pass due by `time` has run (at once when none is due by then). Tests call it after
+    /// advancing their clock, instead of polling.
+    public func caughtUp(to time: Double) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = schedule.withLock { s -> Bool in
+                if s.next > time { return true }
+                s.waiters.append((time, continuation))
+                return false
+            }
+            if ready { continuation.resume() }
         }
     }
 

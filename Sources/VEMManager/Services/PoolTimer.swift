@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import ServiceLifecycle
 
 /// Moves the pool's time on between rebalances (``VEMPool/Reconciler/tick(now:)``): operations without an
@@ -13,6 +14,7 @@ public final class PoolTimer: Service, Sendable {
     let clock: any ManagerClock
     /// Seconds of Manager time between two ticks (default 10).
     let interval: Double
+    private let schedule: Mutex<Schedule>
 
     init(pool: PoolController, sender: Sender, state: ManagerState, clock: any ManagerClock, interval: Double = 10) {
         self.pool = pool
@@ -20,17 +22,19 @@ public final class PoolTimer: Service, Sendable {
         self.sender = sender
         self.clock = clock
         self.interval = interval
+        schedule = Mutex(Schedule(next: clock.now() + interval))
     }
 
     /// Ticks every ``interval`` until graceful shutdown or cancellation.
     public func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
-                var next = self.clock.now() + self.interval
+                self.schedule.withLock { $0.next = self.clock.now() + self.interval }
                 while !Task.isCancelled {
+                    let next = self.schedule.withLock { $0.next }
                     try await self.clock.sleep(until: next)
                     await self.tickOnce()
-                    next = max(next + self.interval, self.clock.now())
+                    self.ticked(next: max(next + self.interval, self.clock.now()))
                 }
             }
         } catch is CancellationError {
@@ -39,12 +43,44 @@ public final class PoolTimer: Service, Sendable {
     }
 
     /// One tick: what it produced goes to the Sender (journaled, then sent), then the hosts due are listed.
+    /// Counted as Manager activity while it runs.
     func tickOnce() async {
+        sender.activity.jobQueued()
+        defer { sender.activity.jobDone() }
         let now = clock.now()
         let snapshot = state.snapshot(at: now)
         let outcome = await pool.tick(snapshot, now: now)
         if !outcome.dispatches.isEmpty || !outcome.decisions.isEmpty { sender.enqueuePool(outcome) }
         let hosts = await pool.hostsToList(snapshot, now: now)
         if !hosts.isEmpty { sender.enqueueLists(hosts) }
+    }
+
+    /// When the next tick is due, and the tests waiting for the timer to catch up with their clock.
+    struct Schedule {
+        var next = Double.infinity
+        var waiters: [(time: Double, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+
+    private func ticked(next: Double) {
+        let done = schedule.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.next = next
+            let done = s.waiters.filter { $0.time < next }.map(\.continuation)
+            s.waiters.removeAll { $0.time < next }
+            return done
+        }
+        for continuation in done { continuation.resume() }
+    }
+
+    /// Returns once every tick due by `time` has run (at once when none is due by then). Tests call it after
+    /// advancing their clock, instead of polling.
+    public func caughtUp(to time: Double) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = schedule.withLock { s -> Bool in
+                if s.next > time { return true }
+                s.waiters.append((time, continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
     }
 }

@@ -12,8 +12,36 @@ final class FakeClient: Sendable {
         let table: Mutex<[String: Int64]>
         let requests = Mutex<[GetProperty]>([])
         let executed = Mutex<[Command]>([])
-        let holding = Mutex(false)
+        /// Whether commands are held, and the ones held.
+        let holding = Mutex<(on: Bool, held: [CheckedContinuation<Void, Never>])>((false, []))
+        /// Tests waiting for a number of commands to have started.
+        let watchers = Mutex<[(count: Int, continuation: CheckedContinuation<Void, Never>)]>([])
         init(_ properties: [String: Int64]) { table = Mutex(properties) }
+
+        /// A command started: records it and wakes the tests waiting for as many.
+        func started(_ command: Command) {
+            let count = executed.withLock { list -> Int in
+                list.append(command)
+                return list.count
+            }
+            let woken = watchers.withLock { list -> [CheckedContinuation<Void, Never>] in
+                defer { list.removeAll { $0.count <= count } }
+                return list.filter { $0.count <= count }.map(\.continuation)
+            }
+            for continuation in woken { continuation.resume() }
+        }
+
+        /// Returns once commands are no longer held (at once when they are not).
+        func waitWhileHeld() async {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let free = holding.withLock { h -> Bool in
+                    if !h.on { return true }
+                    h.held.append(continuation)
+                    return false
+                }
+                if free { continuation.resume() }
+            }
+        }
     }
 
     let identity: ClientIdentity
@@ -33,8 +61,8 @@ final class FakeClient: Sendable {
             identity: identity, token: "",
             handlers: ClientHandlers(
                 execute: { command in
-                    storage.executed.withLock { $0.append(command) }
-                    while storage.holding.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(2)) }
+                    storage.started(command)
+                    await storage.waitWhileHeld()
                     return CommandResult(seq: command.seq, status: .ok, exitCode: 0)
                 },
                 properties: { request in
@@ -53,7 +81,26 @@ final class FakeClient: Sendable {
     func set(_ name: String, _ value: Int64) { storage.table.withLock { $0[name] = value } }
 
     /// While true, commands start (and are acknowledged) but do not finish.
-    func hold(_ on: Bool) { storage.holding.withLock { $0 = on } }
+    func hold(_ on: Bool) {
+        let released = storage.holding.withLock { h -> [CheckedContinuation<Void, Never>] in
+            h.on = on
+            defer { if !on { h.held = [] } }
+            return on ? [] : h.held
+        }
+        for continuation in released { continuation.resume() }
+    }
+
+    /// Returns once `count` commands have started (at once if they have): an event, not a poll.
+    func executed(atLeast count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = storage.watchers.withLock { list -> Bool in
+                if executedCommands.count >= count { return true }
+                list.append((count, continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
 
     /// `get_property` requests received.
     var requestCount: Int { storage.requests.withLock { $0.count } }

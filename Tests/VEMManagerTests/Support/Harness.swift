@@ -29,7 +29,9 @@ func paperConfiguration() throws -> String {
     try String(contentsOf: examplesDirectory.appendingPathComponent("paper.ini"), encoding: .utf8)
 }
 
-/// Polls `condition` until it holds or `seconds` of real time pass (then records an issue). The limit is a hang
+/// Polls `condition` until it holds or `seconds` of real time pass (then records an issue). Only for what a test's
+/// own Clients do outside the Manager's clock and signals (a join, a leave, an acknowledgement); what follows from
+/// a step of the clock is awaited with ``Harness/settle()``. The limit is a hang
 /// guard, not a bound on the code under test: what the tests wait for are events (a journal row, a state change,
 /// a pass of TriggerWatch), and the Manager's own deadlines run on the test's manual clock. It is generous, since
 /// a loaded 2-core machine can take seconds to work through a flood in a debug build.
@@ -45,7 +47,9 @@ func waitUntil(
     Issue.record("timed out waiting for: \(what)", sourceLocation: sourceLocation)
 }
 
-/// A Manager on the in-memory bus with a manual clock, its services running while `body` runs.
+/// A Manager on the in-memory bus with a manual clock, its services running while `body` runs. Tests step the
+/// clock (``step(by:)``, ``advance(by:)``) and await what the Manager signals (``settle()``), never wall time;
+/// their suites carry a time limit as the hang guard.
 struct Harness {
     let bus: InMemoryBus
     let clock: ManualClock
@@ -109,11 +113,33 @@ struct Harness {
         }
     }
 
-    /// Advances the test clock and waits until TriggerWatch ran a pass for it.
-    func advance(by seconds: Double) async {
+    /// Steps the test clock and returns once TriggerWatch has evaluated what was due by then (it records an issue
+    /// when that was no pass at all: every caller steps to a tick). Event-driven: no wall time is read.
+    func advance(by seconds: Double, sourceLocation: Testing.SourceLocation = #_sourceLocation) async {
         let before = manager.triggerWatch.passCount
         clock.advance(by: seconds)
-        await waitUntil("a TriggerWatch pass") { manager.triggerWatch.passCount > before }
+        await manager.triggerWatch.caughtUp(to: clock.now())
+        if manager.triggerWatch.passCount == before {
+            Issue.record("no TriggerWatch pass at \(clock.now())", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Steps the test clock, then waits until the Manager has done everything that follows from it: TriggerWatch's
+    /// passes and the pool timer's ticks due by then, the Sender's jobs, the commands' outcomes, the replies to its
+    /// property requests and the passes they cause (``ManagerActivity/quiet()``). Event-driven: no wall time is
+    /// read.
+    func step(by seconds: Double) async {
+        clock.advance(by: seconds)
+        await settle()
+    }
+
+    /// Waits until the Manager has done what is due by the clock's time and what follows from it (see
+    /// ``step(by:)``).
+    func settle() async {
+        let now = clock.now()
+        await manager.triggerWatch.caughtUp(to: now)
+        await manager.poolTimer.caughtUp(to: now)
+        await manager.activity.quiet()
     }
 
     /// Waits until the Manager's state shows `name` connected.

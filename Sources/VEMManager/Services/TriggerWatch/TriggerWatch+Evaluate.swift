@@ -1,0 +1,74 @@
+import Logging
+import VEMRules
+import VEMSite
+
+/// A pass: the triggers the schedule named, evaluated against one snapshot; their actions go to the Sender.
+extension TriggerWatch {
+    /// Evaluates the triggers at `indices` against one snapshot.
+    /// (A pass for an older generation than the current one is skipped: a reload came in between.)
+    func pass(_ indices: [Int], of number: Int, reason: String) {
+        guard !indices.isEmpty else { return }
+        passLock.withLock { _ in
+            let generation = current.withLock { $0 }
+            guard generation.number == number else { return }
+            let now = clock.now()
+            let snapshot = state.snapshot(at: now)
+            let demand = decodedDemand.withLock { cache in
+                try? PoolInputs.batch(in: snapshot, configured: generation.demandProperties, cache: &cache).get().batch
+            }
+            let view = WorldView(
+                snapshot, groups: generation.groups, demand: demand, pool: poolVMs(),
+                declaredProperties: generation.declaredProperties)
+            let manager = view.managerObject
+            for i in indices { evaluate(generation.triggers[i], index: i, manager: manager, at: now) }
+            passes.add(1, ordering: .releasing)
+        }
+    }
+
+    private func evaluate(_ trigger: CompiledTrigger, index: Int, manager: any HostObject, at now: Double) {
+        let started = ContinuousClock.now
+        let collector = ActionCollector()
+        let globals = collector.globals(manager: manager)
+        var fired = false
+        var failure: RuleError?
+        do {
+            fired = try trigger.condition.evaluate(globals: globals, limits: trigger.limits, trigger: trigger.name)
+                .isTruthy
+            if fired {
+                let actionCollector = ActionCollector()
+                _ = try trigger.action.evaluate(
+                    globals: actionCollector.globals(manager: manager), limits: trigger.limits, trigger: trigger.name)
+                sender.enqueue(actionCollector.actions, trigger: trigger.name)
+                stats.withLock { $0[index].actions += actionCollector.actions.count }
+            }
+        } catch {
+            failure = error
+        }
+        let elapsed = ContinuousClock.now - started
+        metrics?.triggerEvaluated(
+            trigger.name, result: failure != nil ? "error" : fired ? "true" : "false", duration: elapsed)
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        stats.withLock { all in
+            var s = all[index]
+            s.evaluations += 1
+            s.lastEvaluation = now
+            s.lastDurationMilliseconds = milliseconds
+            if let failure {
+                s.errors += 1
+                if failure.code == .budget { s.budgetExceeded += 1 }
+                s.lastResult = "error"
+                s.lastError = failure.description
+                s.lastErrorTime = now
+            } else {
+                if fired { s.fired += 1 }
+                s.lastResult = fired ? "true" : "false"
+            }
+            all[index] = s
+        }
+        if let failure {
+            logger.warning(
+                "trigger failed", metadata: ["trigger": "\(trigger.name)", "error": "\(failure.description)"])
+            state.recordError(failure.description, at: now, source: "trigger:\(trigger.name)")
+        }
+    }
+}
