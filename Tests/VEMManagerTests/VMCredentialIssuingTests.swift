@@ -3,6 +3,8 @@ import Logging
 import Synchronization
 import Testing
 import VEMBus
+import VEMConfig
+import VEMCore
 import VEMManager
 import VEMProtocol
 import VEMTrust
@@ -133,5 +135,53 @@ import VEMTrust
                 }
             }
         }
+    }
+}
+
+/// The VM credentials a Manager issued and revoked outlive it: noted (serials and expiry, no key) in a 0600 file
+/// beside the journal and taken back at the next start.
+@Suite struct VMCredentialStoreTests {
+    @Test func aRestartedManagerStillRevokesAndRefuses() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vem-vmstore-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ca = SiteCADirectory(path: dir + "/ca")
+        try ca.initialize(days: 1)
+        let made = try ca.createIssuer(name: "manager-issuer", days: 1)
+        var settings = ManagerSettings()
+        settings.tls = TLSSettings(ca: ca.certificatePath, certificate: "unused", key: "unused")
+        settings.vmCredentials = VMCredentialSettings(certificate: made.certificate, key: made.key, lifetime: 3_600)
+        let store = dir + "/journal.sqlite.credentials"
+        let logger = Logger(label: "test")
+        func create(_ trust: ManagerTrust, _ vm: String) throws -> VMCredential {
+            let arguments = trust.wireArguments(
+                command: "vm.create", arguments: [NamedValue("group", .string("g")), NamedValue("vm", .string(vm))])
+            guard case .string(let text)? = arguments.first(where: { $0.name == "credential" })?.value else {
+                throw CancellationError()
+            }
+            return try VMCredential(oemString: text)
+        }
+
+        let first = try ManagerTrust.load(settings, store: store, logger: logger)
+        let one = try create(first, "g-vm-1")
+        let two = try create(first, "g-vm-2")
+        _ = first.wireArguments(command: "vm.destroy", arguments: [NamedValue("vm", .string("g-vm-1"))])
+        #expect(first.revocations.contains(one.identity.serial))
+
+        // Restarted: g-vm-1's credential is still refused, g-vm-2's is known and revoked at its destroy.
+        let second = try ManagerTrust.load(settings, store: store, logger: logger)
+        #expect(second.revocations.contains(one.identity.serial))
+        #expect(!second.revocations.contains(two.identity.serial))
+        #expect(second.serial(of: "g-vm-2") == two.identity.serial && second.serial(of: "g-vm-1") == nil)
+        _ = second.wireArguments(command: "vm.destroy", arguments: [NamedValue("vm", .string("g-vm-2"))])
+        let third = try ManagerTrust.load(settings, store: store, logger: logger)
+        #expect(third.revocations.contains(two.identity.serial) && third.revocations.contains(one.identity.serial))
+
+        // The file holds serials and times only, owner-only.
+        let mode = ((try FileManager.default.attributesOfItem(atPath: store))[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o600)
+        let text = try String(contentsOfFile: store, encoding: .utf8)
+        let key = String(try one.oemString.dropFirst(VMCredential.prefix.count).prefix { $0 != "." })
+        #expect(!text.contains(key) && text.contains(one.identity.serial))
     }
 }

@@ -111,7 +111,9 @@ public struct ManagerService: Sendable {
             lock = try path.map { path throws(ManagerError) in try JournalLock.acquire(journal: path) }
             journal = try Journal(path: path)
         }
-        let trust = try ManagerTrust.load(settings, logger: logger)
+        // The VM credentials issued and revoked are kept beside the journal file (none for a journal in memory).
+        let trust = try ManagerTrust.load(
+            settings, store: (options.journalPath ?? settings.journal).map { $0 + ".credentials" }, logger: logger)
         var engine = ManagerEngine.Configuration(admission: admission, heartbeatInterval: settings.heartbeatInterval)
         engine.resultObserver = journal.resultObserver(clock: options.clock)
         let endpoint: ManagerBusEndpoint

@@ -5,10 +5,17 @@ import VEMConfig
 import VEMCore
 import VEMTrust
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What the Manager's hub trusts, live: the revoked certificates (``VEMTrust/RevocationList``, shared with the
 /// hub's connections; `tls_revoked` is read again at every reload) and, with `vm_issuer_*`, the VM credentials it
 /// issues. At `vm.create` it issues the VM's credential and adds it to the command as the argument `credential`
 /// (on the wire only: the journal keeps the command without it); at `vm.destroy` it revokes the VM's credential.
+/// With a `store` file (beside the journal, 0600) it notes each credential issued and revoked (serial numbers and
+/// expiry, never a key), so that a restarted Manager still refuses a revoked one and can revoke one it issued
+/// before.
 public final class ManagerTrust: Sendable {
     /// The revoked certificates the hub refuses.
     public let revocations: RevocationList
@@ -20,6 +27,8 @@ public final class ManagerTrust: Sendable {
     public let lifetime: TimeInterval
     private let issued = Mutex<[String: (serial: String, notAfter: Date)]>([:])
     private let logger: Logger
+    /// Where issued and revoked credentials are noted (`issued VM SERIAL NOTAFTER`, `revoked SERIAL NOTAFTER`).
+    public let store: String?
 
     /// The name of the argument of `vm.create` that carries the credential.
     public static let argument = "credential"
@@ -27,9 +36,10 @@ public final class ManagerTrust: Sendable {
     /// Creates the trust of a Manager.
     public init(
         revocations: RevocationList = RevocationList(), revokedFile: String? = nil, issuer: VMCredentialIssuer? = nil,
-        lifetime: TimeInterval = TimeInterval(VMCredentialSettings.defaultLifetime),
+        lifetime: TimeInterval = TimeInterval(VMCredentialSettings.defaultLifetime), store: String? = nil,
         logger: Logger = Logger(label: "vem.manager")
     ) {
+        self.store = store
         self.revocations = revocations
         self.revokedFile = revokedFile
         self.issuer = issuer
@@ -37,9 +47,12 @@ public final class ManagerTrust: Sendable {
         self.logger = logger
     }
 
-    /// The trust of `settings`: `tls_revoked` read, the issuer of `vm_issuer_*` loaded.
+    /// The trust of `settings`: `tls_revoked` read, the issuer of `vm_issuer_*` loaded, and the credentials noted
+    /// in `store` taken back (those not yet expired).
     /// - Throws: ``ManagerError`` `.configuration` when a file cannot be read or the issuer is not below the site CA.
-    public static func load(_ settings: ManagerSettings, logger: Logger) throws(ManagerError) -> ManagerTrust {
+    public static func load(_ settings: ManagerSettings, store: String? = nil, logger: Logger) throws(ManagerError)
+        -> ManagerTrust
+    {
         var serials: Set<String> = []
         if let path = settings.tls?.revoked { serials = try readRevoked(path) }
         var issuer: VMCredentialIssuer?
@@ -58,10 +71,45 @@ public final class ManagerTrust: Sendable {
                 throw ManagerError(.configuration, "VM credentials: \(error)")
             }
         }
-        return ManagerTrust(
+        let trust = ManagerTrust(
             revocations: RevocationList(serials: serials), revokedFile: settings.tls?.revoked, issuer: issuer,
             lifetime: TimeInterval(settings.vmCredentials?.lifetime ?? VMCredentialSettings.defaultLifetime),
-            logger: logger)
+            store: store, logger: logger)
+        trust.takeBack()
+        return trust
+    }
+
+    /// Takes back the credentials noted in ``store``: issued ones (to revoke at `vm.destroy`) and revoked ones
+    /// (refused again), dropping the expired; the file is rewritten with what remains.
+    func takeBack(now: Date = Date()) {
+        guard let store, let text = try? String(contentsOfFile: store, encoding: .utf8) else { return }
+        var issuedNow: [String: (serial: String, notAfter: Date)] = [:]
+        var revoked: [String: Date] = [:]
+        for line in text.split(whereSeparator: \.isNewline) {
+            let words = line.split(separator: " ").map(String.init)
+            guard let last = words.last, let seconds = Double(last) else { continue }
+            let notAfter = Date(timeIntervalSince1970: seconds)
+            guard notAfter > now else { continue }
+            if words.count == 4, words[0] == "issued" {
+                issuedNow[words[1]] = (words[2], notAfter)
+            } else if words.count == 3, words[0] == "revoked" {
+                revoked[words[1]] = notAfter
+                for (vm, entry) in issuedNow where entry.serial == words[1] { issuedNow[vm] = nil }
+            }
+        }
+        for (serial, notAfter) in revoked { revocations.revoke(serial, until: notAfter, now: now) }
+        issued.withLock { $0 = issuedNow }
+        let lines = issuedNow.map { "issued \($0.key) \($0.value.serial) \(Int($0.value.notAfter.timeIntervalSince1970))" }
+            + revoked.map { "revoked \($0.key) \(Int($0.value.timeIntervalSince1970))" }
+        try? GuestCredentialStore.write(lines.sorted().map { $0 + "\n" }.joined(), to: store)
+    }
+
+    /// Appends a line to ``store`` (a failure is logged: the credential still works, it is only not remembered).
+    private func note(_ line: String) {
+        guard let store else { return }
+        do { try GuestCredentialStore.append(line + "\n", to: store) } catch {
+            logger.error("credential store not written", metadata: ["file": "\(store)", "error": "\(error)"])
+        }
     }
 
     static func readRevoked(_ path: String) throws(ManagerError) -> Set<String> {
@@ -100,6 +148,7 @@ public final class ManagerTrust: Sendable {
                 let credential = try issuer.issue(vm: vm, group: group, lifetime: lifetime, now: now)
                 let text = try credential.oemString
                 issued.withLock { $0[vm] = (credential.identity.serial, credential.notAfter) }
+                note("issued \(vm) \(credential.identity.serial) \(Int(credential.notAfter.timeIntervalSince1970))")
                 logger.info(
                     "VM credential issued",
                     metadata: ["vm": "\(vm)", "serial": "\(credential.identity.serial)", "until": "\(credential.notAfter)"])
@@ -120,6 +169,7 @@ public final class ManagerTrust: Sendable {
     public func revoke(vm: String, now: Date = Date()) {
         guard let entry = issued.withLock({ $0.removeValue(forKey: vm) }) else { return }
         revocations.revoke(entry.serial, until: entry.notAfter, now: now)
+        note("revoked \(entry.serial) \(Int(entry.notAfter.timeIntervalSince1970))")
         logger.info("VM credential revoked", metadata: ["vm": "\(vm)", "serial": "\(entry.serial)"])
     }
 
@@ -130,4 +180,28 @@ public final class ManagerTrust: Sendable {
 /// A command's arguments with the VM credential taken out (what is journaled, logged and shown).
 public func redactingCredential(_ arguments: [NamedValue]) -> [NamedValue] {
     arguments.filter { $0.name != ManagerTrust.argument }
+}
+
+/// The 0600 file of issued and revoked VM credentials (serial numbers and expiry only).
+enum GuestCredentialStore {
+    /// Replaces the file (created 0600).
+    static func write(_ text: String, to path: String) throws {
+        let temporary = path + ".tmp"
+        try open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, text)
+        guard rename(temporary, path) == 0 else { throw TrustError("cannot rename \(temporary)") }
+    }
+
+    /// Appends to the file (created 0600).
+    static func append(_ text: String, to path: String) throws {
+        try open(path, flags: O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, text)
+    }
+
+    private static func open(_ path: String, flags: Int32, _ text: String) throws {
+        let fd = Glibc.open(path, flags, 0o600)
+        guard fd >= 0 else { throw TrustError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else { throw TrustError("cannot write \(path)") }
+    }
 }
