@@ -430,12 +430,12 @@ public final class Sender: Service, Sendable {
     ) async -> [Result<PendingCommand, ManagerError>] {
         var results = [Result<PendingCommand, ManagerError>?](repeating: nil, count: requests.count)
         var predicted = [UInt64](repeating: 0, count: requests.count)
-        let known = state.snapshot(at: now).clients
+        let known = state.joined(among: requests.map(\.client))
         var new: [Journal.NewCommand] = []
         counters.withLock { c in
             var next: [String: UInt64] = [:]
             for (i, r) in requests.enumerated() {
-                guard known[r.client] != nil || c.lastSeq[r.client] != nil else {
+                guard known.contains(r.client) || c.lastSeq[r.client] != nil else {
                     results[i] = .failure(ManagerError(.bus, "no client named \(r.client) has ever joined"))
                     continue
                 }
@@ -453,7 +453,6 @@ public final class Sender: Service, Sendable {
             for i in requests.indices where results[i] == nil { results[i] = .failure(error) }
             return results.map { $0 ?? .failure(ManagerError(.journal, "not journaled")) }
         }
-        let members = Set(bus.members().map(\.name))
         var updates: [Journal.CommandUpdate] = []
         for (i, r) in requests.enumerated() where results[i] == nil {
             let pending: PendingCommand
@@ -476,7 +475,7 @@ public final class Sender: Service, Sendable {
             }
             // A Client that is not connected now gets the command when it comes back (same incarnation: resumed;
             // a new one: it was never sent, so it is sent then): it stays `queued` until then.
-            if members.contains(r.client) {
+            if bus.isConnected(r.client) {
                 updates.append(Journal.CommandUpdate(client: r.client, seq: pending.seq, state: .sent))
             } else {
                 logger.info(
