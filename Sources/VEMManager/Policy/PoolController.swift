@@ -148,7 +148,13 @@ public actor PoolController {
         var changes = Journal.InventoryChanges()
         var current: [String: InventoryRecord] = [:]
         current.reserveCapacity(journaledInventory.count)
-        for record in inventory(at: 0) {
+        // The VMs in the dictionary's order: the changes are a set (a sorted inventory at every Sender job cost
+        // 45 % of the Manager's CPU at 2,000 VMs).
+        for managed in (reconciler?.vms ?? [:]).values where managed.nodeCheckAfter == nil && !managed.isStrayNode {
+            let vm = managed.record
+            let record = InventoryRecord(
+                name: vm.id, group: vm.group, host: vm.host, state: vm.phase.rawValue, updatedAt: 0,
+                createdAt: Double(vm.createdAt))
             current[record.name] = record
             if journaledInventory[record.name] != record {
                 var stamped = record
