@@ -12,6 +12,9 @@ public protocol ManagerBus: Sendable {
     /// The Clients connected now.
     func members() -> [ClientIdentity]
 
+    /// Whether the Client of that name is connected now (without listing every member).
+    func isConnected(_ name: String) -> Bool
+
     /// Sends a regular message (`get_property`, `event`, …) to the connected Clients addressed. Not reliable:
     /// a Client between connections misses it.
     /// - Parameters:
@@ -98,4 +101,9 @@ public struct ClientHandlers: Sendable {
         self.properties = properties
         self.reported = reported
     }
+}
+
+extension ManagerBus {
+    /// Whether the Client of that name is connected now (by default from ``members()``).
+    public func isConnected(_ name: String) -> Bool { members().contains { $0.name == name } }
 }

@@ -14,6 +14,9 @@ extension EngineBackedBus {
     /// The Clients connected now.
     public func members() -> [ClientIdentity] { engine.members() }
 
+    /// Whether the Client of that name is connected now.
+    public func isConnected(_ name: String) -> Bool { engine.isConnected(name) }
+
     /// Sends a regular message to the Clients addressed.
     @discardableResult
     public func send(_ message: Message, to recipients: Recipients) -> Int { engine.send(message, to: recipients) }

@@ -6,6 +6,11 @@ extension ManagerEngine {
         registry.withLock { registry in registry.live.values.map(\.identity) }.sorted { $0.name < $1.name }
     }
 
+    /// Whether the Client of that name is connected now.
+    public func isConnected(_ name: String) -> Bool {
+        registry.withLock { $0.live[name] != nil }
+    }
+
     /// The sessions addressed by `recipients`.
     func sessions(for recipients: Recipients) -> [ClientSession] {
         registry.withLock { registry in

@@ -203,10 +203,24 @@ public final class HubServer: EngineBackedBus {
             // One copy per event loop: the loops then never share (and contend on) the buffer's reference count.
             let frame = ByteBuffer(buffer: frame)
             if entry.loop.inEventLoop {
-                for link in targets { link.writeShared(frame) }
+                writeChunks(frame, to: targets[...], on: entry.loop)
             } else {
-                entry.loop.execute { for link in targets { link.writeShared(frame) } }
+                let loop = entry.loop
+                loop.execute { writeChunks(frame, to: targets[...], on: loop) }
             }
         }
+    }
+
+    /// Connections written to in one event-loop task of a fan-out (each write is a system call).
+    static let fanOutChunk = 128
+
+    /// Writes `frame` to ``fanOutChunk`` links, then queues the rest as a new task on `loop`: the loop's timers
+    /// and reads run between two chunks, so a fan-out to 10,000 connections does not hold a loop for the whole
+    /// round (a message to one connection stays in order: each connection is written once per fan-out).
+    static func writeChunks(_ frame: ByteBuffer, to links: ArraySlice<HubServerLink>, on loop: any EventLoop) {
+        for link in links.prefix(fanOutChunk) { link.writeShared(frame) }
+        let rest = links.dropFirst(fanOutChunk)
+        guard !rest.isEmpty else { return }
+        loop.execute { writeChunks(frame, to: rest, on: loop) }
     }
 }

@@ -6,12 +6,15 @@ import Synchronization
 final class LivenessSweeper {
     private var handlers: [ObjectIdentifier: ServerConnectionHandler] = [:]
     private var task: RepeatedTask?
+    /// The loop of the timer (set with it).
+    private var eventLoop: (any EventLoop)?
 
     /// Starts checking `handler` every `period` (the first call on a loop starts the timer).
     func add(_ handler: ServerConnectionHandler, period: TimeAmount, on eventLoop: any EventLoop) {
         handlers[ObjectIdentifier(handler)] = handler
         guard task == nil else { return }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        self.eventLoop = eventLoop
         task = eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in bound.value.sweep() }
     }
 
@@ -24,13 +27,27 @@ final class LivenessSweeper {
     func stop() {
         task?.cancel()
         task = nil
+        eventLoop = nil
         handlers.removeAll()
     }
 
     private func sweep() {
-        let now = Int64(NIODeadline.now().uptimeNanoseconds)
         // Iterates a snapshot: a check that closes a connection removes it from `handlers`.
-        for handler in handlers.values { handler.checkLiveness(now: now) }
+        sweep(Array(handlers.values)[...])
+    }
+
+    /// Connections checked in one event-loop task of a sweep (a heartbeat is a system call).
+    static let chunk = 128
+
+    /// Checks ``chunk`` handlers, then queues the rest as a new task: the loop's reads and timers run between two
+    /// chunks (10,000 heartbeats in one task would hold the loop for tens of milliseconds).
+    private func sweep(_ handlers: ArraySlice<ServerConnectionHandler>) {
+        let now = Int64(NIODeadline.now().uptimeNanoseconds)
+        for handler in handlers.prefix(Self.chunk) { handler.checkLiveness(now: now) }
+        let rest = handlers.dropFirst(Self.chunk)
+        guard !rest.isEmpty, task != nil, let loop = eventLoop else { return }  // stopped: nothing more
+        let bound = NIOLoopBound((sweeper: self, rest: rest), eventLoop: loop)
+        loop.execute { bound.value.sweeper.sweep(bound.value.rest) }
     }
 }
 

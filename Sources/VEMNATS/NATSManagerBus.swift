@@ -112,6 +112,9 @@ public final class NATSManagerBus: ManagerBus {
     /// The Clients connected now.
     public func members() -> [ClientIdentity] { engine.members() }
 
+    /// Whether the Client of that name is connected now.
+    public func isConnected(_ name: String) -> Bool { engine.isConnected(name) }
+
     /// Sends a regular message: to a Client's subject, or once to the group's or the broadcast subject.
     @discardableResult
     public func send(_ message: Message, to recipients: Recipients) -> Int {

@@ -114,7 +114,8 @@ public struct Reconciler: Sendable {
     /// (A VM gone before its node was registered, kept only to see whether its guest left a node behind, is not
     /// in it: it holds no room and serves no group; nor is a stray batch node being removed.)
     public var inventory: [VMRecord] {
-        vms.values.filter { $0.nodeCheckAfter == nil && !$0.isStrayNode }.sorted { $0.id < $1.id }.map(\.record)
+        // The small records are sorted, not the VMs.
+        vms.values.filter { $0.nodeCheckAfter == nil && !$0.isStrayNode }.map(\.record).sorted { $0.id < $1.id }
     }
 
     /// The operations sent and not yet reported on, by id.

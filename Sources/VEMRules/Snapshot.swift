@@ -79,10 +79,19 @@ public struct Snapshot: Sendable {
 public final class SnapshotObject: HostObject {
     /// `client`, `host`, `vm` or `group`.
     public let typeName: String
-    /// The attribute names, sorted.
-    public let attributeNames: [String]
+    /// The attribute names, sorted (derived when asked: only hints and `dir()` need them).
+    public var attributeNames: [String] {
+        var names = Set(fields.keys).union(converted.withLock { Array($0.keys) })
+        if let properties {
+            names.formUnion(properties.keys)
+            names.formUnion(Self.propertyAttributes)
+        }
+        return names.sorted()
+    }
     /// `<client h1>` (using the `name` attribute when there is one).
-    public let repr: String
+    public var repr: String {
+        if case .string(let n)? = attribute(named: "name") { "<\(typeName) \(n)>" } else { "<\(typeName)>" }
+    }
     private let fields: [String: JSON]
     private let properties: [String: JSON]?
     private let ages: [String: Double]
@@ -97,8 +106,6 @@ public final class SnapshotObject: HostObject {
         properties = nil
         ages = [:]
         converted = Mutex(attributes)
-        attributeNames = attributes.keys.sorted()
-        if case .string(let n)? = attributes["name"] { repr = "<\(typeName) \(n)>" } else { repr = "<\(typeName)>" }
     }
 
     /// An object from its fields and, for a client, its property values and their ages (seconds).
@@ -108,13 +115,6 @@ public final class SnapshotObject: HostObject {
         self.properties = properties
         self.ages = ages
         converted = Mutex([:])
-        var names = Set(fields.keys)
-        if let properties {
-            names.formUnion(properties.keys)
-            names.formUnion(Self.propertyAttributes)
-        }
-        attributeNames = names.sorted()
-        if case .string(let n)? = fields["name"] { repr = "<\(typeName) \(n)>" } else { repr = "<\(typeName)>" }
     }
 
     /// An entry of a snapshot document: a client's (or any entry's) `properties` and `ages` objects become its

@@ -20,11 +20,13 @@ enum Conformance {
             name: "beta", logFile: scratch.url.appendingPathComponent("beta.log"), commandDelayMilliseconds: 0)
         _ = try await bus.events.first("join beta") { if case .join(let id, _) = $0 { id.name == "beta" } else { false } }
         #expect(bus.manager.members().map(\.name) == ["alpha", "beta"])
+        #expect(bus.manager.isConnected("alpha") && bus.manager.isConnected("beta") && !bus.manager.isConnected("gamma"))
 
         await a.stop()
         let left = try await bus.events.first("leave alpha") { if case .leave(let name, _) = $0 { name == "alpha" } else { false } }
         #expect(left == .leave(name: "alpha", reason: "bye: shutdown"))
         #expect(bus.manager.members().map(\.name) == ["beta"])
+        #expect(!bus.manager.isConnected("alpha"))
 
         await beta.kill()
         _ = try await bus.events.first("disconnect beta") { if case .disconnect("beta", _) = $0 { true } else { false } }

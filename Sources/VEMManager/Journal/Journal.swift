@@ -32,7 +32,13 @@ public final class Journal: Sendable {
             var configuration = Configuration()
             configuration.label = "vem.journal"
             if let path {
-                configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+                // Write-ahead log: a commit appends to the `-wal` file and syncs it once (a rollback journal
+                // syncs the journal, the database and its directory); `synchronous = FULL` keeps every commit
+                // durable.
+                configuration.prepareDatabase { db in
+                    _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                    try db.execute(sql: "PRAGMA synchronous = FULL")
+                }
                 database = try DatabaseQueue(path: path, configuration: configuration)
                 self.path = path
             } else {

@@ -21,17 +21,20 @@ extension PoolController {
     /// once after each of its joins and then every ``listInterval``.
     func hostsToList(_ snapshot: StateSnapshot, now: Double) -> [HostList] {
         guard var reconciler else { return [] }
-        var due: [HostList] = []
-        for (name, entry) in snapshot.clients.sorted(by: { $0.key < $1.key })
+        // The due hosts are found in the snapshot's order, then sorted (not the whole snapshot).
+        var names: [String] = []
+        for (name, entry) in snapshot.clients
         where entry.connected && entry.identity.role == .dom0 && entry.properties["hypervisor"]?.value != nil {
             if let last = listed[name], last.connectedSince == entry.connectedSince, now - last.at < listInterval {
                 continue
             }
             listed[name] = ListedHost(connectedSince: entry.connectedSince, at: now)
-            self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
-            due.append(HostList(host: name, mark: reconciler.listMark()))
-            self.reconciler = reconciler
+            names.append(name)
         }
+        guard !names.isEmpty else { return [] }
+        self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
+        let due = names.sorted().map { HostList(host: $0, mark: reconciler.listMark()) }
+        self.reconciler = reconciler
         return due
     }
 
@@ -43,9 +46,18 @@ extension PoolController {
         self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
         let t = Int(now)
         var next = reconciler.onHostListed(list.host, domains: domains, mark: list.mark, now: t)
-        for entry in snapshot.clients.values.sorted(by: { $0.identity.name < $1.identity.name })
-        where entry.connected && entry.identity.role == .domU {
-            guard let vm = entry.identity.vmID, reconciler.vms[vm]?.clientJoined == false else { continue }
+        // The guests found in the snapshot's order, then taken in their Clients' order (not the whole snapshot
+        // sorted); looked for only while a VM waits for its guest (every host sends a list every
+        // `host_list_interval`, and the snapshot holds every Client).
+        var joined: [(client: String, vm: String)] = []
+        if reconciler.vms.values.contains(where: { !$0.clientJoined }) {
+            for entry in snapshot.clients.values where entry.connected && entry.identity.role == .domU {
+                guard let vm = entry.identity.vmID, reconciler.vms[vm]?.clientJoined == false else { continue }
+                joined.append((entry.identity.name, vm))
+            }
+        }
+        for (_, vm) in joined.sorted(by: { $0.client < $1.client }) {
+            guard reconciler.vms[vm]?.clientJoined == false else { continue }
             next += reconciler.onClientJoined(vm, now: t)
         }
         self.reconciler = reconciler

@@ -45,13 +45,19 @@ public actor PoolController {
     }
 
     /// The reconciler's state (inventory, decisions). Each change is published for the triggers' `manager.vms`
-    /// (a `nil` while a method holds the only copy is not).
+    /// (a `nil` while a method holds the only copy is not). Publishing keeps a reference to the VMs (a
+    /// copy-on-write dictionary): the reports are derived when first read, not at every change.
     public internal(set) var reconciler: Reconciler? {
-        didSet { if reconciler != nil { published.withLock { $0 = vmReports() } } }
+        didSet { if let reconciler { published.withLock { $0 = Published(vms: reconciler.vms) } } }
+    }
+    /// The VMs as of the reconciler's last change and their reports once derived.
+    private struct Published {
+        var vms: [String: ManagedVM] = [:]
+        var reports: [VMReport]?
     }
     /// The VMs as of the reconciler's last change, readable from any thread (a trigger pass does not wait for the
     /// pool's actor).
-    private nonisolated let published = Mutex<[VMReport]>([])
+    private nonisolated let published = Mutex(Published())
     /// The groups' share, demand, target and held VMs at each plan (the dashboard, `/metrics`).
     public nonisolated let history = PoolHistory()
     /// Why the configured groups could not be used (nil when they could).
@@ -107,13 +113,24 @@ public actor PoolController {
     }
 
     /// The pool's VMs as of the reconciler's last change (`manager.vms` in triggers, `vem vms`).
-    public nonisolated func currentVMs() -> [VMReport] { published.withLock { $0 } }
+    public nonisolated func currentVMs() -> [VMReport] {
+        published.withLock { p in
+            if let reports = p.reports { return reports }
+            let reports = Self.reports(p.vms)
+            p.reports = reports
+            return reports
+        }
+    }
 
     /// The VMs for `vem vms`.
-    func vmReports() -> [VMReport] {
-        let vms = reconciler?.vms.values.filter { $0.nodeCheckAfter == nil && !$0.isStrayNode } ?? []
-        return vms.sorted { $0.id < $1.id }.map { vm in
-            VMReport(
+    func vmReports() -> [VMReport] { Self.reports(reconciler?.vms ?? [:]) }
+
+    /// The reports of `vms` (stray nodes and nodes being checked left out), sorted by name: the names are sorted,
+    /// not the records.
+    private static func reports(_ vms: [String: ManagedVM]) -> [VMReport] {
+        vms.keys.sorted().compactMap { name -> VMReport? in
+            guard let vm = vms[name], vm.nodeCheckAfter == nil, !vm.isStrayNode else { return nil }
+            return VMReport(
                 name: vm.id, group: vm.group, host: vm.host, stage: vm.stage.rawValue, cpus: vm.cpus,
                 memoryMiB: vm.memoryMiB, createdAt: vm.createdAt, clientJoined: vm.clientJoined,
                 registered: vm.registered, busy: vm.busy, idleSince: vm.idleSince, migratingTo: vm.migratingTo,
@@ -131,7 +148,13 @@ public actor PoolController {
         var changes = Journal.InventoryChanges()
         var current: [String: InventoryRecord] = [:]
         current.reserveCapacity(journaledInventory.count)
-        for record in inventory(at: 0) {
+        // The VMs in the dictionary's order: the changes are a set (a sorted inventory at every Sender job cost
+        // 45 % of the Manager's CPU at 2,000 VMs).
+        for managed in (reconciler?.vms ?? [:]).values where managed.nodeCheckAfter == nil && !managed.isStrayNode {
+            let vm = managed.record
+            let record = InventoryRecord(
+                name: vm.id, group: vm.group, host: vm.host, state: vm.phase.rawValue, updatedAt: 0,
+                createdAt: Double(vm.createdAt))
             current[record.name] = record
             if journaledInventory[record.name] != record {
                 var stamped = record

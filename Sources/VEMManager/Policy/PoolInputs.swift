@@ -74,8 +74,7 @@ struct PoolInputs: Sendable {
     /// The Dom0 hosts that reported their `hypervisor` property (named like their Clients).
     static func hosts(in snapshot: StateSnapshot) -> [HostState] {
         var hosts: [HostState] = []
-        for (name, entry) in snapshot.clients.sorted(by: { $0.key < $1.key })
-        where entry.connected && entry.identity.role == .dom0 {
+        for (name, entry) in connected(.dom0, in: snapshot) {
             guard case .object(let fields)? = entry.properties["hypervisor"]?.value else { continue }
             func int(_ key: String) -> Int? {
                 switch fields[key] {
@@ -94,14 +93,22 @@ struct PoolInputs: Sendable {
         return hosts
     }
 
+    /// The connected Clients of one role, sorted by name: the few that match are sorted, not every Client.
+    static func connected(_ role: ClientRole, in snapshot: StateSnapshot) -> [(name: String, entry: ClientEntry)] {
+        var matching: [(name: String, entry: ClientEntry)] = []
+        for (name, entry) in snapshot.clients where entry.connected && entry.identity.role == role {
+            matching.append((name, entry))
+        }
+        return matching.sorted { $0.name < $1.name }
+    }
+
     /// The batch Client's demand: the first connected batch Client's first demand property that decodes
     /// (`configured` ones first), reusing `cache` while the reading has not changed.
     static func batch(
         in snapshot: StateSnapshot, configured: [(name: String, prefix: String)], cache: inout DecodedBatch?
     ) -> Result<(client: String, prefix: String, batch: BatchSnapshot), Missing> {
         var problems: [String] = []
-        for (name, entry) in snapshot.clients.sorted(by: { $0.key < $1.key })
-        where entry.connected && entry.identity.role == .batch {
+        for (name, entry) in connected(.batch, in: snapshot) {
             for (property, prefix) in configured + demandProperties {
                 guard let reading = entry.properties[property] else { continue }
                 if let c = cache, c.client == name, c.property == property, c.receivedAt == reading.receivedAt {

@@ -126,6 +126,12 @@ public final class ManagerState: Sendable {
         }
     }
 
+    /// Which of `names` ever joined (without a snapshot: a snapshot kept while Clients report makes the next
+    /// report copy every Client's entry).
+    public func joined(among names: some Sequence<String>) -> Set<String> {
+        data.withLock { data in Set(names.filter { data.clients[$0] != nil }) }
+    }
+
     /// An immutable copy of the state now.
     public func snapshot(at now: Double) -> StateSnapshot {
         data.withLock { data in
@@ -164,10 +170,13 @@ public struct StateSnapshot: Sendable {
     public var lastErrors: [LoggedError]
 
     /// The connected Clients, sorted by name.
-    public var connectedClients: [ClientEntry] {
-        clients.values.filter(\.connected).sorted { $0.identity.name < $1.identity.name }
-    }
+    public var connectedClients: [ClientEntry] { sorted(clients.indices.filter { clients[$0].value.connected }) }
 
     /// Every Client, sorted by name.
-    public var allClients: [ClientEntry] { clients.values.sorted { $0.identity.name < $1.identity.name } }
+    public var allClients: [ClientEntry] { sorted(Array(clients.indices)) }
+
+    /// The entries at `indices`, sorted by name: the indices are sorted, not the (large) entries.
+    private func sorted(_ indices: [Dictionary<String, ClientEntry>.Index]) -> [ClientEntry] {
+        indices.sorted { clients[$0].value.identity.name < clients[$1].value.identity.name }.map { clients[$0].value }
+    }
 }

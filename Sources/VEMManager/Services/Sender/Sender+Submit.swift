@@ -13,8 +13,8 @@ extension Sender {
         inventory: Journal.InventoryChanges = Journal.InventoryChanges(), at now: Double
     ) async -> [Result<PendingCommand, ManagerError>] {
         var results = [Result<PendingCommand, ManagerError>?](repeating: nil, count: requests.count)
-        let known = state.snapshot(at: now).clients
-        let numbering = core.withLock { $0.number(requests) { known[$0] != nil } }
+        let known = state.joined(among: requests.map(\.client))
+        let numbering = core.withLock { $0.number(requests) { known.contains($0) } }
         for (i, refusal) in numbering.refusals { results[i] = .failure(ManagerError(.bus, refusal)) }
         do {
             try await journal.record(decisions: decisions, inventory: inventory, commands: numbering.commands, at: now)
@@ -23,7 +23,6 @@ extension Sender {
             for i in requests.indices where results[i] == nil { results[i] = .failure(error) }
             return results.map { $0 ?? .failure(ManagerError(.journal, "not journaled")) }
         }
-        let members = Set(bus.members().map(\.name))
         var updates: [Journal.CommandUpdate] = []
         for (i, r) in requests.enumerated() where results[i] == nil {
             let predicted = numbering.predicted[i]
@@ -40,7 +39,7 @@ extension Sender {
                 results[i] = .failure(ManagerError(.bus, error.message))
                 continue
             }
-            let connected = members.contains(r.client)
+            let connected = bus.isConnected(r.client)
             let update = core.withLock { $0.handed(r, seq: pending.seq, predicted: predicted, connected: connected) }
             if pending.seq != predicted {
                 logger.error(

@@ -12,14 +12,17 @@ extension TriggerWatch {
             let generation = current.withLock { $0 }
             guard generation.number == number else { return }
             let now = clock.now()
-            let snapshot = state.snapshot(at: now)
-            let demand = decodedDemand.withLock { cache in
-                try? PoolInputs.batch(in: snapshot, configured: generation.demandProperties, cache: &cache).get().batch
+            // Built at the first read of `manager` in this pass (many passes never read it).
+            let manager = LazyManagerObject { [self] in
+                let snapshot = state.snapshot(at: now)
+                let demand = decodedDemand.withLock { cache in
+                    try? PoolInputs.batch(in: snapshot, configured: generation.demandProperties, cache: &cache).get().batch
+                }
+                return WorldView(
+                    snapshot, groups: generation.groups, demand: demand, pool: poolVMs(),
+                    declaredProperties: generation.declaredProperties
+                ).managerObject
             }
-            let view = WorldView(
-                snapshot, groups: generation.groups, demand: demand, pool: poolVMs(),
-                declaredProperties: generation.declaredProperties)
-            let manager = view.managerObject
             for i in indices { evaluate(generation.triggers[i], index: i, manager: manager, at: now) }
             passes.add(1, ordering: .releasing)
         }
