@@ -79,8 +79,8 @@ import VEMSite
     @Test func thePollsRepliesFireTheRebalanceWhichCreatesVMs() async throws {
         let site = try loadSite(Self.configuration)
         try await Harness.run(site: site) { h in
-            let hosts = [RebalanceTests.dom0(h.bus, "h1"), RebalanceTests.dom0(h.bus, "h2")]
-            let batch = try RebalanceTests.batch(h.bus)
+            let hosts = [PoolFakes.dom0(h.bus, "h1"), PoolFakes.dom0(h.bus, "h2")]
+            let batch = try PoolFakes.batch(h.bus)
             try await h.with(hosts + [batch]) {
                 #expect(h.stats("vem.rebalance")?.evaluations == 0)
 
@@ -118,7 +118,7 @@ import VEMSite
                 """)
         try await Harness.run(site: site) { h in
             #expect(h.stats("b_waits")?.fired == 0)
-            try await h.with([try RebalanceTests.batch(h.bus)]) {
+            try await h.with([try PoolFakes.batch(h.bus)]) {
                 await h.step(by: 10)
                 #expect((h.stats("b_waits")?.fired ?? 0) >= 1, "b_waits fired on the batch Client's demand")
                 let document = OperatorAPI(manager: h.manager).snapshot()

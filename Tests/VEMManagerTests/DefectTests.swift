@@ -8,28 +8,6 @@ import VEMTestKit
 /// Defects of issue 18, each kept fixed: the clock's infinite sleep, decisions dated 1970, creation times lost
 /// on restart, and `vm.create` on a named host that has no room.
 @Suite(.timeLimit(.minutes(2))) struct DefectTests {
-    /// A Dom0 Client reporting `freeVCPUs` and `freeMiB` of free room.
-    static func dom0(_ bus: InMemoryBus, _ name: String, freeVCPUs: Int = 8, freeMiB: Int = 16_384) -> WireFakeClient {
-        WireFakeClient(
-            bus: bus,
-            identity: ClientIdentity(name: name, role: .dom0, host: name, version: "1.0.0", incarnation: 1),
-            properties: [
-                "hypervisor": .object([
-                    "cpus": .int(8), "memory_kib": .int(16_777_216), "free_vcpus": .int(Int64(freeVCPUs)),
-                    "unallocated_memory_kib": .int(Int64(freeMiB * 1024)),
-                ])
-            ])
-    }
-
-    /// The DomU Client of `vm` on `host`.
-    static func domU(_ bus: InMemoryBus, _ vm: String, host: String) -> WireFakeClient {
-        WireFakeClient(
-            bus: bus,
-            identity: ClientIdentity(
-                name: vm, role: .domU, host: host, group: "B", vmID: vm, version: "1.0.0", incarnation: 1),
-            properties: [:])
-    }
-
     /// The system clock waits for an infinite deadline until cancelled (it used to trap converting `.infinity`
     /// to a duration).
     @Test func theSystemClockSleepsUntilInfinityUntilCancelled() async {
@@ -39,19 +17,9 @@ import VEMTestKit
         #expect(throws: CancellationError.self) { try result.get() }
     }
 
-    static let site = """
-        [manager]
-        default_triggers = no
+    /// Group B, a property poll every 5 seconds and a `vm.create` on h1 every 10 seconds once a Client is in.
+    static let site = PoolFakes.configuration(groups: [("B", 100)], query: 5, rebalance: nil) + """
 
-        [group:B]
-        share = 100
-        vm_vcpus = 2
-        vm_memory_mib = 2048
-
-        [query]
-        expr = { True }
-        cmd = { sender.send_get_property() }
-        ticks = 5
 
         [make]
         expr = { len(manager.clients) >= 1 }
@@ -64,14 +32,14 @@ import VEMTestKit
     @Test func aFailureForWantOfABatchClientCarriesTheManagersTime() async throws {
         let start = 1_700_000_000.0
         try await Harness.run(site: try loadSite(Self.site), clock: ManualClock(start: start)) { h in
-            let host = Self.dom0(h.bus, "h1")
+            let host = PoolFakes.dom0(h.bus, "h1")
             try await h.with([host]) {
                 await h.step(by: 5)
                 #expect(h.snapshot.clients["h1"]?.properties["hypervisor"] != nil)
                 await h.step(by: 5)  // t=10: vm.create, and its outcome
                 #expect(await h.manager.pool.reconciler?.vms["B-vm-1"]?.stage == .booting)
                 h.clock.advance(by: 3)  // t=13: its DomU Client joins; no batch Client to register its node
-                try await h.with([Self.domU(h.bus, "B-vm-1", host: "h1")]) {
+                try await h.with([PoolFakes.domU(h.bus, "B-vm-1", host: "h1")]) {
                     await waitUntil("the registration failure decided") {
                         ((try? await h.journal.recentDecisions()) ?? []).contains { $0.action == "failed" }
                     }
@@ -88,7 +56,7 @@ import VEMTestKit
         let journal = try Journal(path: nil)
         let start = 1_700_000_000.0
         try await Harness.run(site: try loadSite(Self.site), journal: journal, clock: ManualClock(start: start)) { h in
-            try await h.with([Self.dom0(h.bus, "h1")]) {
+            try await h.with([PoolFakes.dom0(h.bus, "h1")]) {
                 await h.step(by: 5)
                 #expect(h.snapshot.clients["h1"]?.properties["hypervisor"] != nil)
                 await h.step(by: 5)  // t=10: B-vm-1
@@ -118,7 +86,7 @@ import VEMTestKit
             DecisionRecord(
                 time: start, trigger: "vem.rebalance", action: "destroy", reason: "idle", vm: "B-vm-7", group: "B"))
         try await Harness.run(site: try loadSite(Self.site), journal: journal, clock: ManualClock(start: start)) { h in
-            try await h.with([Self.dom0(h.bus, "h1")]) {
+            try await h.with([PoolFakes.dom0(h.bus, "h1")]) {
                 await h.step(by: 5)
                 #expect(h.snapshot.clients["h1"]?.properties["hypervisor"] != nil)
                 await h.step(by: 5)
@@ -132,31 +100,22 @@ import VEMTestKit
     /// (the VM being created is counted before the host reports it), and a host reporting no free memory none.
     @Test func aCreateOnANamedHostChecksItsRoom() async throws {
         let site = try loadSite(
-            """
-            [manager]
-            default_triggers = no
+            PoolFakes.configuration(groups: [("B", 100)], query: 5, rebalance: nil) + """
 
-            [group:B]
-            share = 100
-            vm_vcpus = 2
-            vm_memory_mib = 2048
 
-            [query]
-            expr = { True }
-            cmd = { sender.send_get_property() }
-            ticks = 5
-
-            [make]
-            expr = { len(manager.clients) == 2 }
-            cmd = {
-                vm.create("B", host="h1")
-                vm.create("B", host="h1")
-                vm.create("B", host="full")
-            }
-            ticks = 10
-            """)
+                [make]
+                expr = { len(manager.clients) == 2 }
+                cmd = {
+                    vm.create("B", host="h1")
+                    vm.create("B", host="h1")
+                    vm.create("B", host="full")
+                }
+                ticks = 10
+                """)
         try await Harness.run(site: site) { h in
-            let hosts = [Self.dom0(h.bus, "h1", freeVCPUs: 2, freeMiB: 4096), Self.dom0(h.bus, "full", freeMiB: 0)]
+            let hosts = [
+                PoolFakes.dom0(h.bus, "h1", freeVCPUs: 2, freeMiB: 4096), PoolFakes.dom0(h.bus, "full", freeMiB: 0),
+            ]
             try await h.with(hosts) {
                 await h.step(by: 5)
                 #expect(h.snapshot.clients["h1"]?.properties["hypervisor"] != nil)

@@ -44,9 +44,12 @@ final class WireFakeClient: Sendable {
 /// up: one place, so a change to the hypervisor property or the demand's form is made once.
 enum PoolFakes {
     /// A site without the default triggers: `groups` (name, share; 2 vCPUs and 2 GiB per VM), a property poll
-    /// every `query` seconds and `policy.rebalance()` every `rebalance` seconds.
-    static func configuration(groups: [(name: String, share: Int)], query: Int = 30, rebalance: Int = 60) -> String {
+    /// every `query` seconds and `policy.rebalance()` every `rebalance` seconds (no rebalance trigger when nil).
+    static func configuration(groups: [(name: String, share: Int)], query: Int = 30, rebalance: Int? = 60) -> String {
         let sections = groups.map { "[group:\($0.name)]\nshare = \($0.share)\nvm_vcpus = 2\nvm_memory_mib = 2048\n" }
+        let rebalanceSection = rebalance.map {
+            "\n\n[rebalance]\nexpr = { True }\ncmd = { policy.rebalance() }\nticks = \($0)"
+        }
         return """
             [manager]
             default_triggers = no
@@ -56,12 +59,7 @@ enum PoolFakes {
             expr = { True }
             cmd = { sender.send_get_property() }
             ticks = \(query)
-
-            [rebalance]
-            expr = { True }
-            cmd = { policy.rebalance() }
-            ticks = \(rebalance)
-            """
+            """ + (rebalanceSection ?? "")
     }
 
     /// A Dom0 Client of 8 vCPUs and 16 GiB reporting `freeVCPUs` and `freeMiB` of free room.
@@ -92,12 +90,14 @@ enum PoolFakes {
 
     /// The batch Client `slurmctl`, reporting `demand` as `property`.
     static func batch(
-        _ bus: InMemoryBus, demand: [GroupDemand] = [GroupDemand(group: "B", pendingJobs: 3, pendingCPUs: 6, longestWait: 120)],
+        _ bus: InMemoryBus,
+        demand: [GroupDemand] = [GroupDemand(group: "B", pendingJobs: 3, pendingCPUs: 6, longestWait: 120)],
         property: String = "slurm.demand"
     ) throws -> WireFakeClient {
         WireFakeClient(
             bus: bus,
-            identity: ClientIdentity(name: "slurmctl", role: .batch, host: "slurmctl", version: "1.0.0", incarnation: 1),
+            identity: ClientIdentity(
+                name: "slurmctl", role: .batch, host: "slurmctl", version: "1.0.0", incarnation: 1),
             properties: [property: try WireValue(encoding: BatchSnapshot(time: 0, groups: demand))])
     }
 }
