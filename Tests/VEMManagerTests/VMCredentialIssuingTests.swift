@@ -75,7 +75,7 @@ import VEMTrust
         let lines = Lines()
         let logger = Logger(label: "test") { _ in FullCapture(lines: lines) }
         try await Harness.run(site: site, journal: journal, logger: logger, plainBus: true) { h in
-            let host = RebalanceTests.dom0(h.bus, "h1")
+            let host = PoolFakes.dom0(h.bus, "h1")
             try await h.with([host]) {
                 await h.advance(by: 5)
                 await waitUntil("hypervisor properties") { h.snapshot.clients["h1"]?.properties["hypervisor"] != nil }
