@@ -43,6 +43,14 @@ extension LoggingTestClient {
             answer: { request in readings.filter { request.names.isEmpty || request.names.contains($0.name) } })
     }
 
+    /// What is wrong with `vem manager-test-client`'s role (dom0, domU or batch) and properties (`NAME=INTEGER`),
+    /// or nil.
+    public static func problem(role: String, properties: [String]) -> String? {
+        if ClientRole(name: role) == nil { return "--role must be dom0, domU or batch" }
+        if properties.contains(where: { integerReading($0) == nil }) { return "--property must be NAME=INTEGER" }
+        return nil
+    }
+
     /// `NAME=INTEGER` → a reading; nil when it is not of that form.
     public static func integerReading(_ text: String) -> PropertyReading? {
         let parts = text.split(separator: "=")

@@ -21,30 +21,20 @@ struct AskCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for the last answer.") var timeout: Double = 5
     @OptionGroup var api: ManagerAPIOptions
 
-    func validate() throws {
-        if !(timeout > 0 && timeout <= 600) { throw ValidationError("--timeout must be between 0 and 600 seconds") }
-    }
+    func validate() throws { try usage(AskTranscript.problem(timeout: timeout)) }
 
     func run() async throws {
-        var query = ["names": properties.joined(separator: ","), "timeout": String(timeout)]
-        if let clients { query["clients"] = clients }
-        var missing: [String] = []
+        let query = AskTranscript.query(properties: properties, clients: clients, timeout: timeout)
+        var transcript = AskTranscript(json: api.json, timeout: timeout)
         try await api.exitOnError { client in
             for try await raw in client.streamLines("/v1/ask", query: query, timeout: timeout + 30) {
-                let line = try? JSONDecoder().decode(AskLine.self, from: Data(raw.utf8))
-                if api.json {
-                    print(raw)
-                    missing += line?.missing ?? []
-                    continue
-                }
-                guard let line else {
+                guard let text = transcript.take(raw) else {
                     printError("error: unexpected answer from the Manager: \(raw)")
                     throw ExitCode.failure
                 }
-                if line.client == nil { missing = line.missing ?? [] }
-                print(line.text(timeout: timeout))
+                print(text)
             }
         }
-        if !missing.isEmpty { throw ExitCode.failure }
+        if !transcript.missing.isEmpty { throw ExitCode.failure }
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import VEMBench
-import VEMConfig
 
 /// `vem bench …`: benchmark programs (benchmarks are programs, not timed tests), thin wrappers over VEMBench.
 struct Bench: ParsableCommand {
@@ -24,10 +23,7 @@ struct BenchRules: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Snapshot sizes (numbers of clients).")
     var clients: [Int] = [1_000, 10_000, 100_000]
 
-    func validate() throws {
-        if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
-        if clients.contains(where: { $0 < 0 }) { throw ValidationError("--clients must not be negative") }
-    }
+    func validate() throws { try usage { try RulesBench.check(iterations: iterations, clients: clients) } }
 
     func run() throws { print(try RulesBench(iterations: iterations, clients: clients).run(json: json)) }
 }
@@ -56,19 +52,19 @@ struct BenchBus: AsyncParsableCommand {
     @Flag(help: "Also measure the rounds on a second hub with mutual TLS (a throwaway CA, a certificate per Client).")
     var tls = false
 
-    func validate() throws {
-        if transport != "hub" && transport != "nats" { throw ValidationError("--transport must be hub or nats") }
-        if clients < 1 || rounds < 1 || burst < 1 || commands < 1 {
-            throw ValidationError("--clients, --rounds, --burst and --commands must be at least 1")
+    func validate() throws { _ = try options() }
+
+    /// The options, checked by ``VEMBench/BusBench/Options``.
+    func options() throws -> BusBench.Options {
+        try usage {
+            try BusBench.Options(
+                transport: transport, clients: clients, rounds: rounds, burst: burst, commands: commands,
+                blocks: blocks, roundsOnly: roundsOnly, tls: tls)
         }
     }
 
     func run() async throws {
-        var options = BusBench.Options()
-        (options.transport, options.clients, options.rounds, options.burst) = (transport, clients, rounds, burst)
-        (options.commands, options.blocks, options.roundsOnly, options.tls) = (commands, blocks, roundsOnly, tls)
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let figures = try await BusBench(options: options, executable: executable).run()
+        let figures = try await BusBench(options: try options(), executable: benchExecutable).run()
         print(json ? figures.json : figures.table)
     }
 }
@@ -96,21 +92,19 @@ struct BenchClients: AsyncParsableCommand {
     @Option(help: "vCPUs per host (site mode).") var cpusPerHost = 8
     @Option(help: "VMs more per demand step (site mode).") var delta = 4
 
-    func validate() throws {
-        if !LoadProcess.modes.contains(mode) { throw ValidationError("--mode must be hub, nats, echo or site") }
-        if clients < 1 || threads < 1 { throw ValidationError("--clients and --threads must be at least 1") }
-        if HostPort(parsing: connect) == nil { throw ValidationError("--connect must be HOST:PORT") }
+    func validate() throws { _ = try options() }
+
+    /// The options, checked by ``VEMBench/LoadProcess/Options``.
+    func options() throws -> LoadProcess.Options {
+        try usage {
+            try LoadProcess.Options(
+                connect: connect, mode: mode, clients: clients, threads: threads, token: token, site: site,
+                credentials: credentials, hosts: hosts, vms: vms, groups: groups, cpusPerHost: cpusPerHost,
+                delta: delta, tlsDirectory: tls)
+        }
     }
 
-    func run() async throws {
-        guard let address = HostPort(parsing: connect) else { throw ValidationError("--connect must be HOST:PORT") }
-        var options = LoadProcess.Options(host: address.host, port: address.port)
-        (options.clients, options.token, options.site) = (clients, token, site)
-        (options.credentials, options.mode, options.threads) = (credentials, mode, threads)
-        (options.hosts, options.vms, options.groups) = (hosts, vms, groups)
-        (options.cpusPerHost, options.delta, options.tlsDirectory) = (cpusPerHost, delta, tls)
-        try await LoadProcess(options: options).run()
-    }
+    func run() async throws { try await LoadProcess(options: try options()).run() }
 }
 
 /// `vem bench manager`: ``VEMBench/ManagerBench``.
@@ -134,21 +128,18 @@ struct BenchManager: AsyncParsableCommand {
     @Option(help: "Commands sent through the Sender in the throughput phase.") var commands = 2_000
     @Flag(help: "Print one JSON object.") var json = false
 
-    func validate() throws {
-        if hosts < 1 || groups < 1 || steps < 1 || vms < groups || commands < 1 {
-            throw ValidationError("--hosts, --groups, --steps and --commands must be at least 1, --vms at least --groups")
-        }
-        if clients < hosts + 1 + vms {
-            throw ValidationError("--clients must be at least --hosts + --vms + 1 (the batch Client)")
+    func validate() throws { _ = try options() }
+
+    /// The options, checked by ``VEMBench/ManagerBench/Options``.
+    func options() throws -> ManagerBench.Options {
+        try usage {
+            try ManagerBench.Options(
+                hosts: hosts, clients: clients, vms: vms, groups: groups, steps: steps, commands: commands)
         }
     }
 
     func run() async throws {
-        var options = ManagerBench.Options()
-        (options.hosts, options.clients, options.vms, options.groups) = (hosts, clients, vms, groups)
-        (options.steps, options.commands) = (steps, commands)
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let figures = try await ManagerBench(options: options, executable: executable).run()
+        let figures = try await ManagerBench(options: try options(), executable: benchExecutable).run()
         print(json ? figures.json : figures.table)
     }
 }
@@ -162,13 +153,10 @@ struct BenchAgent: AsyncParsableCommand {
     @Option(help: "Seconds measured (after a 3 s warm-up).") var seconds = 20
     @Flag(help: "Print one JSON object.") var json = false
 
-    func validate() throws {
-        if seconds < 1 { throw ValidationError("--seconds must be at least 1") }
-    }
+    func validate() throws { try usage { try AgentBench.check(seconds: seconds) } }
 
     func run() async throws {
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let figures = try await AgentBench(seconds: seconds, executable: executable).run()
+        let figures = try await AgentBench(seconds: seconds, executable: benchExecutable).run()
         print(json ? figures.json : figures.table)
     }
 }

@@ -53,13 +53,8 @@ struct CACommand: ParsableCommand {
         var days = 365
 
         func run() throws {
-            do {
-                let made = try SiteCADirectory(path: dir).createIssuer(name: name, days: days)
-                print("issued the VM credential issuer \(name) (serial \(made.serial)): \(made.certificate), \(made.key) (mode 0600)")
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode.failure
-            }
+            let made = try orExit { try SiteCADirectory(path: dir).createIssuer(name: name, days: days) }
+            print("issued the VM credential issuer \(name) (serial \(made.serial)): \(made.certificate), \(made.key) (mode 0600)")
         }
     }
 
@@ -80,13 +75,7 @@ struct CACommand: ParsableCommand {
         @Option(help: "The CA directory.") var dir = CACommand.defaultDirectory
         @Option(help: "Days the certificate is valid.") var days = 365
 
-        func validate() throws {
-            guard let role = TrustRole(rawValue: role) else {
-                throw ValidationError("--role must be one of dom0, domU, batch, manager, operator")
-            }
-            if role == .domU, group == nil { throw ValidationError("a domU certificate needs --group") }
-            if days < 1 { throw ValidationError("--days must be at least 1") }
-        }
+        func validate() throws { try usage(SiteCADirectory.issueProblem(role: role, group: group, days: days)) }
 
         func run() throws {
             let issued = try orExit {

@@ -54,38 +54,21 @@ struct Demo: AsyncParsableCommand {
     @Flag(help: "Instead, a real QEMU guest boots, joins VEM and Slurm, runs jobs and moves on a host drain (root; README).")
     var realGuest = false
 
-    func validate() throws {
-        guard hosts >= 1, cpusPerHost >= 1, sample >= 1 else {
-            throw ValidationError("--hosts, --cpus-per-host and --sample must be at least 1")
-        }
-        guard hypervisor == "test" || hypervisor == "stand-in" else {
-            throw ValidationError("--hypervisor is 'test' or 'stand-in'")
-        }
-        guard seconds > 0, tailSeconds > 0, maxSeconds > 0, every > 0 else {
-            throw ValidationError("--seconds, --tail-seconds, --max-seconds and --every must be positive")
-        }
-        do { _ = try SimulationDefaults.parseWindow(window) } catch { throw ValidationError(error.message) }
-        if let http, !(0...65_535).contains(http) || simulated {
-            throw ValidationError("--http takes a port (0–65535), and not with --simulated (no Manager runs)")
-        }
-        guard SimulationDefaults.parseDuration(bootDelay) != nil else {
-            throw ValidationError("--boot-delay: '\(bootDelay)' is not a duration")
+    func validate() throws { _ = try options() }
+
+    /// The options, checked by ``VEMDemo/DemoRun/Options``.
+    func options() throws -> DemoRun.Options {
+        try usage {
+            try DemoRun.Options(
+                trace: trace, window: window, sample: sample, hosts: hosts, cpusPerHost: cpusPerHost,
+                seconds: seconds, tailSeconds: tailSeconds, maxSeconds: maxSeconds, every: every,
+                bootDelay: bootDelay, decisions: decisions, hypervisor: hypervisor, simulated: simulated, http: http)
         }
     }
 
     func run() async throws {
-        if realGuest {
-            let status = try RealGuestDemo.run()
-            if status != 0 { throw ExitCode(status) }
-            return
-        }
-        var options = DemoRun.Options()
-        (options.trace, options.window, options.sample, options.hosts) = (trace, window, sample, hosts)
-        (options.cpusPerHost, options.seconds, options.tailSeconds) = (cpusPerHost, seconds, tailSeconds)
-        (options.maxSeconds, options.every, options.decisions) = (maxSeconds, every, decisions)
-        options.bootSeconds = SimulationDefaults.parseDuration(bootDelay) ?? 60
-        (options.libvirtTest, options.simulated) = (hypervisor == "test", simulated)
-        options.http = http
+        if realGuest { throw ExitCode(try RealGuestDemo.run()) }
+        var options = try self.options()
         options.onHTTP = { url in printError("dashboard: \(url)") }
         let run = try DemoRun(options: options)
         print(run.introduction)

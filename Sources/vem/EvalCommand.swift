@@ -33,13 +33,7 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
-        var evaluation: Evaluation
-        do {
-            let snap = try snapshot.map { try Snapshot(json: try Data(contentsOf: URL(fileURLWithPath: $0))) }
-            evaluation = Evaluation(expression: expression, snapshot: snap ?? Snapshot(), budget: budget, json: json)
-        } catch {
-            evaluation = .failure("\(snapshot ?? ""): \(error)", json: json)
-        }
+        let evaluation = Evaluation(expression: expression, snapshotPath: snapshot, budget: budget, json: json)
         if let errors = evaluation.errors { FileHandle.standardError.write(Data(errors.utf8)) }
         if let output = evaluation.output { print(output) }
         if !evaluation.succeeded { throw ExitCode(1) }

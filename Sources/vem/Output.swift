@@ -30,3 +30,11 @@ func orExit<T>(_ body: () throws -> T) throws -> T {
         throw ExitCode.failure
     }
 }
+
+/// Runs a library's check of options: its error becomes a usage error (the usage, then `Error: …`; exit 64).
+func usage<T>(_ check: () throws -> T) throws -> T {
+    do { return try check() } catch { throw ValidationError("\(error)") }
+}
+
+/// A library's problem with the options (nil: none) as a usage error.
+func usage(_ problem: String?) throws { if let problem { throw ValidationError(problem) } }

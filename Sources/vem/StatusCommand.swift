@@ -36,9 +36,8 @@ struct PropsCommand: AsyncParsableCommand {
     @OptionGroup var api: ManagerAPIOptions
 
     func run() async throws {
-        let query = client.map { "?client=" + ($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0) } ?? ""
-        if let client { try await api.exitOnError { try await $0.require(client, among: ["clients"], kind: "Client") } }
-        guard let props = try await api.fetch([PropertyRow].self, "/v1/props" + query) else { return }
+        let path = try await api.exitOnError { try await $0.propsPath(client: client) }
+        guard let props = try await api.fetch([PropertyRow].self, path) else { return }
         print(PropertyRow.table(props))
     }
 }

@@ -58,10 +58,7 @@ struct ManagerTestClient: AsyncParsableCommand {
 
     func validate() throws {
         if HostPort(parsing: connect) == nil { throw ValidationError("--connect must be HOST:PORT") }
-        if ClientRole(name: role) == nil { throw ValidationError("--role must be dom0, domU or batch") }
-        for p in property where LoggingTestClient.integerReading(p) == nil {
-            throw ValidationError("--property must be NAME=INTEGER")
-        }
+        try usage(LoggingTestClient.problem(role: role, properties: property))
     }
 
     func run() async throws {

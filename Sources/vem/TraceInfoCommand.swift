@@ -33,20 +33,13 @@ struct TraceInfoCommand: ParsableCommand {
     var wideJobs: String = "reject"
 
     func validate() throws {
-        guard groups >= 0 else { throw ValidationError("--groups must be 0 or more") }
-        guard cpusPerNode >= 1 else { throw ValidationError("--cpus-per-node must be at least 1") }
-        if let n = replayStatic, n < 1 { throw ValidationError("--replay-static must be at least 1") }
-        guard WideJobPolicy(rawValue: wideJobs) != nil else { throw ValidationError("--wide-jobs is 'reject' or 'wait'") }
+        try usage(TraceInfo.problem(groups: groups, cpusPerNode: cpusPerNode, replayStatic: replayStatic, wideJobs: wideJobs))
     }
 
     func run() throws {
-        let rule = TraceGroupRule(
-            topGroups: groups,
-            names: names.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? [],
-            otherGroup: dropOther ? nil : "other")
         let text = try TraceInfo.report(
-            path: file, rule: rule, replayStatic: replayStatic, cpusPerNode: cpusPerNode,
-            wideJobs: WideJobPolicy(rawValue: wideJobs) ?? .reject, json: json)
+            path: file, groups: groups, names: names, dropOther: dropOther, replayStatic: replayStatic,
+            cpusPerNode: cpusPerNode, wideJobs: wideJobs, json: json)
         print(text, terminator: "")
     }
 }

@@ -191,13 +191,16 @@ import VEMTrust
         // Off loopback (all addresses); reached here through 127.0.0.1, which the Manager's certificate names.
         let (manager, ports) = try await startManager(site, http: "0.0.0.0:0")
         defer { if !manager.hasExited { kill(manager.pid, SIGKILL) } }
-        func status(_ url: String, as name: String?) async throws -> Finished {
-            var arguments = ["status", "--manager-url", url, "--json"]
+        func vem(_ command: [String], _ url: String, as name: String?) async throws -> Finished {
+            var arguments = command + ["--manager-url", url]
             if let name {
                 let f = site.files(name)
                 arguments += ["--tls-ca", f.ca, "--tls-certificate", f.certificate, "--tls-key", f.key]
             }
-            return try await runVEM(arguments, in: dir)
+            return try await runVEM(arguments, in: dir, environment: ["USER": "alice"])
+        }
+        func status(_ url: String, as name: String?) async throws -> Finished {
+            try await vem(["status", "--json"], url, as: name)
         }
         let https = "https://127.0.0.1:\(ports.http)"
         let alice = try await status(https, as: "alice")
@@ -205,6 +208,25 @@ import VEMTrust
         #expect(alice.stdout.contains("\"clients\"") || alice.stdout.contains("bus"), "\(alice.stdout)")
         let host = try await status(https, as: "host1")
         #expect(host.status == 1, "a Dom0's certificate is no operator's")
+        // The actions (POSTs) and the streamed ask over the same mutual TLS as the GETs.
+        let pause = try await vem(["pause"], https, as: "alice")
+        #expect(pause.status == 0 && pause.stdout == "the planner is paused\n", "\(pause.stdout)\(pause.stderr)")
+        let paused = try await vem(["status"], https, as: "alice")
+        #expect(paused.stdout.contains("planner: paused by the operator"), "\(paused.stdout)\(paused.stderr)")
+        let ask = try await vem(["ask", "--timeout", "1"], https, as: "alice")
+        #expect(ask.status == 0 && ask.stdout.hasPrefix("0 of 0 Clients answered"), "\(ask.stdout)\(ask.stderr)")
+        let anonymous = try await vem(["resume"], https, as: nil)
+        #expect(anonymous.status == 1 && anonymous.stderr.contains("needs the operator's certificate"), "\(anonymous.stderr)")
+        let byHost = try await vem(["resume"], https, as: "host1")
+        #expect(byHost.status == 1 && byHost.stdout.isEmpty, "a Dom0's certificate acts for no operator")
+        let plainPause = try await vem(["resume"], "http://127.0.0.1:\(ports.http)", as: nil)
+        #expect(plainPause.status == 1, "no action over plain HTTP off loopback")
+        let stillPaused = try await vem(["status"], https, as: "alice")
+        #expect(stillPaused.stdout.contains("planner: paused by the operator"), "\(stillPaused.stdout)")
+        let resume = try await vem(["resume"], https, as: "alice")
+        #expect(resume.status == 0 && resume.stdout == "the planner decides again\n", "\(resume.stdout)\(resume.stderr)")
+        let resumed = try await vem(["status"], https, as: "alice")
+        #expect(!resumed.stdout.contains("planner: paused"), "\(resumed.stdout)")
         let plain = try await status("http://127.0.0.1:\(ports.http)", as: nil)
         #expect(plain.status == 1, "plain HTTP is not served off loopback")
         #expect(manager.stderr.contains("operator API: connection refused"), "\(manager.stderr)")

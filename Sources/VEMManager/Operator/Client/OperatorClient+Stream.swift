@@ -18,6 +18,10 @@ extension OperatorClient {
                 continuation.finish(throwing: error)
                 return
             }
+            if url.scheme?.lowercased() == "https" {
+                self.streamHTTPS(url, timeout: timeout, into: continuation)
+                return
+            }
             var request = URLRequest(url: url)
             request.httpMethod = "POST"
             request.timeoutInterval = timeout
@@ -29,6 +33,51 @@ extension OperatorClient {
                 session.finishTasksAndInvalidate()
             }
             task.resume()
+        }
+    }
+
+    /// ``streamLines(_:query:timeout:)`` for an `https://` URL: the POST over mutual TLS (``HTTPSRequest``).
+    private func streamHTTPS(
+        _ url: URL, timeout: Double, into continuation: AsyncThrowingStream<String, any Error>.Continuation
+    ) {
+        guard let tls else {
+            continuation.finish(throwing: OperatorClientError.certificateNeeded)
+            return
+        }
+        let lines = LineSplitter(continuation: continuation)
+        let baseURL = baseURL
+        let task = Task {
+            do {
+                let (status, body) = try await HTTPSRequest.send(
+                    url, method: .POST, files: tls, timeout: .milliseconds(Int64(timeout * 1000)),
+                    onBody: { status, part in if status == 200 { lines.take(part) } })
+                if status == 200 {
+                    continuation.finish()
+                } else {
+                    continuation.finish(
+                        throwing: OperatorClientError.status(status, body: String(decoding: body, as: UTF8.self)))
+                }
+            } catch {
+                continuation.finish(throwing: OperatorClientError.unreachable(url: baseURL, reason: "\(error)"))
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+    }
+}
+
+/// Yields the complete lines of a body that arrives in parts (told of the parts one at a time, in order).
+private final class LineSplitter: @unchecked Sendable {
+    let continuation: AsyncThrowingStream<String, any Error>.Continuation
+    private var buffer = Data()  // touched only by the one channel's event loop
+
+    init(continuation: AsyncThrowingStream<String, any Error>.Continuation) { self.continuation = continuation }
+
+    func take(_ part: Data) {
+        buffer.append(part)
+        while let newline = buffer.firstIndex(of: 0x0A) {
+            let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+            buffer.removeSubrange(buffer.startIndex...newline)
+            if !line.isEmpty { continuation.yield(line) }
         }
     }
 }

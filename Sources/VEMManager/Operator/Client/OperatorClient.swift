@@ -62,16 +62,29 @@ public struct OperatorClient: Sendable {
         return url
     }
 
-    /// POSTs an action (`/v1/pause`, `/v1/hosts/drain` with `query`), naming ``user`` in `X-VEM-User`.
+    /// POSTs an action (`/v1/pause`, `/v1/hosts/drain` with `query`), naming ``user`` in `X-VEM-User`: over HTTPS
+    /// with the operator's certificate for an `https://` URL.
     /// - Returns: The HTTP status and body (an action's ``Manager/ActionReport``, or `{"error": …}`).
-    /// - Throws: ``OperatorClientError`` when the URL is invalid or the Manager cannot be reached.
+    /// - Throws: ``OperatorClientError`` when the URL is invalid, an `https://` URL comes without the operator's
+    ///   certificate, or the Manager cannot be reached.
     public func post(_ path: String, query: [String: String] = [:], timeout: Double = 30) async throws(
         OperatorClientError
     ) -> (Int, Data) {
-        var request = URLRequest(url: try url(path, query: query))
+        let url = try url(path, query: query)
+        let userHeader: [(String, String)] = user.flatMap { $0.isEmpty ? nil : [("X-VEM-User", $0)] } ?? []
+        if url.scheme?.lowercased() == "https" {
+            guard let tls else { throw .certificateNeeded }
+            do {
+                return try await HTTPSRequest.send(
+                    url, method: .POST, headers: userHeader, files: tls, timeout: .milliseconds(Int64(timeout * 1000)))
+            } catch {
+                throw .unreachable(url: baseURL, reason: "\(error)")
+            }
+        }
+        var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.timeoutInterval = timeout
-        if let user, !user.isEmpty { request.setValue(user, forHTTPHeaderField: "X-VEM-User") }
+        for (name, value) in userHeader { request.setValue(value, forHTTPHeaderField: name) }
         do {
             let (data, response) = try await URLSession.shared.data(for: request)
             return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
@@ -90,7 +103,7 @@ public struct OperatorClient: Sendable {
         if url.scheme?.lowercased() == "https" {
             guard let tls else { throw .certificateNeeded }
             do {
-                (status, data) = try await HTTPSGet.get(url, files: tls)
+                (status, data) = try await HTTPSRequest.send(url, files: tls)
             } catch {
                 throw .unreachable(url: baseURL, reason: "\(error)")
             }
