@@ -182,8 +182,13 @@ final class HubPhase: Sendable {
                 "--mode", "hub",
             ] + (trust.map { ["--tls", $0.directory.path] } ?? []))
         load.withLock { $0 = process }
-        try await process.expect("ready")
-        try await membership.waitForMembers(server, count: clients)
+        do {
+            try await process.expect("ready")
+            try await membership.waitForMembers(server, count: clients)
+        } catch {
+            process.kill()
+            throw BenchError("\(trust == nil ? "plain" : "TLS") hub, \(clients) Clients: \(error)")
+        }
         let connected = (ContinuousClock.now - start).milliseconds
         connects.withLock { $0.append(connected) }
         try await body(Double(residentKiB() - rssBefore) / Double(clients))
