@@ -151,7 +151,8 @@ final class HubPhase: Sendable {
             }
         }
         var logger = Logger(label: "vem.bench")
-        logger.logLevel = .error
+        // VEM_BENCH_LOG=info shows why the hub closed connections (e.g. before admission).
+        logger.logLevel = ProcessInfo.processInfo.environment["VEM_BENCH_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .error
         let counter = Counter()
         ingested = counter
         server = HubServer(
