@@ -151,7 +151,8 @@ final class HubPhase: Sendable {
             }
         }
         var logger = Logger(label: "vem.bench")
-        logger.logLevel = .error
+        // VEM_BENCH_LOG=info shows why the hub closed connections (e.g. before admission).
+        logger.logLevel = ProcessInfo.processInfo.environment["VEM_BENCH_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .error
         let counter = Counter()
         ingested = counter
         server = HubServer(
@@ -182,8 +183,13 @@ final class HubPhase: Sendable {
                 "--mode", "hub",
             ] + (trust.map { ["--tls", $0.directory.path] } ?? []))
         load.withLock { $0 = process }
-        try await process.expect("ready")
-        try await membership.waitForMembers(server, count: clients)
+        do {
+            try await process.expect("ready")
+            try await membership.waitForMembers(server, count: clients)
+        } catch {
+            process.kill()
+            throw BenchError("\(trust == nil ? "plain" : "TLS") hub, \(clients) Clients: \(error)")
+        }
         let connected = (ContinuousClock.now - start).milliseconds
         connects.withLock { $0.append(connected) }
         try await body(Double(residentKiB() - rssBefore) / Double(clients))

@@ -73,6 +73,8 @@ public final class SimulatedClients: Sendable {
             try TLSContexts.client(BenchTrust.files(in: $0, name: "sim\(index)"))
         }
         let channel = try await ClientBootstrap(group: ready.futureResult.eventLoop)
+            // NIO's default 10 s is too short for 10,000 connects from one loop on a loaded machine.
+            .connectTimeout(.seconds(60))
             .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
