@@ -127,6 +127,47 @@ import VEMPolicy
         #expect(checks[1].holds)
     }
 
+    @Test func aJobIsOwedAStartOnlyWhileItsGroupsDemandInThePoolIsWithinShare() {
+        // a's partition has 2 CPUs. Job 1 (2 CPUs) runs 0–100 there; job 2 (1 CPU, at 150) starts at once. In the
+        // pool job 1 was preempted and requeued, ran again 120–220: at 150 a's demand there is 3 CPUs, above its
+        // share, so job 2 (waiting until 220) is not owed a start; job 1 is, and waited 120 s.
+        let fixed = [
+            JobOutcome(group: "a", processors: 2, submit: 0, runTime: 100, start: 0, end: 100),
+            JobOutcome(group: "a", processors: 1, submit: 150, runTime: 10, start: 150, end: 160),
+        ]
+        let pool = [
+            JobOutcome(group: "a", processors: 1, submit: 150, runTime: 10, start: 220, end: 230),
+            JobOutcome(group: "a", processors: 2, submit: 0, runTime: 100, start: 120, end: 220),
+        ]  // in another order: matched by job, not by position
+        #expect(GuaranteeCheck.withinShare(pool, partition: ["a": 2]) == [false, true])
+        let check = GuaranteeCheck.checks(
+            groups: ["a"], fixed: fixed, pool: pool, partition: ["a": 2], horizon: 1000, allowance: 120)[0]
+        #expect(check.jobs == 1 && check.poolMeanWait == 120 && check.staticMeanWait == 0 && check.holds)
+    }
+
+    @Test func theAllowanceIsTheLeadTimePlusTheReclaimBound() {
+        // Graceful reclaim waits for the borrowers' jobs: no bound, so nothing beyond a step and a boot.
+        #expect(GuaranteeCheck.allowance(tick: 60, bootDelay: 60, grace: PoolSimulation.preemptionOff) == 120)
+        // Preemption: the grace, a step to drain, a step to destroy, then a step and a boot for the new VM.
+        #expect(GuaranteeCheck.allowance(tick: 60, bootDelay: 60, grace: 1800) == 2040)
+    }
+
+    @Test func theIdealMachineCalibratesTheGuarantee() throws {
+        // b fills the 4 CPUs with long jobs at 0; a's job at 10 fits a's 2-CPU partition, which starts it at once.
+        // One fair-share machine without preemption starts it only when a b job ends (1000): it breaks the
+        // promise, so the promise needs the pool to take room back sooner than jobs end.
+        let jobs =
+            (1...4).map { ReplayJob(jobNumber: $0, group: "b", submitTime: 0, runTime: 1000) }
+            + [ReplayJob(jobNumber: 5, group: "a", submitTime: 10, runTime: 10)]
+        let groups = [PoolGroup(name: "a", share: 50), PoolGroup(name: "b", share: 50)]
+        let c = try Comparison(jobs: jobs, groups: groups, window: nil, configuration: configuration, limit: 86_400)
+        let a = try #require(c.idealGuarantee.first { $0.group == "a" })
+        #expect(a.jobs == 1 && a.allowance == 0 && a.poolMeanWait == 990 && !a.holds)
+        #expect(c.idealGuarantee.first { $0.group == "b" }.map { $0.jobs == 2 && $0.holds } == true)
+        #expect(Sweep(rows: [Sweep.Row(window: ReplayWindow(start: 0, duration: 100), comparison: c)])
+            .idealGuaranteeHeld == 0)
+    }
+
     @Test func sweepWindowsSpreadOverTheTrace() {
         let jobs = [0, 5 * 86_400, 10 * 86_400].map { ReplayJob(jobNumber: $0, group: "a", submitTime: $0, runTime: 1) }
         let windows = Sweep.windows(jobs: jobs, count: 3, duration: 7 * 86_400)

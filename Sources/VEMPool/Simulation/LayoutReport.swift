@@ -113,11 +113,14 @@ public struct LayoutReport: Sendable, Hashable, Codable {
 }
 
 /// The paper's promise for one group in one window: while a group's demand stays within its share, it must not
-/// wait longer in the pool than in its own static partition, plus one VM's lead time (a planner step and a boot).
+/// wait longer in the pool than in its own static partition, plus the pool's lead time (a planner step and a
+/// boot) and the bound the policy puts on taking borrowed room back (``allowance(tick:bootDelay:grace:)``).
 ///
-/// Checked on the group's jobs *within share*: those submitted when the group's jobs not yet finished in its
-/// partition, the job itself included, needed no more CPUs than the partition has (so the partition starts it at
-/// once). Their mean wait in the pool must not exceed their mean wait in the partition plus the allowance.
+/// Checked on the group's jobs *within share*: those submitted when the group's jobs not yet finished, the job
+/// itself included, needed no more CPUs than its partition has — in its partition (so the partition starts it at
+/// once) and in the layout checked (so that layout owes it a start: the group's demand there is within its
+/// share; jobs of its own that were preempted and requeued, or that it queued beyond its share, are demand too).
+/// Their mean wait in the layout must not exceed their mean wait in the partition plus the allowance.
 public struct GuaranteeCheck: Sendable, Hashable, Codable {
     /// The group.
     public var group: String
@@ -127,7 +130,7 @@ public struct GuaranteeCheck: Sendable, Hashable, Codable {
     public var poolMeanWait: Double
     /// Their mean wait in the group's own partition, seconds.
     public var staticMeanWait: Double
-    /// The allowance, seconds: the planner's tick plus the VM boot delay.
+    /// The allowance, seconds: the lead time (planner step and boot) plus the reclaim bound.
     public var allowance: Int
 
     /// Creates a check.
@@ -145,31 +148,50 @@ public struct GuaranteeCheck: Sendable, Hashable, Codable {
     /// True when nothing was promised or the pool kept the promise.
     public var holds: Bool { jobs == 0 || poolMeanWait <= staticMeanWait + Double(allowance) }
 
-    /// Which of `outcomes` (one layout's, in submission order) were within their group's share of `partition`
-    /// CPUs: at its submission, the CPUs of its group's jobs submitted so far (itself included) and not finished
-    /// in that layout fit the partition.
+    /// What the pool may add to a within-share job's wait in its partition: a planner step and a boot (the lead
+    /// time of a VM made on free room) plus the reclaim bound. With preemption (`grace` below
+    /// ``PoolSimulation/preemptionOff``), borrowed room comes back at most `grace` after the group's oldest job
+    /// was sent, plus two planner steps (drain, then destroy); without it, reclaim waits for the borrowers' jobs
+    /// to end — no bound is promised, so none is allowed.
+    public static func allowance(tick: Int, bootDelay: Int, grace: Int) -> Int {
+        tick + bootDelay + (grace < PoolSimulation.preemptionOff ? grace + 2 * tick : 0)
+    }
+
+    /// Which of `outcomes` (one layout's) were within their group's share of `partition` CPUs in that layout: at
+    /// its submission, the CPUs of its group's jobs submitted so far (itself included) and not finished there fit
+    /// the partition. The answer is in the order of `outcomes`; they need not be in submission order.
     public static func withinShare(_ outcomes: [JobOutcome], partition: [String: Int]) -> [Bool] {
         var open: [String: [(end: Int?, cpus: Int)]] = [:]
-        return outcomes.map { o in
+        var result = Array(repeating: false, count: outcomes.count)
+        let order = outcomes.indices.sorted { (outcomes[$0].submit, $0) < (outcomes[$1].submit, $1) }
+        for k in order {
+            let o = outcomes[k]
             var list = open[o.group] ?? []
             list.removeAll { $0.end.map { $0 <= o.submit } ?? false }
             list.append((o.end, o.processors))
             open[o.group] = list
-            return list.reduce(0) { $0 + $1.cpus } <= (partition[o.group] ?? 0)
+            result[k] = list.reduce(0) { $0 + $1.cpus } <= (partition[o.group] ?? 0)
         }
+        return result
     }
 
-    /// The check of every group in `groups`, from the same jobs' outcomes in the static layout and in the pool
-    /// (both in submission order).
+    /// The check of every group in `groups`, from the same jobs' outcomes in the static layout and in the layout
+    /// checked (`pool`; matched by group, submission, width and run time, so their orders need not agree).
     public static func checks(
         groups: [String], fixed: [JobOutcome], pool: [JobOutcome], partition: [String: Int], horizon: Int,
         allowance: Int
     ) -> [GuaranteeCheck] {
-        let within = withinShare(fixed, partition: partition)
+        let inPartition = withinShare(fixed, partition: partition)
+        let inPool = withinShare(pool, partition: partition)
+        var poolIndex: [Comparison.JobKey: [Int]] = [:]
+        for (j, o) in pool.enumerated().reversed() { poolIndex[Comparison.JobKey(o), default: []].append(j) }
         var sums: [String: (jobs: Int, pool: Int, fixed: Int)] = [:]
-        for (k, o) in fixed.enumerated() where within[k] && k < pool.count && pool[k].group == o.group {
+        for (k, o) in fixed.enumerated() {
+            let key = Comparison.JobKey(o)
+            guard let j = poolIndex[key]?.popLast() else { continue }
+            guard inPartition[k], inPool[j] else { continue }
             sums[o.group, default: (0, 0, 0)].jobs += 1
-            sums[o.group, default: (0, 0, 0)].pool += pool[k].wait(at: horizon)
+            sums[o.group, default: (0, 0, 0)].pool += pool[j].wait(at: horizon)
             sums[o.group, default: (0, 0, 0)].fixed += o.wait(at: horizon)
         }
         return groups.map { g in
@@ -197,6 +219,9 @@ public struct Comparison: Sendable, Hashable, Codable {
     public var horizon: Int
     /// The guarantee check of every group (empty when not run).
     public var guarantee: [GuaranteeCheck]
+    /// The same check on the ideal machine, with no allowance (it has no VM to make and takes nothing back):
+    /// whether fair share on one machine without preemption keeps the promise — the calibration of the check.
+    public var idealGuarantee: [GuaranteeCheck]
     /// Jobs the ideal machine finished by the horizon that the pool had not started then (0 when not run).
     public var poolLeftBehind: Int
 
@@ -208,6 +233,7 @@ public struct Comparison: Sendable, Hashable, Codable {
         ideal = nil
         horizon = dynamic.elapsed
         guarantee = []
+        idealGuarantee = []
         poolLeftBehind = 0
     }
 
@@ -262,7 +288,13 @@ public struct Comparison: Sendable, Hashable, Codable {
         self.horizon = horizon
         guarantee = GuaranteeCheck.checks(
             groups: groups.map(\.name), fixed: fixedOutcomes, pool: poolOutcomes, partition: partitionCPUs,
-            horizon: horizon, allowance: configuration.tick + configuration.bootDelay)
+            horizon: horizon,
+            allowance: GuaranteeCheck.allowance(
+                tick: configuration.tick, bootDelay: configuration.bootDelay,
+                grace: configuration.policy.starvationGrace))
+        idealGuarantee = GuaranteeCheck.checks(
+            groups: groups.map(\.name), fixed: fixedOutcomes, pool: idealOutcomes, partition: partitionCPUs,
+            horizon: horizon, allowance: 0)
     }
 
     /// Whether the guarantee holds for every group.

@@ -193,10 +193,15 @@ public enum ComparisonText {
         out += "(\(formatSeconds(c.dynamic.elapsed)) after the window's start) with its wait so far\n"
         out += "bsld      mean bounded slowdown, max(1, (wait + run) / max(run, 10 s))\n"
         if hasIdeal {
-            out += "guarantee jobs sent while their group's demand was within its share (its partition starts them at "
-            out += "once) must not wait longer on average in the pool than there, plus "
-            out += "\(formatSeconds(c.guarantee.first?.allowance ?? 0)) (a planner step and a boot); "
+            let allowance = c.guarantee.first?.allowance ?? 0
+            out += "guarantee jobs sent while their group's demand was within its share (in its partition, which "
+            out += "starts them at once, and in the pool) must not wait longer on average in the pool than there, plus "
+            out += "\(formatSeconds(allowance)) (a planner step and a boot; with --grace, also the grace and two planner "
+            out += "steps to take borrowed room back); "
             out += "(N jobs, their mean wait in the pool)\n"
+            let idealBroken = c.idealGuarantee.filter { !$0.holds }.map(\.group)
+            out += "          the ideal (fair share, no preemption, no allowance) "
+            out += idealBroken.isEmpty ? "keeps it\n" : "breaks it for " + idealBroken.joined(separator: ",") + "\n"
         }
         func notStarted(_ r: LayoutReport) -> String {
             "\(r.total.pending)" + (r.total.neverRuns > 0 ? " (\(r.total.neverRuns) never can: too wide)" : "")
@@ -236,10 +241,10 @@ public enum SweepText {
     public static func render(_ sweep: Sweep) -> String {
         func w(_ v: Double) -> String { formatSeconds(Int(v.rounded())) }
         var rows: [[String]] = [
-            ["", "", "mean wait", "", "", "p95 wait", "", "", "bsld", "", "", "unstarted", "", "", ""],
+            ["", "", "mean wait", "", "", "p95 wait", "", "", "bsld", "", "", "unstarted", "", "", "guarantee", ""],
             [
                 "window", "jobs", "static", "pool", "ideal", "static", "pool", "ideal", "static", "pool", "ideal",
-                "static", "pool", "ideal", "guarantee",
+                "static", "pool", "ideal", "pool", "ideal",
             ],
         ]
         for r in sweep.rows {
@@ -256,6 +261,7 @@ public enum SweepText {
                 r.guaranteeBroken.isEmpty
                     ? "holds (\(r.withinShare.count) groups)"
                     : "BROKEN: " + r.guaranteeBroken.joined(separator: ","),
+                r.idealBroken.isEmpty ? "holds" : "BROKEN: " + r.idealBroken.joined(separator: ","),
             ])
         }
         var out = TextTable(rows: rows).lines.joined(separator: "\n") + "\n\n"
@@ -264,7 +270,8 @@ public enum SweepText {
         out += "ideal \(w(m.ideal)); "
         out += String(format: "static/pool %.2f×, pool/ideal %.2f×\n", sweep.poolGain, sweep.poolOverIdeal)
         out += "pool no worse than static in \(sweep.poolNoWorseThanStatic) of \(sweep.rows.count) windows; "
-        out += "guarantee held in \(sweep.guaranteeHeld) of \(sweep.rows.count); "
+        out += "guarantee held in \(sweep.guaranteeHeld) of \(sweep.rows.count) "
+        out += "(the ideal, fair share without preemption: \(sweep.idealGuaranteeHeld)); "
         let behind = sweep.rows.reduce(0) { $0 + $1.poolLeftBehind }
         out += "jobs the ideal finished that the pool had not started: \(behind)\n"
         out += "unstarted: jobs not started at the horizon, counted with their wait so far; (N ∞): N of them too "

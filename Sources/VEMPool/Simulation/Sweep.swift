@@ -25,6 +25,8 @@ public struct Sweep: Sendable, Hashable, Codable {
         public var guaranteeBroken: [String]
         /// Groups whose demand stayed within their share (those the guarantee covers).
         public var withinShare: [String]
+        /// Groups whose guarantee the ideal machine (fair share, no preemption, no allowance) does not keep.
+        public var idealBroken: [String]
 
         /// The row of one window's comparison.
         public init(window: ReplayWindow, comparison c: Comparison) {
@@ -44,6 +46,7 @@ public struct Sweep: Sendable, Hashable, Codable {
             poolLeftBehind = c.poolLeftBehind
             guaranteeBroken = c.guarantee.filter { !$0.holds }.map(\.group)
             withinShare = c.guarantee.filter(\.withinShare).map(\.group)
+            idealBroken = c.idealGuarantee.filter { !$0.holds }.map(\.group)
         }
     }
 
@@ -99,6 +102,9 @@ public struct Sweep: Sendable, Hashable, Codable {
     /// Windows where every group's guarantee holds.
     public var guaranteeHeld: Int { rows.count(where: { $0.guaranteeBroken.isEmpty }) }
 
+    /// Windows where the ideal machine keeps every group's guarantee (the calibration of the check).
+    public var idealGuaranteeHeld: Int { rows.count(where: { $0.idealBroken.isEmpty }) }
+
     /// Static's mean wait over the pool's, averaged over the windows (∞ when the pool never waits).
     public var poolGain: Double {
         let m = meanWait
@@ -113,19 +119,26 @@ public struct Sweep: Sendable, Hashable, Codable {
 }
 
 extension Comparison {
+    /// What identifies one job across layouts: its group, submission, width and run time.
+    struct JobKey: Hashable {
+        var group: String
+        var submit: Int
+        var processors: Int
+        var runTime: Int
+
+        init(_ o: JobOutcome) {
+            group = o.group
+            submit = o.submit
+            processors = o.processors
+            runTime = o.runTime
+        }
+    }
+
     /// How many jobs the ideal machine finished by `horizon` that the pool had not even started then (matched by
     /// group, submit time, width and run time).
     static func leftBehind(pool: [JobOutcome], ideal: [JobOutcome], horizon: Int) -> Int {
-        struct Key: Hashable {
-            var group: String
-            var submit: Int
-            var processors: Int
-            var runTime: Int
-        }
-        func key(_ o: JobOutcome) -> Key {
-            Key(group: o.group, submit: o.submit, processors: o.processors, runTime: o.runTime)
-        }
-        var idealDone: [Key: Int] = [:]
+        func key(_ o: JobOutcome) -> JobKey { JobKey(o) }
+        var idealDone: [JobKey: Int] = [:]
         for o in ideal where o.end.map({ $0 <= horizon }) ?? false { idealDone[key(o), default: 0] += 1 }
         var count = 0
         for o in pool where o.start == nil {
