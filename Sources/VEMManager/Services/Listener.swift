@@ -64,9 +64,11 @@ public final class Listener: Service, Sendable {
             if identity.role == .domU, identity.vmID != nil { await domUJoined(identity) }
         case .leave(let name, let reason):
             state.clientGone(name, reason: "left: \(reason)", at: now)
+            activity?.clientGone(name)
             logger.info("client left", metadata: ["client": "\(name)", "reason": "\(reason)"])
         case .disconnect(let name, let reason):
             state.clientGone(name, reason: "disconnected: \(reason)", at: now)
+            activity?.clientGone(name)
             logger.info("client disconnected", metadata: ["client": "\(name)", "reason": "\(reason)"])
         case .connectionRejected(let peer, let reason):
             state.connectionRejected()
@@ -75,7 +77,7 @@ public final class Listener: Service, Sendable {
         case .message(let name, .property(let report)):
             state.propertiesReported(report, from: name, at: now)
             propertiesUpdated(report.readings.count)
-            if report.requestID >= Sender.firstRequestID { activity?.replyTaken() }
+            if report.requestID >= Sender.firstRequestID { activity?.replyTaken(from: name) }
         case .message(let name, _):
             state.clientSeen(name, at: now)
         }

@@ -9,11 +9,14 @@ public final class ManagerActivity: Sendable {
     private let jobs = Atomic<Int>(0)
     private let commands = Atomic<Int>(0)
     private let replies = Atomic<Int>(0)
+    /// The property replies still owed, by Client: a Client that leaves owes none (``clientGone(_:)``).
+    private let owed = Mutex<[String: Int]>([:])
     private let updates = Atomic<Int>(0)
     private let updatePassDue = Atomic<Bool>(false)
     /// Tasks in ``quiet()``; counted apart so that a change with none waiting takes no lock.
     private let waiting = Atomic<Int>(0)
-    private let waiters = Mutex<[CheckedContinuation<Void, Never>]>([])
+    private let waiters = Mutex<[(id: Int, continuation: CheckedContinuation<Void, Never>)]>([])
+    private let nextWaiter = Atomic<Int>(0)
 
     /// Nothing pending.
     public init() {}
@@ -36,18 +39,29 @@ public final class ManagerActivity: Sendable {
 
     /// Returns once nothing is pending (at once if nothing is): no polling, the change that makes the Manager
     /// quiet wakes it. What is due at a later time (a trigger's next tick, the debounce) is not pending.
+    /// A cancelled task stops waiting (so a test's time limit ends a wait that would never end).
     public func quiet() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = waiters.withLock { list -> Bool in
-                waiting.add(1, ordering: .sequentiallyConsistent)
-                if isQuiet {
-                    waiting.subtract(1, ordering: .sequentiallyConsistent)
-                    return true
+        let id = nextWaiter.add(1, ordering: .relaxed).newValue
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = waiters.withLock { list -> Bool in
+                    waiting.add(1, ordering: .sequentiallyConsistent)
+                    if isQuiet || Task.isCancelled {
+                        waiting.subtract(1, ordering: .sequentiallyConsistent)
+                        return true
+                    }
+                    list.append((id, continuation))
+                    return false
                 }
-                list.append(continuation)
-                return false
+                if now { continuation.resume() }
             }
-            if now { continuation.resume() }
+        } onCancel: {
+            let cancelled = waiters.withLock { list -> CheckedContinuation<Void, Never>? in
+                guard let i = list.firstIndex(where: { $0.id == id }) else { return nil }
+                waiting.subtract(1, ordering: .sequentiallyConsistent)
+                return list.remove(at: i).continuation
+            }
+            cancelled?.resume()
         }
     }
 
@@ -58,7 +72,7 @@ public final class ManagerActivity: Sendable {
             guard isQuiet, !list.isEmpty else { return [] }
             defer { list = [] }
             waiting.subtract(list.count, ordering: .sequentiallyConsistent)
-            return list
+            return list.map(\.continuation)
         }
         for continuation in woken { continuation.resume() }
     }
@@ -73,15 +87,32 @@ public final class ManagerActivity: Sendable {
         commands.subtract(1, ordering: .sequentiallyConsistent)
         changed()
     }
-    func repliesExpected(_ count: Int) { replies.add(count, ordering: .sequentiallyConsistent) }
-    func replyTaken() {
-        replies.subtract(1, ordering: .sequentiallyConsistent)
-        changed()
+    /// A property request went to `clients`: a reply from each is pending.
+    func repliesExpected(from clients: [String]) {
+        guard !clients.isEmpty else { return }
+        owed.withLock { owed in
+            for client in clients { owed[client, default: 0] += 1 }
+            replies.store(owed.count, ordering: .sequentiallyConsistent)
+        }
     }
-    /// Property replies that will never come (their Client left): no longer waited for.
-    func repliesAbandoned(_ count: Int) {
-        replies.subtract(count, ordering: .sequentiallyConsistent)
-        changed()
+    /// `client` answered a property request.
+    func replyTaken(from client: String) {
+        let was = owed.withLock { owed -> Bool in
+            guard let count = owed[client] else { return false }
+            owed[client] = count > 1 ? count - 1 : nil
+            replies.store(owed.count, ordering: .sequentiallyConsistent)
+            return true
+        }
+        if was { changed() }
+    }
+    /// `client` left or was disconnected: the replies it owed will never come, so they are not waited for.
+    func clientGone(_ client: String) {
+        let was = owed.withLock { owed -> Bool in
+            guard owed.removeValue(forKey: client) != nil else { return false }
+            replies.store(owed.count, ordering: .sequentiallyConsistent)
+            return true
+        }
+        if was { changed() }
     }
     func updateSignalled() { updates.store(1, ordering: .sequentiallyConsistent) }
     func updateTaken() {

@@ -44,12 +44,19 @@ extension Sender {
             let id = core.withLock { $0.nextPropertyRequest() }
             let request = Message.getProperty(GetProperty(requestID: id, names: names))
             var reached = 0
+            // Owed before they are sent (a reply may come at once); a Client that is gone by then owes nothing.
+            let asked = clients ?? bus.members().map(\.name)
+            activity.repliesExpected(from: asked)
             if let clients {
-                for client in clients { reached += bus.send(request, to: .client(client)) }
+                for client in clients {
+                    let sent = bus.send(request, to: .client(client))
+                    reached += sent
+                    if sent == 0 { activity.clientGone(client) }
+                }
             } else {
                 reached = bus.send(request, to: .all)
+                for client in asked where !bus.isConnected(client) { activity.clientGone(client) }
             }
-            activity.repliesExpected(reached)
             reason += ", reached \(reached) client\(reached == 1 ? "" : "s")"
             logger.debug("get_property sent", metadata: metadata.merging(["clients": "\(reached)"]) { $1 })
         case .command(let client, let name, let arguments):
