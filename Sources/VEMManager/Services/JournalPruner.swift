@@ -42,15 +42,13 @@ public final class JournalPruner: Service, Sendable {
     /// When the next pass is due, and the tests waiting for the pruner to catch up with their clock.
     struct Schedule {
         var next: Double
-        var waiters: [(time: Double, continuation: CheckedContinuation<Void, Never>)] = []
+        var waiters = ClockWaiters()
     }
 
     private func ticked(next: Double) {
         let done = schedule.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.next = next
-            let done = s.waiters.filter { $0.time < next }.map(\.continuation)
-            s.waiters.removeAll { $0.time < next }
-            return done
+            return s.waiters.take { $0 < next }
         }
         for continuation in done { continuation.resume() }
     }
@@ -58,13 +56,14 @@ public final class JournalPruner: Service, Sendable {
     /// Returns once every pass due by `time` has run (at once when none is due by then). Tests call it after
     /// advancing their clock, instead of polling.
     public func caughtUp(to time: Double) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = schedule.withLock { s -> Bool in
+        await ClockWaiters.wait { id, continuation in
+            schedule.withLock { s -> Bool in
                 if s.next > time { return true }
-                s.waiters.append((time, continuation))
+                s.waiters.add(id: id, time: time, continuation)
                 return false
             }
-            if ready { continuation.resume() }
+        } cancel: { [self] id in
+            schedule.withLock { $0.waiters.remove(id: id) }
         }
     }
 

@@ -50,7 +50,7 @@ public final class TriggerWatch: Service, Sendable {
         /// The time the shell sleeps until.
         var armed = Double.infinity
         /// Tests waiting for the shell to catch up with the clock (see ``caughtUp(to:)``).
-        var waiters: [(time: Double, continuation: CheckedContinuation<Void, Never>)] = []
+        var waiters = ClockWaiters()
     }
 
     let state: ManagerState
@@ -227,8 +227,7 @@ public final class TriggerWatch: Service, Sendable {
             inbox.stepping = false
             inbox.lastStep = max(inbox.lastStep, now)
             sender.activity.updatePassWaiting(inbox.schedule.updatePassWaiting)
-            let done = inbox.waiters.filter { $0.time <= now }.map(\.continuation)
-            inbox.waiters.removeAll { $0.time <= now }
+            let done = inbox.waiters.take { $0 <= now }
             return (done, (inbox.schedule.nextWake ?? .infinity) < inbox.armed)
         }
         if earlier { rearm.ring() }
@@ -239,16 +238,17 @@ public final class TriggerWatch: Service, Sendable {
     /// then and nothing waits to be told to it, else after the step that handles it. Tests call it after
     /// advancing their clock, instead of polling.
     public func caughtUp(to time: Double) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = inbox.withLock { inbox -> Bool in
+        await ClockWaiters.wait { id, continuation in
+            inbox.withLock { inbox -> Bool in
                 let idle =
                     !inbox.stepping && inbox.reload == nil && !updateSignalled.load(ordering: .acquiring)
                     && (inbox.schedule.nextWake.map { $0 > time } ?? true)
                 if idle || inbox.lastStep >= time && !inbox.stepping { return true }
-                inbox.waiters.append((time, continuation))
+                inbox.waiters.add(id: id, time: time, continuation)
                 return false
             }
-            if ready { continuation.resume() }
+        } cancel: { [self] id in
+            inbox.withLock { $0.waiters.remove(id: id) }
         }
     }
 }
