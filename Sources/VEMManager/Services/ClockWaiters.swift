@@ -43,3 +43,40 @@ struct ClockWaiters: Sendable {
         }
     }
 }
+
+/// When a periodic service (the PoolTimer, the journal pruner) next runs, and the tests waiting for it to catch
+/// up with their clock.
+final class TickSchedule: Sendable {
+    private let state: Mutex<(next: Double, waiters: ClockWaiters)>
+
+    /// A schedule whose first run is due at `next`.
+    init(next: Double) { state = Mutex((next, ClockWaiters())) }
+
+    /// When the next run is due.
+    var next: Double {
+        get { state.withLock { $0.next } }
+        set { state.withLock { $0.next = newValue } }
+    }
+
+    /// A run finished; the next is due at `next`: the waiters for an earlier time are woken.
+    func ticked(next: Double) {
+        let done = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.next = next
+            return s.waiters.take { $0 < next }
+        }
+        for continuation in done { continuation.resume() }
+    }
+
+    /// Returns once every run due by `time` has finished (at once when none is due by then).
+    func caughtUp(to time: Double) async {
+        await ClockWaiters.wait { id, continuation in
+            state.withLock { s -> Bool in
+                if s.next > time { return true }
+                s.waiters.add(id: id, time: time, continuation)
+                return false
+            }
+        } cancel: { [self] id in
+            state.withLock { $0.waiters.remove(id: id) }
+        }
+    }
+}

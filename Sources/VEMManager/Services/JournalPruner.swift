@@ -11,7 +11,7 @@ public final class JournalPruner: Service, Sendable {
     let retention: Double
     let interval: Double
     let logger: Logger
-    private let schedule: Mutex<Schedule>
+    private let schedule: TickSchedule
 
     init(journal: Journal, clock: any ManagerClock, retention: Double, interval: Double = 3_600, logger: Logger) {
         self.journal = journal
@@ -19,19 +19,19 @@ public final class JournalPruner: Service, Sendable {
         self.retention = retention
         self.interval = interval
         self.logger = logger
-        schedule = Mutex(Schedule(next: clock.now()))
+        schedule = TickSchedule(next: clock.now())
     }
 
     /// Prunes once now, then every ``interval``, until graceful shutdown or cancellation.
     public func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
-                self.ticked(next: self.clock.now())
+                self.schedule.ticked(next: self.clock.now())
                 while !Task.isCancelled {
-                    let next = self.schedule.withLock { $0.next }
+                    let next = self.schedule.next
                     try await self.clock.sleep(until: next)
                     await self.pruneOnce()
-                    self.ticked(next: max(next + self.interval, self.clock.now()))
+                    self.schedule.ticked(next: max(next + self.interval, self.clock.now()))
                 }
             }
         } catch is CancellationError {
@@ -39,32 +39,10 @@ public final class JournalPruner: Service, Sendable {
         }
     }
 
-    /// When the next pass is due, and the tests waiting for the pruner to catch up with their clock.
-    struct Schedule {
-        var next: Double
-        var waiters = ClockWaiters()
-    }
-
-    private func ticked(next: Double) {
-        let done = schedule.withLock { s -> [CheckedContinuation<Void, Never>] in
-            s.next = next
-            return s.waiters.take { $0 < next }
-        }
-        for continuation in done { continuation.resume() }
-    }
-
     /// Returns once every pass due by `time` has run (at once when none is due by then). Tests call it after
     /// advancing their clock, instead of polling.
     public func caughtUp(to time: Double) async {
-        await ClockWaiters.wait { id, continuation in
-            schedule.withLock { s -> Bool in
-                if s.next > time { return true }
-                s.waiters.add(id: id, time: time, continuation)
-                return false
-            }
-        } cancel: { [self] id in
-            schedule.withLock { $0.waiters.remove(id: id) }
-        }
+        await schedule.caughtUp(to: time)
     }
 
     /// One pruning pass.

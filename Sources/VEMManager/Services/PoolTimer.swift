@@ -14,7 +14,7 @@ public final class PoolTimer: Service, Sendable {
     let clock: any ManagerClock
     /// Seconds of Manager time between two ticks (default 10).
     let interval: Double
-    private let schedule: Mutex<Schedule>
+    private let schedule: TickSchedule
 
     init(pool: PoolController, sender: Sender, state: ManagerState, clock: any ManagerClock, interval: Double = 10) {
         self.pool = pool
@@ -22,19 +22,19 @@ public final class PoolTimer: Service, Sendable {
         self.sender = sender
         self.clock = clock
         self.interval = interval
-        schedule = Mutex(Schedule(next: clock.now() + interval))
+        schedule = TickSchedule(next: clock.now() + interval)
     }
 
     /// Ticks every ``interval`` until graceful shutdown or cancellation.
     public func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
-                self.schedule.withLock { $0.next = self.clock.now() + self.interval }
+                self.schedule.next = self.clock.now() + self.interval
                 while !Task.isCancelled {
-                    let next = self.schedule.withLock { $0.next }
+                    let next = self.schedule.next
                     try await self.clock.sleep(until: next)
                     await self.tickOnce()
-                    self.ticked(next: max(next + self.interval, self.clock.now()))
+                    self.schedule.ticked(next: max(next + self.interval, self.clock.now()))
                 }
             }
         } catch is CancellationError {
@@ -55,31 +55,9 @@ public final class PoolTimer: Service, Sendable {
         if !hosts.isEmpty { sender.enqueueLists(hosts) }
     }
 
-    /// When the next tick is due, and the tests waiting for the timer to catch up with their clock.
-    struct Schedule {
-        var next = Double.infinity
-        var waiters = ClockWaiters()
-    }
-
-    private func ticked(next: Double) {
-        let done = schedule.withLock { s -> [CheckedContinuation<Void, Never>] in
-            s.next = next
-            return s.waiters.take { $0 < next }
-        }
-        for continuation in done { continuation.resume() }
-    }
-
     /// Returns once every tick due by `time` has run (at once when none is due by then). Tests call it after
     /// advancing their clock, instead of polling.
     public func caughtUp(to time: Double) async {
-        await ClockWaiters.wait { id, continuation in
-            schedule.withLock { s -> Bool in
-                if s.next > time { return true }
-                s.waiters.add(id: id, time: time, continuation)
-                return false
-            }
-        } cancel: { [self] id in
-            schedule.withLock { $0.waiters.remove(id: id) }
-        }
+        await schedule.caughtUp(to: time)
     }
 }
