@@ -52,11 +52,8 @@ final class TickSchedule: Sendable {
     /// A schedule whose first run is due at `next`.
     init(next: Double) { state = Mutex((next, ClockWaiters())) }
 
-    /// When the next run is due.
-    var next: Double {
-        get { state.withLock { $0.next } }
-        set { state.withLock { $0.next = newValue } }
-    }
+    /// When the next run is due (moved only by ``ticked(next:)``, which wakes the waiters it passes).
+    var next: Double { state.withLock { $0.next } }
 
     /// A run finished; the next is due at `next`: the waiters for an earlier time are woken.
     func ticked(next: Double) {
