@@ -9,19 +9,8 @@ import VEMRules
 /// `vm.create` is sent: a trigger guarded by `len(manager.vms) == 0` creates one VM, not one per tick (when it
 /// meant connected DomU Clients, it created a VM every tick until the first guest joined).
 @Suite(.timeLimit(.minutes(2))) struct PoolVMsTests {
-    static let configuration = """
-        [manager]
-        default_triggers = no
+    static let configuration = PoolFakes.configuration(groups: [("B", 100)], query: 5, rebalance: nil) + """
 
-        [group:B]
-        share = 100
-        vm_vcpus = 2
-        vm_memory_mib = 2048
-
-        [query]
-        expr = { True }
-        cmd = { sender.send_get_property() }
-        ticks = 5
 
         [one_vm]
         expr = { len(manager.vms) == 0 and len(manager.clients) == 1 }

@@ -6,19 +6,8 @@ import VEMProtocol
 
 /// A trigger's `vm.*` actions: one VM operation through the pool's reconciler, journaled with the trigger.
 @Suite(.timeLimit(.minutes(2))) struct VMActionTests {
-    static let configuration = """
-        [manager]
-        default_triggers = no
+    static let configuration = PoolFakes.configuration(groups: [("B", 100)], query: 5, rebalance: nil) + """
 
-        [group:B]
-        share = 100
-        vm_vcpus = 2
-        vm_memory_mib = 2048
-
-        [query]
-        expr = { True }
-        cmd = { sender.send_get_property() }
-        ticks = 5
 
         [make]
         expr = { len(manager.clients) == 2 }
