@@ -209,10 +209,17 @@ public final class Manager: Sendable {
         await pool.reserveNames(try await journal.decidedVMs())
         for reason in skipped { logger.warning("VM not taken back from the inventory", metadata: ["reason": "\(reason)"]) }
         var abandoned = plan.abandoned
-        for stream in plan.streams {
+        for var stream in plan.streams {
             guard let restore else {
                 abandoned += stream.commands.map { (stream.identity.name, $0.seq) }
                 continue
+            }
+            // The journal keeps no VM credential: an open `vm.create` goes out again with a fresh one (and an open
+            // `vm.destroy` revokes the VM's), as the Sender's hand-off does.
+            let open = plan.open[stream.identity.name] ?? []
+            for i in stream.commands.indices where open.contains(stream.commands[i].seq) {
+                let command = stream.commands[i]
+                stream.commands[i].arguments = trust.wireArguments(command: command.name, arguments: command.arguments)
             }
             do {
                 let pendings = try restore(stream)
