@@ -171,6 +171,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard let certificate else { return close(reason: "no client certificate") }
         do {
             let identity = try TLSContexts.identity(of: certificate)
+            // The serial first, then the check: a revocation between the two finds the link by its serial.
+            link.noteSerial(identity.serial)
             if tls.revocations.contains(identity.serial) {
                 logger.warning(
                     "revoked certificate refused", metadata: ["peer": "\(link.peer)", "certificate": "\(identity)"])
@@ -320,11 +322,17 @@ final class HubServerLink: ManagerLink {
     let peerAddress: String?
     private let handler: LoopHandle<ServerConnectionHandler>
     private let certified = Mutex<CertifiedPeer?>(nil)
+    private let serialBox = Mutex<String?>(nil)
 
     /// Who the connection's client certificate names (set once its TLS handshake completed).
     var certifiedPeer: CertifiedPeer? { certified.withLock { $0 } }
 
     func certify(_ peer: CertifiedPeer) { certified.withLock { $0 = peer } }
+
+    /// The serial number of the connection's client certificate (nil before its handshake, or without TLS).
+    var certificateSerial: String? { serialBox.withLock { $0 } }
+
+    func noteSerial(_ serial: String) { serialBox.withLock { $0 = serial } }
 
     init(peer: String, peerAddress: String?, eventLoop: any EventLoop, handler: ServerConnectionHandler) {
         self.peer = peer

@@ -197,8 +197,9 @@ public final class Manager: Sendable {
 
     /// Takes back the journal after a restart: seeds every known Client's command stream (its last incarnation,
     /// the numbers used, the commands without an outcome) so that a reconnecting Client resumes where it was;
-    /// takes back the VM inventory, and reserves every VM name the decision log mentions (a new VM never takes
-    /// the name of one destroyed before the restart). Call once, before the bus accepts connections.
+    /// takes back the VM inventory, reserves every VM name the decision log mentions (a new VM never takes
+    /// the name of one destroyed before the restart), and restores what the operator held (a paused planner,
+    /// drained hosts). Call once, before the bus accepts connections.
     /// - Throws: ``ManagerError/Code/journal``.
     public func recover() async throws(ManagerError) -> RecoverySummary {
         let plan = try await journal.recoveryPlan()
@@ -207,12 +208,27 @@ public final class Manager: Sendable {
         let (adopted, skipped) = await pool.adopt(try await journal.inventory())
         summary.vms = adopted
         await pool.reserveNames(try await journal.decidedVMs())
+        // What `vem pause` and `vem host drain` held before the restart holds still.
+        let holds = try await journal.operatorHolds()
+        if !holds.isEmpty {
+            await pool.restore(holds)
+            logger.notice(
+                "operator holds restored",
+                metadata: ["paused": "\(holds.paused)", "drained_hosts": "\(holds.drainedHosts.sorted())"])
+        }
         for reason in skipped { logger.warning("VM not taken back from the inventory", metadata: ["reason": "\(reason)"]) }
         var abandoned = plan.abandoned
-        for stream in plan.streams {
+        for var stream in plan.streams {
             guard let restore else {
                 abandoned += stream.commands.map { (stream.identity.name, $0.seq) }
                 continue
+            }
+            // The journal keeps no VM credential: an open `vm.create` goes out again with a fresh one (and an open
+            // `vm.destroy` revokes the VM's), as the Sender's hand-off does.
+            let open = plan.open[stream.identity.name] ?? []
+            for i in stream.commands.indices where open.contains(stream.commands[i].seq) {
+                let command = stream.commands[i]
+                stream.commands[i].arguments = trust.wireArguments(command: command.name, arguments: command.arguments)
             }
             do {
                 let pendings = try restore(stream)
