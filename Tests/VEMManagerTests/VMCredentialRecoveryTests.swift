@@ -75,7 +75,8 @@ import VEMTrust
         try await Harness.run(
             site: try loadSite(try Self.site(dir: dir, creating: false)), journal: journal, plainBus: true
         ) { h in
-            #expect(h.recovery.resumed == 1)
+            // The open vm.create (and, when the pool's timer asked h1 for its domains before the end, a vm.list).
+            #expect(h.recovery.resumed >= 1)
             let host = PoolFakes.dom0(h.bus, "h1")
             try await h.with([host]) {
                 await waitUntil("vm.create resent") { host.executedCommands.contains { $0.name == "vm.create" } }
