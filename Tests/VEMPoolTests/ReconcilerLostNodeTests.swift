@@ -29,19 +29,20 @@ import VEMPolicy
         _ = r.observe(batch(10, nodes: [node(vm, jobs: 1)]), now: 10)
         let ops = r.onHostListed("h1", domains: [], mark: r.listMark(), now: 100)
         #expect(ops.names == ["down \(vm)"])
+        let down = try #require(ops.first)
         #expect(r.decisions.last?.action == .lost && r.decisions.last?.reason.contains("while running a job") == true)
         // As the batch Client's command: `slurm.down NODE REASON`, the reason one argument.
-        let command = PoolCommandMapping().command(for: ops[0])
+        let command = PoolCommandMapping().command(for: down)
         #expect(command.target == .batch && command.name == "slurm.down")
         #expect(command.arguments == [NamedValue("", .string(vm)), NamedValue("", .string("vem: \(vm) lost"))])
-        #expect(PoolCommandMapping(batchPrefix: "replay").command(for: ops[0]).name == "replay.down")
+        #expect(PoolCommandMapping(batchPrefix: "replay").command(for: down).name == "replay.down")
         // Down: nothing more until the batch system lets go of the node, then it is removed and the VM forgotten.
-        #expect(r.onSucceeded(ops[0].id, now: 101).isEmpty)
+        #expect(r.onSucceeded(down.id, now: 101).isEmpty)
         #expect(r.vms[vm]?.markedDown == true)
         #expect(r.observe(batch(110, nodes: [node(vm, jobs: 1)]), now: 110).isEmpty)
         let remove = r.observe(batch(120, nodes: [node(vm)]), now: 120)
         #expect(remove.names == ["remove \(vm)"])
-        #expect(r.onSucceeded(remove[0].id, now: 121).isEmpty)
+        #expect(r.onSucceeded(try #require(remove.first).id, now: 121).isEmpty)
         #expect(r.vms[vm] == nil)
     }
 
@@ -54,7 +55,7 @@ import VEMPolicy
         let down = r.onVMDestroyed(busy, now: 70)
         #expect(down.names == ["down \(busy)"])
         // A refused down leaves the node to its removal once idle: not asked again.
-        #expect(r.onFailed(down[0].id, message: "failed: slurmctld said no", now: 71).isEmpty)
+        #expect(r.onFailed(try #require(down.first).id, message: "failed: slurmctld said no", now: 71).isEmpty)
         #expect(r.observe(batch(80, nodes: [node(busy, jobs: 2)]), now: 80).isEmpty)
         #expect(r.observe(batch(90, nodes: [node(busy)]), now: 90).names == ["remove \(busy)"])
     }
@@ -65,7 +66,7 @@ import VEMPolicy
         _ = r.observe(batch(100, nodes: [node(vm, jobs: 1)]), now: 100)
         let ops = r.apply(plan([Directive(.destroy(vm: vm), reason: "preempted")]), now: 2000)
         #expect(ops.names == ["destroy \(vm)"])
-        #expect(r.onSucceeded(ops[0].id, now: 2001).isEmpty)
+        #expect(r.onSucceeded(try #require(ops.first).id, now: 2001).isEmpty)
     }
 
     @Test func aLostHostLosesTheVMsWhoseGuestsAreGoneToo() throws {
