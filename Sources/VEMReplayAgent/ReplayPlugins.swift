@@ -5,8 +5,9 @@ import VEMCore
 
 /// The batch Client's plugins for the replay batch, the same shape as the Slurm driver's: commands
 /// `replay.register node group cpus memory_mb [address]` (the address is accepted, as `slurm.register` takes it,
-/// and ignored), `replay.drain node reason…`, `replay.resume node`,
-/// `replay.remove node`, `replay.down node reason…` (its jobs requeued, then drained), and the property `replay.demand` (the JSON of a ``VEMBatch/BatchSnapshot``).
+/// and ignored), `replay.drain node reason…`, `replay.resume node`, `replay.remove node`, `replay.down node
+/// reason…` (its jobs requeued, then drained), and the property `replay.demand` (the JSON of a
+/// ``VEMBatch/BatchSnapshot``).
 public enum ReplayPlugins {
     /// Every plugin, for registration in a Client's plugin registry.
     public static func commands(_ replay: LiveReplay) -> [any CommandPlugin] {
