@@ -150,7 +150,9 @@ public final class HubServer: EngineBackedBus {
             guard let serial = link.certificateSerial, serials.contains(serial) else { continue }
             logger.warning(
                 "connection closed: its certificate was revoked",
-                metadata: ["peer": "\(link.peer)", "client": "\(link.certifiedPeer?.name ?? "?")", "serial": "\(serial)"])
+                metadata: [
+                    "peer": "\(link.peer)", "client": "\(link.certifiedPeer?.name ?? "?")", "serial": "\(serial)",
+                ])
             link.close(reason: "certificate \(serial) revoked")
         }
     }

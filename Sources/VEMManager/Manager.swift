@@ -31,6 +31,10 @@ public final class Manager: Sendable {
         /// Seconds of Manager time between two `vm.list` of one host, besides the one after each of its joins
         /// (default 60).
         public var listInterval: Double
+        /// Seconds of Manager time a host holding VMs may have no connected Dom0 Client before its VMs whose
+        /// guests are not connected either count as lost: their batch nodes are marked down or removed
+        /// (default 120).
+        public var hostLostGrace: Double
 
         /// A site's healing: `[manager] operation_timeout`, `boot_timeout`, `host_list_interval` and
         /// `stray_node_grace`.
@@ -45,8 +49,9 @@ public final class Manager: Sendable {
         /// The documented defaults.
         public init(
             reconciler: Reconciler.Configuration = Reconciler.Configuration(), timerInterval: Double = 10,
-            listInterval: Double = 60
+            listInterval: Double = 60, hostLostGrace: Double = 120
         ) {
+            self.hostLostGrace = max(0, hostLostGrace)
             self.reconciler = reconciler
             self.timerInterval = max(0.001, timerInterval)
             self.listInterval = max(0, listInterval)
@@ -147,7 +152,8 @@ public final class Manager: Sendable {
         let pool = PoolController(
             groups: site.configuration.groups, policy: PolicyConfiguration(settings),
             migrationURI: settings.migrationURI, properties: site.configuration.properties,
-            reconciler: healing.reconciler, listInterval: healing.listInterval, routes: routes)
+            reconciler: healing.reconciler, listInterval: healing.listInterval, hostLostGrace: healing.hostLostGrace,
+            routes: routes)
         self.pool = pool
         let sender = Sender(
             bus: bus, journal: journal, state: state, clock: clock, logger: logger, pool: pool, metrics: metrics,

@@ -82,7 +82,12 @@ import VEMTrust
         let answer = loop.makePromise(of: Bool.self)
         let done = Mutex(false)
         let finish = { @Sendable (value: Bool) in
-            if done.withLock({ done in defer { done = true }; return !done }) { answer.succeed(value) }
+            if done.withLock({ done in
+                defer { done = true }
+                return !done
+            }) {
+                answer.succeed(value)
+            }
         }
         let timer = loop.scheduleTask(in: .seconds(20)) { finish(false) }
         held.closed.futureResult.whenSuccess {
@@ -133,7 +138,8 @@ import VEMTrust
             }
             let pem = try VMCredential(oemString: text).pem()
             let files = TLSFiles(
-                ca: dir.appendingPathComponent("\(vm).ca").path, certificate: dir.appendingPathComponent("\(vm).crt").path,
+                ca: dir.appendingPathComponent("\(vm).ca").path,
+                certificate: dir.appendingPathComponent("\(vm).crt").path,
                 key: dir.appendingPathComponent("\(vm).key").path)
             try pem.ca.write(toFile: files.ca, atomically: true, encoding: .utf8)
             try pem.chain.write(toFile: files.certificate, atomically: true, encoding: .utf8)

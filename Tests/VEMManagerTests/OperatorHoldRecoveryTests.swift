@@ -26,9 +26,12 @@ import VEMTestKit
             await h.connect([PoolFakes.dom0(h.bus, "h1"), PoolFakes.dom0(h.bus, "h2")])
             #expect(await api.post("/v1/pause", operatorName: "alice@127.0.0.1").status == 200)
             for host in ["h1", "h2"] {
-                #expect(await api.post("/v1/hosts/drain", query: ["host": host], operatorName: "bob@127.0.0.1").status == 200)
+                #expect(
+                    await api.post("/v1/hosts/drain", query: ["host": host], operatorName: "bob@127.0.0.1").status
+                        == 200)
             }
-            #expect(await api.post("/v1/hosts/resume", query: ["host": "h2"], operatorName: "bob@127.0.0.1").status == 200)
+            #expect(
+                await api.post("/v1/hosts/resume", query: ["host": "h2"], operatorName: "bob@127.0.0.1").status == 200)
             let status = try await api.status()
             #expect(status.paused == true && status.drainedHosts == ["h1"])
         }
@@ -48,7 +51,9 @@ import VEMTestKit
             await h.step(by: 30)
             await h.step(by: 30)
             let decisions = try await journal.recentDecisions()
-            #expect(decisions.contains { $0.action == "policy.rebalance()" && $0.reason.contains("paused by the operator") })
+            #expect(
+                decisions.contains { $0.action == "policy.rebalance()" && $0.reason.contains("paused by the operator") }
+            )
             #expect(try await journal.allCommands().filter { $0.name == "vm.create" }.isEmpty)
 
             // Resumed: the VM goes to h2, since h1 (first by name, equal room) is still drained.

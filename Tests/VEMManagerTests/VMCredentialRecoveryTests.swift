@@ -35,7 +35,9 @@ import VEMTrust
             expr = { True }
             cmd = { sender.send_get_property() }
             ticks = 5
-            """ + (creating ? "\n\n[make]\nexpr = { len(manager.clients) == 1 }\ncmd = { vm.create(\"B\") }\nticks = 10\n" : "")
+            """
+                + (creating
+                    ? "\n\n[make]\nexpr = { len(manager.clients) == 1 }\ncmd = { vm.create(\"B\") }\nticks = 10\n" : "")
     }
 
     /// The first life: `vm.create` is journaled and sent, but never reaches the Dom0; then the Manager dies.
@@ -45,7 +47,8 @@ import VEMTrust
         let faults = InMemoryBus.Faults(seed: 1, dropRate: 1, types: [.command])
         var serial: String?
         try await Harness.run(
-            site: try loadSite(try Self.site(dir: dir, creating: true)), journal: journal, faults: faults, plainBus: true
+            site: try loadSite(try Self.site(dir: dir, creating: true)), journal: journal, faults: faults,
+            plainBus: true
         ) { h in
             let host = PoolFakes.dom0(h.bus, "h1")
             try await h.with([host]) {
@@ -64,8 +67,10 @@ import VEMTrust
     }
 
     @Test func aVMCreateResentAfterARestartCarriesAFreshCredentialThatNoJournalFileHolds() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vem-vmcred-restart-\(UUID().uuidString)")
-            .path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "vem-vmcred-restart-\(UUID().uuidString)"
+        )
+        .path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let first = try await firstLife(dir: dir)
@@ -96,7 +101,8 @@ import VEMTrust
                 #expect(credential.identity.serial != first)
                 #expect(h.manager.trust.serials(of: "B-vm-1") == [first, credential.identity.serial])
                 #expect(!h.manager.trust.revocations.contains(first))
-                _ = h.manager.trust.wireArguments(command: "vm.destroy", arguments: [NamedValue("vm", .string("B-vm-1"))])
+                _ = h.manager.trust.wireArguments(
+                    command: "vm.destroy", arguments: [NamedValue("vm", .string("B-vm-1"))])
                 #expect(h.manager.trust.revocations.contains(first))
                 #expect(h.manager.trust.revocations.contains(credential.identity.serial))
 

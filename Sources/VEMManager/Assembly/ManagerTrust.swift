@@ -106,9 +106,10 @@ public final class ManagerTrust: Sendable {
         }
         for (serial, notAfter) in revoked { revocations.revoke(serial, until: notAfter, now: now) }
         issued.withLock { $0 = issuedNow }
-        let lines = issuedNow.flatMap { vm, entries in
+        let issuedLines = issuedNow.flatMap { vm, entries in
             entries.map { "issued \(vm) \($0.serial) \(Int($0.notAfter.timeIntervalSince1970))" }
-        } + revoked.map { "revoked \($0.key) \(Int($0.value.timeIntervalSince1970))" }
+        }
+        let lines = issuedLines + revoked.map { "revoked \($0.key) \(Int($0.value.timeIntervalSince1970))" }
         try? GuestCredentialStore.write(lines.sorted().map { $0 + "\n" }.joined(), to: store)
     }
 

@@ -87,6 +87,11 @@ public actor PoolController {
     let reconcilerConfiguration: Reconciler.Configuration
     /// Seconds between two `vm.list` of one host (besides the one after each of its joins).
     let listInterval: Double
+    /// Seconds a host holding VMs may go without a connected Dom0 Client before its VMs whose guests are not
+    /// connected either are lost (``VEMPool/Reconciler/onHostLost(_:keep:absentFor:now:)``).
+    let hostLostGrace: Double
+    /// Since when each host holding VMs has had no connected Dom0 Client.
+    var hostsAbsentSince: [String: Double] = [:]
     /// The inputs of the last rebalance (what ``purePassMilliseconds(iterations:)`` plans again).
     var lastInputs: (batch: BatchSnapshot, hosts: [HostState], now: Int)?
 
@@ -94,8 +99,9 @@ public actor PoolController {
         groups: [GroupDefinition], policy: PolicyConfiguration = PolicyConfiguration(),
         migrationURI: String = PoolCommandMapping.defaultMigrationURI, properties: [PropertyDefinition] = [],
         reconciler configuration: Reconciler.Configuration = Reconciler.Configuration(), listInterval: Double = 60,
-        routes: MigrationRoutes = MigrationRoutes()
+        hostLostGrace: Double = 120, routes: MigrationRoutes = MigrationRoutes()
     ) {
+        self.hostLostGrace = hostLostGrace
         mapping.migrationURIs = routes.uris
         mapping.migrationDataURI = routes.dataURI
         self.listInterval = listInterval
@@ -289,9 +295,32 @@ public actor PoolController {
             mapping.batchPrefix = found.prefix
         }
         self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
-        let next = reconciler.tick(now: Int(now))
+        var next = reconciler.tick(now: Int(now))
+        next += lostHosts(&reconciler, snapshot, now: now)
         self.reconciler = reconciler
         return dispatches(next, trigger: Self.timerTrigger, now: now)
+    }
+
+    /// The hosts holding VMs whose Dom0 Client has been away for ``hostLostGrace`` (since its last word, or since
+    /// this Manager first missed it): their VMs whose guests are not connected either are lost.
+    private func lostHosts(_ reconciler: inout Reconciler, _ snapshot: StateSnapshot, now: Double) -> [PoolOperation] {
+        var hosts = Set<String>()
+        for vm in reconciler.vms.values where !vm.gone && !vm.host.isEmpty { hosts.insert(vm.host) }
+        var absent: [String: Double] = [:]
+        var lost: [(host: String, seconds: Int)] = []
+        for host in hosts.sorted() {
+            let entry = snapshot.clients[host]
+            if entry?.connected == true { continue }
+            let since = hostsAbsentSince[host] ?? entry?.lastSeen ?? now
+            if now - since >= hostLostGrace { lost.append((host, Int(now - since))) } else { absent[host] = since }
+        }
+        hostsAbsentSince = absent
+        guard !lost.isEmpty else { return [] }
+        var guests = Set<String>()
+        for entry in snapshot.clients.values where entry.connected && entry.identity.role == .domU {
+            if let vm = entry.identity.vmID { guests.insert(vm) }
+        }
+        return lost.flatMap { reconciler.onHostLost($0.host, keep: guests, absentFor: $0.seconds, now: Int(now)) }
     }
 
     /// What the journal names as the cause of the pool's own time-outs and retries.
