@@ -279,6 +279,8 @@ public struct Comparison: Sendable, Hashable, Codable {
             layout: "dynamic pool", outcomes: poolOutcomes, groups: groups.map(\.name), origin: origin,
             totalCPUs: totalCPUs, horizon: horizon, counters: simulation.reconciler.counters,
             peakVMs: simulation.peakVMs, peakTotal: simulation.peakTotalVMs, vmCPUSeconds: simulation.vmCPUSeconds)
+        dynamic.requeuedJobs = simulation.batch.requeuedJobs
+        dynamic.lostCPUSeconds = simulation.batch.lostCPUSeconds
         let fixedOutcomes = fixed.records().filter { $0.status != .future }.map {
             JobOutcome($0, capacity: partitionCPUs[$0.group])
         }
