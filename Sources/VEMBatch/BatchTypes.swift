@@ -40,13 +40,22 @@ public struct BatchNode: Sendable, Hashable, Codable {
     /// When the last job running on it ends by its time limit (the batch system's estimate), if it runs any and
     /// the batch system says; `nil` otherwise.
     public var busyUntil: Int?
+    /// When the last of the jobs running on it started, if it runs any and the batch system says; `nil`
+    /// otherwise. A preemption that must kill a job kills the one that has done least work.
+    public var busySince: Int?
+    /// How many of the jobs running on it were requeued before (killed once by a preemption), if the batch
+    /// system says; `nil` otherwise. A preemption kills a job at most once.
+    public var requeuedJobs: Int?
 
     /// Creates a node description.
     public init(
         name: String, group: String, cpus: Int, memoryMB: Int,
-        allocatedCPUs: Int = 0, runningJobs: Int = 0, state: NodeState = .idle, busyUntil: Int? = nil
+        allocatedCPUs: Int = 0, runningJobs: Int = 0, state: NodeState = .idle, busyUntil: Int? = nil,
+        busySince: Int? = nil, requeuedJobs: Int? = nil
     ) {
         self.busyUntil = busyUntil
+        self.busySince = busySince
+        self.requeuedJobs = requeuedJobs
         self.name = name
         self.group = group
         self.cpus = cpus

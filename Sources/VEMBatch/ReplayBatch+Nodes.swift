@@ -17,10 +17,11 @@ struct NodeSlot: Sendable {
         return allocated >= cpus ? .allocated : .mixed
     }
 
-    func snapshot(group name: String, busyUntil: Int?) -> BatchNode {
+    func snapshot(group name: String, busyUntil: Int?, busySince: Int? = nil, requeuedJobs: Int = 0) -> BatchNode {
         BatchNode(
             name: self.name, group: name, cpus: cpus, memoryMB: memoryMB,
-            allocatedCPUs: allocated, runningJobs: jobs, state: state, busyUntil: jobs > 0 ? busyUntil : nil
+            allocatedCPUs: allocated, runningJobs: jobs, state: state, busyUntil: jobs > 0 ? busyUntil : nil,
+            busySince: jobs > 0 ? busySince : nil, requeuedJobs: jobs > 0 ? requeuedJobs : nil
         )
     }
 }
@@ -143,6 +144,7 @@ extension ReplayBatch {
             groups[g].runningCPUs -= jobs[i].processors
             lostCPUSeconds += jobs[i].processors * Swift.max(0, now - startTime[i])
             requeuedJobs += 1
+            requeues[i] &+= 1
             startTime[i] = -1
             status[i] = .pending
             // Back at its place: the live queue is in submission (index) order.

@@ -58,6 +58,8 @@ public struct ReplayBatch: BatchSystem, Sendable {
     var endTime: [Int]
     var status: [JobRecord.Status]
     var runningIndex: [Int32]
+    /// Times each job was killed and requeued (``requeueJobs(onNode:)``).
+    var requeues: [Int32]
     var allocations: [Int32: [NodeShare]] = [:]
     var nextSubmission = 0
     var completions = EventHeap()
@@ -103,6 +105,7 @@ public struct ReplayBatch: BatchSystem, Sendable {
         endTime = Array(repeating: -1, count: sorted.count)
         status = Array(repeating: .future, count: sorted.count)
         runningIndex = Array(repeating: -1, count: sorted.count)
+        requeues = Array(repeating: 0, count: sorted.count)
         for job in sorted { jobGroup.append(Int32(groupSlot(named: job.group))) }
     }
 
@@ -179,14 +182,19 @@ public struct ReplayBatch: BatchSystem, Sendable {
         out.reserveCapacity(groups.count)
         for g in groups {
             let head = g.pendingCount > 0 ? g.pending[g.head] : nil
-            // When each node's jobs end by their estimates (start + requested time).
+            // When each node's jobs end by their estimates (start + requested time), when the last started, and
+            // how many of them were requeued before.
             var until: [Int: Int] = [:]
+            var since: [Int: Int] = [:]
+            var requeued: [Int: Int] = [:]
             for r in g.running {
                 let j = Int(r)
                 let end = startTime[j] + jobs[j].estimatedTime
                 for share in allocations[r] ?? [] {
                     let n = Int(share.node)
                     until[n] = Swift.max(until[n] ?? end, end)
+                    since[n] = Swift.max(since[n] ?? startTime[j], startTime[j])
+                    if requeues[j] > 0 { requeued[n, default: 0] += 1 }
                 }
             }
             out.append(
@@ -195,7 +203,10 @@ public struct ReplayBatch: BatchSystem, Sendable {
                     pendingMemoryMB: g.pendingMemoryMB, runningJobs: g.running.count, runningCPUs: g.runningCPUs,
                     longestWait: head.map { now - jobs[Int($0)].submitTime } ?? 0,
                     headJobCPUs: head.map { jobs[Int($0)].processors } ?? 0,
-                    nodes: g.nodes.map { nodes[$0].snapshot(group: g.name, busyUntil: until[$0]) }
+                    nodes: g.nodes.map {
+                        nodes[$0].snapshot(
+                            group: g.name, busyUntil: until[$0], busySince: since[$0], requeuedJobs: requeued[$0] ?? 0)
+                    }
                 ))
         }
         return BatchSnapshot(time: now, groups: out.sorted { $0.group < $1.group })

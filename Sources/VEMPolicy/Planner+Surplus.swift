@@ -84,6 +84,31 @@ extension Planner.Step {
         return a.id < b.id
     }
 
+    /// Preemption order: a VM whose jobs are killed loses the work they did, so the one whose last job started
+    /// latest (least work lost) goes first; those the batch system does not date last; then ``drainOrder``.
+    static func preemptOrder(_ a: VMState, _ b: VMState) -> Bool {
+        if a.busySince != b.busySince {
+            switch (a.busySince, b.busySince) {
+            case (let x?, let y?): return x > y
+            case (.some, nil): return true
+            default: return false
+            }
+        }
+        return drainOrder(a, b)
+    }
+
+    /// Work a preemption of `vm` loses: vCPU-seconds since its last job started (undated: since its creation).
+    func lostWork(_ vm: VMState) -> Int {
+        vm.busy ? vm.cpus * max(0, now - (vm.busySince ?? vm.createdAt)) : 0
+    }
+
+    /// Whether a preemption may kill the jobs on `vm`: it is busy, not spared this step, runs no job that was
+    /// requeued before (a job is killed at most once: a requeued job that starts again is never thrashed), and
+    /// its group is not created for in this step (its draining VM would be killed while it gets new ones).
+    func killable(_ vm: VMState) -> Bool {
+        vm.busy && !vm.runsRequeuedJob && !spared.contains(vm.id) && created[vm.group, default: 0] == 0
+    }
+
     // MARK: - Taking room back
 
     /// How room is taken back from groups above their targets.
@@ -92,8 +117,9 @@ extension Planner.Step {
         /// whatever their age: their group has no job waiting; otherwise drained past `minLifetime`), then busy
         /// VMs older than `minLifetime` are drained, those whose jobs end first first; their jobs finish.
         case graceful
-        /// For a starving group: any VM above target may be drained, and a busy VM that is already draining is
-        /// destroyed (its job is lost).
+        /// For a starving group: idle VMs above target first, then busy VMs are destroyed at once (their jobs are
+        /// requeued, their work lost), those whose last job started latest first; a VM running a job that was
+        /// requeued before is never destroyed.
         case preempt
     }
 
@@ -146,7 +172,10 @@ extension Planner.Step {
     /// destroys, and promises the room to the group. Returns false when no host can give the room.
     mutating func takeRoom(for group: GroupState, target: GroupTarget, mode: Reclaim) -> Bool {
         let need = size(of: group)
-        typealias Option = (host: String, victims: [VMState], move: (vm: VMState, to: String)?, cost: [Int])
+        typealias Option = (
+            host: String, victims: [VMState], move: (vm: VMState, to: String)?, cost: [Int],
+            swaps: [(killed: String, spared: String)]
+        )
         var best: Option?
         let destinations = migrationDestinations()
         for host in hosts where free[host.name] != nil {
@@ -154,6 +183,7 @@ extension Planner.Step {
             var victims: [VMState] = []
             var move: (vm: VMState, to: String)?
             var budget: [String: Int] = [:]
+            var swaps: [(killed: String, spared: String)] = []
             let onHost = (vmsByHost[host.name] ?? []).filter { !handled.contains($0.id) && $0.group != group.name }
             let drainingBusy = onHost.filter { $0.phase == .draining && $0.busy }.sorted(by: Self.drainOrder)
             if mode == .graceful {  // their jobs end in time: count their room as coming
@@ -167,12 +197,25 @@ extension Planner.Step {
                 }
                 let idle = active.filter { !$0.busy }.sorted(by: Self.drainOrder)
                 let busy = active.filter { $0.busy }.sorted(by: Self.drainOrder)
-                let order = mode == .preempt ? idle + drainingBusy + busy : idle + busy
-                for vm in order where !need.fits(in: room) {
+                // A preemption kills what has done least work, draining or not: the graceful reclaim that ran
+                // before the grace picked the VM whose job ends first, often the one that has run longest.
+                let order =
+                    mode == .preempt
+                    ? idle + (drainingBusy + busy).filter(killable).sorted(by: Self.preemptOrder) : idle + busy
+                for vm in order where !need.fits(in: room) && !swaps.contains(where: { $0.spared == vm.id }) {
                     if vm.phase == .active {
                         let left = budget[vm.group] ?? preemptible(vm.group)
-                        guard left > 0 else { continue }
-                        budget[vm.group] = left - 1
+                        if left > 0 {
+                            budget[vm.group] = left - 1
+                        } else if mode == .preempt, left == 0,
+                            let older = olderDraining(than: vm, excluding: swaps.map(\.spared))
+                        {
+                            // Its group has given up all it may, by draining `older` (graceful reclaim): `vm`,
+                            // whose job started later, is killed in its place, and `older` finishes its job.
+                            swaps.append((vm.id, older.id))
+                        } else {
+                            continue
+                        }
                     }
                     victims.append(vm)
                     room = room + size(of: vm)
@@ -186,12 +229,16 @@ extension Planner.Step {
                     room = room + size(of: m.vm)
                 }
             }
-            let kills = victims.filter { $0.phase == .draining }.count
-            let busyDrains = victims.filter { $0.phase == .active && $0.busy }
+            // A preemption kills its busy victims: the less work lost the better, then the fewer jobs.
+            let kills = mode == .preempt ? victims.filter(\.busy) : []
+            let lost = kills.reduce(0) { $0 + lostWork($1) }
+            let busyDrains = mode == .preempt ? [] : victims.filter { $0.phase == .active && $0.busy }
             // The room comes when the last busy victim's jobs end: the sooner the better (unknown: last).
             let freeAt = busyDrains.map { $0.busyUntil ?? Int.max }.max() ?? 0
-            let cost = [kills, move == nil ? 0 : 1, busyDrains.count, freeAt, victims.count]
-            if best.map({ cost.lexicographicallyPrecedes($0.cost) }) ?? true { best = (host.name, victims, move, cost) }
+            let cost = [lost, kills.count, move == nil ? 0 : 1, busyDrains.count, freeAt, victims.count]
+            if best.map({ cost.lexicographicallyPrecedes($0.cost) }) ?? true {
+                best = (host.name, victims, move, cost, swaps)
+            }
         }
         guard let choice = best else { return false }
         reserved[choice.host, default: .zero] = reserved[choice.host, default: .zero] + need
@@ -210,11 +257,20 @@ extension Planner.Step {
                     .migrate(vm: m.vm.id, host: m.to),
                     reason: "make room for a \(group.name) VM on \(choice.host), with the room freed there"))
         }
+        for (killed, kept) in choice.swaps {
+            spared.insert(kept)
+            notes.append("\(kept) finishes its job: \(killed), whose job started later, is preempted in its place")
+        }
         for vm in choice.victims {
             handled.insert(vm.id)
             release(vm)
-            if vm.phase == .draining {
-                destroys.append(Directive(.destroy(vm: vm.id), reason: "\(because); the job on \(vm.id) is lost"))
+            if vm.busy && mode == .preempt {
+                if vm.phase == .active { drained[vm.group, default: 0] += 1 }
+                let started = vm.busySince.map { "its job started \(now - $0) s ago" } ?? "its job's start is unknown"
+                destroys.append(
+                    Directive(
+                        .destroy(vm: vm.id),
+                        reason: "\(because); \(vm.id) is busy (\(started)): its job is lost and requeued"))
             } else if !vm.busy && configuration.keepIdleVMs {
                 // Idle: its group has no job waiting (else the batch system would have given it one). No drain.
                 drained[vm.group, default: 0] += 1
@@ -265,11 +321,18 @@ extension Planner.Step {
         return best
     }
 
-    /// What happens to the job of a VM drained to take room back.
+    /// What happens to the job of a VM drained to take room back (a preemption destroys busy VMs instead).
     func busyNote(_ vm: VMState, mode: Reclaim, for group: String) -> String {
-        guard vm.busy else { return "\(vm.id) is idle" }
-        return mode == .preempt
-            ? "\(vm.id) is busy: destroyed at the next step if \(group) still starves"
-            : "\(vm.id) is busy: its job finishes first"
+        vm.busy ? "\(vm.id) is busy: its job finishes first" : "\(vm.id) is idle"
+    }
+
+    /// A draining busy VM of `vm`'s group, anywhere, whose last job started before `vm`'s (so killing `vm` in its
+    /// place loses less work) and that a preemption may kill: the one whose job started earliest.
+    func olderDraining(than vm: VMState, excluding: [String]) -> VMState? {
+        vms.filter {
+            $0.group == vm.group && $0.phase == .draining && killable($0) && !handled.contains($0.id)
+                && !excluding.contains($0.id) && Self.preemptOrder(vm, $0)
+        }
+        .sorted(by: Self.preemptOrder).last
     }
 }

@@ -13,10 +13,14 @@
 /// 6. a group below target that still finds no room takes it back from groups above their targets: idle VMs first
 ///    (with `keepIdleVMs` destroyed at once), then busy VMs older than `minLifetime` are drained, those whose jobs
 ///    end first first (their jobs finish first);
-/// 7. only a group below its guaranteed share whose oldest job has waited past `starvationGrace` preempts: any VM
-///    above target may be drained, and a busy VM already draining is destroyed (its job is lost).
+/// 7. only a group below its guaranteed share whose oldest job has waited past `starvationGrace` preempts: busy
+///    VMs of groups above their targets, draining or not, are destroyed at once (the batch system requeues their
+///    jobs), those whose last job started latest first (least work lost), on the host where least work is lost; a
+///    VM whose job was requeued before is never destroyed (a job is killed at most once). A group that has given
+///    up all it may by draining a VM whose job started earlier loses a younger busy VM in its place, and the
+///    draining one finishes its job.
 ///
-/// A group is never both created for and drained in one step.
+/// A group is never both created for and drained (or preempted) in one step.
 public struct Planner: Sendable {
     /// The knobs.
     public var configuration: PolicyConfiguration
@@ -93,6 +97,9 @@ extension Planner {
         var drained: [String: Int] = [:]
         var shortfalls: [(group: String, count: Int, kind: Shortfall)] = []
         var migratedFor: Set<String> = []
+        /// Draining busy VMs a preemption spares this step: a younger busy VM of their group is killed in their
+        /// place (they finish their jobs).
+        var spared: Set<String> = []
         /// Whether a live migration is under way (then no other is proposed).
         var migrationRunning = false
 

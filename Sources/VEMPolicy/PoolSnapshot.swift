@@ -166,13 +166,22 @@ public struct VMState: Sendable, Hashable, Codable {
     /// When the jobs running on it end by their time limits, if it is busy and the batch system says (`nil`
     /// otherwise): the VM to drain first is the one that will be free first.
     public var busyUntil: Int?
+    /// When the last job running on it started, if it is busy and the batch system says (`nil` otherwise): a
+    /// preemption kills first the VM whose jobs have done least work.
+    public var busySince: Int?
+    /// Whether a job running on it was requeued before (killed once by a preemption): a preemption never kills
+    /// it again, so a requeued job is not thrashed.
+    public var runsRequeuedJob: Bool
 
     /// Creates a VM record.
     public init(
         id: String, group: String, host: String, phase: Phase, busy: Bool = false, idleSince: Int? = nil,
-        createdAt: Int, cpus: Int, memoryMiB: Int, migratingTo: String? = nil, busyUntil: Int? = nil
+        createdAt: Int, cpus: Int, memoryMiB: Int, migratingTo: String? = nil, busyUntil: Int? = nil,
+        busySince: Int? = nil, runsRequeuedJob: Bool = false
     ) {
         self.busyUntil = busyUntil
+        self.busySince = busySince
+        self.runsRequeuedJob = runsRequeuedJob
         self.migratingTo = migratingTo
         self.id = id
         self.group = group

@@ -9,7 +9,8 @@ import VEMPolicy
 ///   system does not know it); batch groups that are not configured are ignored;
 /// - a VM is busy when its batch node (the node named like the VM) runs a job or holds CPUs; a VM without a
 ///   node (booting, or removed already) is idle;
-/// - an idle VM's `idleSince` is the inventory's (or its creation time); a busy one has none;
+/// - an idle VM's `idleSince` is the inventory's (or its creation time); a busy one has none, and carries its
+///   node's `busyUntil`, `busySince` and whether it runs a job that was requeued before;
 /// - hosts are passed through unchanged: the planner itself never counts more free room than the host's
 ///   capacity minus the VMs listed on it, so a VM being created is accounted for before the hypervisor shows it.
 public enum PoolSnapshotBuilder {
@@ -37,11 +38,13 @@ public enum PoolSnapshotBuilder {
                 oldestPendingWait: max(0, d?.longestWait ?? 0), headJobCPUs: max(0, d?.headJobCPUs ?? 0))
         }
         let vmStates = vms.map { vm in
-            let busy = nodes[vm.id].map(isBusy) ?? false
+            let node = nodes[vm.id]
+            let busy = node.map(isBusy) ?? false
             return VMState(
                 id: vm.id, group: vm.group, host: vm.host, phase: vm.phase, busy: busy,
                 idleSince: busy ? nil : vm.idleSince, createdAt: vm.createdAt, cpus: vm.cpus,
-                memoryMiB: vm.memoryMiB, migratingTo: vm.migratingTo, busyUntil: busy ? nodes[vm.id]?.busyUntil : nil)
+                memoryMiB: vm.memoryMiB, migratingTo: vm.migratingTo, busyUntil: busy ? node?.busyUntil : nil,
+                busySince: busy ? node?.busySince : nil, runsRequeuedJob: busy && (node?.requeuedJobs ?? 0) > 0)
         }
         return PoolSnapshot(groups: groupStates, hosts: hosts, vms: vmStates)
     }

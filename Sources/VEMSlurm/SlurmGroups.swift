@@ -56,13 +56,31 @@ public struct SlurmGroups: Sendable, Hashable {
     ///   - group: The group to report it in.
     ///   - runningJobs: How many active jobs run on it.
     ///   - busyUntil: When the last of them ends by its time limit (`nil`: unknown, or none runs).
-    public static func batchNode(_ node: SlurmNode, group: String, runningJobs: Int, busyUntil: Int? = nil)
-        -> BatchNode
-    {
+    ///   - busySince: When the last of them started (`nil`: unknown, or none runs).
+    ///   - requeuedJobs: How many of them were requeued before (`restart_cnt` above 0).
+    public static func batchNode(
+        _ node: SlurmNode, group: String, runningJobs: Int, busyUntil: Int? = nil, busySince: Int? = nil,
+        requeuedJobs: Int = 0
+    ) -> BatchNode {
         BatchNode(
             name: node.name, group: group, cpus: node.cpus, memoryMB: node.memoryMB,
             allocatedCPUs: node.allocatedCPUs, runningJobs: runningJobs,
-            state: nodeState(node, runningJobs: runningJobs), busyUntil: runningJobs > 0 ? busyUntil : nil)
+            state: nodeState(node, runningJobs: runningJobs), busyUntil: runningJobs > 0 ? busyUntil : nil,
+            busySince: runningJobs > 0 ? busySince : nil, requeuedJobs: runningJobs > 0 ? requeuedJobs : nil)
+    }
+
+    /// Per node, when the last of its active jobs started (the one a preemption would kill loses least work) and
+    /// how many of them were requeued before; a node whose jobs Slurm does not date has no start.
+    static func busySince(_ jobs: [SlurmJob]) -> (since: [String: Int], requeued: [String: Int]) {
+        var since: [String: Int] = [:]
+        var requeued: [String: Int] = [:]
+        for job in jobs where job.isActive {
+            for n in Set(job.nodes) {
+                if let start = job.startTime { since[n] = max(since[n] ?? start, start) }
+                if job.restarts > 0 { requeued[n, default: 0] += 1 }
+            }
+        }
+        return (since, requeued)
     }
 
     /// Per node, when its active jobs end by their time limits: the latest end, `nil` when one of them has no
@@ -121,6 +139,7 @@ public struct SlurmGroups: Sendable, Hashable {
             for n in Set(job.nodes) { jobsOnNode[n, default: 0] += 1 }
         }
         let ends = Self.busyUntil(state.jobs)
+        let starts = Self.busySince(state.jobs)
         var heads: [String: SlurmJob] = [:]
         for job in state.jobs {
             guard let g = group(of: job) else { continue }
@@ -142,7 +161,8 @@ public struct SlurmGroups: Sendable, Hashable {
             guard let g = group(of: node) else { continue }
             demand[g]?.nodes.append(
                 Self.batchNode(
-                    node, group: g, runningJobs: jobsOnNode[node.name] ?? 0, busyUntil: ends[node.name] ?? nil))
+                    node, group: g, runningJobs: jobsOnNode[node.name] ?? 0, busyUntil: ends[node.name] ?? nil,
+                    busySince: starts.since[node.name], requeuedJobs: starts.requeued[node.name] ?? 0))
         }
         return BatchSnapshot(time: state.time, groups: demand.values.sorted { $0.group < $1.group })
     }

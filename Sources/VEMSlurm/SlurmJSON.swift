@@ -90,9 +90,11 @@ struct JobRecord: Decodable {
     var endTime: LenientInt?
     var timeLimit: LenientInt?
     var priority: LenientInt?
+    var restartCount: LenientInt?
 
     enum CodingKeys: String, CodingKey {
         case name, partition, features, account, cpus, nodes, priority
+        case restartCount = "restart_cnt"
         case startTime = "start_time"
         case endTime = "end_time"
         case timeLimit = "time_limit"

@@ -72,7 +72,8 @@ public enum SlurmParser {
             id: id, name: r.name?.value ?? "", state: state, stateReason: r.stateReason?.value ?? "None",
             partitions: list(r.partition?.value), constraint: r.features?.value ?? "", account: r.account?.value ?? "",
             cpus: cpus, memoryMB: memory, nodes: nodes, submitTime: r.submitTime?.value ?? 0, count: count,
-            endTime: expectedEnd(r), priority: max(0, r.priority?.value ?? 0))
+            endTime: expectedEnd(r), priority: max(0, r.priority?.value ?? 0),
+            startTime: (r.startTime?.value).flatMap { $0 > 0 ? $0 : nil }, restarts: max(0, r.restartCount?.value ?? 0))
     }
 
     /// When a started job ends by its time limit: `start + time_limit` (minutes), else Slurm's `end_time`; `nil`

@@ -28,6 +28,11 @@ public struct SlurmJob: Sendable, Hashable, Codable {
     public var endTime: Int?
     /// Its scheduling priority (higher starts first; 0 when Slurm does not say).
     public var priority: Int
+    /// Unix time at which it started (`start_time`); `nil` when Slurm gives none. For a pending job Slurm's
+    /// `start_time` is an expected start: only an active job's means anything.
+    public var startTime: Int?
+    /// How many times it was requeued (`restart_cnt`): a preemption kills a job at most once.
+    public var restarts: Int
 
     /// Seconds from a job's start at or beyond which Slurm's `end_time` means "no time limit" (Slurm sets it a
     /// year after the start for an unlimited job).
@@ -37,8 +42,11 @@ public struct SlurmJob: Sendable, Hashable, Codable {
     public init(
         id: Int, name: String = "", state: String, stateReason: String = "None", partitions: [String] = [],
         constraint: String = "", account: String = "", cpus: Int = 1, memoryMB: Int = 0, nodes: [String] = [],
-        submitTime: Int = 0, count: Int = 1, endTime: Int? = nil, priority: Int = 0
+        submitTime: Int = 0, count: Int = 1, endTime: Int? = nil, priority: Int = 0, startTime: Int? = nil,
+        restarts: Int = 0
     ) {
+        self.startTime = startTime
+        self.restarts = restarts
         self.endTime = endTime
         self.priority = priority
         self.id = id

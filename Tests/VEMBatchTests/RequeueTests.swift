@@ -29,6 +29,30 @@ import Testing
         #expect(batch.invariantViolations().isEmpty)
     }
 
+    @Test func nodesSayWhenTheirLastJobStartedAndWhetherItWasRequeued() throws {
+        // J1 on a1 from 0; J2 on a2 from 0; J3 waits. At 40 a1's VM is destroyed; J1 restarts on a2 at 100.
+        var batch = try ReplayBatch(jobs: [
+            ReplayJob(jobNumber: 1, group: "a", submitTime: 0, runTime: 100),
+            ReplayJob(jobNumber: 2, group: "a", submitTime: 0, runTime: 100),
+            ReplayJob(jobNumber: 3, group: "a", submitTime: 10, runTime: 50),
+        ])
+        try batch.register([
+            NodeRegistration(name: "a1", group: "a", cpus: 1), NodeRegistration(name: "a2", group: "a", cpus: 1),
+        ])
+        batch.advance(to: 40)
+        var nodes = try #require(batch.snapshot()[group: "a"]?.nodes)
+        #expect(nodes.map(\.busySince) == [0, 0] && nodes.map(\.requeuedJobs) == [0, 0])
+        try batch.requeueJobs(onNode: "a1")
+        try batch.remove(node: "a1")
+        batch.advance(to: 120)
+        nodes = try #require(batch.snapshot()[group: "a"]?.nodes)
+        #expect(nodes.map(\.name) == ["a2"])
+        #expect(nodes.map(\.busySince) == [100] && nodes.map(\.requeuedJobs) == [1])
+        batch.advance(to: 210)  // J3 runs on a2 from 200: never requeued
+        nodes = try #require(batch.snapshot()[group: "a"]?.nodes)
+        #expect(nodes.map(\.busySince) == [200] && nodes.map(\.requeuedJobs) == [0])
+    }
+
     @Test func nodesSayWhenTheirJobsEndByTheirEstimates() throws {
         var batch = try ReplayBatch(jobs: [
             ReplayJob(jobNumber: 1, group: "a", submitTime: 0, runTime: 100, estimatedTime: 300, processors: 2)

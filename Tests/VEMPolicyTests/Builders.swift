@@ -30,11 +30,12 @@ enum Build {
 
     static func vm(
         _ id: String, _ group: String, on host: String, _ phase: VMState.Phase = .active, busy: Bool = true,
-        idleSince: Int? = nil, createdAt: Int = 0, cpus: Int = 1, memory: Int = 1024
+        idleSince: Int? = nil, createdAt: Int = 0, cpus: Int = 1, memory: Int = 1024, busySince: Int? = nil,
+        requeued: Bool = false
     ) -> VMState {
         VMState(
             id: id, group: group, host: host, phase: phase, busy: busy, idleSince: idleSince, createdAt: createdAt,
-            cpus: cpus, memoryMiB: memory)
+            cpus: cpus, memoryMiB: memory, busySince: busySince, runsRequeuedJob: requeued)
     }
 
     /// Host `free` figures recomputed from the VMs listed on each host.
@@ -110,11 +111,14 @@ enum RandomPool {
             let phase = [VMState.Phase.booting, .active, .active, .active, .draining].randomElement(using: &rng)!
             let created = now - [0, 30, 400, 700, 5000].randomElement(using: &rng)!
             let busy = phase != .booting && Bool.random(using: &rng)
+            // A busy VM's job start: usually known (since its creation at the earliest); its job sometimes requeued.
+            let since = busy && Int.random(in: 0...3, using: &rng) != 0 ? Int.random(in: created...now, using: &rng) : nil
+            let requeued = busy && Int.random(in: 0...4, using: &rng) == 0
             vms.append(
                 VMState(
                     id: "\(groupName)-vm\(n)", group: groupName, host: hosts[h].name, phase: phase, busy: busy,
                     idleSince: busy ? nil : min(now, created + [0, 100, 4000].randomElement(using: &rng)!),
-                    createdAt: created, cpus: cpus, memoryMiB: memory))
+                    createdAt: created, cpus: cpus, memoryMiB: memory, busySince: since, runsRequeuedJob: requeued))
         }
         // Sometimes a live migration is under way: the VM holds room on its destination too.
         if Int.random(in: 0...3, using: &rng) == 0, hosts.count > 1, let i = vms.indices.randomElement(using: &rng) {

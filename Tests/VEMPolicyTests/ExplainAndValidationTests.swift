@@ -44,8 +44,8 @@ import Testing
         let plan = try Planner().plan(snapshot, now: 0)
         #expect(plan[group: "cms"]?.starving == true)
         #expect(plan.explanation.contains("current: 0 VMs (0 active, 0 booting; 0 draining) — starving"))
-        #expect(plan.explanation.contains("drain a1: preempted for cms"))
-        #expect(plan.explanation.contains("a1 is busy: destroyed at the next step if cms still starves"))
+        #expect(plan.explanation.contains("destroy a1: preempted for cms"))
+        #expect(plan.explanation.contains("a1 is busy (its job's start is unknown): its job is lost and requeued"))
     }
 }
 

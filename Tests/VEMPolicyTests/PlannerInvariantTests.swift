@@ -57,8 +57,10 @@ import Testing
         }
         for (g, h) in plan.creates where s[host: h] == nil || s[group: g] == nil { v.append("create \(g) on \(h)?") }
 
-        // Groups: never above max_vms by a create; never created for and drained in one step.
-        let drainedGroups = Set(plan.drains.compactMap { s[vm: $0]?.group })
+        // Groups: never above max_vms by a create; never created for and drained (or preempted) in one step.
+        let drainedGroups = Set((plan.drains + plan.destroys.filter { s[vm: $0]?.busy == true }).compactMap {
+            s[vm: $0]?.group
+        })
         for group in s.groups {
             let creates = plan.creates.filter { $0.group == group.name }.count
             guard creates > 0 else { continue }
@@ -89,7 +91,11 @@ import Testing
 
         // Hysteresis and preemption: a drain either respects the timers, or gives room to a group below target
         // (busy VMs past min lifetime), or preempts for a starving group. A destroy is of a draining VM that is
-        // idle, of a kept idle VM whose room another group wants (`keepIdleVMs`), or preempts for a starving group.
+        // idle, of a kept idle VM whose room another group wants (`keepIdleVMs`), or preempts for a starving group:
+        // then a busy VM, draining or active, is destroyed at once (its job is requeued), never one that runs a job
+        // requeued before. (This used to say that only a draining VM may be destroyed busy — a preemption drained
+        // first and killed a step later — which made a preemption kill the VM the graceful reclaim had drained,
+        // the one whose job ends first and so, often, the one that has run longest. See docs/ARCHITECTURE.md.)
         let starving = plan.targets.contains { $0.starving }
         for id in plan.drains {
             guard let vm = s[vm: id] else { continue }
@@ -105,10 +111,12 @@ import Testing
             let keptIdle =
                 cfg.keepIdleVMs && vm.phase == .active && !vm.busy
                 && plan.reason(for: id)?.hasSuffix("is idle: destroyed at once") == true
-            if vm.phase != .draining && !keptIdle { v.append("destroy of \(vm.phase) VM \(id)") }
-            if vm.busy && !(starving && plan.reason(for: id)?.hasPrefix("preempted for") == true) {
-                v.append("destroy of busy \(id) without starvation")
+            let preempts = starving && plan.reason(for: id)?.hasPrefix("preempted for") == true
+            if vm.phase != .draining && !keptIdle && !(vm.busy && preempts) {
+                v.append("destroy of \(vm.phase) VM \(id)")
             }
+            if vm.busy && !preempts { v.append("destroy of busy \(id) without starvation") }
+            if vm.busy && vm.runsRequeuedJob { v.append("destroy of \(id), whose job was requeued before") }
         }
 
         // A VM being migrated is left alone, and no other migration starts meanwhile.

@@ -55,6 +55,39 @@ import VEMBatch
         #expect(a.nodes.map(\.busyUntil) == [1200, nil, 700, nil])
     }
 
+    @Test func nodesSayWhenTheirLastJobStartedAndWhetherItWasRequeued() throws {
+        // squeue's start_time and restart_cnt, as Slurm 22.05 writes them; a pending job's start_time is an
+        // expected start and counts for no node.
+        let text = """
+            {"errors": [], "jobs": [
+            {"job_id": 1, "job_state": "RUNNING", "partition": "dynA", "cpus": 1, "nodes": "fa1", "submit_time": 100,
+             "start_time": 1000, "end_time": 2800, "time_limit": 30, "restart_cnt": 0},
+            {"job_id": 2, "job_state": "RUNNING", "partition": "dynA", "cpus": 1, "nodes": "fa1", "submit_time": 100,
+             "start_time": 1500, "end_time": 3300, "time_limit": 30, "restart_cnt": 0},
+            {"job_id": 3, "job_state": "RUNNING", "partition": "dynA", "cpus": 2, "nodes": "fa[2-3]",
+             "submit_time": 100, "start_time": 1200, "end_time": 3000, "time_limit": 30, "restart_cnt": 1},
+            {"job_id": 4, "job_state": "PENDING", "partition": "dynA", "cpus": 1, "nodes": "", "submit_time": 100,
+             "start_time": 1600, "end_time": 3400, "time_limit": 30, "restart_cnt": 2}
+            ]}
+            """
+        let jobs = try SlurmParser.jobs(fromSqueue: Data(text.utf8))
+        #expect(jobs.map(\.startTime) == [1000, 1500, 1200, 1600])
+        #expect(jobs.map(\.restarts) == [0, 0, 1, 2])
+        let node = { (name: String) in
+            SlurmNode(name: name, state: "allocated", cpus: 2, allocatedCPUs: 2, partitions: ["dynA"])
+        }
+        let state = SlurmState(
+            time: 2000, jobs: jobs,
+            nodes: [node("fa1"), node("fa2"), node("fa3"), SlurmNode(name: "fa4", state: "idle", partitions: ["dynA"])]
+        )
+        let a = try #require(try SlurmGroups(fixtureMappings).snapshot(of: state)[group: "a"])
+        #expect(a.nodes.map(\.busySince) == [1500, 1200, 1200, nil])
+        #expect(a.nodes.map(\.requeuedJobs) == [0, 1, 1, nil])
+        // The fixture of a real Slurm: every running job dated, none requeued.
+        let real = try SlurmParser.jobs(fromSqueue: fixture("squeue-two-groups")).filter(\.isActive)
+        #expect(!real.isEmpty && real.allSatisfy { $0.startTime != nil && $0.restarts == 0 })
+    }
+
     @Test func theHeadJobIsTheFirstInSlurmsOrder() throws {
         let state = SlurmState(
             time: 500,

@@ -65,6 +65,10 @@ public struct LayoutReport: Sendable, Hashable, Codable {
     public var occupancy: Double
     /// VMs created, destroyed, migrated, drained; failed operations; busy VMs destroyed (zero for static).
     public var counters: PoolCounters
+    /// Jobs killed by a preemption and requeued (a job killed twice counts twice; zero without preemption).
+    public var requeuedJobs = 0
+    /// CPU-seconds of work those jobs lost.
+    public var lostCPUSeconds = 0
 
     /// Builds the report of jobs' outcomes at `horizon`, for a replay that started at `origin`.
     /// - Parameters:
@@ -106,6 +110,8 @@ public struct LayoutReport: Sendable, Hashable, Codable {
             layout: layout, outcomes: outcomes, groups: Array(capacity.keys), origin: batch.origin,
             totalCPUs: totalCPUs, horizon: horizon, counters: counters, peakVMs: peakVMs, peakTotal: peakTotal,
             vmCPUSeconds: vmCPUSeconds ?? batch.statistics().total.cpuSecondsOffered)
+        requeuedJobs = batch.requeuedJobs
+        lostCPUSeconds = batch.lostCPUSeconds
     }
 
     /// The line of one group.
@@ -273,6 +279,8 @@ public struct Comparison: Sendable, Hashable, Codable {
             layout: "dynamic pool", outcomes: poolOutcomes, groups: groups.map(\.name), origin: origin,
             totalCPUs: totalCPUs, horizon: horizon, counters: simulation.reconciler.counters,
             peakVMs: simulation.peakVMs, peakTotal: simulation.peakTotalVMs, vmCPUSeconds: simulation.vmCPUSeconds)
+        dynamic.requeuedJobs = simulation.batch.requeuedJobs
+        dynamic.lostCPUSeconds = simulation.batch.lostCPUSeconds
         let fixedOutcomes = fixed.records().filter { $0.status != .future }.map {
             JobOutcome($0, capacity: partitionCPUs[$0.group])
         }

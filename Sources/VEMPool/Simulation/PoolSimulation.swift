@@ -21,7 +21,7 @@ public struct PoolSimulation: Sendable {
         /// Seconds between two planner steps (default 60).
         public var tick: Int
         /// The planner's knobs (default: the planner's defaults, except that preemption is off —
-        /// ``preemptionOff`` — because the replay batch cannot kill a running job).
+        /// ``preemptionOff``; see README's "Preemption, measured" for why).
         public var policy: PolicyConfiguration
         /// The reconciler's knobs.
         public var reconciler: Reconciler.Configuration
@@ -44,8 +44,9 @@ public struct PoolSimulation: Sendable {
         }
     }
 
-    /// A starvation grace time no simulation reaches (ten years): the replay batch cannot kill a running job, so
-    /// the planner's preemption is kept out of simulations; graceful reclaim (drain, the job finishes) stays.
+    /// A starvation grace time no simulation reaches (ten years): preemption off, the default of `vem simulate`
+    /// (`--grace D` turns it on: the replay batch requeues the jobs of a VM destroyed under them); graceful
+    /// reclaim (drain, the job finishes) stays.
     public static let preemptionOff = 10 * 365 * 86_400
 
     /// Something that happens later in simulated time.

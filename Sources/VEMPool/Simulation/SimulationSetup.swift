@@ -212,7 +212,9 @@ public enum ComparisonText {
         out += c.poolLeftBehind > 0 ? "; \(c.poolLeftBehind) of the pool's were finished by the ideal\n" : "\n"
         let k = c.dynamic.counters
         out += "pool      VMs created \(k.created), destroyed \(k.destroyed), migrated \(k.migrated), "
-        out += "drained \(k.drained); failed operations \(k.failed); jobs lost \(k.busyDestroyed)\n"
+        out += "drained \(k.drained); failed operations \(k.failed); jobs lost \(k.busyDestroyed) "
+        out += "(busy VMs destroyed; \(c.dynamic.requeuedJobs) jobs requeued, \(c.dynamic.lostCPUSeconds / 3600) "
+        out += "CPU-hours of work lost)\n"
         out += String(
             format: "use       jobs used %.1f %% (pool), %.1f %% (static) of %d vCPUs; the pool kept %.1f %% of "
                 + "its vCPU time in VMs\n", c.dynamic.utilisation * 100, c.staticLayout.utilisation * 100,
@@ -274,6 +276,9 @@ public enum SweepText {
         out += "(the ideal, fair share without preemption: \(sweep.idealGuaranteeHeld)); "
         let behind = sweep.rows.reduce(0) { $0 + $1.poolLeftBehind }
         out += "jobs the ideal finished that the pool had not started: \(behind)\n"
+        let requeued = sweep.rows.reduce(0) { $0 + $1.requeuedJobs }
+        let lost = sweep.rows.reduce(0) { $0 + $1.lostCPUSeconds }
+        out += "preemption: \(requeued) jobs killed and requeued, \(lost / 3600) CPU-hours of work lost\n"
         out += "unstarted: jobs not started at the horizon, counted with their wait so far; (N ∞): N of them too "
         out += "wide ever to run there\n"
         return out

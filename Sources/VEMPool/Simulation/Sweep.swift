@@ -27,6 +27,10 @@ public struct Sweep: Sendable, Hashable, Codable {
         public var withinShare: [String]
         /// Groups whose guarantee the ideal machine (fair share, no preemption, no allowance) does not keep.
         public var idealBroken: [String]
+        /// Jobs the pool killed by preemption and requeued.
+        public var requeuedJobs: Int
+        /// CPU-seconds of work they lost.
+        public var lostCPUSeconds: Int
 
         /// The row of one window's comparison.
         public init(window: ReplayWindow, comparison c: Comparison) {
@@ -47,6 +51,8 @@ public struct Sweep: Sendable, Hashable, Codable {
             guaranteeBroken = c.guarantee.filter { !$0.holds }.map(\.group)
             withinShare = c.guarantee.filter(\.withinShare).map(\.group)
             idealBroken = c.idealGuarantee.filter { !$0.holds }.map(\.group)
+            requeuedJobs = c.dynamic.requeuedJobs
+            lostCPUSeconds = c.dynamic.lostCPUSeconds
         }
     }
 
