@@ -8,6 +8,7 @@ import VEMProtocol
 import VEMCore
 
 @testable import VEMClient
+@testable import VEMClientCore
 
 @Suite("Client: configuration, identity and mappings")
 struct SetupTests {
@@ -96,9 +97,9 @@ struct SetupTests {
     func tokenAndBus() throws {
         var s = ClientSettings()
         s.tokenFile = "/etc/vem/token"
-        #expect(try ClientTransport.token(s, readFile: { _ in Array("s3cret\n".utf8) }) == "s3cret")
-        #expect(throws: ClientError.self) { try ClientTransport.token(s, readFile: { _ in nil }) }
-        #expect(throws: ClientError.self) { try ClientTransport.token(s, readFile: { _ in Array(" \n".utf8) }) }
+        #expect(try HubTransport.token(s, readFile: { _ in Array("s3cret\n".utf8) }) == "s3cret")
+        #expect(throws: ClientError.self) { try HubTransport.token(s, readFile: { _ in nil }) }
+        #expect(throws: ClientError.self) { try HubTransport.token(s, readFile: { _ in Array(" \n".utf8) }) }
         s.bus = .nats
         let id = ClientIdentity(name: "n", role: .dom0, host: "h", version: "1.0.0", incarnation: 1)
         let handlers = ClientHandlers(execute: { .init(seq: $0.seq, status: .ok) })
