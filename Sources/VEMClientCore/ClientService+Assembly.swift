@@ -16,7 +16,8 @@ public struct ClientHosting: Sendable {
     /// A hosting from its parts.
     public init(
         busFactory: @escaping @Sendable (Logger) -> ClientService.BusFactory,
-        extensions: @escaping @Sendable (ClientConfiguration, (String) -> Void) throws(ClientError) -> [any ClientExtension]
+        extensions:
+            @escaping @Sendable (ClientConfiguration, (String) -> Void) throws(ClientError) -> [any ClientExtension]
     ) {
         self.busFactory = busFactory
         self.extensions = extensions
@@ -32,9 +33,8 @@ public struct ClientHosting: Sendable {
                     .configuration, "error: hypervisor = \(uri) needs `vem agent`; this agent has no libvirt")
             }
             if configuration.settings.bus != .hub {
-                throw ClientError(
-                    .configuration,
-                    "error: bus = \(configuration.settings.bus.rawValue) needs `vem agent`; this agent has the hub only")
+                let bus = configuration.settings.bus.rawValue
+                throw ClientError(.configuration, "error: bus = \(bus) needs `vem agent`; this agent has the hub only")
             }
             return []
         })

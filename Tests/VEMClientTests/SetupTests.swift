@@ -6,6 +6,7 @@ import VEMBus
 import VEMConfig
 import VEMProtocol
 import VEMCore
+import VEMHypervisorPlugins
 
 @testable import VEMClient
 @testable import VEMClientCore
@@ -119,6 +120,45 @@ struct SetupTests {
         let bus = try ClientTransport.make(
             identity: id, token: "", settings: s, handlers: handlers, readFile: { _ in Array("pw\n".utf8) })
         #expect(bus is NATSClient)
+    }
+
+    @Test("a guest's agent (hub only) refuses NATS and a hypervisor at start; a host's builds both")
+    func hosting() throws {
+        func configuration(_ text: String) throws -> ClientConfiguration {
+            try ClientConfigurationLoader(paths: ["agent.ini"], readFile: { _ in Array(text.utf8) }).load()
+                .configuration
+        }
+        let hub = try configuration("[client]\nname = g\n")
+        #expect(try ClientHosting.hubOnly.extensions(hub, { _ in }).isEmpty)
+        let nats = try configuration("[client]\nname = g\nbus = nats\nsite = pg\n")
+        #expect {
+            _ = try ClientHosting.hubOnly.extensions(nats, { _ in })
+        } throws: { error in
+            (error as? ClientError)?.code == .configuration && "\(error)".contains("bus = nats needs `vem agent`")
+        }
+        let host = try configuration("[client]\nname = h\nhypervisor = test:///default\n")
+        #expect {
+            _ = try ClientHosting.hubOnly.extensions(host, { _ in })
+        } throws: { error in
+            "\(error)".contains("hypervisor = test:///default needs `vem agent`")
+        }
+        let full = try ClientHosting.full.extensions(host, { _ in })
+        #expect(full.map(\.name) == ["hypervisor"])
+        // And the hub's transport alone refuses NATS too (a ClientService made without assemble).
+        var s = ClientSettings()
+        s.bus = .nats
+        let id = ClientIdentity(name: "n", role: .dom0, host: "h", version: "1.0.0", incarnation: 1)
+        let handlers = ClientHandlers(execute: { .init(seq: $0.seq, status: .ok) })
+        #expect(throws: ClientError.self) {
+            _ = try HubTransport.make(identity: id, token: "", settings: s, handlers: handlers)
+        }
+        var options = ClientService.Configuration()
+        #expect(options.hypervisor == nil && options.extensions.isEmpty)
+        options.hypervisor = HypervisorHost(configuration: .init(uri: "test:///default", groups: [:], manager: "m:1"))
+        options.hypervisor = HypervisorHost(configuration: .init(uri: "test:///default", groups: [:], manager: "m:1"))
+        #expect(options.extensions.count == 1 && options.hypervisor != nil)
+        options.hypervisor = nil
+        #expect(options.extensions.isEmpty)
     }
 
     @Test("parameters split on commas; values and outcomes map to the wire")
