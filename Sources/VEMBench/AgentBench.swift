@@ -123,8 +123,11 @@ public struct AgentBench: Sendable {
         figures.collections = seconds
         figures.cpuPerCollection = (Self.cpuMilliseconds(pid) - cpuBefore) / Double(max(1, seconds))
         (figures.rssKiB, figures.peakKiB) = (Self.status(pid, "VmRSS:"), Self.status(pid, "VmHWM:"))
-        figures.mappings = Self.residentByMapping(
-            (try? String(contentsOfFile: "/proc/\(pid)/smaps", encoding: .utf8)) ?? "")
+        // Read to the end: /proc files have no size, and a read by size stops short.
+        let smaps = FileHandle(forReadingAtPath: "/proc/\(pid)/smaps").map {
+            String(decoding: $0.readDataToEndOfFile(), as: UTF8.self)
+        }
+        figures.mappings = Self.residentByMapping(smaps ?? "")
         figures.command = ([executable.lastPathComponent] + arguments).joined(separator: " ")
         guard process.isRunning else { throw BenchError("the agent exited") }
         kill(pid, SIGTERM)
