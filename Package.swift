@@ -3,9 +3,12 @@ import PackageDescription
 
 // Layout (dependencies point down only; see docs/ARCHITECTURE.md):
 //   vem (executable) -> VEMManager (ManagerService) -> VEMHub, VEMNATS, VEMSite, VEMPool
-//                    -> VEMClient (ClientService) -> VEMHub (SwiftNIO) -> VEMBus -> VEMProtocol -> VEMCore
-//                       VEMHub, VEMManager, VEMClient -> VEMTrust (site CA, TLS contexts) -> VEMCore
-//                       VEMClient -> VEMHypervisorPlugins -> VEMLibvirt (+ CLibvirt), VEMAgent, VEMSlurm
+//                    -> VEMClient (a host's: NATS, hypervisor) -> VEMClientCore (ClientService) -> VEMHub (SwiftNIO)
+//                       -> VEMBus -> VEMProtocol -> VEMCore
+//   vem-agent (a guest's executable) -> VEMClientCore (no libvirt, no libnats)
+//                       VEMHub, VEMManager, VEMClientCore -> VEMTrust (site CA, TLS contexts) -> VEMCore
+//                       VEMClient -> VEMNATS, VEMHypervisorPlugins -> VEMLibvirt (+ CLibvirt)
+//                       VEMClientCore -> VEMAgent, VEMSlurm
 //                    -> VEMBench, VEMTestKit (benchmarks and test scaffolding, out of the production modules)
 //                    -> VEMSite -> VEMConfig, VEMRules -> VEMCore
 //                    -> VEMSlurm -> VEMAgent, VEMBatch (+ CZlib) -> VEMCore
