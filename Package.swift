@@ -158,7 +158,10 @@ let package = Package(
                 "VEMClientCore", logging, .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: [
-                .unsafeFlags(["-static-stdlib", "-use-ld=lld"]),
+                .unsafeFlags([
+                    "-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker",
+                    "--no-export-dynamic",
+                ]),
                 .linkedLibrary("CoreFoundation"), .linkedLibrary("_FoundationICU"),
                 .linkedLibrary("_FoundationCShims"), .linkedLibrary("_FoundationCollections"),
                 .linkedLibrary("FoundationInternationalization"), .linkedLibrary("FoundationEssentials"),
