@@ -41,11 +41,14 @@ public struct ManagerBench: Sendable {
     public let options: Options
     /// This executable (the load process is `vem bench-clients`).
     public let executable: URL
+    /// Whether the bus alone's property round is measured too, in the same run, after the Manager's.
+    public let busBaseline: Bool
 
-    /// A bench of `options`, spawning `executable` for the load.
-    public init(options: Options, executable: URL) {
+    /// A bench of `options`, spawning `executable` for the load; `busBaseline`: also the bus alone's round.
+    public init(options: Options, executable: URL, busBaseline: Bool = true) {
         self.options = options
         self.executable = executable
+        self.busBaseline = busBaseline
     }
 
     /// VMs more per step.
@@ -127,19 +130,43 @@ public struct ManagerBench: Sendable {
             probe.reset()
             let cpuBefore = processCPUMilliseconds()
             let roundsBefore = manager.manager.sender.progress.propertyRequests
+            let timings = manager.manager.sender.passTimings
             for k in 1...max(1, options.steps) {
+                _ = timings.creationTicks(reset: true)
                 try await child.send("step \(k)")
                 let line = try await child.expectPrefix("create ", timeout: .seconds(120))
-                figures.createLatencies.append(Double(line.dropFirst("create ".count)) ?? 0)
+                let fields = line.split(separator: " ").dropFirst().map(String.init)
+                figures.createLatencies.append(Double(fields.first ?? "") ?? 0)
+                // Beyond the tick: from the later of the demand change and the tick of the trigger pass that
+                // planned the first create (the end of the on-update debounce) to that create's arrival.
+                if fields.count >= 3, let changed = UInt64(fields[1]), let arrived = UInt64(fields[2]),
+                    let tick = timings.creationTicks().first
+                {
+                    let from = max(changed, tick)
+                    figures.createBeyondTick.append(arrived > from ? Double(arrived - from) / 1e6 : 0)
+                }
                 try await waitForVMs(options.vms + k * delta, child: child, timeout: 120)
             }
             let rounds = manager.manager.sender.progress.propertyRequests - roundsBefore
             figures.cpuPerRound = (processCPUMilliseconds() - cpuBefore) / Double(max(1, rounds))
             figures.rounds = rounds
-            let passes = manager.manager.sender.passTimings.take(reset: true)
+            let passes = timings.take(reset: true)
             (figures.passes, figures.plans) = (passes.pass, passes.plan)
             figures.loopStall = probe.worstMilliseconds
             figures.poolStall = probe.worstPoolMilliseconds
+
+            // Quiet poll rounds (no demand change; the stall probe stopped, since it costs CPU of its own): what
+            // the bus-alone round below is compared with.
+            probe.stop()
+            let quietCPU = processCPUMilliseconds()
+            let quietStart = manager.manager.sender.progress.propertyRequests
+            let quietDeadline = ContinuousClock.now + .seconds(Self.quietRounds * options.pollInterval * 4 + 30)
+            while manager.manager.sender.progress.propertyRequests - quietStart < Self.quietRounds {
+                guard ContinuousClock.now < quietDeadline else { throw BenchError("the poll rounds stopped") }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let quiet = manager.manager.sender.progress.propertyRequests - quietStart
+            figures.quietCPUPerRound = (processCPUMilliseconds() - quietCPU) / Double(max(1, quiet))
 
             // Commands through the Sender to their results.
             try await commandBurst(manager.manager, into: &figures)
@@ -158,8 +185,30 @@ public struct ManagerBench: Sendable {
         _ = try? await running.value
         await manager.endpoint.shutdown()
         try? await loops.shutdownGracefully()
+        if busBaseline { figures.busCPUPerRound = try await busAloneCPUPerRound() }
         figures.loadAverage = loadAverage()
         return figures
+    }
+
+    /// Poll rounds measured for the Manager's CPU when nothing changes, and for the bus alone.
+    static let quietRounds = 5
+
+    /// The bus alone in the same run (``HubPhase``, what `vem bench bus` measures): the hub's CPU per property
+    /// round to the same number of Clients, over ``quietRounds`` rounds after one warm-up, in milliseconds.
+    private func busAloneCPUPerRound() async throws -> Double {
+        let hub = try await HubPhase(executable: executable, clients: options.clients)
+        var series = RoundSeries()
+        var notes: [String] = []
+        do {
+            try await hub.withClients { _ in
+                _ = await hub.rounds(Self.quietRounds, warmUp: 1, into: &series, notes: &notes)
+            }
+        } catch {
+            await hub.shutdown()
+            throw error
+        }
+        await hub.shutdown()
+        return series.cpuPerRound
     }
 
     private func waitForVMs(_ count: Int, child: ChildProcess, timeout: Int) async throws {
@@ -265,6 +314,7 @@ public struct ManagerBenchFigures: Sendable {
     var options: ManagerBench.Options
     var setupSeconds = 0.0
     var createLatencies: [Double] = []
+    var createBeyondTick: [Double] = []
     var passes: [Double] = []
     var plans: [Double] = []
     var purePasses: [Double] = []
@@ -274,18 +324,25 @@ public struct ManagerBenchFigures: Sendable {
     var poolStall = 0.0
     var rssPerClientKiB = 0.0
     var cpuPerRound = 0.0
+    var quietCPUPerRound = 0.0
+    var busCPUPerRound = 0.0
     var rounds = 0
     var loadAverage = 0.0
 
     private var fields: [(String, String, String)] {
         let o = options
         let pureP50 = percentile(purePasses, 0.5)
+        let pureP99 = percentile(purePasses, 0.99)
         return [
             ("hosts", "\(o.hosts)", "hosts"), ("clients", "\(o.clients)", "clients"), ("vms", "\(o.vms)", "vms"),
             ("groups", "\(o.groups)", "groups"), ("steps", "\(createLatencies.count)", "steps"),
             ("setup_s", fixed(setupSeconds), "setup (first demand → all VMs up)"),
             ("create_p50_ms", fixed(percentile(createLatencies, 0.5)), "demand change → first vm.create p50"),
             ("create_p99_ms", fixed(percentile(createLatencies, 0.99)), "demand change → first vm.create p99"),
+            ("create_beyond_tick_p50_ms", fixed(percentile(createBeyondTick, 0.5)),
+             "  beyond the trigger's tick (debounce end) p50"),
+            ("create_beyond_tick_p99_ms", fixed(percentile(createBeyondTick, 0.99)),
+             "  beyond the trigger's tick (debounce end) p99"),
             ("pass_p50_ms", fixed(percentile(passes, 0.5)), "rebalance pass p50"),
             ("pass_p99_ms", fixed(percentile(passes, 0.99)), "rebalance pass p99"),
             ("passes", "\(passes.count)", "rebalance passes measured"),
@@ -293,6 +350,8 @@ public struct ManagerBenchFigures: Sendable {
             ("pure_pass_p50_ms", fixed(pureP50), "pure planner pass p50 (the limit)"),
             ("pure_pass_p99_ms", fixed(percentile(purePasses, 0.99)), "pure planner pass p99"),
             ("pass_ratio", fixed(pureP50 > 0 ? percentile(passes, 0.99) / pureP50 : 0), "pass p99 / pure p50"),
+            ("pass_ratio_p50", fixed(pureP50 > 0 ? percentile(passes, 0.5) / pureP50 : 0), "pass p50 / pure p50"),
+            ("pass_ratio_p99", fixed(pureP99 > 0 ? percentile(passes, 0.99) / pureP99 : 0), "pass p99 / pure p99"),
             ("commands_journaled_per_s", fixed(journaledPerSecond, 0), "commands journaled and sent /s"),
             ("commands_results_per_s", fixed(resultsPerSecond, 0), "commands to their journaled results /s"),
             ("event_loop_stall_ms", fixed(loopStall), "longest event-loop stall (1 ms probe)"),
@@ -302,6 +361,11 @@ public struct ManagerBenchFigures: Sendable {
             ("manager_cpu_us_per_client_round", fixed(cpuPerRound * 1_000 / Double(max(1, o.clients))),
              "Manager CPU per Client per round"),
             ("rounds", "\(rounds)", "poll rounds measured"),
+            ("manager_cpu_ms_per_quiet_round", fixed(quietCPUPerRound),
+             "Manager CPU per poll round, no demand change"),
+            ("bus_cpu_ms_per_round", fixed(busCPUPerRound), "the bus alone's CPU per round (same run)"),
+            ("cpu_ratio", fixed(busCPUPerRound > 0 ? quietCPUPerRound / busCPUPerRound : 0),
+             "quiet Manager round / bus-alone round"),
             ("load_average", fixed(loadAverage), "load average (1 min) at the end"),
         ]
     }

@@ -83,7 +83,7 @@ public final class SiteClients: Sendable {
     let group: any EventLoopGroup
     let state = Mutex(State())
     private let channels = Mutex<[any Channel]>([])
-    /// Where the site's lines go (`create <ms>` at each step's first `vm.create`).
+    /// Where the site's lines go (`create <ms> <changed ns> <arrived ns>` at each step's first `vm.create`).
     let output: @Sendable (String) -> Void
 
     /// The names of the groups.
@@ -237,14 +237,16 @@ public final class SiteClients: Sendable {
             guard let vm = text("vm", 1), let g = text("group", 0) else { return failed }
             let vcpus = Int(text("vcpus", 2) ?? "") ?? 1
             let memory = Int(text("memory_mib", 3) ?? "") ?? 1_024
-            let latency = state.withLock { s -> UInt64? in
+            let times = state.withLock { s -> (changed: UInt64, arrived: UInt64)? in
                 s.domains[host, default: [:]][vm] = Domain(group: g, vcpus: vcpus, memoryMiB: memory)
                 s.creates += 1
                 guard !s.createSeen, let changed = s.changedAt else { return nil }
                 s.createSeen = true
-                return NIODeadline.now().uptimeNanoseconds - changed
+                return (changed, NIODeadline.now().uptimeNanoseconds)
             }
-            if let latency { output("create \(Double(latency) / 1e6)") }
+            // The latency, then both instants (monotonic clock, ns: the Manager's bench compares them with the
+            // tick of the trigger that planned the create).
+            if let (changed, arrived) = times { output("create \(Double(arrived - changed) / 1e6) \(changed) \(arrived)") }
             Task { try? await self.connect(.guest, name: vm, host: host, group: g) }
             return ok()
         case (.dom0, "vm.destroy"):

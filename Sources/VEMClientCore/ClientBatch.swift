@@ -6,9 +6,9 @@ import VEMSlurm
 
 /// The batch Client's plugins: a Client with `role = batch` and `[group:…]` sections drives Slurm through the
 /// `slurm.*` plugins (`slurm.demand` and `slurm.nodes` properties; `slurm.register`, `slurm.drain`,
-/// `slurm.resume`, `slurm.remove` commands, run when allowed), with each group mapped by its `partition` and
-/// `feature` (a group with neither is the partition of its own name). Slurm's programs read `SLURM_CONF` from
-/// the agent's environment.
+/// `slurm.resume`, `slurm.remove`, `slurm.down` commands, run when allowed), with each group mapped by its
+/// `partition` and `feature` (a group with neither is the partition of its own name). Slurm's programs read
+/// `SLURM_CONF` from the agent's environment.
 public enum ClientBatch {
     /// The plugins of a batch Client; empty lists for any other role or without groups.
     /// - Throws: ``ClientError`` `.configuration` when the groups' mappings clash.

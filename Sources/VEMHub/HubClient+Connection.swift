@@ -169,6 +169,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         awaitingHandshake = false
         handshakeDeadline?.cancel()
         handshakeDeadline = nil
+        // The handshake's bytes were the Manager's (they never reach this handler): silence counts from here, so
+        // a slow handshake is not taken for a silent Manager at the first check after it.
+        liveness.didRead(now: Int64(NIODeadline.now().uptimeNanoseconds))
         start(context: context)
     }
 

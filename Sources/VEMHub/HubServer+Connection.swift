@@ -53,14 +53,22 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.sweepers = sweepers
         encoder = FrameEncoder(maximumFrameSize: configuration.maximumFrameSize)
         frames = InboundFrames(maximumFrameSize: configuration.maximumHelloFrameSize)
-        let now = Int64(NIODeadline.now().uptimeNanoseconds)
-        liveness = Liveness(intervalNanoseconds: configuration.engine.heartbeatInterval.nanoseconds, now: now)
+        // Set again from the event loop's clock when the handler is added.
+        liveness = Liveness(intervalNanoseconds: configuration.engine.heartbeatInterval.nanoseconds, now: 0)
         bucket = TokenBucket(
-            ratePerSecond: configuration.inboundMessagesPerSecond, burst: configuration.inboundBurst, now: now)
+            ratePerSecond: configuration.inboundMessagesPerSecond, burst: configuration.inboundBurst, now: 0)
     }
+
+    /// The time in nanoseconds, from the connection's event loop: the real monotonic clock on a real loop, the
+    /// loop's own time on NIO's testing loops (so a test can step it).
+    private static func now(_ eventLoop: any EventLoop) -> Int64 { Int64(eventLoop.now.uptimeNanoseconds) }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        let now = Self.now(context.eventLoop)
+        liveness = Liveness(intervalNanoseconds: configuration.engine.heartbeatInterval.nanoseconds, now: now)
+        bucket = TokenBucket(
+            ratePerSecond: configuration.inboundMessagesPerSecond, burst: configuration.inboundBurst, now: now)
         let peer = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
         let link = HubServerLink(
             peer: peer, peerAddress: context.channel.remoteAddress?.ipAddress, eventLoop: context.eventLoop,
@@ -112,7 +120,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         } catch {
             failure = error
         }
-        let now = Int64(NIODeadline.now().uptimeNanoseconds)
+        let now = Self.now(context.eventLoop)
         liveness.didRead(now: now)
         inRead = true
         handling = true
@@ -163,6 +171,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard let certificate else { return close(reason: "no client certificate") }
         do {
             let identity = try TLSContexts.identity(of: certificate)
+            // The serial first, then the check: a revocation between the two finds the link by its serial.
+            link.noteSerial(identity.serial)
             if tls.revocations.contains(identity.serial) {
                 logger.warning(
                     "revoked certificate refused", metadata: ["peer": "\(link.peer)", "certificate": "\(identity)"])
@@ -254,7 +264,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 return
             }
         }
-        liveness.didWrite(now: Int64(NIODeadline.now().uptimeNanoseconds))
+        liveness.didWrite(now: Self.now(context.eventLoop))
         context.write(Self.wrapOutboundOut(buffer), promise: nil)
     }
 
@@ -273,13 +283,18 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     // MARK: Timers
 
-    /// Called by the loop's ``LivenessSweeper`` every half heartbeat interval.
+    /// Called by the loop's ``LivenessSweeper`` every quarter of a heartbeat interval. The heartbeat timeout counts
+    /// from the hello's admission: before it, the hello deadline (from the accept) bounds the connection, whatever
+    /// its TLS handshake takes — the handshake's bytes never reach this handler, so a slow handshake on a loaded
+    /// Manager (thousands of Clients connecting at once) would otherwise look like a silent peer.
     func checkLiveness(now: Int64) {
         guard closeReason == nil else { return }
         switch liveness.tick(now: now) {
         case .none: break
         case .sendHeartbeat: write([.heartbeat(Heartbeat())])
-        case .timeout: close(reason: "heartbeat timeout")
+        case .timeout:
+            if case .awaitingHello = phase { return }
+            close(reason: "heartbeat timeout")
         }
     }
 
@@ -307,11 +322,17 @@ final class HubServerLink: ManagerLink {
     let peerAddress: String?
     private let handler: LoopHandle<ServerConnectionHandler>
     private let certified = Mutex<CertifiedPeer?>(nil)
+    private let serialBox = Mutex<String?>(nil)
 
     /// Who the connection's client certificate names (set once its TLS handshake completed).
     var certifiedPeer: CertifiedPeer? { certified.withLock { $0 } }
 
     func certify(_ peer: CertifiedPeer) { certified.withLock { $0 = peer } }
+
+    /// The serial number of the connection's client certificate (nil before its handshake, or without TLS).
+    var certificateSerial: String? { serialBox.withLock { $0 } }
+
+    func noteSerial(_ serial: String) { serialBox.withLock { $0 = serial } }
 
     init(peer: String, peerAddress: String?, eventLoop: any EventLoop, handler: ServerConnectionHandler) {
         self.peer = peer

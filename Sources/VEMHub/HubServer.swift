@@ -5,6 +5,7 @@ import NIOSSL
 import Synchronization
 import VEMBus
 import VEMProtocol
+import VEMTrust
 
 /// The embedded hub, Manager side: a SwiftNIO TCP server that Clients connect to. A ``VEMBus/ManagerBus``.
 ///
@@ -38,6 +39,7 @@ public final class HubServer: EngineBackedBus {
     private let sweepers = LivenessSweepers()
     private let gate: ConnectionGate
     private let state = Mutex(State.idle)
+    private let revocationObservation = Mutex<RevocationList.Observation?>(nil)
 
     /// Creates a hub server (not yet listening).
     /// - Parameters:
@@ -130,8 +132,29 @@ public final class HubServer: EngineBackedBus {
             try? await channel.close()
             throw BusError(.shutDown, "the hub was already started or shut down")
         }
+        if let revocations = configuration.tls?.revocations {
+            let observation = revocations.observe { serials in
+                HubServer.closeRevoked(serials, links: links.all, logger: logger)
+            }
+            revocationObservation.withLock { $0 = observation }
+        }
         logger.info("hub listening", metadata: ["address": "\(configuration.host):\(port)"])
         return port
+    }
+
+    /// Closes every connection whose client certificate's serial is in `serials` (just revoked: a `vm.destroy`,
+    /// or `tls_revoked` read again). Its Client's session ends as a disconnection; a reconnection is refused at
+    /// the handshake.
+    static func closeRevoked(_ serials: Set<String>, links: [HubServerLink], logger: Logger) {
+        for link in links {
+            guard let serial = link.certificateSerial, serials.contains(serial) else { continue }
+            logger.warning(
+                "connection closed: its certificate was revoked",
+                metadata: [
+                    "peer": "\(link.peer)", "client": "\(link.certifiedPeer?.name ?? "?")", "serial": "\(serial)",
+                ])
+            link.close(reason: "certificate \(serial) revoked")
+        }
     }
 
     /// The port listened on (after ``start()``).
@@ -177,6 +200,9 @@ public final class HubServer: EngineBackedBus {
             return nil
         }
         try? await channel?.close()
+        if let observation = revocationObservation.withLock({ $0.take() }) {
+            configuration.tls?.revocations.stopObserving(observation)
+        }
         for link in links.all {
             link.transmit([.bye(Bye(reason: "manager shutting down"))])
             link.close(reason: "manager shutting down")

@@ -42,7 +42,7 @@ final class LivenessSweeper {
     /// Checks ``chunk`` handlers, then queues the rest as a new task: the loop's reads and timers run between two
     /// chunks (10,000 heartbeats in one task would hold the loop for tens of milliseconds).
     private func sweep(_ handlers: ArraySlice<ServerConnectionHandler>) {
-        let now = Int64(NIODeadline.now().uptimeNanoseconds)
+        let now = Int64((eventLoop?.now ?? .now()).uptimeNanoseconds)
         for handler in handlers.prefix(Self.chunk) { handler.checkLiveness(now: now) }
         let rest = handlers.dropFirst(Self.chunk)
         guard !rest.isEmpty, task != nil, let loop = eventLoop else { return }  // stopped: nothing more

@@ -31,6 +31,10 @@ public final class Manager: Sendable {
         /// Seconds of Manager time between two `vm.list` of one host, besides the one after each of its joins
         /// (default 60).
         public var listInterval: Double
+        /// Seconds of Manager time a host holding VMs may have no connected Dom0 Client before its VMs whose
+        /// guests are not connected either count as lost: their batch nodes are marked down or removed
+        /// (default 120).
+        public var hostLostGrace: Double
 
         /// A site's healing: `[manager] operation_timeout`, `boot_timeout`, `host_list_interval` and
         /// `stray_node_grace`.
@@ -45,8 +49,9 @@ public final class Manager: Sendable {
         /// The documented defaults.
         public init(
             reconciler: Reconciler.Configuration = Reconciler.Configuration(), timerInterval: Double = 10,
-            listInterval: Double = 60
+            listInterval: Double = 60, hostLostGrace: Double = 120
         ) {
+            self.hostLostGrace = max(0, hostLostGrace)
             self.reconciler = reconciler
             self.timerInterval = max(0.001, timerInterval)
             self.listInterval = max(0, listInterval)
@@ -147,7 +152,8 @@ public final class Manager: Sendable {
         let pool = PoolController(
             groups: site.configuration.groups, policy: PolicyConfiguration(settings),
             migrationURI: settings.migrationURI, properties: site.configuration.properties,
-            reconciler: healing.reconciler, listInterval: healing.listInterval, routes: routes)
+            reconciler: healing.reconciler, listInterval: healing.listInterval, hostLostGrace: healing.hostLostGrace,
+            routes: routes)
         self.pool = pool
         let sender = Sender(
             bus: bus, journal: journal, state: state, clock: clock, logger: logger, pool: pool, metrics: metrics,
@@ -197,8 +203,9 @@ public final class Manager: Sendable {
 
     /// Takes back the journal after a restart: seeds every known Client's command stream (its last incarnation,
     /// the numbers used, the commands without an outcome) so that a reconnecting Client resumes where it was;
-    /// takes back the VM inventory, and reserves every VM name the decision log mentions (a new VM never takes
-    /// the name of one destroyed before the restart). Call once, before the bus accepts connections.
+    /// takes back the VM inventory, reserves every VM name the decision log mentions (a new VM never takes
+    /// the name of one destroyed before the restart), and restores what the operator held (a paused planner,
+    /// drained hosts). Call once, before the bus accepts connections.
     /// - Throws: ``ManagerError/Code/journal``.
     public func recover() async throws(ManagerError) -> RecoverySummary {
         let plan = try await journal.recoveryPlan()
@@ -207,12 +214,27 @@ public final class Manager: Sendable {
         let (adopted, skipped) = await pool.adopt(try await journal.inventory())
         summary.vms = adopted
         await pool.reserveNames(try await journal.decidedVMs())
+        // What `vem pause` and `vem host drain` held before the restart holds still.
+        let holds = try await journal.operatorHolds()
+        if !holds.isEmpty {
+            await pool.restore(holds)
+            logger.notice(
+                "operator holds restored",
+                metadata: ["paused": "\(holds.paused)", "drained_hosts": "\(holds.drainedHosts.sorted())"])
+        }
         for reason in skipped { logger.warning("VM not taken back from the inventory", metadata: ["reason": "\(reason)"]) }
         var abandoned = plan.abandoned
-        for stream in plan.streams {
+        for var stream in plan.streams {
             guard let restore else {
                 abandoned += stream.commands.map { (stream.identity.name, $0.seq) }
                 continue
+            }
+            // The journal keeps no VM credential: an open `vm.create` goes out again with a fresh one (and an open
+            // `vm.destroy` revokes the VM's), as the Sender's hand-off does.
+            let open = plan.open[stream.identity.name] ?? []
+            for i in stream.commands.indices where open.contains(stream.commands[i].seq) {
+                let command = stream.commands[i]
+                stream.commands[i].arguments = trust.wireArguments(command: command.name, arguments: command.arguments)
             }
             do {
                 let pendings = try restore(stream)

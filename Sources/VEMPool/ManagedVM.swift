@@ -60,6 +60,11 @@ public struct ManagedVM: Sendable, Hashable, Codable {
     public var registerAttempts = 0
     /// Whether the VM no longer exists on its host (destroyed or vanished); only its batch node may remain.
     public var gone = false
+    /// Lost while registered: its node is to be marked down in the batch system when it is busy (asked once;
+    /// an idle node is removed at once).
+    public var markDown = false
+    /// Its node was marked down in the batch system (a lost VM's, that ran jobs).
+    public var markedDown = false
     /// For a VM gone before VEM registered its node: the first batch snapshot taken from this time on says
     /// whether its guest registered a node by itself (a `slurmd -Z` started at boot), which is then removed.
     public var nodeCheckAfter: Int?

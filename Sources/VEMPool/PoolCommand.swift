@@ -72,7 +72,7 @@ public struct PoolCommandMapping: Sendable, Hashable, Codable {
     /// - `migrateVM` → `vm.migrate(vm: <id>, to: <destination URI>)` on the source host;
     /// - `registerNode` → `<prefix>.register <node> <group> <cpus> <memory_mb>` on the batch Client;
     /// - `drainNode` → `<prefix>.drain <node> <reason>` (the reason one argument); `removeNode` →
-    ///   `<prefix>.remove <node>`.
+    ///   `<prefix>.remove <node>`; `downNode` → `<prefix>.down <node> <reason>` (a lost VM's node).
     public func command(for operation: PoolOperation) -> PoolCommand {
         let vm = operation.vm
         switch operation.kind {
@@ -103,6 +103,11 @@ public struct PoolCommandMapping: Sendable, Hashable, Codable {
                 arguments: [NamedValue("", .string(vm)), NamedValue("", .string(reason.isEmpty ? "vem" : reason))])
         case .removeNode:
             return PoolCommand(target: .batch, name: batchPrefix + ".remove", arguments: [NamedValue("", .string(vm))])
+        case .downNode(let reason):
+            let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+            return PoolCommand(
+                target: .batch, name: batchPrefix + ".down",
+                arguments: [NamedValue("", .string(vm)), NamedValue("", .string(reason.isEmpty ? "vem" : reason))])
         }
     }
 }

@@ -14,6 +14,9 @@ public struct PoolOperation: Sendable, Hashable, Codable, CustomStringConvertibl
         case drainNode(reason: String)
         /// Forget the VM's node in the batch system.
         case removeNode
+        /// Mark the VM's node down in the batch system: it takes no job, and the jobs it ran end there (to be
+        /// requeued), so nothing waits on a node whose VM is lost. Its removal follows once it is idle.
+        case downNode(reason: String)
         /// Destroy (stop and undefine) the VM on `host`.
         case destroyVM(host: String)
         /// Live-migrate the VM from `from` to `to`.
@@ -37,7 +40,7 @@ public struct PoolOperation: Sendable, Hashable, Codable, CustomStringConvertibl
     /// True for operations on the batch system (register, drain, remove); false for the hypervisor's.
     public var isBatch: Bool {
         switch kind {
-        case .registerNode, .drainNode, .removeNode: true
+        case .registerNode, .drainNode, .removeNode, .downNode: true
         case .createVM, .destroyVM, .migrateVM: false
         }
     }
@@ -49,6 +52,7 @@ public struct PoolOperation: Sendable, Hashable, Codable, CustomStringConvertibl
         case .registerNode: "#\(id) register \(vm)"
         case .drainNode: "#\(id) drain \(vm)"
         case .removeNode: "#\(id) remove \(vm)"
+        case .downNode: "#\(id) down \(vm)"
         case .destroyVM(let host): "#\(id) destroy \(vm) on \(host)"
         case .migrateVM(let from, let to): "#\(id) migrate \(vm) from \(from) to \(to)"
         }

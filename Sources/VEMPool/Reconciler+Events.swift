@@ -111,6 +111,8 @@ extension Reconciler {
         case .drainNode:
             counters.drained += 1
             vm.drainedAt = now
+        case .downNode:
+            vm.markedDown = true
         case .removeNode:
             vm.registered = false
             vm.seenInBatch = false
@@ -184,6 +186,8 @@ extension Reconciler {
             }
         case .drainNode:
             if vm.stage == .draining { vm.stage = .active }
+        case .downNode:
+            break  // its removal still follows once the node is idle
         case .removeNode:
             if !vm.gone {
                 vm.stage = .draining
@@ -216,14 +220,39 @@ extension Reconciler {
     }
 
     /// The hypervisor reports the VM gone. Expected after a destroy (then it settles that operation); otherwise
-    /// the VM was lost (crash, or destroyed by hand): it is logged and its node removed.
+    /// the VM was lost (crash, or destroyed by hand): it is logged and its node removed (marked down first when
+    /// it runs jobs, so the batch system starts none there and ends those it ran).
     public mutating func onVMDestroyed(_ id: String, now: Int) -> [PoolOperation] {
-        guard var vm = vms[id], !vm.gone else { return [] }
+        guard let vm = vms[id], !vm.gone else { return [] }
         if let p = vm.pending, let op = inFlight[p], case .destroyVM = op.kind { return onSucceeded(p, now: now) }
+        return lose(id, "vanished from \(vm.host)", now: now)
+    }
+
+    /// The host is gone: its Dom0 Client has been away for the Manager's grace, and the VMs' guests too. Each VM
+    /// on it that is not in `keep` (its guest still connected) and not migrating is lost, as when the host stops
+    /// listing it: logged, its node marked down when it runs jobs and removed once idle. A host that comes back
+    /// and lists one of them running has it adopted again.
+    public mutating func onHostLost(_ host: String, keep: Set<String>, absentFor seconds: Int, now: Int)
+        -> [PoolOperation]
+    {
+        var operations: [PoolOperation] = []
+        for id in vms.keys.sorted() {
+            guard let vm = vms[id], vm.host == host, !vm.gone, vm.nodeCheckAfter == nil, vm.migratingTo == nil,
+                !keep.contains(id)
+            else { continue }
+            operations += lose(id, "\(host) is gone (no Dom0 Client for \(seconds) s) and so is its guest", now: now)
+        }
+        return operations
+    }
+
+    /// A VM found lost (`reason` says how): logged, marked gone, its node marked down or removed (``settle``).
+    mutating func lose(_ id: String, _ reason: String, now: Int) -> [PoolOperation] {
+        guard var vm = vms[id], !vm.gone else { return [] }
         counters.destroyed += 1
         if vm.busy { counters.busyDestroyed += 1 }
-        log(.lost, vm, host: vm.host, now: now, "vanished from \(vm.host)" + (vm.busy ? " while running a job" : ""))
+        log(.lost, vm, host: vm.host, now: now, reason + (vm.busy ? " while running a job" : ""))
         vm.gone = true
+        vm.markDown = true
         vm.migratingTo = nil
         if let p = vm.pending, let op = inFlight[p], !op.isBatch {
             inFlight[p] = nil  // its outcome no longer matters
@@ -255,8 +284,15 @@ extension Reconciler {
             return []
         }
         if vm.busy {
-            // The batch system refuses to remove a node that still runs a job; retried from observe().
+            // The batch system refuses to remove a node that still runs a job; retried from observe(). A lost VM's
+            // node is marked down first: its jobs died with it, and no new one may start there meanwhile.
             vm.stage = .removing
+            if vm.markDown, !vm.isStrayNode {
+                vm.markDown = false
+                let op = issue(.downNode(reason: "vem: \(vm.id) lost"), for: &vm, now: now)
+                vms[vm.id] = vm
+                return [op]
+            }
             vms[vm.id] = vm
             return []
         }

@@ -127,3 +127,43 @@ extension Reconciler {
         return apply(Evacuation.directives(snapshot, configuration: configuration, busy: busy), now: now)
     }
 }
+
+/// What the operator's actions hold in place until they are undone: the planner paused (`vem pause`), the hosts
+/// drained (`vem host drain`). A Manager journals it at each such action and restores it after a restart
+/// (``Reconciler/restore(_:)``), so a restart neither resumes the planner nor sends VMs back to a host under
+/// maintenance.
+public struct OperatorHolds: Sendable, Hashable, Codable {
+    /// Whether the planner is paused.
+    public var paused: Bool
+    /// The hosts that take no new VM and whose VMs are moved off.
+    public var drainedHosts: Set<String>
+
+    /// Creates holds (none by default).
+    public init(paused: Bool = false, drainedHosts: Set<String> = []) {
+        self.paused = paused
+        self.drainedHosts = drainedHosts
+    }
+
+    /// Whether nothing is held.
+    public var isEmpty: Bool { !paused && drainedHosts.isEmpty }
+
+    /// Whether `action` changes what is held (pause, resume, host drain or resume; not the VM actions).
+    public static func isChanged(by action: OperatorAction) -> Bool {
+        switch action {
+        case .pause, .resume, .drainHost, .resumeHost: true
+        case .drainVM, .destroyVM, .forgetVM: false
+        }
+    }
+}
+
+extension Reconciler {
+    /// What the operator's actions hold now.
+    public var operatorHolds: OperatorHolds { OperatorHolds(paused: paused, drainedHosts: drainedHosts) }
+
+    /// Takes back what the operator's actions held before a restart (from the journal): the same as performing
+    /// them again, without a decision.
+    public mutating func restore(_ holds: OperatorHolds) {
+        paused = holds.paused
+        drainedHosts = holds.drainedHosts
+    }
+}

@@ -61,7 +61,7 @@ extension PoolOperation {
     var endsAnObject: Bool {
         switch kind {
         case .destroyVM, .removeNode: true
-        case .createVM, .registerNode, .drainNode, .migrateVM: false
+        case .createVM, .registerNode, .drainNode, .migrateVM, .downNode: false
         }
     }
 }

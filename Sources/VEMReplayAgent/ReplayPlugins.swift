@@ -5,8 +5,9 @@ import VEMCore
 
 /// The batch Client's plugins for the replay batch, the same shape as the Slurm driver's: commands
 /// `replay.register node group cpus memory_mb [address]` (the address is accepted, as `slurm.register` takes it,
-/// and ignored), `replay.drain node reason…`, `replay.resume node`,
-/// `replay.remove node`, and the property `replay.demand` (the JSON of a ``VEMBatch/BatchSnapshot``).
+/// and ignored), `replay.drain node reason…`, `replay.resume node`, `replay.remove node`, `replay.down node
+/// reason…` (its jobs requeued, then drained), and the property `replay.demand` (the JSON of a
+/// ``VEMBatch/BatchSnapshot``).
 public enum ReplayPlugins {
     /// Every plugin, for registration in a Client's plugin registry.
     public static func commands(_ replay: LiveReplay) -> [any CommandPlugin] {
@@ -17,7 +18,7 @@ public enum ReplayPlugins {
     public static func demand(_ replay: LiveReplay) -> any PropertyPlugin { ReplayDemandPlugin(replay: replay) }
 }
 
-/// `replay.register`, `replay.drain`, `replay.resume`, `replay.remove`.
+/// `replay.register`, `replay.drain`, `replay.resume`, `replay.remove`, `replay.down`.
 public struct ReplayNodeCommand: CommandPlugin {
     /// What the plugin does.
     public enum Action: String, Sendable, CaseIterable {
@@ -29,6 +30,9 @@ public struct ReplayNodeCommand: CommandPlugin {
         case resume
         /// `replay.remove node`.
         case remove
+        /// `replay.down node reason…`: a lost VM's node; its jobs are requeued (as Slurm's `State=DOWN` does)
+        /// and it takes no new one.
+        case down
     }
 
     /// The action.
@@ -70,6 +74,13 @@ public struct ReplayNodeCommand: CommandPlugin {
                 guard args.count == 1 else { return usage("node") }
                 try replay.withBatch { try $0.remove(node: args[0]) }
                 return PluginOutcome(status: .ok, output: "removed \(args[0])")
+            case .down:
+                guard args.count >= 1 else { return usage("node reason…") }
+                try replay.withBatch {
+                    _ = try $0.requeueJobs(onNode: args[0])
+                    try $0.drain(node: args[0], reason: args.dropFirst().joined(separator: " "))
+                }
+                return PluginOutcome(status: .ok, output: "down \(args[0])")
             }
         } catch let error as BatchError {
             let code: AgentError.Code =

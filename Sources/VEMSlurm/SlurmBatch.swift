@@ -93,6 +93,12 @@ public struct SlurmBatch: BatchSystem {
         try await check(try SlurmCommand.drainNode(name, reason: reason))
     }
 
+    /// Marks a node down (`State=DOWN`, with a reason): it takes no job, and its jobs end (a lost VM's node).
+    /// - Throws: ``SlurmError`` (`.unknownNode`, command failures).
+    public func downNode(_ name: String, reason: String) async throws {
+        try await check(try SlurmCommand.downNode(name, reason: reason))
+    }
+
     /// Resumes a draining or drained node (`State=RESUME`). Resuming a node that is not drained does nothing.
     /// - Throws: ``SlurmError`` (`.unknownNode`, `.invalidNodeState`, command failures).
     public func resumeNode(_ name: String) async throws {

@@ -125,6 +125,15 @@ extension SlurmCommand {
         return SlurmCommand(.scontrol, ["update", "NodeName=\(name)", "State=DRAIN", "Reason=\(reason)"])
     }
 
+    /// `scontrol update NodeName=NAME State=DOWN Reason=…`: the node takes no job, and slurmctld ends the jobs on
+    /// it (requeued when they may be).
+    /// - Throws: ``SlurmError`` `.invalidArgument` for a bad name or reason.
+    public static func downNode(_ name: String, reason: String) throws -> SlurmCommand {
+        try SlurmName.checkNodeName(name)
+        try SlurmName.checkReason(reason)
+        return SlurmCommand(.scontrol, ["update", "NodeName=\(name)", "State=DOWN", "Reason=\(reason)"])
+    }
+
     /// `scontrol update NodeName=NAME NodeAddr=ADDRESS`: moves an existing node to another address (Slurm
     /// 22.05 accepts it for a dynamic node, `FUTURE` or registered; a later `slurmd -Z` registration keeps it).
     /// - Throws: ``SlurmError`` `.invalidArgument` for a bad name or address.

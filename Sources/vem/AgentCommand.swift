@@ -18,8 +18,8 @@ struct Agent: AsyncParsableCommand {
             commands (when allowed), the `hypervisor` property, and vm.lifecycle events to the Manager; each \
             [group:…] whose `template` names a domain XML file defines that group's VMs. With `role = batch` and \
             [group:…] sections (partition, feature), it drives Slurm (SLURM_CONF from the environment): the \
-            slurm.demand and slurm.nodes properties and the slurm.register, slurm.drain, slurm.resume and \
-            slurm.remove commands (when allowed). A broken file (or \
+            slurm.demand and slurm.nodes properties and the slurm.register, slurm.drain, slurm.resume, \
+            slurm.remove and slurm.down commands (when allowed). A broken file (or \
             template) stops the agent at start with file:line:col diagnostics and exit status 1. SIGTERM or \
             SIGINT: say bye and exit 0.
             """)

@@ -117,7 +117,8 @@ struct BenchManager: AsyncParsableCommand {
             A real Manager (journal on disk in a scratch directory, hub on loopback, the default triggers) runs
             here; a second process holds the Dom0 Clients (hypervisor property), a guest per VM, the batch
             Client (replay_demand) and plain Clients up to --clients. The demand first asks for --vms VMs, then
-            one group wants more at each of --steps steps.
+            one group wants more at each of --steps steps. Then the same number of Clients on the bus alone
+            (the hub, no Manager) for its CPU per property round (--no-bus-baseline skips it).
             """)
 
     @Option(help: "Dom0 Clients.") var hosts = 100
@@ -126,6 +127,8 @@ struct BenchManager: AsyncParsableCommand {
     @Option(help: "Groups.") var groups = 4
     @Option(help: "Measured demand steps.") var steps = 10
     @Option(help: "Commands sent through the Sender in the throughput phase.") var commands = 2_000
+    @Flag(help: "Skip the bus alone's property rounds (measured after the Manager's, same Clients).")
+    var noBusBaseline = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws { _ = try options() }
@@ -139,7 +142,9 @@ struct BenchManager: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let figures = try await ManagerBench(options: try options(), executable: benchExecutable).run()
+        let figures = try await ManagerBench(
+            options: try options(), executable: benchExecutable, busBaseline: !noBusBaseline
+        ).run()
         print(json ? figures.json : figures.table)
     }
 }

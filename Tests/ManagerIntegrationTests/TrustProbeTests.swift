@@ -169,7 +169,7 @@ import VEMProtocol
         defer { for c in held { c.close() } }
         for _ in 0..<66 { held.append(try #require(await RawConnection.open(port: port, from: "127.0.0.31"))) }
         // Watched for 5 s: the refused ones close at once, before any byte; the others hear a heartbeat at 2.5 s
-        // and would be closed only at the heartbeat timeout (7.5 s).
+        // and would be closed only at the hello deadline (10 s).
         let closedAtOnce = await RawConnection.closedWithoutBytes(held, seconds: 5)
         #expect(closedAtOnce.count == 2)
         let real = try await answer(probeHello("host1", token: "host1-token"), port: port, from: "127.0.0.32")

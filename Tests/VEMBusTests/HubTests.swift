@@ -20,10 +20,12 @@ struct HubTests {
         await bus.shutdown()
     }
 
-    @Test func silentPeerIsDisconnectedWithinTwoHeartbeats() async throws {
-        // The hello goes out from the connection's event loop as soon as it is connected (`openCollectingRaw`),
-        // so a descheduled test task cannot leave the connection silent before its hello. `sent` is read before
-        // connecting: the silence measured here is never shorter than the hub's.
+    @Test func silentPeerIsDisconnectedAfterOneAndAHalfHeartbeats() async throws {
+        // The same scenario on real TCP as HubLivenessTests' (which checks the upper bound, 2 intervals, on a
+        // stepped clock: on a loaded machine, the wall-clock time of the sweeper's timer and of this task's wake-up
+        // is no bound of the hub's). Here: the reason, and never before 1.5 intervals of silence. The hello goes
+        // out from the connection's event loop as soon as it is connected (`openCollectingRaw`), and `sent` is
+        // read before connecting: the silence measured here is never shorter than the hub's.
         let interval = Duration.seconds(1)
         let bus = try await HubHarness.make { $0.engine.heartbeatInterval = interval }
         let sent = ContinuousClock.now
@@ -33,16 +35,17 @@ struct HubTests {
         let elapsed = ContinuousClock.now - sent
         #expect(event == .disconnect(name: "mute", reason: "heartbeat timeout"))
         #expect(elapsed >= interval * 1.5, "not before 1.5 intervals of silence")
-        // The promise: gone within 2 intervals of the last frame. The hub's design detects it within 1.75
-        // (Liveness: timeout 1.5, checked every quarter). The allowance of 250 ms covers what this measurement
-        // adds on a 2-core machine running the other integration suites in parallel: the hello's trip to the
-        // hub's event loop after `sent`, the sweeper's timer firing late, and the event's trip to this task.
-        #expect(elapsed <= interval * 2 + .milliseconds(250), "within 2 intervals (+ scheduling allowance): \(elapsed)")
+        // A gross bound only (a check that never fires, or counts from the wrong moment, fails it): a loaded
+        // machine delays the sweeper's timer and this task's wake-up by seconds.
+        #expect(elapsed < interval * 10, "\(elapsed)")
         await bus.shutdown()
     }
 
     @Test func slowConsumerIsCutAndItsCommandsAreResentOnReconnect() async throws {
         let bus = try await HubHarness.make { configuration in
+            // The raw peer sends no heartbeats: with the harness's 1 s interval, a loaded machine slow to queue
+            // the 2,000 messages cut it for silence (1.5 s) before it was cut as a slow consumer.
+            configuration.engine.heartbeatInterval = .seconds(600)
             configuration.lowWaterMark = 8 * 1024
             configuration.highWaterMark = 16 * 1024
             configuration.outboundByteCap = 64 * 1024
@@ -69,7 +72,9 @@ struct HubTests {
 
     @Test func flooderIsRateLimitedWithoutStarvingOthers() async throws {
         let bus = try await HubHarness.make { configuration in
-            configuration.inboundMessagesPerSecond = 50_000
+            // 20,000/s: the flood lasts 3 s, so the other Client's command, whose round trip a loaded machine
+            // can stretch to a second, is still served well within it.
+            configuration.inboundMessagesPerSecond = 20_000
             configuration.inboundBurst = 100
             configuration.maxMessagesPerRead = 1
         }
@@ -90,9 +95,9 @@ struct HubTests {
             if case .message("flooder", .event(let e)) = $0 { e.timestampMilliseconds == 59_999 } else { false }
         }
         let floodTime = ContinuousClock.now - start
-        // At 50,000/s the 60,000 messages need 1.2 s, less what one read of 64 KiB holds when a pause starts
-        // and when the flood ends (about 4,400 of these frames each). Unthrottled they take about half a second.
-        #expect(floodTime >= .milliseconds(900), "60,000 messages at 50,000/s (burst 100): \(floodTime)")
+        // At 20,000/s the 60,000 messages need 3 s, less what one read of 64 KiB holds when a pause starts and
+        // when the flood ends (about 4,400 of these frames each). Unthrottled they take about half a second.
+        #expect(floodTime >= .milliseconds(2_400), "60,000 messages at 20,000/s (burst 100): \(floodTime)")
         #expect(commandTime < floodTime, "the other client was served during the flood")
         #expect(log.all == ["1 during-flood"])
         #expect(!bus.events.elements.contains { if case .disconnect("flooder", _) = $0 { true } else { false } })
@@ -118,14 +123,28 @@ struct HubTests {
     }
 
     @Test func propertyRoundReportsWhoDidNotAnswer() async throws {
-        let bus = try await HubHarness.make()
+        // The raw peer `mute` sends no heartbeats: a long interval keeps it a member for the whole test.
+        let bus = try await HubHarness.make { $0.engine.heartbeatInterval = .seconds(600) }
         let client = try await bus.startClient(name: "talker", group: "g")
         _ = try await bus.events.first("join talker") { if case .join(let id, _) = $0 { id.name == "talker" } else { false } }
         _ = try await bus.openCollectingRaw(hello: try helloFrame(name: "mute", token: bus.token, incarnation: 5))
         _ = try await bus.events.first("join mute") { if case .join(let id, _) = $0 { id.name == "mute" } else { false } }
-        let round = await bus.server.collectProperties([], from: .all, timeout: .milliseconds(300))
-        #expect(Set(round.replies.keys) == ["talker"])
-        #expect(round.missing == ["mute"])
+        // The round ends when the talker's reply is in (its task is cancelled then), not at a wall-clock timeout
+        // the talker might miss on a loaded machine.
+        let (replies, replied) = AsyncStream<String>.makeStream()
+        let server = bus.server
+        let round = Task {
+            await server.collectProperties([], from: .all, timeout: .seconds(600)) { name, _ in replied.yield(name) }
+        }
+        var repliers = replies.makeAsyncIterator()
+        #expect(await repliers.next() == "talker")
+        round.cancel()
+        let result = await round.value
+        #expect(Set(result.replies.keys) == ["talker"])
+        #expect(result.missing == ["mute"])
+        // A round's own timeout (the hub's timer) ends it too.
+        let timedOut = await bus.server.collectProperties([], from: .client("mute"), timeout: .milliseconds(100))
+        #expect(timedOut.replies.isEmpty && timedOut.missing == ["mute"])
         await client.stop()
         await bus.shutdown()
     }

@@ -187,7 +187,11 @@ struct CommandTests {
         let result = try await h.command("shutdown")
         #expect(result.status == .ok)
         try await eventually("run() to return") { h.runResult.withLock { $0 } != nil }
-        #expect(h.log.contains { if case .leave(let name, _) = $0 { name == "node01" } else { false } })
+        // The bye may still be on the in-memory wire (another thread delivering), and the log's task takes the
+        // Manager's events off their stream on its own: the leave is waited for.
+        try await eventually("the leave") {
+            h.log.contains { if case .leave(let name, _) = $0 { name == "node01" } else { false } }
+        }
         await h.finish()
     }
 

@@ -1,6 +1,8 @@
 import Foundation
 import Synchronization
 import Testing
+import VEMBus
+import VEMConfig
 import VEMCore
 import VEMProtocol
 import VEMRules
@@ -8,7 +10,8 @@ import VEMRules
 @testable import VEMManager
 
 /// What keeps the Manager's work per event small at 10,000 Clients (issue 21): the `manager` global built only
-/// when a pass reads it, and a journal that syncs once per commit.
+/// when a pass reads it, a journal that syncs once per commit, the pool's snapshot holding only the Clients it
+/// reads, and the inventory's changes found without rebuilding it.
 @Suite struct ScaleTests {
     final class Count: Sendable {
         let value = Mutex(0)
@@ -42,5 +45,46 @@ import VEMRules
         let mode = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.posixPermissions] as? NSNumber
         #expect(mode?.intValue == 0o600)
         #expect(try await journal.allCommands().map(\.seq) == [1])
+    }
+
+    @Test func thePoolSnapshotHoldsTheHostsTheBatchClientAndTheGuestsOnly() {
+        let state = ManagerState()
+        func join(_ name: String, _ role: ClientRole, vm: String? = nil) {
+            state.clientJoined(
+                ClientIdentity(name: name, role: role, host: name, vmID: vm, version: "1", incarnation: 1), at: 1)
+        }
+        join("h1", .dom0)
+        join("batch", .batch)
+        join("atlas-vm-1", .domU, vm: "atlas-vm-1")
+        join("c1", .domU)
+        #expect(Set(state.poolSnapshot(at: 2).clients.keys) == ["h1", "batch", "atlas-vm-1"])
+        #expect(state.snapshot(at: 2).clients.count == 4)
+        // Kept as the state is: a report, a departure.
+        let reading = PropertyReading(name: "hypervisor", timestampMilliseconds: 0, value: .object(["cpus": .int(8)]))
+        state.propertiesReported(PropertyReport(readings: [reading]), from: "h1", at: 3)
+        state.propertiesReported(PropertyReport(readings: [reading]), from: "c1", at: 3)
+        state.clientGone("atlas-vm-1", reason: "closed", at: 4)
+        let pool = state.poolSnapshot(at: 5)
+        #expect(pool.clients["h1"] == state.snapshot(at: 5).clients["h1"])
+        #expect(pool.clients["h1"]?.properties["hypervisor"]?.receivedAt == 3)
+        #expect(pool.clients["atlas-vm-1"]?.connected == false)
+        #expect(pool.clients["c1"] == nil)
+    }
+
+    @Test func theInventorysChangesAreWhatChangedSinceTheLastWrite() async {
+        let pool = PoolController(
+            groups: [GroupDefinition(name: "atlas", share: 50, location: SourceLocation(file: "t.ini", line: 1, column: 1))])
+        _ = await pool.adopt([
+            InventoryRecord(name: "atlas-vm-1", group: "atlas", host: "h1", state: "active", updatedAt: 5, createdAt: 3),
+            // Journaled before creation times were kept: written again with one.
+            InventoryRecord(name: "atlas-vm-2", group: "atlas", host: "h1", state: "active", updatedAt: 5),
+            // Of no configured group: not adopted, so removed.
+            InventoryRecord(name: "cms-vm-1", group: "cms", host: "h1", state: "active", updatedAt: 5, createdAt: 3),
+        ])
+        let first = await pool.inventoryChanges(at: 10)
+        #expect(first.upserts.map(\.name) == ["atlas-vm-2"])
+        #expect(first.upserts.first?.updatedAt == 10 && first.upserts.first?.createdAt == 5)
+        #expect(first.removed == ["cms-vm-1"])
+        #expect(await pool.inventoryChanges(at: 11).isEmpty, "nothing changed since")
     }
 }

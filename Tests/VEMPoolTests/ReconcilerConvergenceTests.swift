@@ -38,7 +38,7 @@ struct SplitMix64: RandomNumberGenerator {
             case .registerNode: nodes.insert(op.vm)
             case .removeNode:
                 guard nodes.remove(op.vm) != nil else { return "not_found: no node \(op.vm)" }
-            case .drainNode, .migrateVM: break
+            case .drainNode, .migrateVM, .downNode: break
             }
             return nil
         }

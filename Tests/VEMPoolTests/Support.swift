@@ -35,6 +35,7 @@ extension [PoolOperation] {
             case .registerNode: "register \(op.vm)"
             case .drainNode: "drain \(op.vm)"
             case .removeNode: "remove \(op.vm)"
+            case .downNode: "down \(op.vm)"
             case .destroyVM: "destroy \(op.vm)"
             case .migrateVM(_, let to): "migrate \(op.vm)@\(to)"
             }

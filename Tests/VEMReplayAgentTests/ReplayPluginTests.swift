@@ -87,6 +87,6 @@ final class HandClock: Sendable {
         #expect(snapshot[group: "a"]?.pendingJobs == 1)
         #expect(
             ReplayPlugins.commands(replay).map(\.name).sorted()
-                == ["replay.drain", "replay.register", "replay.remove", "replay.resume"])
+                == ["replay.down", "replay.drain", "replay.register", "replay.remove", "replay.resume"])
     }
 }

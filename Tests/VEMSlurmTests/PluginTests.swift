@@ -24,7 +24,7 @@ import VEMBatch
     @Test func pluginsAreRegistered() throws {
         let r = try registry(try FakeExecutor.cluster())
         #expect(r.propertyPluginNames == ["slurm.demand", "slurm.nodes"])
-        #expect(r.commandPluginNames == ["slurm.drain", "slurm.register", "slurm.remove", "slurm.resume"])
+        #expect(r.commandPluginNames == ["slurm.down", "slurm.drain", "slurm.register", "slurm.remove", "slurm.resume"])
         var again = r
         #expect(throws: AgentError.self) {
             try SlurmPlugins.register(into: &again, batch: SlurmBatch(groups: try SlurmGroups(fixtureMappings)))

@@ -12,7 +12,10 @@ import VEMTrust
 /// What the Manager's hub trusts, live: the revoked certificates (``VEMTrust/RevocationList``, shared with the
 /// hub's connections; `tls_revoked` is read again at every reload) and, with `vm_issuer_*`, the VM credentials it
 /// issues. At `vm.create` it issues the VM's credential and adds it to the command as the argument `credential`
-/// (on the wire only: the journal keeps the command without it); at `vm.destroy` it revokes the VM's credential.
+/// (on the wire only: the journal keeps the command without it); at `vm.destroy` it revokes the VM's credentials.
+/// A `vm.create` resent from the journal after a restart gets a fresh credential the same way (the key was never
+/// stored); one issued for it before the restart stays valid until the VM's destroy revokes both, since the Dom0
+/// may have run that create already (it answers the resend with its stored result) and the guest then holds it.
 /// With a `store` file (beside the journal, 0600) it notes each credential issued and revoked (serial numbers and
 /// expiry, never a key), so that a restarted Manager still refuses a revoked one and can revoke one it issued
 /// before.
@@ -25,7 +28,8 @@ public final class ManagerTrust: Sendable {
     public let issuer: VMCredentialIssuer?
     /// How long a VM credential is valid, in seconds.
     public let lifetime: TimeInterval
-    private let issued = Mutex<[String: (serial: String, notAfter: Date)]>([:])
+    /// Per VM, the credentials issued and not yet revoked, oldest first.
+    private let issued = Mutex<[String: [(serial: String, notAfter: Date)]]>([:])
     private let logger: Logger
     /// Where issued and revoked credentials are noted (`issued VM SERIAL NOTAFTER`, `revoked SERIAL NOTAFTER`).
     public let store: String?
@@ -83,7 +87,7 @@ public final class ManagerTrust: Sendable {
     /// (refused again), dropping the expired; the file is rewritten with what remains.
     func takeBack(now: Date = Date()) {
         guard let store, let text = try? String(contentsOfFile: store, encoding: .utf8) else { return }
-        var issuedNow: [String: (serial: String, notAfter: Date)] = [:]
+        var issuedNow: [String: [(serial: String, notAfter: Date)]] = [:]
         var revoked: [String: Date] = [:]
         for line in text.split(whereSeparator: \.isNewline) {
             let words = line.split(separator: " ").map(String.init)
@@ -91,16 +95,21 @@ public final class ManagerTrust: Sendable {
             let notAfter = Date(timeIntervalSince1970: seconds)
             guard notAfter > now else { continue }
             if words.count == 4, words[0] == "issued" {
-                issuedNow[words[1]] = (words[2], notAfter)
+                issuedNow[words[1], default: []].append((words[2], notAfter))
             } else if words.count == 3, words[0] == "revoked" {
                 revoked[words[1]] = notAfter
-                for (vm, entry) in issuedNow where entry.serial == words[1] { issuedNow[vm] = nil }
+                for (vm, entries) in issuedNow {
+                    let kept = entries.filter { $0.serial != words[1] }
+                    issuedNow[vm] = kept.isEmpty ? nil : kept
+                }
             }
         }
         for (serial, notAfter) in revoked { revocations.revoke(serial, until: notAfter, now: now) }
         issued.withLock { $0 = issuedNow }
-        let lines = issuedNow.map { "issued \($0.key) \($0.value.serial) \(Int($0.value.notAfter.timeIntervalSince1970))" }
-            + revoked.map { "revoked \($0.key) \(Int($0.value.timeIntervalSince1970))" }
+        let issuedLines = issuedNow.flatMap { vm, entries in
+            entries.map { "issued \(vm) \($0.serial) \(Int($0.notAfter.timeIntervalSince1970))" }
+        }
+        let lines = issuedLines + revoked.map { "revoked \($0.key) \(Int($0.value.timeIntervalSince1970))" }
         try? GuestCredentialStore.write(lines.sorted().map { $0 + "\n" }.joined(), to: store)
     }
 
@@ -134,8 +143,9 @@ public final class ManagerTrust: Sendable {
         }
     }
 
-    /// The arguments a command goes out with: `vm.create` gets the VM's new credential (when an issuer is set);
-    /// `vm.destroy` revokes the VM's credential (the hub refuses it from now on). Others are unchanged.
+    /// The arguments a command goes out with: `vm.create` gets a new credential for the VM (when an issuer is
+    /// set), also when it is resent after a restart; `vm.destroy` revokes every credential of the VM (the hub
+    /// refuses them from now on and closes their connections). Others are unchanged.
     public func wireArguments(command: String, arguments: [NamedValue], now: Date = Date()) -> [NamedValue] {
         func argument(_ name: String) -> String? {
             for a in arguments where a.name == name { if case .string(let s) = a.value { return s } }
@@ -147,7 +157,7 @@ public final class ManagerTrust: Sendable {
             do {
                 let credential = try issuer.issue(vm: vm, group: group, lifetime: lifetime, now: now)
                 let text = try credential.oemString
-                issued.withLock { $0[vm] = (credential.identity.serial, credential.notAfter) }
+                issued.withLock { $0[vm, default: []].append((credential.identity.serial, credential.notAfter)) }
                 note("issued \(vm) \(credential.identity.serial) \(Int(credential.notAfter.timeIntervalSince1970))")
                 logger.info(
                     "VM credential issued",
@@ -165,16 +175,20 @@ public final class ManagerTrust: Sendable {
         }
     }
 
-    /// Revokes the credential issued to `vm` (if any).
+    /// Revokes the credentials issued to `vm` (if any).
     public func revoke(vm: String, now: Date = Date()) {
-        guard let entry = issued.withLock({ $0.removeValue(forKey: vm) }) else { return }
-        revocations.revoke(entry.serial, until: entry.notAfter, now: now)
-        note("revoked \(entry.serial) \(Int(entry.notAfter.timeIntervalSince1970))")
-        logger.info("VM credential revoked", metadata: ["vm": "\(vm)", "serial": "\(entry.serial)"])
+        for entry in issued.withLock({ $0.removeValue(forKey: vm) }) ?? [] {
+            revocations.revoke(entry.serial, until: entry.notAfter, now: now)
+            note("revoked \(entry.serial) \(Int(entry.notAfter.timeIntervalSince1970))")
+            logger.info("VM credential revoked", metadata: ["vm": "\(vm)", "serial": "\(entry.serial)"])
+        }
     }
 
-    /// The serial of the credential issued to `vm` and not yet revoked.
-    public func serial(of vm: String) -> String? { issued.withLock { $0[vm]?.serial } }
+    /// The serial of the credential last issued to `vm` and not yet revoked.
+    public func serial(of vm: String) -> String? { issued.withLock { $0[vm]?.last?.serial } }
+
+    /// The serials of every credential issued to `vm` and not yet revoked, oldest first.
+    public func serials(of vm: String) -> [String] { issued.withLock { ($0[vm] ?? []).map(\.serial) } }
 }
 
 /// A command's arguments with the VM credential taken out (what is journaled, logged and shown).

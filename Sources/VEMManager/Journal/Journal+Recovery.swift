@@ -11,6 +11,9 @@ public struct RecoveryPlan: Sendable {
     /// Open commands that cannot be resumed (no Client identity, or a hole in the numbering): they are marked
     /// `unknown` at once.
     public var abandoned: [(client: String, seq: UInt64)]
+    /// Per Client, the sequence numbers of its streams' commands that have no final state (a stream's tail may
+    /// hold final ones too, to keep its numbering contiguous).
+    public var open: [String: Set<UInt64>] = [:]
 }
 
 extension Journal {
@@ -22,6 +25,7 @@ extension Journal {
         for command in commands { byClient[command.client, default: []].append(command) }
         var streams: [RecoveredStream] = []
         var abandoned: [(client: String, seq: UInt64)] = []
+        var open: [String: Set<UInt64>] = [:]
         for (name, rows) in byClient where clients[name] == nil {
             abandoned += rows.filter { !$0.state.isFinal }.map { (name, $0.seq) }
         }
@@ -35,6 +39,7 @@ extension Journal {
             let tail = rows.filter { $0.seq >= firstOpen }
             let contiguous = tail.enumerated().allSatisfy { $0.element.seq == firstOpen + UInt64($0.offset) }
             if contiguous {
+                open[name] = Set(tail.filter { !$0.state.isFinal }.map(\.seq))
                 streams.append(
                     RecoveredStream(identity: identity, startingAfter: firstOpen - 1, commands: tail.map(\.command)))
             } else {
@@ -42,7 +47,7 @@ extension Journal {
                 streams.append(RecoveredStream(identity: identity, startingAfter: lastSeq, commands: []))
             }
         }
-        return RecoveryPlan(streams: streams, abandoned: abandoned)
+        return RecoveryPlan(streams: streams, abandoned: abandoned, open: open)
     }
 
     private func readForRecovery() async throws(ManagerError) -> ([String: ClientIdentity], [CommandRecord]) {

@@ -86,6 +86,7 @@ public final class Journal: Sendable {
             try db.execute(sql: "ALTER TABLE decision ADD COLUMN vm TEXT; ALTER TABLE decision ADD COLUMN grp TEXT")
         }
         registerInventoryMigrations(&migrator)
+        registerOperatorMigrations(&migrator)
         return migrator
     }
 

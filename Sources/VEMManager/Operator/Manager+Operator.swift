@@ -28,9 +28,14 @@ extension Manager {
         let (outcome, summary) = await pool.perform(action, by: operatorName, snapshot: state.snapshot(at: now), now: now)
         let accepted = outcome.refusal == nil || summary != nil
         let message = summary ?? "refused: \(outcome.refusal ?? "")"
+        let decision = DecisionRecord(time: now, trigger: operatorName, action: action.description, reason: message)
         do {
-            try await journal.recordDecision(
-                DecisionRecord(time: now, trigger: operatorName, action: action.description, reason: message))
+            // A pause or a host drain holds until undone: journaled with its decision, restored after a restart.
+            if accepted, OperatorHolds.isChanged(by: action) {
+                try await journal.recordOperatorDecision(decision, holds: await pool.operatorHolds(), by: operatorName)
+            } else {
+                try await journal.recordDecision(decision)
+            }
         } catch {
             state.recordError("\(error)", at: now, source: "journal")
         }

@@ -42,3 +42,11 @@ extension PoolController {
         (reconciler?.paused ?? false, (reconciler?.drainedHosts ?? []).sorted())
     }
 }
+
+extension PoolController {
+    /// What the operator's actions hold now (none without usable groups).
+    func operatorHolds() -> OperatorHolds { reconciler?.operatorHolds ?? OperatorHolds() }
+
+    /// Takes back the operator's holds journaled before a restart (``VEMPool/Reconciler/restore(_:)``).
+    func restore(_ holds: OperatorHolds) { reconciler?.restore(holds) }
+}

@@ -49,7 +49,7 @@ public final class PoolTimer: Service, Sendable {
         sender.activity.jobQueued()
         defer { sender.activity.jobDone() }
         let now = clock.now()
-        let snapshot = state.snapshot(at: now)
+        let snapshot = state.poolSnapshot(at: now)
         let outcome = await pool.tick(snapshot, now: now)
         if !outcome.dispatches.isEmpty || !outcome.decisions.isEmpty { sender.enqueuePool(outcome) }
         let hosts = await pool.hostsToList(snapshot, now: now)

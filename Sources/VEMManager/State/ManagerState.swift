@@ -35,6 +35,10 @@ public struct ClientEntry: Hashable, Sendable {
 public final class ManagerState: Sendable {
     private struct Data {
         var clients: [String: ClientEntry] = [:]
+        /// The Clients the pool reads (``readByPool(_:)``), kept beside ``clients`` (the same entries),
+        /// without a snapshot of every Client (a snapshot kept while Clients report makes the next report copy
+        /// every entry of the dictionary it shares).
+        var pool: [String: ClientEntry] = [:]
         var version: UInt64 = 0
         var propertyUpdates: UInt64 = 0
         var busEvents: UInt64 = 0
@@ -64,6 +68,16 @@ public final class ManagerState: Sendable {
             entry.lastSeen = now
             entry.goneReason = nil
             data.clients[identity.name] = entry
+            data.pool[identity.name] = Self.readByPool(identity) ? entry : nil
+        }
+    }
+
+    /// Whether the pool reads this Client (``poolSnapshot(at:)``): a Dom0 host, a batch Client, a VM's guest
+    /// (a DomU Client naming its VM); not the other Clients, however many.
+    public static func readByPool(_ identity: ClientIdentity) -> Bool {
+        switch identity.role {
+        case .dom0, .batch: true
+        case .domU: identity.vmID != nil
         }
     }
 
@@ -74,6 +88,10 @@ public final class ManagerState: Sendable {
             data.version += 1
             data.clients[name]?.connected = false
             data.clients[name]?.goneReason = reason
+            if data.pool[name] != nil {
+                data.pool[name]?.connected = false
+                data.pool[name]?.goneReason = reason
+            }
         }
     }
 
@@ -95,6 +113,9 @@ public final class ManagerState: Sendable {
             guard let index = data.clients.index(forKey: name) else { return [] }
             var changed: [String] = []
             data.clients.values[index].lastSeen = now
+            let mirror = Self.readByPool(data.clients.values[index].identity)
+            let poolIndex = mirror ? data.pool.index(forKey: name) : nil
+            if let poolIndex { data.pool.values[poolIndex].lastSeen = now }
             for reading in report.readings {
                 let new: PropertyEntry
                 switch reading.outcome {
@@ -102,6 +123,7 @@ public final class ManagerState: Sendable {
                 case .error(let message): new = PropertyEntry(value: nil, error: message, receivedAt: now)
                 }
                 let old = data.clients.values[index].properties.updateValue(new, forKey: reading.name)
+                if let poolIndex { data.pool.values[poolIndex].properties[reading.name] = new }
                 if old?.value != new.value || old?.error != new.error { changed.append(reading.name) }
             }
             data.propertyUpdates += UInt64(report.readings.count)
@@ -115,6 +137,7 @@ public final class ManagerState: Sendable {
         data.withLock { data in
             data.busEvents += 1
             data.clients[name]?.lastSeen = now
+            if data.pool[name] != nil { data.pool[name]?.lastSeen = now }
         }
     }
 
@@ -130,6 +153,17 @@ public final class ManagerState: Sendable {
     /// report copy every Client's entry).
     public func joined(among names: some Sequence<String>) -> Set<String> {
         data.withLock { data in Set(names.filter { data.clients[$0] != nil }) }
+    }
+
+    /// An immutable copy of the state now, with only the Clients the pool reads (``readByPool(_:)``): at
+    /// a rebalance, a `vm.list` and a tick (the Dom0 hosts' `hypervisor`, the batch Client's demand, the guests),
+    /// without holding every Client's entry.
+    public func poolSnapshot(at now: Double) -> StateSnapshot {
+        data.withLock { data in
+            StateSnapshot(
+                takenAt: now, version: data.version, clients: data.pool, propertyUpdates: data.propertyUpdates,
+                busEvents: data.busEvents, rejectedConnections: data.rejectedConnections, lastErrors: data.lastErrors)
+        }
     }
 
     /// An immutable copy of the state now.

@@ -234,6 +234,9 @@ public struct PoolSimulation: Sendable {
                 try batch.drain(node: op.vm, reason: reason)
             case .removeNode:
                 try batch.remove(node: op.vm)
+            case .downNode(let reason):
+                _ = try batch.requeueJobs(onNode: op.vm)
+                try batch.drain(node: op.vm, reason: reason)
             case .destroyVM(let host):
                 guard let vm = reconciler.vms[op.vm] else { return .failure("unknown VM") }
                 if batch.state(of: op.vm).map({ $0 == .draining || $0 == .mixed || $0 == .allocated }) == true {

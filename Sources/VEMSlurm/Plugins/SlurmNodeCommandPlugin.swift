@@ -1,7 +1,7 @@
 import VEMAgent
 import VEMBatch
 
-/// The command plugins `slurm.register`, `slurm.drain`, `slurm.resume` and `slurm.remove`.
+/// The command plugins `slurm.register`, `slurm.drain`, `slurm.resume`, `slurm.remove` and `slurm.down`.
 ///
 /// Arguments are checked before anything runs (node names, sizes, addresses, reasons; see ``SlurmName``);
 /// the Slurm command runs within the command's timeout. Outcomes: `ok`; `timeout` when slurmctld did not
@@ -22,6 +22,8 @@ public struct SlurmNodeCommandPlugin: CommandPlugin {
         case resume
         /// `slurm.remove node`.
         case remove
+        /// `slurm.down node reason…` (a lost VM's node: no job starts there, those it ran end).
+        case down
     }
 
     /// The action.
@@ -76,6 +78,10 @@ public struct SlurmNodeCommandPlugin: CommandPlugin {
                 guard args.count == 1 else { return usage("node") }
                 try await batch.deleteNode(args[0])
                 return PluginOutcome(status: .ok, output: "removed \(args[0])")
+            case .down:
+                guard args.count >= 2 else { return usage("node reason…") }
+                try await batch.downNode(args[0], reason: args.dropFirst().joined(separator: " "))
+                return PluginOutcome(status: .ok, output: "down \(args[0])")
             }
         } catch let error as SlurmError {
             return .failed(SlurmPlugins.agentError(error))

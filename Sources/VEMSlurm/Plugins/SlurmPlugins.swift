@@ -13,6 +13,7 @@ import VEMCore
 /// | `slurm.drain` | command | `node reason…` | `drained <node>` |
 /// | `slurm.resume` | command | `node` | `resumed <node>` |
 /// | `slurm.remove` | command | `node` | `removed <node>` |
+/// | `slurm.down` | command | `node reason…` | `down <node>` |
 ///
 /// ```
 /// [batch_demand]

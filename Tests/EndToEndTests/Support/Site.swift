@@ -207,7 +207,7 @@ final class Site: @unchecked Sendable {
                 manager = \(hub)
                 heartbeat_interval = 1s
                 \(try tlsLines(dir: dir, name: "slurmctl", role: .batch))
-                allow = slurm.register, slurm.drain, slurm.resume, slurm.remove
+                allow = slurm.register, slurm.drain, slurm.resume, slurm.remove, slurm.down
 
                 [slurm_demand]
                 command = slurm.demand

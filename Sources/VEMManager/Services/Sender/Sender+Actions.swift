@@ -33,8 +33,10 @@ extension Sender {
     }
 
     /// One action of a trigger, then its decision journaled (a rebalance that changed nothing, as the one before
-    /// it, is not journaled again).
-    func perform(_ action: TriggerAction, trigger: String) async -> [(PendingCommand, SenderCore.FollowUp?)] {
+    /// it, is not journaled again). `tick`: when the trigger's pass began (``Sender/uptimeNanoseconds()``).
+    func perform(
+        _ action: TriggerAction, trigger: String, tick: UInt64 = Sender.uptimeNanoseconds()
+    ) async -> [(PendingCommand, SenderCore.FollowUp?)] {
         let now = clock.now()
         var metadata: Logger.Metadata = ["trigger": "\(trigger)"]
         var reason = "expr true"
@@ -80,11 +82,12 @@ extension Sender {
         case .rebalance:
             core.withLock { $0.rebalanceStarted() }
             let started = ContinuousClock.now
-            let outcome = await pool.rebalance(state.snapshot(at: now), trigger: trigger, now: now)
+            let outcome = await pool.rebalance(state.poolSnapshot(at: now), trigger: trigger, now: now)
             // The same refusal at every pass (no batch Client yet) is logged once at notice level, when it starts
             // or changes, not at every poll.
             let sameRefusal = outcome.refusal.map { r in core.withLock { $0.isRepeatedRefusal(r, trigger: trigger) } }
             let planned = ContinuousClock.now
+            if outcome.dispatches.contains(where: { $0.command.name == "vm.create" }) { passTimings.created(tick: tick) }
             let changed: Bool
             (reason, pendings, changed) = await carryOut(
                 outcome, refusedAs: "not run", action: "policy.rebalance()", trigger: trigger,
@@ -95,7 +98,7 @@ extension Sender {
             let journaled = core.withLock { $0.rebalanceFinished(trigger: trigger, reason: reason, changed: changed) }
             if !journaled { return pendings }
         case .vm(let request):
-            let outcome = await pool.act(request, snapshot: state.snapshot(at: now), trigger: trigger, now: now)
+            let outcome = await pool.act(request, snapshot: state.poolSnapshot(at: now), trigger: trigger, now: now)
             (reason, pendings, _) = await carryOut(
                 outcome, refusedAs: "refused", action: request.description, trigger: trigger)
         }

@@ -23,7 +23,7 @@ extension Sender {
             self.core.withLock { $0.outcomeJournaled() }
             if let (list, output) = settlement.reconcile {
                 let now = self.clock.now()
-                let snapshot = self.state.snapshot(at: now)
+                let snapshot = self.state.poolSnapshot(at: now)
                 let next = await self.pool.hostListed(list, output: output, snapshot: snapshot, now: now)
                 if !next.dispatches.isEmpty || !next.decisions.isEmpty { self.enqueuePool(next) }
             }

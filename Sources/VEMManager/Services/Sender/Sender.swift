@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -15,7 +16,8 @@ import VEMProtocol
 /// journal-then-bus hand-off in `Sender+Submit.swift`, the outcomes in `Sender+Outcomes.swift`.
 public final class Sender: Service, Sendable {
     enum Job: Sendable {
-        case actions([TriggerAction], trigger: String)
+        /// A trigger's actions; `tick` is when the trigger's pass began (``Sender/uptimeNanoseconds()``).
+        case actions([TriggerAction], trigger: String, tick: UInt64)
         case recovered([PendingCommand])
         case pool(PoolController.Outcome)
         case lists([PoolController.HostList])
@@ -61,11 +63,16 @@ public final class Sender: Service, Sendable {
     /// Queues a trigger's actions (carried out in order, after the ones queued before). At most one
     /// `policy.rebalance()` waits in the queue: one asked for while another has not started yet is dropped, since
     /// the queued one reads the state when it runs, later than this request (it keeps its own trigger's name).
-    public func enqueue(_ actions: [TriggerAction], trigger: String) {
+    /// `tick` is when the trigger's pass began (default: now), what ``PassTimings`` measures a `vm.create` from.
+    public func enqueue(_ actions: [TriggerAction], trigger: String, tick: UInt64? = nil) {
         let actions = core.withLock { $0.enqueue(actions) }
         guard !actions.isEmpty else { return }
-        post(.actions(actions, trigger: trigger))
+        post(.actions(actions, trigger: trigger, tick: tick ?? Self.uptimeNanoseconds()))
     }
+
+    /// The monotonic clock's reading (`CLOCK_MONOTONIC`, as `DispatchTime` and `NIODeadline` read it: comparable
+    /// across the processes of one machine), nanoseconds.
+    public static func uptimeNanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     /// `policy.rebalance()` requests dropped because one was already queued (see ``enqueue(_:trigger:)``).
     public var rebalancesCoalesced: Int { core.withLock { $0.rebalancesCoalesced } }
@@ -140,7 +147,7 @@ public final class Sender: Service, Sendable {
     /// Carries out one job; the commands it handed to the bus, with what the pool is to hear of their outcome.
     private func carryOut(_ job: Job) async -> [(PendingCommand, SenderCore.FollowUp?)] {
         switch job {
-        case .actions(let actions, let trigger):
+        case .actions(let actions, let trigger, let tick):
             var sent: [(PendingCommand, SenderCore.FollowUp?)] = []
             var rest = actions[...]
             while let action = rest.first {
@@ -151,7 +158,7 @@ public final class Sender: Service, Sendable {
                     rest = rest.dropFirst(commands.count)
                     continue
                 }
-                sent += await perform(action, trigger: trigger)
+                sent += await perform(action, trigger: trigger, tick: tick)
                 rest = rest.dropFirst()
             }
             return sent

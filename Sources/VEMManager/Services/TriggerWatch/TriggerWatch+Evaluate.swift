@@ -4,9 +4,10 @@ import VEMSite
 
 /// A pass: the triggers the schedule named, evaluated against one snapshot; their actions go to the Sender.
 extension TriggerWatch {
-    /// Evaluates the triggers at `indices` against one snapshot.
+    /// Evaluates the triggers at `indices` against one snapshot; `tick` is when the step began
+    /// (``Sender/uptimeNanoseconds()``: a trigger's actions are timed from it).
     /// (A pass for an older generation than the current one is skipped: a reload came in between.)
-    func pass(_ indices: [Int], of number: Int, reason: String) {
+    func pass(_ indices: [Int], of number: Int, reason: String, tick: UInt64 = Sender.uptimeNanoseconds()) {
         guard !indices.isEmpty else { return }
         passLock.withLock { _ in
             let generation = current.withLock { $0 }
@@ -23,12 +24,14 @@ extension TriggerWatch {
                     declaredProperties: generation.declaredProperties
                 ).managerObject
             }
-            for i in indices { evaluate(generation.triggers[i], index: i, manager: manager, at: now) }
+            for i in indices { evaluate(generation.triggers[i], index: i, manager: manager, at: now, tick: tick) }
             passes.add(1, ordering: .releasing)
         }
     }
 
-    private func evaluate(_ trigger: CompiledTrigger, index: Int, manager: any HostObject, at now: Double) {
+    private func evaluate(
+        _ trigger: CompiledTrigger, index: Int, manager: any HostObject, at now: Double, tick: UInt64
+    ) {
         let started = ContinuousClock.now
         let collector = ActionCollector()
         let globals = collector.globals(manager: manager)
@@ -41,7 +44,7 @@ extension TriggerWatch {
                 let actionCollector = ActionCollector()
                 _ = try trigger.action.evaluate(
                     globals: actionCollector.globals(manager: manager), limits: trigger.limits, trigger: trigger.name)
-                sender.enqueue(actionCollector.actions, trigger: trigger.name)
+                sender.enqueue(actionCollector.actions, trigger: trigger.name, tick: tick)
                 stats.withLock { $0[index].actions += actionCollector.actions.count }
             }
         } catch {

@@ -207,11 +207,14 @@ public final class TriggerWatch: Service, Sendable {
 
     /// One step, alone (the doorbell's task and the clock's may both step).
     private func stepLocked() {
+        let tick = Sender.uptimeNanoseconds()
         let now = clock.now()
         let arrived = updateSignalled.exchange(false, ordering: .acquiringAndReleasing)
         if arrived { sender.activity.updateTaken() }
+        var debounceEnd = now
         let actions = inbox.withLock { inbox -> [TriggerSchedule.Action] in
             inbox.stepping = true
+            debounceEnd = min(now, inbox.schedule.lastUpdatePass + updateInterval)
             var actions: [TriggerSchedule.Action] = []
             if let g = inbox.reload {
                 inbox.reload = nil
@@ -221,7 +224,11 @@ public final class TriggerWatch: Service, Sendable {
             return actions + inbox.schedule.tick(at: now)
         }
         for case .evaluate(let indices, let generation, let reason) in actions {
-            pass(indices, of: generation, reason: reason.rawValue)
+            // An on-update pass is due when the debounce ended (or when the properties came, if later: the bench
+            // takes the later of the two); a periodic one when the step runs.
+            let late = reason == .update && debounceEnd.isFinite ? min(max(0, now - debounceEnd), 3_600) : 0
+            let due = tick - min(tick, UInt64(late * 1e9))
+            pass(indices, of: generation, reason: reason.rawValue, tick: due)
         }
         let (waiting, earlier) = inbox.withLock { inbox -> ([CheckedContinuation<Void, Never>], Bool) in
             inbox.stepping = false
