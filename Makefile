@@ -28,7 +28,8 @@ demo: deps
 	$(VEM) demo
 
 # Installs like a service (scripts/install says what goes where): `make install`, or for a package
-# `make install DESTDIR=/tmp/pkg PREFIX=/usr`. Builds the release executable and the man pages first.
+# `make install DESTDIR=/tmp/pkg PREFIX=/usr`. Builds the release executables (vem, and vem-agent for guests)
+# and the man pages first.
 PREFIX ?= /usr/local
 DESTDIR ?=
 SYSCONFDIR ?= /etc/vem
@@ -44,6 +45,7 @@ man:
 	cp .build/plugins/GenerateManual/outputs/vem/*.1 $(MANPAGES)/
 
 install: man
+	$(SWIFT) build -c $(CONFIGURATION) --product vem-agent
 	VEM_BIN="$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/vem" MANPAGES=$(MANPAGES) DESTDIR="$(DESTDIR)" \
 		PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" STATEDIR="$(STATEDIR)" scripts/install
 

@@ -3,9 +3,12 @@ import PackageDescription
 
 // Layout (dependencies point down only; see docs/ARCHITECTURE.md):
 //   vem (executable) -> VEMManager (ManagerService) -> VEMHub, VEMNATS, VEMSite, VEMPool
-//                    -> VEMClient (ClientService) -> VEMHub (SwiftNIO) -> VEMBus -> VEMProtocol -> VEMCore
-//                       VEMHub, VEMManager, VEMClient -> VEMTrust (site CA, TLS contexts) -> VEMCore
-//                       VEMClient -> VEMHypervisorPlugins -> VEMLibvirt (+ CLibvirt), VEMAgent, VEMSlurm
+//                    -> VEMClient (a host's: NATS, hypervisor) -> VEMClientCore (ClientService) -> VEMHub (SwiftNIO)
+//                       -> VEMBus -> VEMProtocol -> VEMCore
+//   vem-agent (a guest's executable) -> VEMClientCore (no libvirt, no libnats)
+//                       VEMHub, VEMManager, VEMClientCore -> VEMTrust (site CA, TLS contexts) -> VEMCore
+//                       VEMClient -> VEMNATS, VEMHypervisorPlugins -> VEMLibvirt (+ CLibvirt)
+//                       VEMClientCore -> VEMAgent, VEMSlurm
 //                    -> VEMBench, VEMTestKit (benchmarks and test scaffolding, out of the production modules)
 //                    -> VEMSite -> VEMConfig, VEMRules -> VEMCore
 //                    -> VEMSlurm -> VEMAgent, VEMBatch (+ CZlib) -> VEMCore
@@ -22,7 +25,10 @@ let package = Package(
     name: "vem",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "vem", targets: ["vem"])
+        .executable(name: "vem", targets: ["vem"]),
+        // A guest's agent: the Client core over the hub, without libvirt, libnats, GRDB or Hummingbird, with the
+        // Swift runtime and Foundation linked in (issue 21: a small resident set on every guest).
+        .executable(name: "vem-agent", targets: ["vem-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -58,9 +64,9 @@ let package = Package(
         .target(
             name: "VEMDemo",
             dependencies: [
-                "VEMPool", "VEMReplayAgent", "VEMClient", "VEMHub", "VEMBus", "VEMAgent", "VEMConfig", "VEMProtocol",
-                "VEMBatch", "VEMPolicy", "VEMLibvirt", "VEMHypervisorPlugins", "VEMManager", "VEMSite", "VEMCore",
-                "VEMTrust", logging, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "VEMPool", "VEMReplayAgent", "VEMClient", "VEMClientCore", "VEMHub", "VEMBus", "VEMAgent", "VEMConfig",
+                "VEMProtocol", "VEMBatch", "VEMPolicy", "VEMLibvirt", "VEMHypervisorPlugins", "VEMManager", "VEMSite",
+                "VEMCore", "VEMTrust", logging, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(name: "VEMBus", dependencies: ["VEMProtocol", logging]),
         // The site CA (certificates with the role and group encoded) and the TLS contexts built from them.
@@ -92,12 +98,19 @@ let package = Package(
                 "VEMSite", "VEMBatch", "VEMConfig", "VEMTrust", logging,
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ] + nio),
+        // The Client's core (a guest's agent, `vem-agent`): properties, commands, the hub; no libvirt, no libnats.
+        .target(
+            name: "VEMClientCore",
+            dependencies: [
+                "VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", "VEMSlurm", "VEMBatch",
+                "VEMTrust", logging, .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
+        // A host's Client (`vem agent`): the core, plus NATS and the hypervisor (libvirt).
         .target(
             name: "VEMClient",
             dependencies: [
-                "VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMHub", "VEMNATS",
-                "VEMHypervisorPlugins", "VEMLibvirt", "VEMSlurm", "VEMBatch", "VEMTrust", logging,
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                "VEMClientCore", "VEMCore", "VEMConfig", "VEMAgent", "VEMProtocol", "VEMBus", "VEMNATS",
+                "VEMHypervisorPlugins", "VEMLibvirt", logging,
             ]),
         .systemLibrary(
             name: "CLibvirt", path: "Sources/CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
@@ -128,12 +141,33 @@ let package = Package(
             name: "vem",
             dependencies: [
                 "VEMCore", "VEMConfig", "VEMRules", "VEMProtocol", "VEMBatch", "VEMSite", "VEMAgent", "VEMBus",
-                "VEMHub", "VEMNATS", "VEMClient", "VEMManager", "VEMPolicy", "VEMPool", "VEMReplayAgent",
-                "VEMDemo", "VEMSlurm", "VEMBench", "VEMTestKit", "VEMTrust", logging,
+                "VEMHub", "VEMNATS", "VEMClient", "VEMClientCore", "VEMManager", "VEMPolicy", "VEMPool",
+                "VEMReplayAgent", "VEMDemo", "VEMSlurm", "VEMBench", "VEMTestKit", "VEMTrust", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ] + nio
+        ),
+        // `vem-agent`: the guest's agent. -static-stdlib links the Swift runtime and Foundation into it: one image
+        // instead of a dozen shared libraries, each with its relocated data and its own resident pages. The modules
+        // are compiled against the shared Foundation, whose objects do not name the static archives Foundation
+        // needs: they are listed here, and lld (which does not care about the archives' order) links them. Packed
+        // relative relocations (glibc ≥ 2.36) and no exported symbol table keep its start from reading ~5 MB of
+        // tables that would stay resident (README, "An idle agent").
+        .executableTarget(
+            name: "vem-agent",
+            dependencies: [
+                "VEMClientCore", logging, .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            linkerSettings: [
+                .unsafeFlags([
+                    "-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker",
+                    "--no-export-dynamic",
+                ]),
+                .linkedLibrary("CoreFoundation"), .linkedLibrary("_FoundationICU"),
+                .linkedLibrary("_FoundationCShims"), .linkedLibrary("_FoundationCollections"),
+                .linkedLibrary("FoundationInternationalization"), .linkedLibrary("FoundationEssentials"),
+            ]
         ),
         .testTarget(name: "VEMCoreTests", dependencies: ["VEMCore"]),
         .testTarget(name: "VEMTrustTests", dependencies: ["VEMTrust", .product(name: "X509", package: "swift-certificates")]),
@@ -164,7 +198,8 @@ let package = Package(
         .testTarget(
             name: "VEMClientTests",
             dependencies: [
-                "VEMClient", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol", "VEMHypervisorPlugins", "VEMLibvirt",
+                "VEMClient", "VEMClientCore", "VEMAgent", "VEMBus", "VEMConfig", "VEMProtocol", "VEMHypervisorPlugins",
+                "VEMLibvirt",
                 "VEMNATS", "VEMTestKit", "VEMCore", "VEMTrust",
             ],
             resources: [.copy("Fixtures")]),
@@ -183,7 +218,7 @@ let package = Package(
             name: "VEMManagerTests",
             dependencies: [
                 "VEMManager", "VEMBus", "VEMProtocol", "VEMSite", "VEMConfig", "VEMRules", "VEMCore", "VEMBatch",
-                "VEMTestKit", "VEMClient", "VEMAgent", "VEMPolicy", "VEMTrust", logging,
+                "VEMTestKit", "VEMClient", "VEMClientCore", "VEMAgent", "VEMPolicy", "VEMTrust", logging,
             ]
         ),
         .testTarget(
@@ -203,7 +238,8 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "vem", "VEMClient", "VEMHypervisorPlugins", "VEMLibvirt", "VEMSlurm", "VEMBatch", "VEMAgent",
+                "vem", "VEMClient", "VEMClientCore", "VEMHypervisorPlugins", "VEMLibvirt", "VEMSlurm", "VEMBatch",
+                "VEMAgent",
                 "VEMManager", "VEMTestSupport", "VEMTrust", logging,
             ]),
     ],

@@ -2,6 +2,7 @@ import Foundation
 import VEMConfig
 import VEMCore
 import VEMHypervisorPlugins
+import VEMClientCore
 import VEMLibvirt
 import VEMProtocol
 

@@ -2,12 +2,10 @@ import Foundation
 import Logging
 import VEMBus
 import VEMConfig
-import VEMHub
+import VEMClientCore
 import VEMNATS
-import VEMTrust
-import NIOSSL
 
-/// The production bus for a Client's settings.
+/// The production bus for a host's Client (`vem agent`): the hub (``VEMClientCore/HubTransport``) or NATS.
 public enum ClientTransport {
     /// Makes the bus `settings.bus` names: the embedded hub (a ``VEMHub/HubClient`` to `manager`, reconnecting with
     /// backoff, heartbeats every `heartbeat_interval`), or NATS (a ``VEMNATS/NATSClient`` to `nats_url` as user
@@ -22,19 +20,8 @@ public enum ClientTransport {
     ) throws(ClientError) -> any ClientBus {
         switch settings.bus {
         case .hub:
-            var tls: NIOSSLContext?
-            if let files = settings.tls {
-                do {
-                    tls = try TLSContexts.client(TLSFiles(ca: files.ca, certificate: files.certificate, key: files.key))
-                } catch {
-                    throw ClientError(.busUnavailable, "error: TLS: \(error)")
-                }
-            }
-            let configuration = HubClientConfiguration(
-                host: settings.manager.host, port: settings.manager.port,
-                heartbeatInterval: settings.heartbeatInterval, tls: tls)
-            return HubClient(
-                configuration: configuration, identity: identity, token: token, handlers: handlers, logger: logger)
+            return try HubTransport.make(
+                identity: identity, token: token, settings: settings, handlers: handlers, logger: logger)
         case .nats:
             let nats = settings.nats
             guard let site = nats.site else {
@@ -72,21 +59,5 @@ public enum ClientTransport {
             try make(identity: identity, token: token, settings: settings, handlers: handlers, logger: logger)
         }
         return factory
-    }
-
-    /// The token from `token`, or read from `token_file` (surrounding white space dropped); empty when neither is set.
-    /// - Parameter readFile: Reads a file (injected in tests).
-    /// - Throws: ``ClientError`` `.token` when the file cannot be read or holds no token.
-    public static func token(
-        _ settings: ClientSettings, readFile: (String) -> [UInt8]?
-    ) throws(ClientError) -> String {
-        if let token = settings.token { return token }
-        guard let path = settings.tokenFile else { return "" }
-        guard let bytes = readFile(path) else {
-            throw ClientError(.token, "error: cannot read token_file \(path)")
-        }
-        let token = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !token.isEmpty else { throw ClientError(.token, "error: token_file \(path) is empty") }
-        return token
     }
 }

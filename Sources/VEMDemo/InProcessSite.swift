@@ -4,6 +4,7 @@ import VEMAgent
 import VEMBatch
 import VEMBus
 import VEMClient
+import VEMClientCore
 import VEMConfig
 import VEMCore
 import VEMHub

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import VEMClient
+import VEMClientCore
 
 /// `vem agent -c agent.ini [-c more.ini]`: runs a Client (the paper's Reader and Runner) until SIGTERM/SIGINT.
 struct Agent: AsyncParsableCommand {

@@ -153,15 +153,38 @@ struct BenchManager: AsyncParsableCommand {
 struct BenchAgent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "Measure an idle vem agent: its RSS and its CPU per collection of ram_free (every second).")
+        abstract: "Measure an idle agent: its RSS, where it lies, its CPU per collection of ram_free (each second).")
 
+    /// Which agent.
+    enum Kind: String, ExpressibleByArgument, CaseIterable {
+        /// A guest's `vem-agent`, beside this executable.
+        case vemAgent = "vem-agent"
+        /// A host's `vem agent` (this executable).
+        case vem
+    }
+
+    @Option(help: "The agent: vem-agent (a guest's, beside this executable) or vem (a host's `vem agent`).")
+    var agent: Kind = .vemAgent
     @Option(help: "Seconds measured (after a 3 s warm-up).") var seconds = 20
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws { try usage { try AgentBench.check(seconds: seconds) } }
 
     func run() async throws {
-        let figures = try await AgentBench(seconds: seconds, executable: benchExecutable).run()
+        let bench =
+            switch agent {
+            case .vem: AgentBench(seconds: seconds, executable: benchExecutable)
+            case .vemAgent:
+                AgentBench(
+                    seconds: seconds,
+                    executable: benchExecutable.deletingLastPathComponent().appendingPathComponent("vem-agent"),
+                    arguments: [])
+            }
+        guard FileManager.default.isExecutableFile(atPath: bench.executable.path) else {
+            printError("error: \(bench.executable.path) is missing: swift build --product vem-agent")
+            throw ExitCode.failure
+        }
+        let figures = try await bench.run()
         print(json ? figures.json : figures.table)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import VEMClient
+import VEMClientCore
 import VEMProtocol
 
 /// The one executable: `vem manager`, `vem agent`, `vem check-config`, `vem eval`, `vem bench`, …

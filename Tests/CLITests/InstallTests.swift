@@ -52,6 +52,7 @@ import Testing
         #expect(first.status == 0, "\(first.stderr)")
         let fm = FileManager.default
         #expect(fm.isExecutableFile(atPath: root + "/usr/local/bin/vem"))
+        #expect(fm.isExecutableFile(atPath: root + "/usr/local/bin/vem-agent"))
         for file in ["/etc/vem/site.ini", "/etc/vem/agent.ini", "/usr/local/share/vem/examples/paper.ini"] {
             #expect(fm.fileExists(atPath: root + file), "\(file)")
         }

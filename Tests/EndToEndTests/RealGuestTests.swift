@@ -8,7 +8,7 @@ import VEMTestSupport
 /// (``InProcessManager``: `vem manager`'s service, run here for its migration routes), a Dom0 Client on each of
 /// two real libvirtds (QEMU TCG) and the batch Client on a real Slurm controller. Two jobs for group A arrive
 /// (the second after the first) → VEM creates the VM → the guest (scripts/build-guest-image) boots, starts
-/// munged, `slurmd -Z` and `vem agent` → its Client joins → its node is registered in Slurm → the first job runs
+/// munged, `slurmd -Z` and `vem-agent` → its Client joins → its node is registered in Slurm → the first job runs
 /// inside the guest and prints the guest's hostname and group on its serial console → the second job starts a
 /// ticker (a counter every second, in a file in the guest and on the console) → the operator runs `vem host drain`
 /// on the guest's host → the guest live-migrates to the other host while the job runs → the job ends when told

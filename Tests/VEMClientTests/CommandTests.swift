@@ -5,6 +5,7 @@ import VEMBus
 import VEMProtocol
 
 @testable import VEMClient
+@testable import VEMClientCore
 
 @Suite("Client: the Runner on the in-memory bus")
 struct CommandTests {

@@ -4,6 +4,7 @@ import VEMConfig
 import VEMTrust
 
 @testable import VEMClient
+@testable import VEMClientCore
 
 /// `credentials = smbios`: the guest's Client reads the Manager's credential from the SMBIOS OEM strings (the
 /// per-entry files of `dmi-sysfs`, or the raw table), writes it 0600 into a 0700 directory and joins with it.

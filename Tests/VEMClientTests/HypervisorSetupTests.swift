@@ -4,6 +4,7 @@ import VEMLibvirt
 import VEMProtocol
 
 @testable import VEMClient
+@testable import VEMClientCore
 
 @Suite("Client: the hypervisor section")
 struct HypervisorSetupTests {

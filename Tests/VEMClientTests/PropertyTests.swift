@@ -5,6 +5,7 @@ import VEMBus
 import VEMProtocol
 
 @testable import VEMClient
+@testable import VEMClientCore
 
 @Suite("Client: the Reader on the in-memory bus")
 struct PropertyTests {

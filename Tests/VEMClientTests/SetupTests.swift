@@ -6,8 +6,10 @@ import VEMBus
 import VEMConfig
 import VEMProtocol
 import VEMCore
+import VEMHypervisorPlugins
 
 @testable import VEMClient
+@testable import VEMClientCore
 
 @Suite("Client: configuration, identity and mappings")
 struct SetupTests {
@@ -96,9 +98,9 @@ struct SetupTests {
     func tokenAndBus() throws {
         var s = ClientSettings()
         s.tokenFile = "/etc/vem/token"
-        #expect(try ClientTransport.token(s, readFile: { _ in Array("s3cret\n".utf8) }) == "s3cret")
-        #expect(throws: ClientError.self) { try ClientTransport.token(s, readFile: { _ in nil }) }
-        #expect(throws: ClientError.self) { try ClientTransport.token(s, readFile: { _ in Array(" \n".utf8) }) }
+        #expect(try HubTransport.token(s, readFile: { _ in Array("s3cret\n".utf8) }) == "s3cret")
+        #expect(throws: ClientError.self) { try HubTransport.token(s, readFile: { _ in nil }) }
+        #expect(throws: ClientError.self) { try HubTransport.token(s, readFile: { _ in Array(" \n".utf8) }) }
         s.bus = .nats
         let id = ClientIdentity(name: "n", role: .dom0, host: "h", version: "1.0.0", incarnation: 1)
         let handlers = ClientHandlers(execute: { .init(seq: $0.seq, status: .ok) })
@@ -118,6 +120,45 @@ struct SetupTests {
         let bus = try ClientTransport.make(
             identity: id, token: "", settings: s, handlers: handlers, readFile: { _ in Array("pw\n".utf8) })
         #expect(bus is NATSClient)
+    }
+
+    @Test("a guest's agent (hub only) refuses NATS and a hypervisor at start; a host's builds both")
+    func hosting() throws {
+        func configuration(_ text: String) throws -> ClientConfiguration {
+            try ClientConfigurationLoader(paths: ["agent.ini"], readFile: { _ in Array(text.utf8) }).load()
+                .configuration
+        }
+        let hub = try configuration("[client]\nname = g\n")
+        #expect(try ClientHosting.hubOnly.extensions(hub, { _ in }).isEmpty)
+        let nats = try configuration("[client]\nname = g\nbus = nats\nsite = pg\n")
+        #expect {
+            _ = try ClientHosting.hubOnly.extensions(nats, { _ in })
+        } throws: { error in
+            (error as? ClientError)?.code == .configuration && "\(error)".contains("bus = nats needs `vem agent`")
+        }
+        let host = try configuration("[client]\nname = h\nhypervisor = test:///default\n")
+        #expect {
+            _ = try ClientHosting.hubOnly.extensions(host, { _ in })
+        } throws: { error in
+            "\(error)".contains("hypervisor = test:///default needs `vem agent`")
+        }
+        let full = try ClientHosting.full.extensions(host, { _ in })
+        #expect(full.map(\.name) == ["hypervisor"])
+        // And the hub's transport alone refuses NATS too (a ClientService made without assemble).
+        var s = ClientSettings()
+        s.bus = .nats
+        let id = ClientIdentity(name: "n", role: .dom0, host: "h", version: "1.0.0", incarnation: 1)
+        let handlers = ClientHandlers(execute: { .init(seq: $0.seq, status: .ok) })
+        #expect(throws: ClientError.self) {
+            _ = try HubTransport.make(identity: id, token: "", settings: s, handlers: handlers)
+        }
+        var options = ClientService.Configuration()
+        #expect(options.hypervisor == nil && options.extensions.isEmpty)
+        options.hypervisor = HypervisorHost(configuration: .init(uri: "test:///default", groups: [:], manager: "m:1"))
+        options.hypervisor = HypervisorHost(configuration: .init(uri: "test:///default", groups: [:], manager: "m:1"))
+        #expect(options.extensions.count == 1 && options.hypervisor != nil)
+        options.hypervisor = nil
+        #expect(options.extensions.isEmpty)
     }
 
     @Test("parameters split on commas; values and outcomes map to the wire")

@@ -8,6 +8,7 @@ import VEMConfig
 import VEMProtocol
 
 @testable import VEMClient
+@testable import VEMClientCore
 import VEMTestKit
 import VEMCore
 

@@ -4,6 +4,7 @@ import Testing
 import VEMAgent
 import VEMBus
 import VEMClient
+import VEMClientCore
 import VEMConfig
 import VEMCore
 import VEMManager

@@ -48,7 +48,9 @@ final class RealHosts: @unchecked Sendable {
             throw HarnessError("\(tool) is missing: run scripts/install-deps")
         }
         let script = repository + "/scripts/build-guest-image"
-        let out = try await runTool(script, ["--vem", vemBinary], timeout: .seconds(300))
+        // The guest's agent: vem-agent, beside vem.
+        let agent = URL(fileURLWithPath: vemBinary).deletingLastPathComponent().appendingPathComponent("vem-agent").path
+        let out = try await runTool(script, ["--agent", agent], timeout: .seconds(300))
         var found: [String: String] = [:]
         for line in out.split(separator: "\n") {
             let parts = line.split(separator: "=", maxSplits: 1).map(String.init)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import VEMBatch
 import VEMClient
+import VEMClientCore
 import VEMHypervisorPlugins
 import VEMLibvirt
 import VEMManager

@@ -3,7 +3,6 @@ import Synchronization
 import VEMAgent
 import VEMBus
 import VEMConfig
-import VEMHypervisorPlugins
 import VEMProtocol
 import VEMCore
 
@@ -29,13 +28,13 @@ public actor ClientService {
         public var killGrace: Duration = .seconds(1)
         /// The cap on a refused `reload`'s error text, in bytes. Default 8 KiB.
         public var errorLimit = 8 * 1024
-        /// Property plugins beyond the built-in ones (`hypervisor.*`, `slurm.*`).
+        /// Property plugins beyond the built-in ones (`slurm.*`).
         public var extraProperties: [any PropertyPlugin] = []
         /// Command plugins beyond the built-in ones.
         public var extraCommands: [any CommandPlugin] = []
-        /// The hypervisor this Client manages (see ``ClientHypervisor``): its `vm.*` commands and `hypervisor`
-        /// property are added, and its domains' lifecycle events are sent to the Manager. Default: none.
-        public var hypervisor: HypervisorHost?
+        /// Parts that register their plugins and run beside the bus (VEMClient's hypervisor: its `vm.*` commands,
+        /// its `hypervisor` property and its domains' lifecycle events). Default: none.
+        public var extensions: [any ClientExtension] = []
 
         /// The defaults.
         public init() {}
@@ -87,7 +86,7 @@ public actor ClientService {
         self.loader = loader
         self.clock = clock
         self.options = options
-        self.busFactory = busFactory ?? ClientTransport.factory(logger: logger)
+        self.busFactory = busFactory ?? HubTransport.factory(logger: logger)
         self.token = token
         self.logger = logger
         var registry = PluginRegistry.builtin(root: options.root)
@@ -96,9 +95,9 @@ public actor ClientService {
                 throw ClientError(.setup, "error: cannot add property plugin '\(plugin.name)': \(error)")
             }
         }
-        if let host = options.hypervisor {
-            do { try HypervisorPlugins.register(into: &registry, host: host) } catch {
-                throw ClientError(.setup, "error: cannot add the hypervisor plugins: \(error)")
+        for part in options.extensions {
+            do { try part.register(into: &registry) } catch {
+                throw ClientError(.setup, "error: cannot add the \(part.name) plugins: \(error)")
             }
         }
         propertyRegistry = registry
@@ -153,9 +152,9 @@ public actor ClientService {
                 await self.consume(bus.events)
                 return nil
             }
-            if let host = self.options.hypervisor {
+            for part in self.options.extensions {
                 group.addTask {
-                    await self.forwardLifecycleEvents(of: host, to: bus)
+                    await part.run(bus: bus, clock: self.clock, logger: self.logger)
                     return nil
                 }
             }

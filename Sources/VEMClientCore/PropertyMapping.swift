@@ -42,7 +42,7 @@ public enum PropertyMapping {
     }
 
     /// Unix seconds as whole milliseconds (0 for negative or non-finite times).
-    static func unixMilliseconds(_ seconds: Double) -> UInt64 {
+    public static func unixMilliseconds(_ seconds: Double) -> UInt64 {
         guard seconds.isFinite, seconds > 0 else { return 0 }
         return UInt64(min(seconds * 1000, 1.8e19).rounded())
     }
