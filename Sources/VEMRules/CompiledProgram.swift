@@ -99,6 +99,14 @@ public struct CompiledProgram: Sendable {
     public func evaluate(globals: [String: Value], limits: Limits = Limits(), trigger: String? = nil) throws(RuleError)
         -> Value
     {
+        try run(globals: globals, limits: limits, trigger: trigger).value
+    }
+
+    /// ``evaluate(globals:limits:trigger:)``, also giving the steps taken, the bytes built and the fast paths taken
+    /// (tests compare them between the fast paths and the general code).
+    func run(globals: [String: Value], limits: Limits = Limits(), trigger: String? = nil) throws(RuleError)
+        -> (value: Value, steps: Int, built: Int, fastPaths: Int)
+    {
         var values: [Value] = []
         values.reserveCapacity(referencedGlobals.count)
         for (i, name) in referencedGlobals.enumerated() {
@@ -118,7 +126,7 @@ public struct CompiledProgram: Sendable {
         } catch {
             throw RuleError(.host, "\(error)")
         }
-        return result
+        return (result, env.steps, env.built, env.fastPaths)
     }
 }
 

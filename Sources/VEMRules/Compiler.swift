@@ -23,7 +23,7 @@ struct Compiler {
         var captures: [(outer: Int, inner: Int)] = []
     }
 
-    private enum Resolved {
+    enum Resolved {
         case local(Int), global(Int), builtin(Builtin), undefined
     }
 
@@ -43,7 +43,7 @@ struct Compiler {
         return localCount - 1
     }
 
-    private mutating func resolve(_ name: String, _ p: Pos) -> Resolved {
+    mutating func resolve(_ name: String, _ p: Pos) -> Resolved {
         for si in scopes.indices.reversed() {
             guard let slot = scopes[si][name] else { continue }
             var s = slot
@@ -284,13 +284,14 @@ struct Compiler {
         case .name(let name, let np):
             if scopes.allSatisfy({ $0[name] == nil }), !knownGlobals.contains(name), let b = builtins[name] {
                 let n = np.length
-                return { env in
+                let general: Code = { env in
                     let (a, k) = try evalArgs(env)
                     return try located(l, n) {
                         try env.charge()
                         return try b.fn(env, a, k)
                     }
                 }
+                return columnExtremum(name, args, general: general) ?? general
             }
         case .literal(let v, let lp):
             error(lp, "'\(v.typeName)' object is not callable")
@@ -390,11 +391,12 @@ struct Compiler {
         }
         let run = step
         let isDict = key != nil
-        return { env in
+        let general: Code = { env in
             let acc = Accumulator()
             try run(env, acc)
             return isDict ? .dict(acc.dict) : .list(acc.list)
         }
+        return columnComprehension(clauses, key: key, value: value, general: general) ?? general
     }
 }
 

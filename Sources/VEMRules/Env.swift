@@ -18,6 +18,8 @@ final class Env {
     /// The trigger (or other caller) named in limit errors.
     let trigger: String?
     var callDepth = 0
+    /// Fast paths taken (tests check that the columnar ones run).
+    var fastPaths = 0
     /// Per lambda code: currently active (recursion is not allowed).
     var active: [Bool]
 

@@ -168,8 +168,12 @@ public final class SnapshotObject: HostObject {
 }
 
 /// The `manager` global over a snapshot: `clients`, `hosts`, `vms`, `groups` as lists.
-public final class ManagerObject: HostObject {
+///
+/// Its lists are also read column-wise (``ColumnarHostObject``): a column, built at its first use, is kept for
+/// the object's life, so the triggers of a pass that read the same attribute of every client read it once.
+public final class ManagerObject: ColumnarHostObject {
     private let lists: [String: Value]
+    private let columns = ColumnCache()
 
     /// Wraps a snapshot; the lists are built once here, not at each access.
     public init(_ snapshot: Snapshot) {
@@ -187,4 +191,10 @@ public final class ManagerObject: HostObject {
     public var attributeNames: [String] { lists.keys.sorted() }
     /// The list, or nil.
     public func attribute(named name: String) -> Value? { lists[name] }
+
+    /// The column of `attribute` over `manager.<list>`, or nil when there is no such list.
+    public func column(_ attribute: String, of list: String) -> Column? {
+        guard case .list(let elements)? = lists[list] else { return nil }
+        return columns.column(attribute, of: list) { elements }
+    }
 }
