@@ -5,7 +5,7 @@ import VEMBus
 import VEMConfig
 import VEMCore
 import VEMProtocol
-import VEMRules
+@testable import VEMRules
 
 @testable import VEMManager
 
@@ -32,6 +32,19 @@ import VEMRules
             #expect(try program.evaluate(globals: ["manager": .object(manager)], limits: Limits()) == .int(1))
         }
         #expect(manager.isBuilt && builds.value.withLock { $0 } == 1)
+    }
+
+    @Test func theLazyManagerObjectTakesTheColumnarFastPaths() throws {
+        let clients = (0..<50).map {
+            SnapshotObject(typeName: "client", attributes: ["name": .string("c\($0)"), "ram_free": .int(Int64($0 % 7))])
+        }
+        let manager = LazyManagerObject { Snapshot(clients: clients).manager }
+        let program = try CompiledProgram(
+            compiling: SourceText(standalone: "max(manager.clients, key=lambda c: c.ram_free).name"),
+            knownGlobals: ["manager"])
+        let run = try program.run(globals: ["manager": .object(manager)])
+        #expect(run.value == .string("c6"))
+        #expect(run.fastPaths == 1)
     }
 
     @Test func aFileJournalWritesAheadToAPrivateLog() async throws {
