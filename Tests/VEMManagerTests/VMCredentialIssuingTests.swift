@@ -31,14 +31,17 @@ import VEMTrust
         }
     }
 
-    static func configuration(dir: String) throws -> String {
+    /// A site with a VM-credential issuer under `dir/ca` (made at the first call): group B, a property round every
+    /// 5 ticks, then `triggers`; with `journal`, the journal file's path.
+    static func trustedSite(dir: String, journal: String? = nil, triggers: String) throws -> String {
         let ca = SiteCADirectory(path: dir + "/ca")
-        try ca.initialize(days: 1)
+        if !FileManager.default.fileExists(atPath: ca.certificatePath) { try ca.initialize(days: 1) }
         let manager = try ca.issue(name: "manager", role: .manager, hosts: ["127.0.0.1"], days: 1)
         let issuer = try ca.createIssuer(name: "manager-issuer", days: 1)
         return """
             [manager]
             default_triggers = no
+            \(journal.map { "journal = \($0)" } ?? "")
             tls_ca = \(ca.certificatePath)
             tls_certificate = \(manager.certificate)
             tls_key = \(manager.key)
@@ -56,16 +59,23 @@ import VEMTrust
             cmd = { sender.send_get_property() }
             ticks = 5
 
-            [make]
-            expr = { len(manager.clients) == 1 }
-            cmd = { vm.create("B") }
-            ticks = 10
+            """ + triggers
+    }
 
-            [unmake]
-            expr = { True }
-            cmd = { vm.destroy(vm="B-vm-1") }
-            ticks = 15
-            """
+    static func configuration(dir: String) throws -> String {
+        try trustedSite(
+            dir: dir,
+            triggers: """
+                [make]
+                expr = { len(manager.clients) == 1 }
+                cmd = { vm.create("B") }
+                ticks = 10
+
+                [unmake]
+                expr = { True }
+                cmd = { vm.destroy(vm="B-vm-1") }
+                ticks = 15
+                """)
     }
 
     @Test func vmCreateCarriesTheVMsCredentialOnTheWireOnlyAndDestroyRevokesIt() async throws {

@@ -11,33 +11,9 @@ import VEMTrust
 /// the journal keeps none (its SQLite files are read byte by byte), so the restarted Manager issues a fresh one.
 @Suite(.timeLimit(.minutes(2))) struct VMCredentialRecoveryTests {
     static func site(dir: String, creating: Bool) throws -> String {
-        let ca = SiteCADirectory(path: dir + "/ca")
-        if !FileManager.default.fileExists(atPath: ca.certificatePath) { try ca.initialize(days: 1) }
-        let manager = try ca.issue(name: "manager", role: .manager, hosts: ["127.0.0.1"], days: 1)
-        let issuer = try ca.createIssuer(name: "manager-issuer", days: 1)
-        return """
-            [manager]
-            default_triggers = no
-            journal = \(dir)/journal.sqlite
-            tls_ca = \(ca.certificatePath)
-            tls_certificate = \(manager.certificate)
-            tls_key = \(manager.key)
-            vm_issuer_certificate = \(issuer.certificate)
-            vm_issuer_key = \(issuer.key)
-            vm_credential_lifetime = 1h
-
-            [group:B]
-            share = 100
-            vm_vcpus = 2
-            vm_memory_mib = 2048
-
-            [query]
-            expr = { True }
-            cmd = { sender.send_get_property() }
-            ticks = 5
-            """
-                + (creating
-                    ? "\n\n[make]\nexpr = { len(manager.clients) == 1 }\ncmd = { vm.create(\"B\") }\nticks = 10\n" : "")
+        try VMCredentialIssuingTests.trustedSite(
+            dir: dir, journal: "\(dir)/journal.sqlite",
+            triggers: creating ? "[make]\nexpr = { len(manager.clients) == 1 }\ncmd = { vm.create(\"B\") }\nticks = 10\n" : "")
     }
 
     /// The first life: `vm.create` is journaled and sent, but never reaches the Dom0; then the Manager dies.
