@@ -6,24 +6,10 @@ import VEMPolicy
 
 /// The inventory against what a host runs (`vm.list`).
 @Suite struct ReconcilerHostListTests {
-    func make() throws -> Reconciler {
-        try Reconciler(groups: [PoolGroup(name: "atlas", share: 1, vmCPUs: 2, vmMemoryMiB: 2048)])
-    }
-
-    /// An active VM on `host` (created, joined, registered at `now`).
-    func active(_ r: inout Reconciler, on host: String = "h1", now: Int = 0) throws -> String {
-        let op = try #require(
-            r.apply(plan([Directive(.create(group: "atlas", host: host), reason: "")]), now: now).first)
-        _ = r.onSucceeded(op.id, now: now)
-        let register = try #require(r.onClientJoined(op.vm, now: now).first)
-        _ = r.onSucceeded(register.id, now: now)
-        return op.vm
-    }
-
     @Test func aVMTheHostNoLongerHasIsGoneAndItsNodeRemoved() throws {
-        var r = try make()
-        let kept = try active(&r)
-        let lost = try active(&r)
+        var r = try atlasReconciler()
+        let kept = try activeVM(&r)
+        let lost = try activeVM(&r)
         let mark = r.listMark()
         let ops = r.onHostListed(
             "h1", domains: [HostDomain(vm: kept, group: "atlas", cpus: 2, memoryMiB: 2048)], mark: mark, now: 100)
@@ -38,7 +24,7 @@ import VEMPolicy
     }
 
     @Test func aListAskedBeforeAVMWasPlacedDoesNotJudgeIt() throws {
-        var r = try make()
+        var r = try atlasReconciler()
         let mark = r.listMark()
         let create = try #require(
             r.apply(plan([Directive(.create(group: "atlas", host: "h1"), reason: "")]), now: 5).first)
@@ -49,15 +35,15 @@ import VEMPolicy
         #expect(r.onHostListed("h1", domains: [], mark: r.listMark(), now: 8).isEmpty)
         #expect(r.vms[create.vm]?.gone == true)
         // Another host's list says nothing about it.
-        var other = try make()
-        let vm = try active(&other)
+        var other = try atlasReconciler()
+        let vm = try activeVM(&other)
         #expect(other.onHostListed("h2", domains: [], mark: other.listMark(), now: 9).isEmpty)
         #expect(other.vms[vm]?.gone == false)
     }
 
     @Test func aMigratingVMIsNotJudgedByEitherHost() throws {
-        var r = try make()
-        let vm = try active(&r)
+        var r = try atlasReconciler()
+        let vm = try activeVM(&r)
         _ = r.apply(plan([Directive(.migrate(vm: vm, host: "h2"), reason: "")]), now: 10)
         let mark = r.listMark()
         #expect(r.onHostListed("h1", domains: [], mark: mark, now: 11).isEmpty)
@@ -65,7 +51,7 @@ import VEMPolicy
     }
 
     @Test func anUnknownDomainOfAConfiguredGroupIsAdoptedAndOthersAreReportedOnce() throws {
-        var r = try make()
+        var r = try atlasReconciler()
         let domains = [
             HostDomain(vm: "atlas-vm-9", group: "atlas", cpus: 2, memoryMiB: 2048),
             HostDomain(vm: "cms-vm-1", group: "cms", cpus: 1, memoryMiB: 1024),
@@ -86,8 +72,8 @@ import VEMPolicy
     }
 
     @Test func aVMWhoseDomainIsShutOffIsLostAndDestroyedThenItsNodeRemoved() throws {
-        var r = try make()
-        let vm = try active(&r)
+        var r = try atlasReconciler()
+        let vm = try activeVM(&r)
         let dead = [HostDomain(vm: vm, group: "atlas", cpus: 2, memoryMiB: 2048, running: false)]
         let destroy = r.onHostListed("h1", domains: dead, mark: r.listMark(), now: 100)
         #expect(destroy.names == ["destroy \(vm)"])

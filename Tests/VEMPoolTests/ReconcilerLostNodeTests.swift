@@ -9,23 +9,9 @@ import VEMPolicy
 /// batch node that takes jobs: an idle one is removed at once, a busy one is marked down (the batch system starts
 /// nothing there and ends the jobs that died with the VM) and removed once idle.
 @Suite struct ReconcilerLostNodeTests {
-    func make() throws -> Reconciler {
-        try Reconciler(groups: [PoolGroup(name: "atlas", share: 1, vmCPUs: 2, vmMemoryMiB: 2048)])
-    }
-
-    /// An active VM on `host` (created, joined, registered at `now`).
-    func active(_ r: inout Reconciler, on host: String = "h1", now: Int = 0) throws -> String {
-        let op = try #require(
-            r.apply(plan([Directive(.create(group: "atlas", host: host), reason: "")]), now: now).first)
-        _ = r.onSucceeded(op.id, now: now)
-        let register = try #require(r.onClientJoined(op.vm, now: now).first)
-        _ = r.onSucceeded(register.id, now: now)
-        return op.vm
-    }
-
     @Test func aBusyVMTheHostNoLongerListsHasItsNodeMarkedDownThenRemovedOnceIdle() throws {
-        var r = try make()
-        let vm = try active(&r)
+        var r = try atlasReconciler()
+        let vm = try activeVM(&r)
         _ = r.observe(batch(10, nodes: [node(vm, jobs: 1)]), now: 10)
         let ops = r.onHostListed("h1", domains: [], mark: r.listMark(), now: 100)
         #expect(ops.names == ["down \(vm)"])
@@ -47,10 +33,10 @@ import VEMPolicy
     }
 
     @Test func anIdleLostVMHasItsNodeRemovedAtOnceAndAFailedDownIsNotRetried() throws {
-        var r = try make()
-        let idle = try active(&r)
+        var r = try atlasReconciler()
+        let idle = try activeVM(&r)
         #expect(r.onVMDestroyed(idle, now: 50).names == ["remove \(idle)"])
-        let busy = try active(&r)
+        let busy = try activeVM(&r)
         _ = r.observe(batch(60, nodes: [node(busy, jobs: 2)]), now: 60)
         let down = r.onVMDestroyed(busy, now: 70)
         #expect(down.names == ["down \(busy)"])
@@ -61,8 +47,8 @@ import VEMPolicy
     }
 
     @Test func aVMPreemptedByVEMIsNotMarkedDown() throws {
-        var r = try make()
-        let vm = try active(&r)
+        var r = try atlasReconciler()
+        let vm = try activeVM(&r)
         _ = r.observe(batch(100, nodes: [node(vm, jobs: 1)]), now: 100)
         let ops = r.apply(plan([Directive(.destroy(vm: vm), reason: "preempted")]), now: 2000)
         #expect(ops.names == ["destroy \(vm)"])
@@ -70,11 +56,11 @@ import VEMPolicy
     }
 
     @Test func aLostHostLosesTheVMsWhoseGuestsAreGoneToo() throws {
-        var r = try make()
-        let busy = try active(&r)
-        let idle = try active(&r)
-        let stillTalking = try active(&r)
-        let elsewhere = try active(&r, on: "h2")
+        var r = try atlasReconciler()
+        let busy = try activeVM(&r)
+        let idle = try activeVM(&r)
+        let stillTalking = try activeVM(&r)
+        let elsewhere = try activeVM(&r, on: "h2")
         _ = r.observe(
             batch(10, nodes: [node(busy, jobs: 1), node(idle), node(stillTalking), node(elsewhere)]), now: 10)
         let ops = r.onHostLost("h1", keep: [stillTalking], absentFor: 130, now: 200)

@@ -1,3 +1,4 @@
+import Testing
 import VEMBatch
 import VEMPolicy
 
@@ -7,6 +8,21 @@ import VEMPolicy
 /// A plan carrying just these directives.
 func plan(_ directives: [Directive], now: Int = 0) -> Plan {
     Plan(now: now, capacityCPUs: 0, capacityMemoryMiB: 0, directives: directives, targets: [], notes: [])
+}
+
+/// A reconciler with one group, atlas (2-vCPU, 2 GiB VMs).
+func atlasReconciler() throws -> Reconciler {
+    try Reconciler(groups: [PoolGroup(name: "atlas", share: 1, vmCPUs: 2, vmMemoryMiB: 2048)])
+}
+
+/// An active VM of atlas on `host` (created, joined, registered at `now`).
+func activeVM(_ r: inout Reconciler, on host: String = "h1", now: Int = 0) throws -> String {
+    let op = try #require(
+        r.apply(plan([Directive(.create(group: "atlas", host: host), reason: "")]), now: now).first)
+    _ = r.onSucceeded(op.id, now: now)
+    let register = try #require(r.onClientJoined(op.vm, now: now).first)
+    _ = r.onSucceeded(register.id, now: now)
+    return op.vm
 }
 
 /// A batch snapshot with these nodes (all of group `group`).
