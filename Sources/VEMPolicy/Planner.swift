@@ -215,6 +215,14 @@ extension Planner {
         /// VMs a group's first waiting job needs at once.
         func headVMs(_ g: GroupState) -> Int { g.headJobCPUs > 0 ? (g.headJobCPUs + g.vmCPUs - 1) / g.vmCPUs : 0 }
 
+        /// VMs the group must hold for its first waiting job to start: the job's VMs, free at once, beside the
+        /// group's VMs busy with running jobs (active, not draining: those stay busy until their jobs end, which
+        /// may be days). 0 when no job waits.
+        func headTarget(_ g: GroupState, busy: [String: Int]) -> Int {
+            let head = headVMs(g)
+            return head > 0 ? head + (busy[g.name] ?? 0) : 0
+        }
+
         /// A group's first waiting job may need more VMs at once than the group's fair target: a wide job that
         /// would otherwise wait until every other group's demand falls, while every group holds part of what its
         /// own wide job needs and none can start it. One group — the one whose first job has waited longest, then
@@ -228,20 +236,22 @@ extension Planner {
             -> String?
         {
             var running: [String: Int] = [:]
+            var busy: [String: Int] = [:]
             for vm in vms where (vm.busy && vm.phase == .active) || vm.phase == .booting {
                 running[vm.group, default: 0] += 1
+                if vm.phase == .active { busy[vm.group, default: 0] += 1 }
             }
             // What each group keeps under another's reservation: its busy and booting VMs, and its waiting jobs
             // too unless it cannot start its own first job within its target (then they wait behind it anyway).
             let kept = groups.indices.map { j -> Int in
                 let g = groups[j]
-                let stuck = headVMs(g) > allocations[j].targetVMs
+                let stuck = headTarget(g, busy: busy) > allocations[j].targetVMs
                 let usable = (running[g.name] ?? 0) + (stuck ? 0 : g.pendingVMs)
                 return max(allocations[j].minimumVMs, min(allocations[j].guaranteedVMs, usable))
             }
             var best: (index: Int, need: Int)?
             for (i, g) in groups.enumerated() {
-                let need = headVMs(g)
+                let need = headTarget(g, busy: busy)
                 guard need > allocations[i].targetVMs, need <= claims[i].capVMs else { continue }
                 var cpus = capacity.cpus - need * g.vmCPUs
                 var memory = capacity.memory - need * g.vmMemoryMiB

@@ -71,6 +71,24 @@ import Testing
         #expect(wider[group: "b"]?.targetVMs == 4)
     }
 
+    @Test func aWideFirstJobIsReservedItsVMsBesideThoseBusyWithItsGroupsRunningJobs() throws {
+        // Four hosts of 3 vCPUs, three groups of equal share (4 VMs each). a runs a long job on one VM and its first
+        // waiting job needs 6 at once; b has 20 CPUs of work waiting. Water-filling gives a 6 VMs: one stays busy,
+        // so only 5 are free and the job cannot start — on KTH-SP2 a 90-wide job of `other` waited 58 hours so
+        // behind its own 2-CPU job, with 88 of its 90 VMs idle. a needs 7, and b's share leaves room for them.
+        var a = Build.group("a", pendingCPUs: 6)
+        a.headJobCPUs = 6
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [a, Build.group("b", pendingCPUs: 20), Build.group("c")],
+                hosts: (1...4).map { Build.host("h\($0)", cpus: 3) },
+                vms: [Build.vm("a-0", "a", on: "h1", busy: true, createdAt: 0)]))
+        let plan = try Planner().plan(snapshot, now: 1000)
+        #expect(plan[group: "a"]?.targetVMs == 7)
+        #expect(plan[group: "b"]?.targetVMs == 5)
+        #expect(plan[group: "a"]?.why.contains("raised to 7 for its first waiting job (6 CPUs at once)") == true)
+    }
+
     @Test func minimumsThatDoNotFitDoNotProtectMoreThanTheTarget() throws {
         // One vCPU, two groups with min_vms 1: the water-filling gives the minimum to alice (larger share), and
         // atlas, holding the only slot with a busy VM, is above its target of 0. Its min_vms used to protect the VM
