@@ -215,12 +215,13 @@ extension Planner {
         /// VMs a group's first waiting job needs at once.
         func headVMs(_ g: GroupState) -> Int { g.headJobCPUs > 0 ? (g.headJobCPUs + g.vmCPUs - 1) / g.vmCPUs : 0 }
 
-        /// VMs the group must hold for its first waiting job to start: the job's VMs, free at once, beside the
-        /// group's VMs busy with running jobs (active, not draining: those stay busy until their jobs end, which
-        /// may be days). 0 when no job waits.
+        /// VMs the group must hold for its first waiting job to start: a job of several VMs needs them free at
+        /// once, beside the group's VMs busy with running jobs (active, not draining: those stay busy until their
+        /// jobs end, which may be days); a job of one VM starts on whichever VM of its group frees first, as the
+        /// water-filling already provides. 0 when no job waits.
         func headTarget(_ g: GroupState, busy: [String: Int]) -> Int {
             let head = headVMs(g)
-            return head > 0 ? head + (busy[g.name] ?? 0) : 0
+            return head > 1 ? head + (busy[g.name] ?? 0) : head
         }
 
         /// A group's first waiting job may need more VMs at once than the group's fair target: a wide job that
@@ -245,7 +246,7 @@ extension Planner {
             // too unless it cannot start its own first job within its target (then they wait behind it anyway).
             let kept = groups.indices.map { j -> Int in
                 let g = groups[j]
-                let stuck = headTarget(g, busy: busy) > allocations[j].targetVMs
+                let stuck = headVMs(g) > allocations[j].targetVMs
                 let usable = (running[g.name] ?? 0) + (stuck ? 0 : g.pendingVMs)
                 return max(allocations[j].minimumVMs, min(allocations[j].guaranteedVMs, usable))
             }

@@ -87,6 +87,17 @@ import Testing
         #expect(plan[group: "a"]?.targetVMs == 7)
         #expect(plan[group: "b"]?.targetVMs == 5)
         #expect(plan[group: "a"]?.why.contains("raised to 7 for its first waiting job (6 CPUs at once)") == true)
+        // A job of one VM starts on whichever VM of its group frees first: no reservation beside the busy ones.
+        var single = Build.group("a", pendingCPUs: 1)
+        single.headJobCPUs = 1
+        let busy = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [single, Build.group("b", pendingCPUs: 20), Build.group("c")],
+                hosts: (1...4).map { Build.host("h\($0)", cpus: 3) },
+                vms: (0..<6).map { Build.vm("a-\($0)", "a", on: "h\($0 / 3 + 1)", busy: true, createdAt: 0) }))
+        let fair = try Planner().plan(busy, now: 1000)
+        #expect(fair[group: "a"]?.targetVMs == 6)
+        #expect(fair[group: "b"]?.targetVMs == 6)
     }
 
     @Test func minimumsThatDoNotFitDoNotProtectMoreThanTheTarget() throws {
