@@ -100,6 +100,25 @@ import Testing
         #expect(fair[group: "b"]?.targetVMs == 6)
     }
 
+    @Test func aGroupWaitingForItsOwnRunningJobsKeepsItsShareAgainstAnotherGroupsReservation() throws {
+        // Four hosts of 3 vCPUs; a's share is 3 VMs, b's 9. b runs five jobs and its first waiting job needs 5 VMs
+        // at once: within its target of 9, once its own jobs end. a's first job, waiting longer, needs 7. Counting b
+        // as unable to start its first job would leave it only its busy VMs, and a's reservation would take 7 of
+        // the 12 — on KTH-SP2 (window 6d22h) an 80-wide job of a 7 % group held 63 idle VMs for a day while the
+        // 78 % group waited with 19. b is not stuck: it keeps its share, and its own job is reserved instead.
+        var a = Build.group("a", share: 1, pendingCPUs: 7, wait: 5000)
+        a.headJobCPUs = 7
+        var b = Build.group("b", share: 3, pendingCPUs: 5, wait: 100)
+        b.headJobCPUs = 5
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [a, b], hosts: (1...4).map { Build.host("h\($0)", cpus: 3) },
+                vms: (0..<5).map { Build.vm("b-\($0)", "b", on: "h\($0 / 3 + 1)", busy: true, createdAt: 0) }))
+        let plan = try Planner().plan(snapshot, now: 6000)
+        #expect(plan[group: "b"]?.targetVMs == 10)
+        #expect(plan[group: "a"]?.targetVMs == 2)
+    }
+
     @Test func minimumsThatDoNotFitDoNotProtectMoreThanTheTarget() throws {
         // One vCPU, two groups with min_vms 1: the water-filling gives the minimum to alice (larger share), and
         // atlas, holding the only slot with a busy VM, is above its target of 0. Its min_vms used to protect the VM
