@@ -75,7 +75,7 @@ public final class Listener: Service, Sendable {
             state.recordError("connection from \(peer) refused: \(reason)", at: now, source: "bus")
             logger.warning("connection refused", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
         case .message(let name, .property(let report)):
-            state.propertiesReported(report, from: name, at: now)
+            state.recordProperties(report, from: name, at: now)
             propertiesUpdated(report.readings.count)
             if report.requestID >= Sender.firstRequestID { activity?.replyTaken(from: name) }
         case .message(let name, _):
