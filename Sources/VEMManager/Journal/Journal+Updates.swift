@@ -31,6 +31,9 @@ final class UpdateQueue: Sendable {
         }
     }
 
+    /// How many updates wait for the next transaction (tests).
+    var waiting: Int { state.withLock { $0.items.count } }
+
     /// What is queued now (the writer stops when it is empty).
     func take() -> [Item] {
         state.withLock { state in
