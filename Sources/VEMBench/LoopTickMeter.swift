@@ -23,6 +23,15 @@ final class LoopTickMeter: NIOEventLoopMetricsDelegate {
         var gap: Int64 = 0
         var gapCPU: Int64 = 0
         var gapLoop = -1
+        /// The most CPU a loop thread used from the end of one tick to the end of the next (its I/O and its tasks,
+        /// without a break to poll its sockets again): what the longest stall would be on an idle machine, however
+        /// loaded this one is; its loop's index; the wall time of its I/O phase and of its tick, and the tasks
+        /// the tick ran.
+        var busiest: Int64 = 0
+        var busiestLoop = -1
+        var busiestGap: Int64 = 0
+        var busiestTick: Int64 = 0
+        var busiestTasks = 0
     }
 
     private struct LoopState {
@@ -61,8 +70,13 @@ final class LoopTickMeter: NIOEventLoopMetricsDelegate {
         }
         guard enabled.load(ordering: .relaxed), cpuBefore > 0 else { return }
         worst.withLock { w in
-            if tick > w.tick { (w.tick, w.tickTasks, w.tickCPU, w.tickLoop) = (tick, info.numberOfTasks, cpu - cpuBefore, index) }
-            if gap > w.gap { (w.gap, w.gapCPU, w.gapLoop) = (gap, cpu - cpuBefore, index) }
+            let used = cpu - cpuBefore
+            if tick > w.tick { (w.tick, w.tickTasks, w.tickCPU, w.tickLoop) = (tick, info.numberOfTasks, used, index) }
+            if gap > w.gap { (w.gap, w.gapCPU, w.gapLoop) = (gap, used, index) }
+            if used > w.busiest {
+                (w.busiest, w.busiestLoop, w.busiestGap, w.busiestTick, w.busiestTasks) =
+                    (used, index, gap, tick, info.numberOfTasks)
+            }
         }
     }
 
