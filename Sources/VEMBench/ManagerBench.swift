@@ -93,7 +93,8 @@ public struct ManagerBench: Sendable {
             return l
         }()
         let token = String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        let loops = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let meter = LoopTickMeter()
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount, metricsDelegate: meter)
         var service = ManagerService.Options()
         service.token = token
         service.journalPath = scratch.appendingPathComponent("journal.sqlite").path
@@ -128,6 +129,7 @@ public struct ManagerBench: Sendable {
             // The measured steps.
             _ = manager.manager.sender.passTimings.take(reset: true)
             probe.reset()
+            meter.reset()
             let cpuBefore = processCPUMilliseconds()
             let roundsBefore = manager.manager.sender.progress.propertyRequests
             let timings = manager.manager.sender.passTimings
@@ -154,6 +156,8 @@ public struct ManagerBench: Sendable {
             (figures.passes, figures.plans) = (passes.pass, passes.plan)
             figures.loopStall = probe.worstMilliseconds
             figures.poolStall = probe.worstPoolMilliseconds
+            figures.loopPhases = meter.current
+            meter.stop()
 
             // Quiet poll rounds (no demand change; the stall probe stopped, since it costs CPU of its own): what
             // the bus-alone round below is compared with.
@@ -322,6 +326,7 @@ public struct ManagerBenchFigures: Sendable {
     var resultsPerSecond = 0.0
     var loopStall = 0.0
     var poolStall = 0.0
+    var loopPhases = LoopTickMeter.Worst()
     var rssPerClientKiB = 0.0
     var cpuPerRound = 0.0
     var quietCPUPerRound = 0.0
@@ -356,6 +361,18 @@ public struct ManagerBenchFigures: Sendable {
             ("commands_results_per_s", fixed(resultsPerSecond, 0), "commands to their journaled results /s"),
             ("event_loop_stall_ms", fixed(loopStall), "longest event-loop stall (1 ms probe)"),
             ("cooperative_pool_stall_ms", fixed(poolStall), "longest cooperative-pool lateness (1 ms sleep)"),
+            ("loop_longest_tick_ms", fixed(Double(loopPhases.tick) / 1e6), "  longest run of a loop's tasks"),
+            ("loop_longest_tick_tasks", "\(loopPhases.tickTasks)", "    tasks in it"),
+            ("loop_longest_tick_cpu_ms", fixed(Double(loopPhases.tickCPU) / 1e6),
+             "    the loop thread's CPU in it and the I/O before"),
+            ("loop_longest_io_ms", fixed(Double(loopPhases.gap) / 1e6), "  longest I/O phase (wait + handling)"),
+            ("loop_longest_io_cpu_ms", fixed(Double(loopPhases.gapCPU) / 1e6),
+             "    the loop thread's CPU in it and the tick after"),
+            ("loop_most_cpu_between_polls_ms", fixed(Double(loopPhases.busiest) / 1e6),
+             "  most loop CPU from one tick's end to the next's"),
+            ("loop_most_cpu_io_ms", fixed(Double(loopPhases.busiestGap) / 1e6), "    its I/O phase (wall)"),
+            ("loop_most_cpu_tick_ms", fixed(Double(loopPhases.busiestTick) / 1e6), "    its tick (wall)"),
+            ("loop_most_cpu_tick_tasks", "\(loopPhases.busiestTasks)", "    tasks in its tick"),
             ("manager_rss_per_client_kib", fixed(rssPerClientKiB), "Manager RSS per Client"),
             ("manager_cpu_ms_per_round", fixed(cpuPerRound), "Manager CPU per poll round (steps included)"),
             ("manager_cpu_us_per_client_round", fixed(cpuPerRound * 1_000 / Double(max(1, o.clients))),

@@ -15,6 +15,13 @@ public protocol ManagerBus: Sendable {
     /// Whether the Client of that name is connected now (without listing every member).
     func isConnected(_ name: String) -> Bool
 
+    /// The names of the Clients connected now, in no particular order (without copying and sorting every
+    /// identity, as ``members()`` does).
+    func memberNames() -> [String]
+
+    /// Which of `names` are not connected now, in their order (one look-up each, without listing every member).
+    func disconnected(among names: [String]) -> [String]
+
     /// Sends a regular message (`get_property`, `event`, …) to the connected Clients addressed. Not reliable:
     /// a Client between connections misses it.
     /// - Parameters:
@@ -106,4 +113,10 @@ public struct ClientHandlers: Sendable {
 extension ManagerBus {
     /// Whether the Client of that name is connected now (by default from ``members()``).
     public func isConnected(_ name: String) -> Bool { members().contains { $0.name == name } }
+
+    /// The names of the Clients connected now (by default from ``members()``).
+    public func memberNames() -> [String] { members().map(\.name) }
+
+    /// Which of `names` are not connected now (by default one ``isConnected(_:)`` each).
+    public func disconnected(among names: [String]) -> [String] { names.filter { !isConnected($0) } }
 }

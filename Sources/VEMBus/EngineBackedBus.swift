@@ -17,6 +17,12 @@ extension EngineBackedBus {
     /// Whether the Client of that name is connected now.
     public func isConnected(_ name: String) -> Bool { engine.isConnected(name) }
 
+    /// The names of the Clients connected now, in no particular order.
+    public func memberNames() -> [String] { engine.memberNames() }
+
+    /// Which of `names` are not connected now.
+    public func disconnected(among names: [String]) -> [String] { engine.disconnected(among: names) }
+
     /// Sends a regular message to the Clients addressed.
     @discardableResult
     public func send(_ message: Message, to recipients: Recipients) -> Int { engine.send(message, to: recipients) }

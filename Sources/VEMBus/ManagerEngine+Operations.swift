@@ -11,6 +11,16 @@ extension ManagerEngine {
         registry.withLock { $0.live[name] != nil }
     }
 
+    /// The names of the Clients connected now, in no particular order: no identity is copied, nothing sorted.
+    public func memberNames() -> [String] {
+        registry.withLock { Array($0.live.keys) }
+    }
+
+    /// Which of `names` are not connected now, in their order (under one lock).
+    public func disconnected(among names: [String]) -> [String] {
+        registry.withLock { registry in names.filter { registry.live[$0] == nil } }
+    }
+
     /// The sessions addressed by `recipients`.
     func sessions(for recipients: Recipients) -> [ClientSession] {
         registry.withLock { registry in

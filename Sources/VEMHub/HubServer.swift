@@ -239,14 +239,19 @@ public final class HubServer: EngineBackedBus {
 
     /// Connections written to in one event-loop task of a fan-out (each write is a system call).
     static let fanOutChunk = 128
+    /// How long after one chunk of a fan-out the next is due: long enough that the loop's tick ends and the loop
+    /// polls its sockets before the next chunk (NIO runs every task queued or due during a tick before it polls).
+    static let fanOutPause = TimeAmount.microseconds(50)
 
-    /// Writes `frame` to ``fanOutChunk`` links, then queues the rest as a new task on `loop`: the loop's timers
-    /// and reads run between two chunks, so a fan-out to 10,000 connections does not hold a loop for the whole
-    /// round (a message to one connection stays in order: each connection is written once per fan-out).
+    /// Writes `frame` to ``fanOutChunk`` links, then schedules the rest on `loop` after ``fanOutPause``: the
+    /// loop's timers run between two chunks, and so do its reads — the replies to the chunks already written are
+    /// handled as they come, not all at once after the whole fan-out (the replies of 5,000 connections ready at
+    /// once are handled in one go, holding the loop for about 100 ms). A message to one connection stays in
+    /// order: each connection is written once per fan-out.
     static func writeChunks(_ frame: ByteBuffer, to links: ArraySlice<HubServerLink>, on loop: any EventLoop) {
         for link in links.prefix(fanOutChunk) { link.writeShared(frame) }
         let rest = links.dropFirst(fanOutChunk)
         guard !rest.isEmpty else { return }
-        loop.execute { writeChunks(frame, to: rest, on: loop) }
+        loop.scheduleTask(in: fanOutPause) { writeChunks(frame, to: rest, on: loop) }
     }
 }

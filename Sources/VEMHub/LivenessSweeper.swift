@@ -39,15 +39,16 @@ final class LivenessSweeper {
     /// Connections checked in one event-loop task of a sweep (a heartbeat is a system call).
     static let chunk = 128
 
-    /// Checks ``chunk`` handlers, then queues the rest as a new task: the loop's reads and timers run between two
-    /// chunks (10,000 heartbeats in one task would hold the loop for tens of milliseconds).
+    /// Checks ``chunk`` handlers, then schedules the rest after ``HubServer/fanOutPause``: the loop's tick ends and
+    /// its reads and timers run between two chunks (10,000 heartbeats in one task, or in tasks queued one behind
+    /// the other — NIO runs them all in one tick —, would hold the loop for tens of milliseconds).
     private func sweep(_ handlers: ArraySlice<ServerConnectionHandler>) {
         let now = Int64((eventLoop?.now ?? .now()).uptimeNanoseconds)
         for handler in handlers.prefix(Self.chunk) { handler.checkLiveness(now: now) }
         let rest = handlers.dropFirst(Self.chunk)
         guard !rest.isEmpty, task != nil, let loop = eventLoop else { return }  // stopped: nothing more
         let bound = NIOLoopBound((sweeper: self, rest: rest), eventLoop: loop)
-        loop.execute { bound.value.sweeper.sweep(bound.value.rest) }
+        loop.scheduleTask(in: HubServer.fanOutPause) { bound.value.sweeper.sweep(bound.value.rest) }
     }
 }
 

@@ -37,16 +37,22 @@ extension Journal {
     ) async throws(ManagerError) {
         guard !decisions.isEmpty || !inventory.isEmpty || !commands.isEmpty || !updates.isEmpty else { return }
         let encoder = JSONEncoder()
+        // A command without arguments (most of them) is `[]`, what the encoder writes for it, without the encoder.
         let stored = commands.map {
-            String(
-                decoding: (try? encoder.encode($0.arguments.map(StoredArgument.init))) ?? Data("[]".utf8),
-                as: UTF8.self)
+            $0.arguments.isEmpty
+                ? "[]"
+                : String(
+                    decoding: (try? encoder.encode($0.arguments.map(StoredArgument.init))) ?? Data("[]".utf8),
+                    as: UTF8.self)
         }
+        // Each statement is compiled once per transaction, not once per row (a burst of 2,000 commands).
         try await write("journal a pass") { db in
-            for d in decisions {
-                try db.execute(
-                    sql: "INSERT INTO decision (time, trigger, action, reason, vm, grp) VALUES (?, ?, ?, ?, ?, ?)",
-                    arguments: [d.time, d.trigger, d.action, d.reason, d.vm, d.group])
+            if !decisions.isEmpty {
+                let insert = try db.cachedStatement(
+                    sql: "INSERT INTO decision (time, trigger, action, reason, vm, grp) VALUES (?, ?, ?, ?, ?, ?)")
+                for d in decisions {
+                    try insert.execute(arguments: [d.time, d.trigger, d.action, d.reason, d.vm, d.group])
+                }
             }
             for name in inventory.removed {
                 try db.execute(sql: "DELETE FROM vm_inventory WHERE name = ?", arguments: [name])
@@ -61,21 +67,27 @@ extension Journal {
                         """,
                     arguments: [r.name, r.group, r.host, r.state, r.updatedAt, r.createdAt])
             }
-            for (c, arguments) in zip(commands, stored) {
-                try db.execute(
+            if !commands.isEmpty {
+                let insert = try db.cachedStatement(
                     sql: """
                         INSERT INTO command (client, seq, name, arguments, trigger, state, created_at, updated_at)
                         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)
-                        """,
-                    arguments: [c.client, Int64(bitPattern: c.seq), c.name, arguments, c.trigger, now, now])
+                        """)
+                for (c, arguments) in zip(commands, stored) {
+                    try insert.execute(
+                        arguments: [c.client, Int64(bitPattern: c.seq), c.name, arguments, c.trigger, now, now])
+                }
             }
-            for u in updates {
-                try db.execute(
+            if !updates.isEmpty {
+                let update = try db.cachedStatement(
                     sql: """
                         UPDATE command SET state = ?, result = COALESCE(?, result), updated_at = ?
                         WHERE client = ? AND seq = ? AND state IN ('queued', 'sent', 'acknowledged')
-                        """,
-                    arguments: [u.state.rawValue, u.result, now, u.client, Int64(bitPattern: u.seq)])
+                        """)
+                for u in updates {
+                    try update.execute(
+                        arguments: [u.state.rawValue, u.result, now, u.client, Int64(bitPattern: u.seq)])
+                }
             }
         }
     }

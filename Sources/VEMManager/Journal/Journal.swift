@@ -14,6 +14,7 @@ public final class Journal: Sendable {
     public let path: String
     let onWrite: (@Sendable () -> Void)?
     let results: ResultWriter
+    let updates = UpdateQueue()
     let observers: JournalObserverSlot
 
     /// Opens (creating and migrating) a journal.
@@ -154,21 +155,18 @@ public final class Journal: Sendable {
         }
     }
 
-    /// Moves an open command to `state` (a final state is never changed again).
+    /// Moves an open command to `state` (a final state is never changed again). Updates asked for at the same time
+    /// share a transaction (group commit, ``UpdateQueue``); this returns once the one holding this update committed.
     /// - Returns: Whether a row changed.
     @discardableResult
     public func update(
         client: String, seq: UInt64, to state: CommandState, result: String? = nil, at now: Double
     ) async throws(ManagerError) -> Bool {
-        try await write("update a command") { db in
-            try db.execute(
-                sql: """
-                    UPDATE command SET state = ?, result = COALESCE(?, result), updated_at = ?
-                    WHERE client = ? AND seq = ? AND state IN ('queued', 'sent', 'acknowledged')
-                    """,
-                arguments: [state.rawValue, result, now, client, Int64(bitPattern: seq)])
-            return db.changesCount > 0
+        let outcome = await withCheckedContinuation { (done: CheckedContinuation<Result<Bool, ManagerError>, Never>) in
+            let item = UpdateQueue.Item(client: client, seq: seq, state: state, result: result, time: now, done: done)
+            if updates.add(item) { Task { await self.writeUpdates() } }
         }
+        return try outcome.get()
     }
 
     /// A ``VEMBus/ManagerEngine/Configuration/resultObserver`` that journals every result before the bus lets the

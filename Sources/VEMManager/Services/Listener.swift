@@ -35,9 +35,13 @@ public final class Listener: Service, Sendable {
     }
 
     /// Consumes bus events until the bus ends them, graceful shutdown, or cancellation.
+    ///
+    /// Graceful shutdown cancels the loop (one watcher for the whole run), rather than the stream being merged
+    /// with the shutdown signal (`cancelOnGracefulShutdown()` on the sequence): a merge hands every element from
+    /// one task to another, two task switches per event, 10,000 per poll round at 10,000 Clients.
     public func run() async {
-        for await event in bus.events.cancelOnGracefulShutdown() {
-            await handle(event)
+        await cancelWhenGracefulShutdown {
+            for await event in self.bus.events { await self.handle(event) }
         }
     }
 
@@ -75,7 +79,7 @@ public final class Listener: Service, Sendable {
             state.recordError("connection from \(peer) refused: \(reason)", at: now, source: "bus")
             logger.warning("connection refused", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
         case .message(let name, .property(let report)):
-            state.propertiesReported(report, from: name, at: now)
+            state.recordProperties(report, from: name, at: now)
             propertiesUpdated(report.readings.count)
             if report.requestID >= Sender.firstRequestID { activity?.replyTaken(from: name) }
         case .message(let name, _):

@@ -107,6 +107,16 @@ public final class ManagerState: Sendable {
     /// - Returns: The names of properties whose value changed.
     @discardableResult
     public func propertiesReported(_ report: PropertyReport, from name: String, at now: Double) -> [String] {
+        record(report, from: name, at: now, listingChanges: true)
+    }
+
+    /// A property report arrived, for a caller that does not need the names of the properties whose value changed
+    /// (the Listener, for every reply of every poll round): nothing is compared, nothing allocated.
+    public func recordProperties(_ report: PropertyReport, from name: String, at now: Double) {
+        _ = record(report, from: name, at: now, listingChanges: false)
+    }
+
+    private func record(_ report: PropertyReport, from name: String, at now: Double, listingChanges: Bool) -> [String] {
         data.withLock { data in
             data.busEvents += 1
             // Changed in place (no copy of the Client's entry or of its properties per report).
@@ -122,8 +132,12 @@ public final class ManagerState: Sendable {
                 case .value(let value): new = PropertyEntry(value: value, error: nil, receivedAt: now)
                 case .error(let message): new = PropertyEntry(value: nil, error: message, receivedAt: now)
                 }
-                let old = data.clients.values[index].properties.updateValue(new, forKey: reading.name)
                 if let poolIndex { data.pool.values[poolIndex].properties[reading.name] = new }
+                guard listingChanges else {
+                    data.clients.values[index].properties[reading.name] = new
+                    continue
+                }
+                let old = data.clients.values[index].properties.updateValue(new, forKey: reading.name)
                 if old?.value != new.value || old?.error != new.error { changed.append(reading.name) }
             }
             data.propertyUpdates += UInt64(report.readings.count)

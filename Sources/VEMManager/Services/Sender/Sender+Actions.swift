@@ -47,7 +47,8 @@ extension Sender {
             let request = Message.getProperty(GetProperty(requestID: id, names: names))
             var reached = 0
             // Owed before they are sent (a reply may come at once); a Client that is gone by then owes nothing.
-            let asked = clients ?? bus.members().map(\.name)
+            // (The names only, unsorted: the order does not matter here.)
+            let asked = clients ?? bus.memberNames()
             activity.repliesExpected(from: asked)
             if let clients {
                 for client in clients {
@@ -57,7 +58,7 @@ extension Sender {
                 }
             } else {
                 reached = bus.send(request, to: .all)
-                for client in asked where !bus.isConnected(client) { activity.clientGone(client) }
+                for client in bus.disconnected(among: asked) { activity.clientGone(client) }
             }
             reason += ", reached \(reached) client\(reached == 1 ? "" : "s")"
             logger.debug("get_property sent", metadata: metadata.merging(["clients": "\(reached)"]) { $1 })

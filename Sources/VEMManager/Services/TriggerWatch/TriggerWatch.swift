@@ -139,12 +139,15 @@ public final class TriggerWatch: Service, Sendable {
     /// Whether any trigger now has `on_update_check = yes`.
     var hasUpdateTriggers: Bool { current.withLock { $0.hasUpdateTriggers } }
 
-    /// `count` property readings arrived (called by the Listener).
+    /// `count` property readings arrived (called by the Listener, once per report). While an earlier report's
+    /// signal waits for its step, that step covers these readings too: no lock is taken and the doorbell is not
+    /// rung again (10,000 replies of a poll round would otherwise take both locks 10,000 times).
     func propertiesUpdated(count: Int) {
-        guard count > 0, hasUpdateTriggers else { return }
+        guard count > 0 else { return }
+        guard updateSignalled.load(ordering: .acquiring) || hasUpdateTriggers else { return }
         sender.activity.updateSignalled()
-        updateSignalled.store(true, ordering: .releasing)
-        doorbell.ring()
+        // Whoever turns the signal on rings; the step turns it off before it reads the state.
+        if !updateSignalled.exchange(true, ordering: .acquiringAndReleasing) { doorbell.ring() }
     }
 
     /// The counters of every trigger, in configuration order.
