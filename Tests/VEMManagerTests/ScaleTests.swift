@@ -100,4 +100,22 @@ import VEMProtocol
         #expect(first.removed == ["cms-vm-1"])
         #expect(await pool.inventoryChanges(at: 11).isEmpty, "nothing changed since")
     }
+
+    @Test func theInventorysChangesAndTheTriggersViewFollowTheReconcilersChanges() async {
+        let pool = PoolController(
+            groups: [GroupDefinition(name: "atlas", share: 50, location: SourceLocation(file: "t.ini", line: 1, column: 1))])
+        _ = await pool.adopt([
+            InventoryRecord(name: "atlas-vm-1", group: "atlas", host: "h1", state: "booting", updatedAt: 5, createdAt: 3),
+            InventoryRecord(name: "atlas-vm-2", group: "atlas", host: "h2", state: "active", updatedAt: 5, createdAt: 3),
+        ])
+        #expect(await pool.inventoryChanges(at: 10).isEmpty, "adopted as the journal holds them")
+        #expect(pool.currentVMs().map(\.name) == ["atlas-vm-1", "atlas-vm-2"])
+        #expect(pool.currentVMs().first?.clientJoined == false)
+        // The guest joins: its registration cannot go out (no batch Client) and waits for a retry; the VM is
+        // still booting for the journal, but the triggers see its guest.
+        _ = await pool.clientJoined(vm: "atlas-vm-1", now: 20)
+        #expect(await pool.inventoryChanges(at: 21).isEmpty)
+        #expect(pool.currentVMs().first?.clientJoined == true)
+        #expect(pool.currentVMs() == (await pool.vmReports()))
+    }
 }
