@@ -118,4 +118,19 @@ import VEMProtocol
         #expect(pool.currentVMs().first?.clientJoined == true)
         #expect(pool.currentVMs() == (await pool.vmReports()))
     }
+
+    @Test func poolOutcomesQueuedOneAfterTheOtherAreOneJobAndNoJobOvertakesAnother() {
+        func outcome(_ trigger: String) -> PoolController.Outcome { PoolController.Outcome(trigger: trigger) }
+        var inbox = PoolInbox()
+        let first = inbox.add(outcome("a"))
+        #expect(first != nil, "a new batch: its job is queued")
+        #expect(inbox.add(outcome("b")) == nil, "joins the batch queued last")
+        inbox.close()  // another job queued behind it
+        let second = inbox.add(outcome("c"))
+        #expect(second != nil && second != first, "not merged into a batch with a job queued after it")
+        #expect(inbox.take(first ?? 0).map(\.trigger) == ["a", "b"])
+        #expect(inbox.add(outcome("d")) == nil, "the open batch has not started")
+        #expect(inbox.take(second ?? 0).map(\.trigger) == ["c", "d"])
+        #expect(inbox.add(outcome("e")) != nil, "a batch that started takes no more")
+    }
 }
