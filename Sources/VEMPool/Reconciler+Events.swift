@@ -13,7 +13,7 @@ extension Reconciler {
             if vm.gone, !vm.registered, let after = vm.nodeCheckAfter, vm.pending == nil, batch.time >= after {
                 // Gone before VEM registered its node: did its guest leave one behind?
                 guard nodes[id] != nil else {
-                    vms[id] = nil
+                    forget(id)
                     continue
                 }
                 vm.nodeCheckAfter = nil
@@ -47,7 +47,7 @@ extension Reconciler {
                 vm.busy = false
                 if vm.stage == .active { vm.stage = .booting }
                 if vm.gone {
-                    vms[id] = nil
+                    forget(id)
                     continue
                 }
                 if vm.stage == .booting, vm.clientJoined {
@@ -55,7 +55,7 @@ extension Reconciler {
                     operations.append(issue(.registerNode(registration(of: vm)), for: &vm, now: now))
                 }
             }
-            vms[id] = vm
+            store(vm)
         }
         operations += removeStrayNodes(nodes, batch: batch, now: now)
         return operations
@@ -65,7 +65,7 @@ extension Reconciler {
     public mutating func onVMBooted(_ id: String, now: Int) {
         guard var vm = vms[id], vm.bootedAt == nil else { return }
         vm.bootedAt = now
-        vms[id] = vm
+        store(vm)
     }
 
     /// The VM's Client joined the bus: its node is registered with the batch system (once its creation is
@@ -79,7 +79,7 @@ extension Reconciler {
             vm.stage = .registering
             operations.append(issue(.registerNode(registration(of: vm)), for: &vm, now: now))
         }
-        vms[id] = vm
+        store(vm)
         return operations
     }
 
@@ -165,7 +165,7 @@ extension Reconciler {
         switch op.kind {
         case .createVM:
             guard timedOut else {
-                vms[vm.id] = nil
+                forget(vm.id)
                 return []
             }
             vm.stage = .destroying
@@ -195,7 +195,7 @@ extension Reconciler {
                 vm.attempts += 1
                 if vm.attempts >= configuration.maxAttempts {
                     log(.forget, vm, now: now, "its node could not be removed (\(vm.attempts) attempts): forgotten")
-                    vms[vm.id] = nil
+                    forget(vm.id)
                     return []
                 }
             }
@@ -207,7 +207,7 @@ extension Reconciler {
                     .forget, vm, host: vm.host, now: now,
                     "\(vm.host) did not confirm its destroy (\(vm.attempts) attempts): forgotten until a host "
                         + "reports it")
-                vms[vm.id] = nil
+                forget(vm.id)
                 return []
             }
             vm.stage = .destroying
@@ -266,20 +266,20 @@ extension Reconciler {
     /// the VM back (or removes it) either way.
     mutating func settle(_ vm: inout ManagedVM, now: Int) -> [PoolOperation] {
         guard vm.gone else {
-            vms[vm.id] = vm
+            store(vm)
             return []
         }
         guard vm.pending == nil else {
-            vms[vm.id] = vm
+            store(vm)
             return []
         }
         guard vm.registered else {
             if vm.registeredAt == nil {
                 // Never registered by VEM: kept until a batch snapshot says whether its guest registered a node.
                 vm.nodeCheckAfter = vm.nodeCheckAfter ?? now
-                vms[vm.id] = vm
+                store(vm)
             } else {
-                vms[vm.id] = nil
+                forget(vm.id)
             }
             return []
         }
@@ -290,15 +290,15 @@ extension Reconciler {
             if vm.markDown, !vm.isStrayNode {
                 vm.markDown = false
                 let op = issue(.downNode(reason: "vem: \(vm.id) lost"), for: &vm, now: now)
-                vms[vm.id] = vm
+                store(vm)
                 return [op]
             }
-            vms[vm.id] = vm
+            store(vm)
             return []
         }
         vm.stage = .removing
         let op = issue(.removeNode, for: &vm, now: now)
-        vms[vm.id] = vm
+        store(vm)
         return [op]
     }
 }

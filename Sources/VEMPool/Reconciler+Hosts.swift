@@ -56,7 +56,7 @@ extension Reconciler {
                 "its domain on \(host) is shut off\(vm.busy ? " while running a job" : ""): destroyed")
             vm.stage = .destroying
             operations.append(issue(.destroyVM(host: host), for: &vm, now: now))
-            vms[id] = vm
+            store(vm)
         }
         var seen = Set<String>()
         for domain in domains.sorted(by: { $0.vm < $1.vm })
@@ -83,7 +83,7 @@ extension Reconciler {
                 operations.append(issue(.destroyVM(host: host), for: &vm, now: now))
                 log(.destroy, vm, host: host, now: now, "its domain on \(host) is shut off")
             }
-            vms[domain.vm] = vm
+            store(vm)
         }
         return operations
     }

@@ -92,7 +92,7 @@ extension Reconciler {
                 issuedAt[p] = nil
             }
             log(.forget, vm, host: vm.host, now: now, reason)
-            vms[id] = nil
+            forget(id)
             return OperatorOutcome(summary: "\(id) is forgotten (no command sent: its domain and node are left as they are)")
         }
     }

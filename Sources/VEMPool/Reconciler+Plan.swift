@@ -32,7 +32,7 @@ extension Reconciler {
                 vm.stage = .draining
                 operations.append(issue(.drainNode(reason: directive.reason), for: &vm, now: now))
                 log(.drain, vm, now: now, directive.reason)
-                vms[id] = vm
+                store(vm)
             case .destroy(let id):
                 guard var vm = vms[id], vm.pending == nil, !vm.gone,
                     vm.stage == .draining || vm.stage == .active || vm.stage == .booting
@@ -45,7 +45,7 @@ extension Reconciler {
                     operations.append(issue(.destroyVM(host: vm.host), for: &vm, now: now))
                 }
                 log(.destroy, vm, host: vm.host, now: now, directive.reason)
-                vms[id] = vm
+                store(vm)
             case .migrate(let id, let host):
                 guard var vm = vms[id], vm.pending == nil, vm.migratingTo == nil, !vm.gone, vm.host != host,
                     vm.stage == .active || vm.stage == .draining
@@ -55,7 +55,7 @@ extension Reconciler {
                 vm.placedBy = op.id
                 operations.append(op)
                 log(.migrate, vm, host: host, now: now, directive.reason)
-                vms[id] = vm
+                store(vm)
             }
         }
         return operations
@@ -73,7 +73,7 @@ extension Reconciler {
             for: &vm, now: now)
         vm.placedBy = op.id
         log(.create, vm, host: host, now: now, reason)
-        vms[vm.id] = vm
+        store(vm)
         return op
     }
 }

@@ -46,7 +46,7 @@ extension Reconciler {
                         "its Client did not join within \(configuration.bootTimeout) s of its creation")
                 }
             }
-            vms[id] = vm
+            store(vm)
         }
         return operations
     }

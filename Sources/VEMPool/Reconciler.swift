@@ -80,6 +80,10 @@ public struct Reconciler: Sendable {
     public internal(set) var groups: [PoolGroup]
     /// The VMs, by id.
     public internal(set) var vms: [String: ManagedVM] = [:]
+    /// The ids of the VMs added, changed or removed in ``vms`` since the last ``clearChangedVMs()``: what a Shell
+    /// keeping its own view of the inventory (the journal's, the triggers' `manager.vms`) must look at again,
+    /// instead of comparing every VM.
+    public internal(set) var changedVMs: Set<String> = []
     /// The most recent decisions, oldest first (at most `decisionLogLimit`).
     public internal(set) var decisions: [PoolDecision] = []
     /// Decisions logged since the start (a Shell reads `decisions.suffix(decisionsLogged - seen)`).
@@ -182,7 +186,7 @@ public struct Reconciler: Sendable {
         vm.seenInBatch = registered
         vm.idleSince = record.idleSince
         vm.clientJoined = registered
-        vms[record.id] = vm
+        store(vm)
         reserveNames([record.id])
     }
 
@@ -199,6 +203,11 @@ public struct Reconciler: Sendable {
             guard self.group(named: group) != nil else { continue }
             nextNumber[group] = max(nextNumber[group] ?? 1, n + 1)
         }
+    }
+
+    /// Forgets the changes noted so far (``changedVMs``): the Shell has looked at them.
+    public mutating func clearChangedVMs() {
+        if !changedVMs.isEmpty { changedVMs = [] }
     }
 
     /// Swaps in a reloaded configuration's groups (shares, bounds, VM sizes, templates). VMs keep the size they
@@ -219,6 +228,17 @@ public struct Reconciler: Sendable {
     }
 
     // MARK: - Internals shared by the extensions
+
+    /// Stores `vm` under its id; the id counts as changed (``changedVMs``) when the record differs from the one
+    /// stored before.
+    mutating func store(_ vm: ManagedVM) {
+        if vms.updateValue(vm, forKey: vm.id) != vm { changedVMs.insert(vm.id) }
+    }
+
+    /// Removes the VM `id` from the inventory (a change, when it was there).
+    mutating func forget(_ id: String) {
+        if vms.removeValue(forKey: id) != nil { changedVMs.insert(id) }
+    }
 
     /// The next free name of the group: `atlas-vm-1`, `atlas-vm-2`, … (never one in the inventory).
     mutating func allocateName(for group: String) -> String {

@@ -100,4 +100,37 @@ import VEMProtocol
         #expect(first.removed == ["cms-vm-1"])
         #expect(await pool.inventoryChanges(at: 11).isEmpty, "nothing changed since")
     }
+
+    @Test func theInventorysChangesAndTheTriggersViewFollowTheReconcilersChanges() async {
+        let pool = PoolController(
+            groups: [GroupDefinition(name: "atlas", share: 50, location: SourceLocation(file: "t.ini", line: 1, column: 1))])
+        _ = await pool.adopt([
+            InventoryRecord(name: "atlas-vm-1", group: "atlas", host: "h1", state: "booting", updatedAt: 5, createdAt: 3),
+            InventoryRecord(name: "atlas-vm-2", group: "atlas", host: "h2", state: "active", updatedAt: 5, createdAt: 3),
+        ])
+        #expect(await pool.inventoryChanges(at: 10).isEmpty, "adopted as the journal holds them")
+        #expect(pool.currentVMs().map(\.name) == ["atlas-vm-1", "atlas-vm-2"])
+        #expect(pool.currentVMs().first?.clientJoined == false)
+        // The guest joins: its registration cannot go out (no batch Client) and waits for a retry; the VM is
+        // still booting for the journal, but the triggers see its guest.
+        _ = await pool.clientJoined(vm: "atlas-vm-1", now: 20)
+        #expect(await pool.inventoryChanges(at: 21).isEmpty)
+        #expect(pool.currentVMs().first?.clientJoined == true)
+        #expect(pool.currentVMs() == (await pool.vmReports()))
+    }
+
+    @Test func poolOutcomesQueuedOneAfterTheOtherAreOneJobAndNoJobOvertakesAnother() {
+        func outcome(_ trigger: String) -> PoolController.Outcome { PoolController.Outcome(trigger: trigger) }
+        var inbox = PoolInbox()
+        let first = inbox.add(outcome("a"))
+        #expect(first != nil, "a new batch: its job is queued")
+        #expect(inbox.add(outcome("b")) == nil, "joins the batch queued last")
+        inbox.close()  // another job queued behind it
+        let second = inbox.add(outcome("c"))
+        #expect(second != nil && second != first, "not merged into a batch with a job queued after it")
+        #expect(inbox.take(first ?? 0).map(\.trigger) == ["a", "b"])
+        #expect(inbox.add(outcome("d")) == nil, "the open batch has not started")
+        #expect(inbox.take(second ?? 0).map(\.trigger) == ["c", "d"])
+        #expect(inbox.add(outcome("e")) != nil, "a batch that started takes no more")
+    }
 }

@@ -93,11 +93,18 @@ struct PoolInputs: Sendable {
         return hosts
     }
 
-    /// The connected Clients of one role, sorted by name: the few that match are sorted, not every Client.
+    /// The connected Clients of one role, sorted by name: the few that match are sorted, not every Client, and
+    /// only they are copied (each Client's entry is read in place: copying all 10,000 to find the batch Client, at
+    /// every trigger pass that reads `manager`, cost more than the look-up).
     static func connected(_ role: ClientRole, in snapshot: StateSnapshot) -> [(name: String, entry: ClientEntry)] {
         var matching: [(name: String, entry: ClientEntry)] = []
-        for (name, entry) in snapshot.clients where entry.connected && entry.identity.role == role {
-            matching.append((name, entry))
+        let clients = snapshot.clients
+        var i = clients.startIndex
+        while i != clients.endIndex {
+            if clients.values[i].connected && clients.values[i].identity.role == role {
+                matching.append((clients.keys[i], clients.values[i]))
+            }
+            clients.formIndex(after: &i)
         }
         return matching.sorted { $0.name < $1.name }
     }

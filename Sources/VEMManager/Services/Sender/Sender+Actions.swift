@@ -124,29 +124,32 @@ extension Sender {
                 metadata: ["trigger": "\(trigger)"])
             return ("\(refusedAs): \(refusal)", [], false)
         }
-        let pendings = await carryOut(outcome)
+        let pendings = await carryOut([outcome])
         let count = outcome.dispatches.count
         return ("planned \(count) operation\(count == 1 ? "" : "s")", pendings, count > 0)
     }
 
-    /// Journals the pool's new decisions, the inventory's changes and its commands (each with its trigger) in
-    /// one transaction, sends the commands, then journals their new states in another.
-    func carryOut(_ outcome: PoolController.Outcome) async -> [(PendingCommand, SenderCore.FollowUp?)] {
+    /// Journals the pool's new decisions (each with its outcome's trigger), the inventory's changes and the
+    /// commands of `outcomes` (each with its trigger) in one transaction, sends the commands, then journals their
+    /// new states in another.
+    func carryOut(_ outcomes: [PoolController.Outcome]) async -> [(PendingCommand, SenderCore.FollowUp?)] {
         let now = clock.now()
-        let trigger = outcome.trigger
-        let decisions = outcome.decisions.map { d in
-            DecisionRecord(
-                time: Double(d.time), trigger: trigger, action: d.action.rawValue, reason: d.reason, vm: d.vm,
-                group: d.group)
+        let decisions = outcomes.flatMap { outcome in
+            outcome.decisions.map { d in
+                DecisionRecord(
+                    time: Double(d.time), trigger: outcome.trigger, action: d.action.rawValue, reason: d.reason,
+                    vm: d.vm, group: d.group)
+            }
         }
         let inventory = await pool.inventoryChanges(at: now)
+        let dispatches = outcomes.flatMap(\.dispatches)
         // As the plugins take them: named for `vm.*`, positional for `slurm.*`/`replay.*`.
-        let requests = outcome.dispatches.map {
+        let requests = dispatches.map {
             Request(client: $0.client, name: $0.command.name, arguments: $0.command.arguments, trigger: $0.trigger)
         }
         let results = await submit(requests, decisions: decisions, inventory: inventory, at: now)
         var pendings: [(PendingCommand, SenderCore.FollowUp?)] = []
-        for (d, result) in zip(outcome.dispatches, results) {
+        for (d, result) in zip(dispatches, results) {
             switch result {
             case .success(let pending):
                 pendings.append((pending, .operation(d.operation.id)))

@@ -19,7 +19,8 @@ public final class Sender: Service, Sendable {
         /// A trigger's actions; `tick` is when the trigger's pass began (``Sender/uptimeNanoseconds()``).
         case actions([TriggerAction], trigger: String, tick: UInt64)
         case recovered([PendingCommand])
-        case pool(PoolController.Outcome)
+        /// The pool's outcomes merged in ``PoolInbox`` batch `number`.
+        case pool(number: Int)
         case lists([PoolController.HostList])
     }
 
@@ -39,6 +40,9 @@ public final class Sender: Service, Sendable {
     private let inboxContinuation: AsyncStream<Job>.Continuation
     /// The instance.
     let core = Mutex(SenderCore())
+    /// The pool's outcomes waiting, merged (``enqueuePool(_:)``); held while a job is queued, so that a batch
+    /// takes no outcome queued after another job.
+    let poolInbox = Mutex(PoolInbox())
     let tracker = OutcomeTracker()
     /// Where command outcomes and their latency are counted (nil: nowhere).
     let metrics: ManagerMetrics?
@@ -79,6 +83,14 @@ public final class Sender: Service, Sendable {
 
     /// Queues a job, counted in ``activity`` until it has been carried out.
     private func post(_ job: Job) {
+        poolInbox.withLock { inbox in
+            inbox.close()
+            postLocked(job)
+        }
+    }
+
+    /// ``post(_:)`` with ``poolInbox`` held.
+    private func postLocked(_ job: Job) {
         activity.jobQueued()
         switch inboxContinuation.yield(job) {
         case .enqueued: break
@@ -101,9 +113,12 @@ public final class Sender: Service, Sendable {
     }
 
     /// Queues the commands and decisions of the pool (follow-ups of an outcome, a DomU join); the journal's
-    /// inventory is rewritten even when there are none, since the VM's stage changed.
+    /// inventory is rewritten even when there are none, since the VM's stage changed. Outcomes queued one after
+    /// the other, with no other job between them, are carried out as one job (``PoolInbox``).
     func enqueuePool(_ outcome: PoolController.Outcome) {
-        post(.pool(outcome))
+        poolInbox.withLock { inbox in
+            if let number = inbox.add(outcome) { postLocked(.pool(number: number)) }
+        }
     }
 
     /// Commands handed to the bus and property requests sent, since start.
@@ -164,8 +179,8 @@ public final class Sender: Service, Sendable {
             return sent
         case .recovered(let pendings):
             return pendings.map { ($0, nil) }
-        case .pool(let outcome):
-            return await carryOut(outcome)
+        case .pool(let number):
+            return await carryOut(poolInbox.withLock { $0.take(number) })
         case .lists(let hosts):
             return await askForLists(hosts)
         }
