@@ -160,13 +160,18 @@ extension Planner.Step {
 
     /// VMs a group may still give up: what it holds above its target, minus this step's drains. The target
     /// already holds the group's `minVMs` — unless the minimums of all groups do not fit together, and then the
-    /// water-filling's share of them, not `minVMs`, is what the group keeps.
-    func preemptible(_ group: String) -> Int {
+    /// water-filling's share of them, not `minVMs`, is what the group keeps. For a preemption, the group's busy
+    /// draining VMs count as held (they run its jobs on room it holds, and one running a requeued job may not be
+    /// killed): a group whose draining VMs keep it above its target gives up active VMs too, else the room they
+    /// hold is nobody's to take back and a starving group waits for their jobs to end.
+    func preemptible(_ group: String, mode: Reclaim = .graceful) -> Int {
         guard let t = targets[group], snapshot[group: group] != nil else {
             // A group no longer configured: every VM it holds is surplus.
             return vms.filter { $0.group == group && $0.phase != .draining }.count - drained[group, default: 0]
         }
-        return t.currentVMs - drained[group, default: 0] - t.targetVMs
+        let draining =
+            mode == .preempt ? (drainingBusy[group] ?? 0) - killedDraining[group, default: 0] : 0
+        return t.currentVMs + draining - drained[group, default: 0] - t.targetVMs
     }
 
     /// Finds the cheapest host on which room for one VM of `group` can be taken back, emits the drains and
@@ -204,8 +209,12 @@ extension Planner.Step {
                     mode == .preempt
                     ? idle + (drainingBusy + busy).filter(killable).sorted(by: preemptsBefore) : idle + busy
                 for vm in order where !need.fits(in: room) && !swaps.contains(where: { $0.spared == vm.id }) {
-                    if vm.phase == .active {
-                        let left = budget[vm.group] ?? preemptible(vm.group)
+                    if vm.phase == .draining, mode == .preempt {
+                        // Killing a draining VM needs no budget (it was leaving), but uses it when there is some.
+                        let left = budget[vm.group] ?? preemptible(vm.group, mode: mode)
+                        budget[vm.group] = max(0, left - 1)
+                    } else if vm.phase == .active {
+                        let left = budget[vm.group] ?? preemptible(vm.group, mode: mode)
                         if left > 0 {
                             budget[vm.group] = left - 1
                         } else if mode == .preempt, left == 0,
@@ -276,6 +285,7 @@ extension Planner.Step {
             release(vm)
             if vm.busy && mode == .preempt {
                 if vm.phase == .active { drained[vm.group, default: 0] += 1 }
+                if vm.phase == .draining { killedDraining[vm.group, default: 0] += 1 }
                 let started = vm.busySince.map { "its job started \(now - $0) s ago" } ?? "its job's start is unknown"
                 destroys.append(
                     Directive(

@@ -102,6 +102,10 @@ extension Planner {
         /// Draining busy VMs a preemption spares this step: a younger busy VM of their group is killed in their
         /// place (they finish their jobs).
         var spared: Set<String> = []
+        /// Busy draining VMs per group, from the snapshot: they hold room and run the group's jobs.
+        var drainingBusy: [String: Int] = [:]
+        /// Busy draining VMs per group that this step's preemptions destroy.
+        var killedDraining: [String: Int] = [:]
         /// Whether a live migration is under way (then no other is proposed).
         var migrationRunning = false
 
@@ -178,6 +182,7 @@ extension Planner {
         mutating func computeTargets() {
             var counts: [String: (booting: Int, active: Int, draining: Int, busy: Int)] = [:]
             for vm in vms {
+                if vm.phase == .draining, vm.busy { drainingBusy[vm.group, default: 0] += 1 }
                 var c = counts[vm.group] ?? (0, 0, 0, 0)
                 switch vm.phase {
                 case .booting: c.booting += 1
@@ -209,7 +214,8 @@ extension Planner {
                     busyVMs: c.busy, pendingVMs: g.pendingVMs, demandVMs: claim.demandVMs, capVMs: a.capVMs,
                     guaranteedVMs: a.guaranteedVMs, targetVMs: a.targetVMs, bootingVMs: c.booting,
                     activeVMs: c.active, drainingVMs: c.draining,
-                    starving: waiting && current < min(a.guaranteedVMs, a.targetVMs)
+                    // Its busy draining VMs still run its jobs on room it holds: they count as held.
+                    starving: waiting && current + (drainingBusy[g.name] ?? 0) < min(a.guaranteedVMs, a.targetVMs)
                         && g.oldestPendingWait >= configuration.starvationGrace,
                     why: GroupTarget.reasonText(a, claim: claim)
                         + (reserved == g.name

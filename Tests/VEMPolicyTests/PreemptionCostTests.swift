@@ -61,6 +61,27 @@ import Testing
         #expect(try planner.plan(snapshot, now: 1000).destroys == ["a2"])
     }
 
+    @Test func aGroupsDrainingVMsCountAsHeldWhenTheyCannotBeKilled() throws {
+        // atlas holds its target (2 active VMs) plus a0, draining but still running a requeued job (never killed
+        // twice). cms, owed 2 VMs, holds 1 and starves. Counting only active VMs, no group was above its target
+        // and the room a0 holds was nobody's to take back: cms waited for a0's job to end. Counting a0, atlas
+        // holds 3 for 2 and gives up the active VM that loses least (a2).
+        var a0 = Build.vm("a0", "atlas", on: "h1", .draining, busySince: 0, requeued: true)
+        a0.workAtRisk = 1000
+        let vms = [
+            a0, Self.busy("a1", "atlas", on: "h1", since: 100, atRisk: 900),
+            Self.busy("a2", "atlas", on: "h1", since: 500, atRisk: 500),
+            Self.busy("c1", "cms", on: "h1", since: 0, atRisk: 1000),
+        ]
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [Build.group("atlas", pendingCPUs: 10), Build.group("cms", pendingCPUs: 1, wait: 1800)],
+                hosts: [Build.host("h1", cpus: 4)], vms: vms))
+        let plan = try planner.plan(snapshot, now: 1000)
+        #expect(plan[group: "atlas"]?.targetVMs == 2 && plan[group: "cms"]?.starving == true)
+        #expect(plan.destroys == ["a2"])
+    }
+
     /// Shares as LCG's top groups (g4 67, g1 9, g16 7, other 16) over 64 vCPUs of 1-vCPU VMs.
     static let lcgShares: [(String, Double)] = [("g1", 9), ("g16", 7), ("g4", 67), ("other", 16)]
 
