@@ -3,8 +3,8 @@
 ///
 /// One step:
 /// 1. targets by weighted max–min fairness (``FairShare``) over the pool's capacity, each group first getting
-///    `min(demand, its guaranteed share)` — its static partition's size (``FairShare/apportion``); one group whose first
-///    waiting job needs more VMs at once than its target gets them, if the other groups' guarantees leave room;
+///    `min(demand, its guaranteed share)` — its static partition's size (``FairShare/apportion``); one group whose
+///    first waiting job needs more VMs at once than its target gets them, if the other groups' guarantees leave room;
 /// 2. draining VMs that are idle are destroyed;
 /// 3. groups above target drain idle VMs, youngest first — only VMs idle for `idleTimeout` and older than
 ///    `minLifetime` (hysteresis); with `keepIdleVMs`, idle VMs are kept until another group wants their room;

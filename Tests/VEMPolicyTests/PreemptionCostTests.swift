@@ -8,7 +8,8 @@ import Testing
 @Suite struct PreemptionCostTests {
     let planner = Planner(configuration: PolicyConfiguration(minLifetime: 10_000_000, starvationGrace: 1800))
 
-    static func busy(_ id: String, _ group: String, on host: String, cpus: Int = 1, since: Int, atRisk: Int) -> VMState {
+    static func busy(_ id: String, _ group: String, on host: String, cpus: Int = 1, since: Int, atRisk: Int) -> VMState
+    {
         var vm = Build.vm(id, group, on: host, cpus: cpus, memory: cpus * 1024, busySince: since)
         vm.workAtRisk = atRisk
         return vm
@@ -86,7 +87,9 @@ import Testing
     static let lcgShares: [(String, Double)] = [("g1", 9), ("g16", 7), ("g4", 67), ("other", 16)]
 
     @Test func theGuaranteeIsTheStaticPartition() {
-        let claims = Self.lcgShares.map { FairShare.Claim(name: $0.0, share: $0.1, vmCPUs: 1, vmMemoryMiB: 0, demandVMs: 64) }
+        let claims = Self.lcgShares.map {
+            FairShare.Claim(name: $0.0, share: $0.1, vmCPUs: 1, vmMemoryMiB: 0, demandVMs: 64)
+        }
         // 64 × 9/99 = 5.82: largest remainder gives g1 6 VMs, as its static partition; D'Hondt's floor gives 5.
         #expect(FairShare.apportion(claims, capacityCPUs: 64) == [6, 5, 43, 10])
         let r = FairShare.compute(
