@@ -17,11 +17,14 @@ struct NodeSlot: Sendable {
         return allocated >= cpus ? .allocated : .mixed
     }
 
-    func snapshot(group name: String, busyUntil: Int?, busySince: Int? = nil, requeuedJobs: Int = 0) -> BatchNode {
+    func snapshot(
+        group name: String, busyUntil: Int?, busySince: Int? = nil, requeuedJobs: Int = 0, workAtRisk: Int = 0
+    ) -> BatchNode {
         BatchNode(
             name: self.name, group: name, cpus: cpus, memoryMB: memoryMB,
             allocatedCPUs: allocated, runningJobs: jobs, state: state, busyUntil: jobs > 0 ? busyUntil : nil,
-            busySince: jobs > 0 ? busySince : nil, requeuedJobs: jobs > 0 ? requeuedJobs : nil
+            busySince: jobs > 0 ? busySince : nil, requeuedJobs: jobs > 0 ? requeuedJobs : nil,
+            workAtRisk: jobs > 0 ? workAtRisk : nil
         )
     }
 }

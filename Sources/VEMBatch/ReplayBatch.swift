@@ -183,18 +183,22 @@ public struct ReplayBatch: BatchSystem, Sendable {
         for g in groups {
             let head = g.pendingCount > 0 ? g.pending[g.head] : nil
             // When each node's jobs end by their estimates (start + requested time), when the last started, and
-            // how many of them were requeued before.
+            // how many of them were requeued before, and the work a kill would lose (each job's whole width ×
+            // its time run, on every node it spans).
             var until: [Int: Int] = [:]
             var since: [Int: Int] = [:]
             var requeued: [Int: Int] = [:]
+            var atRisk: [Int: Int] = [:]
             for r in g.running {
                 let j = Int(r)
                 let end = startTime[j] + jobs[j].estimatedTime
+                let work = jobs[j].processors * Swift.max(0, now - startTime[j])
                 for share in allocations[r] ?? [] {
                     let n = Int(share.node)
                     until[n] = Swift.max(until[n] ?? end, end)
                     since[n] = Swift.max(since[n] ?? startTime[j], startTime[j])
                     if requeues[j] > 0 { requeued[n, default: 0] += 1 }
+                    atRisk[n, default: 0] += work
                 }
             }
             out.append(
@@ -205,7 +209,8 @@ public struct ReplayBatch: BatchSystem, Sendable {
                     headJobCPUs: head.map { jobs[Int($0)].processors } ?? 0,
                     nodes: g.nodes.map {
                         nodes[$0].snapshot(
-                            group: g.name, busyUntil: until[$0], busySince: since[$0], requeuedJobs: requeued[$0] ?? 0)
+                            group: g.name, busyUntil: until[$0], busySince: since[$0], requeuedJobs: requeued[$0] ?? 0,
+                            workAtRisk: atRisk[$0] ?? 0)
                     }
                 ))
         }

@@ -52,7 +52,8 @@ public enum FairShare {
         public var name: String
         /// The group's fraction of all share weights (0…1).
         public var shareFraction: Double
-        /// VMs of the group that its share of the pool would hold: `floor(fraction × pool / VM size)`.
+        /// VMs of the group that its share of the pool would hold: the guarantee passed to ``compute``, else
+        /// `floor(fraction × pool / VM size)`.
         public var shareVMs: Int
         /// `min(cap, shareVMs)`: what the group is entitled to whatever the others do.
         public var guaranteedVMs: Int
@@ -77,7 +78,15 @@ public enum FairShare {
     ///
     /// The result follows the order of `claims`. Targets never exceed a claim's cap, and their total size never
     /// exceeds the pool. Shares must be positive and sizes non-negative (the planner validates its snapshot).
-    public static func compute(_ claims: [Claim], capacityCPUs: Int, capacityMemoryMiB: Int) -> [Allocation] {
+    ///
+    /// - Parameter guarantees: VMs each group is guaranteed (in the order of `claims`; `nil`: its D'Hondt floor):
+    ///   after the minimums, every group first gets `min(cap, guarantee)`, then the water fills the rest. The
+    ///   planner passes ``apportion(_:capacityCPUs:capacityMemoryMiB:)``, the static partitions' sizes, so a
+    ///   group whose demand fits its partition gets it whole (D'Hondt alone can leave a small group one VM short
+    ///   of its partition).
+    public static func compute(
+        _ claims: [Claim], capacityCPUs: Int, capacityMemoryMiB: Int, guarantees: [Int]? = nil
+    ) -> [Allocation] {
         var granted = Array(repeating: 0, count: claims.count)
         var freeCPUs = max(0, capacityCPUs)
         var freeMemory = max(0, capacityMemoryMiB)
@@ -116,19 +125,65 @@ public enum FairShare {
 
         pour(caps: claims.map { min($0.minVMs, $0.capVMs) })
         let minimums = granted
+        if let guarantees, guarantees.count == claims.count {
+            pour(caps: claims.indices.map { max(minimums[$0], min(claims[$0].capVMs, guarantees[$0])) })
+        }
         pour(caps: claims.map(\.capVMs))
 
         let totalShare = claims.reduce(0.0) { $0 + ($1.share.isFinite && $1.share > 0 ? $1.share : 0) }
         return claims.indices.map { index in
             let claim = claims[index]
             let fraction = totalShare > 0 && claim.share.isFinite && claim.share > 0 ? claim.share / totalShare : 0
-            let shareVMs = entitledVMs(
-                fraction: fraction, claim: claim, capacityCPUs: capacityCPUs, capacityMemoryMiB: capacityMemoryMiB)
+            let shareVMs =
+                guarantees.flatMap { $0.count == claims.count ? $0[index] : nil }
+                ?? entitledVMs(
+                    fraction: fraction, claim: claim, capacityCPUs: capacityCPUs, capacityMemoryMiB: capacityMemoryMiB)
             return Allocation(
                 name: claim.name, shareFraction: fraction, shareVMs: shareVMs,
                 guaranteedVMs: min(claim.capVMs, shareVMs), capVMs: claim.capVMs, minimumVMs: minimums[index],
                 targetVMs: granted[index])
         }
+    }
+
+    /// The pool apportioned among the groups by share in whole VMs, as static partitions would split it (the
+    /// paper's fig. 1): every group gets `floor(share of the pool / VM size)` VMs (over vCPUs, and memory when
+    /// `capacityMemoryMiB` is given); a group left with none gets one while room is left; then the VMs left go one
+    /// each to the groups with the largest remainders (largest remainder, or Hamilton, apportionment), ties by
+    /// name. The result follows the order of `claims`; demand, minimums and caps play no part.
+    public static func apportion(_ claims: [Claim], capacityCPUs: Int, capacityMemoryMiB: Int? = nil) -> [Int] {
+        let valid = claims.map { $0.share.isFinite && $0.share > 0 && $0.vmCPUs >= 1 && $0.vmMemoryMiB >= 0 }
+        let totalShare = zip(claims, valid).reduce(0.0) { $0 + ($1.1 ? $1.0.share : 0) }
+        guard totalShare > 0, capacityCPUs > 0 else { return claims.map { _ in 0 } }
+        let memory = capacityMemoryMiB.map { max(0, $0) }
+        var quotas = claims.indices.map { i -> Double in
+            guard valid[i] else { return 0 }
+            let fraction = claims[i].share / totalShare
+            var q = fraction * Double(capacityCPUs) / Double(claims[i].vmCPUs)
+            if let memory, claims[i].vmMemoryMiB > 0 {
+                q = min(q, fraction * Double(memory) / Double(claims[i].vmMemoryMiB))
+            }
+            return q.isFinite ? min(q, Double(Int32.max)) : 0
+        }
+        quotas = quotas.map { max(0, $0) }
+        var counts = quotas.map { Int(($0 + 1e-9).rounded(.down)) }
+        var freeCPUs = capacityCPUs - zip(claims, counts).reduce(0) { $0 + $1.0.vmCPUs * $1.1 }
+        var freeMemory = memory.map { m in m - zip(claims, counts).reduce(0) { $0 + $1.0.vmMemoryMiB * $1.1 } }
+        func fits(_ i: Int) -> Bool {
+            claims[i].vmCPUs <= freeCPUs && (freeMemory.map { claims[i].vmMemoryMiB <= $0 } ?? true)
+        }
+        func grant(_ i: Int) {
+            counts[i] += 1
+            freeCPUs -= claims[i].vmCPUs
+            freeMemory = freeMemory.map { $0 - claims[i].vmMemoryMiB }
+        }
+        let byName = claims.indices.sorted { claims[$0].name < claims[$1].name }
+        for i in byName where valid[i] && counts[i] == 0 && fits(i) { grant(i) }
+        let byRemainder = byName.filter { valid[$0] }.sorted {
+            let (a, b) = (quotas[$0] - Double(counts[$0]), quotas[$1] - Double(counts[$1]))
+            return a != b ? a > b : claims[$0].name < claims[$1].name
+        }
+        for i in byRemainder where quotas[i] - Double(counts[i]) > 1e-9 && fits(i) { grant(i) }
+        return counts
     }
 
     /// `floor(fraction × pool / VM size)`, over both vCPUs and memory.

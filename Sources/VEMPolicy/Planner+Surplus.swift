@@ -84,22 +84,22 @@ extension Planner.Step {
         return a.id < b.id
     }
 
-    /// Preemption order: a VM whose jobs are killed loses the work they did, so the one whose last job started
-    /// latest (least work lost) goes first; those the batch system does not date last; then ``drainOrder``.
-    static func preemptOrder(_ a: VMState, _ b: VMState) -> Bool {
-        if a.busySince != b.busySince {
-            switch (a.busySince, b.busySince) {
-            case (let x?, let y?): return x > y
-            case (.some, nil): return true
-            default: return false
-            }
-        }
-        return drainOrder(a, b)
+    /// Preemption order: a VM whose jobs are killed loses the work they did, so the one that loses least
+    /// (``lostWork(_:)``) goes first; at equal loss the one whose jobs end first by their time limits (the room
+    /// it holds was coming soonest anyway; unknown ends last); then ``drainOrder``.
+    func preemptsBefore(_ a: VMState, _ b: VMState) -> Bool {
+        let (x, y) = (lostWork(a), lostWork(b))
+        if x != y { return x < y }
+        return Self.drainOrder(a, b)
     }
 
-    /// Work a preemption of `vm` loses: vCPU-seconds since its last job started (undated: since its creation).
+    /// Work a preemption of `vm` loses, in CPU-seconds: what the batch system says is at risk on its node (each
+    /// job on it counted whole: its full width × its time run, since killing one VM of a wide job requeues the
+    /// job on all its VMs); when it does not say, the VM's vCPUs × the time since its last job started (undated:
+    /// since its creation). 0 for an idle VM.
     func lostWork(_ vm: VMState) -> Int {
-        vm.busy ? vm.cpus * max(0, now - (vm.busySince ?? vm.createdAt)) : 0
+        guard vm.busy else { return 0 }
+        return vm.workAtRisk ?? vm.cpus * max(0, now - (vm.busySince ?? vm.createdAt))
     }
 
     /// Whether a preemption may kill the jobs on `vm`: it is busy, not spared this step, runs no job that was
@@ -118,8 +118,9 @@ extension Planner.Step {
         /// VMs older than `minLifetime` are drained, those whose jobs end first first; their jobs finish.
         case graceful
         /// For a starving group: idle VMs above target first, then busy VMs are destroyed at once (their jobs are
-        /// requeued, their work lost), those whose last job started latest first; a VM running a job that was
-        /// requeued before is never destroyed.
+        /// requeued, their work lost), those that lose least work first (each job counted whole), then those whose
+        /// jobs end first; never more than the room needs; a VM running a job that was requeued before is never
+        /// destroyed.
         case preempt
     }
 
@@ -159,13 +160,18 @@ extension Planner.Step {
 
     /// VMs a group may still give up: what it holds above its target, minus this step's drains. The target
     /// already holds the group's `minVMs` — unless the minimums of all groups do not fit together, and then the
-    /// water-filling's share of them, not `minVMs`, is what the group keeps.
-    func preemptible(_ group: String) -> Int {
+    /// water-filling's share of them, not `minVMs`, is what the group keeps. For a preemption, the group's busy
+    /// draining VMs count as held (they run its jobs on room it holds, and one running a requeued job may not be
+    /// killed): a group whose draining VMs keep it above its target gives up active VMs too, else the room they
+    /// hold is nobody's to take back and a starving group waits for their jobs to end.
+    func preemptible(_ group: String, mode: Reclaim = .graceful) -> Int {
         guard let t = targets[group], snapshot[group: group] != nil else {
             // A group no longer configured: every VM it holds is surplus.
             return vms.filter { $0.group == group && $0.phase != .draining }.count - drained[group, default: 0]
         }
-        return t.currentVMs - drained[group, default: 0] - t.targetVMs
+        let draining =
+            mode == .preempt ? (drainingBusy[group] ?? 0) - killedDraining[group, default: 0] : 0
+        return t.currentVMs + draining - drained[group, default: 0] - t.targetVMs
     }
 
     /// Finds the cheapest host on which room for one VM of `group` can be taken back, emits the drains and
@@ -201,10 +207,14 @@ extension Planner.Step {
                 // before the grace picked the VM whose job ends first, often the one that has run longest.
                 let order =
                     mode == .preempt
-                    ? idle + (drainingBusy + busy).filter(killable).sorted(by: Self.preemptOrder) : idle + busy
+                    ? idle + (drainingBusy + busy).filter(killable).sorted(by: preemptsBefore) : idle + busy
                 for vm in order where !need.fits(in: room) && !swaps.contains(where: { $0.spared == vm.id }) {
-                    if vm.phase == .active {
-                        let left = budget[vm.group] ?? preemptible(vm.group)
+                    if vm.phase == .draining, mode == .preempt {
+                        // Killing a draining VM needs no budget (it was leaving), but uses it when there is some.
+                        let left = budget[vm.group] ?? preemptible(vm.group, mode: mode)
+                        budget[vm.group] = max(0, left - 1)
+                    } else if vm.phase == .active {
+                        let left = budget[vm.group] ?? preemptible(vm.group, mode: mode)
                         if left > 0 {
                             budget[vm.group] = left - 1
                         } else if mode == .preempt, left == 0,
@@ -219,6 +229,15 @@ extension Planner.Step {
                     }
                     victims.append(vm)
                     room = room + size(of: vm)
+                }
+                if mode == .preempt {
+                    // Never kill more than needed: drop the costliest victims whose room turns out not to be
+                    // needed (a later, larger victim made room enough).
+                    for vm in victims.reversed() where vm.busy && need.fits(in: room - size(of: vm)) {
+                        victims.removeAll { $0.id == vm.id }
+                        swaps.removeAll { $0.killed == vm.id }
+                        room = room - size(of: vm)
+                    }
                 }
                 if !need.fits(in: room) {
                     // Short of room: one live migration of another VM on the host may close the gap.
@@ -266,6 +285,7 @@ extension Planner.Step {
             release(vm)
             if vm.busy && mode == .preempt {
                 if vm.phase == .active { drained[vm.group, default: 0] += 1 }
+                if vm.phase == .draining { killedDraining[vm.group, default: 0] += 1 }
                 let started = vm.busySince.map { "its job started \(now - $0) s ago" } ?? "its job's start is unknown"
                 destroys.append(
                     Directive(
@@ -326,13 +346,13 @@ extension Planner.Step {
         vm.busy ? "\(vm.id) is busy: its job finishes first" : "\(vm.id) is idle"
     }
 
-    /// A draining busy VM of `vm`'s group, anywhere, whose last job started before `vm`'s (so killing `vm` in its
-    /// place loses less work) and that a preemption may kill: the one whose job started earliest.
+    /// A draining busy VM of `vm`'s group, anywhere, whose kill would lose more work than `vm`'s (so killing `vm`
+    /// in its place loses less) and that a preemption may kill: the one that would lose most.
     func olderDraining(than vm: VMState, excluding: [String]) -> VMState? {
         vms.filter {
             $0.group == vm.group && $0.phase == .draining && killable($0) && !handled.contains($0.id)
-                && !excluding.contains($0.id) && Self.preemptOrder(vm, $0)
+                && !excluding.contains($0.id) && preemptsBefore(vm, $0)
         }
-        .sorted(by: Self.preemptOrder).last
+        .sorted(by: preemptsBefore).last
     }
 }

@@ -2,8 +2,9 @@
 /// group's fair share (DESIGN.md §6). A pure instance: no I/O, no clock; the same input gives the same plan.
 ///
 /// One step:
-/// 1. targets by weighted max–min fairness (``FairShare``) over the pool's capacity; one group whose first
-///    waiting job needs more VMs at once than its target gets them, if the other groups' guarantees leave room;
+/// 1. targets by weighted max–min fairness (``FairShare``) over the pool's capacity, each group first getting
+///    `min(demand, its guaranteed share)` — its static partition's size (``FairShare/apportion``); one group whose
+///    first waiting job needs more VMs at once than its target gets them, if the other groups' guarantees leave room;
 /// 2. draining VMs that are idle are destroyed;
 /// 3. groups above target drain idle VMs, youngest first — only VMs idle for `idleTimeout` and older than
 ///    `minLifetime` (hysteresis); with `keepIdleVMs`, idle VMs are kept until another group wants their room;
@@ -15,10 +16,11 @@
 ///    end first first (their jobs finish first);
 /// 7. only a group below its guaranteed share whose oldest job has waited past `starvationGrace` preempts: busy
 ///    VMs of groups above their targets, draining or not, are destroyed at once (the batch system requeues their
-///    jobs), those whose last job started latest first (least work lost), on the host where least work is lost; a
-///    VM whose job was requeued before is never destroyed (a job is killed at most once). A group that has given
-///    up all it may by draining a VM whose job started earlier loses a younger busy VM in its place, and the
-///    draining one finishes its job.
+///    jobs), those that lose least work first (the batch system's work at risk: each job's whole width × its time
+///    run, since a kill of one VM of a wide job requeues it on all its VMs), then those whose jobs end first, never
+///    more than the room needs, on the host where least work is lost; a VM whose job was requeued before is never
+///    destroyed (a job is killed at most once). A group that has given up all it may by draining a VM that would
+///    lose more work loses a busy VM that loses less in its place, and the draining one finishes its job.
 ///
 /// A group is never both created for and drained (or preempted) in one step.
 public struct Planner: Sendable {
@@ -100,6 +102,10 @@ extension Planner {
         /// Draining busy VMs a preemption spares this step: a younger busy VM of their group is killed in their
         /// place (they finish their jobs).
         var spared: Set<String> = []
+        /// Busy draining VMs per group, from the snapshot: they hold room and run the group's jobs.
+        var drainingBusy: [String: Int] = [:]
+        /// Busy draining VMs per group that this step's preemptions destroy.
+        var killedDraining: [String: Int] = [:]
         /// Whether a live migration is under way (then no other is proposed).
         var migrationRunning = false
 
@@ -176,6 +182,7 @@ extension Planner {
         mutating func computeTargets() {
             var counts: [String: (booting: Int, active: Int, draining: Int, busy: Int)] = [:]
             for vm in vms {
+                if vm.phase == .draining, vm.busy { drainingBusy[vm.group, default: 0] += 1 }
                 var c = counts[vm.group] ?? (0, 0, 0, 0)
                 switch vm.phase {
                 case .booting: c.booting += 1
@@ -190,8 +197,12 @@ extension Planner {
                     name: g.name, share: g.share, vmCPUs: g.vmCPUs, vmMemoryMiB: g.vmMemoryMiB, minVMs: g.minVMs,
                     maxVMs: g.maxVMs, demandVMs: (counts[g.name]?.busy ?? 0) + g.pendingVMs)
             }
-            var allocations = FairShare.compute(
+            // Each group is guaranteed what its static partition would hold (fig. 1), not D'Hondt's floor: the
+            // guarantee check compares a group's waits with that partition's.
+            let partitions = FairShare.apportion(
                 claimList, capacityCPUs: capacity.cpus, capacityMemoryMiB: capacity.memory)
+            var allocations = FairShare.compute(
+                claimList, capacityCPUs: capacity.cpus, capacityMemoryMiB: capacity.memory, guarantees: partitions)
             let reserved = reserveForWideHeadJob(claimList, &allocations)
             for (g, (claim, a)) in zip(groups, zip(claimList, allocations)) {
                 let c = counts[g.name] ?? (0, 0, 0, 0)
@@ -203,7 +214,8 @@ extension Planner {
                     busyVMs: c.busy, pendingVMs: g.pendingVMs, demandVMs: claim.demandVMs, capVMs: a.capVMs,
                     guaranteedVMs: a.guaranteedVMs, targetVMs: a.targetVMs, bootingVMs: c.booting,
                     activeVMs: c.active, drainingVMs: c.draining,
-                    starving: waiting && current < min(a.guaranteedVMs, a.targetVMs)
+                    // Its busy draining VMs still run its jobs on room it holds: they count as held.
+                    starving: waiting && current + (drainingBusy[g.name] ?? 0) < min(a.guaranteedVMs, a.targetVMs)
                         && g.oldestPendingWait >= configuration.starvationGrace,
                     why: GroupTarget.reasonText(a, claim: claim)
                         + (reserved == g.name

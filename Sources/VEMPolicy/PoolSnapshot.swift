@@ -172,13 +172,19 @@ public struct VMState: Sendable, Hashable, Codable {
     /// Whether a job running on it was requeued before (killed once by a preemption): a preemption never kills
     /// it again, so a requeued job is not thrashed.
     public var runsRequeuedJob: Bool
+    /// CPU-seconds of work a kill of this VM would lose, if it is busy and the batch system says (`nil`
+    /// otherwise): each job on it counts whole (its full width × its time run), since killing one VM of a wide
+    /// job requeues the job on all its VMs. Without it the planner counts the VM's vCPUs × the time since
+    /// `busySince`.
+    public var workAtRisk: Int?
 
     /// Creates a VM record.
     public init(
         id: String, group: String, host: String, phase: Phase, busy: Bool = false, idleSince: Int? = nil,
         createdAt: Int, cpus: Int, memoryMiB: Int, migratingTo: String? = nil, busyUntil: Int? = nil,
-        busySince: Int? = nil, runsRequeuedJob: Bool = false
+        busySince: Int? = nil, runsRequeuedJob: Bool = false, workAtRisk: Int? = nil
     ) {
+        self.workAtRisk = workAtRisk
         self.busyUntil = busyUntil
         self.busySince = busySince
         self.runsRequeuedJob = runsRequeuedJob

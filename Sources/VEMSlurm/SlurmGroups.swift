@@ -58,15 +58,36 @@ public struct SlurmGroups: Sendable, Hashable {
     ///   - busyUntil: When the last of them ends by its time limit (`nil`: unknown, or none runs).
     ///   - busySince: When the last of them started (`nil`: unknown, or none runs).
     ///   - requeuedJobs: How many of them were requeued before (`restart_cnt` above 0).
+    ///   - workAtRisk: CPU-seconds a kill would lose: each job's whole width × its time run (`nil`: unknown).
     public static func batchNode(
         _ node: SlurmNode, group: String, runningJobs: Int, busyUntil: Int? = nil, busySince: Int? = nil,
-        requeuedJobs: Int = 0
+        requeuedJobs: Int = 0, workAtRisk: Int? = nil
     ) -> BatchNode {
         BatchNode(
             name: node.name, group: group, cpus: node.cpus, memoryMB: node.memoryMB,
             allocatedCPUs: node.allocatedCPUs, runningJobs: runningJobs,
             state: nodeState(node, runningJobs: runningJobs), busyUntil: runningJobs > 0 ? busyUntil : nil,
-            busySince: runningJobs > 0 ? busySince : nil, requeuedJobs: runningJobs > 0 ? requeuedJobs : nil)
+            busySince: runningJobs > 0 ? busySince : nil, requeuedJobs: runningJobs > 0 ? requeuedJobs : nil,
+            workAtRisk: runningJobs > 0 ? workAtRisk : nil)
+    }
+
+    /// Per node, the CPU-seconds a kill would lose at `time`: for each active job on it, the job's whole width
+    /// (`cpus`, over all its nodes: a kill of one node requeues the whole job) × the time since it started. A
+    /// node with an undated job is left out (unknown).
+    static func workAtRisk(_ jobs: [SlurmJob], at time: Int) -> [String: Int] {
+        var out: [String: Int] = [:]
+        var undated: Set<String> = []
+        for job in jobs where job.isActive {
+            for n in Set(job.nodes) {
+                if let start = job.startTime {
+                    out[n, default: 0] += job.cpus * max(0, time - start)
+                } else {
+                    undated.insert(n)
+                }
+            }
+        }
+        for n in undated { out[n] = nil }
+        return out
     }
 
     /// Per node, when the last of its active jobs started (the one a preemption would kill loses least work) and
@@ -140,6 +161,7 @@ public struct SlurmGroups: Sendable, Hashable {
         }
         let ends = Self.busyUntil(state.jobs)
         let starts = Self.busySince(state.jobs)
+        let atRisk = Self.workAtRisk(state.jobs, at: state.time)
         var heads: [String: SlurmJob] = [:]
         for job in state.jobs {
             guard let g = group(of: job) else { continue }
@@ -162,7 +184,8 @@ public struct SlurmGroups: Sendable, Hashable {
             demand[g]?.nodes.append(
                 Self.batchNode(
                     node, group: g, runningJobs: jobsOnNode[node.name] ?? 0, busyUntil: ends[node.name] ?? nil,
-                    busySince: starts.since[node.name], requeuedJobs: starts.requeued[node.name] ?? 0))
+                    busySince: starts.since[node.name], requeuedJobs: starts.requeued[node.name] ?? 0,
+                    workAtRisk: atRisk[node.name]))
         }
         return BatchSnapshot(time: state.time, groups: demand.values.sorted { $0.group < $1.group })
     }

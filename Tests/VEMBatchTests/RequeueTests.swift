@@ -53,6 +53,23 @@ import Testing
         #expect(nodes.map(\.busySince) == [200] && nodes.map(\.requeuedJobs) == [0])
     }
 
+    @Test func nodesSayTheWorkAKillWouldLoseCountingWideJobsWhole() throws {
+        // J1 (2 CPUs) spans a1 and a2 from 0; J2 (1 CPU) runs on a3 from 30. At 40 a kill of a1 or a2 would lose J1
+        // whole (2 × 40), of a3 J2's 10 s; an idle node says nothing.
+        var batch = try ReplayBatch(jobs: [
+            ReplayJob(jobNumber: 1, group: "a", submitTime: 0, runTime: 100, processors: 2),
+            ReplayJob(jobNumber: 2, group: "a", submitTime: 30, runTime: 100),
+        ])
+        try batch.register([
+            NodeRegistration(name: "a1", group: "a", cpus: 1), NodeRegistration(name: "a2", group: "a", cpus: 1),
+            NodeRegistration(name: "a3", group: "a", cpus: 1), NodeRegistration(name: "a4", group: "a", cpus: 1),
+        ])
+        batch.advance(to: 40)
+        let nodes = try #require(batch.snapshot()[group: "a"]?.nodes)
+        #expect(nodes.map(\.workAtRisk) == [80, 80, 10, nil])
+        #expect(batch.invariantViolations().isEmpty)
+    }
+
     @Test func nodesSayWhenTheirJobsEndByTheirEstimates() throws {
         var batch = try ReplayBatch(jobs: [
             ReplayJob(jobNumber: 1, group: "a", submitTime: 0, runTime: 100, estimatedTime: 300, processors: 2)

@@ -83,6 +83,9 @@ import VEMBatch
         let a = try #require(try SlurmGroups(fixtureMappings).snapshot(of: state)[group: "a"])
         #expect(a.nodes.map(\.busySince) == [1500, 1200, 1200, nil])
         #expect(a.nodes.map(\.requeuedJobs) == [0, 1, 1, nil])
+        // What a kill loses at 2000: fa1 runs two 1-CPU jobs (1000 + 500 s); fa2 and fa3 each carry the whole
+        // 2-CPU job 3 (2 × 800), since killing either requeues it.
+        #expect(a.nodes.map(\.workAtRisk) == [1500, 1600, 1600, nil])
         // The fixture of a real Slurm: every running job dated, none requeued.
         let real = try SlurmParser.jobs(fromSqueue: fixture("squeue-two-groups")).filter(\.isActive)
         #expect(!real.isEmpty && real.allSatisfy { $0.startTime != nil && $0.restarts == 0 })

@@ -1,26 +1,17 @@
 import VEMBatch
+import VEMPolicy
 
 /// The paper's fig. 1: the same hosts split once and for all, one partition per group, sized by share.
 public enum StaticLayout {
     /// Nodes of each group's VM size (`vmCPUs`), as many as its share of `totalCPUs` holds (largest remainder,
-    /// ties to the earlier group; a group gets at least one node while nodes are left), named `<group>-NN`.
+    /// ties by name; a group gets at least one node while nodes are left), named `<group>-NN`: the planner's
+    /// guarantee, ``VEMPolicy/FairShare/apportion(_:capacityCPUs:capacityMemoryMiB:)``, by construction.
     public static func nodes(groups: [PoolGroup], totalCPUs: Int) -> [NodeRegistration] {
-        let totalShare = groups.reduce(0) { $0 + $1.share }
-        guard totalShare > 0, totalCPUs > 0 else { return [] }
-        // Apportion CPUs by share, in whole nodes.
-        var counts = groups.map { g in Int((Double(totalCPUs) * g.share / totalShare) / Double(g.vmCPUs)) }
-        var used = zip(groups, counts).reduce(0) { $0 + $1.0.vmCPUs * $1.1 }
-        for i in groups.indices where counts[i] == 0 && used + groups[i].vmCPUs <= totalCPUs {
-            counts[i] = 1
-            used += groups[i].vmCPUs
+        let claims = groups.map {
+            FairShare.Claim(
+                name: $0.name, share: $0.share, vmCPUs: max(1, $0.vmCPUs), vmMemoryMiB: $0.vmMemoryMiB, demandVMs: 0)
         }
-        let remainders = groups.enumerated().map { i, g in
-            (i, Double(totalCPUs) * g.share / totalShare / Double(g.vmCPUs) - Double(counts[i]))
-        }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-        for (i, remainder) in remainders where remainder > 0 && used + groups[i].vmCPUs <= totalCPUs {
-            counts[i] += 1
-            used += groups[i].vmCPUs
-        }
+        let counts = FairShare.apportion(claims, capacityCPUs: totalCPUs)
         return zip(groups, counts).flatMap { g, n in
             ReplayBatch.staticPartitions(
                 groups: [g.name], nodesPerGroup: n, cpusPerNode: g.vmCPUs, memoryMB: g.vmMemoryMiB)

@@ -1,0 +1,121 @@
+import Testing
+
+@testable import VEMPolicy
+
+/// Scripted scenarios of preemption's victim choice and of the guarantee it enforces (issue 16): the work a kill
+/// loses is each job's whole width × its time run, as the batch system reports it per node; no more is killed
+/// than the room needs; a group is guaranteed what its static partition would hold.
+@Suite struct PreemptionCostTests {
+    let planner = Planner(configuration: PolicyConfiguration(minLifetime: 10_000_000, starvationGrace: 1800))
+
+    static func busy(_ id: String, _ group: String, on host: String, cpus: Int = 1, since: Int, atRisk: Int) -> VMState
+    {
+        var vm = Build.vm(id, group, on: host, cpus: cpus, memory: cpus * 1024, busySince: since)
+        vm.workAtRisk = atRisk
+        return vm
+    }
+
+    @Test func aKillIsPricedAtTheWholeWideJob() throws {
+        // atlas fills two 2-vCPU hosts. a1 runs a 1-vCPU job started 600 s ago (600 CPU-s at risk); a2, a3 and a4
+        // run one 3-wide job started 300 s ago: killing any of them requeues it, 900 CPU-s lost. By the VM's own
+        // vCPUs × time, a2 looked cheapest (300).
+        let vms = [
+            Self.busy("a1", "atlas", on: "h1", since: 400, atRisk: 600),
+            Self.busy("a2", "atlas", on: "h1", since: 700, atRisk: 900),
+            Self.busy("a3", "atlas", on: "h2", since: 700, atRisk: 900),
+            Self.busy("a4", "atlas", on: "h2", since: 700, atRisk: 900),
+        ]
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [Build.group("atlas", pendingCPUs: 10), Build.group("cms", pendingCPUs: 1, wait: 1800)],
+                hosts: [Build.host("h1", cpus: 2), Build.host("h2", cpus: 2)], vms: vms))
+        let plan = try planner.plan(snapshot, now: 1000)
+        #expect(plan[group: "cms"]?.starving == true)
+        #expect(plan.destroys == ["a1"])
+    }
+
+    @Test func noMoreIsKilledThanTheRoomNeeds() throws {
+        // VMs of a group no longer configured (all surplus) fill a 4-vCPU host; cms needs one 2-vCPU VM. The
+        // cheapest first is o1 (1 vCPU, 100 CPU-s), then o3 (2 vCPUs, 150): with o3 killed, o1's room is not needed.
+        let vms = [
+            Self.busy("o1", "old", on: "h1", since: 900, atRisk: 100),
+            Self.busy("o2", "old", on: "h1", since: 900, atRisk: 1000),
+            Self.busy("o3", "old", on: "h1", cpus: 2, since: 900, atRisk: 150),
+        ]
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [Build.group("cms", cpus: 2, memory: 2048, pendingCPUs: 2, wait: 1800)],
+                hosts: [Build.host("h1", cpus: 4)], vms: vms))
+        let plan = try planner.plan(snapshot, now: 1000)
+        #expect(plan.destroys == ["o3"])
+    }
+
+    @Test func aVMWhoseJobsEndFirstGoesFirstAtEqualLoss() throws {
+        var early = Self.busy("a2", "atlas", on: "h1", since: 700, atRisk: 300)
+        early.busyUntil = 1100
+        var late = Self.busy("a1", "atlas", on: "h1", since: 700, atRisk: 300)
+        late.busyUntil = 5000
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [Build.group("atlas", pendingCPUs: 10), Build.group("cms", pendingCPUs: 1, wait: 1800)],
+                hosts: [Build.host("h1", cpus: 2)], vms: [late, early]))
+        #expect(try planner.plan(snapshot, now: 1000).destroys == ["a2"])
+    }
+
+    @Test func aGroupsDrainingVMsCountAsHeldWhenTheyCannotBeKilled() throws {
+        // atlas holds its target (2 active VMs) plus a0, draining but still running a requeued job (never killed
+        // twice). cms, owed 2 VMs, holds 1 and starves. Counting only active VMs, no group was above its target
+        // and the room a0 holds was nobody's to take back: cms waited for a0's job to end. Counting a0, atlas
+        // holds 3 for 2 and gives up the active VM that loses least (a2).
+        var a0 = Build.vm("a0", "atlas", on: "h1", .draining, busySince: 0, requeued: true)
+        a0.workAtRisk = 1000
+        let vms = [
+            a0, Self.busy("a1", "atlas", on: "h1", since: 100, atRisk: 900),
+            Self.busy("a2", "atlas", on: "h1", since: 500, atRisk: 500),
+            Self.busy("c1", "cms", on: "h1", since: 0, atRisk: 1000),
+        ]
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [Build.group("atlas", pendingCPUs: 10), Build.group("cms", pendingCPUs: 1, wait: 1800)],
+                hosts: [Build.host("h1", cpus: 4)], vms: vms))
+        let plan = try planner.plan(snapshot, now: 1000)
+        #expect(plan[group: "atlas"]?.targetVMs == 2 && plan[group: "cms"]?.starving == true)
+        #expect(plan.destroys == ["a2"])
+    }
+
+    /// Shares as LCG's top groups (g4 67, g1 9, g16 7, other 16) over 64 vCPUs of 1-vCPU VMs.
+    static let lcgShares: [(String, Double)] = [("g1", 9), ("g16", 7), ("g4", 67), ("other", 16)]
+
+    @Test func theGuaranteeIsTheStaticPartition() {
+        let claims = Self.lcgShares.map {
+            FairShare.Claim(name: $0.0, share: $0.1, vmCPUs: 1, vmMemoryMiB: 0, demandVMs: 64)
+        }
+        // 64 × 9/99 = 5.82: largest remainder gives g1 6 VMs, as its static partition; D'Hondt's floor gives 5.
+        #expect(FairShare.apportion(claims, capacityCPUs: 64) == [6, 5, 43, 10])
+        let r = FairShare.compute(
+            claims, capacityCPUs: 64, capacityMemoryMiB: 0, guarantees: FairShare.apportion(claims, capacityCPUs: 64))
+        #expect(r.map(\.targetVMs) == [6, 5, 43, 10])
+        #expect(r.map(\.guaranteedVMs) == [6, 5, 43, 10])
+    }
+
+    @Test func aGroupShortOfItsPartitionPreempts() throws {
+        // g1 holds 5 busy VMs and waits past the grace for a 6th, which its partition (6 of 64) would hold; g4
+        // fills the rest. Guaranteed D'Hondt's floor (5), g1 was never starving and waited for g4's jobs to end.
+        var vms: [VMState] = []
+        for i in 0..<64 {
+            let group = i < 5 ? "g1" : "g4"
+            vms.append(Build.vm("\(group)-\(i)", group, on: "h\(i / 8)", busySince: 100 + i))
+        }
+        let groups = Self.lcgShares.map { name, share in
+            Build.group(
+                name, share: share, pendingCPUs: name == "g1" ? 1 : name == "g4" ? 10 : 0,
+                wait: name == "g1" ? 1800 : name == "g4" ? 5000 : 0)
+        }
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(groups: groups, hosts: (0..<8).map { Build.host("h\($0)", cpus: 8) }, vms: vms))
+        let plan = try planner.plan(snapshot, now: 1000)
+        #expect(plan[group: "g1"]?.guaranteedVMs == 6)
+        #expect(plan[group: "g1"]?.starving == true)
+        #expect(plan.destroys == ["g4-63"])
+    }
+}
