@@ -1,4 +1,12 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import VEMCore
 
 /// The Client's real clock: `CLOCK_MONOTONIC` (it does not jump when the wall clock is set) for schedules, rates

@@ -1,4 +1,13 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+import VEMCore
 import VEMAgent
 import VEMBus
 import VEMConfig
@@ -86,7 +95,7 @@ public struct ClientIdentityResolver: Sendable {
     /// The SMBIOS system UUID, lower-cased, when readable and not all zeros.
     public func productUUID() -> String? {
         guard let text = try? root.readText("/sys/class/dmi/id/product_uuid", limit: 256) else { return nil }
-        let uuid = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let uuid = text.trimmingWhitespace().lowercased()
         guard !uuid.isEmpty, uuid.contains(where: { $0 != "0" && $0 != "-" }) else { return nil }
         return uuid
     }

@@ -1,4 +1,13 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+import VEMCore
 import Logging
 import NIOSSL
 import VEMBus
@@ -57,7 +66,7 @@ public enum HubTransport {
         guard let bytes = readFile(path) else {
             throw ClientError(.token, "error: cannot read token_file \(path)")
         }
-        let token = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
         guard !token.isEmpty else { throw ClientError(.token, "error: token_file \(path) is empty") }
         return token
     }

@@ -1,4 +1,12 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Synchronization
 
 /// The serial numbers the hub refuses although the site CA (or the Manager's issuing intermediate) signed them,

@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import VEMCore
 import X509
 
 #if canImport(Glibc)
@@ -22,7 +27,7 @@ public struct SiteCADirectory: Sendable {
     public var revokedPath: String { file("revoked") }
 
     /// A file in the directory.
-    public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+    public func file(_ name: String) -> String { joinPath(path, name) }
 
     /// Creates the directory (0700) and a new CA in it.
     /// - Throws: ``TrustError`` when a CA key is already there (a second `init` never replaces a site's CA) or
@@ -36,7 +41,7 @@ public struct SiteCADirectory: Sendable {
             try FileManager.default.createDirectory(
                 atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw TrustError("cannot create \(path): \(error.localizedDescription)")
+            throw TrustError("cannot create \(path): \(error)")
         }
         let ca = try SiteCA.create(commonName: commonName, days: days)
         try Self.write(ca.keyPEM, to: keyPath, mode: 0o600)
@@ -80,7 +85,7 @@ public struct SiteCADirectory: Sendable {
         let key = file("\(name).key")
         try Self.write(issuer.keyPEM, to: key, mode: 0o600)
         try Self.write(try issuer.certificatePEM, to: certificate, mode: 0o644)
-        let serial = issuer.certificate.serialNumber.bytes.map { String(format: "%02x", $0) }.joined()
+        let serial = issuer.certificate.serialNumber.bytes.map { cFormat("%02x", $0) }.joined()
         return (certificate, key, serial)
     }
 
@@ -113,7 +118,7 @@ public struct SiteCADirectory: Sendable {
         var serials: Set<String> = []
         for line in text.split(whereSeparator: \.isNewline) {
             let word = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            let serial = word.trimmingCharacters(in: .whitespaces).lowercased()
+            let serial = word.trimmingWhitespace(newlines: false).lowercased()
             if !serial.isEmpty { serials.insert(serial) }
         }
         return serials
