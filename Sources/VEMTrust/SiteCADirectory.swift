@@ -41,7 +41,7 @@ public struct SiteCADirectory: Sendable {
             try FileManager.default.createDirectory(
                 atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw TrustError("cannot create \(path): \(error)")
+            throw TrustError("cannot create \(path): \(Self.reason(error))")
         }
         let ca = try SiteCA.create(commonName: commonName, days: days)
         try Self.write(ca.keyPEM, to: keyPath, mode: 0o600)
@@ -137,5 +137,15 @@ public struct SiteCADirectory: Sendable {
             unlink(temporary)
             throw TrustError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
+    }
+
+    /// Why a file operation failed, in the C library's words (`Not a directory`) when the error carries an errno:
+    /// FoundationEssentials has no `localizedDescription`.
+    static func reason(_ error: any Error) -> String {
+        if let cocoa = error as? CocoaError, let posix = cocoa.userInfo["NSUnderlyingError"] as? POSIXError {
+            return String(cString: strerror(posix.code.rawValue))
+        }
+        if let posix = error as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }
+        return "\(error)"
     }
 }
