@@ -165,7 +165,8 @@ let package = Package(
             linkerSettings: [
                 .unsafeFlags([
                     "-L", Context.packageDirectory + "/Sources/vem-agent/static-libstdc++", "-static-stdlib",
-                    "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic",
+                    "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                    "-Xlinker", "--no-export-dynamic",
                 ]),
                 .linkedLibrary("_FoundationCShims"), .linkedLibrary("_FoundationCollections"),
                 .linkedLibrary("FoundationEssentials"),

@@ -1,3 +1,5 @@
+import VEMCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,7 +9,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import VEMCore
 
 /// The Client's real clock: `CLOCK_MONOTONIC` (it does not jump when the wall clock is set) for schedules, rates
 /// and durations, anchored to the wall clock once at creation for timestamps on the wire. Everything in the

@@ -1,3 +1,5 @@
+import VEMCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,7 +9,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import VEMCore
 
 /// The directory that stands for `/` when built-in plugins read Linux's files.
 ///

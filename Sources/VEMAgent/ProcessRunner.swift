@@ -1,10 +1,11 @@
+import Synchronization
+import VEMCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-import Synchronization
-import VEMCore
 
 #if canImport(Glibc)
     import Glibc

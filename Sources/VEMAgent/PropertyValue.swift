@@ -1,3 +1,5 @@
+import VEMCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,7 +9,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import VEMCore
 
 /// A typed property value, as a property plugin reports it after conversion to its `return_type`: the one
 /// ``VEMCore/StructuredValue`` (`json` return types and structured plugins produce nested lists and dicts; `null`

@@ -1,3 +1,5 @@
+import VEMCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,7 +9,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import VEMCore
 
 extension TraceInfo {
     /// What is wrong with `vem trace-info`'s options, or nil: `groups` below 0, `cpusPerNode` or `replayStatic`

@@ -1,3 +1,5 @@
+import VEMCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,7 +9,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import VEMCore
 
 /// What `vem trace-info` prints about an SWF trace: its jobs, span and groups, how they map onto VEM groups, and
 /// (optionally) how it replays on static partitions.

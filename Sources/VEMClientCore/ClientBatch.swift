@@ -1,3 +1,8 @@
+import VEMAgent
+import VEMBatch
+import VEMConfig
+import VEMSlurm
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,10 +12,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import VEMAgent
-import VEMBatch
-import VEMConfig
-import VEMSlurm
 
 /// The batch Client's plugins: a Client with `role = batch` and `[group:…]` sections drives Slurm through the
 /// `slurm.*` plugins (`slurm.demand` and `slurm.nodes` properties; `slurm.register`, `slurm.drain`,

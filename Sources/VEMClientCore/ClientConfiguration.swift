@@ -1,3 +1,6 @@
+import VEMConfig
+import VEMCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,8 +10,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import VEMConfig
-import VEMCore
 
 /// What a Client runs from: its `[client]` settings, the properties it collects and the commands it may run.
 public struct ClientConfiguration: Hashable, Sendable {

@@ -1,3 +1,9 @@
+import VEMAgent
+import VEMBus
+import VEMConfig
+import VEMCore
+import VEMProtocol
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,11 +13,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import VEMCore
-import VEMAgent
-import VEMBus
-import VEMConfig
-import VEMProtocol
 
 /// Works out who this Client is: its name, role, host, group and VM id, for the `hello`.
 ///

@@ -1,3 +1,7 @@
+import Logging
+import VEMBus
+import VEMConfig
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,9 +11,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import Logging
-import VEMBus
-import VEMConfig
 
 /// What a Client can be beyond its core, for ``ClientService/assemble(paths:root:warn:hosting:)``: its buses and
 /// the extensions its configuration calls for. ``hubOnly`` is a guest's (`vem-agent`); VEMClient's `full` adds

@@ -1,3 +1,5 @@
+import VEMAgent
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,7 +9,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import VEMAgent
 
 extension ClientService {
     /// SIGTERM and SIGINT stop the service. The handler only writes the signal's number to a pipe (async-signal

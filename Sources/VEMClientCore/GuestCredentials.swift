@@ -1,12 +1,13 @@
+import VEMAgent
+import VEMConfig
+import VEMCore
+import VEMTrust
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-import VEMCore
-import VEMAgent
-import VEMConfig
-import VEMTrust
 
 #if canImport(Glibc)
     import Glibc

@@ -1,3 +1,11 @@
+import Logging
+import NIOSSL
+import VEMBus
+import VEMConfig
+import VEMCore
+import VEMHub
+import VEMTrust
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,13 +15,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import VEMCore
-import Logging
-import NIOSSL
-import VEMBus
-import VEMConfig
-import VEMHub
-import VEMTrust
 
 /// The embedded hub's bus for a Client's settings, and the Client's token: all the transport a guest's agent
 /// (`vem-agent`) has. `bus = nats` needs VEMClient's ``ClientTransport`` (`vem agent`), which links libnats.

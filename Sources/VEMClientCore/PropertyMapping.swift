@@ -1,3 +1,8 @@
+import VEMAgent
+import VEMConfig
+import VEMCore
+import VEMProtocol
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,10 +12,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import VEMCore
-import VEMAgent
-import VEMConfig
-import VEMProtocol
 
 /// How the configuration's properties become the Reader's requests, and samples become wire readings.
 public enum PropertyMapping {

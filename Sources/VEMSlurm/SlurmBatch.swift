@@ -1,3 +1,6 @@
+import VEMBatch
+import VEMCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,8 +10,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import VEMCore
-import VEMBatch
 
 /// The Slurm driver: VEM's ``BatchSystem`` on a real Slurm cluster (22.05 or later).
 ///

@@ -1,3 +1,6 @@
+import VEMAgent
+import VEMCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,8 +10,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import VEMCore
-import VEMAgent
 
 /// What a Slurm command printed and how it ended.
 public struct SlurmOutput: Sendable, Hashable {

@@ -1,3 +1,5 @@
+import VEMCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,7 +9,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import VEMCore
 
 /// Pure parsers for the JSON that `squeue --json` and `sinfo --json` print (Slurm 22.05, `openapi/v0.0.38`).
 ///

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,7 +9,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import Synchronization
 
 /// The serial numbers the hub refuses although the site CA (or the Manager's issuing intermediate) signed them,
 /// shared live between the Manager and its hub: the file's (`tls_revoked`, read at start and again at every reload

@@ -1,12 +1,13 @@
 import Crypto
+import SwiftASN1
+import VEMCore
+import X509
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-import VEMCore
-import SwiftASN1
-import X509
 
 #if canImport(Glibc)
     import Glibc

@@ -1,10 +1,11 @@
+import VEMCore
+import X509
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-import VEMCore
-import X509
 
 #if canImport(Glibc)
     import Glibc

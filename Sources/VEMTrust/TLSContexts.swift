@@ -1,3 +1,6 @@
+import NIOSSL
+import X509
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,8 +10,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import NIOSSL
-import X509
 
 /// The three files of a TLS endpoint: the site CA it trusts, its own certificate and its key.
 public struct TLSFiles: Hashable, Sendable {

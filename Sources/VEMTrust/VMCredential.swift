@@ -1,4 +1,7 @@
 import Crypto
+import SwiftASN1
+import X509
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -8,8 +11,6 @@ import Crypto
 #if canImport(Glibc)
     import Glibc
 #endif
-import X509
-import SwiftASN1
 
 /// A guest's identity, issued by the Manager at `vm.create` for that VM alone: a short-lived certificate (its
 /// name the VM's, role `domU`, its group), its key, the chain up to the site CA, and the site CA itself (which the

@@ -1,3 +1,5 @@
+import VEMCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,7 +9,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import VEMCore
 
 /// `exec`: runs a program and reports its standard output, converted by the return type.
 ///

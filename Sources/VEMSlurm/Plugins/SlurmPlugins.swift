@@ -1,3 +1,7 @@
+import VEMAgent
+import VEMBatch
+import VEMCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -7,9 +11,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import VEMAgent
-import VEMBatch
-import VEMCore
 
 /// The Slurm plugins of the Client on the batch server node, as the paper has it.
 ///
