@@ -27,7 +27,7 @@ let package = Package(
     products: [
         .executable(name: "vem", targets: ["vem"]),
         // A guest's agent: the Client core over the hub, without libvirt, libnats, GRDB or Hummingbird, with the
-        // Swift runtime and Foundation linked in (issue 21: a small resident set on every guest).
+        // Swift runtime and FoundationEssentials linked in (issue 21: a small resident set on every guest).
         .executable(name: "vem-agent", targets: ["vem-agent"]),
     ],
     dependencies: [
@@ -148,25 +148,28 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ] + nio
         ),
-        // `vem-agent`: the guest's agent. -static-stdlib links the Swift runtime and Foundation into it: one image
-        // instead of a dozen shared libraries, each with its relocated data and its own resident pages. The modules
-        // are compiled against the shared Foundation, whose objects do not name the static archives Foundation
-        // needs: they are listed here, and lld (which does not care about the archives' order) links them. Packed
-        // relative relocations (glibc ≥ 2.36) and no exported symbol table keep its start from reading ~5 MB of
-        // tables that would stay resident (README, "An idle agent").
+        // `vem-agent`: the guest's agent. -static-stdlib links the Swift runtime and FoundationEssentials into it:
+        // one image instead of a dozen shared libraries, each with its relocated data and its own resident pages.
+        // Every module it links imports FoundationEssentials, never Foundation (whose internationalisation,
+        // CoreFoundation and ICU data would come with it): the static archives FoundationEssentials needs are
+        // listed here, and lld (which does not care about the archives' order) links them. Packed relative
+        // relocations (glibc ≥ 2.36) and no exported symbol table keep its start from reading ~5 MB of tables that
+        // would stay resident (README, "An idle agent"). libstdc++ is linked statically too (1 MiB less resident):
+        // `static-libstdc++/libstdc++.so` is a linker script that makes every `-lstdc++` read `libstdc++.a`.
         .executableTarget(
             name: "vem-agent",
             dependencies: [
                 "VEMClientCore", logging, .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            exclude: ["static-libstdc++"],
             linkerSettings: [
                 .unsafeFlags([
-                    "-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker",
-                    "--no-export-dynamic",
+                    "-L", Context.packageDirectory + "/Sources/vem-agent/static-libstdc++", "-static-stdlib",
+                    "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                    "-Xlinker", "--no-export-dynamic",
                 ]),
-                .linkedLibrary("CoreFoundation"), .linkedLibrary("_FoundationICU"),
                 .linkedLibrary("_FoundationCShims"), .linkedLibrary("_FoundationCollections"),
-                .linkedLibrary("FoundationInternationalization"), .linkedLibrary("FoundationEssentials"),
+                .linkedLibrary("FoundationEssentials"),
             ]
         ),
         .testTarget(name: "VEMCoreTests", dependencies: ["VEMCore"]),

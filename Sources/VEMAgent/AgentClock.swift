@@ -1,5 +1,14 @@
-import Foundation
 import VEMCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The Client's real clock: `CLOCK_MONOTONIC` (it does not jump when the wall clock is set) for schedules, rates
 /// and durations, anchored to the wall clock once at creation for timestamps on the wire. Everything in the

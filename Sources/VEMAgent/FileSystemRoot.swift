@@ -1,4 +1,14 @@
-import Foundation
+import VEMCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The directory that stands for `/` when built-in plugins read Linux's files.
 ///
@@ -63,7 +73,7 @@ enum Params {
     /// The parameter at `index`, or `defaultValue`, trimmed.
     static func at(_ parameters: [String], _ index: Int, default defaultValue: String? = nil) -> String? {
         guard index < parameters.count else { return defaultValue }
-        let p = parameters[index].trimmingCharacters(in: .whitespaces)
+        let p = parameters[index].trimmingWhitespace(newlines: false)
         return p.isEmpty ? defaultValue : p
     }
 

@@ -1,5 +1,11 @@
-import Foundation
+import Synchronization
 import VEMCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -94,11 +100,11 @@ public struct ProcessRunner: Sendable {
         let config = configuration
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<ProcessResult, Never>) in
-                let thread = Thread {
+                let body: @Sendable () -> Void = {
                     continuation.resume(returning: child.supervise(config, cancel: cancel))
                 }
-                thread.name = "vem-process-\(child.pid)"
-                thread.start()
+                // No thread left: supervise from a detached task rather than never answer.
+                if !startDetachedThread(named: "vem-proc-\(child.pid)", body) { Task.detached { body() } }
             }
         } onCancel: {
             cancel.set()
@@ -108,10 +114,9 @@ public struct ProcessRunner: Sendable {
 
 /// A flag set from the cancellation handler, read by the supervising thread.
 final class CancelFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }
 
 /// A started child: its pid and the parent's ends of its output pipes.

@@ -1,5 +1,14 @@
-import Foundation
 import VEMCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A typed property value, as a property plugin reports it after conversion to its `return_type`: the one
 /// ``VEMCore/StructuredValue`` (`json` return types and structured plugins produce nested lists and dicts; `null`

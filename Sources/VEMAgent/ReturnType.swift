@@ -1,5 +1,14 @@
-import Foundation
 import VEMCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Conversion of plugin output to a property's `return_type` (``VEMCore/ReturnType``).
 ///
@@ -56,7 +65,7 @@ extension ReturnType {
     /// - Parameter text: The text.
     /// - Returns: The value, or a `.conversion` failure quoting (the start of) the text.
     public func parse(_ text: String) -> PropertyResult {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmingWhitespace()
         switch self {
         case .str:
             var s = Substring(text)
@@ -99,7 +108,7 @@ extension ReturnType {
 
 /// Quotes at most 60 characters of text for an error message.
 func quote(_ text: String) -> String {
-    let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    let t = text.trimmingWhitespace()
     let short = t.count > 60 ? String(t.prefix(60)) + "…" : t
-    return "'" + short.replacingOccurrences(of: "\n", with: "\\n") + "'"
+    return "'" + short.replacing("\n", with: "\\n") + "'"
 }

@@ -1,4 +1,14 @@
-import Foundation
+import VEMCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 extension TraceInfo {
     /// What is wrong with `vem trace-info`'s options, or nil: `groups` below 0, `cpusPerNode` or `replayStatic`
@@ -20,7 +30,7 @@ extension TraceInfo {
     ) throws -> String {
         let rule = TraceGroupRule(
             topGroups: groups,
-            names: names.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? [],
+            names: names.map { $0.split(separator: ",").map { $0.trimmingWhitespace(newlines: false) } } ?? [],
             otherGroup: dropOther ? nil : "other")
         return try report(
             path: path, rule: rule, replayStatic: replayStatic, cpusPerNode: cpusPerNode,

@@ -1,4 +1,14 @@
-import Foundation
+import VEMCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What `vem trace-info` prints about an SWF trace: its jobs, span and groups, how they map onto VEM groups, and
 /// (optionally) how it replays on static partitions.
@@ -12,7 +22,7 @@ public enum TraceInfo {
     ) throws -> String {
         let clock = ContinuousClock()
         let loadStart = clock.now
-        let trace = try SWFReader.read(path: path, name: (path as NSString).lastPathComponent)
+        let trace = try SWFReader.read(path: path, name: lastPathComponent(path))
         let loadTime = clock.now - loadStart
         let map = try TraceGroupMap(jobs: trace.jobs, rule: rule)
         var report = Report(trace: trace, map: map, loadSeconds: loadTime.seconds)
@@ -95,14 +105,14 @@ private struct Report: Encodable {
             out += "span        \(s) → \(e) s (\(duration(e - s)), first submit → last end)\n"
         }
         out += "max procs   \(maxProcs.map(String.init) ?? "unknown") (header)\n"
-        out += "loaded in   \(String(format: "%.3f", loadSeconds)) s\n"
+        out += "loaded in   \(cFormat("%.3f", loadSeconds)) s\n"
         out += "\ntrace groups by CPU time (\(traceGroups.count)):\n"
         out += pad("group", 10) + pad("jobs", 10) + pad("cpu-hours", 14) + "share\n"
         for g in traceGroups {
             out +=
                 pad(String(g.groupID), 10) + pad(String(g.jobs), 10)
-                + pad(String(format: "%.1f", Double(g.cpuSeconds) / 3600), 14)
-                + String(format: "%6.2f %%", g.share * 100) + "\n"
+                + pad(cFormat("%.1f", Double(g.cpuSeconds) / 3600), 14)
+                + cFormat("%6.2f %%", g.share * 100) + "\n"
         }
         let otherText = rule.otherGroup.map { "the rest → '\($0)'" } ?? "the rest dropped (\(droppedJobs) jobs)"
         out += "\nmapping --groups \(rule.topGroups): top \(rule.topGroups) by CPU time, \(otherText):\n"
@@ -112,7 +122,7 @@ private struct Report: Encodable {
                 ? g.traceGroups.prefix(8).map(String.init).joined(separator: ",") + ",… (\(g.traceGroups.count))"
                 : g.traceGroups.map(String.init).joined(separator: ",")
             out +=
-                pad(g.name, 12) + pad(String(g.jobs), 10) + String(format: "%6.2f %%  ", g.share * 100) + "← \(ids)\n"
+                pad(g.name, 12) + pad(String(g.jobs), 10) + cFormat("%6.2f %%  ", g.share * 100) + "← \(ids)\n"
         }
         if let r = replay { out += r.text() }
         return out
@@ -140,11 +150,11 @@ private struct ReplayReport: Encodable {
                 pad(g.group, 12) + pad(String(g.submitted), 9) + pad(String(g.finished), 10)
                 + pad(String(g.rejected), 10) + pad(String(g.pending), 9)
                 + pad(duration(Int(g.meanWait)), 12) + pad(duration(g.p95Wait), 12)
-                + pad(String(format: "%.1f", Double(g.cpuSecondsUsed) / 3600), 12)
-                + String(format: "%5.1f %%", g.utilisation * 100) + "\n"
+                + pad(cFormat("%.1f", Double(g.cpuSecondsUsed) / 3600), 12)
+                + cFormat("%5.1f %%", g.utilisation * 100) + "\n"
         }
         out += "skipped \(skippedJobs) unreplayable or dropped job(s); simulated \(duration(simulatedSeconds)) "
-        out += "in \(String(format: "%.3f", wallSeconds)) s of wall time\n"
+        out += "in \(cFormat("%.3f", wallSeconds)) s of wall time\n"
         return out
     }
 }

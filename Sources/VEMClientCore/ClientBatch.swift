@@ -1,8 +1,17 @@
-import Foundation
 import VEMAgent
 import VEMBatch
 import VEMConfig
 import VEMSlurm
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The batch Client's plugins: a Client with `role = batch` and `[group:…]` sections drives Slurm through the
 /// `slurm.*` plugins (`slurm.demand` and `slurm.nodes` properties; `slurm.register`, `slurm.drain`,

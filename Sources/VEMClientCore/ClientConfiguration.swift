@@ -1,6 +1,15 @@
-import Foundation
 import VEMConfig
 import VEMCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What a Client runs from: its `[client]` settings, the properties it collects and the commands it may run.
 public struct ClientConfiguration: Hashable, Sendable {

@@ -1,8 +1,18 @@
-import Foundation
 import VEMAgent
 import VEMBus
 import VEMConfig
+import VEMCore
 import VEMProtocol
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Works out who this Client is: its name, role, host, group and VM id, for the `hello`.
 ///
@@ -86,7 +96,7 @@ public struct ClientIdentityResolver: Sendable {
     /// The SMBIOS system UUID, lower-cased, when readable and not all zeros.
     public func productUUID() -> String? {
         guard let text = try? root.readText("/sys/class/dmi/id/product_uuid", limit: 256) else { return nil }
-        let uuid = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let uuid = text.trimmingWhitespace().lowercased()
         guard !uuid.isEmpty, uuid.contains(where: { $0 != "0" && $0 != "-" }) else { return nil }
         return uuid
     }

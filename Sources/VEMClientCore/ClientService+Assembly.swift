@@ -1,7 +1,16 @@
-import Foundation
 import Logging
 import VEMBus
 import VEMConfig
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What a Client can be beyond its core, for ``ClientService/assemble(paths:root:warn:hosting:)``: its buses and
 /// the extensions its configuration calls for. ``hubOnly`` is a guest's (`vem-agent`); VEMClient's `full` adds

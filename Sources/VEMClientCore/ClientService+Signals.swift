@@ -1,4 +1,10 @@
-import Foundation
+import VEMAgent
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -16,15 +22,8 @@ extension ClientService {
             warn("warning: cannot install signal handlers; SIGTERM will kill the agent without a bye")
             return
         }
-        signalPipe = fds[1]
-        for number in [SIGTERM, SIGINT] {
-            _ = signal(number) { number in
-                var byte = UInt8(truncatingIfNeeded: number)
-                _ = write(signalPipe, &byte, 1)
-            }
-        }
         let reader = fds[0]
-        let thread = Thread {
+        let started = startDetachedThread(named: "vem-signals") {
             var byte: UInt8 = 0
             while true {
                 let n = read(reader, &byte, 1)
@@ -37,8 +36,19 @@ extension ClientService {
                 }
             }
         }
-        thread.name = "vem-signals"
-        thread.start()
+        guard started else {
+            close(fds[0])
+            close(fds[1])
+            warn("warning: cannot start the signal thread; SIGTERM will kill the agent without a bye")
+            return
+        }
+        signalPipe = fds[1]
+        for number in [SIGTERM, SIGINT] {
+            _ = signal(number) { number in
+                var byte = UInt8(truncatingIfNeeded: number)
+                _ = write(signalPipe, &byte, 1)
+            }
+        }
     }
 }
 

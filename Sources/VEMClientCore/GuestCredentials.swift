@@ -1,7 +1,13 @@
-import Foundation
 import VEMAgent
 import VEMConfig
+import VEMCore
 import VEMTrust
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -40,9 +46,9 @@ public struct GuestCredentials: Sendable {
             throw ClientError(.identity, "error: the SMBIOS credential cannot be read: \(error)")
         }
         let tls = TLSSettings(
-            ca: (directory as NSString).appendingPathComponent("ca.pem"),
-            certificate: (directory as NSString).appendingPathComponent("client.pem"),
-            key: (directory as NSString).appendingPathComponent("client.key"))
+            ca: joinPath(directory, "ca.pem"),
+            certificate: joinPath(directory, "client.pem"),
+            key: joinPath(directory, "client.key"))
         do {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

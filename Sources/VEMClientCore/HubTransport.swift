@@ -1,10 +1,20 @@
-import Foundation
 import Logging
 import NIOSSL
 import VEMBus
 import VEMConfig
+import VEMCore
 import VEMHub
 import VEMTrust
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The embedded hub's bus for a Client's settings, and the Client's token: all the transport a guest's agent
 /// (`vem-agent`) has. `bus = nats` needs VEMClient's ``ClientTransport`` (`vem agent`), which links libnats.
@@ -57,7 +67,7 @@ public enum HubTransport {
         guard let bytes = readFile(path) else {
             throw ClientError(.token, "error: cannot read token_file \(path)")
         }
-        let token = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
         guard !token.isEmpty else { throw ClientError(.token, "error: token_file \(path) is empty") }
         return token
     }

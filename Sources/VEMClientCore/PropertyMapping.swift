@@ -1,7 +1,17 @@
-import Foundation
 import VEMAgent
 import VEMConfig
+import VEMCore
 import VEMProtocol
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// How the configuration's properties become the Reader's requests, and samples become wire readings.
 public enum PropertyMapping {
@@ -22,10 +32,10 @@ public enum PropertyMapping {
 
     /// The parameter list of a `parameters = …` value: split on commas, trimmed; empty text gives none.
     public static func parameters(_ text: String) -> [String] {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingWhitespace(newlines: false)
         guard !trimmed.isEmpty else { return [] }
         return trimmed.split(separator: ",", omittingEmptySubsequences: false).map {
-            $0.trimmingCharacters(in: .whitespaces)
+            $0.trimmingWhitespace(newlines: false)
         }
     }
 

@@ -81,7 +81,7 @@ struct ClientGetPropertyPlugin: CommandPlugin {
     let readers: PropertyReaders
 
     func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
-        let names = request.arguments.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let names = request.arguments.map { $0.trimmingWhitespace(newlines: false) }.filter { !$0.isEmpty }
         let (samples, unknown) = await readers.refresh(names)
         var object: [String: PropertyValue] = [:]
         for s in samples {

@@ -1,4 +1,12 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One structured value, the same from a plugin to a trigger: what a property plugin reads, what travels on the
 /// wire (`VEMProtocol.WireValue`), what the Manager's state holds and a trigger reads (`VEMRules.JSON`), and a

@@ -1,5 +1,15 @@
-import Foundation
 import VEMBatch
+import VEMCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The Slurm driver: VEM's ``BatchSystem`` on a real Slurm cluster (22.05 or later).
 ///
@@ -137,7 +147,7 @@ public struct SlurmBatch: BatchSystem {
     /// Turns a failed command's output into an error with a code.
     func classify(_ out: SlurmOutput, of command: SlurmCommand) -> SlurmError {
         let text = out.errorSummary
-        let what = "\(command.program.rawValue) \(command.arguments.first ?? "")".trimmingCharacters(in: .whitespaces)
+        let what = "\(command.program.rawValue) \(command.arguments.first ?? "")".trimmingWhitespace(newlines: false)
         let code: SlurmError.Code
         if text.contains("Invalid node name specified") || text.contains("not found") {
             code = .unknownNode

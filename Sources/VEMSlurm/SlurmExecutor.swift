@@ -1,5 +1,15 @@
-import Foundation
 import VEMAgent
+import VEMCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What a Slurm command printed and how it ended.
 public struct SlurmOutput: Sendable, Hashable {
@@ -19,7 +29,7 @@ public struct SlurmOutput: Sendable, Hashable {
 
     /// Standard error's non-empty lines joined with `; ` (at most 300 characters), or `no message`.
     public var errorSummary: String {
-        let lines = standardError.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        let lines = standardError.split(whereSeparator: \.isNewline).map { $0.trimmingWhitespace(newlines: false) }
         let text = lines.filter { !$0.isEmpty }.joined(separator: "; ")
         return text.isEmpty ? "no message" : String(text.prefix(300))
     }
@@ -100,6 +110,6 @@ public struct ProcessSlurmExecutor: SlurmExecutor {
 
 extension Double {
     fileprivate func formatted() -> String {
-        self == rounded() ? String(Int(self)) : String(format: "%.1f", self)
+        self == rounded() ? String(Int(self)) : cFormat("%.1f", self)
     }
 }

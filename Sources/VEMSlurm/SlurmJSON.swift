@@ -1,4 +1,12 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 // The shapes of `squeue --json` and `sinfo --json` (Slurm 22.05, plugin `openapi/v0.0.38`), reduced to the
 // fields VEM reads. Unknown fields are ignored. Numbers are read leniently: a JSON integer, a float, `null`

@@ -1,4 +1,14 @@
-import Foundation
+import VEMCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Pure parsers for the JSON that `squeue --json` and `sinfo --json` print (Slurm 22.05, `openapi/v0.0.38`).
 ///
@@ -102,7 +112,7 @@ public enum SlurmParser {
 
     /// A comma-separated list without empty items.
     static func list(_ text: String?) -> [String] {
-        (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        (text ?? "").split(separator: ",").map { $0.trimmingWhitespace(newlines: false) }.filter { !$0.isEmpty }
     }
 
     static func describe(_ error: DecodingError) -> String {

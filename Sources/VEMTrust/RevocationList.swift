@@ -1,5 +1,14 @@
-import Foundation
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The serial numbers the hub refuses although the site CA (or the Manager's issuing intermediate) signed them,
 /// shared live between the Manager and its hub: the file's (`tls_revoked`, read at start and again at every reload

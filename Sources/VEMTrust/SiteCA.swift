@@ -1,7 +1,19 @@
 import Crypto
-import Foundation
 import SwiftASN1
+import VEMCore
 import X509
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The site's certificate authority: a P-256 key and a self-signed certificate that every Client and the Manager
 /// trust. It issues the certificates that name a holder, its role and its group (``CertificateIdentity``):
@@ -239,7 +251,7 @@ extension CertificateIdentity {
         }
         self.init(
             name: name, role: role, group: groups.first,
-            serial: certificate.serialNumber.bytes.map { String(format: "%02x", $0) }.joined(),
+            serial: certificate.serialNumber.bytes.map { cFormat("%02x", $0) }.joined(),
             issuer: certificate.issuer.description)
     }
 }

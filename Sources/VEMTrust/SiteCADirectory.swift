@@ -1,5 +1,11 @@
-import Foundation
+import VEMCore
 import X509
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -22,7 +28,7 @@ public struct SiteCADirectory: Sendable {
     public var revokedPath: String { file("revoked") }
 
     /// A file in the directory.
-    public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+    public func file(_ name: String) -> String { joinPath(path, name) }
 
     /// Creates the directory (0700) and a new CA in it.
     /// - Throws: ``TrustError`` when a CA key is already there (a second `init` never replaces a site's CA) or
@@ -36,7 +42,7 @@ public struct SiteCADirectory: Sendable {
             try FileManager.default.createDirectory(
                 atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw TrustError("cannot create \(path): \(error.localizedDescription)")
+            throw TrustError("cannot create \(path): \(Self.reason(error))")
         }
         let ca = try SiteCA.create(commonName: commonName, days: days)
         try Self.write(ca.keyPEM, to: keyPath, mode: 0o600)
@@ -80,7 +86,7 @@ public struct SiteCADirectory: Sendable {
         let key = file("\(name).key")
         try Self.write(issuer.keyPEM, to: key, mode: 0o600)
         try Self.write(try issuer.certificatePEM, to: certificate, mode: 0o644)
-        let serial = issuer.certificate.serialNumber.bytes.map { String(format: "%02x", $0) }.joined()
+        let serial = issuer.certificate.serialNumber.bytes.map { cFormat("%02x", $0) }.joined()
         return (certificate, key, serial)
     }
 
@@ -113,7 +119,7 @@ public struct SiteCADirectory: Sendable {
         var serials: Set<String> = []
         for line in text.split(whereSeparator: \.isNewline) {
             let word = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            let serial = word.trimmingCharacters(in: .whitespaces).lowercased()
+            let serial = word.trimmingWhitespace(newlines: false).lowercased()
             if !serial.isEmpty { serials.insert(serial) }
         }
         return serials
@@ -132,5 +138,15 @@ public struct SiteCADirectory: Sendable {
             unlink(temporary)
             throw TrustError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
+    }
+
+    /// Why a file operation failed, in the C library's words (`Not a directory`) when the error carries an errno:
+    /// FoundationEssentials has no `localizedDescription`.
+    static func reason(_ error: any Error) -> String {
+        if let cocoa = error as? CocoaError, let posix = cocoa.userInfo["NSUnderlyingError"] as? POSIXError {
+            return String(cString: strerror(posix.code.rawValue))
+        }
+        if let posix = error as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }
+        return "\(error)"
     }
 }

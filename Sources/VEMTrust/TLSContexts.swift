@@ -1,6 +1,15 @@
-import Foundation
 import NIOSSL
 import X509
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The three files of a TLS endpoint: the site CA it trusts, its own certificate and its key.
 public struct TLSFiles: Hashable, Sendable {

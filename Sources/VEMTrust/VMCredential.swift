@@ -1,7 +1,16 @@
 import Crypto
-import Foundation
-import X509
 import SwiftASN1
+import X509
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A guest's identity, issued by the Manager at `vm.create` for that VM alone: a short-lived certificate (its
 /// name the VM's, role `domU`, its group), its key, the chain up to the site CA, and the site CA itself (which the

@@ -16,7 +16,7 @@ public struct GetPropertyCommandPlugin: CommandPlugin {
 
     /// Refreshes the properties.
     public func run(_ request: CommandRequest, context: CommandContext) async -> PluginOutcome {
-        let names = request.arguments.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let names = request.arguments.map { $0.trimmingWhitespace(newlines: false) }.filter { !$0.isEmpty }
         let (updates, unknown) = await reader.refresh(names)
         var object: [String: PropertyValue] = [:]
         for u in updates {

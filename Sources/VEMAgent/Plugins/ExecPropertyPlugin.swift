@@ -1,4 +1,14 @@
-import Foundation
+import VEMCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `exec`: runs a program and reports its standard output, converted by the return type.
 ///
@@ -57,7 +67,7 @@ public struct ExecPropertyPlugin: PropertyPlugin {
 
 /// The last line(s) of standard error, at most 200 characters, or nil when empty.
 func tail(_ text: String) -> String? {
-    let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    let t = text.trimmingWhitespace()
     guard !t.isEmpty else { return nil }
     return t.count > 200 ? "…" + String(t.suffix(200)) : t
 }

@@ -35,7 +35,7 @@ public struct FilePlugin: PropertyPlugin {
         }
         let text = try root.readText(path)
         guard parameters.count > 1 else { return .string(text) }
-        let pattern = parameters.dropFirst().joined(separator: ",").trimmingCharacters(in: .whitespaces)
+        let pattern = parameters.dropFirst().joined(separator: ",").trimmingWhitespace(newlines: false)
         let regex: Regex<AnyRegexOutput>
         do {
             regex = try Regex(pattern)

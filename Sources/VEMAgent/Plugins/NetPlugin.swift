@@ -63,7 +63,7 @@ public struct NetPlugin: PropertyPlugin {
         var names: [String] = []
         for line in text.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = line[..<colon].trimmingCharacters(in: .whitespaces)
+            let name = line[..<colon].trimmingWhitespace(newlines: false)
             names.append(name)
             guard name == interface else { continue }
             let fields = line[line.index(after: colon)...].split(separator: " ", omittingEmptySubsequences: true)

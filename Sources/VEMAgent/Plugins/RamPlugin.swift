@@ -45,7 +45,7 @@ public struct RamPlugin: PropertyPlugin {
         var fields: [String: Int64?] = [:]
         for line in text.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            let key = line[..<colon].trimmingCharacters(in: .whitespaces)
+            let key = line[..<colon].trimmingWhitespace(newlines: false)
             guard !key.isEmpty, !key.contains(" ") else { continue }
             let words = line[line.index(after: colon)...].split(separator: " ", omittingEmptySubsequences: true)
             let number = words.first.flatMap { Int64($0) }

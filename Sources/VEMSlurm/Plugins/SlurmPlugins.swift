@@ -1,7 +1,16 @@
-import Foundation
 import VEMAgent
 import VEMBatch
 import VEMCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The Slurm plugins of the Client on the batch server node, as the paper has it.
 ///
