@@ -133,4 +133,35 @@ import VEMProtocol
         #expect(inbox.take(second ?? 0).map(\.trigger) == ["c", "d"])
         #expect(inbox.add(outcome("e")) != nil, "a batch that started takes no more")
     }
+
+    @Test func hostsThatJoinedTogetherAreListedOverTheListIntervalNotInOneBurst() async {
+        let state = ManagerState()
+        let reading = PropertyReading(name: "hypervisor", timestampMilliseconds: 0, value: .object(["cpus": .int(8)]))
+        let names = (1...300).map { "h\($0)" }
+        for name in names {
+            state.clientJoined(
+                ClientIdentity(name: name, role: .dom0, host: name, version: "1", incarnation: 1), at: 1)
+            state.propertiesReported(PropertyReport(readings: [reading]), from: name, at: 1)
+        }
+        let pool = PoolController(
+            groups: [GroupDefinition(name: "atlas", share: 50, location: SourceLocation(file: "t.ini", line: 1, column: 1))],
+            listInterval: 60)
+        // A tick every 10 s: 300 hosts over six ticks, 64 at least per tick (a small site's hosts at once).
+        var listed: [[String]] = []
+        for tick in 0..<6 {
+            listed.append(await pool.hostsToList(state.poolSnapshot(at: 2), now: 2 + 10 * Double(tick), tickInterval: 10)
+                .map(\.host))
+        }
+        #expect(listed.map(\.count) == [64, 64, 64, 64, 44, 0])
+        #expect(Set(listed.joined()) == Set(names), "every host listed once")
+        #expect(listed.joined().count == names.count)
+        // Due again 60 s after its list, those listed first first.
+        let again = await pool.hostsToList(state.poolSnapshot(at: 62), now: 62, tickInterval: 10).map(\.host)
+        #expect(Set(again) == Set(listed[0]))
+        // Without a tick interval (or a small site), every due host at once.
+        let small = PoolController(
+            groups: [GroupDefinition(name: "atlas", share: 50, location: SourceLocation(file: "t.ini", line: 1, column: 1))],
+            listInterval: 60)
+        #expect(await small.hostsToList(state.poolSnapshot(at: 2), now: 2).count == 300)
+    }
 }

@@ -17,25 +17,46 @@ extension PoolController {
     /// What the journal names as the cause of the reconciliation with the hosts (`vm.list` and what follows).
     static let reconcileTrigger = "vem.reconcile"
 
+    /// The fewest hosts one call of ``hostsToList(_:now:tickInterval:)`` lists when more are due: a small site's
+    /// hosts are all listed at once.
+    static let minimumListBatch = 64
+
     /// The Dom0 Clients to ask for their domains now: each connected one that reports its `hypervisor` property,
     /// once after each of its joins and then every ``listInterval``.
-    func hostsToList(_ snapshot: StateSnapshot, now: Double) -> [HostList] {
+    ///
+    /// `tickInterval` is how often the pool's timer calls this. A call lists at most the share of the hosts that
+    /// keeps every host listed once per ``listInterval`` (and at least ``minimumListBatch``), those due longest
+    /// first: 1,000 hosts that joined together are listed over the interval, not in one burst of 1,000 `vm.list`
+    /// commands and results that a rebalance would queue behind. The others stay due for the next call.
+    func hostsToList(_ snapshot: StateSnapshot, now: Double, tickInterval: Double = 0) -> [HostList] {
         guard var reconciler else { return [] }
         // The due hosts are found in the snapshot's order, then sorted (not the whole snapshot).
-        var names: [String] = []
+        var due: [(since: Double, name: String)] = []
+        var hosts = 0
         for (name, entry) in snapshot.clients
         where entry.connected && entry.identity.role == .dom0 && entry.properties["hypervisor"]?.value != nil {
-            if let last = listed[name], last.connectedSince == entry.connectedSince, now - last.at < listInterval {
-                continue
+            hosts += 1
+            if let last = listed[name], last.connectedSince == entry.connectedSince {
+                if now - last.at < listInterval { continue }
+                due.append((last.at + listInterval, name))
+            } else {
+                due.append((entry.connectedSince, name))
             }
-            listed[name] = ListedHost(connectedSince: entry.connectedSince, at: now)
-            names.append(name)
         }
-        guard !names.isEmpty else { return [] }
+        guard !due.isEmpty else { return [] }
+        due.sort { ($0.since, $0.name) < ($1.since, $1.name) }
+        if tickInterval > 0, listInterval > tickInterval {
+            let share = Int((Double(hosts) * tickInterval / listInterval).rounded(.up))
+            due = Array(due.prefix(max(Self.minimumListBatch, share)))
+        }
+        for host in due {
+            guard let entry = snapshot.clients[host.name] else { continue }
+            listed[host.name] = ListedHost(connectedSince: entry.connectedSince, at: now)
+        }
         self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
-        let due = names.sorted().map { HostList(host: $0, mark: reconciler.listMark()) }
+        let lists = due.map(\.name).sorted().map { HostList(host: $0, mark: reconciler.listMark()) }
         self.reconciler = reconciler
-        return due
+        return lists
     }
 
     /// A host's `vm.list` output, reconciled with the inventory
@@ -47,10 +68,12 @@ extension PoolController {
         let t = Int(now)
         var next = reconciler.onHostListed(list.host, domains: domains, mark: list.mark, now: t)
         // The guests found in the snapshot's order, then taken in their Clients' order (not the whole snapshot
-        // sorted); looked for only while a VM waits for its guest (every host sends a list every
-        // `host_list_interval`, and the snapshot holds every Client).
+        // sorted); looked for only while a VM of this host waits for its guest (every host sends a list every
+        // `host_list_interval`, and the snapshot holds every Client: a VM of another host is looked for at that
+        // host's list).
         var joined: [(client: String, vm: String)] = []
-        if reconciler.vms.values.contains(where: { !$0.clientJoined }) {
+        let host = list.host
+        if reconciler.vms.values.contains(where: { !$0.clientJoined && ($0.host == host || $0.migratingTo == host) }) {
             for entry in snapshot.clients.values where entry.connected && entry.identity.role == .domU {
                 guard let vm = entry.identity.vmID, reconciler.vms[vm]?.clientJoined == false else { continue }
                 joined.append((entry.identity.name, vm))

@@ -52,7 +52,7 @@ public final class PoolTimer: Service, Sendable {
         let snapshot = state.poolSnapshot(at: now)
         let outcome = await pool.tick(snapshot, now: now)
         if !outcome.dispatches.isEmpty || !outcome.decisions.isEmpty { sender.enqueuePool(outcome) }
-        let hosts = await pool.hostsToList(snapshot, now: now)
+        let hosts = await pool.hostsToList(snapshot, now: now, tickInterval: interval)
         if !hosts.isEmpty { sender.enqueueLists(hosts) }
     }
 
