@@ -42,7 +42,9 @@ extension Reconciler {
     public mutating func onHostListed(_ host: String, domains: [HostDomain], mark: Int, now: Int) -> [PoolOperation] {
         var operations: [PoolOperation] = []
         let listed = Dictionary(domains.map { ($0.vm, $0) }, uniquingKeysWith: { a, _ in a })
-        for id in vms.keys.sorted() {
+        // This host's VMs in name order (not every VM sorted: each of 1,000 hosts' lists would sort them all).
+        let onHost = vms.compactMap { $0.value.host == host ? $0.key : nil }.sorted()
+        for id in onHost {
             guard var vm = vms[id], vm.host == host, !vm.gone, vm.nodeCheckAfter == nil, vm.migratingTo == nil,
                 (vm.placedBy ?? Int.min) < mark
             else { continue }
