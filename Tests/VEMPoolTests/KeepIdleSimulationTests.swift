@@ -6,17 +6,11 @@ import VEMPolicy
 
 /// The closed loop in a quiet machine: the pool used to pay a VM boot for every job that came after a lull.
 @Suite struct KeepIdleSimulationTests {
-    let groups = [PoolGroup(name: "a", share: 50), PoolGroup(name: "b", share: 50)]
+    let groups = twoEqualGroups
 
     /// One host of 4 vCPUs, VMs of 1 vCPU; boot 60 s; planner every 60 s; idle VMs kept until wanted
     /// (`keepIdleVMs`, what `vem simulate` runs), which used to be drained after 300 s idle and 600 s alive.
-    var configuration: PoolSimulation.Configuration {
-        PoolSimulation.Configuration(
-            hosts: 1, cpusPerHost: 4, bootDelay: 60, tick: 60,
-            policy: PolicyConfiguration(
-                maxBootingSiteWide: 4, maxBootingPerHost: 4, minLifetime: 600, idleTimeout: 300,
-                starvationGrace: PoolSimulation.preemptionOff, keepIdleVMs: true))
-    }
+    var configuration: PoolSimulation.Configuration { oneHostConfiguration() }
 
     @Test func aJobAfterALullFindsItsGroupsVMWaiting() throws {
         // a sends a job at 0 and another an hour later; nobody else wants the room meanwhile.

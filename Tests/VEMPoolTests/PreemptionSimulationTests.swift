@@ -8,17 +8,11 @@ import VEMPolicy
 /// graceful reclaim waits for them to end; preemption (past the grace time) takes the room back sooner, at the
 /// cost of the killed job's work.
 @Suite struct PreemptionSimulationTests {
-    let groups = [PoolGroup(name: "a", share: 50), PoolGroup(name: "b", share: 50)]
+    let groups = twoEqualGroups
 
     /// One host of 4 vCPUs, VMs of 1 vCPU; boot 60 s; planner every 60 s; idle VMs kept until wanted;
     /// preemption after 300 s.
-    var configuration: PoolSimulation.Configuration {
-        PoolSimulation.Configuration(
-            hosts: 1, cpusPerHost: 4, bootDelay: 60, tick: 60,
-            policy: PolicyConfiguration(
-                maxBootingSiteWide: 4, maxBootingPerHost: 4, minLifetime: 600, idleTimeout: 300,
-                starvationGrace: 300, keepIdleVMs: true))
-    }
+    var configuration: PoolSimulation.Configuration { oneHostConfiguration(starvationGrace: 300) }
 
     @Test func preemptionKillsTheJobThatHasDoneLeastWork() throws {
         // b's jobs 1 and 2 start at 60, 3 and 4 at 1060 (a has no demand: b borrows a's half); all run 20,000 s.

@@ -5,16 +5,10 @@ import VEMPolicy
 @testable import VEMPool
 
 @Suite struct SimulationTests {
-    let groups = [PoolGroup(name: "a", share: 50), PoolGroup(name: "b", share: 50)]
+    let groups = twoEqualGroups
 
     /// One host of 4 vCPUs, VMs of 1 vCPU; boot 60 s; planner every 60 s; 4 VMs may boot at once anywhere.
-    var configuration: PoolSimulation.Configuration {
-        PoolSimulation.Configuration(
-            hosts: 1, cpusPerHost: 4, bootDelay: 60, tick: 60,
-            policy: PolicyConfiguration(
-                maxBootingSiteWide: 4, maxBootingPerHost: 4, minLifetime: 600, idleTimeout: 300,
-                starvationGrace: PoolSimulation.preemptionOff))
-    }
+    var configuration: PoolSimulation.Configuration { oneHostConfiguration() }
 
     /// Group a bursts (4 jobs of 1000 s at t=0) while b is idle; b sends one 100 s job at t=2000.
     var burst: [ReplayJob] {

@@ -58,3 +58,20 @@ extension [PoolOperation] {
         }
     }
 }
+
+/// Two groups, a and b, of equal shares: the closed-loop simulation suites' site.
+let twoEqualGroups = [PoolGroup(name: "a", share: 50), PoolGroup(name: "b", share: 50)]
+
+/// The closed-loop simulation suites' pool: one host of 4 vCPUs, VMs of 1 vCPU; boot 60 s; planner every 60 s;
+/// 4 VMs may boot at once anywhere; idle VMs kept until wanted (as `PolicyConfiguration` and `vem simulate` do),
+/// or drained after 300 s idle and 600 s alive without `keepIdleVMs`; preemption after `starvationGrace` (off by
+/// default).
+func oneHostConfiguration(
+    starvationGrace: Int = PoolSimulation.preemptionOff, keepIdleVMs: Bool = true
+) -> PoolSimulation.Configuration {
+    PoolSimulation.Configuration(
+        hosts: 1, cpusPerHost: 4, bootDelay: 60, tick: 60,
+        policy: PolicyConfiguration(
+            maxBootingSiteWide: 4, maxBootingPerHost: 4, minLifetime: 600, idleTimeout: 300,
+            starvationGrace: starvationGrace, keepIdleVMs: keepIdleVMs))
+}
