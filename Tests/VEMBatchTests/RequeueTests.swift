@@ -4,10 +4,8 @@ import Testing
 
 /// A node's VM destroyed under its jobs (preemption): the batch system requeues them.
 @Suite struct RequeueTests {
-    @Test func jobsOfADestroyedNodeGoBackToTheirPlaceInTheQueue() throws {
-        // Nodes a1 and a2 (1 CPU each). J1(0, 100) on a1, J2(0, 100) on a2, J3(10, 50) waits.
-        // At 40, a1's VM is destroyed: J1 is requeued ahead of J3 (it was submitted first) and a1 is drained.
-        // J1 restarts when J2 ends on a2 (100) and ends at 200; J3 starts there at 200 and ends at 250.
+    /// Nodes a1 and a2 of group a (1 CPU each); J1(0, 100) on a1, J2(0, 100) on a2, J3(10, 50) waiting; at 40.
+    func twoNodesThreeJobsAt40() throws -> ReplayBatch {
         var batch = try ReplayBatch(jobs: [
             ReplayJob(jobNumber: 1, group: "a", submitTime: 0, runTime: 100),
             ReplayJob(jobNumber: 2, group: "a", submitTime: 0, runTime: 100),
@@ -17,6 +15,14 @@ import Testing
             NodeRegistration(name: "a1", group: "a", cpus: 1), NodeRegistration(name: "a2", group: "a", cpus: 1),
         ])
         batch.advance(to: 40)
+        return batch
+    }
+
+    @Test func jobsOfADestroyedNodeGoBackToTheirPlaceInTheQueue() throws {
+        // Nodes a1 and a2 (1 CPU each). J1(0, 100) on a1, J2(0, 100) on a2, J3(10, 50) waits.
+        // At 40, a1's VM is destroyed: J1 is requeued ahead of J3 (it was submitted first) and a1 is drained.
+        // J1 restarts when J2 ends on a2 (100) and ends at 200; J3 starts there at 200 and ends at 250.
+        var batch = try twoNodesThreeJobsAt40()
         #expect(try batch.requeueJobs(onNode: "a1") == 1)
         #expect(batch.state(of: "a1") == .drained)
         #expect(batch.snapshot()[group: "a"]?.pendingJobs == 2)
@@ -31,15 +37,7 @@ import Testing
 
     @Test func nodesSayWhenTheirLastJobStartedAndWhetherItWasRequeued() throws {
         // J1 on a1 from 0; J2 on a2 from 0; J3 waits. At 40 a1's VM is destroyed; J1 restarts on a2 at 100.
-        var batch = try ReplayBatch(jobs: [
-            ReplayJob(jobNumber: 1, group: "a", submitTime: 0, runTime: 100),
-            ReplayJob(jobNumber: 2, group: "a", submitTime: 0, runTime: 100),
-            ReplayJob(jobNumber: 3, group: "a", submitTime: 10, runTime: 50),
-        ])
-        try batch.register([
-            NodeRegistration(name: "a1", group: "a", cpus: 1), NodeRegistration(name: "a2", group: "a", cpus: 1),
-        ])
-        batch.advance(to: 40)
+        var batch = try twoNodesThreeJobsAt40()
         var nodes = try #require(batch.snapshot()[group: "a"]?.nodes)
         #expect(nodes.map(\.busySince) == [0, 0] && nodes.map(\.requeuedJobs) == [0, 0])
         try batch.requeueJobs(onNode: "a1")
