@@ -31,16 +31,16 @@ extension PoolController {
     func hostsToList(_ snapshot: StateSnapshot, now: Double, tickInterval: Double = 0) -> [HostList] {
         guard var reconciler else { return [] }
         // The due hosts are found in the snapshot's order, then sorted (not the whole snapshot).
-        var due: [(since: Double, name: String)] = []
+        var due: [(since: Double, name: String, connectedSince: Double)] = []
         var hosts = 0
         for (name, entry) in snapshot.clients
         where entry.connected && entry.identity.role == .dom0 && entry.properties["hypervisor"]?.value != nil {
             hosts += 1
             if let last = listed[name], last.connectedSince == entry.connectedSince {
                 if now - last.at < listInterval { continue }
-                due.append((last.at + listInterval, name))
+                due.append((last.at + listInterval, name, entry.connectedSince))
             } else {
-                due.append((entry.connectedSince, name))
+                due.append((entry.connectedSince, name, entry.connectedSince))
             }
         }
         guard !due.isEmpty else { return [] }
@@ -49,10 +49,7 @@ extension PoolController {
             let share = Int((Double(hosts) * tickInterval / listInterval).rounded(.up))
             due = Array(due.prefix(max(Self.minimumListBatch, share)))
         }
-        for host in due {
-            guard let entry = snapshot.clients[host.name] else { continue }
-            listed[host.name] = ListedHost(connectedSince: entry.connectedSince, at: now)
-        }
+        for host in due { listed[host.name] = ListedHost(connectedSince: host.connectedSince, at: now) }
         self.reconciler = nil  // the local copy is the only one: mutated in place, not copied
         let lists = due.map(\.name).sorted().map { HostList(host: $0, mark: reconciler.listMark()) }
         self.reconciler = reconciler
