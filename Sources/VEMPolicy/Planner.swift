@@ -4,7 +4,8 @@
 /// One step:
 /// 1. targets by weighted max–min fairness (``FairShare``) over the pool's capacity, each group first getting
 ///    `min(demand, its guaranteed share)` — its static partition's size (``FairShare/apportion``); one group whose
-///    first waiting job needs more VMs at once than its target gets them, if the other groups' guarantees leave room;
+///    first waiting job needs more VMs at once than its target gets them, if the other groups' guarantees leave room
+///    (beside its VMs still busy at the job's shadow time; the reservation is kept until the job starts);
 /// 2. draining VMs that are idle are destroyed;
 /// 3. groups above target drain idle VMs, youngest first — only VMs idle for `idleTimeout` and older than
 ///    `minLifetime` (hysteresis); with `keepIdleVMs`, idle VMs are kept until another group wants their room;
