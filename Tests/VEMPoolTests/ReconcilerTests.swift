@@ -340,11 +340,13 @@ import VEMPolicy
                 ])
         }
         let planner = Planner()
-        let first = try r.rebalance(batch: demand(1000, atlasWait: 100, cmsWait: 500), hosts: hosts, now: 1000,
+        let first = try r.rebalance(
+            batch: demand(1000, atlasWait: 100, cmsWait: 500), hosts: hosts, now: 1000,
             planner: planner)
         #expect(first.plan.reservation == Reservation(group: "cms", submittedAt: 500))
         #expect(r.reservation == first.plan.reservation)
-        let second = try r.rebalance(batch: demand(1060, atlasWait: 5000, cmsWait: 560), hosts: hosts, now: 1060,
+        let second = try r.rebalance(
+            batch: demand(1060, atlasWait: 5000, cmsWait: 560), hosts: hosts, now: 1060,
             planner: planner)
         #expect(second.snapshot.reservation == Reservation(group: "cms", submittedAt: 500))
         #expect(second.plan[group: "cms"]?.targetVMs == 10)
