@@ -56,6 +56,9 @@ public struct Plan: Sendable, Hashable, Codable {
     public var targets: [GroupTarget]
     /// Things that held a decision back this step (booting limit reached, no room, waiting for hysteresis).
     public var notes: [String]
+    /// The reservation this plan holds for a group's wide first job, if any: the caller passes it back in the next
+    /// snapshot (``PoolSnapshot/reservation``), so that it is kept until the job starts.
+    public var reservation: Reservation? = nil
 
     /// The target of the group of that name.
     public subscript(group name: String) -> GroupTarget? { targets.first { $0.group == name } }

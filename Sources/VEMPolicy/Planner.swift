@@ -4,7 +4,8 @@
 /// One step:
 /// 1. targets by weighted max–min fairness (``FairShare``) over the pool's capacity, each group first getting
 ///    `min(demand, its guaranteed share)` — its static partition's size (``FairShare/apportion``); one group whose
-///    first waiting job needs more VMs at once than its target gets them, if the other groups' guarantees leave room;
+///    first waiting job needs more VMs at once than its target gets them, if the other groups' guarantees leave room
+///    (beside its VMs still busy at the job's shadow time; the reservation is kept until the job starts);
 /// 2. draining VMs that are idle are destroyed;
 /// 3. groups above target drain idle VMs, youngest first — only VMs idle for `idleTimeout` and older than
 ///    `minLifetime` (hysteresis); with `keepIdleVMs`, idle VMs are kept until another group wants their room;
@@ -84,6 +85,8 @@ extension Planner {
         var targets: [String: GroupTarget] = [:]
         var claims: [String: FairShare.Claim] = [:]
         var capacity = Size.zero
+        /// The reservation this step holds for a group's wide first job (``reserveForWideHeadJob(_:_:)``).
+        var reservation: Reservation?
 
         /// Room for new VMs on each accepting host, after this step's creates and migrations.
         var free: [String: Size] = [:]
@@ -139,7 +142,7 @@ extension Planner {
             Plan(
                 now: now, capacityCPUs: capacity.cpus, capacityMemoryMiB: capacity.memory,
                 directives: destroys + drains + migrations + creates,
-                targets: groups.compactMap { targets[$0.name] }, notes: notes)
+                targets: groups.compactMap { targets[$0.name] }, notes: notes, reservation: reservation)
         }
 
         /// Booting plus active VMs of the group, before this step's directives.
@@ -203,7 +206,7 @@ extension Planner {
                 claimList, capacityCPUs: capacity.cpus, capacityMemoryMiB: capacity.memory)
             var allocations = FairShare.compute(
                 claimList, capacityCPUs: capacity.cpus, capacityMemoryMiB: capacity.memory, guarantees: partitions)
-            let reserved = reserveForWideHeadJob(claimList, &allocations)
+            reservation = reserveForWideHeadJob(claimList, &allocations)
             for (g, (claim, a)) in zip(groups, zip(claimList, allocations)) {
                 let c = counts[g.name] ?? (0, 0, 0, 0)
                 let current = c.booting + c.active
@@ -218,7 +221,7 @@ extension Planner {
                     starving: waiting && current + (drainingBusy[g.name] ?? 0) < min(a.guaranteedVMs, a.targetVMs)
                         && g.oldestPendingWait >= configuration.starvationGrace,
                     why: GroupTarget.reasonText(a, claim: claim)
-                        + (reserved == g.name
+                        + (reservation?.group == g.name
                             ? "; raised to \(a.targetVMs) for its first waiting job (\(g.headJobCPUs) CPUs at once)"
                             : ""))
             }
@@ -227,32 +230,89 @@ extension Planner {
         /// VMs a group's first waiting job needs at once.
         func headVMs(_ g: GroupState) -> Int { g.headJobCPUs > 0 ? (g.headJobCPUs + g.vmCPUs - 1) / g.vmCPUs : 0 }
 
-        /// VMs the group must hold for its first waiting job to start: a job of several VMs needs them free at
-        /// once, beside the group's VMs busy with running jobs (active, not draining: those stay busy until their
-        /// jobs end, which may be days); a job of one VM starts on whichever VM of its group frees first, as the
-        /// water-filling already provides. 0 when no job waits.
-        func headTarget(_ g: GroupState, busy: [String: Int]) -> Int {
+        /// VMs group `g` (at `index`) must hold for its first waiting job to start: a job of several VMs needs them
+        /// free at once, beside the group's VMs that are still busy with running jobs *when the job can start* (its
+        /// shadow time, ``shadowTime(_:index:head:kept:)``); a VM whose job ends before then is one of the job's
+        /// own. Without a shadow time (no known end frees enough room), every busy VM counts (active, not
+        /// draining: those stay busy until their jobs end, which may be days). A job of one VM starts on whichever
+        /// VM of its group frees first, as the water-filling already provides. 0 when no job waits.
+        func headTarget(_ g: GroupState, index: Int, kept: [Int]) -> Int {
             let head = headVMs(g)
-            return head > 1 ? head + (busy[g.name] ?? 0) : head
+            guard head > 1 else { return head }
+            let busy = vms.filter { $0.group == g.name && $0.phase == .active && $0.busy }
+            guard let shadow = shadowTime(g, index: index, head: head, kept: kept) else { return head + busy.count }
+            return head + busy.count { ($0.busyUntil ?? Int.max) > shadow }
+        }
+
+        /// EASY's shadow time for group `g`'s first job of `head` VMs, across groups: the earliest instant at which
+        /// `head` of its VMs can be free at once, counting free room and its own idle and booting VMs now, its own
+        /// busy VMs when their jobs end (by the batch system's time limits), and the room of the other groups' VMs
+        /// beyond what they keep under a reservation (`kept`: the ones that free first, idle now, busy when their
+        /// jobs end) and of draining VMs when theirs end. Counted in vCPUs (memory aside). `nil` when no known end
+        /// frees enough.
+        func shadowTime(_ g: GroupState, index: Int, head: Int, kept: [Int]) -> Int? {
+            let size = max(1, g.vmCPUs)
+            var freeCPUs = free.values.reduce(0) { $0 + $1.cpus }
+            var ownNow = 0
+            var events: [(time: Int, own: Bool, cpus: Int)] = []
+            var others: [String: [VMState]] = [:]
+            for vm in vms where vm.migratingTo == nil {
+                if vm.phase == .draining {
+                    if vm.busy, let end = vm.busyUntil { events.append((end, false, vm.cpus)) }
+                    if !vm.busy { freeCPUs += vm.cpus }
+                } else if vm.group == g.name {
+                    if !vm.busy || vm.phase == .booting {
+                        ownNow += 1
+                    } else if let end = vm.busyUntil {
+                        events.append((end, true, 0))
+                    }
+                } else {
+                    others[vm.group, default: []].append(vm)
+                }
+            }
+            for (j, h) in groups.enumerated() where j != index {
+                // The VMs another group gives up first: idle ones now, then busy ones as their jobs end; booting
+                // ones last (they will take its waiting jobs).
+                let order = (others[h.name] ?? []).map { vm -> (Int, Int) in
+                    (vm.phase == .booting ? Int.max : vm.busy ? (vm.busyUntil ?? Int.max) : now, vm.cpus)
+                }.sorted { $0.0 < $1.0 }
+                for (time, cpus) in order.prefix(max(0, order.count - kept[j])) where time != Int.max {
+                    if time <= now { freeCPUs += cpus } else { events.append((time, false, cpus)) }
+                }
+            }
+            var own = ownNow
+            var room = freeCPUs
+            if own + room / size >= head { return now }
+            events.sort { $0.time < $1.time }
+            var k = 0
+            while k < events.count {
+                let t = events[k].time
+                while k < events.count, events[k].time == t {
+                    if events[k].own { own += 1 } else { room += events[k].cpus }
+                    k += 1
+                }
+                if own + room / size >= head { return max(now, t) }
+            }
+            return nil
         }
 
         /// A group's first waiting job may need more VMs at once than the group's fair target: a wide job that
         /// would otherwise wait until every other group's demand falls, while every group holds part of what its
-        /// own wide job needs and none can start it. One group — the one whose first job has waited longest, then
-        /// by name — gets its target raised to what that job needs (EASY backfill's reservation, across groups),
-        /// when the room exists beside what the other groups are guaranteed and use: `min(share, demand)`, where
-        /// the demand of a group that cannot start its own first job within its target is only its busy and
-        /// booting VMs (its waiting jobs wait behind that job anyway: they protect nothing). The other groups'
-        /// targets are then water-filled over the rest, each keeping that much. Returns the group, if one was
-        /// raised.
+        /// own wide job needs and none can start it. One group gets its target raised to what that job needs
+        /// (EASY backfill's reservation, across groups), when the room exists beside what the other groups are
+        /// guaranteed and use: `min(share, demand)`, where the demand of a group that cannot start its own first
+        /// job within its target is only its busy and booting VMs (its waiting jobs wait behind that job anyway:
+        /// they protect nothing). The other groups' targets are then water-filled over the rest, each keeping
+        /// that much. Which group: the one the previous step reserved for (``PoolSnapshot/reservation``), as long
+        /// as the same job is still its first waiting one and still fits — a reservation moved to another group
+        /// destroys the VMs gathered for the first and gathers them again later; otherwise the one whose first
+        /// job has waited longest, then by name. Returns the reservation, if a group was raised.
         func reserveForWideHeadJob(_ claims: [FairShare.Claim], _ allocations: inout [FairShare.Allocation])
-            -> String?
+            -> Reservation?
         {
             var running: [String: Int] = [:]
-            var busy: [String: Int] = [:]
             for vm in vms where (vm.busy && vm.phase == .active) || vm.phase == .booting {
                 running[vm.group, default: 0] += 1
-                if vm.phase == .active { busy[vm.group, default: 0] += 1 }
             }
             // What each group keeps under another's reservation: its busy and booting VMs, and its waiting jobs
             // too unless it cannot start its own first job within its target (then they wait behind it anyway).
@@ -262,9 +322,15 @@ extension Planner {
                 let usable = (running[g.name] ?? 0) + (stuck ? 0 : g.pendingVMs)
                 return max(allocations[j].minimumVMs, min(allocations[j].guaranteedVMs, usable))
             }
+            let held = snapshot.reservation.flatMap { r in
+                groups.firstIndex {
+                    $0.name == r.group && $0.oldestPendingWait > 0
+                        && abs(now - $0.oldestPendingWait - r.submittedAt) <= Reservation.sameJobTolerance
+                }
+            }
             var best: (index: Int, need: Int)?
             for (i, g) in groups.enumerated() {
-                let need = headTarget(g, busy: busy)
+                let need = headTarget(g, index: i, kept: kept)
                 guard need > allocations[i].targetVMs, need <= claims[i].capVMs else { continue }
                 var cpus = capacity.cpus - need * g.vmCPUs
                 var memory = capacity.memory - need * g.vmMemoryMiB
@@ -274,8 +340,9 @@ extension Planner {
                 }
                 guard cpus >= 0, memory >= 0 else { continue }
                 if let b = best {
+                    guard b.index != held else { continue }
                     let other = groups[b.index]
-                    guard g.oldestPendingWait > other.oldestPendingWait else { continue }
+                    guard i == held || g.oldestPendingWait > other.oldestPendingWait else { continue }
                 }
                 best = (i, need)
             }
@@ -285,7 +352,9 @@ extension Planner {
             let again = FairShare.compute(raised, capacityCPUs: capacity.cpus, capacityMemoryMiB: capacity.memory)
             guard again[index].targetVMs >= need else { return nil }
             for j in allocations.indices { allocations[j].targetVMs = again[j].targetVMs }
-            return groups[index].name
+            let g = groups[index]
+            if index == held, let r = snapshot.reservation { return r }
+            return Reservation(group: g.name, submittedAt: now - g.oldestPendingWait)
         }
     }
 }

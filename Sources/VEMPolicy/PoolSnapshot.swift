@@ -9,12 +9,18 @@ public struct PoolSnapshot: Sendable, Hashable, Codable {
     public var hosts: [HostState]
     /// Every VM VEM manages, on any host (unique ids).
     public var vms: [VMState]
+    /// The reservation the previous plan held for a group's wide first job (``Plan/reservation``), which the
+    /// planner keeps until that job starts; `nil` when none was held (or the Manager restarted).
+    public var reservation: Reservation?
 
     /// Creates a snapshot.
-    public init(groups: [GroupState] = [], hosts: [HostState] = [], vms: [VMState] = []) {
+    public init(
+        groups: [GroupState] = [], hosts: [HostState] = [], vms: [VMState] = [], reservation: Reservation? = nil
+    ) {
         self.groups = groups
         self.hosts = hosts
         self.vms = vms
+        self.reservation = reservation
     }
 
     /// The group of that name, if configured.
@@ -205,4 +211,25 @@ public struct VMState: Sendable, Hashable, Codable {
 
     /// Seconds the VM has been idle at `now`; 0 when busy.
     public func idleFor(at now: Int) -> Int { busy ? 0 : max(0, now - (idleSince ?? createdAt)) }
+}
+
+/// VMs held for one group's first waiting job, which needs more VMs at once than the group's fair target (EASY
+/// backfill's reservation, across groups). The planner keeps it from step to step until that job starts (its
+/// group's oldest waiting job is another one) or it no longer fits beside the other groups' guaranteed use.
+public struct Reservation: Sendable, Hashable, Codable {
+    /// The group whose first waiting job the VMs are held for.
+    public var group: String
+    /// When that job was submitted, on the snapshot's clock (`now - oldestPendingWait` when it was reserved):
+    /// what tells the same job from the next one.
+    public var submittedAt: Int
+
+    /// How far apart (seconds) two readings of the job's submission may lie and still name the same job: the
+    /// batch system measures the wait at its snapshot, the planner subtracts it from its own clock.
+    public static let sameJobTolerance = 120
+
+    /// Creates a reservation record.
+    public init(group: String, submittedAt: Int) {
+        self.group = group
+        self.submittedAt = submittedAt
+    }
 }

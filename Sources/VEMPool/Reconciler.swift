@@ -95,6 +95,9 @@ public struct Reconciler: Sendable {
     public internal(set) var paused = false
     /// The hosts the operator drained (`vem host drain`): they take no new VM and their VMs are moved off.
     public internal(set) var drainedHosts: Set<String> = []
+    /// The reservation the last plan held for a group's wide first job, passed back to the planner in the next
+    /// snapshot so that it is kept until that job starts (not journaled: after a restart the planner decides anew).
+    public internal(set) var reservation: Reservation?
 
     var nextNumber: [String: Int] = [:]
     var nextOperationID = 1
@@ -139,6 +142,7 @@ public struct Reconciler: Sendable {
                 snapshot.vms[i].idleSince = nil
             }
         }
+        snapshot.reservation = reservation
         return snapshot
     }
 
@@ -161,6 +165,7 @@ public struct Reconciler: Sendable {
         let snapshot = snapshot(batch: batch, hosts: hosts)
         let plan: Plan
         do { plan = try planner.plan(snapshot, now: now) } catch { throw PoolError(.planner, error.message) }
+        reservation = plan.reservation
         operations += apply(plan, now: now)
         return Step(snapshot: snapshot, plan: plan, operations: operations)
     }

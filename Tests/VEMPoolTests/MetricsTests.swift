@@ -63,6 +63,27 @@ import VEMPolicy
         #expect(outcomes.map(\.neverRuns) == [false, false, false, false, true])
     }
 
+    @Test func theIdealMachineAndTheReplayBatchReserveAlike() throws {
+        // Four CPUs, one group. 1 and 2 (1 CPU, 100 s) and 3 (1 CPU, 300 s) run; 4 (2 CPUs) waits for 100, when 1
+        // and 2 end together and leave 3 CPUs: one spare beyond its reservation, where 5 (1 CPU, 500 s, ends after
+        // 100) backfills at once. The ideal counted only the first of the jobs ending at the reservation (no
+        // spare CPU: 5 waited until 100), the replay batch (static partitions, the pool) all of them: the three
+        // layouts now run the same EASY backfill (KTH-SP2 `267d16h`: ideal 2h11m where the pool's batch gave 2h10m).
+        let jobs = [
+            ReplayJob(jobNumber: 1, group: "a", submitTime: 0, runTime: 100),
+            ReplayJob(jobNumber: 2, group: "a", submitTime: 0, runTime: 100),
+            ReplayJob(jobNumber: 3, group: "a", submitTime: 0, runTime: 300),
+            ReplayJob(jobNumber: 4, group: "a", submitTime: 1, runTime: 100, processors: 2),
+            ReplayJob(jobNumber: 5, group: "a", submitTime: 2, runTime: 500),
+        ]
+        let group = PoolGroup(name: "a", share: 100)
+        var ideal = IdealLayout(jobs: jobs, groups: [group], window: nil, cpus: 4)
+        ideal.runToCompletion()
+        #expect(ideal.outcomes.map(\.start) == [0, 0, 0, 100, 2])
+        let batch = try StaticLayout.run(jobs: jobs, groups: [group], window: nil, totalCPUs: 4)
+        #expect(batch.records().map(\.start) == ideal.outcomes.map(\.start))
+    }
+
     /// One host of 4 vCPUs, VMs of 1 vCPU; boot 60 s; planner every 60 s.
     var configuration: PoolSimulation.Configuration {
         PoolSimulation.Configuration(

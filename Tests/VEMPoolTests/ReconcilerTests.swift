@@ -322,3 +322,33 @@ import VEMPolicy
         #expect(r.vms.isEmpty)
     }
 }
+
+@Suite struct ReconcilerReservationTests {
+    @Test func theReconcilerPassesThePlansReservationBackToTheNextSnapshot() throws {
+        // Two groups of equal share on 16 vCPUs, each with a first job of 10 CPUs: either fits beside the other,
+        // not both. cms's has waited longer, so the first step reserves for it; then atlas's job waits longer
+        // still, but cms's reservation is kept while its job waits first in its queue.
+        var r = try Reconciler(groups: [PoolGroup(name: "atlas", share: 1), PoolGroup(name: "cms", share: 1)])
+        let hosts = (1...4).map { HostState(name: "h\($0)", cpus: 4, memoryMiB: 8192) }
+        func demand(_ now: Int, atlasWait: Int, cmsWait: Int) -> BatchSnapshot {
+            BatchSnapshot(
+                time: now,
+                groups: [
+                    GroupDemand(
+                        group: "atlas", pendingJobs: 1, pendingCPUs: 10, longestWait: atlasWait, headJobCPUs: 10),
+                    GroupDemand(group: "cms", pendingJobs: 1, pendingCPUs: 10, longestWait: cmsWait, headJobCPUs: 10),
+                ])
+        }
+        let planner = Planner()
+        let first = try r.rebalance(
+            batch: demand(1000, atlasWait: 100, cmsWait: 500), hosts: hosts, now: 1000,
+            planner: planner)
+        #expect(first.plan.reservation == Reservation(group: "cms", submittedAt: 500))
+        #expect(r.reservation == first.plan.reservation)
+        let second = try r.rebalance(
+            batch: demand(1060, atlasWait: 5000, cmsWait: 560), hosts: hosts, now: 1060,
+            planner: planner)
+        #expect(second.snapshot.reservation == Reservation(group: "cms", submittedAt: 500))
+        #expect(second.plan[group: "cms"]?.targetVMs == 10)
+    }
+}

@@ -169,14 +169,20 @@ public struct IdealLayout: Sendable {
     }
 
     /// The earliest instant `needed` CPUs are free if running jobs end at their estimates, and the CPUs beyond
-    /// `needed` free then.
+    /// `needed` free then: every job ending at that instant counts, as in the replay batch's EASY backfill
+    /// (`ReplayBatch.reservation(forHeadNeeding:group:)`), so the three layouts schedule alike.
     func reservation(needing needed: Int) -> (shadow: Int, extra: Int) {
         var available = free
         if available >= needed { return (now, available - needed) }
         let ends = running.map { (max(now, start[$0] + jobs[$0].estimatedTime), jobs[$0].processors) }
             .sorted { $0.0 < $1.0 }
-        for (t, p) in ends {
-            available += p
+        var k = 0
+        while k < ends.count {
+            let t = ends[k].0
+            while k < ends.count, ends[k].0 == t {
+                available += ends[k].1
+                k += 1
+            }
             if available >= needed { return (t, available - needed) }
         }
         return (Int.max, Int.max)
