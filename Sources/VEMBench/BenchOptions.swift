@@ -60,7 +60,10 @@ extension ManagerBench.Options {
     /// The options of `vem bench manager`, checked.
     /// - Throws: ``BenchOptionError`` when a count is below 1, there are fewer VMs than groups, or fewer
     ///   Clients than hosts, VMs and the batch Client.
-    public init(hosts: Int, clients: Int, vms: Int, groups: Int, steps: Int, commands: Int) throws(BenchOptionError) {
+    public init(
+        hosts: Int, clients: Int, vms: Int, groups: Int, steps: Int, commands: Int, loadNiceness: Int = 0
+    ) throws(BenchOptionError) {
+        if !(0...19).contains(loadNiceness) { throw BenchOptionError("--load-nice must be 0 to 19") }
         if hosts < 1 || groups < 1 || steps < 1 || vms < groups || commands < 1 {
             throw BenchOptionError(
                 "--hosts, --groups, --steps and --commands must be at least 1, --vms at least --groups")
@@ -70,7 +73,7 @@ extension ManagerBench.Options {
         }
         self.init()
         (self.hosts, self.clients, self.vms, self.groups) = (hosts, clients, vms, groups)
-        (self.steps, self.commands) = (steps, commands)
+        (self.steps, self.commands, self.loadNiceness) = (steps, commands, loadNiceness)
     }
 }
 

@@ -132,10 +132,17 @@ final class ChildProcess: Sendable {
     private let lines: Mutex<[String]> = Mutex([])
     private let ended = Mutex(false)
 
-    init(executable: URL, arguments: [String]) throws {
+    /// Starts `executable` with `arguments`; a `niceness` above 0 starts it through `nice -n` (every thread of the
+    /// child at that lower CPU priority).
+    init(executable: URL, arguments: [String], niceness: Int = 0) throws {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if niceness > 0 {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/nice")
+            process.arguments = ["-n", "\(niceness)", executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         let stdinPipe = Pipe()
         let stdoutPipe = Pipe()
         process.standardInput = stdinPipe

@@ -140,7 +140,11 @@ final class HubPhase: Sendable {
     /// How long each block's Clients took to connect (and, with TLS, to shake hands), to the last welcome.
     var connectMilliseconds: [Double] { connects.withLock { $0 } }
 
-    init(executable: URL, clients: Int, trust: BenchTrust? = nil) async throws {
+    /// The nice value of the load processes (0: the bench's own priority).
+    let loadNiceness: Int
+
+    init(executable: URL, clients: Int, trust: BenchTrust? = nil, loadNiceness: Int = 0) async throws {
+        self.loadNiceness = loadNiceness
         self.executable = executable
         self.clients = clients
         self.trust = trust
@@ -181,7 +185,7 @@ final class HubPhase: Sendable {
             arguments: [
                 "bench-clients", "--connect", "127.0.0.1:\(port)", "--clients", "\(clients)", "--token", BusBench.token,
                 "--mode", "hub",
-            ] + (trust.map { ["--tls", $0.directory.path] } ?? []))
+            ] + (trust.map { ["--tls", $0.directory.path] } ?? []), niceness: loadNiceness)
         load.withLock { $0 = process }
         do {
             try await process.expect("ready")

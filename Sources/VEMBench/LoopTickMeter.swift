@@ -47,16 +47,22 @@ final class LoopTickMeter: NIOEventLoopMetricsDelegate {
     /// Starts (or restarts) measuring: the worst figures are forgotten.
     func reset() {
         worst.withLock { $0 = Worst() }
+        // A loop's first tick after this one starts its count again.
+        loops.withLock { loops in
+            for key in Array(loops.keys) { loops[key]?.cpuAtTickEnd = 0 }
+        }
         enabled.store(true, ordering: .relaxed)
     }
 
-    /// Stops measuring.
+    /// Stops measuring: a tick then costs one atomic load (the quiet rounds after the steps count this process's
+    /// CPU, which is the Manager's).
     func stop() { enabled.store(false, ordering: .relaxed) }
 
     /// The worst figures since the last reset.
     var current: Worst { worst.withLock { $0 } }
 
     func processedTick(info: NIOEventLoopTickInfo) {
+        guard enabled.load(ordering: .relaxed) else { return }
         let cpu = Self.threadCPUNanoseconds()
         let tick = Int64(info.endTime.uptimeNanoseconds) - Int64(info.startTime.uptimeNanoseconds)
         let gap = info.sleepTime.nanoseconds
@@ -68,7 +74,7 @@ final class LoopTickMeter: NIOEventLoopMetricsDelegate {
             }
             return (state.index, state.cpuAtTickEnd)
         }
-        guard enabled.load(ordering: .relaxed), cpuBefore > 0 else { return }
+        guard cpuBefore > 0 else { return }
         worst.withLock { w in
             let used = cpu - cpuBefore
             if tick > w.tick { (w.tick, w.tickTasks, w.tickCPU, w.tickLoop) = (tick, info.numberOfTasks, used, index) }

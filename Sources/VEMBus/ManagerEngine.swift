@@ -50,6 +50,9 @@ public final class ManagerEngine: Sendable {
     ) -> Void
     /// A synchronous receiver of regular messages, called on the transport's thread (keep it fast).
     public typealias MessageHandler = @Sendable (ClientIdentity, Message) -> Void
+    /// Takes a Client's regular message on the transport's thread, or declines it (returns false): a declined
+    /// message goes to ``events`` as usual. See ``takeMessages(_:)``.
+    public typealias MessageIntake = @Sendable (ClientIdentity, Message) -> Bool
     /// Sends one message to many connections; a transport encodes it once.
     public typealias FanOut = @Sendable (Message, [any ManagerLink]) -> Void
     /// Runs an action once after a delay, on the transport's own timer (an event loop's scheduled task).
@@ -69,6 +72,9 @@ public final class ManagerEngine: Sendable {
     let messageHandler: MessageHandler?
     let fanOut: FanOut
     let scheduler: Scheduler?
+    /// The intake, boxed: a closure kept directly in a `Mutex` is re-wrapped in reabstraction thunks at each
+    /// `withLock`, so its calls grew deeper with every message.
+    let intake = Mutex<IntakeBox?>(nil)
     let registry = Mutex(Registry())
     let rounds = Mutex(RoundTable())
 
@@ -89,6 +95,15 @@ public final class ManagerEngine: Sendable {
         self.fanOut = fanOut ?? { message, links in for link in links { link.transmit([message]) } }
         self.scheduler = scheduler
         (events, continuation) = AsyncStream.makeStream(of: BusEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    /// Lets `intake` take regular messages (not membership events) synchronously, on the transport's thread,
+    /// before they would go to ``events``: the Manager's Listener records a property reply there, without a hop
+    /// through the stream (a task switch per reply, 10,000 per poll round at 10,000 Clients). What it declines
+    /// goes to ``events`` in order. Without a ``MessageHandler`` only; install it before the transport starts.
+    public func takeMessages(_ intake: MessageIntake?) {
+        let box = intake.map(IntakeBox.init)
+        self.intake.withLock { $0 = box }
     }
 
     /// Ends the event stream (at shutdown).
@@ -255,6 +270,8 @@ public final class ManagerEngine: Sendable {
     private func deliverRegular(_ message: Message, from session: ClientSession) {
         if let messageHandler {
             messageHandler(session.identity, message)
+        } else if let box = intake.withLock({ $0 }), box.take(session.identity, message) {
+            return
         } else {
             continuation.yield(.message(from: session.identity.name, message))
         }
@@ -310,4 +327,10 @@ public final class ManagerEngine: Sendable {
         logger.info("client left", metadata: ["client": "\(session.identity.name)", "reason": "\(reason)"])
         continuation.yield(.leave(name: session.identity.name, reason: reason))
     }
+}
+
+/// A ``ManagerEngine/MessageIntake`` held by reference.
+final class IntakeBox: Sendable {
+    let take: ManagerEngine.MessageIntake
+    init(_ take: @escaping ManagerEngine.MessageIntake) { self.take = take }
 }

@@ -12,6 +12,15 @@ public protocol ColumnarHostObject: HostObject {
     /// The column of `attribute` over the elements of the list attribute `list`, or nil when `list` is not a list
     /// attribute of this object.
     func column(_ attribute: String, of list: String) -> Column?
+
+    /// The number of elements of the list attribute `list`, or nil when it cannot say without building the list
+    /// (then `len(R.list)` reads the list). When it answers, it must be what `len` of the list would give.
+    func count(of list: String) -> Int?
+}
+
+extension ColumnarHostObject {
+    /// Nil: `len(R.list)` reads the list.
+    public func count(of list: String) -> Int? { nil }
 }
 
 /// One attribute of every element of a list, read once (see ``ColumnarHostObject``).

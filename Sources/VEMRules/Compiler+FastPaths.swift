@@ -98,6 +98,24 @@ extension Compiler {
     }
 }
 
+extension Compiler {
+    /// The columnar form of `len(R.L)`: the object says how many elements the list has without building it (the
+    /// Manager's `len(manager.clients)`, in the default `vem.poll`, then builds no object per Client). It charges
+    /// the call's step, as the general code does.
+    mutating func columnLength(_ fn: String, _ args: [Argument], general: @escaping Code) -> Code? {
+        guard fn == "len", args.count == 1, args[0].name == nil, let (g, list) = globalList(args[0].value)
+        else { return nil }
+        return { env in
+            guard case .object(let o) = env.globals[g], let m = o as? any ColumnarHostObject,
+                env.steps < env.maxSteps, let n = m.count(of: list)
+            else { return try general(env) }
+            try env.charge()
+            env.fastPaths += 1
+            return .int(Int64(n))
+        }
+    }
+}
+
 /// The first index of the greatest (`sign` 1) or least (-1) value: ties keep the earliest, as `max`/`min` do.
 @inline(__always)
 private func extremumIndex<T: Comparable>(_ xs: [T], sign: Int) -> Int {

@@ -291,7 +291,7 @@ struct Compiler {
                         return try b.fn(env, a, k)
                     }
                 }
-                return columnExtremum(name, args, general: general) ?? general
+                return columnExtremum(name, args, general: general) ?? columnLength(name, args, general: general) ?? general
             }
         case .literal(let v, let lp):
             error(lp, "'\(v.typeName)' object is not callable")

@@ -197,4 +197,10 @@ public final class ManagerObject: ColumnarHostObject {
         guard case .list(let elements)? = lists[list] else { return nil }
         return columns.column(attribute, of: list) { elements }
     }
+
+    /// The length of `manager.<list>`, or nil when there is no such list.
+    public func count(of list: String) -> Int? {
+        guard case .list(let elements)? = lists[list] else { return nil }
+        return elements.count
+    }
 }

@@ -129,6 +129,12 @@ struct BenchManager: AsyncParsableCommand {
     @Option(help: "Commands sent through the Sender in the throughput phase.") var commands = 2_000
     @Flag(help: "Skip the bus alone's property rounds (measured after the Manager's, same Clients).")
     var noBusBaseline = false
+    @Option(
+        help: """
+            The load process's nice value, 0 to 19 (also for the bus-alone phase): it stands for remote machines \
+            but shares this machine's cores.
+            """)
+    var loadNice = 0
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws { _ = try options() }
@@ -137,7 +143,8 @@ struct BenchManager: AsyncParsableCommand {
     func options() throws -> ManagerBench.Options {
         try usage {
             try ManagerBench.Options(
-                hosts: hosts, clients: clients, vms: vms, groups: groups, steps: steps, commands: commands)
+                hosts: hosts, clients: clients, vms: vms, groups: groups, steps: steps, commands: commands,
+                loadNiceness: loadNice)
         }
     }
 

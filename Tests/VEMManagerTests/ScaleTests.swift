@@ -34,6 +34,34 @@ import VEMProtocol
         #expect(manager.isBuilt && builds.value.withLock { $0 } == 1)
     }
 
+    @Test func lenOfManagerClientsCountsTheSnapshotWithoutBuildingAndAgreesWithTheListBuiltLater() throws {
+        let state = ManagerState()
+        for i in 0..<5 {
+            state.clientJoined(
+                ClientIdentity(name: "c\(i)", role: .dom0, host: "c\(i)", version: "1", incarnation: 1), at: 1)
+        }
+        state.clientGone("c3", reason: "closed", at: 2)
+        let builds = Count()
+        let manager = LazyManagerObject(snapshot: { state.snapshot(at: 3) }) { snapshot in
+            builds.value.withLock { $0 += 1 }
+            return WorldView(snapshot, groups: []).managerObject
+        }
+        let count = try CompiledProgram(
+            compiling: SourceText(standalone: "len(manager.clients)"), knownGlobals: ["manager"])
+        let run = try count.run(globals: ["manager": .object(manager)])
+        #expect(run.value == .int(4) && run.fastPaths == 1)
+        #expect(!manager.isBuilt && builds.value.withLock { $0 } == 0)
+        // A Client joins after the count: the list built later in the same pass is the counted snapshot's.
+        state.clientJoined(ClientIdentity(name: "c9", role: .dom0, host: "c9", version: "1", incarnation: 1), at: 4)
+        let names = try CompiledProgram(
+            compiling: SourceText(standalone: "[c.name for c in manager.clients]"), knownGlobals: ["manager"])
+        #expect(
+            try names.evaluate(globals: ["manager": .object(manager)], limits: Limits())
+                == .list(["c0", "c1", "c2", "c4"].map { .string($0) }))
+        #expect(builds.value.withLock { $0 } == 1)
+        #expect(try count.evaluate(globals: ["manager": .object(manager)], limits: Limits()) == .int(4))
+    }
+
     @Test func theLazyManagerObjectTakesTheColumnarFastPaths() throws {
         let clients = (0..<50).map {
             SnapshotObject(typeName: "client", attributes: ["name": .string("c\($0)"), "ram_free": .int(Int64($0 % 7))])

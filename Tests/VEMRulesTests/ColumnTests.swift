@@ -13,6 +13,7 @@ private final class PlainManager: HostObject {
 
 /// The expressions with a fast path, and neighbours that must not take one.
 private let expressions = [
+    "len(manager.clients) != 0",
     "len([c for c in manager.clients if c.ram_free < 3000]) > 1",
     "[c.name for c in manager.clients if c.ram_free < 3000]",
     "[c.name for c in manager.clients if c.ram_free <= 2000]",
@@ -44,6 +45,8 @@ private let expressions = [
     "[c.name for c in manager.nothing if c.ram_free < 1]",
     "max(manager.nothing, key=lambda c: c.ram_free)",
     "[manager for manager in manager.clients if manager.ram_free < 3000]",
+    "len(manager.hosts) + len(manager.clients)",
+    "len(manager.nothing)",
 ]
 
 /// A client whose attributes are given (`nil`: the attribute is missing).
@@ -100,7 +103,10 @@ func columnarEvaluationEqualsTheGeneralOne(_ dataset: String) throws {
     #expect(fast.fastPaths == 1)
     #expect(general.fastPaths == 0)
     #expect(fast.value == "b")
-    for text in ["[c for c in manager.clients if c.ram_free < 3000]", "sum(c.load for c in manager.clients)"] {
+    for text in [
+        "[c for c in manager.clients if c.ram_free < 3000]", "sum(c.load for c in manager.clients)",
+        "len(manager.clients)",
+    ] {
         let p = try CompiledProgram(compiling: SourceText(standalone: text), knownGlobals: ["manager"])
         let r = try p.run(globals: ["manager": .object(ManagerObject(Snapshot(clients: clients)))])
         #expect(r.fastPaths == 1, "\(text)")
@@ -110,7 +116,7 @@ func columnarEvaluationEqualsTheGeneralOne(_ dataset: String) throws {
 /// At the exact step budget and byte ceiling the general code needs, and one below, both give the same outcome.
 @Test func columnarEvaluationSpendsTheSameBudget() throws {
     let clients = (0..<300).map { client("c\($0)", .int(Int64($0 * 37 % 1000)), .float(Double($0 % 7) / 2)) }
-    for text in expressions.prefix(23) {
+    for text in expressions.prefix(24) {
         let fast = ManagerObject(Snapshot(clients: clients))
         let general = PlainManager(ManagerObject(Snapshot(clients: clients)))
         let program = try CompiledProgram(compiling: SourceText(standalone: text), knownGlobals: ["manager"])

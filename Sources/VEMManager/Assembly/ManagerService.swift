@@ -130,6 +130,8 @@ public struct ManagerService: Sendable {
             restore: { stream throws(BusError) in try busEngine.restore(stream) },
             acknowledgements: { busEngine.acknowledgedThrough($0) }, healing: options.healing,
             configPaths: options.configPaths, routes: options.routes, trust: trust, logger: logger)
+        // Property replies go into the state on the bus's threads, the rest through the Listener's stream.
+        manager.listener.takeMessages(from: busEngine)
         let recovery = try await manager.recover()
         logger.info(
             "journal recovered",

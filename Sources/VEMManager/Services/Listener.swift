@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import Synchronization
 import VEMBus
 import VEMProtocol
 
@@ -18,6 +19,9 @@ public final class Listener: Service, Sendable {
     let activity: ManagerActivity?
     /// A DomU Client joined (its identity holds its VM id, group and the address its connection came from).
     let domUJoined: @Sendable (_ identity: ClientIdentity) async -> Void
+    /// Messages ``take(_:from:)`` declined that the stream has not handed to ``handle(_:)`` yet: while there
+    /// are any, it declines every message, so none overtakes an earlier one.
+    private let declined = Atomic<Int>(0)
 
     init(
         bus: any ManagerBus, journal: Journal, state: ManagerState, clock: any ManagerClock, logger: Logger,
@@ -34,6 +38,18 @@ public final class Listener: Service, Sendable {
         self.propertiesUpdated = propertiesUpdated
     }
 
+    /// A message from the stream is in the state: one fewer that ``take(_:from:)`` declined (none below zero: on
+    /// a bus without ``takeMessages(from:)`` every message comes through the stream, and none was declined).
+    private func streamedMessageHandled() {
+        var count = declined.load(ordering: .acquiring)
+        while count > 0 {
+            let (done, now) = declined.compareExchange(
+                expected: count, desired: count - 1, ordering: .acquiringAndReleasing)
+            if done { return }
+            count = now
+        }
+    }
+
     /// Consumes bus events until the bus ends them, graceful shutdown, or cancellation.
     ///
     /// Graceful shutdown cancels the loop (one watcher for the whole run), rather than the stream being merged
@@ -43,6 +59,38 @@ public final class Listener: Service, Sendable {
         await cancelWhenGracefulShutdown {
             for await event in self.bus.events { await self.handle(event) }
         }
+    }
+
+    /// Takes a regular message on the transport's thread (``VEMBus/ManagerEngine/takeMessages(_:)``): a property
+    /// report goes into the state as ``handle(_:)`` would put it, without a task switch through the event stream.
+    /// It declines (false: the message goes through the stream, in order) when the state does not hold this
+    /// connection yet — its join (or its leaving) is still in the stream — or when messages it declined earlier are
+    /// still there.
+    func take(_ message: Message, from identity: ClientIdentity) -> Bool {
+        let taken: Bool
+        if declined.load(ordering: .acquiring) > 0 {
+            taken = false
+        } else {
+            let now = clock.now()
+            switch message {
+            case .property(let report):
+                taken = state.recordPropertiesIfCurrent(report, from: identity, at: now)
+                if taken {
+                    propertiesUpdated(report.readings.count)
+                    if report.requestID >= Sender.firstRequestID { activity?.replyTaken(from: identity.name) }
+                }
+            default:
+                taken = state.seenIfCurrent(identity, at: now)
+            }
+        }
+        if !taken { declined.add(1, ordering: .releasing) }
+        return taken
+    }
+
+    /// Installs ``take(_:from:)`` on `engine` (before the transport starts: every message the stream then carries
+    /// was declined by it).
+    func takeMessages(from engine: ManagerEngine) {
+        engine.takeMessages { [self] identity, message in take(message, from: identity) }
     }
 
     /// Handles one bus event.
@@ -82,8 +130,10 @@ public final class Listener: Service, Sendable {
             state.recordProperties(report, from: name, at: now)
             propertiesUpdated(report.readings.count)
             if report.requestID >= Sender.firstRequestID { activity?.replyTaken(from: name) }
+            streamedMessageHandled()
         case .message(let name, _):
             state.clientSeen(name, at: now)
+            streamedMessageHandled()
         }
     }
 }

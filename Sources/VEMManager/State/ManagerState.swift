@@ -107,7 +107,7 @@ public final class ManagerState: Sendable {
     /// - Returns: The names of properties whose value changed.
     @discardableResult
     public func propertiesReported(_ report: PropertyReport, from name: String, at now: Double) -> [String] {
-        record(report, from: name, at: now, listingChanges: true)
+        record(report, from: name, at: now, listingChanges: true) ?? []
     }
 
     /// A property report arrived, for a caller that does not need the names of the properties whose value changed
@@ -116,11 +116,47 @@ public final class ManagerState: Sendable {
         _ = record(report, from: name, at: now, listingChanges: false)
     }
 
-    private func record(_ report: PropertyReport, from name: String, at now: Double, listingChanges: Bool) -> [String] {
+    /// A property report arrived from `identity`'s connection, recorded only if the state already holds that
+    /// connection: the Client is connected with this identity (the same incarnation). Otherwise nothing changes
+    /// and it returns false (its join, or its leaving, is still on its way to the state: the report waits behind
+    /// it).
+    public func recordPropertiesIfCurrent(_ report: PropertyReport, from identity: ClientIdentity, at now: Double)
+        -> Bool
+    {
+        record(report, from: identity.name, at: now, listingChanges: false, current: identity) != nil
+    }
+
+    /// Any other message from `identity`'s connection: it was seen, if the state already holds that connection
+    /// (see ``recordPropertiesIfCurrent(_:from:at:)``); false when not.
+    public func seenIfCurrent(_ identity: ClientIdentity, at now: Double) -> Bool {
         data.withLock { data in
+            guard let index = data.clients.index(forKey: identity.name),
+                data.clients.values[index].connected, data.clients.values[index].identity == identity
+            else { return false }
             data.busEvents += 1
+            data.clients.values[index].lastSeen = now
+            if let poolIndex = data.pool.index(forKey: identity.name) { data.pool.values[poolIndex].lastSeen = now }
+            return true
+        }
+    }
+
+    /// Records `report`; with `current`, only into a connected entry of that identity (nil when not).
+    private func record(
+        _ report: PropertyReport, from name: String, at now: Double, listingChanges: Bool,
+        current: ClientIdentity? = nil
+    ) -> [String]? {
+        data.withLock { data in
             // Changed in place (no copy of the Client's entry or of its properties per report).
-            guard let index = data.clients.index(forKey: name) else { return [] }
+            guard let index = data.clients.index(forKey: name) else {
+                if current != nil { return nil }
+                data.busEvents += 1
+                return []
+            }
+            if let current {
+                guard data.clients.values[index].connected, data.clients.values[index].identity == current
+                else { return nil }
+            }
+            data.busEvents += 1
             var changed: [String] = []
             data.clients.values[index].lastSeen = now
             let mirror = Self.readByPool(data.clients.values[index].identity)

@@ -13,9 +13,9 @@ extension TriggerWatch {
             let generation = current.withLock { $0 }
             guard generation.number == number else { return }
             let now = clock.now()
-            // Built at the first read of `manager` in this pass (many passes never read it).
-            let manager = LazyManagerObject { [self] in
-                let snapshot = state.snapshot(at: now)
+            // Built at the first read of `manager` in this pass (many passes never read it; `vem.poll`'s
+            // `len(manager.clients)` only counts).
+            let manager = LazyManagerObject(snapshot: { [state] in state.snapshot(at: now) }) { [self] snapshot in
                 let demand = decodedDemand.withLock { cache in
                     try? PoolInputs.batch(in: snapshot, configured: generation.demandProperties, cache: &cache).get().batch
                 }
