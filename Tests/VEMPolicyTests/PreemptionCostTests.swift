@@ -31,7 +31,14 @@ import Testing
                 hosts: [Build.host("h1", cpus: 2), Build.host("h2", cpus: 2)], vms: vms))
         let plan = try planner.plan(snapshot, now: 1000)
         #expect(plan[group: "cms"]?.starving == true)
-        #expect(plan.destroys == ["a1"])
+        // Priced whole, a1 (600) lost least. But atlas keeps its first-started busy VMs, as many as its target (3):
+        // a1, a2, a3. a1's job is within atlas's share (its partition holds 2 CPUs); the 3-wide job could only run
+        // on borrowed room, and a4 is the candidate: killing it requeues that job (its 900 CPU-s).
+        #expect(plan.destroys == ["a4"])
+        // Had a1 started last (at 800), the wide job would be within the kept three and a1 the victim.
+        var late = snapshot
+        late.vms[0].busySince = 800
+        #expect(try planner.plan(late, now: 1000).destroys == ["a1"])
     }
 
     @Test func noMoreIsKilledThanTheRoomNeeds() throws {
