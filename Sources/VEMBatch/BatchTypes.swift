@@ -46,6 +46,9 @@ public struct BatchNode: Sendable, Hashable, Codable {
     /// How many of the jobs running on it were requeued before (killed once by a preemption), if the batch
     /// system says; `nil` otherwise. A preemption kills a job at most once.
     public var requeuedJobs: Int?
+    /// Of those, how many span several nodes (`nil` when the batch system does not say). A preemption kills such
+    /// a job at most once; a requeued job of one node may be killed again.
+    public var requeuedWideJobs: Int?
     /// CPU-seconds of work a kill of this node would lose, if it runs any job and the batch system says (`nil`
     /// otherwise): for each job running on it, wholly or partly, the job's whole width × the time since it
     /// started — killing one node of a wide job kills (and requeues) the job on all its nodes.
@@ -55,8 +58,9 @@ public struct BatchNode: Sendable, Hashable, Codable {
     public init(
         name: String, group: String, cpus: Int, memoryMB: Int,
         allocatedCPUs: Int = 0, runningJobs: Int = 0, state: NodeState = .idle, busyUntil: Int? = nil,
-        busySince: Int? = nil, requeuedJobs: Int? = nil, workAtRisk: Int? = nil
+        busySince: Int? = nil, requeuedJobs: Int? = nil, requeuedWideJobs: Int? = nil, workAtRisk: Int? = nil
     ) {
+        self.requeuedWideJobs = requeuedWideJobs
         self.workAtRisk = workAtRisk
         self.busyUntil = busyUntil
         self.busySince = busySince

@@ -18,12 +18,14 @@ struct NodeSlot: Sendable {
     }
 
     func snapshot(
-        group name: String, busyUntil: Int?, busySince: Int? = nil, requeuedJobs: Int = 0, workAtRisk: Int = 0
+        group name: String, busyUntil: Int?, busySince: Int? = nil, requeuedJobs: Int = 0, requeuedWideJobs: Int = 0,
+        workAtRisk: Int = 0
     ) -> BatchNode {
         BatchNode(
             name: self.name, group: name, cpus: cpus, memoryMB: memoryMB,
             allocatedCPUs: allocated, runningJobs: jobs, state: state, busyUntil: jobs > 0 ? busyUntil : nil,
             busySince: jobs > 0 ? busySince : nil, requeuedJobs: jobs > 0 ? requeuedJobs : nil,
+            requeuedWideJobs: jobs > 0 ? requeuedWideJobs : nil,
             workAtRisk: jobs > 0 ? workAtRisk : nil
         )
     }

@@ -188,6 +188,7 @@ public struct ReplayBatch: BatchSystem, Sendable {
             var until: [Int: Int] = [:]
             var since: [Int: Int] = [:]
             var requeued: [Int: Int] = [:]
+            var requeuedWide: [Int: Int] = [:]
             var atRisk: [Int: Int] = [:]
             for r in g.running {
                 let j = Int(r)
@@ -198,6 +199,7 @@ public struct ReplayBatch: BatchSystem, Sendable {
                     until[n] = Swift.max(until[n] ?? end, end)
                     since[n] = Swift.max(since[n] ?? startTime[j], startTime[j])
                     if requeues[j] > 0 { requeued[n, default: 0] += 1 }
+                    if requeues[j] > 0, (allocations[r]?.count ?? 0) > 1 { requeuedWide[n, default: 0] += 1 }
                     atRisk[n, default: 0] += work
                 }
             }
@@ -210,6 +212,7 @@ public struct ReplayBatch: BatchSystem, Sendable {
                     nodes: g.nodes.map {
                         nodes[$0].snapshot(
                             group: g.name, busyUntil: until[$0], busySince: since[$0], requeuedJobs: requeued[$0] ?? 0,
+                            requeuedWideJobs: requeuedWide[$0] ?? 0,
                             workAtRisk: atRisk[$0] ?? 0)
                     }
                 ))

@@ -102,11 +102,13 @@ extension Planner.Step {
         return vm.workAtRisk ?? vm.cpus * max(0, now - (vm.busySince ?? vm.createdAt))
     }
 
-    /// Whether a preemption may kill the jobs on `vm`: it is busy, not spared this step, runs no job that was
-    /// requeued before (a job is killed at most once: a requeued job that starts again is never thrashed), and
-    /// its group is not created for in this step (its draining VM would be killed while it gets new ones).
+    /// Whether a preemption may kill the jobs on `vm`: it is busy, not spared this step, runs no job of several
+    /// VMs that was requeued before (such a job is killed at most once: it is never thrashed), is not one of the
+    /// busy VMs its group keeps (``keepFirstStartedBusyVMs()``: its jobs within share), and its group is not
+    /// created for in this step (its draining VM would be killed while it gets new ones).
     func killable(_ vm: VMState) -> Bool {
-        vm.busy && !vm.runsRequeuedJob && !spared.contains(vm.id) && created[vm.group, default: 0] == 0
+        vm.busy && !vm.runsRequeuedWideJob && !keptBusy.contains(vm.id) && !spared.contains(vm.id)
+            && created[vm.group, default: 0] == 0
     }
 
     // MARK: - Taking room back

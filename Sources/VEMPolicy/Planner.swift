@@ -19,8 +19,9 @@
 ///    VMs of groups above their targets, draining or not, are destroyed at once (the batch system requeues their
 ///    jobs), those that lose least work first (the batch system's work at risk: each job's whole width × its time
 ///    run, since a kill of one VM of a wide job requeues it on all its VMs), then those whose jobs end first, never
-///    more than the room needs, on the host where least work is lost; a VM whose job was requeued before is never
-///    destroyed (a job is killed at most once). A group that has given up all it may by draining a VM that would
+///    more than the room needs, on the host where least work is lost; a group keeps its `targetVMs` busy VMs whose
+///    jobs started first (the jobs within its share), and a VM running a job of several VMs that was requeued
+///    before is never destroyed (such a job is killed at most once; a one-VM job may be killed again). A group that has given up all it may by draining a VM that would
 ///    lose more work loses a busy VM that loses less in its place, and the draining one finishes its job.
 ///
 /// A group is never both created for and drained (or preempted) in one step.
@@ -105,6 +106,9 @@ extension Planner {
         /// Draining busy VMs a preemption spares this step: a younger busy VM of their group is killed in their
         /// place (they finish their jobs).
         var spared: Set<String> = []
+        /// Busy VMs each group keeps whatever a preemption needs: its `targetVMs` busy VMs whose jobs started
+        /// first (the jobs its own partition, in submission order, would be running).
+        var keptBusy: Set<String> = []
         /// Busy draining VMs per group, from the snapshot: they hold room and run the group's jobs.
         var drainingBusy: [String: Int] = [:]
         /// Busy draining VMs per group that this step's preemptions destroy.
@@ -131,6 +135,7 @@ extension Planner {
         mutating func run() {
             measureHosts()
             computeTargets()
+            keepFirstStartedBusyVMs()
             destroyIdleDraining()
             drainSurplus()
             createForDeficits()
@@ -179,6 +184,22 @@ extension Planner {
                     memory: max(0, min(host.freeMemoryMiB, host.memoryMiB - held.memory)))
                 capacity = capacity + held + (host.acceptingVMs ? room : .zero)
                 if host.acceptingVMs { free[host.name] = room }
+            }
+        }
+
+        /// Marks, per group, the busy VMs a preemption never kills: its `targetVMs` busy VMs (draining or not)
+        /// whose jobs started first (undated: since the VM's creation; ties by id). In its own partition the group
+        /// would run its jobs in that order, so these are the jobs within its share; what it runs beyond its
+        /// target was started last, on room it borrowed. Ordering victims by lost work alone killed a job within
+        /// share whenever it had done less work than the borrowed ones (a narrow old job beside a young wide one,
+        /// or beside requeued jobs that may not be killed again), and the check counts that job's second wait.
+        mutating func keepFirstStartedBusyVMs() {
+            for (name, list) in Dictionary(grouping: vms.filter(\.busy), by: \.group) {
+                let keep = snapshot[group: name] == nil ? 0 : targets[name]?.targetVMs ?? 0
+                let ordered = list.sorted {
+                    ($0.busySince ?? $0.createdAt, $0.id) < ($1.busySince ?? $1.createdAt, $1.id)
+                }
+                keptBusy.formUnion(ordered.prefix(keep).map(\.id))
             }
         }
 

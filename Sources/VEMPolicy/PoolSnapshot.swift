@@ -175,9 +175,13 @@ public struct VMState: Sendable, Hashable, Codable {
     /// When the last job running on it started, if it is busy and the batch system says (`nil` otherwise): a
     /// preemption kills first the VM whose jobs have done least work.
     public var busySince: Int?
-    /// Whether a job running on it was requeued before (killed once by a preemption): a preemption never kills
-    /// it again, so a requeued job is not thrashed.
-    public var runsRequeuedJob: Bool
+    /// Whether a job running on it spans several VMs and was requeued before (killed once by a preemption): a
+    /// preemption never kills it again. Such a job restarts only once its group has gathered all its VMs again,
+    /// and a kill frees far more room than a starving group needs, so killing it again thrashes it (KTH-SP2,
+    /// `137d7h`, `--grace 0s`: 5,049 requeues). A one-VM job that was requeued is killed again like any other,
+    /// by the work it loses: it restarts on its group's next free VM, usually room the group borrows, so
+    /// protecting it moved the kills onto jobs that had run for days (LCG, `0s:7d`).
+    public var runsRequeuedWideJob: Bool
     /// CPU-seconds of work a kill of this VM would lose, if it is busy and the batch system says (`nil`
     /// otherwise): each job on it counts whole (its full width × its time run), since killing one VM of a wide
     /// job requeues the job on all its VMs. Without it the planner counts the VM's vCPUs × the time since
@@ -188,12 +192,12 @@ public struct VMState: Sendable, Hashable, Codable {
     public init(
         id: String, group: String, host: String, phase: Phase, busy: Bool = false, idleSince: Int? = nil,
         createdAt: Int, cpus: Int, memoryMiB: Int, migratingTo: String? = nil, busyUntil: Int? = nil,
-        busySince: Int? = nil, runsRequeuedJob: Bool = false, workAtRisk: Int? = nil
+        busySince: Int? = nil, runsRequeuedWideJob: Bool = false, workAtRisk: Int? = nil
     ) {
         self.workAtRisk = workAtRisk
         self.busyUntil = busyUntil
         self.busySince = busySince
-        self.runsRequeuedJob = runsRequeuedJob
+        self.runsRequeuedWideJob = runsRequeuedWideJob
         self.migratingTo = migratingTo
         self.id = id
         self.group = group

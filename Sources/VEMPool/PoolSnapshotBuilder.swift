@@ -10,7 +10,8 @@ import VEMPolicy
 /// - a VM is busy when its batch node (the node named like the VM) runs a job or holds CPUs; a VM without a
 ///   node (booting, or removed already) is idle;
 /// - an idle VM's `idleSince` is the inventory's (or its creation time); a busy one has none, and carries its
-///   node's `busyUntil`, `busySince`, `workAtRisk` and whether it runs a job that was requeued before;
+///   node's `busyUntil`, `busySince`, `workAtRisk` and whether it runs a job of several nodes that was requeued
+///   before;
 /// - hosts are passed through unchanged: the planner itself never counts more free room than the host's
 ///   capacity minus the VMs listed on it, so a VM being created is accounted for before the hypervisor shows it.
 public enum PoolSnapshotBuilder {
@@ -44,7 +45,7 @@ public enum PoolSnapshotBuilder {
                 id: vm.id, group: vm.group, host: vm.host, phase: vm.phase, busy: busy,
                 idleSince: busy ? nil : vm.idleSince, createdAt: vm.createdAt, cpus: vm.cpus,
                 memoryMiB: vm.memoryMiB, migratingTo: vm.migratingTo, busyUntil: busy ? node?.busyUntil : nil,
-                busySince: busy ? node?.busySince : nil, runsRequeuedJob: busy && (node?.requeuedJobs ?? 0) > 0,
+                busySince: busy ? node?.busySince : nil, runsRequeuedWideJob: busy && (node?.requeuedWideJobs ?? 0) > 0,
                 workAtRisk: busy ? node?.workAtRisk : nil)
         }
         return PoolSnapshot(groups: groupStates, hosts: hosts, vms: vmStates)

@@ -58,17 +58,18 @@ public struct SlurmGroups: Sendable, Hashable {
     ///   - busyUntil: When the last of them ends by its time limit (`nil`: unknown, or none runs).
     ///   - busySince: When the last of them started (`nil`: unknown, or none runs).
     ///   - requeuedJobs: How many of them were requeued before (`restart_cnt` above 0).
+    ///   - requeuedWideJobs: Of those, how many span several nodes.
     ///   - workAtRisk: CPU-seconds a kill would lose: each job's whole width × its time run (`nil`: unknown).
     public static func batchNode(
         _ node: SlurmNode, group: String, runningJobs: Int, busyUntil: Int? = nil, busySince: Int? = nil,
-        requeuedJobs: Int = 0, workAtRisk: Int? = nil
+        requeuedJobs: Int = 0, requeuedWideJobs: Int = 0, workAtRisk: Int? = nil
     ) -> BatchNode {
         BatchNode(
             name: node.name, group: group, cpus: node.cpus, memoryMB: node.memoryMB,
             allocatedCPUs: node.allocatedCPUs, runningJobs: runningJobs,
             state: nodeState(node, runningJobs: runningJobs), busyUntil: runningJobs > 0 ? busyUntil : nil,
             busySince: runningJobs > 0 ? busySince : nil, requeuedJobs: runningJobs > 0 ? requeuedJobs : nil,
-            workAtRisk: runningJobs > 0 ? workAtRisk : nil)
+            requeuedWideJobs: runningJobs > 0 ? requeuedWideJobs : nil, workAtRisk: runningJobs > 0 ? workAtRisk : nil)
     }
 
     /// Per node, the CPU-seconds a kill would lose at `time`: for each active job on it, the job's whole width
@@ -91,17 +92,23 @@ public struct SlurmGroups: Sendable, Hashable {
     }
 
     /// Per node, when the last of its active jobs started (the one a preemption would kill loses least work) and
-    /// how many of them were requeued before; a node whose jobs Slurm does not date has no start.
-    static func busySince(_ jobs: [SlurmJob]) -> (since: [String: Int], requeued: [String: Int]) {
+    /// how many of them were requeued before (and of those, how many span several nodes); a node whose jobs
+    /// Slurm does not date has no start.
+    static func busySince(_ jobs: [SlurmJob]) -> (
+        since: [String: Int], requeued: [String: Int], requeuedWide: [String: Int]
+    ) {
         var since: [String: Int] = [:]
         var requeued: [String: Int] = [:]
+        var requeuedWide: [String: Int] = [:]
         for job in jobs where job.isActive {
-            for n in Set(job.nodes) {
+            let nodes = Set(job.nodes)
+            for n in nodes {
                 if let start = job.startTime { since[n] = max(since[n] ?? start, start) }
                 if job.restarts > 0 { requeued[n, default: 0] += 1 }
+                if job.restarts > 0, nodes.count > 1 { requeuedWide[n, default: 0] += 1 }
             }
         }
-        return (since, requeued)
+        return (since, requeued, requeuedWide)
     }
 
     /// Per node, when its active jobs end by their time limits: the latest end, `nil` when one of them has no
@@ -185,6 +192,7 @@ public struct SlurmGroups: Sendable, Hashable {
                 Self.batchNode(
                     node, group: g, runningJobs: jobsOnNode[node.name] ?? 0, busyUntil: ends[node.name] ?? nil,
                     busySince: starts.since[node.name], requeuedJobs: starts.requeued[node.name] ?? 0,
+                    requeuedWideJobs: starts.requeuedWide[node.name] ?? 0,
                     workAtRisk: atRisk[node.name]))
         }
         return BatchSnapshot(time: state.time, groups: demand.values.sorted { $0.group < $1.group })

@@ -80,4 +80,24 @@ import Testing
         let nodes = try #require(batch.snapshot()[group: "a"]?.nodes)
         #expect(nodes.map(\.busyUntil) == [300, 300, nil])
     }
+
+    @Test func nodesSayWhetherTheirRequeuedJobsSpanSeveralNodes() throws {
+        // J1 (2 CPUs) on a1 and a2, J2 (1 CPU) on a3, both from 0. At 40 a2's and a3's VMs are destroyed: both jobs
+        // are requeued and restart at 40 on the nodes left (a1, a4, a5). A preemption may kill J2 again (one node),
+        // not J1 (it would have to gather two nodes again).
+        var batch = try ReplayBatch(jobs: [
+            ReplayJob(jobNumber: 1, group: "a", submitTime: 0, runTime: 100, processors: 2),
+            ReplayJob(jobNumber: 2, group: "a", submitTime: 0, runTime: 100),
+        ])
+        try batch.register(
+            ["a1", "a2", "a3", "a4", "a5"].map { NodeRegistration(name: $0, group: "a", cpus: 1) })
+        batch.advance(to: 40)
+        try batch.requeueJobs(onNode: "a2")
+        try batch.requeueJobs(onNode: "a3")
+        let nodes = try #require(batch.snapshot()[group: "a"]?.nodes).filter { $0.runningJobs > 0 }
+        #expect(nodes.map(\.name) == ["a1", "a4", "a5"])
+        #expect(nodes.map(\.requeuedJobs) == [1, 1, 1])
+        #expect(nodes.map(\.requeuedWideJobs) == [1, 1, 0])
+        #expect(batch.invariantViolations().isEmpty)
+    }
 }

@@ -35,7 +35,7 @@ enum Build {
     ) -> VMState {
         VMState(
             id: id, group: group, host: host, phase: phase, busy: busy, idleSince: idleSince, createdAt: createdAt,
-            cpus: cpus, memoryMiB: memory, busySince: busySince, runsRequeuedJob: requeued)
+            cpus: cpus, memoryMiB: memory, busySince: busySince, runsRequeuedWideJob: requeued)
     }
 
     /// Host `free` figures recomputed from the VMs listed on each host.
@@ -118,7 +118,7 @@ enum RandomPool {
                 VMState(
                     id: "\(groupName)-vm\(n)", group: groupName, host: hosts[h].name, phase: phase, busy: busy,
                     idleSince: busy ? nil : min(now, created + [0, 100, 4000].randomElement(using: &rng)!),
-                    createdAt: created, cpus: cpus, memoryMiB: memory, busySince: since, runsRequeuedJob: requeued))
+                    createdAt: created, cpus: cpus, memoryMiB: memory, busySince: since, runsRequeuedWideJob: requeued))
         }
         // Sometimes a live migration is under way: the VM holds room on its destination too.
         if Int.random(in: 0...3, using: &rng) == 0, hosts.count > 1, let i = vms.indices.randomElement(using: &rng) {

@@ -116,7 +116,7 @@ import Testing
                 v.append("destroy of \(vm.phase) VM \(id)")
             }
             if vm.busy && !preempts { v.append("destroy of busy \(id) without starvation") }
-            if vm.busy && vm.runsRequeuedJob { v.append("destroy of \(id), whose job was requeued before") }
+            if vm.busy && vm.runsRequeuedWideJob { v.append("destroy of \(id), whose wide job was requeued before") }
         }
 
         // A VM being migrated is left alone, and no other migration starts meanwhile.

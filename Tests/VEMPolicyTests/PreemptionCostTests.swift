@@ -31,7 +31,14 @@ import Testing
                 hosts: [Build.host("h1", cpus: 2), Build.host("h2", cpus: 2)], vms: vms))
         let plan = try planner.plan(snapshot, now: 1000)
         #expect(plan[group: "cms"]?.starving == true)
-        #expect(plan.destroys == ["a1"])
+        // Priced whole, a1 (600) lost least. But atlas keeps its first-started busy VMs, as many as its target (3):
+        // a1, a2, a3. a1's job is within atlas's share (its partition holds 2 CPUs); the 3-wide job could only run
+        // on borrowed room, and a4 is the candidate: killing it requeues that job (its 900 CPU-s).
+        #expect(plan.destroys == ["a4"])
+        // Had a1 started last (at 800), the wide job would be within the kept three and a1 the victim.
+        var late = snapshot
+        late.vms[0].busySince = 800
+        #expect(try planner.plan(late, now: 1000).destroys == ["a1"])
     }
 
     @Test func noMoreIsKilledThanTheRoomNeeds() throws {
@@ -117,5 +124,47 @@ import Testing
         #expect(plan[group: "g1"]?.guaranteedVMs == 6)
         #expect(plan[group: "g1"]?.starving == true)
         #expect(plan.destroys == ["g4-63"])
+    }
+
+    @Test func aGroupKeepsTheJobsItStartedFirst() throws {
+        // atlas (target 2 of a 4-vCPU host) runs a1's one-CPU job since 0 (150 CPU-s at risk: it is narrow) and a
+        // 2-wide job on a2 and a3 since 900 (400 CPU-s, counted whole on each); cms starves. atlas's own partition
+        // would run a1's job (started first): it is within atlas's share, the wide job runs on borrowed room.
+        let vms = [
+            Self.busy("a1", "atlas", on: "h1", since: 0, atRisk: 150),
+            Self.busy("a2", "atlas", on: "h1", since: 900, atRisk: 400),
+            Self.busy("a3", "atlas", on: "h1", since: 900, atRisk: 400),
+            Self.busy("c1", "cms", on: "h1", since: 0, atRisk: 1000),
+        ]
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [Build.group("atlas", pendingCPUs: 10), Build.group("cms", pendingCPUs: 1, wait: 1800)],
+                hosts: [Build.host("h1", cpus: 4)], vms: vms))
+        let plan = try planner.plan(snapshot, now: 1000)
+        #expect(plan[group: "atlas"]?.targetVMs == 2 && plan[group: "cms"]?.starving == true)
+        // a1 (started first) and a2 (the earlier id of the two started at 900) are kept; a3 is the victim. Before,
+        // a1 was killed: it lost least (150 CPU-s) though it ran the job within atlas's share.
+        #expect(plan.destroys == ["a3"])
+    }
+
+    @Test func aRequeuedOneVMJobMayBeKilledAgain() throws {
+        // atlas (target 2) runs a1 and a2 since 0 (1,000 CPU-s each), and a3, a one-VM job requeued once that
+        // restarted at 940 (60 CPU-s). The snapshot says it runs no requeued *wide* job: killing it again loses
+        // least. Before, any requeued job was immune and a job of 1,000 CPU-s died in its place.
+        let vms = [
+            Self.busy("a1", "atlas", on: "h1", since: 0, atRisk: 1000),
+            Self.busy("a2", "atlas", on: "h1", since: 0, atRisk: 1000),
+            Self.busy("a3", "atlas", on: "h1", since: 940, atRisk: 60),
+            Self.busy("c1", "cms", on: "h1", since: 0, atRisk: 1000),
+        ]
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [Build.group("atlas", pendingCPUs: 10), Build.group("cms", pendingCPUs: 1, wait: 1800)],
+                hosts: [Build.host("h1", cpus: 4)], vms: vms))
+        #expect(try planner.plan(snapshot, now: 1000).destroys == ["a3"])
+        // A requeued job of several VMs is still killed at most once: then nothing may go, and cms waits.
+        var wide = snapshot
+        wide.vms[2].runsRequeuedWideJob = true
+        #expect(try planner.plan(wide, now: 1000).destroys.isEmpty)
     }
 }
