@@ -56,7 +56,7 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
     /// Evaluation steps one trigger may take before it is stopped. Default: 100 000; at most
     /// ``maximumStepBudget``.
     public var stepBudget: Int
-    /// How long a group below its share may starve before running jobs are preempted. Default: 30 min.
+    /// How long a group below its share may starve before running jobs are preempted. Default: 15 min.
     public var starvationGrace: Duration
     /// How long a VM must have been idle before it may be drained, when idle VMs are not kept
     /// (`keep_idle_vms = no`). Default: 5 min.
@@ -124,7 +124,7 @@ public struct ManagerSettings: Hashable, Sendable, Codable {
         maxBootingPerHost = 2
         placement = .pack
         stepBudget = 100_000
-        starvationGrace = .seconds(30 * 60)
+        starvationGrace = .seconds(15 * 60)
         idleTimeout = .seconds(300)
         keepIdleVMs = true
         minLifetime = .seconds(600)

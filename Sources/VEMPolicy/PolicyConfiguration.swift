@@ -15,7 +15,7 @@ public struct PolicyConfiguration: Sendable, Hashable, Codable {
     /// with `keepIdleVMs`).
     public var idleTimeout: Int
     /// Seconds the oldest waiting job of a group below its guaranteed share must have waited before other
-    /// groups' VMs are preempted for it (default 1800).
+    /// groups' VMs are preempted for it (default 900).
     public var starvationGrace: Int
     /// Where new VMs go (default `.pack`).
     public var placement: Placement
@@ -48,7 +48,7 @@ public struct PolicyConfiguration: Sendable, Hashable, Codable {
     /// Creates a configuration; every parameter has the documented default.
     public init(
         maxBootingSiteWide: Int = 4, maxBootingPerHost: Int = 2, minLifetime: Int = 600, idleTimeout: Int = 300,
-        starvationGrace: Int = 1800, placement: Placement = .pack, migrationAllowed: Bool = true,
+        starvationGrace: Int = 900, placement: Placement = .pack, migrationAllowed: Bool = true,
         keepIdleVMs: Bool = true
     ) {
         self.keepIdleVMs = keepIdleVMs

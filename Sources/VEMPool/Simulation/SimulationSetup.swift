@@ -14,7 +14,7 @@ public enum SimulationDefaults {
     public static let maxBooting = 8
     public static let idleTimeout = "5m"
     public static let minLifetime = "10m"
-    public static let grace = "off"
+    public static let grace = "15m"
 
     /// `90`, `90s`, `5m`, `1h30m`, `2d` → seconds; `nil` when malformed.
     public static func parseDuration(_ text: String) -> Int? {
