@@ -37,7 +37,7 @@ public struct DemoSite: Sendable {
     }
 
     /// The longest `starvation_grace` a site may write (VEMConfig's limit on durations): the demo's way of
-    /// keeping preemption off, since the replay batch cannot kill a running job.
+    /// keeping preemption off (its verdict has been measured without it).
     public static let longestGrace = 7 * 86_400
 
     /// The INI text.
@@ -54,7 +54,7 @@ public struct DemoSite: Sendable {
             "keep_idle_vms = \(policy.keepIdleVMs ? "yes" : "no")",
             "min_lifetime = \(policy.minLifetime)s",
             "placement = \(policy.placement.rawValue)",
-            "# The replay batch cannot kill a running job: preemption stays off (the longest grace a site can write).",
+            "# Preemption stays off in the demo (the longest grace a site can write).",
             "starvation_grace = \(min(policy.starvationGrace, Self.longestGrace))s",
         ]
         if let uri = migrationURI, policy.migrationAllowed {

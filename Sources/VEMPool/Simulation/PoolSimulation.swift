@@ -177,6 +177,8 @@ public struct PoolSimulation: Sendable {
     // MARK: - One step
 
     mutating func step(at t: Int) throws(PoolError) {
+        // Nobody reads the reconciler's changed VMs here (the Manager's PoolController does): forget them.
+        reconciler.clearChangedVMs()
         let result = try reconciler.rebalance(batch: batch.snapshot(), hosts: hosts.states, now: t, planner: planner)
         lastPlan = result.plan
         steps += 1
