@@ -167,4 +167,29 @@ import Testing
         wide.vms[2].runsRequeuedWideJob = true
         #expect(try planner.plan(wide, now: 1000).destroys.isEmpty)
     }
+
+    @Test func roomGoesToAStarvingGroupBeforeOneLowerInTheWater() throws {
+        // One 16-vCPU host; partitions (largest remainder): alice 5, cms 4, other 7. other runs 10 busy VMs (3
+        // borrowed), alice 2, cms 3; one vCPU is free. Both alice and cms wait below their guarantees, but only cms
+        // has waited past the grace. alice's next VM sits lower in the water (3/30 against 4/25) and took the free
+        // room, while cms killed one of other's jobs whose room, a step later, alice would take again (LCG
+        // `3d23h`: g16 starved 27 minutes beside g1 that way). The free room is cms's; alice waits for a drain.
+        var vms: [VMState] = []
+        for i in 0..<10 { vms.append(Self.busy("o\(i)", "other", on: "h1", since: 100 + i, atRisk: 100)) }
+        for i in 0..<2 { vms.append(Self.busy("a\(i)", "alice", on: "h1", since: 100, atRisk: 100)) }
+        for i in 0..<3 { vms.append(Self.busy("c\(i)", "cms", on: "h1", since: 100, atRisk: 100)) }
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [
+                    Build.group("alice", share: 30, pendingCPUs: 5),
+                    Build.group("cms", share: 25, pendingCPUs: 5, wait: 1800),
+                    Build.group("other", share: 45, pendingCPUs: 5),
+                ],
+                hosts: [Build.host("h1", cpus: 16)], vms: vms))
+        let plan = try planner.plan(snapshot, now: 1000)
+        #expect(plan[group: "cms"]?.starving == true)
+        #expect(plan[group: "alice"]?.starving == false)
+        #expect(plan.creates.map(\.group) == ["cms"])
+        #expect(plan.destroys.isEmpty)
+    }
 }
