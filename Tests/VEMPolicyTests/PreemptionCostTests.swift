@@ -192,4 +192,34 @@ import Testing
         #expect(plan.creates.map(\.group) == ["cms"])
         #expect(plan.destroys.isEmpty)
     }
+
+    @Test func roomHeldByAnImmuneWideJobIsNotLentTwice() throws {
+        // One 16-vCPU host; partitions: wide 2, lender 3, owner 11. wide runs a requeued 8-VM job (never killed
+        // twice) on 2 active and 6 draining VMs; lender runs 6 jobs (3 borrowed); owner holds 2, wants 6 (within
+        // its share) and waits past the grace. Targets counted wide at its demand (2 active busy VMs), so the
+        // water-fill lent lender 6 of the room the wide job holds: lender sat at its target, wide's VMs were immune,
+        // and owner waited for the wide job to end (KTH-SP2 `202d11h`: `other` behind g86's 64-wide job, while g6
+        // held 16 VMs for a guarantee of 8). The room an immune job holds is its group's minimum (8), so lender's
+        // target falls to what is left beside owner's 6 (2: the wide job holds more than wide's partition), and
+        // owner takes 4 VMs back from lender, those whose jobs started last.
+        var vms: [VMState] = []
+        for i in 0..<8 {
+            var vm = Build.vm("w\(i)", "wide", on: "h1", i < 6 ? .draining : .active, busySince: 50, requeued: true)
+            vm.workAtRisk = 8 * 950
+            vms.append(vm)
+        }
+        for i in 0..<6 { vms.append(Self.busy("l\(i)", "lender", on: "h1", since: 100 + i, atRisk: 100)) }
+        for i in 0..<2 { vms.append(Self.busy("o\(i)", "owner", on: "h1", since: 100, atRisk: 100)) }
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [
+                    Build.group("lender", share: 20), Build.group("owner", share: 70, pendingCPUs: 4, wait: 1800),
+                    Build.group("wide", share: 10),
+                ],
+                hosts: [Build.host("h1", cpus: 16)], vms: vms))
+        let plan = try planner.plan(snapshot, now: 1000)
+        #expect(plan[group: "owner"]?.starving == true)
+        #expect(plan[group: "lender"]?.targetVMs == 2)
+        #expect(plan.destroys.sorted() == ["l2", "l3", "l4", "l5"])
+    }
 }
