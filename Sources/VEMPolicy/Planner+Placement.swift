@@ -45,21 +45,32 @@ extension Planner.Step {
         }
     }
 
-    /// The position in `open` (name order) of the group whose next VM sits lowest in the water.
+    /// The position in `open` (name order) of the group whose next VM sits lowest in the water — a starving
+    /// group still short of its guaranteed share first (``owed(_:)``): room a preemption freed for it was taken
+    /// for it, and another group below its target would otherwise take it first whenever its next VM sits lower
+    /// (LCG `3d23h`: g16 starved 27 minutes while g1, lower in the water, took the room of each kill made for it).
     func lowestInWater(_ open: [GroupState]) -> Int {
         var best = 0
-        var bestLevel = Double.infinity
+        var bestKey = (owed: false, level: Double.infinity)
         for (position, g) in open.enumerated() {
             guard let claim = claims[g.name] else { continue }
             let level = FairShare.level(
                 of: claim, count: current(g.name) + created[g.name, default: 0] + 1, capacityCPUs: capacity.cpus,
                 capacityMemoryMiB: capacity.memory)
-            if level < bestLevel || position == 0 {
+            let owed = owed(g.name)
+            if position == 0 || (owed && !bestKey.owed) || (owed == bestKey.owed && level < bestKey.level) {
                 best = position
-                bestLevel = level
+                bestKey = (owed, level)
             }
         }
         return best
+    }
+
+    /// Whether `group` starves (below its guaranteed share past the grace) and still lacks part of that share
+    /// after this step's creates.
+    func owed(_ group: String) -> Bool {
+        guard let t = targets[group], t.starving else { return false }
+        return current(group) + created[group, default: 0] < min(t.guaranteedVMs, t.targetVMs)
     }
 
     /// The host for a new VM of `need`, by the placement policy; `nil` when none has room and a booting slot.

@@ -167,4 +167,59 @@ import Testing
         wide.vms[2].runsRequeuedWideJob = true
         #expect(try planner.plan(wide, now: 1000).destroys.isEmpty)
     }
+
+    @Test func roomGoesToAStarvingGroupBeforeOneLowerInTheWater() throws {
+        // One 16-vCPU host; partitions (largest remainder): alice 5, cms 4, other 7. other runs 10 busy VMs (3
+        // borrowed), alice 2, cms 3; one vCPU is free. Both alice and cms wait below their guarantees, but only cms
+        // has waited past the grace. alice's next VM sits lower in the water (3/30 against 4/25) and took the free
+        // room, while cms killed one of other's jobs whose room, a step later, alice would take again (LCG
+        // `3d23h`: g16 starved 27 minutes beside g1 that way). The free room is cms's; alice waits for a drain.
+        var vms: [VMState] = []
+        for i in 0..<10 { vms.append(Self.busy("o\(i)", "other", on: "h1", since: 100 + i, atRisk: 100)) }
+        for i in 0..<2 { vms.append(Self.busy("a\(i)", "alice", on: "h1", since: 100, atRisk: 100)) }
+        for i in 0..<3 { vms.append(Self.busy("c\(i)", "cms", on: "h1", since: 100, atRisk: 100)) }
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [
+                    Build.group("alice", share: 30, pendingCPUs: 5),
+                    Build.group("cms", share: 25, pendingCPUs: 5, wait: 1800),
+                    Build.group("other", share: 45, pendingCPUs: 5),
+                ],
+                hosts: [Build.host("h1", cpus: 16)], vms: vms))
+        let plan = try planner.plan(snapshot, now: 1000)
+        #expect(plan[group: "cms"]?.starving == true)
+        #expect(plan[group: "alice"]?.starving == false)
+        #expect(plan.creates.map(\.group) == ["cms"])
+        #expect(plan.destroys.isEmpty)
+    }
+
+    @Test func roomHeldByAnImmuneWideJobIsNotLentTwice() throws {
+        // One 16-vCPU host; partitions: wide 2, lender 3, owner 11. wide runs a requeued 8-VM job (never killed
+        // twice) on 2 active and 6 draining VMs; lender runs 6 jobs (3 borrowed); owner holds 2, wants 6 (within
+        // its share) and waits past the grace. Targets counted wide at its demand (2 active busy VMs), so the
+        // water-fill lent lender 6 of the room the wide job holds: lender sat at its target, wide's VMs were immune,
+        // and owner waited for the wide job to end (KTH-SP2 `202d11h`: `other` behind g86's 64-wide job, while g6
+        // held 16 VMs for a guarantee of 8). The room an immune job holds is its group's minimum (8), so lender's
+        // target falls to what is left beside owner's 6 (2: the wide job holds more than wide's partition), and
+        // owner takes 4 VMs back from lender, those whose jobs started last.
+        var vms: [VMState] = []
+        for i in 0..<8 {
+            var vm = Build.vm("w\(i)", "wide", on: "h1", i < 6 ? .draining : .active, busySince: 50, requeued: true)
+            vm.workAtRisk = 8 * 950
+            vms.append(vm)
+        }
+        for i in 0..<6 { vms.append(Self.busy("l\(i)", "lender", on: "h1", since: 100 + i, atRisk: 100)) }
+        for i in 0..<2 { vms.append(Self.busy("o\(i)", "owner", on: "h1", since: 100, atRisk: 100)) }
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [
+                    Build.group("lender", share: 20), Build.group("owner", share: 70, pendingCPUs: 4, wait: 1800),
+                    Build.group("wide", share: 10),
+                ],
+                hosts: [Build.host("h1", cpus: 16)], vms: vms))
+        let plan = try planner.plan(snapshot, now: 1000)
+        #expect(plan[group: "owner"]?.starving == true)
+        #expect(plan[group: "lender"]?.targetVMs == 2)
+        #expect(plan.destroys.sorted() == ["l2", "l3", "l4", "l5"])
+    }
 }
