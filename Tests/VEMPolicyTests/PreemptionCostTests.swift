@@ -15,6 +15,14 @@ import Testing
         return vm
     }
 
+    /// One 4-vCPU host `h1` running `vms`: atlas with 10 pending CPUs, cms with one waiting past the grace.
+    static func cmsStarvingBeside(_ vms: [VMState]) -> PoolSnapshot {
+        Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [Build.group("atlas", pendingCPUs: 10), Build.group("cms", pendingCPUs: 1, wait: 1800)],
+                hosts: [Build.host("h1", cpus: 4)], vms: vms))
+    }
+
     @Test func aKillIsPricedAtTheWholeWideJob() throws {
         // atlas fills two 2-vCPU hosts. a1 runs a 1-vCPU job started 600 s ago (600 CPU-s at risk); a2, a3 and a4
         // run one 3-wide job started 300 s ago: killing any of them requeues it, 900 CPU-s lost. By the VM's own
@@ -81,10 +89,7 @@ import Testing
             Self.busy("a2", "atlas", on: "h1", since: 500, atRisk: 500),
             Self.busy("c1", "cms", on: "h1", since: 0, atRisk: 1000),
         ]
-        let snapshot = Build.withFreeFromVMs(
-            PoolSnapshot(
-                groups: [Build.group("atlas", pendingCPUs: 10), Build.group("cms", pendingCPUs: 1, wait: 1800)],
-                hosts: [Build.host("h1", cpus: 4)], vms: vms))
+        let snapshot = Self.cmsStarvingBeside(vms)
         let plan = try planner.plan(snapshot, now: 1000)
         #expect(plan[group: "atlas"]?.targetVMs == 2 && plan[group: "cms"]?.starving == true)
         #expect(plan.destroys == ["a2"])
@@ -136,10 +141,7 @@ import Testing
             Self.busy("a3", "atlas", on: "h1", since: 900, atRisk: 400),
             Self.busy("c1", "cms", on: "h1", since: 0, atRisk: 1000),
         ]
-        let snapshot = Build.withFreeFromVMs(
-            PoolSnapshot(
-                groups: [Build.group("atlas", pendingCPUs: 10), Build.group("cms", pendingCPUs: 1, wait: 1800)],
-                hosts: [Build.host("h1", cpus: 4)], vms: vms))
+        let snapshot = Self.cmsStarvingBeside(vms)
         let plan = try planner.plan(snapshot, now: 1000)
         #expect(plan[group: "atlas"]?.targetVMs == 2 && plan[group: "cms"]?.starving == true)
         // a1 (started first) and a2 (the earlier id of the two started at 900) are kept; a3 is the victim. Before,
@@ -157,10 +159,7 @@ import Testing
             Self.busy("a3", "atlas", on: "h1", since: 940, atRisk: 60),
             Self.busy("c1", "cms", on: "h1", since: 0, atRisk: 1000),
         ]
-        let snapshot = Build.withFreeFromVMs(
-            PoolSnapshot(
-                groups: [Build.group("atlas", pendingCPUs: 10), Build.group("cms", pendingCPUs: 1, wait: 1800)],
-                hosts: [Build.host("h1", cpus: 4)], vms: vms))
+        let snapshot = Self.cmsStarvingBeside(vms)
         #expect(try planner.plan(snapshot, now: 1000).destroys == ["a3"])
         // A requeued job of several VMs is still killed at most once: then nothing may go, and cms waits.
         var wide = snapshot
