@@ -218,12 +218,13 @@ extension Planner {
             }
             // The room a requeued wide job holds (never killed twice) is its group's minimum: counted at its
             // demand alone, the water-fill lent that room again and a starving owner found nobody above target.
+            // Never beyond `max_vms` (a limit lowered while the job ran): the VMs beyond it are the group's surplus.
             var immune: [String: Int] = [:]
             for vm in vms where vm.busy && vm.runsRequeuedWideJob { immune[vm.group, default: 0] += 1 }
             let claimList = groups.map { g in
                 FairShare.Claim(
                     name: g.name, share: g.share, vmCPUs: g.vmCPUs, vmMemoryMiB: g.vmMemoryMiB,
-                    minVMs: max(g.minVMs, immune[g.name] ?? 0),
+                    minVMs: min(max(g.minVMs, immune[g.name] ?? 0), g.maxVMs ?? Int.max),
                     maxVMs: g.maxVMs, demandVMs: (counts[g.name]?.busy ?? 0) + g.pendingVMs)
             }
             // Each group is guaranteed what its static partition would hold (fig. 1), not D'Hondt's floor: the

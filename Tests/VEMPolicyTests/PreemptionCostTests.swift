@@ -221,4 +221,23 @@ import Testing
         #expect(plan[group: "lender"]?.targetVMs == 2)
         #expect(plan.destroys.sorted() == ["l2", "l3", "l4", "l5"])
     }
+
+    @Test func theRoomARequeuedWideJobHoldsIsItsMinimumOnlyUpToMaxVMs() throws {
+        // wide (max_vms 4, lowered while its requeued 8-VM job ran) holds 8 busy VMs of that job. The raised
+        // minimum is min(busy VMs, max_vms): the target never exceeds max_vms, and the account no longer says
+        // "kept at min_vms 8" for a group that may hold 4; the 4 beyond max_vms are the group's surplus.
+        var vms: [VMState] = []
+        for i in 0..<8 { vms.append(Build.vm("w\(i)", "wide", on: "h1", busySince: 50, requeued: true)) }
+        let snapshot = Build.withFreeFromVMs(
+            PoolSnapshot(
+                groups: [
+                    Build.group("other", share: 50, pendingCPUs: 8, wait: 60), Build.group("wide", share: 50, max: 4),
+                ],
+                hosts: [Build.host("h1", cpus: 16)], vms: vms))
+        let plan = try planner.plan(snapshot, now: 1000)
+        let wide = try #require(plan[group: "wide"])
+        #expect(wide.targetVMs == 4)
+        #expect(!wide.why.contains("min_vms 8"))
+        #expect(wide.why.contains("capped at max_vms 4"))
+    }
 }
