@@ -32,4 +32,26 @@ import VEMPolicy
         let allowance = GuaranteeCheck.allowance(tick: 60, bootDelay: 60, grace: 300)
         #expect(try #require(records[4].wait) <= allowance)
     }
+
+    @Test func aDestroyedVMsNodeTakesNoJobWhenItWasIdleAlready() throws {
+        // The planner destroys a VM it saw busy (a preemption) before its node is removed; by the time the destroy
+        // runs, its job may have ended or been requeued by the kill of another VM of the same wide job (KTH-SP2
+        // `202d11h`: the second of two VMs killed for a starving group). The model left such an idle node taking
+        // jobs: the next job started on the dead VM and ran there for hours, and each removal of the node failed
+        // ("still runs 1 job"). It must take no job, as Slurm marks a dead VM's node down.
+        let jobs = [
+            ReplayJob(jobNumber: 1, group: "b", submitTime: 0, runTime: 100),
+            ReplayJob(jobNumber: 2, group: "b", submitTime: 400, runTime: 100),
+        ]
+        var sim = try PoolSimulation(jobs: jobs, groups: groups, configuration: configuration)
+        try sim.advance(to: 300)
+        let vm = try #require(sim.reconciler.vms.values.first { !$0.gone })
+        #expect(sim.batch.state(of: vm.id) == .idle)
+        let outcome = sim.perform(PoolOperation(id: 1_000_000, vm: vm.id, kind: .destroyVM(host: vm.host)), at: 300)
+        guard case .success = outcome else {
+            Issue.record("the destroy failed")
+            return
+        }
+        #expect(sim.batch.state(of: vm.id) == .drained)  // was `.idle`: job 2, at 400, would have started there
+    }
 }

@@ -242,9 +242,17 @@ public struct PoolSimulation: Sendable {
                 try batch.drain(node: op.vm, reason: reason)
             case .destroyVM(let host):
                 guard let vm = reconciler.vms[op.vm] else { return .failure("unknown VM") }
-                if batch.state(of: op.vm).map({ $0 == .draining || $0 == .mixed || $0 == .allocated }) == true {
+                switch batch.state(of: op.vm) {
+                case .draining?, .mixed?, .allocated?:
                     // Preemption: the VM dies under its jobs; the batch system requeues them (their work is lost).
                     try batch.requeueJobs(onNode: op.vm)
+                case .idle?:
+                    // A dead VM's node takes no job (Slurm marks it down). Its planner saw it busy, so its node is
+                    // removed after the destroy; its jobs ended, or were requeued by a kill of another of their
+                    // VMs, meanwhile. Left taking jobs, the next one started on the dead VM and ran there.
+                    try batch.drain(node: op.vm, reason: "its VM is destroyed")
+                case .drained?, .down?, nil:
+                    break
                 }
                 hosts.release(cpus: vm.cpus, memoryMiB: vm.memoryMiB, on: host)
                 if let to = vm.migratingTo { hosts.release(cpus: vm.cpus, memoryMiB: vm.memoryMiB, on: to) }
