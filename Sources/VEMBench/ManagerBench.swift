@@ -42,6 +42,9 @@ public struct ManagerBench: Sendable {
         /// priority. It stands for up to 10,000 remote machines, yet shares the Manager's cores; above 0 the
         /// kernel gives the Manager's threads a core first when both are runnable.
         public var loadNiceness = 0
+        /// The nice value of the Manager's work off its event loops (``VEMManager/BackgroundPriority``): `vem
+        /// manager`'s by default; 0 leaves those threads as they are.
+        public var backgroundNiceness = BackgroundPriority.managerDefault
 
         /// The defaults.
         public init() {}
@@ -109,6 +112,7 @@ public struct ManagerBench: Sendable {
         service.token = token
         service.journalPath = scratch.appendingPathComponent("journal.sqlite").path
         service.logger = quiet
+        service.backgroundNiceness = options.backgroundNiceness
         service.transport = { engine throws(ManagerError) in
             .hub(
                 HubConfiguration(
@@ -396,6 +400,7 @@ public struct ManagerBenchFigures: Sendable {
             ("cpu_ratio", fixed(busCPUPerRound > 0 ? quietCPUPerRound / busCPUPerRound : 0),
              "quiet Manager round / bus-alone round"),
             ("load_nice", "\(o.loadNiceness)", "the load process's nice value"),
+            ("background_nice", "\(o.backgroundNiceness)", "the Manager's pool and journal threads' nice value"),
             ("load_average", fixed(loadAverage), "load average (1 min) at the end"),
         ]
     }

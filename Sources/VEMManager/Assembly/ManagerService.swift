@@ -47,6 +47,10 @@ public struct ManagerService: Sendable {
         public var routes = MigrationRoutes()
         /// Whether SIGHUP reloads the configuration from ``configPaths`` (`vem manager` does).
         public var reloadOnHangup = false
+        /// The nice value of the Manager's work off the event loops: the pool's actor and the journal's writes
+        /// (``BackgroundPriority``). 0 (the default, tests and the demo) leaves their threads as they are; `vem
+        /// manager` and `vem bench manager` use ``BackgroundPriority/managerDefault``.
+        public var backgroundNiceness = 0
         /// Called once the hub and the HTTP API listen, with their ports (for port 0).
         public var onListening: (@Sendable (_ hub: Int, _ http: Int) -> Void)?
 
@@ -109,7 +113,7 @@ public struct ManagerService: Sendable {
             if path == nil { logger.warning("no journal file: commands are kept in memory only") }
             // Before the journal is opened and recovered: a second Manager on it refuses to start.
             lock = try path.map { path throws(ManagerError) in try JournalLock.acquire(journal: path) }
-            journal = try Journal(path: path)
+            journal = try Journal(path: path, backgroundNiceness: options.backgroundNiceness)
         }
         // The VM credentials issued and revoked are kept beside the journal file (none for a journal in memory).
         let trust = try ManagerTrust.load(
@@ -129,7 +133,8 @@ public struct ManagerService: Sendable {
             site: site, bus: endpoint.bus, journal: journal, clock: options.clock, busDescription: endpoint.description,
             restore: { stream throws(BusError) in try busEngine.restore(stream) },
             acknowledgements: { busEngine.acknowledgedThrough($0) }, healing: options.healing,
-            configPaths: options.configPaths, routes: options.routes, trust: trust, logger: logger)
+            configPaths: options.configPaths, routes: options.routes, trust: trust, logger: logger,
+            backgroundNiceness: options.backgroundNiceness)
         // Property replies go into the state on the bus's threads, the rest through the Listener's stream.
         manager.listener.takeMessages(from: busEngine)
         let recovery = try await manager.recover()
