@@ -138,7 +138,7 @@ struct BenchManager: AsyncParsableCommand {
     var loadNice = 0
     @Option(
         help: ArgumentHelp(
-            "The nice value of the Manager's pool and journal threads, 0 to 19 (0 leaves them as they are).",
+            "Nice steps the Manager's pool and journal threads run below it, 0 to 19 (0: as they are).",
             valueName: "n"))
     var backgroundNice = BackgroundPriority.managerDefault
     @Flag(help: "Print one JSON object.") var json = false

@@ -47,9 +47,9 @@ public struct ManagerService: Sendable {
         public var routes = MigrationRoutes()
         /// Whether SIGHUP reloads the configuration from ``configPaths`` (`vem manager` does).
         public var reloadOnHangup = false
-        /// The nice value of the Manager's work off the event loops: the pool's actor and the journal's writes
-        /// (``BackgroundPriority``). 0 (the default, tests and the demo) leaves their threads as they are; `vem
-        /// manager` and `vem bench manager` use ``BackgroundPriority/managerDefault``.
+        /// The nice steps below the process of the Manager's work off the event loops: the pool's actor and the
+        /// journal's writes (``BackgroundPriority``). 0 (the default, tests and the demo) leaves their threads as
+        /// they are; `vem manager` and `vem bench manager` use ``BackgroundPriority/managerDefault``.
         public var backgroundNiceness = 0
         /// Called once the hub and the HTTP API listen, with their ports (for port 0).
         public var onListening: (@Sendable (_ hub: Int, _ http: Int) -> Void)?

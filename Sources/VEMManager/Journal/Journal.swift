@@ -13,7 +13,7 @@ public final class Journal: Sendable {
     /// Where it is (`:memory:` for an in-memory journal).
     public let path: String
     let onWrite: (@Sendable () -> Void)?
-    /// The nice value its writes run at (``BackgroundPriority``).
+    /// The nice steps below the process its writes run at (``BackgroundPriority``).
     let backgroundNiceness: Int
     let results: ResultWriter
     let updates = UpdateQueue()
@@ -26,8 +26,8 @@ public final class Journal: Sendable {
     ///     2 ms; see ``resultObserver(clock:)``).
     ///   - onWrite: Called inside every write transaction before it commits, on the journal's own queue (tests
     ///     slow every write with it). Default nil.
-    ///   - backgroundNiceness: The nice value the writes run at (``BackgroundPriority``; default 0: the queue's
-    ///     thread as it is).
+    ///   - backgroundNiceness: The nice steps below the process the writes run at (``BackgroundPriority``;
+    ///     default 0: the queue's thread as it is).
     /// - Throws: ``ManagerError/Code/journal``.
     public init(
         path: String?, groupCommitWindow: Duration = .milliseconds(2), onWrite: (@Sendable () -> Void)? = nil,
@@ -105,7 +105,7 @@ public final class Journal: Sendable {
         defer { observers.current?.wrote(what, ContinuousClock.now - started) }
         do {
             return try await database.write { [onWrite, backgroundNiceness] db in
-                BackgroundPriority.lowerCurrentThread(to: backgroundNiceness)
+                BackgroundPriority.lowerCurrentThread(by: backgroundNiceness)
                 onWrite?()
                 return try body(db)
             }

@@ -28,7 +28,7 @@ final class ResultWriter: Sendable {
     private let queue = DispatchQueue(label: "vem.journal.results")
     private let state = Mutex(State())
     private let observers: JournalObserverSlot?
-    /// The nice value its transactions run at (``BackgroundPriority``).
+    /// The nice steps below the process its transactions run at (``BackgroundPriority``).
     private let niceness: Int
 
     /// - Parameters:
@@ -37,7 +37,7 @@ final class ResultWriter: Sendable {
     ///   - onWrite: Called inside every transaction before it commits (tests slow the journal with it).
     ///   - onError: Told when a transaction fails (its results are confirmed all the same: the bus must not
     ///     hold them forever, and the Sender journals each outcome again).
-    ///   - niceness: The nice value its transactions run at (``BackgroundPriority``; 0: the queue's thread as is).
+    ///   - niceness: The nice steps below the process its transactions run at (``BackgroundPriority``; 0: as is).
     init(
         database: DatabaseQueue, window: DispatchTimeInterval, onWrite: (@Sendable () -> Void)?,
         onError: @escaping @Sendable (String) -> Void, observers: JournalObserverSlot? = nil, niceness: Int = 0
@@ -70,7 +70,7 @@ final class ResultWriter: Sendable {
             return state.items
         }
         guard !batch.isEmpty else { return }
-        BackgroundPriority.lowerCurrentThread(to: niceness)
+        BackgroundPriority.lowerCurrentThread(by: niceness)
         let started = ContinuousClock.now
         defer { observers?.current?.wrote("record results", ContinuousClock.now - started) }
         do {

@@ -105,8 +105,9 @@ public actor PoolController {
     let hostLostGrace: Double
     /// Since when each host holding VMs has had no connected Dom0 Client.
     var hostsAbsentSince: [String: Double] = [:]
-    /// Where the actor runs: a dispatch queue of its own, at the nice value the Manager gives its work off the
-    /// event loops (``BackgroundPriority``), so that a planner pass yields its core to a waking loop.
+    /// Where the actor runs: a dispatch queue of its own, as many nice steps below the process as the Manager
+    /// gives its work off the event loops (``BackgroundPriority``), so that a planner pass yields its core to a
+    /// waking loop.
     nonisolated let executor: BackgroundExecutor
     /// The actor's executor (``executor``).
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -121,7 +122,7 @@ public actor PoolController {
         reconciler configuration: Reconciler.Configuration = Reconciler.Configuration(), listInterval: Double = 60,
         hostLostGrace: Double = 120, routes: MigrationRoutes = MigrationRoutes(), backgroundNiceness: Int = 0
     ) {
-        executor = BackgroundExecutor(label: "vem.pool", niceness: backgroundNiceness)
+        executor = BackgroundExecutor(label: "vem.pool", steps: backgroundNiceness)
         self.hostLostGrace = hostLostGrace
         mapping.migrationURIs = routes.uris
         mapping.migrationDataURI = routes.dataURI
