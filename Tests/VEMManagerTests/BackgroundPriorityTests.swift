@@ -22,7 +22,7 @@ import Testing
             let lowered = BackgroundPriority.currentThreadNiceness()
             BackgroundPriority.lowerCurrentThread(by: 1)
             let notRaised = BackgroundPriority.currentThreadNiceness()
-            BackgroundPriority.lowerCurrentThread(by: 0)
+            BackgroundPriority.lowerCurrentThread(by: nil)
             return (before, lowered, notRaised, BackgroundPriority.currentThreadNiceness())
         }
         // The steps count from the base, whatever the thread had (a new thread has the nice value of the one
@@ -52,6 +52,18 @@ import Testing
         let executor = BackgroundExecutor(label: "test.background", steps: 1)
         nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
         func niceness() -> Int { BackgroundPriority.currentThreadNiceness() }
+    }
+
+    @Test func theJournalAtStepZeroComesDownToTheBaseNotBelow() async throws {
+        let seen = Mutex<[Int]>([])
+        let journal = try Journal(
+            path: nil, onWrite: { seen.withLock { $0.append(BackgroundPriority.currentThreadNiceness()) } },
+            backgroundNiceness: 0)
+        _ = try await journal.insertCommand(client: "h1", seq: 1, name: "c", arguments: [], trigger: nil, at: 1)
+        let values = seen.withLock { $0 }
+        #expect(!values.isEmpty)
+        // GRDB's queue asks for userInitiated (nice -2 for a privileged process): never above the base now.
+        #expect(values.allSatisfy { $0 >= BackgroundPriority.baseNiceness })
     }
 
     @Test func anActorOnABackgroundExecutorRunsAtItsNiceValue() async {

@@ -14,7 +14,7 @@ public final class Journal: Sendable {
     public let path: String
     let onWrite: (@Sendable () -> Void)?
     /// The nice steps below the process its writes run at (``BackgroundPriority``).
-    let backgroundNiceness: Int
+    let backgroundNiceness: Int?
     let results: ResultWriter
     let updates = UpdateQueue()
     let observers: JournalObserverSlot
@@ -26,12 +26,12 @@ public final class Journal: Sendable {
     ///     2 ms; see ``resultObserver(clock:)``).
     ///   - onWrite: Called inside every write transaction before it commits, on the journal's own queue (tests
     ///     slow every write with it). Default nil.
-    ///   - backgroundNiceness: The nice steps below the process the writes run at (``BackgroundPriority``;
-    ///     default 0: the queue's thread as it is).
+    ///   - backgroundNiceness: The nice steps below the loops' level the writes run at (``BackgroundPriority``;
+    ///     the Manager gives 0, the loops' level; default nil: the queue's thread as it is).
     /// - Throws: ``ManagerError/Code/journal``.
     public init(
         path: String?, groupCommitWindow: Duration = .milliseconds(2), onWrite: (@Sendable () -> Void)? = nil,
-        backgroundNiceness: Int = 0
+        backgroundNiceness: Int? = nil
     ) throws(ManagerError) {
         self.backgroundNiceness = backgroundNiceness
         if let path { try Self.makePrivate(path) }

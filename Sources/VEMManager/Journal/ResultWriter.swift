@@ -29,7 +29,7 @@ final class ResultWriter: Sendable {
     private let state = Mutex(State())
     private let observers: JournalObserverSlot?
     /// The nice steps below the process its transactions run at (``BackgroundPriority``).
-    private let niceness: Int
+    private let niceness: Int?
 
     /// - Parameters:
     ///   - database: The journal's database.
@@ -37,10 +37,10 @@ final class ResultWriter: Sendable {
     ///   - onWrite: Called inside every transaction before it commits (tests slow the journal with it).
     ///   - onError: Told when a transaction fails (its results are confirmed all the same: the bus must not
     ///     hold them forever, and the Sender journals each outcome again).
-    ///   - niceness: The nice steps below the process its transactions run at (``BackgroundPriority``; 0: as is).
+    ///   - niceness: The nice steps below the process its transactions run at (``BackgroundPriority``; nil: as is).
     init(
         database: DatabaseQueue, window: DispatchTimeInterval, onWrite: (@Sendable () -> Void)?,
-        onError: @escaping @Sendable (String) -> Void, observers: JournalObserverSlot? = nil, niceness: Int = 0
+        onError: @escaping @Sendable (String) -> Void, observers: JournalObserverSlot? = nil, niceness: Int? = nil
     ) {
         self.niceness = niceness
         self.observers = observers

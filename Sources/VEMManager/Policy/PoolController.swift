@@ -122,7 +122,7 @@ public actor PoolController {
         reconciler configuration: Reconciler.Configuration = Reconciler.Configuration(), listInterval: Double = 60,
         hostLostGrace: Double = 120, routes: MigrationRoutes = MigrationRoutes(), backgroundNiceness: Int = 0
     ) {
-        executor = BackgroundExecutor(label: "vem.pool", steps: backgroundNiceness)
+        executor = BackgroundExecutor(label: "vem.pool", steps: backgroundNiceness > 0 ? backgroundNiceness : nil)
         self.hostLostGrace = hostLostGrace
         mapping.migrationURIs = routes.uris
         mapping.migrationDataURI = routes.dataURI

@@ -4,9 +4,11 @@ import Glibc
 /// The scheduling priority of the Manager's work off the event loops. The hub's event loops carry every Client's
 /// traffic: a loop thread that waits for a core while the pool's planner or the journal's writer holds it is a
 /// stalled loop, and the replies queued meanwhile are handled in one longer wake after. With a step above 0, the
-/// pool's actor (its planner passes, ``PoolController``) and the journal's writes run on threads that many nice
-/// steps below the process's own priority, so the kernel gives a waking loop a core first; they still get their
-/// share (at 5 steps, a third of a loop's weight when both want a core, and all of a core nobody else wants).
+/// pool's actor (its planner passes, ``PoolController``) runs on a thread that many nice steps below the loops, so
+/// the kernel gives a waking loop a core first; it still gets its share (at 5 steps, a third of a loop's weight
+/// when both want a core, and all of a core nobody else wants). The journal's writes run at the loops' level, not
+/// below: GRDB's queue asks for `userInitiated`, which libdispatch runs at nice -2 when it may (above the loops),
+/// and a commit is a wait the pass and the command's sending sit behind, where a plan is CPU.
 ///
 /// On Linux a nice value belongs to a thread (`setpriority(PRIO_PROCESS, 0)` sets the caller's). A thread is only
 /// ever lowered (an unprivileged process cannot raise it back) and stays lowered: the threads that run this work
@@ -28,9 +30,10 @@ public enum BackgroundPriority {
     }
 
     /// Lowers the calling thread's priority to `steps` nice steps below ``baseNiceness`` (at most nice 19) if it
-    /// is higher now; never raises it. `steps` 0 (or below) changes nothing.
-    public static func lowerCurrentThread(by steps: Int) {
-        guard steps > 0 else { return }
+    /// is higher now; never raises it. `steps` 0 lowers a thread above the base to it (GRDB's queue, at nice -2,
+    /// above the loops); nil changes nothing.
+    public static func lowerCurrentThread(by steps: Int?) {
+        guard let steps, steps >= 0 else { return }
         let target = min(baseNiceness + steps, 19)
         // `who` 0 is the calling thread. getpriority returns -1 for nice -1 as for an error: an error leaves the
         // thread as it is (setpriority would fail the same way).
@@ -44,11 +47,11 @@ public enum BackgroundPriority {
 /// (``BackgroundPriority``): the pool's actor runs on it, so that a planner pass yields its core to a waking loop.
 final class BackgroundExecutor: SerialExecutor {
     private let queue: DispatchQueue
-    /// The nice steps its jobs run below the process (0: the queue's thread as it is).
-    let steps: Int
+    /// The nice steps its jobs run below the base (nil: the queue's thread as it is).
+    let steps: Int?
 
     /// An executor on a queue of its own named `label`.
-    init(label: String, steps: Int) {
+    init(label: String, steps: Int?) {
         queue = DispatchQueue(label: label)
         self.steps = steps
     }
