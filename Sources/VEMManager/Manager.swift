@@ -123,14 +123,14 @@ public final class Manager: Sendable {
     ///   - routes: Live migration URIs the embedding program gives (tests); none by default.
     ///   - trust: The live revocation list and the issuer of VM credentials (default: none).
     ///   - logger: Structured logs (trigger, client and command in metadata; never payloads or credentials).
-    ///   - backgroundNiceness: The nice steps below the process of the pool's actor (``BackgroundPriority``;
-    ///     default 0).
+    ///   - backgroundNiceness: The nice steps below the loops of the pool's actor (``BackgroundPriority``;
+    ///     default nil: its thread as it is).
     public init(
         site: Site, bus: any ManagerBus, journal: Journal, clock: any ManagerClock = SystemClock(),
         busDescription: @escaping @Sendable () -> String = { "bus" }, restore: Restore? = nil, acknowledgements: Acknowledgements? = nil,
         healing: Healing? = nil, configPaths: [String] = [], routes: MigrationRoutes = MigrationRoutes(),
         trust: ManagerTrust = ManagerTrust(), logger: Logger = Logger(label: "vem.manager"),
-        backgroundNiceness: Int = 0
+        backgroundNiceness: Int? = nil
     ) {
         self.trust = trust
         siteBox = Mutex(site)

@@ -47,10 +47,10 @@ public struct ManagerService: Sendable {
         public var routes = MigrationRoutes()
         /// Whether SIGHUP reloads the configuration from ``configPaths`` (`vem manager` does).
         public var reloadOnHangup = false
-        /// The nice steps below the event loops of the pool's actor; above 0 the journal's writes also come down
-        /// to the loops' level (``BackgroundPriority``). 0 (the default, tests and the demo) leaves their threads as
-        /// they are; `vem manager` and `vem bench manager` use ``BackgroundPriority/managerDefault``.
-        public var backgroundNiceness = 0
+        /// The nice steps below the event loops of the pool's actor; given, the journal's writes also come down to
+        /// the loops' level (``BackgroundPriority``). nil (the default, tests and the demo) leaves their threads as
+        /// they are; `vem manager` and `vem bench manager` give ``BackgroundPriority/managerDefault``.
+        public var backgroundNiceness: Int?
         /// Called once the hub and the HTTP API listen, with their ports (for port 0).
         public var onListening: (@Sendable (_ hub: Int, _ http: Int) -> Void)?
 
@@ -114,7 +114,7 @@ public struct ManagerService: Sendable {
             // Before the journal is opened and recovered: a second Manager on it refuses to start.
             lock = try path.map { path throws(ManagerError) in try JournalLock.acquire(journal: path) }
             // The journal's writes at the loops' level (not above them: GRDB's queue runs at nice -2).
-            journal = try Journal(path: path, backgroundNiceness: options.backgroundNiceness > 0 ? 0 : nil)
+            journal = try Journal(path: path, backgroundNiceness: options.backgroundNiceness.map { _ in 0 })
         }
         // The VM credentials issued and revoked are kept beside the journal file (none for a journal in memory).
         let trust = try ManagerTrust.load(

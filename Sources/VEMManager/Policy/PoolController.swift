@@ -120,9 +120,9 @@ public actor PoolController {
         groups: [GroupDefinition], policy: PolicyConfiguration = PolicyConfiguration(),
         migrationURI: String = PoolCommandMapping.defaultMigrationURI, properties: [PropertyDefinition] = [],
         reconciler configuration: Reconciler.Configuration = Reconciler.Configuration(), listInterval: Double = 60,
-        hostLostGrace: Double = 120, routes: MigrationRoutes = MigrationRoutes(), backgroundNiceness: Int = 0
+        hostLostGrace: Double = 120, routes: MigrationRoutes = MigrationRoutes(), backgroundNiceness: Int? = nil
     ) {
-        executor = BackgroundExecutor(label: "vem.pool", steps: backgroundNiceness > 0 ? backgroundNiceness : nil)
+        executor = BackgroundExecutor(label: "vem.pool", steps: backgroundNiceness)
         self.hostLostGrace = hostLostGrace
         mapping.migrationURIs = routes.uris
         mapping.migrationDataURI = routes.dataURI
