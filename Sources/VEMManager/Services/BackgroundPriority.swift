@@ -15,8 +15,12 @@ import Glibc
 /// are dispatch queues' workers, never an event loop's. 0 leaves every thread as it is (the libraries' own choice:
 /// GRDB's queue asks for `userInitiated`, which libdispatch runs at nice -2 when it may — above the loops).
 public enum BackgroundPriority {
-    /// The steps `vem manager` (and `vem bench manager`, which stands for it) lowers that work by.
-    public static let managerDefault = 5
+    /// The steps `vem manager` (and `vem bench manager`, which stands for it) lowers the pool's actor by: 0, the
+    /// loops' level (with the journal's writes brought down to it). At 5 steps, measured on a loaded machine, the
+    /// commands journaled per second fell by half or more: the pool's queue shares libdispatch's workers with the
+    /// journal's result writer, and a worker once lowered stays lowered, so the journal ran at 5 too. A thread
+    /// of the pool's own would avoid that.
+    public static let managerDefault = 0
 
     /// What the steps count from: the process's own nice value (its main thread's, as `nice -n` set it), or 0 if
     /// that is below 0 — libdispatch runs its default-QoS workers, where Swift's tasks make the event loops'
