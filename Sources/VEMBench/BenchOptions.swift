@@ -1,5 +1,6 @@
 import Foundation
 import VEMConfig
+import VEMManager
 
 /// Why a bench's options are not valid: the message `vem bench …` prints as a usage error.
 public struct BenchOptionError: Error, Sendable, CustomStringConvertible {
@@ -61,9 +62,11 @@ extension ManagerBench.Options {
     /// - Throws: ``BenchOptionError`` when a count is below 1, there are fewer VMs than groups, or fewer
     ///   Clients than hosts, VMs and the batch Client.
     public init(
-        hosts: Int, clients: Int, vms: Int, groups: Int, steps: Int, commands: Int, loadNiceness: Int = 0
+        hosts: Int, clients: Int, vms: Int, groups: Int, steps: Int, commands: Int, loadNiceness: Int = 0,
+        backgroundNiceness: Int = BackgroundPriority.managerDefault
     ) throws(BenchOptionError) {
         if !(0...19).contains(loadNiceness) { throw BenchOptionError("--load-nice must be 0 to 19") }
+        if !(0...19).contains(backgroundNiceness) { throw BenchOptionError("--background-nice must be 0 to 19") }
         if hosts < 1 || groups < 1 || steps < 1 || vms < groups || commands < 1 {
             throw BenchOptionError(
                 "--hosts, --groups, --steps and --commands must be at least 1, --vms at least --groups")
@@ -74,6 +77,7 @@ extension ManagerBench.Options {
         self.init()
         (self.hosts, self.clients, self.vms, self.groups) = (hosts, clients, vms, groups)
         (self.steps, self.commands, self.loadNiceness) = (steps, commands, loadNiceness)
+        self.backgroundNiceness = backgroundNiceness
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VEMBench
+import VEMManager
 
 /// `vem bench …`: benchmark programs (benchmarks are programs, not timed tests), thin wrappers over VEMBench.
 struct Bench: ParsableCommand {
@@ -135,6 +136,11 @@ struct BenchManager: AsyncParsableCommand {
             but shares this machine's cores.
             """)
     var loadNice = 0
+    @Option(
+        help: ArgumentHelp(
+            "Nice steps the Manager's pool actor runs below its event loops, 0 to 19 (0: at their level).",
+            valueName: "n"))
+    var backgroundNice = BackgroundPriority.managerDefault
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws { _ = try options() }
@@ -144,7 +150,7 @@ struct BenchManager: AsyncParsableCommand {
         try usage {
             try ManagerBench.Options(
                 hosts: hosts, clients: clients, vms: vms, groups: groups, steps: steps, commands: commands,
-                loadNiceness: loadNice)
+                loadNiceness: loadNice, backgroundNiceness: backgroundNice)
         }
     }
 

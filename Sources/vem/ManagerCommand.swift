@@ -43,6 +43,7 @@ struct ManagerCommand: AsyncParsableCommand {
         var options = ManagerService.Options()
         (options.journalPath, options.inboundRate, options.inboundBurst) = (journal, inboundRate, inboundBurst)
         options.operatorAPI = true
+        options.backgroundNiceness = BackgroundPriority.managerDefault
         (options.configPaths, options.reloadOnHangup) = (config, true)
         options.onListening = portFile.map(ManagerService.Options.writingPorts(to:))
         let service: ManagerService

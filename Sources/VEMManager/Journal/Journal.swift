@@ -13,6 +13,8 @@ public final class Journal: Sendable {
     /// Where it is (`:memory:` for an in-memory journal).
     public let path: String
     let onWrite: (@Sendable () -> Void)?
+    /// The nice steps below the process its writes run at (``BackgroundPriority``).
+    let backgroundNiceness: Int?
     let results: ResultWriter
     let updates = UpdateQueue()
     let observers: JournalObserverSlot
@@ -24,10 +26,14 @@ public final class Journal: Sendable {
     ///     2 ms; see ``resultObserver(clock:)``).
     ///   - onWrite: Called inside every write transaction before it commits, on the journal's own queue (tests
     ///     slow every write with it). Default nil.
+    ///   - backgroundNiceness: The nice steps below the loops' level the writes run at (``BackgroundPriority``;
+    ///     the Manager gives 0, the loops' level; default nil: the queue's thread as it is).
     /// - Throws: ``ManagerError/Code/journal``.
     public init(
-        path: String?, groupCommitWindow: Duration = .milliseconds(2), onWrite: (@Sendable () -> Void)? = nil
+        path: String?, groupCommitWindow: Duration = .milliseconds(2), onWrite: (@Sendable () -> Void)? = nil,
+        backgroundNiceness: Int? = nil
     ) throws(ManagerError) {
+        self.backgroundNiceness = backgroundNiceness
         if let path { try Self.makePrivate(path) }
         do {
             var configuration = Configuration()
@@ -58,7 +64,8 @@ public final class Journal: Sendable {
         results = ResultWriter(
             database: database,
             window: .microseconds(Int(window.seconds) * 1_000_000 + Int(window.attoseconds / 1_000_000_000_000)),
-            onWrite: onWrite, onError: { logger.error("\($0)") }, observers: observers)
+            onWrite: onWrite, onError: { logger.error("\($0)") }, observers: observers,
+            niceness: backgroundNiceness)
     }
 
     /// The schema, one migration per version.
@@ -97,7 +104,8 @@ public final class Journal: Sendable {
         let started = ContinuousClock.now
         defer { observers.current?.wrote(what, ContinuousClock.now - started) }
         do {
-            return try await database.write { [onWrite] db in
+            return try await database.write { [onWrite, backgroundNiceness] db in
+                BackgroundPriority.lowerCurrentThread(by: backgroundNiceness)
                 onWrite?()
                 return try body(db)
             }

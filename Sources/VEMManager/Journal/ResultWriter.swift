@@ -28,6 +28,8 @@ final class ResultWriter: Sendable {
     private let queue = DispatchQueue(label: "vem.journal.results")
     private let state = Mutex(State())
     private let observers: JournalObserverSlot?
+    /// The nice steps below the process its transactions run at (``BackgroundPriority``).
+    private let niceness: Int?
 
     /// - Parameters:
     ///   - database: The journal's database.
@@ -35,10 +37,12 @@ final class ResultWriter: Sendable {
     ///   - onWrite: Called inside every transaction before it commits (tests slow the journal with it).
     ///   - onError: Told when a transaction fails (its results are confirmed all the same: the bus must not
     ///     hold them forever, and the Sender journals each outcome again).
+    ///   - niceness: The nice steps below the process its transactions run at (``BackgroundPriority``; nil: as is).
     init(
         database: DatabaseQueue, window: DispatchTimeInterval, onWrite: (@Sendable () -> Void)?,
-        onError: @escaping @Sendable (String) -> Void, observers: JournalObserverSlot? = nil
+        onError: @escaping @Sendable (String) -> Void, observers: JournalObserverSlot? = nil, niceness: Int? = nil
     ) {
+        self.niceness = niceness
         self.observers = observers
         self.database = database
         self.window = window
@@ -66,6 +70,7 @@ final class ResultWriter: Sendable {
             return state.items
         }
         guard !batch.isEmpty else { return }
+        BackgroundPriority.lowerCurrentThread(by: niceness)
         let started = ContinuousClock.now
         defer { observers?.current?.wrote("record results", ContinuousClock.now - started) }
         do {

@@ -105,6 +105,14 @@ public actor PoolController {
     let hostLostGrace: Double
     /// Since when each host holding VMs has had no connected Dom0 Client.
     var hostsAbsentSince: [String: Double] = [:]
+    /// Where the actor runs: a dispatch queue of its own, as many nice steps below the process as the Manager
+    /// gives its work off the event loops (``BackgroundPriority``), so that a planner pass yields its core to a
+    /// waking loop.
+    nonisolated let executor: BackgroundExecutor
+    /// The actor's executor (``executor``).
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    /// The nice value of the thread running the actor now (tests: ``BackgroundPriority``).
+    func runningNiceness() -> Int { BackgroundPriority.currentThreadNiceness() }
     /// The inputs of the last rebalance (what ``purePassMilliseconds(iterations:)`` plans again).
     var lastInputs: (batch: BatchSnapshot, hosts: [HostState], now: Int)?
 
@@ -112,8 +120,9 @@ public actor PoolController {
         groups: [GroupDefinition], policy: PolicyConfiguration = PolicyConfiguration(),
         migrationURI: String = PoolCommandMapping.defaultMigrationURI, properties: [PropertyDefinition] = [],
         reconciler configuration: Reconciler.Configuration = Reconciler.Configuration(), listInterval: Double = 60,
-        hostLostGrace: Double = 120, routes: MigrationRoutes = MigrationRoutes()
+        hostLostGrace: Double = 120, routes: MigrationRoutes = MigrationRoutes(), backgroundNiceness: Int? = nil
     ) {
+        executor = BackgroundExecutor(label: "vem.pool", steps: backgroundNiceness)
         self.hostLostGrace = hostLostGrace
         mapping.migrationURIs = routes.uris
         mapping.migrationDataURI = routes.dataURI
@@ -245,12 +254,17 @@ public actor PoolController {
 
     /// One `policy.rebalance()`: the batch Client's demand, the Dom0 Clients' `hypervisor` property, the groups
     /// and the inventory → the plan → the operations as commands.
-    func rebalance(_ snapshot: StateSnapshot, trigger: String, now: Double) -> Outcome {
+    ///
+    /// The snapshot is let go once its inputs are read, before the plan: while a snapshot shares the state's
+    /// storage, the next report from a Dom0 or a guest copies every entry the pool reads, on an event loop.
+    func rebalance(_ snapshot: consuming StateSnapshot, trigger: String, now: Double) -> Outcome {
         guard var reconciler else {
             return Outcome(refusal: "the groups cannot be used: \(configurationError ?? "none configured")")
         }
+        let read = PoolInputs.read(snapshot, configured: demandProperties, cache: &decodedBatch)
+        _ = consume snapshot
         let inputs: PoolInputs
-        switch PoolInputs.read(snapshot, configured: demandProperties, cache: &decodedBatch) {
+        switch read {
         case .success(let i): inputs = i
         case .failure(let reason): return Outcome(refusal: reason.message)
         }

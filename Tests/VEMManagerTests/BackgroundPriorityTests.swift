@@ -1,0 +1,78 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import VEMManager
+
+/// The Manager's work off the event loops runs at a lower priority than the loops (``BackgroundPriority``): the
+/// journal's writes and the pool's actor lower their threads; the caller's thread is left as it is. The tests use
+/// one step, the smallest, since a lowered dispatch worker stays lowered for the rest of the test process.
+@Suite struct BackgroundPriorityTests {
+    /// Runs `body` on a thread of its own (a lowered thread stays lowered: not one of the test runner's).
+    private func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { (c: CheckedContinuation<T, Never>) in
+            let thread = Thread { c.resume(returning: body()) }
+            thread.start()
+        }
+    }
+
+    @Test func lowersTheCallingThreadOnlyAndNeverRaisesIt() async {
+        let (before, lowered, notRaised, untouched) = await onOwnThread { () -> (Int, Int, Int, Int) in
+            let before = BackgroundPriority.currentThreadNiceness()
+            BackgroundPriority.lowerCurrentThread(by: 2)
+            let lowered = BackgroundPriority.currentThreadNiceness()
+            BackgroundPriority.lowerCurrentThread(by: 1)
+            let notRaised = BackgroundPriority.currentThreadNiceness()
+            BackgroundPriority.lowerCurrentThread(by: nil)
+            return (before, lowered, notRaised, BackgroundPriority.currentThreadNiceness())
+        }
+        // The steps count from the base, whatever the thread had (a new thread has the nice value of the one
+        // that made it).
+        let lowest = BackgroundPriority.baseNiceness + 2
+        #expect(lowered == max(before, lowest))
+        #expect(notRaised == max(before, lowest))
+        #expect(untouched == max(before, lowest))
+        // The other threads keep theirs.
+        let elsewhere = await onOwnThread { BackgroundPriority.currentThreadNiceness() }
+        #expect(elsewhere == before)
+    }
+
+    @Test func theJournalWritesAtItsNiceValue() async throws {
+        let seen = Mutex<[Int]>([])
+        let journal = try Journal(
+            path: nil, onWrite: { seen.withLock { $0.append(BackgroundPriority.currentThreadNiceness()) } },
+            backgroundNiceness: 1)
+        _ = try await journal.insertCommand(client: "h1", seq: 1, name: "c", arguments: [], trigger: nil, at: 1)
+        let values = seen.withLock { $0 }
+        #expect(!values.isEmpty)
+        #expect(values.allSatisfy { $0 >= BackgroundPriority.baseNiceness + 1 })
+    }
+
+    /// An actor on a ``BackgroundExecutor`` (as the pool's is): its methods run at the executor's nice value.
+    actor Planner {
+        let executor = BackgroundExecutor(label: "test.background", steps: 1)
+        nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+        func niceness() -> Int { BackgroundPriority.currentThreadNiceness() }
+    }
+
+    @Test func theJournalAtStepZeroComesDownToTheBaseNotBelow() async throws {
+        let seen = Mutex<[Int]>([])
+        let journal = try Journal(
+            path: nil, onWrite: { seen.withLock { $0.append(BackgroundPriority.currentThreadNiceness()) } },
+            backgroundNiceness: 0)
+        _ = try await journal.insertCommand(client: "h1", seq: 1, name: "c", arguments: [], trigger: nil, at: 1)
+        let values = seen.withLock { $0 }
+        #expect(!values.isEmpty)
+        // GRDB's queue asks for userInitiated (nice -2 for a privileged process): never above the base now.
+        #expect(values.allSatisfy { $0 >= BackgroundPriority.baseNiceness })
+    }
+
+    @Test func anActorOnABackgroundExecutorRunsAtItsNiceValue() async {
+        #expect(await Planner().niceness() >= BackgroundPriority.baseNiceness + 1)
+    }
+
+    @Test func thePoolRunsOnItsBackgroundExecutor() async {
+        let pool = PoolController(groups: [], backgroundNiceness: 1)
+        #expect(pool.executor.steps == 1)
+        #expect(await pool.runningNiceness() >= BackgroundPriority.baseNiceness + 1)
+    }
+}
