@@ -1,10 +1,6 @@
 # The two commands a new user needs: `make demo` and `make test`.
 SWIFT ?= swift
 VEM := .build/debug/vem
-# Extra `swift build` options for `make build`/`make test`. CI (.ci/run) passes --disable-index-store: nothing
-# reads the index there, and indexing while building cost about a third more compile CPU (README, Development).
-# Left empty here: switching it on or off recompiles every module.
-SWIFT_BUILD_FLAGS ?=
 
 # The tests run in phases (scripts/test-phases says which and why): the pure, CPU-bound suites; then the
 # timing-sensitive integration suites; then the heavy ones (QEMU guests, migrations, Slurm clusters) one test at
@@ -17,7 +13,7 @@ deps:
 	scripts/install-deps
 
 build: deps
-	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
+	$(SWIFT) build --build-tests
 
 test: build
 	@scripts/test-phases all | while read -r width phase; do \
