@@ -49,7 +49,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
-        .target(name: "VEMCore"),
+        // Debug products link with lld instead of the toolchain's gold: the 210 MB test bundle, the last and serial
+        // step of every build, linked in 18 s instead of 73 s (2.0 instead of 4.0 CPU-s; load 8-12, README,
+        // Development). Every product links VEMCore, so its setting reaches them all; release links are unchanged
+        // (vem-agent asks for lld itself).
+        .target(
+            name: "VEMCore", linkerSettings: [.unsafeFlags(["-use-ld=lld"], .when(configuration: .debug))]),
         .target(name: "VEMConfig", dependencies: ["VEMCore"]),
         .target(name: "VEMRules", dependencies: ["VEMCore"]),
         .target(name: "VEMProtocol", dependencies: ["VEMCore"]),
