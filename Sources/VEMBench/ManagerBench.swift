@@ -42,8 +42,8 @@ public struct ManagerBench: Sendable {
         /// priority. It stands for up to 10,000 remote machines, yet shares the Manager's cores; above 0 the
         /// kernel gives the Manager's threads a core first when both are runnable.
         public var loadNiceness = 0
-        /// The nice steps below the process of the Manager's work off its event loops
-        /// (``VEMManager/BackgroundPriority``): `vem manager`'s by default; 0 runs it at the loops' level.
+        /// The nice steps below the process of the Manager's journal writes (``VEMManager/BackgroundPriority``):
+        /// `vem manager`'s by default; 0 runs them at the loops' level.
         public var backgroundNiceness = BackgroundPriority.managerDefault
 
         /// The defaults.
@@ -407,7 +407,7 @@ public struct ManagerBenchFigures: Sendable {
             ("cpu_ratio", fixed(busCPUPerRound > 0 ? quietCPUPerRound / busCPUPerRound : 0),
              "quiet Manager round / bus-alone round"),
             ("load_nice", "\(o.loadNiceness)", "the load process's nice value"),
-            ("background_nice", "\(o.backgroundNiceness)", "the pool actor's nice steps below the loops"),
+            ("background_nice", "\(o.backgroundNiceness)", "the journal writes' nice steps below the loops"),
             ("load_average", fixed(loadAverage), "load average (1 min) at the end"),
         ]
     }

@@ -123,14 +123,11 @@ public final class Manager: Sendable {
     ///   - routes: Live migration URIs the embedding program gives (tests); none by default.
     ///   - trust: The live revocation list and the issuer of VM credentials (default: none).
     ///   - logger: Structured logs (trigger, client and command in metadata; never payloads or credentials).
-    ///   - backgroundNiceness: The nice steps below the loops of the pool's actor (``BackgroundPriority``;
-    ///     default nil: its thread as it is).
     public init(
         site: Site, bus: any ManagerBus, journal: Journal, clock: any ManagerClock = SystemClock(),
         busDescription: @escaping @Sendable () -> String = { "bus" }, restore: Restore? = nil, acknowledgements: Acknowledgements? = nil,
         healing: Healing? = nil, configPaths: [String] = [], routes: MigrationRoutes = MigrationRoutes(),
-        trust: ManagerTrust = ManagerTrust(), logger: Logger = Logger(label: "vem.manager"),
-        backgroundNiceness: Int? = nil
+        trust: ManagerTrust = ManagerTrust(), logger: Logger = Logger(label: "vem.manager")
     ) {
         self.trust = trust
         siteBox = Mutex(site)
@@ -156,7 +153,7 @@ public final class Manager: Sendable {
             groups: site.configuration.groups, policy: PolicyConfiguration(settings),
             migrationURI: settings.migrationURI, properties: site.configuration.properties,
             reconciler: healing.reconciler, listInterval: healing.listInterval, hostLostGrace: healing.hostLostGrace,
-            routes: routes, backgroundNiceness: backgroundNiceness)
+            routes: routes)
         self.pool = pool
         let sender = Sender(
             bus: bus, journal: journal, state: state, clock: clock, logger: logger, pool: pool, metrics: metrics,

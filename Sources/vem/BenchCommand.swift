@@ -138,7 +138,7 @@ struct BenchManager: AsyncParsableCommand {
     var loadNice = 0
     @Option(
         help: ArgumentHelp(
-            "Nice steps the Manager's pool actor runs below its event loops, 0 to 19 (0: at their level).",
+            "Nice steps the Manager's journal writes run below its event loops, 0 to 19 (0: at their level).",
             valueName: "n"))
     var backgroundNice = BackgroundPriority.managerDefault
     @Flag(help: "Print one JSON object.") var json = false

@@ -3,9 +3,9 @@ import Synchronization
 import Testing
 @testable import VEMManager
 
-/// The Manager's work off the event loops runs at a lower priority than the loops (``BackgroundPriority``): the
-/// journal's writes and the pool's actor lower their threads; the caller's thread is left as it is. The tests use
-/// one step, the smallest, since a lowered dispatch worker stays lowered for the rest of the test process.
+/// The journal's writes run no higher than the event loops (``BackgroundPriority``): they lower their threads; the
+/// caller's thread is left as it is. The tests use one step, the smallest, since a lowered dispatch worker stays
+/// lowered for the rest of the test process.
 @Suite struct BackgroundPriorityTests {
     /// Runs `body` on a thread of its own (a lowered thread stays lowered: not one of the test runner's).
     private func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
@@ -47,13 +47,6 @@ import Testing
         #expect(values.allSatisfy { $0 >= BackgroundPriority.baseNiceness + 1 })
     }
 
-    /// An actor on a ``BackgroundExecutor`` (as the pool's is): its methods run at the executor's nice value.
-    actor Planner {
-        let executor = BackgroundExecutor(label: "test.background", steps: 1)
-        nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-        func niceness() -> Int { BackgroundPriority.currentThreadNiceness() }
-    }
-
     @Test func theJournalAtStepZeroComesDownToTheBaseNotBelow() async throws {
         let seen = Mutex<[Int]>([])
         let journal = try Journal(
@@ -64,15 +57,5 @@ import Testing
         #expect(!values.isEmpty)
         // GRDB's queue asks for userInitiated (nice -2 for a privileged process): never above the base now.
         #expect(values.allSatisfy { $0 >= BackgroundPriority.baseNiceness })
-    }
-
-    @Test func anActorOnABackgroundExecutorRunsAtItsNiceValue() async {
-        #expect(await Planner().niceness() >= BackgroundPriority.baseNiceness + 1)
-    }
-
-    @Test func thePoolRunsOnItsBackgroundExecutor() async {
-        let pool = PoolController(groups: [], backgroundNiceness: 1)
-        #expect(pool.executor.steps == 1)
-        #expect(await pool.runningNiceness() >= BackgroundPriority.baseNiceness + 1)
     }
 }

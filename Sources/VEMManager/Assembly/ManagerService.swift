@@ -47,9 +47,10 @@ public struct ManagerService: Sendable {
         public var routes = MigrationRoutes()
         /// Whether SIGHUP reloads the configuration from ``configPaths`` (`vem manager` does).
         public var reloadOnHangup = false
-        /// The nice steps below the event loops of the pool's actor; given, the journal's writes also come down to
-        /// the loops' level (``BackgroundPriority``). nil (the default, tests and the demo) leaves their threads as
-        /// they are; `vem manager` and `vem bench manager` give ``BackgroundPriority/managerDefault``.
+        /// The nice steps below the event loops the journal's writes run at (``BackgroundPriority``; 0 brings them
+        /// down to the loops' level from GRDB's queue, which libdispatch runs at nice -2). nil (the default, tests
+        /// and the demo) leaves their threads as they are; `vem manager` and `vem bench manager` give
+        /// ``BackgroundPriority/managerDefault``.
         public var backgroundNiceness: Int?
         /// Called once the hub and the HTTP API listen, with their ports (for port 0).
         public var onListening: (@Sendable (_ hub: Int, _ http: Int) -> Void)?
@@ -113,8 +114,8 @@ public struct ManagerService: Sendable {
             if path == nil { logger.warning("no journal file: commands are kept in memory only") }
             // Before the journal is opened and recovered: a second Manager on it refuses to start.
             lock = try path.map { path throws(ManagerError) in try JournalLock.acquire(journal: path) }
-            // The journal's writes at the loops' level (not above them: GRDB's queue runs at nice -2).
-            journal = try Journal(path: path, backgroundNiceness: options.backgroundNiceness.map { _ in 0 })
+            // The journal's writes at or below the loops' level (not above them: GRDB's queue runs at nice -2).
+            journal = try Journal(path: path, backgroundNiceness: options.backgroundNiceness)
         }
         // The VM credentials issued and revoked are kept beside the journal file (none for a journal in memory).
         let trust = try ManagerTrust.load(
@@ -134,8 +135,7 @@ public struct ManagerService: Sendable {
             site: site, bus: endpoint.bus, journal: journal, clock: options.clock, busDescription: endpoint.description,
             restore: { stream throws(BusError) in try busEngine.restore(stream) },
             acknowledgements: { busEngine.acknowledgedThrough($0) }, healing: options.healing,
-            configPaths: options.configPaths, routes: options.routes, trust: trust, logger: logger,
-            backgroundNiceness: options.backgroundNiceness)
+            configPaths: options.configPaths, routes: options.routes, trust: trust, logger: logger)
         // Property replies go into the state on the bus's threads, the rest through the Listener's stream.
         manager.listener.takeMessages(from: busEngine)
         let recovery = try await manager.recover()

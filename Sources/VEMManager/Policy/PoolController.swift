@@ -105,14 +105,6 @@ public actor PoolController {
     let hostLostGrace: Double
     /// Since when each host holding VMs has had no connected Dom0 Client.
     var hostsAbsentSince: [String: Double] = [:]
-    /// Where the actor runs: a dispatch queue of its own, as many nice steps below the process as the Manager
-    /// gives its work off the event loops (``BackgroundPriority``), so that a planner pass yields its core to a
-    /// waking loop.
-    nonisolated let executor: BackgroundExecutor
-    /// The actor's executor (``executor``).
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-    /// The nice value of the thread running the actor now (tests: ``BackgroundPriority``).
-    func runningNiceness() -> Int { BackgroundPriority.currentThreadNiceness() }
     /// The inputs of the last rebalance (what ``purePassMilliseconds(iterations:)`` plans again).
     var lastInputs: (batch: BatchSnapshot, hosts: [HostState], now: Int)?
 
@@ -120,9 +112,8 @@ public actor PoolController {
         groups: [GroupDefinition], policy: PolicyConfiguration = PolicyConfiguration(),
         migrationURI: String = PoolCommandMapping.defaultMigrationURI, properties: [PropertyDefinition] = [],
         reconciler configuration: Reconciler.Configuration = Reconciler.Configuration(), listInterval: Double = 60,
-        hostLostGrace: Double = 120, routes: MigrationRoutes = MigrationRoutes(), backgroundNiceness: Int? = nil
+        hostLostGrace: Double = 120, routes: MigrationRoutes = MigrationRoutes()
     ) {
-        executor = BackgroundExecutor(label: "vem.pool", steps: backgroundNiceness)
         self.hostLostGrace = hostLostGrace
         mapping.migrationURIs = routes.uris
         mapping.migrationDataURI = routes.dataURI

@@ -1,25 +1,21 @@
-import Dispatch
 import Glibc
 
-/// The scheduling priority of the Manager's work off the event loops. The hub's event loops carry every Client's
-/// traffic: a loop thread that waits for a core while the pool's planner or the journal's writer holds it is a
-/// stalled loop, and the replies queued meanwhile are handled in one longer wake after. With a step above 0, the
-/// pool's actor (its planner passes, ``PoolController``) runs on a thread that many nice steps below the loops, so
-/// the kernel gives a waking loop a core first; it still gets its share (at 5 steps, a third of a loop's weight
-/// when both want a core, and all of a core nobody else wants). The journal's writes run at the loops' level, not
-/// below: GRDB's queue asks for `userInitiated`, which libdispatch runs at nice -2 when it may (above the loops),
-/// and a commit is a wait the pass and the command's sending sit behind, where a plan is CPU.
+/// The scheduling priority of the journal's writes, beside the event loops. The hub's event loops carry every
+/// Client's traffic: a loop thread that waits for a core is a stalled loop, and the replies queued meanwhile are
+/// handled in one longer wake after. GRDB's queue asks for `userInitiated`, which libdispatch runs at nice -2 when
+/// it may, above the loops (nice 0); the Manager brings the journal's writes down to the loops' level (or below).
 ///
 /// On Linux a nice value belongs to a thread (`setpriority(PRIO_PROCESS, 0)` sets the caller's). A thread is only
 /// ever lowered (an unprivileged process cannot raise it back) and stays lowered: the threads that run this work
-/// are dispatch queues' workers, never an event loop's. 0 leaves every thread as it is (the libraries' own choice:
-/// GRDB's queue asks for `userInitiated`, which libdispatch runs at nice -2 when it may — above the loops).
+/// are dispatch queues' workers, never an event loop's. nil leaves every thread as it is.
+///
+/// The pool's actor is not lowered: on a dispatch queue of its own at the loops' level (branch scale8), a pass
+/// took longer (p50 15.5–17.8 ms against 13.6–14.6 ms on the cooperative pool, three alternated pairs at
+/// 10,000 Clients, load 0.6–1.0) for no gain in the loops' stall; at 5 steps below, its queue shared
+/// libdispatch's workers with the journal's result writer and the commands journaled per second fell by half.
 public enum BackgroundPriority {
-    /// The steps `vem manager` (and `vem bench manager`, which stands for it) lowers the pool's actor by: 0, the
-    /// loops' level (with the journal's writes brought down to it). At 5 steps, measured on a loaded machine, the
-    /// commands journaled per second fell by half or more: the pool's queue shares libdispatch's workers with the
-    /// journal's result writer, and a worker once lowered stays lowered, so the journal ran at 5 too. A thread
-    /// of the pool's own would avoid that.
+    /// The steps `vem manager` (and `vem bench manager`, which stands for it) runs the journal's writes below
+    /// the loops: 0, their level.
     public static let managerDefault = 0
 
     /// What the steps count from: the process's own nice value (its main thread's, as `nice -n` set it), or 0 if
@@ -44,28 +40,5 @@ public enum BackgroundPriority {
         let current = Int(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0))
         guard current < target else { return }
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Int32(target))
-    }
-}
-
-/// A serial executor on a dispatch queue whose jobs run ``steps`` nice steps below the process
-/// (``BackgroundPriority``): the pool's actor runs on it, so that a planner pass yields its core to a waking loop.
-final class BackgroundExecutor: SerialExecutor {
-    private let queue: DispatchQueue
-    /// The nice steps its jobs run below the base (nil: the queue's thread as it is).
-    let steps: Int?
-
-    /// An executor on a queue of its own named `label`.
-    init(label: String, steps: Int?) {
-        queue = DispatchQueue(label: label)
-        self.steps = steps
-    }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        let steps = steps
-        queue.async { [self] in
-            BackgroundPriority.lowerCurrentThread(by: steps)
-            job.runSynchronously(on: asUnownedSerialExecutor())
-        }
     }
 }
