@@ -36,24 +36,24 @@ import Testing
         #expect(elsewhere == before)
     }
 
-    @Test func theJournalWritesAtItsNiceValue() async throws {
+    /// The nice values of the threads a journal with `steps` wrote one command on.
+    private func writeNiceness(steps: Int) async throws -> [Int] {
         let seen = Mutex<[Int]>([])
         let journal = try Journal(
             path: nil, onWrite: { seen.withLock { $0.append(BackgroundPriority.currentThreadNiceness()) } },
-            backgroundNiceness: 1)
+            backgroundNiceness: steps)
         _ = try await journal.insertCommand(client: "h1", seq: 1, name: "c", arguments: [], trigger: nil, at: 1)
-        let values = seen.withLock { $0 }
+        return seen.withLock { $0 }
+    }
+
+    @Test func theJournalWritesAtItsNiceValue() async throws {
+        let values = try await writeNiceness(steps: 1)
         #expect(!values.isEmpty)
         #expect(values.allSatisfy { $0 >= BackgroundPriority.baseNiceness + 1 })
     }
 
     @Test func theJournalAtStepZeroComesDownToTheBaseNotBelow() async throws {
-        let seen = Mutex<[Int]>([])
-        let journal = try Journal(
-            path: nil, onWrite: { seen.withLock { $0.append(BackgroundPriority.currentThreadNiceness()) } },
-            backgroundNiceness: 0)
-        _ = try await journal.insertCommand(client: "h1", seq: 1, name: "c", arguments: [], trigger: nil, at: 1)
-        let values = seen.withLock { $0 }
+        let values = try await writeNiceness(steps: 0)
         #expect(!values.isEmpty)
         // GRDB's queue asks for userInitiated (nice -2 for a privileged process): never above the base now.
         #expect(values.allSatisfy { $0 >= BackgroundPriority.baseNiceness })
