@@ -4,6 +4,8 @@ extension Planner.Step {
     /// among those with room (vCPUs and memory, booting VMs counted) and a free per-host booting slot.
     mutating func createForDeficits() {
         var open = groups.filter { (targets[$0.name]?.targetVMs ?? 0) > current($0.name) }
+        guard !open.isEmpty else { return }
+        var rooms = hostRooms()
         while !open.isEmpty {
             let position = lowestInWater(open)
             let group = open[position]
@@ -19,7 +21,7 @@ extension Planner.Step {
                         + open.map(\.name).joined(separator: ", ") + " wait")
                 return
             }
-            guard let host = place(size(of: group)) else {
+            guard let index = place(size(of: group), in: rooms) else {
                 let kind: Planner.Shortfall = fitsIgnoringBootingLimit(size(of: group)) ? .throttled : .noRoom
                 shortfalls.append((group.name, target - have, kind))
                 notes.append(
@@ -31,6 +33,9 @@ extension Planner.Step {
                 open.remove(at: position)
                 continue
             }
+            let host = rooms[index].name
+            rooms[index].room = rooms[index].room - size(of: group)
+            rooms[index].booting += 1
             let t = targets[group.name]
             creates.append(
                 Directive(
@@ -73,15 +78,43 @@ extension Planner.Step {
         return current(group) + created[group, default: 0] < min(t.guaranteedVMs, t.targetVMs)
     }
 
-    /// The host for a new VM of `need`, by the placement policy; `nil` when none has room and a booting slot.
-    func place(_ need: Planner.Size) -> String? {
-        let candidates = hosts.compactMap { host -> (String, Planner.Size)? in
-            guard let room = free[host.name], need.fits(in: room),
-                bootingOnHost[host.name, default: 0] < configuration.maxBootingPerHost
-            else { return nil }
-            return (host.name, room)
+    /// An accepting host's room and VMs booting there, as ``free`` and ``bootingOnHost`` hold them.
+    struct HostRoom {
+        var name: String
+        var room: Planner.Size
+        var booting: Int
+    }
+
+    /// The accepting hosts (those ``free`` holds) in name order, with their room and booting VMs: what
+    /// ``createForDeficits()`` places on, kept beside ``free`` and ``bootingOnHost`` as it places, so that a
+    /// placement reads no dictionary (two look-ups by name per host and per VM placed were 3 ms of a pass placing
+    /// 40 VMs on 1,000 hosts).
+    func hostRooms() -> [HostRoom] {
+        hosts.compactMap { host in
+            free[host.name].map { HostRoom(name: host.name, room: $0, booting: bootingOnHost[host.name, default: 0]) }
         }
-        return choose(candidates)?.0
+    }
+
+    /// The position in `rooms` of the host for a new VM of `need`, by the placement policy (``choose(_:)``'s
+    /// rule: `pack` the fullest, `spread` the emptiest, ties to the earlier name); `nil` when none has room and
+    /// a booting slot.
+    func place(_ need: Planner.Size, in rooms: [HostRoom]) -> Int? {
+        var best: Int?
+        for i in rooms.indices {
+            let r = rooms[i]
+            guard need.fits(in: r.room), r.booting < configuration.maxBootingPerHost else { continue }
+            guard let b = best else {
+                best = i
+                continue
+            }
+            let key = (r.room.cpus, r.room.memory)
+            let bestKey = (rooms[b].room.cpus, rooms[b].room.memory)
+            switch configuration.placement {
+            case .pack: if key < bestKey { best = i }
+            case .spread: if key > bestKey { best = i }
+            }
+        }
+        return best
     }
 
     /// Picks by the placement policy among hosts (in name order) with their room: `pack` the fullest (least free

@@ -7,7 +7,7 @@ extension Reconciler {
     mutating func removeStrayNodes(_ nodes: [String: BatchNode], batch: BatchSnapshot, now: Int) -> [PoolOperation] {
         var operations: [PoolOperation] = []
         var stillStray: [String: Int] = [:]
-        for name in nodes.keys.sorted() where vms[name] == nil {
+        for name in nodes.keys.filter({ vms[$0] == nil }).sorted() {
             guard let node = nodes[name], let group = group(named: node.group), Self.isVEMName(name, of: group.name)
             else { continue }
             let since = strayNodesSeen[name] ?? now

@@ -23,7 +23,16 @@ extension Reconciler {
             operations += fail(
                 op.id, message: "no outcome after \(now - issued) s: timed out", now: now, timedOut: true)
         }
-        for id in vms.keys.sorted() {
+        // Only the VMs with something due are looked at, in name order (operation numbers and the log follow
+        // it): a retry whose time has come, or a guest still awaited. Sorting every VM's name and storing each
+        // again was a millisecond of every rebalance at 2,000 VMs.
+        var due: [String] = []
+        for vm in vms.values where vm.pending == nil && !vm.gone {
+            if (vm.retryAt.map { $0 <= now } ?? false) || (vm.stage == .booting && !vm.clientJoined) {
+                due.append(vm.id)
+            }
+        }
+        for id in due.sorted() {
             guard var vm = vms[id], vm.pending == nil, !vm.gone else { continue }
             if let at = vm.retryAt, at <= now {
                 vm.retryAt = nil

@@ -85,6 +85,8 @@ public actor PoolController {
     var seenDecisions = 0
     /// The batch Client's last demand reading, decoded.
     var decodedBatch: PoolInputs.DecodedBatch?
+    /// The Dom0 hosts' name order at the last rebalance (``PoolInputs/NameOrder``).
+    var hostOrder = PoolInputs.NameOrder()
     /// The trigger each operation in flight was issued for.
     var triggers: [Int: String] = [:]
     /// The address each VM's DomU Client connected from (its node address in the batch system).
@@ -252,7 +254,7 @@ public actor PoolController {
         guard var reconciler else {
             return Outcome(refusal: "the groups cannot be used: \(configurationError ?? "none configured")")
         }
-        let read = PoolInputs.read(snapshot, configured: demandProperties, cache: &decodedBatch)
+        let read = PoolInputs.read(snapshot, configured: demandProperties, cache: &decodedBatch, hostOrder: &hostOrder)
         _ = consume snapshot
         let inputs: PoolInputs
         switch read {
