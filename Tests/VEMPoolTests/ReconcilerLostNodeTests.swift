@@ -46,13 +46,19 @@ import VEMPolicy
         #expect(r.observe(batch(90, nodes: [node(busy)]), now: 90).names == ["remove \(busy)"])
     }
 
-    @Test func aVMPreemptedByVEMIsNotMarkedDown() throws {
+    @Test func aVMPreemptedByVEMIsMarkedDownOnceBeforeItsDestroyNotAgainAfter() throws {
         var r = try atlasReconciler()
         let vm = try activeVM(&r)
         _ = r.observe(batch(100, nodes: [node(vm, jobs: 1)]), now: 100)
-        let ops = r.apply(plan([Directive(.destroy(vm: vm), reason: "preempted")]), now: 2000)
-        #expect(ops.names == ["destroy \(vm)"])
-        #expect(r.onSucceeded(try #require(ops.first).id, now: 2001).isEmpty)
+        let down = r.apply(plan([Directive(.destroy(vm: vm), reason: "preempted")]), now: 2000)
+        #expect(down.names == ["down \(vm)"])
+        // As the batch Client's command: `slurm.down NODE REASON`.
+        let command = PoolCommandMapping().command(for: try #require(down.first))
+        #expect(command.arguments.last == NamedValue("", .string("vem: \(vm) preempted")))
+        let destroy = r.onSucceeded(try #require(down.first).id, now: 2001)
+        #expect(destroy.names == ["destroy \(vm)"])
+        #expect(r.onSucceeded(try #require(destroy.first).id, now: 2002).isEmpty)
+        #expect(r.observe(batch(2010, nodes: [node(vm, jobs: 1)]), now: 2010).isEmpty)
     }
 
     @Test func aLostHostLosesTheVMsWhoseGuestsAreGoneToo() throws {
