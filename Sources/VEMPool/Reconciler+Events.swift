@@ -128,7 +128,9 @@ extension Reconciler {
             }
         case .destroyVM:
             counters.destroyed += 1
-            if vm.busy { counters.busyDestroyed += 1 }
+            // A preempted VM's node may show idle since its down (its jobs requeued): it was destroyed busy all the
+            // same.
+            if vm.busy || vm.markedDown { counters.busyDestroyed += 1 }
             vm.gone = true
         case .migrateVM(_, let to):
             counters.migrated += 1
