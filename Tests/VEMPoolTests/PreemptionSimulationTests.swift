@@ -33,6 +33,22 @@ import VEMPolicy
         #expect(try #require(records[4].wait) <= allowance)
     }
 
+    @Test func theModelRequeuesAtTheDownBeforeTheDestroyAsTheManagerDoes() throws {
+        // The scenario above: one b job is killed for a. The Reconciler marks the busy VM's node down first (the
+        // replay batch requeues its job there, as Slurm's `State=DOWN` does) and destroys the VM after, so no VM
+        // is destroyed under a running job; before, the destroy requeued it.
+        let jobs =
+            [0, 0, 1000, 1000].enumerated().map {
+                ReplayJob(jobNumber: $0.offset + 1, group: "b", submitTime: $0.element, runTime: 20_000)
+            } + [ReplayJob(jobNumber: 5, group: "a", submitTime: 3000, runTime: 100)]
+        var sim = try PoolSimulation(jobs: jobs, groups: groups, configuration: configuration)
+        #expect(try sim.runToCompletion(limit: 2 * 86_400))
+        #expect(sim.batch.requeuedJobs == 1)
+        #expect(sim.reconciler.counters.busyDestroyed == 1)
+        #expect(sim.destroysUnderJobs == 0)
+        #expect(sim.reconciler.counters.failed == 0)
+    }
+
     @Test func aDestroyedVMsNodeTakesNoJobWhenItWasIdleAlready() throws {
         // The planner destroys a VM it saw busy (a preemption) before its node is removed; by the time the destroy
         // runs, its job may have ended or been requeued by the kill of another VM of the same wide job (KTH-SP2
