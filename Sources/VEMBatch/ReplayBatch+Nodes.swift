@@ -116,6 +116,19 @@ extension ReplayBatch {
         schedule(g)
     }
 
+    /// Marks a node down at ``now``, as Slurm's `scontrol update State=DOWN` does: its running jobs are requeued
+    /// at once (``requeueJobs(onNode:)``) and it takes no new job. What the Manager's `downNode` does before it
+    /// destroys a busy VM (a preemption) or when it finds one lost; `vem simulate` and the replay batch Client's
+    /// `replay.down` both call it, so the model and the demo keep one policy.
+    ///
+    /// - Parameter reason: Ignored by the replay (kept for the protocol).
+    /// - Returns: how many jobs were requeued.
+    /// - Throws: ``BatchError`` (`unknownNode`).
+    @discardableResult
+    public mutating func down(node name: String, reason: String = "") throws -> Int {
+        try requeueJobs(onNode: name)
+    }
+
     /// The node's machine is gone (its VM destroyed under running jobs): every job running on it, wholly or
     /// partly, is killed and requeued at its place in its group's queue, as Slurm does with `JobRequeue=1` (or
     /// `scontrol requeue`). The work they did is lost (``lostCPUSeconds``); their wait, when they start again,

@@ -17,7 +17,7 @@ public struct ManagedVM: Sendable, Hashable, Codable {
         case draining
         /// Its batch node is being removed (before the VM is destroyed, or after it vanished).
         case removing
-        /// The destroy command is under way.
+        /// The destroy command is under way (for a busy VM, a preemption, its node's down comes first).
         case destroying
     }
 
@@ -63,7 +63,7 @@ public struct ManagedVM: Sendable, Hashable, Codable {
     /// Lost while registered: its node is to be marked down in the batch system when it is busy (asked once;
     /// an idle node is removed at once).
     public var markDown = false
-    /// Its node was marked down in the batch system (a lost VM's, that ran jobs).
+    /// Its node was marked down in the batch system (a lost VM's that ran jobs, or a preempted VM's).
     public var markedDown = false
     /// For a VM gone before VEM registered its node: the first batch snapshot taken from this time on says
     /// whether its guest registered a node by itself (a `slurmd -Z` started at boot), which is then removed.

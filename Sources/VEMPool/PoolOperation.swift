@@ -15,7 +15,8 @@ public struct PoolOperation: Sendable, Hashable, Codable, CustomStringConvertibl
         /// Forget the VM's node in the batch system.
         case removeNode
         /// Mark the VM's node down in the batch system: it takes no job, and the jobs it ran end there (to be
-        /// requeued), so nothing waits on a node whose VM is lost. Its removal follows once it is idle.
+        /// requeued), so nothing waits on a node whose VM is lost. A preempted (busy) VM's node is marked down
+        /// before the VM is destroyed. Its removal follows once it is idle.
         case downNode(reason: String)
         /// Destroy (stop and undefine) the VM on `host`.
         case destroyVM(host: String)

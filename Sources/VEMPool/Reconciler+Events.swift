@@ -142,6 +142,11 @@ extension Reconciler {
             vm.drainedAt = now
         case .downNode:
             vm.markedDown = true
+            vm.markDown = false
+            if !vm.gone, vm.stage == .destroying {
+                // A preemption's down: now the VM may die.
+                operations.append(issue(.destroyVM(host: vm.host), for: &vm, now: now))
+            }
         case .removeNode:
             vm.registered = false
             vm.seenInBatch = false
@@ -152,7 +157,9 @@ extension Reconciler {
             }
         case .destroyVM:
             counters.destroyed += 1
-            if vm.busy { counters.busyDestroyed += 1 }
+            // A preempted VM's node may show idle since its down (its jobs requeued): it was destroyed busy all the
+            // same.
+            if vm.busy || vm.markedDown { counters.busyDestroyed += 1 }
             vm.gone = true
         case .migrateVM(_, let to):
             counters.migrated += 1
@@ -170,7 +177,8 @@ extension Reconciler {
     /// (``Configuration/backoff(attempt:)``) up to `maxRegisterAttempts` times, then the VM is destroyed; a
     /// failed drain leaves the VM active; a failed node removal leaves it draining (the next plan asks again;
     /// for a VM that is gone, the next batch snapshot); a failed destroy is retried after a back-off, and after
-    /// `maxAttempts` the VM is forgotten; a failed migration leaves it where it was.
+    /// `maxAttempts` the VM is forgotten; a failed migration leaves it where it was; a preemption's failed down
+    /// is followed by the destroy all the same (a lost VM's is not asked again).
     public mutating func onFailed(_ operation: Int, message: String, now: Int) -> [PoolOperation] {
         fail(operation, message: message, now: now, timedOut: false)
     }
@@ -216,7 +224,13 @@ extension Reconciler {
         case .drainNode:
             if vm.stage == .draining { vm.stage = .active }
         case .downNode:
-            break  // its removal still follows once the node is idle
+            // A lost VM's node: its removal still follows once the node is idle. A preemption's: the destroy is
+            // not given up (the planner counted its room as freeing); the batch system ends the VM's jobs when its
+            // daemon stops answering, as it would without the down.
+            if !vm.gone, vm.stage == .destroying {
+                operations.append(issue(.destroyVM(host: vm.host), for: &vm, now: now))
+                log(.destroy, vm, host: vm.host, now: now, "destroyed although its node could not be marked down")
+            }
         case .removeNode:
             if !vm.gone {
                 vm.stage = .draining

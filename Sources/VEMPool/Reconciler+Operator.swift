@@ -14,7 +14,8 @@ public enum OperatorAction: Sendable, Hashable, Codable, CustomStringConvertible
     case resumeHost(String)
     /// The VM's node takes no new jobs; the VM is destroyed once idle.
     case drainVM(String)
-    /// The VM's node leaves the batch system and the VM is destroyed (a busy VM's jobs are lost).
+    /// The VM's node leaves the batch system and the VM is destroyed (a busy VM's node is marked down first: its
+    /// jobs are requeued where the batch system may, else lost).
     case destroyVM(String)
     /// VEM stops tracking the VM without sending any command (for a VM whose host is gone for good). A host that
     /// still lists it has it adopted again.
@@ -81,8 +82,8 @@ extension Reconciler {
             let vm = try operable(id)
             let ops = apply([Directive(.destroy(vm: id), reason: reason)], now: now)
             guard !ops.isEmpty else { throw PoolError(.invalidVM, "\(id) is \(vm.stage.rawValue): it is being ended") }
-            return OperatorOutcome(
-                operations: ops, summary: "\(id) is being destroyed" + (vm.busy ? " (its running jobs are lost)" : ""))
+            let busy = " (its node is marked down first: its running jobs are requeued, or lost if they may not be)"
+            return OperatorOutcome(operations: ops, summary: "\(id) is being destroyed" + (vm.busy ? busy : ""))
         case .forgetVM(let id):
             guard let vm = vms[id], vm.nodeCheckAfter == nil, !vm.isStrayNode else {
                 throw PoolError(.invalidVM, "no VM named \(id) in the pool")

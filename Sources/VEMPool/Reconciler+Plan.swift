@@ -6,7 +6,9 @@ extension Reconciler {
     /// - `create(group, host)`: a new VM named by the allocator (`atlas-vm-12`), created on `host`;
     /// - `drain(vm)`: an active, registered VM's node is drained (the VM counts as draining at once);
     /// - `destroy(vm)`: an idle VM's node is removed from the batch system first, then the VM is destroyed; a
-    ///   busy VM (preemption: its job is lost) is destroyed first and its node removed afterwards;
+    ///   busy VM's (a preemption) node is marked down first (`downNode`: the batch system requeues its jobs at
+    ///   once and starts none there), then the VM is destroyed — also when the down fails or times out (the
+    ///   batch system then ends the jobs when the VM's daemon stops answering) — and its node removed once idle;
     /// - `migrate(vm, host)`: a live migration.
     ///
     /// Directives about an unknown VM, a VM with an operation under way, or a VM in a stage where they make no
@@ -40,6 +42,11 @@ extension Reconciler {
                 if vm.registered && !vm.busy {
                     vm.stage = .removing
                     operations.append(issue(.removeNode, for: &vm, now: now))
+                } else if vm.busy {
+                    // A preemption: the node goes down before the VM dies, so the batch system requeues its jobs at
+                    // once (not when its daemon stops answering) and starts none there meanwhile.
+                    vm.stage = .destroying
+                    operations.append(issue(.downNode(reason: "vem: \(vm.id) preempted"), for: &vm, now: now))
                 } else {
                     vm.stage = .destroying
                     operations.append(issue(.destroyVM(host: vm.host), for: &vm, now: now))

@@ -30,8 +30,8 @@ public struct ReplayNodeCommand: CommandPlugin {
         case resume
         /// `replay.remove node`.
         case remove
-        /// `replay.down node reason…`: a lost VM's node; its jobs are requeued (as Slurm's `State=DOWN` does)
-        /// and it takes no new one.
+        /// `replay.down node reason…`: a lost or preempted VM's node; its jobs are requeued (as Slurm's
+        /// `State=DOWN` does) and it takes no new one (``VEMBatch/ReplayBatch/down(node:reason:)``).
         case down
     }
 
@@ -76,10 +76,8 @@ public struct ReplayNodeCommand: CommandPlugin {
                 return PluginOutcome(status: .ok, output: "removed \(args[0])")
             case .down:
                 guard args.count >= 1 else { return usage("node reason…") }
-                try replay.withBatch {
-                    _ = try $0.requeueJobs(onNode: args[0])
-                    try $0.drain(node: args[0], reason: args.dropFirst().joined(separator: " "))
-                }
+                let reason = args.dropFirst().joined(separator: " ")
+                _ = try replay.withBatch { try $0.down(node: args[0], reason: reason) }
                 return PluginOutcome(status: .ok, output: "down \(args[0])")
             }
         } catch let error as BatchError {

@@ -103,9 +103,16 @@ public struct SlurmBatch: BatchSystem {
         try await check(try SlurmCommand.drainNode(name, reason: reason))
     }
 
-    /// Marks a node down (`State=DOWN`, with a reason): it takes no job, and its jobs end (a lost VM's node).
+    /// Marks a node down (`State=DRAIN`, then `State=DOWN`, with a reason): it takes no job, and its jobs end —
+    /// requeued at once when they may be (a lost VM's node, or a busy VM's before VEM destroys it).
+    ///
+    /// The drain comes first because a down alone does not last while the node's slurmd lives: with
+    /// `ReturnToService=2` slurmctld puts the node back in service at the slurmd's next registration, which
+    /// follows the kill of its jobs within a second or two, and the next job starts there before the VM is
+    /// destroyed (`SlurmClusterTests`). The `DRAIN` flag survives the down and that registration.
     /// - Throws: ``SlurmError`` (`.unknownNode`, command failures).
     public func downNode(_ name: String, reason: String) async throws {
+        try await check(try SlurmCommand.drainNode(name, reason: reason))
         try await check(try SlurmCommand.downNode(name, reason: reason))
     }
 

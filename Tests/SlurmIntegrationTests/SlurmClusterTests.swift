@@ -235,6 +235,67 @@ struct SlurmClusterTests {
         }
     }
 
+    /// What the Manager does before it destroys a busy VM (a preemption): `slurm.down`. slurmctld must requeue the
+    /// node's job at once, not when the dead VM's slurmd stops answering (`SlurmdTimeout`, 60 s here), and start
+    /// no job there meanwhile — here even with the node's slurmd still up (`ReturnToService=2`).
+    @Test func aDownedNodesRequeueableJobIsPendingAtOnceAndTheNodeTakesNoNewJob() async throws {
+        let cluster = try currentCluster()
+        let r = try registry(cluster)
+        let batch = try cluster.batch()
+        let jobs = JobList()
+        let cleanUp: @Sendable () async -> Void = {
+            await cluster.cancel(jobs.ids)
+            for name in ["vmb4", "vmb5"] {
+                await cluster.stopNode(name)
+                _ = try? await batch.deleteNode(name)
+            }
+        }
+        try await cleaning(cleanUp) {
+            try await addNodeB(cluster, r, name: "vmb4")
+            let victim = try await cluster.submit(partition: "dynB", name: "victim", script: "sleep 300", requeue: true)
+            jobs.add(victim)
+            _ = try await eventually("job \(victim) running on vmb4", within: .seconds(20)) {
+                try await job(victim, in: batch).flatMap { $0.state == "RUNNING" && $0.nodes == ["vmb4"] ? $0 : nil }
+            }
+            let downAt = ContinuousClock.now
+            let down = try await command(r, "slurm.down", ["vmb4", "vem:", "vmb4", "preempted"])
+            #expect(down.status == .ok, "\(down.error ?? "")")
+            let requeued = try await eventually("job \(victim) pending again", within: .seconds(15)) {
+                try await job(victim, in: batch).flatMap { $0.state == "PENDING" ? $0 : nil }
+            }
+            let after = ContinuousClock.now - downAt
+            print("slurm.down: job \(victim) pending after \(after), reason \(requeued.stateReason)")
+            #expect(after < .seconds(15))  // SlurmdTimeout is 60 s
+            // A job dynB's only node would start at once waits; once a second node comes, a job starts there: the
+            // scheduler ran with vmb4 (its slurmd still up) and left it alone.
+            let late = try await cluster.submit(partition: "dynB", name: "late", seconds: 30)
+            jobs.add(late)
+            try await addNodeB(cluster, r, name: "vmb5")
+            let started = try await eventually("a job started on vmb5", within: .seconds(20)) {
+                let all = try await batch.readState().jobs.filter { [victim, late].contains($0.id) }
+                return all.contains { !$0.nodes.isEmpty } ? all : nil
+            }
+            for j in started {
+                print("slurm.down: job \(j.id) \(j.state) on \(j.nodes), reason \(j.stateReason)")
+                #expect(j.nodes == [] || j.nodes == ["vmb5"])
+            }
+            // The Manager sees the node idle (down, no job), so it removes it once its VM is destroyed.
+            let node = try #require(try await batch.snapshot()[group: "b"]?.nodes.first { $0.name == "vmb4" })
+            let raw = try await batch.readState().nodes.first { $0.name == "vmb4" }
+            print("slurm.down: vmb4 \(node.state), Slurm: \(raw?.state ?? "?") \(raw?.stateFlags ?? [])")
+            #expect(node.state == .down || node.state == .drained)
+            #expect(node.runningJobs == 0 && node.allocatedCPUs == 0)
+            await cluster.cancel(jobs.ids)
+            for name in ["vmb4", "vmb5"] {
+                await cluster.stopNode(name)
+                _ = try await eventually("\(name) removed", within: .seconds(15)) {
+                    try await command(r, "slurm.remove", [name]).status == .ok ? true : nil
+                }
+                #expect(try await batch.nodeExists(name) == false)
+            }
+        }
+    }
+
     @Test func aStoppedControllerGivesAClearErrorWithinTheTimeout() async throws {
         let cluster = try currentCluster()
         await cluster.stopController()

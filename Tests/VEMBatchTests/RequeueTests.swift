@@ -35,6 +35,17 @@ import Testing
         #expect(batch.invariantViolations().isEmpty)
     }
 
+    @Test func aDownedNodesJobsAreRequeuedAtOnceAndItTakesNoNewOne() throws {
+        // At 40 a1 goes down (Slurm's `State=DOWN`, before its VM is destroyed): J1 is requeued, and a1 takes
+        // neither J1 nor J3 although its CPU is free; both wait for a2.
+        var batch = try twoNodesThreeJobsAt40()
+        #expect(try batch.down(node: "a1", reason: "vem: a1 preempted") == 1)
+        batch.advance(to: 60)
+        #expect(batch.state(of: "a1") == .drained)
+        #expect(batch.records().map(\.status) == [.pending, .running, .pending])
+        #expect(throws: BatchError.self) { try batch.down(node: "ghost") }
+    }
+
     @Test func nodesSayWhenTheirLastJobStartedAndWhetherItWasRequeued() throws {
         // J1 on a1 from 0; J2 on a2 from 0; J3 waits. At 40 a1's VM is destroyed; J1 restarts on a2 at 100.
         var batch = try twoNodesThreeJobsAt40()

@@ -46,13 +46,23 @@ import VEMPolicy
         #expect(r.observe(batch(90, nodes: [node(busy)]), now: 90).names == ["remove \(busy)"])
     }
 
-    @Test func aVMPreemptedByVEMIsNotMarkedDown() throws {
+    @Test func aVMPreemptedByVEMIsMarkedDownOnceBeforeItsDestroyNotAgainAfter() throws {
         var r = try atlasReconciler()
         let vm = try activeVM(&r)
         _ = r.observe(batch(100, nodes: [node(vm, jobs: 1)]), now: 100)
-        let ops = r.apply(plan([Directive(.destroy(vm: vm), reason: "preempted")]), now: 2000)
-        #expect(ops.names == ["destroy \(vm)"])
-        #expect(r.onSucceeded(try #require(ops.first).id, now: 2001).isEmpty)
+        let down = r.apply(plan([Directive(.destroy(vm: vm), reason: "preempted")]), now: 2000)
+        #expect(down.names == ["down \(vm)"])
+        // As the batch Client's command: `slurm.down NODE REASON`.
+        let command = PoolCommandMapping().command(for: try #require(down.first))
+        #expect(command.arguments.last == NamedValue("", .string("vem: \(vm) preempted")))
+        let destroy = r.onSucceeded(try #require(down.first).id, now: 2001)
+        #expect(destroy.names == ["destroy \(vm)"])
+        // A snapshot between the down and the destroy's outcome shows the node idle (its job requeued): nothing is
+        // asked until the destroy is done, then the node is removed at once, and the VM counts as destroyed busy.
+        #expect(r.observe(batch(2001, nodes: [node(vm, draining: true)]), now: 2001).isEmpty)
+        let remove = r.onSucceeded(try #require(destroy.first).id, now: 2002)
+        #expect(remove.names == ["remove \(vm)"])
+        #expect(r.counters.busyDestroyed == 1)
     }
 
     @Test func aLostHostLosesTheVMsWhoseGuestsAreGoneToo() throws {

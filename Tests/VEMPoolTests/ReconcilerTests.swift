@@ -180,13 +180,16 @@ import VEMPolicy
         #expect(r.apply(plan([Directive(.destroy(vm: "ghost"), reason: "")]), now: 760).isEmpty)
     }
 
-    @Test func destroyingABusyVMDestroysFirstAndRemovesTheNodeOnceItIsIdle() throws {
+    @Test func destroyingABusyVMMarksItsNodeDownThenDestroysItAndRemovesTheNodeOnceItIsIdle() throws {
         var r = try make()
         let vm = try activeVM(&r)
         _ = r.observe(batch(100, nodes: [node(vm, jobs: 1)]), now: 100)
-        let ops = r.apply(plan([Directive(.destroy(vm: vm), reason: "preempted for cms")]), now: 2000)
-        #expect(ops.names == ["destroy \(vm)"])
-        #expect(r.onSucceeded(ops[0].id, now: 2001).isEmpty)  // node still busy: the batch system would refuse
+        let down = r.apply(plan([Directive(.destroy(vm: vm), reason: "preempted for cms")]), now: 2000)
+        try #require(down.names == ["down \(vm)"])  // main: destroy first, the node left up
+        #expect(r.vms[vm]?.stage == .destroying)
+        let ops = r.onSucceeded(down[0].id, now: 2000)
+        try #require(ops.names == ["destroy \(vm)"])
+        #expect(r.onSucceeded(ops[0].id, now: 2001).isEmpty)  // node not seen idle yet: the batch system may refuse
         #expect(r.counters.busyDestroyed == 1)
         #expect(r.vms[vm]?.gone == true)
         let retry = r.observe(batch(2060, nodes: [node(vm, draining: true)]), now: 2060)

@@ -61,6 +61,23 @@ final class HandClock: Sendable {
         #expect(replay.snapshot()[group: "a"]?.nodes.isEmpty == true)
     }
 
+    @Test func aDownedNodesJobIsRequeuedAtOnceAndTheNodeTakesNoNewOne() async throws {
+        // What the Manager sends before it destroys a busy VM (a preemption), as Slurm's `State=DOWN`.
+        let (replay, clock) = try make()
+        #expect(await run(replay, .register, ["a-vm-1", "a", "1", "2048"]).status == .ok)
+        #expect(replay.snapshot()[group: "a"]?.runningJobs == 1)
+        #expect(await run(replay, .down, ["a-vm-1", "vem:", "a-vm-1", "preempted"]).status == .ok)
+        #expect(replay.snapshot()[group: "a"]?.pendingJobs == 1)
+        #expect(replay.snapshot()[group: "a"]?.runningJobs == 0)
+        clock.set(10.5)  // 105 s: job 2 waits too, the node takes neither
+        #expect(replay.snapshot()[group: "a"]?.pendingJobs == 2)
+        #expect(replay.snapshot()[group: "a"]?.nodes.first?.state == .drained)
+        #expect(await run(replay, .remove, ["a-vm-1"]).status == .ok)
+        let unknown = await run(replay, .down, ["a-vm-1", "again"])
+        #expect(unknown.status == .failed)
+        #expect(unknown.error?.hasPrefix("not_found") == true, "\(unknown.error ?? "")")
+    }
+
     @Test func badArgumentsAndUnknownNodesFailClearly() async throws {
         let (replay, _) = try make()
         let usage = await run(replay, .register, ["a-vm-1", "a", "many"])

@@ -78,6 +78,9 @@ public struct PoolSimulation: Sendable {
 
     /// vCPU-seconds held by VMs (booting ones included) since the start.
     public private(set) var vmCPUSeconds = 0
+    /// VMs destroyed while their node still ran jobs (the Reconciler marks a busy VM's node down before its
+    /// destroy, so only a failed down leaves one).
+    public private(set) var destroysUnderJobs = 0
     var accountedUntil: Int
 
     var events: [(time: Int, seq: Int, event: Event)] = []
@@ -238,18 +241,22 @@ public struct PoolSimulation: Sendable {
             case .removeNode:
                 try batch.remove(node: op.vm)
             case .downNode(let reason):
-                _ = try batch.requeueJobs(onNode: op.vm)
-                try batch.drain(node: op.vm, reason: reason)
+                // Slurm's `State=DOWN`: the jobs are requeued at once and the node takes none (a preemption's
+                // down comes before its destroy).
+                try batch.down(node: op.vm, reason: reason)
             case .destroyVM(let host):
                 guard let vm = reconciler.vms[op.vm] else { return .failure("unknown VM") }
                 switch batch.state(of: op.vm) {
                 case .draining?, .mixed?, .allocated?:
-                    // Preemption: the VM dies under its jobs; the batch system requeues them (their work is lost).
+                    // The VM dies under its jobs (a preemption whose down failed): the batch system requeues them
+                    // (their work is lost) once its daemon stops answering, here at once.
+                    destroysUnderJobs += 1
                     try batch.requeueJobs(onNode: op.vm)
                 case .idle?:
-                    // A dead VM's node takes no job (Slurm marks it down). Its planner saw it busy, so its node is
-                    // removed after the destroy; its jobs ended, or were requeued by a kill of another of their
-                    // VMs, meanwhile. Left taking jobs, the next one started on the dead VM and ran there.
+                    // A dead VM's node takes no job (Slurm marks it down once its daemon stops answering). The
+                    // Reconciler downs a busy VM's node before its destroy and removes an idle one's first, so
+                    // only a node it never saw (a guest's own, a failed down) is still open here; left taking
+                    // jobs, the next one started on the dead VM and ran there.
                     try batch.drain(node: op.vm, reason: "its VM is destroyed")
                 case .drained?, .down?, nil:
                     break
