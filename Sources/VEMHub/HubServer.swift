@@ -237,8 +237,12 @@ public final class HubServer: EngineBackedBus {
         }
     }
 
-    /// Connections written to in one event-loop task of a fan-out (each write is a system call).
-    static let fanOutChunk = 128
+    /// Connections written to in one event-loop task of a fan-out (each write is a system call). Small enough that
+    /// a loop polls between two chunks: with 128, a loop's longest run of tasks at 10,000 Clients (`vem bench
+    /// manager`) was up to 91 tasks and 12 ms of its CPU without polling, and its 1 ms timer more than 20 ms late in
+    /// 5 runs of 6; with 16, 2 tasks and under 1 ms in 5 runs of 6, the timer within 20 ms in 5 of 6, and the same
+    /// property round in `vem bench bus` (docs/MEASUREMENTS.md, *Branch `fanout`*).
+    static let fanOutChunk = 16
     /// How long after one chunk of a fan-out the next is due: long enough that the loop's tick ends and the loop
     /// polls its sockets before the next chunk (NIO runs every task queued or due during a tick before it polls).
     static let fanOutPause = TimeAmount.microseconds(50)

@@ -36,8 +36,10 @@ final class LivenessSweeper {
         sweep(Array(handlers.values)[...])
     }
 
-    /// Connections checked in one event-loop task of a sweep (a heartbeat is a system call).
-    static let chunk = 128
+    /// Connections checked in one event-loop task of a sweep (a heartbeat is a system call): as many as a fan-out
+    /// writes in one (``HubServer/fanOutChunk``; with 128, three alternated pairs at 10,000 Clients gave a loop's
+    /// 1 ms timer 14.7 to 26.3 ms late, with 16, 7.8 to 12.8 ms: docs/MEASUREMENTS.md, *Branch `fanout`*).
+    static let chunk = HubServer.fanOutChunk
 
     /// Checks ``chunk`` handlers, then schedules the rest after ``HubServer/fanOutPause``: the loop's tick ends and
     /// its reads and timers run between two chunks (10,000 heartbeats in one task, or in tasks queued one behind
