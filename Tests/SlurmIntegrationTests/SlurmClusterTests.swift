@@ -65,6 +65,26 @@ struct SlurmClusterTests {
     }
 
     /// How many nodes of that name sinfo lists.
+    /// Runs `body` with the cluster, a plugin registry and the batch, then cancels the jobs it listed and stops and
+    /// deletes the dynamic nodes `names`, also when it throws.
+    func withNodes(
+        _ names: [String], _ body: (SlurmTestCluster, PluginRegistry, SlurmBatch, JobList) async throws -> Void
+    ) async throws {
+        let cluster = try currentCluster()
+        let r = try registry(cluster)
+        let batch = try cluster.batch()
+        let jobs = JobList()
+        try await cleaning({
+            await cluster.cancel(jobs.ids)
+            for name in names {
+                await cluster.stopNode(name)
+                _ = try? await batch.deleteNode(name)
+            }
+        }) {
+            try await body(cluster, r, batch, jobs)
+        }
+    }
+
     func count(_ name: String, in batch: SlurmBatch) async throws -> Int {
         try await batch.readState().nodes.filter { $0.name == name }.count
     }
@@ -187,16 +207,7 @@ struct SlurmClusterTests {
     }
 
     @Test func aGuestWhoseSlurmdStartsFirstIsAdoptedAndTakesItsGroupsJobs() async throws {
-        let cluster = try currentCluster()
-        let r = try registry(cluster)
-        let batch = try cluster.batch()
-        let jobs = JobList()
-        let cleanUp: @Sendable () async -> Void = {
-            await cluster.cancel(jobs.ids)
-            await cluster.stopNode("vmb3")
-            _ = try? await batch.deleteNode("vmb3")
-        }
-        try await cleaning(cleanUp) {
+        try await withNodes(["vmb3"]) { cluster, r, batch, jobs in
             // As a guest image does at boot: `slurmd -Z --conf "… Feature=vemB"` before VEM registers anything.
             let ns = try await cluster.makeNamespace()
             try cluster.startNode(
@@ -239,18 +250,7 @@ struct SlurmClusterTests {
     /// node's job at once, not when the dead VM's slurmd stops answering (`SlurmdTimeout`, 60 s here), and start
     /// no job there meanwhile — here even with the node's slurmd still up (`ReturnToService=2`).
     @Test func aDownedNodesRequeueableJobIsPendingAtOnceAndTheNodeTakesNoNewJob() async throws {
-        let cluster = try currentCluster()
-        let r = try registry(cluster)
-        let batch = try cluster.batch()
-        let jobs = JobList()
-        let cleanUp: @Sendable () async -> Void = {
-            await cluster.cancel(jobs.ids)
-            for name in ["vmb4", "vmb5"] {
-                await cluster.stopNode(name)
-                _ = try? await batch.deleteNode(name)
-            }
-        }
-        try await cleaning(cleanUp) {
+        try await withNodes(["vmb4", "vmb5"]) { cluster, r, batch, jobs in
             try await addNodeB(cluster, r, name: "vmb4")
             let victim = try await cluster.submit(partition: "dynB", name: "victim", script: "sleep 300", requeue: true)
             jobs.add(victim)
