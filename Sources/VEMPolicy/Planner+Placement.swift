@@ -103,16 +103,8 @@ extension Planner.Step {
         for i in rooms.indices {
             let r = rooms[i]
             guard need.fits(in: r.room), r.booting < configuration.maxBootingPerHost else { continue }
-            guard let b = best else {
-                best = i
-                continue
-            }
-            let key = (r.room.cpus, r.room.memory)
-            let bestKey = (rooms[b].room.cpus, rooms[b].room.memory)
-            switch configuration.placement {
-            case .pack: if key < bestKey { best = i }
-            case .spread: if key > bestKey { best = i }
-            }
+            if let b = best, !prefers(r.room, over: rooms[b].room) { continue }
+            best = i
         }
         return best
     }
@@ -122,18 +114,21 @@ extension Planner.Step {
     func choose<T>(_ candidates: [(T, Planner.Size)]) -> (T, Planner.Size)? {
         var best: (T, Planner.Size)?
         for c in candidates {
-            guard let b = best else {
-                best = c
-                continue
-            }
-            let key = (c.1.cpus, c.1.memory)
-            let bestKey = (b.1.cpus, b.1.memory)
-            switch configuration.placement {
-            case .pack: if key < bestKey { best = c }
-            case .spread: if key > bestKey { best = c }
-            }
+            if let b = best, !prefers(c.1, over: b.1) { continue }
+            best = c
         }
         return best
+    }
+
+    /// Whether the placement policy prefers a host with `room` to one with `best` (strictly: ties keep the
+    /// earlier): `pack` the fuller (fewer free vCPUs, then memory), `spread` the emptier.
+    func prefers(_ room: Planner.Size, over best: Planner.Size) -> Bool {
+        let key = (room.cpus, room.memory)
+        let bestKey = (best.cpus, best.memory)
+        switch configuration.placement {
+        case .pack: return key < bestKey
+        case .spread: return key > bestKey
+        }
     }
 
     /// Whether some accepting host has room for `need`, booting limits aside.
